@@ -1,0 +1,39 @@
+//! Bounds-checked little-endian reads: the only place blob bytes are decoded.
+
+use crate::error::{Error, Part};
+
+pub(crate) fn slice(b: &[u8], off: usize, len: usize, part: Part) -> Result<&[u8], Error> {
+    let end = off.checked_add(len).ok_or(Error::OutOfBounds(part))?;
+    b.get(off..end).ok_or(Error::OutOfBounds(part))
+}
+
+pub(crate) fn arr<const N: usize>(b: &[u8], off: usize, part: Part) -> Result<[u8; N], Error> {
+    let s = slice(b, off, N, part)?;
+    let mut a = [0u8; N];
+    a.copy_from_slice(s);
+    Ok(a)
+}
+
+pub(crate) fn u8_at(b: &[u8], off: usize, part: Part) -> Result<u8, Error> {
+    b.get(off).copied().ok_or(Error::OutOfBounds(part))
+}
+
+pub(crate) fn u16_at(b: &[u8], off: usize, part: Part) -> Result<u16, Error> {
+    Ok(u16::from_le_bytes(arr(b, off, part)?))
+}
+
+pub(crate) fn u32_at(b: &[u8], off: usize, part: Part) -> Result<u32, Error> {
+    Ok(u32::from_le_bytes(arr(b, off, part)?))
+}
+
+pub(crate) fn i32_at(b: &[u8], off: usize, part: Part) -> Result<i32, Error> {
+    Ok(i32::from_le_bytes(arr(b, off, part)?))
+}
+
+pub(crate) fn i64_at(b: &[u8], off: usize, part: Part) -> Result<i64, Error> {
+    Ok(i64::from_le_bytes(arr(b, off, part)?))
+}
+
+pub(crate) fn f32_at(b: &[u8], off: usize, part: Part) -> Result<f32, Error> {
+    Ok(f32::from_le_bytes(arr(b, off, part)?))
+}

@@ -1,0 +1,80 @@
+//! Every way a blob or a call can be rejected. Never a panic.
+
+/// Which part of the blob an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Part {
+    Header,
+    TensorTable,
+    LayerTable,
+    Tensor(u16),
+    Layer(u16),
+}
+
+/// Errors from parsing a blob or running a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Error {
+    /// Fewer bytes than the header or the declared length.
+    Truncated { needed: u32, got: u32 },
+    /// The first four bytes are not `DQEM`.
+    BadMagic,
+    /// A format version this runtime does not read.
+    UnsupportedVersion(u16),
+    /// `total_len` in the header differs from the buffer length.
+    LengthMismatch { header: u32, actual: u32 },
+    /// CRC-32 of the blob body does not match the header.
+    Checksum { stored: u32, computed: u32 },
+    /// A reserved field or flag is not zero.
+    Reserved(Part),
+    /// An offset/length pair points outside the data area.
+    OutOfBounds(Part),
+    /// A field has a value outside its allowed range (see FORMAT.md).
+    InvalidField(Part),
+    /// Sizes, shapes or counts that do not fit together.
+    ShapeMismatch(Part),
+    /// An arena or state sizes in the header differ from what the graph needs.
+    SizeMismatch,
+    /// A valid blob asks for something this runtime does not implement.
+    Unsupported(Part),
+    /// The caller's arena is smaller than [`crate::Model::f32_arena_len`] (or the i8 one).
+    ArenaTooSmall { needed: u32, got: u32 },
+    /// The caller's state buffer is smaller than the model needs.
+    StateTooSmall { needed: u32, got: u32 },
+    /// Input or output slice length differs from the model's.
+    BadIoLength { expected: u32, got: u32 },
+    /// The integer path was requested but the blob has no integer constants.
+    NoIntegerPath,
+    /// A kernel was called with slices whose lengths do not fit its weights.
+    KernelShape,
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::Truncated { needed, got } => write!(f, "blob truncated: need {needed} bytes, got {got}"),
+            Error::BadMagic => write!(f, "not a model blob (bad magic; expected \"DQEM\")"),
+            Error::UnsupportedVersion(v) => write!(f, "unsupported blob format version {v} (this runtime reads 1)"),
+            Error::LengthMismatch { header, actual } => {
+                write!(f, "blob length {actual} differs from the header's total_len {header}")
+            }
+            Error::Checksum { stored, computed } => {
+                write!(f, "checksum mismatch: stored {stored:#010x}, computed {computed:#010x} (corrupt blob)")
+            }
+            Error::Reserved(p) => write!(f, "reserved field not zero in {p:?}"),
+            Error::OutOfBounds(p) => write!(f, "offset/length out of bounds in {p:?}"),
+            Error::InvalidField(p) => write!(f, "field out of range in {p:?}"),
+            Error::ShapeMismatch(p) => write!(f, "inconsistent shapes or counts in {p:?}"),
+            Error::SizeMismatch => write!(f, "arena/state sizes in the header differ from the graph's"),
+            Error::Unsupported(p) => write!(f, "unsupported feature in {p:?}"),
+            Error::ArenaTooSmall { needed, got } => write!(f, "arena too small: need {needed} elements, got {got}"),
+            Error::StateTooSmall { needed, got } => write!(f, "state too small: need {needed} elements, got {got}"),
+            Error::BadIoLength { expected, got } => write!(f, "input/output length {got}, model expects {expected}"),
+            Error::NoIntegerPath => write!(f, "this blob has no integer-path constants (export with calibration)"),
+            Error::KernelShape => write!(f, "kernel called with inconsistent slice lengths"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}

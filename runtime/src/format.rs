@@ -1,0 +1,370 @@
+//! Decoding and validating the blob's header, tensor table and layer table (FORMAT.md).
+//! Each `read_*` checks its own entry; `Model::parse` checks how the entries fit together.
+
+use crate::bytes::{f32_at, slice, u16_at, u32_at, u8_at};
+use crate::error::{Error, Part};
+use crate::quant::{group_bytes, MAX_BITS};
+
+pub const MAGIC: [u8; 4] = *b"DQEM";
+pub const VERSION: u16 = 1;
+pub const HEADER_LEN: usize = 64;
+pub const TENSOR_ENTRY_LEN: usize = 32;
+pub const LAYER_ENTRY_LEN: usize = 24;
+/// Flag bit 0: integer-path constants present.
+pub const FLAG_HAS_INT: u16 = 1;
+/// Tensor index meaning "none".
+pub const NO_TENSOR: u16 = 0xFFFF;
+pub const MAX_TENSORS: u16 = 1024;
+pub const MAX_LAYERS: u16 = 64;
+/// Largest conv kernel (taps live in a stack array of this size).
+pub const MAX_KERNEL: usize = 16;
+pub const MAX_DILATION: u16 = 256;
+pub const MAX_GROUP: u16 = 4096;
+/// Integer constants of conv1d/linear: shift, m_min, 15 × m_bits, then 8 bytes of bias per output.
+pub const INT_LINEAR_FIXED: usize = 68;
+/// Integer sigmoid/tanh lookup table.
+pub const INT_LUT_LEN: usize = 256;
+
+/// The 64-byte header.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Header {
+    pub flags: u16,
+    pub total_len: u32,
+    pub crc32: u32,
+    pub n_tensors: u16,
+    pub n_layers: u16,
+    pub input_len: u16,
+    pub output_len: u16,
+    pub f32_arena_len: u32,
+    pub f32_state_len: u32,
+    pub i8_arena_len: u32,
+    pub i8_state_len: u32,
+    pub input_scale: f32,
+}
+
+impl Header {
+    /// Reads and checks the header fields that need no other part of the blob (no CRC).
+    pub fn read(b: &[u8]) -> Result<Header, Error> {
+        let p = Part::Header;
+        if b.len() < HEADER_LEN {
+            return Err(Error::Truncated { needed: HEADER_LEN as u32, got: len32(b) });
+        }
+        if slice(b, 0, 4, p)? != MAGIC {
+            return Err(Error::BadMagic);
+        }
+        let version = u16_at(b, 4, p)?;
+        if version != VERSION {
+            return Err(Error::UnsupportedVersion(version));
+        }
+        let h = Header {
+            flags: u16_at(b, 6, p)?,
+            total_len: u32_at(b, 8, p)?,
+            crc32: u32_at(b, 12, p)?,
+            n_tensors: u16_at(b, 16, p)?,
+            n_layers: u16_at(b, 18, p)?,
+            input_len: u16_at(b, 20, p)?,
+            output_len: u16_at(b, 22, p)?,
+            f32_arena_len: u32_at(b, 32, p)?,
+            f32_state_len: u32_at(b, 36, p)?,
+            i8_arena_len: u32_at(b, 40, p)?,
+            i8_state_len: u32_at(b, 44, p)?,
+            input_scale: f32_at(b, 48, p)?,
+        };
+        if h.flags & !FLAG_HAS_INT != 0 || slice(b, 52, 12, p)?.iter().any(|&x| x != 0) {
+            return Err(Error::Reserved(p));
+        }
+        if u32_at(b, 24, p)? as usize != HEADER_LEN
+            || u32_at(b, 28, p)? as usize != layer_table_offset(h.n_tensors)
+        {
+            return Err(Error::OutOfBounds(p));
+        }
+        if h.n_tensors > MAX_TENSORS || h.n_layers == 0 || h.n_layers > MAX_LAYERS || h.input_len == 0 {
+            return Err(Error::InvalidField(p));
+        }
+        let int_ok = if h.has_int() {
+            h.input_scale.is_finite() && h.input_scale > 0.0
+        } else {
+            h.input_scale == 0.0 && h.i8_arena_len == 0 && h.i8_state_len == 0
+        };
+        if !int_ok {
+            return Err(Error::InvalidField(p));
+        }
+        Ok(h)
+    }
+
+    pub fn has_int(&self) -> bool {
+        self.flags & FLAG_HAS_INT != 0
+    }
+
+    /// First byte after the layer table: where data regions may start.
+    pub fn data_start(&self) -> usize {
+        layer_table_offset(self.n_tensors) + usize::from(self.n_layers) * LAYER_ENTRY_LEN
+    }
+}
+
+pub(crate) fn layer_table_offset(n_tensors: u16) -> usize {
+    HEADER_LEN + usize::from(n_tensors) * TENSOR_ENTRY_LEN
+}
+
+pub(crate) fn len32(b: &[u8]) -> u32 {
+    u32::try_from(b.len()).unwrap_or(u32::MAX)
+}
+
+/// A DiffQ-packed tensor: variable-bit levels, one bit width per group.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Packed<'a> {
+    pub count: u32,
+    pub group_size: u16,
+    pub bits_base: u8,
+    /// Bits per entry of the bit-width table; 0 = every group has `bits_base` bits.
+    pub bits_width: u8,
+    pub min: f32,
+    pub max: f32,
+    pub bits_table: &'a [u8],
+    pub data: &'a [u8],
+}
+
+impl Packed<'_> {
+    pub fn n_groups(&self) -> usize {
+        self.count as usize / usize::from(self.group_size.max(1))
+    }
+
+    /// Bit width of group `g` (0 if `g` is past the table, which validation rules out).
+    #[inline]
+    pub fn group_bits(&self, g: usize) -> u8 {
+        if self.bits_width == 0 {
+            return self.bits_base;
+        }
+        let w = usize::from(self.bits_width);
+        let bit = g * w;
+        let byte = self.bits_table.get(bit / 8).copied().unwrap_or(0);
+        let e = (byte >> (bit % 8)) & ((1u16 << w) - 1) as u8;
+        self.bits_base + e
+    }
+
+    /// The fixed bit width if every group shares it (the fast path).
+    pub fn fixed_bits(&self) -> Option<u8> {
+        (self.bits_width == 0).then_some(self.bits_base)
+    }
+}
+
+/// Values of one tensor, still in the blob's bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Weights<'a> {
+    F32(&'a [u8]),
+    F16(&'a [u8]),
+    Packed(Packed<'a>),
+}
+
+/// One decoded tensor-table entry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tensor<'a> {
+    pub count: u32,
+    pub weights: Weights<'a>,
+}
+
+impl Tensor<'_> {
+    /// Bytes this tensor occupies in flash: table entry plus its data regions.
+    pub fn stored_bytes(&self) -> usize {
+        TENSOR_ENTRY_LEN
+            + match self.weights {
+                Weights::F32(d) | Weights::F16(d) => d.len(),
+                Weights::Packed(p) => p.bits_table.len() + p.data.len(),
+            }
+    }
+}
+
+/// Reads and fully validates tensor `i` (regions inside `[data_start, len)`, group byte sum).
+pub fn read_tensor<'a>(b: &'a [u8], h: &Header, i: u16) -> Result<Tensor<'a>, Error> {
+    let p = Part::Tensor(i);
+    if i >= h.n_tensors {
+        return Err(Error::InvalidField(p));
+    }
+    let e = slice(b, HEADER_LEN + usize::from(i) * TENSOR_ENTRY_LEN, TENSOR_ENTRY_LEN, Part::TensorTable)?;
+    let (kind, base, width) = (u8_at(e, 0, p)?, u8_at(e, 1, p)?, u8_at(e, 2, p)?);
+    let group = u16_at(e, 4, p)?;
+    let count = u32_at(e, 8, p)?;
+    let (min, max) = (f32_at(e, 12, p)?, f32_at(e, 16, p)?);
+    let (bits_off, data_off, data_len) = (u32_at(e, 20, p)?, u32_at(e, 24, p)?, u32_at(e, 28, p)?);
+    if u8_at(e, 3, p)? != 0 || u16_at(e, 6, p)? != 0 {
+        return Err(Error::Reserved(p));
+    }
+    if count == 0 {
+        return Err(Error::InvalidField(p));
+    }
+    let region = |off: u32, len: usize| -> Result<&[u8], Error> {
+        if (off as usize) < h.data_start() {
+            return Err(Error::OutOfBounds(p));
+        }
+        slice(b, off as usize, len, p)
+    };
+    let data = region(data_off, data_len as usize)?;
+    let plain = base == 0 && width == 0 && group == 0 && min == 0.0 && max == 0.0 && bits_off == 0;
+    let weights = match kind {
+        1 | 2 => {
+            let elem = if kind == 1 { 4 } else { 2 };
+            if !plain {
+                return Err(Error::InvalidField(p));
+            }
+            if u64::from(data_len) != u64::from(count) * elem {
+                return Err(Error::ShapeMismatch(p));
+            }
+            if kind == 1 { Weights::F32(data) } else { Weights::F16(data) }
+        }
+        3 => {
+            let ok = (1..=MAX_BITS).contains(&base)
+                && matches!(width, 0 | 1 | 2 | 4)
+                && group >= 8
+                && group % 8 == 0
+                && group <= MAX_GROUP
+                && min.is_finite()
+                && max.is_finite()
+                && max >= min
+                && (width == 0) == (bits_off == 0);
+            if !ok {
+                return Err(Error::InvalidField(p));
+            }
+            if count % u32::from(group) != 0 {
+                return Err(Error::ShapeMismatch(p));
+            }
+            let n_groups = (count / u32::from(group)) as usize;
+            let table_len = (n_groups * usize::from(width)).div_ceil(8);
+            let bits_table = if width == 0 { &[][..] } else { region(bits_off, table_len)? };
+            let pk = Packed { count, group_size: group, bits_base: base, bits_width: width, min, max, bits_table, data };
+            let mut total = 0usize;
+            for g in 0..n_groups {
+                let bits = pk.group_bits(g);
+                if bits > MAX_BITS {
+                    return Err(Error::InvalidField(p));
+                }
+                total += group_bytes(usize::from(group), bits);
+            }
+            if total != data.len() {
+                return Err(Error::ShapeMismatch(p));
+            }
+            Weights::Packed(pk)
+        }
+        _ => return Err(Error::InvalidField(p)),
+    };
+    Ok(Tensor { count, weights })
+}
+
+/// Graph operations of format v1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Op {
+    Conv1d,
+    Linear,
+    Relu,
+    Sigmoid,
+    Tanh,
+}
+
+impl Op {
+    pub fn code(self) -> u8 {
+        match self {
+            Op::Conv1d => 1,
+            Op::Linear => 2,
+            Op::Relu => 3,
+            Op::Sigmoid => 4,
+            Op::Tanh => 5,
+        }
+    }
+
+    pub fn has_weights(self) -> bool {
+        matches!(self, Op::Conv1d | Op::Linear)
+    }
+}
+
+/// One decoded layer-table entry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Layer {
+    pub op: Op,
+    pub in_len: u16,
+    pub out_len: u16,
+    pub weight: u16,
+    pub bias: u16,
+    pub kernel: u8,
+    pub dilation: u16,
+    pub out_scale: f32,
+    pub int_offset: u32,
+}
+
+impl Layer {
+    /// Frames of input history a streaming conv keeps (ring of `history + 1` frames).
+    pub fn history(&self) -> usize {
+        usize::from(self.kernel.saturating_sub(1)) * usize::from(self.dilation)
+    }
+
+    /// f32/i8 elements of streaming state this layer needs.
+    pub fn state_len(&self) -> usize {
+        if self.op == Op::Conv1d && self.kernel > 1 {
+            (self.history() + 1) * usize::from(self.in_len)
+        } else {
+            0
+        }
+    }
+}
+
+/// Reads layer `i` and checks its fields in isolation.
+pub fn read_layer(b: &[u8], h: &Header, i: u16) -> Result<Layer, Error> {
+    let p = Part::Layer(i);
+    if i >= h.n_layers {
+        return Err(Error::InvalidField(p));
+    }
+    let e = slice(b, layer_table_offset(h.n_tensors) + usize::from(i) * LAYER_ENTRY_LEN, LAYER_ENTRY_LEN, Part::LayerTable)?;
+    let op = match u8_at(e, 0, p)? {
+        1 => Op::Conv1d,
+        2 => Op::Linear,
+        3 => Op::Relu,
+        4 => Op::Sigmoid,
+        5 => Op::Tanh,
+        _ => return Err(Error::InvalidField(p)),
+    };
+    if u8_at(e, 1, p)? != 0 || u8_at(e, 11, p)? != 0 {
+        return Err(Error::Reserved(p));
+    }
+    let l = Layer {
+        op,
+        in_len: u16_at(e, 2, p)?,
+        out_len: u16_at(e, 4, p)?,
+        weight: u16_at(e, 6, p)?,
+        bias: u16_at(e, 8, p)?,
+        kernel: u8_at(e, 10, p)?,
+        dilation: u16_at(e, 12, p)?,
+        out_scale: f32_at(e, 16, p)?,
+        int_offset: u32_at(e, 20, p)?,
+    };
+    let stride = u16_at(e, 14, p)?;
+    let fields_ok = l.in_len > 0
+        && l.out_len > 0
+        && match op {
+            Op::Conv1d => (1..=MAX_KERNEL as u8).contains(&l.kernel) && (1..=MAX_DILATION).contains(&l.dilation),
+            Op::Linear => l.kernel == 1 && l.dilation == 1,
+            _ => l.kernel == 0 && l.dilation == 0 && l.weight == NO_TENSOR && l.bias == NO_TENSOR && stride == 0,
+        };
+    if !fields_ok {
+        return Err(Error::InvalidField(p));
+    }
+    if op.has_weights() && stride != 1 {
+        return Err(Error::Unsupported(p));
+    }
+    let scale_ok = if h.has_int() {
+        l.out_scale.is_finite() && l.out_scale > 0.0 && ((l.int_offset == 0) == (op == Op::Relu))
+    } else {
+        l.out_scale == 0.0 && l.int_offset == 0
+    };
+    if !scale_ok {
+        return Err(Error::InvalidField(p));
+    }
+    Ok(l)
+}
+
+/// Bytes of a layer's integer constants.
+pub fn int_block_len(l: &Layer) -> usize {
+    match l.op {
+        Op::Conv1d | Op::Linear => INT_LINEAR_FIXED + 8 * usize::from(l.out_len),
+        Op::Sigmoid | Op::Tanh => INT_LUT_LEN,
+        Op::Relu => 0,
+    }
+}

@@ -1,0 +1,198 @@
+//! Integer kernels (cores without an FPU): int8 activations, int32 group sums, int64
+//! accumulation and a fixed-point rescale per output (constants precomputed in the blob).
+
+use super::f32::check_shape;
+use super::unpack::{dispatch_bits, unpack8};
+use crate::bytes::{i32_at, i64_at, u32_at};
+use crate::error::{Error, Part};
+use crate::format::{Packed, Weights, INT_LINEAR_FIXED, MAX_KERNEL};
+use crate::quant::{group_bytes, MAX_BITS};
+
+/// Fixed-point constants of one conv1d/linear layer (FORMAT.md, "Integer-path constants").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IntParams<'a> {
+    pub shift: u32,
+    pub m_min: i32,
+    /// `m_bits[b − 1]` multiplies the level sums of `b`-bit groups.
+    pub m_bits: [i32; MAX_BITS as usize],
+    /// `out` little-endian i64 values.
+    pub bias: &'a [u8],
+}
+
+impl<'a> IntParams<'a> {
+    /// Decodes a block of `INT_LINEAR_FIXED + 8·out_len` bytes.
+    pub fn read(block: &'a [u8], out_len: usize, part: Part) -> Result<Self, Error> {
+        let shift = u32_at(block, 0, part)?;
+        if !(1..=62).contains(&shift) {
+            return Err(Error::InvalidField(part));
+        }
+        let mut m_bits = [0i32; MAX_BITS as usize];
+        for (i, m) in m_bits.iter_mut().enumerate() {
+            *m = i32_at(block, 8 + 4 * i, part)?;
+        }
+        let bias = block.get(INT_LINEAR_FIXED..INT_LINEAR_FIXED + 8 * out_len).ok_or(Error::OutOfBounds(part))?;
+        Ok(IntParams { shift, m_min: i32_at(block, 4, part)?, m_bits, bias })
+    }
+
+    #[inline]
+    fn bias_at(&self, n: usize) -> i64 {
+        i64_at(self.bias, 8 * n, Part::Header).unwrap_or(0)
+    }
+
+    #[inline]
+    fn m(&self, bits: u8) -> i64 {
+        i64::from(self.m_bits.get(usize::from(bits).wrapping_sub(1)).copied().unwrap_or(0))
+    }
+
+    /// `clamp(round(acc / 2^shift), −127, 127)`.
+    #[inline]
+    fn requant(&self, acc: i64) -> i8 {
+        let r = (acc + (1i64 << (self.shift - 1))) >> self.shift;
+        r.clamp(-127, 127) as i8
+    }
+}
+
+/// `Σ q_i·level_i` over one group (fits i32: 4096 · 127 · 32767 < 2^35 is NOT guaranteed,
+/// so groups are summed in i32 only up to 8 levels at a time and widened per group).
+#[inline(always)]
+fn dot_group<const B: usize>(x: &[i8], p: &[u8]) -> i64 {
+    let mut acc = 0i64;
+    for (xs, ps) in x.chunks_exact(8).zip(p.chunks_exact(B)) {
+        let l = unpack8::<B>(ps);
+        let mut a = 0i32;
+        for (xv, lv) in xs.iter().zip(l.iter()) {
+            a += i32::from(*xv) * (*lv as i32);
+        }
+        acc += i64::from(a);
+    }
+    acc
+}
+
+/// Like [`dot_group`] but summing a whole group in i32 (safe when `group_size·127·(2^B−1) < 2^31`).
+#[inline(always)]
+fn dot_group32<const B: usize>(x: &[i8], p: &[u8]) -> i32 {
+    let mut a = 0i32;
+    for (xs, ps) in x.chunks_exact(8).zip(p.chunks_exact(B)) {
+        let l = unpack8::<B>(ps);
+        for (xv, lv) in xs.iter().zip(l.iter()) {
+            a += i32::from(*xv) * (*lv as i32);
+        }
+    }
+    a
+}
+
+fn fits_i32(group_size: usize, bits: u8) -> bool {
+    (group_size as u64) * 127 * ((1u64 << bits) - 1) < (1u64 << 31)
+}
+
+/// Integer `out = requant(W·[x_taps] + b)`; weights must be packed.
+pub fn matvec_i8(
+    w: &Weights<'_>,
+    params: &IntParams<'_>,
+    taps: &[Option<&[i8]>],
+    in_len: usize,
+    out: &mut [i8],
+) -> Result<(), Error> {
+    let Weights::Packed(p) = w else {
+        return Err(Error::Unsupported(Part::Header));
+    };
+    check_shape(p.count, taps, in_len, out.len())?;
+    if in_len % usize::from(p.group_size) != 0 || params.bias.len() != 8 * out.len() {
+        return Err(Error::KernelShape);
+    }
+    let sum_q: i64 = taps.iter().flatten().map(|t| t.iter().map(|&v| i64::from(v)).sum::<i64>()).sum();
+    let min_term = i64::from(params.m_min) * sum_q;
+    match p.fixed_bits() {
+        Some(b) => dispatch_bits!(b, rows_fixed, Err(Error::KernelShape), (p, params, taps, in_len, min_term, out)),
+        None => rows_var(p, params, taps, in_len, min_term, out),
+    }
+}
+
+fn rows_fixed<const B: usize>(
+    p: &Packed<'_>,
+    params: &IntParams<'_>,
+    taps: &[Option<&[i8]>],
+    in_len: usize,
+    min_term: i64,
+    out: &mut [i8],
+) -> Result<(), Error> {
+    let m = params.m(B as u8);
+    let gs = usize::from(p.group_size);
+    let narrow = fits_i32(gs, B as u8);
+    let tap_bytes = group_bytes(in_len, B as u8);
+    let gb = group_bytes(gs, B as u8);
+    let mut rows = p.data.chunks_exact(tap_bytes * taps.len());
+    for (n, y) in out.iter_mut().enumerate() {
+        let row = rows.next().ok_or(Error::KernelShape)?;
+        let mut acc = 0i64;
+        for (tap, wb) in taps.iter().zip(row.chunks_exact(tap_bytes)) {
+            if let Some(x) = tap {
+                for (xg, pg) in x.chunks_exact(gs).zip(wb.chunks_exact(gb)) {
+                    acc += if narrow { i64::from(dot_group32::<B>(xg, pg)) } else { dot_group::<B>(xg, pg) };
+                }
+            }
+        }
+        *y = params.requant(acc * m + min_term + params.bias_at(n));
+    }
+    Ok(())
+}
+
+fn rows_var(
+    p: &Packed<'_>,
+    params: &IntParams<'_>,
+    taps: &[Option<&[i8]>],
+    in_len: usize,
+    min_term: i64,
+    out: &mut [i8],
+) -> Result<(), Error> {
+    let gs = usize::from(p.group_size);
+    let (mut g, mut cur) = (0usize, 0usize);
+    for (n, y) in out.iter_mut().enumerate() {
+        let mut acc = min_term + params.bias_at(n);
+        for tap in taps {
+            for k in 0..in_len / gs {
+                let b = p.group_bits(g);
+                let nb = group_bytes(gs, b);
+                let bytes = p.data.get(cur..cur + nb).ok_or(Error::KernelShape)?;
+                if let Some(xg) = tap.and_then(|x| x.get(k * gs..(k + 1) * gs)) {
+                    acc += params.m(b) * dispatch_bits!(b, dot_group, 0, (xg, bytes));
+                }
+                g += 1;
+                cur += nb;
+            }
+        }
+        *y = params.requant(acc);
+    }
+    Ok(())
+}
+
+/// Whole-sequence causal conv1d on the integer path (same conventions as `conv1d_seq_f32`).
+#[allow(clippy::too_many_arguments)]
+pub fn conv1d_seq_i8(
+    w: &Weights<'_>,
+    params: &IntParams<'_>,
+    in_len: usize,
+    kernel: usize,
+    dilation: usize,
+    stride: usize,
+    x: &[i8],
+    y: &mut [i8],
+) -> Result<(), Error> {
+    if in_len == 0 || stride == 0 || kernel == 0 || kernel > MAX_KERNEL || x.len() % in_len != 0 {
+        return Err(Error::KernelShape);
+    }
+    let t_out = (x.len() / in_len).div_ceil(stride);
+    if t_out == 0 || y.len() % t_out != 0 {
+        return Err(Error::KernelShape);
+    }
+    let out_len = y.len() / t_out;
+    for (t, yt) in y.chunks_exact_mut(out_len).enumerate() {
+        let mut taps: [Option<&[i8]>; MAX_KERNEL] = [None; MAX_KERNEL];
+        for (j, tap) in taps.iter_mut().take(kernel).enumerate() {
+            let back = (kernel - 1 - j) * dilation;
+            *tap = (t * stride).checked_sub(back).and_then(|s| x.get(s * in_len..(s + 1) * in_len));
+        }
+        matvec_i8(w, params, taps.get(..kernel).ok_or(Error::KernelShape)?, in_len, yt)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! Unpacking 8 levels of `B` bits (= `B` bytes) with constant shifts.
+//! `B` is a const generic so each width compiles to its own straight-line code.
+
+/// The 8 levels stored in `p` (`p.len() == B`; shorter input yields zeros, never a panic).
+#[inline(always)]
+pub(crate) fn unpack8<const B: usize>(p: &[u8]) -> [u32; 8] {
+    let mask = (1u32 << B) - 1;
+    let mut out = [0u32; 8];
+    if B <= 4 {
+        // 8·B ≤ 32 bits: one word.
+        let mut w = [0u8; 4];
+        for (d, s) in w.iter_mut().zip(p.iter().take(B)) {
+            *d = *s;
+        }
+        let v = u32::from_le_bytes(w);
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = (v >> (i * B)) & mask;
+        }
+    } else if B <= 8 {
+        let mut w = [0u8; 8];
+        for (d, s) in w.iter_mut().zip(p.iter().take(B)) {
+            *d = *s;
+        }
+        let v = u64::from_le_bytes(w);
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = (v >> (i * B)) as u32 & mask;
+        }
+    } else {
+        let mut w = [0u8; 16];
+        for (d, s) in w.iter_mut().zip(p.iter().take(B)) {
+            *d = *s;
+        }
+        let v = u128::from_le_bytes(w);
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = (v >> (i * B)) as u32 & mask;
+        }
+    }
+    out
+}
+
+/// Calls `$f::<B>` with the runtime bit width `$b` turned into a const generic.
+macro_rules! dispatch_bits {
+    ($b:expr, $f:ident, $default:expr, ($($arg:expr),*)) => {
+        match $b {
+            1 => $f::<1>($($arg),*),
+            2 => $f::<2>($($arg),*),
+            3 => $f::<3>($($arg),*),
+            4 => $f::<4>($($arg),*),
+            5 => $f::<5>($($arg),*),
+            6 => $f::<6>($($arg),*),
+            7 => $f::<7>($($arg),*),
+            8 => $f::<8>($($arg),*),
+            9 => $f::<9>($($arg),*),
+            10 => $f::<10>($($arg),*),
+            11 => $f::<11>($($arg),*),
+            12 => $f::<12>($($arg),*),
+            13 => $f::<13>($($arg),*),
+            14 => $f::<14>($($arg),*),
+            15 => $f::<15>($($arg),*),
+            _ => $default,
+        }
+    };
+}
+pub(crate) use dispatch_bits;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quant::pack_levels;
+
+    fn check<const B: usize>() {
+        let levels: [u16; 8] = core::array::from_fn(|i| ((i as u32 * 2_654_435_761u32) >> 7) as u16 & ((1 << B) - 1) as u16);
+        let mut buf = [0u8; 16];
+        let n = pack_levels(&levels, B as u8, &mut buf).unwrap();
+        assert_eq!(n, B);
+        let got = unpack8::<B>(&buf[..B]);
+        for i in 0..8 {
+            assert_eq!(got[i], u32::from(levels[i]), "B={B} i={i}");
+        }
+    }
+
+    #[test]
+    fn unpack8_matches_pack_for_every_width() {
+        check::<1>();
+        check::<2>();
+        check::<3>();
+        check::<4>();
+        check::<5>();
+        check::<6>();
+        check::<7>();
+        check::<8>();
+        check::<9>();
+        check::<10>();
+        check::<11>();
+        check::<12>();
+        check::<13>();
+        check::<14>();
+        check::<15>();
+    }
+}

@@ -1,0 +1,161 @@
+//! Model size in bytes with the blob format's own accounting (runtime/FORMAT.md): header, one
+//! 32-byte entry per tensor, one 24-byte entry per layer, `Σ_g group_size·b_g/8` bytes of packed
+//! levels plus the bit-width table for each quantised tensor, 4 (f32) or 2 (f16) bytes per
+//! unquantised value, and the integer-path constants. The differentiable version uses the
+//! continuous bits; at integral bits it equals the exported blob's length exactly.
+
+use super::DiffqError;
+use super::QuantLayout;
+use candle_core::{Result, Tensor};
+use runtime::format::{HEADER_LEN, LAYER_ENTRY_LEN, TENSOR_ENTRY_LEN};
+
+/// Bytes per value of an unquantised tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PlainKind {
+    F32,
+    F16,
+}
+
+/// Everything that decides the size of a blob apart from the bit widths.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BlobLayout {
+    pub n_layers: usize,
+    /// Unquantised tensors: (count, kind).
+    pub plain: Vec<(usize, PlainKind)>,
+    pub quantized: Vec<QuantLayout>,
+    /// Integer-path constants (0 for an f32-only blob).
+    pub int_bytes: usize,
+}
+
+/// Bits per entry of the bit-width table for a set of group widths: 0, 1, 2 or 4.
+pub fn bits_width_for(group_bits: &[u8]) -> u8 {
+    let lo = group_bits.iter().copied().min().unwrap_or(0);
+    let hi = group_bits.iter().copied().max().unwrap_or(0);
+    match hi.saturating_sub(lo) {
+        0 => 0,
+        1 => 1,
+        2 | 3 => 2,
+        _ => 4,
+    }
+}
+
+/// Length in bytes of the bit-width table.
+pub fn table_bytes(n_groups: usize, bits_width: u8) -> usize {
+    (n_groups * usize::from(bits_width)).div_ceil(8)
+}
+
+/// Bytes of one packed tensor's data region and table (entry excluded).
+pub fn packed_bytes(layout: &QuantLayout, group_bits: &[u8]) -> usize {
+    let data: usize = group_bits.iter().map(|&b| layout.group_size * usize::from(b) / 8).sum();
+    data + table_bytes(layout.n_groups, bits_width_for(group_bits))
+}
+
+impl BlobLayout {
+    /// Bytes that do not depend on the bit widths.
+    pub fn fixed_bytes(&self) -> usize {
+        let plain: usize = self
+            .plain
+            .iter()
+            .map(|&(n, k)| n * if k == PlainKind::F32 { 4 } else { 2 })
+            .sum();
+        HEADER_LEN
+            + LAYER_ENTRY_LEN * self.n_layers
+            + TENSOR_ENTRY_LEN * (self.plain.len() + self.quantized.len())
+            + plain
+            + self.int_bytes
+    }
+
+    /// Number of quantised weights.
+    pub fn quantized_count(&self) -> usize {
+        self.quantized.iter().map(|q| q.count).sum()
+    }
+
+    /// Exact blob length for integral group widths (one slice per quantised tensor).
+    pub fn exact_bytes(&self, group_bits: &[Vec<u8>]) -> std::result::Result<usize, DiffqError> {
+        if group_bits.len() != self.quantized.len() {
+            return Err(DiffqError::GroupCount { groups: group_bits.len(), expected: self.quantized.len() });
+        }
+        let mut total = self.fixed_bytes();
+        for (l, gb) in self.quantized.iter().zip(group_bits) {
+            if gb.len() != l.n_groups {
+                return Err(DiffqError::GroupCount { groups: gb.len(), expected: l.n_groups });
+            }
+            total += packed_bytes(l, gb);
+        }
+        Ok(total)
+    }
+
+    /// Differentiable size in bytes from the continuous bits (`bits[t]` has `n_logits` entries);
+    /// the bit-width tables are sized from `rounded` (the current true bits, constant here).
+    pub fn size_bytes(&self, bits: &[Tensor], rounded: &[Vec<u8>], extra_bits: f64) -> Result<Tensor> {
+        let mut terms = Vec::with_capacity(bits.len());
+        let mut constant = self.fixed_bytes() as f64;
+        for ((l, b), r) in self.quantized.iter().zip(bits).zip(rounded) {
+            let weights_per_logit = (l.count / l.n_logits.max(1)) as f64;
+            terms.push(b.affine(weights_per_logit / 8.0, extra_bits * weights_per_logit / 8.0)?.sum_all()?);
+            constant += table_bytes(l.n_groups, bits_width_for(r)) as f64;
+        }
+        let mut total = match terms.first() {
+            Some(t) => (t.zeros_like()? + constant)?,
+            None => return Err(candle_core::Error::Msg("no quantised tensor".into())),
+        };
+        for t in terms {
+            total = (total + t)?;
+        }
+        Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn layout() -> BlobLayout {
+        BlobLayout {
+            n_layers: 3,
+            plain: vec![(4, PlainKind::F32), (10, PlainKind::F16)],
+            quantized: vec![
+                QuantLayout { count: 64, group_size: 16, n_groups: 4, n_logits: 4 },
+                QuantLayout { count: 32, group_size: 16, n_groups: 2, n_logits: 1 },
+            ],
+            int_bytes: 100,
+        }
+    }
+
+    #[test]
+    fn table_widths() {
+        assert_eq!(bits_width_for(&[3, 3, 3]), 0);
+        assert_eq!(bits_width_for(&[3, 4]), 1);
+        assert_eq!(bits_width_for(&[2, 5]), 2);
+        assert_eq!(bits_width_for(&[1, 15]), 4);
+        assert_eq!(table_bytes(5, 2), 2);
+        assert_eq!(table_bytes(5, 0), 0);
+    }
+
+    #[test]
+    fn hand_computed_exact_size() {
+        let l = layout();
+        // 64 + 3*24 + 4*32 + 4*4 + 10*2 + 100 = 400
+        assert_eq!(l.fixed_bytes(), 400);
+        // tensor 0: groups 2,3,4,5 bits -> 16*(14)/8 = 28 bytes + table ceil(4*2/8)=1; tensor 1: 2*16*4/8 = 16
+        let got = l.exact_bytes(&[vec![2, 3, 4, 5], vec![4, 4]]).unwrap();
+        assert_eq!(got, 400 + 28 + 1 + 16);
+        assert!(l.exact_bytes(&[vec![2, 3, 4], vec![4, 4]]).is_err());
+    }
+
+    #[test]
+    fn differentiable_size_matches_exact_at_integers_and_has_gradient() {
+        let dev = Device::Cpu;
+        let l = layout();
+        let b0 = Var::new(&[2.0f64, 3.0, 4.0, 5.0], &dev).unwrap();
+        let b1 = Var::new(&[4.0f64], &dev).unwrap();
+        let rounded = vec![vec![2, 3, 4, 5], vec![4, 4]];
+        let s = l.size_bytes(&[b0.as_tensor().clone(), b1.as_tensor().clone()], &rounded, 0.0).unwrap();
+        assert_eq!(s.to_scalar::<f64>().unwrap(), l.exact_bytes(&rounded).unwrap() as f64);
+        let g = s.backward().unwrap();
+        // d size / d b = weights covered / 8: 16/8 = 2 per group logit, 32/8 = 4 per tensor logit
+        assert_eq!(g.get(b0.as_tensor()).unwrap().to_vec1::<f64>().unwrap(), vec![2.0; 4]);
+        assert_eq!(g.get(b1.as_tensor()).unwrap().to_vec1::<f64>().unwrap(), vec![4.0]);
+    }
+}

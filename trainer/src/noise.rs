@@ -1,0 +1,156 @@
+//! Noise sources: music-on-hold segments and generated white, pink, brown noise and mains hum.
+
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Kinds of noise mixed into the speech.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoiseType {
+    Recorded,
+    White,
+    Pink,
+    Brown,
+    Hum,
+}
+
+fn normal<R: Rng>(rng: &mut R) -> f32 {
+    StandardNormal.sample(rng)
+}
+
+/// Scales `x` to unit RMS; returns false when it is (nearly) silent.
+pub fn normalize_rms(x: &mut [f32]) -> bool {
+    let r = rms(x);
+    if r < 1e-6 {
+        return false;
+    }
+    x.iter_mut().for_each(|v| *v /= r);
+    true
+}
+
+/// Root mean square (0 for an empty slice).
+pub fn rms(x: &[f32]) -> f32 {
+    if x.is_empty() {
+        return 0.0;
+    }
+    let e: f64 = x.iter().map(|v| f64::from(*v) * f64::from(*v)).sum();
+    (e / x.len() as f64).sqrt() as f32
+}
+
+/// Gaussian white noise.
+pub fn white<R: Rng>(n: usize, rng: &mut R) -> Vec<f32> {
+    (0..n).map(|_| normal(rng)).collect()
+}
+
+/// Pink (1/f) noise: Paul Kellet's filter bank on white noise.
+pub fn pink<R: Rng>(n: usize, rng: &mut R) -> Vec<f32> {
+    let mut b = [0f32; 7];
+    (0..n)
+        .map(|_| {
+            let w = normal(rng);
+            b[0] = 0.99886 * b[0] + w * 0.055_517_9;
+            b[1] = 0.99332 * b[1] + w * 0.075_075_9;
+            b[2] = 0.96900 * b[2] + w * 0.153_852;
+            b[3] = 0.86650 * b[3] + w * 0.310_485_6;
+            b[4] = 0.55000 * b[4] + w * 0.532_952_2;
+            b[5] = -0.7616 * b[5] - w * 0.016_898;
+            let y = b[0] + b[1] + b[2] + b[3] + b[4] + b[5] + b[6] + w * 0.5362;
+            b[6] = w * 0.115_926;
+            y
+        })
+        .collect()
+}
+
+/// Brown (1/f²) noise: leaky integration of white noise.
+pub fn brown<R: Rng>(n: usize, rng: &mut R) -> Vec<f32> {
+    let mut y = 0f32;
+    (0..n)
+        .map(|_| {
+            y = 0.995 * y + normal(rng);
+            y
+        })
+        .collect()
+}
+
+/// Mains hum: 50 or 60 Hz (±1%) with harmonics up to ~2 kHz, decaying randomly, plus a faint
+/// white floor.
+pub fn hum<R: Rng>(n: usize, rng: &mut R) -> Vec<f32> {
+    let f0 = if rng.random::<bool>() { 50.0 } else { 60.0 } * (1.0 + (rng.random::<f32>() - 0.5) * 0.02);
+    let n_harm = (2000.0 / f0) as usize;
+    let harmonics: Vec<(f32, f32, f32)> = (1..=n_harm)
+        .map(|h| {
+            let odd = if h % 2 == 1 { 1.0 } else { 0.5 };
+            let amp = odd * rng.random_range(0.1f32..1.0) / (h as f32).powf(rng.random_range(0.5f32..1.5));
+            (h as f32 * f0, amp, rng.random::<f32>() * std::f32::consts::TAU)
+        })
+        .collect();
+    let floor = 0.01f32;
+    (0..n)
+        .map(|i| {
+            let t = i as f32 / crate::audio::SAMPLE_RATE as f32;
+            let s: f32 = harmonics.iter().map(|&(f, a, p)| a * (std::f32::consts::TAU * f * t + p).sin()).sum();
+            s + floor * normal(rng)
+        })
+        .collect()
+}
+
+/// A segment of `n` samples from a random place of `track` (looping if it is short).
+pub fn segment<R: Rng>(track: &[f32], n: usize, rng: &mut R) -> Vec<f32> {
+    if track.is_empty() {
+        return vec![0.0; n];
+    }
+    let start = rng.random_range(0..track.len());
+    (0..n).map(|i| track.get((start + i) % track.len()).copied().unwrap_or(0.0)).collect()
+}
+
+/// `n` samples of noise of the given type with unit RMS (falls back to white noise when a
+/// recorded segment is silent or no track is available).
+pub fn generate<R: Rng>(kind: NoiseType, tracks: &[Vec<f32>], n: usize, rng: &mut R) -> Vec<f32> {
+    let mut x = match kind {
+        NoiseType::Recorded if !tracks.is_empty() => {
+            let t = rng.random_range(0..tracks.len());
+            segment(tracks.get(t).map(Vec::as_slice).unwrap_or(&[]), n, rng)
+        }
+        NoiseType::Recorded | NoiseType::White => white(n, rng),
+        NoiseType::Pink => pink(n, rng),
+        NoiseType::Brown => brown(n, rng),
+        NoiseType::Hum => hum(n, rng),
+    };
+    if !normalize_rms(&mut x) {
+        x = white(n, rng);
+        normalize_rms(&mut x);
+    }
+    x
+}
+
+/// Draws a noise type: recorded music 40%, each generated kind 15%.
+pub fn pick_type<R: Rng>(rng: &mut R) -> NoiseType {
+    match rng.random_range(0..20) {
+        0..=7 => NoiseType::Recorded,
+        8..=10 => NoiseType::White,
+        11..=13 => NoiseType::Pink,
+        14..=16 => NoiseType::Brown,
+        _ => NoiseType::Hum,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn generated_noises_are_unit_rms_and_colored() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        for k in [NoiseType::White, NoiseType::Pink, NoiseType::Brown, NoiseType::Hum, NoiseType::Recorded] {
+            let x = generate(k, &[], 8000, &mut rng);
+            assert!((rms(&x) - 1.0).abs() < 1e-3, "{k:?}");
+            assert!(x.iter().all(|v| v.is_finite()));
+        }
+        // lag-1 correlation grows with redness
+        let corr = |x: &[f32]| x.windows(2).map(|w| w[0] * w[1]).sum::<f32>() / x.len() as f32;
+        let w = generate(NoiseType::White, &[], 8000, &mut rng);
+        let p = generate(NoiseType::Pink, &[], 8000, &mut rng);
+        let b = generate(NoiseType::Brown, &[], 8000, &mut rng);
+        assert!(corr(&w).abs() < 0.1 && corr(&p) > corr(&w) && corr(&b) > 0.9);
+    }
+}
