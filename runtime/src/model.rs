@@ -215,33 +215,8 @@ impl<'a> Model<'a> {
 
     /// Runs one frame on the f32 path. `arena` ≥ `f32_arena_len`, `state` from `StateF32::new`.
     pub fn step_f32(&self, state: &mut StateF32<'_>, arena: &mut [f32], input: &[f32], output: &mut [f32]) -> Result<(), Error> {
-        let (a, b) = self.split_io(arena, input.len(), output.len(), state.buf.len(), self.f32_arena_len(), self.f32_state_len())?;
-        a.get_mut(..input.len()).ok_or(Error::KernelShape)?.copy_from_slice(input);
-        let (mut cur, mut next) = (a, b);
-        let mut state_off = 0usize;
-        let frame = state.frame;
-        for i in 0..self.n_layers() {
-            let l = self.layer(i)?;
-            let (n_in, n_out) = (usize::from(l.in_len), usize::from(l.out_len));
-            match l.op {
-                Op::Relu => act::relu(cur.get_mut(..n_in).ok_or(Error::KernelShape)?),
-                Op::Sigmoid => act::sigmoid(cur.get_mut(..n_in).ok_or(Error::KernelShape)?),
-                Op::Tanh => act::tanh(cur.get_mut(..n_in).ok_or(Error::KernelShape)?),
-                Op::Conv1d | Op::Linear => {
-                    let w = self.tensor(l.weight)?.weights;
-                    let bias = if l.bias == NO_TENSOR { None } else { Some(self.tensor(l.bias)?.weights) };
-                    let x = cur.get(..n_in).ok_or(Error::KernelShape)?;
-                    let y = next.get_mut(..n_out).ok_or(Error::KernelShape)?;
-                    let hist = state.buf.get_mut(state_off..state_off + l.state_len()).ok_or(Error::KernelShape)?;
-                    state_off += l.state_len();
-                    let mut taps: [Option<&[f32]>; MAX_KERNEL] = [None; MAX_KERNEL];
-                    let k = fill_taps(&l, frame, x, hist, &mut taps)?;
-                    kernels::matvec_f32(&w, bias.as_ref(), k, n_in, y)?;
-                    core::mem::swap(&mut cur, &mut next);
-                }
-            }
-        }
-        output.copy_from_slice(cur.get(..output.len()).ok_or(Error::KernelShape)?);
+        let need = (self.f32_arena_len(), self.f32_state_len());
+        self.run(&F32Path, state.buf, state.frame, need, arena, input, output)?;
         state.frame += 1;
         Ok(())
     }
@@ -251,33 +226,37 @@ impl<'a> Model<'a> {
         if !self.has_int() {
             return Err(Error::NoIntegerPath);
         }
-        let (a, b) = self.split_io(arena, input.len(), output.len(), state.buf.len(), self.i8_arena_len(), self.i8_state_len())?;
+        let need = (self.i8_arena_len(), self.i8_state_len());
+        self.run(&I8Path, state.buf, state.frame, need, arena, input, output)?;
+        state.frame += 1;
+        Ok(())
+    }
+
+    /// The executor: layers in order, ping-ponging between the two halves of the arena.
+    #[allow(clippy::too_many_arguments)]
+    fn run<P: Path>(&self, path: &P, state: &mut [P::T], frame: u64, need: (usize, usize), arena: &mut [P::T], input: &[P::T], output: &mut [P::T])
+        -> Result<(), Error> {
+        let (a, b) = self.split_io(arena, input.len(), output.len(), state.len(), need.0, need.1)?;
         a.get_mut(..input.len()).ok_or(Error::KernelShape)?.copy_from_slice(input);
         let (mut cur, mut next) = (a, b);
         let mut state_off = 0usize;
-        let frame = state.frame;
         for i in 0..self.n_layers() {
             let l = self.layer(i)?;
             let (n_in, n_out) = (usize::from(l.in_len), usize::from(l.out_len));
-            match l.op {
-                Op::Relu => act::relu_i8(cur.get_mut(..n_in).ok_or(Error::KernelShape)?),
-                Op::Sigmoid | Op::Tanh => act::lut_i8(self.int_block(&l, i)?, cur.get_mut(..n_in).ok_or(Error::KernelShape)?),
-                Op::Conv1d | Op::Linear => {
-                    let w = self.tensor(l.weight)?.weights;
-                    let params = IntParams::read(self.int_block(&l, i)?, n_out, Part::Layer(i))?;
-                    let x = cur.get(..n_in).ok_or(Error::KernelShape)?;
-                    let y = next.get_mut(..n_out).ok_or(Error::KernelShape)?;
-                    let hist = state.buf.get_mut(state_off..state_off + l.state_len()).ok_or(Error::KernelShape)?;
-                    state_off += l.state_len();
-                    let mut taps: [Option<&[i8]>; MAX_KERNEL] = [None; MAX_KERNEL];
-                    let k = fill_taps(&l, frame, x, hist, &mut taps)?;
-                    kernels::matvec_i8(&w, &params, k, n_in, y)?;
-                    core::mem::swap(&mut cur, &mut next);
-                }
+            if !l.op.has_weights() {
+                path.elementwise(self, &l, i, cur.get_mut(..n_in).ok_or(Error::KernelShape)?)?;
+                continue;
             }
+            let x = cur.get(..n_in).ok_or(Error::KernelShape)?;
+            let y = next.get_mut(..n_out).ok_or(Error::KernelShape)?;
+            let hist = state.get_mut(state_off..state_off + l.state_len()).ok_or(Error::KernelShape)?;
+            state_off += l.state_len();
+            let mut taps: [Option<&[P::T]>; MAX_KERNEL] = [None; MAX_KERNEL];
+            let taps = fill_taps(&l, frame, x, hist, &mut taps)?;
+            path.matvec(self, &l, i, taps, y)?;
+            core::mem::swap(&mut cur, &mut next);
         }
         output.copy_from_slice(cur.get(..output.len()).ok_or(Error::KernelShape)?);
-        state.frame += 1;
         Ok(())
     }
 
@@ -298,6 +277,51 @@ impl<'a> Model<'a> {
         }
         let arena = arena.get_mut(..need_arena).ok_or(Error::KernelShape)?;
         Ok(arena.split_at_mut(need_arena / 2))
+    }
+}
+
+/// What differs between the f32 and the integer path: the element type and the kernels.
+trait Path {
+    type T: Copy;
+    fn elementwise(&self, m: &Model<'_>, l: &Layer, i: u16, x: &mut [Self::T]) -> Result<(), Error>;
+    fn matvec(&self, m: &Model<'_>, l: &Layer, i: u16, taps: &[Option<&[Self::T]>], y: &mut [Self::T]) -> Result<(), Error>;
+}
+
+struct F32Path;
+struct I8Path;
+
+impl Path for F32Path {
+    type T = f32;
+    fn elementwise(&self, _: &Model<'_>, l: &Layer, _: u16, x: &mut [f32]) -> Result<(), Error> {
+        match l.op {
+            Op::Relu => act::relu(x),
+            Op::Sigmoid => act::sigmoid(x),
+            Op::Tanh => act::tanh(x),
+            Op::Conv1d | Op::Linear => return Err(Error::KernelShape),
+        }
+        Ok(())
+    }
+    fn matvec(&self, m: &Model<'_>, l: &Layer, _: u16, taps: &[Option<&[f32]>], y: &mut [f32]) -> Result<(), Error> {
+        let w = m.tensor(l.weight)?.weights;
+        let bias = if l.bias == NO_TENSOR { None } else { Some(m.tensor(l.bias)?.weights) };
+        kernels::matvec_f32(&w, bias.as_ref(), taps, usize::from(l.in_len), y)
+    }
+}
+
+impl Path for I8Path {
+    type T = i8;
+    fn elementwise(&self, m: &Model<'_>, l: &Layer, i: u16, x: &mut [i8]) -> Result<(), Error> {
+        match l.op {
+            Op::Relu => act::relu_i8(x),
+            Op::Sigmoid | Op::Tanh => act::lut_i8(m.int_block(l, i)?, x),
+            Op::Conv1d | Op::Linear => return Err(Error::KernelShape),
+        }
+        Ok(())
+    }
+    fn matvec(&self, m: &Model<'_>, l: &Layer, i: u16, taps: &[Option<&[i8]>], y: &mut [i8]) -> Result<(), Error> {
+        let w = m.tensor(l.weight)?.weights;
+        let params = IntParams::read(m.int_block(l, i)?, usize::from(l.out_len), Part::Layer(i))?;
+        kernels::matvec_i8(&w, &params, taps, usize::from(l.in_len), y)
     }
 }
 

@@ -47,7 +47,8 @@ impl<'a> IntParams<'a> {
     /// `clamp(round(acc / 2^shift), −127, 127)`.
     #[inline]
     fn requant(&self, acc: i64) -> i8 {
-        let r = (acc + (1i64 << (self.shift - 1))) >> self.shift;
+        // Wrapping: hostile constants must not trap; valid blobs stay far below 2^63.
+        let r = acc.wrapping_add(1i64 << (self.shift.clamp(1, 62) - 1)) >> self.shift.clamp(1, 62);
         r.clamp(-127, 127) as i8
     }
 }
@@ -101,7 +102,7 @@ pub fn matvec_i8(
         return Err(Error::KernelShape);
     }
     let sum_q: i64 = taps.iter().flatten().map(|t| t.iter().map(|&v| i64::from(v)).sum::<i64>()).sum();
-    let min_term = i64::from(params.m_min) * sum_q;
+    let min_term = i64::from(params.m_min).wrapping_mul(sum_q);
     match p.fixed_bits() {
         Some(b) => dispatch_bits!(b, rows_fixed, Err(Error::KernelShape), (p, params, taps, in_len, min_term, out)),
         None => rows_var(p, params, taps, in_len, min_term, out),
@@ -132,7 +133,7 @@ fn rows_fixed<const B: usize>(
                 }
             }
         }
-        *y = params.requant(acc * m + min_term + params.bias_at(n));
+        *y = params.requant(acc.wrapping_mul(m).wrapping_add(min_term).wrapping_add(params.bias_at(n)));
     }
     Ok(())
 }
@@ -148,14 +149,14 @@ fn rows_var(
     let gs = usize::from(p.group_size);
     let (mut g, mut cur) = (0usize, 0usize);
     for (n, y) in out.iter_mut().enumerate() {
-        let mut acc = min_term + params.bias_at(n);
+        let mut acc = min_term.wrapping_add(params.bias_at(n));
         for tap in taps {
             for k in 0..in_len / gs {
                 let b = p.group_bits(g);
                 let nb = group_bytes(gs, b);
                 let bytes = p.data.get(cur..cur + nb).ok_or(Error::KernelShape)?;
                 if let Some(xg) = tap.and_then(|x| x.get(k * gs..(k + 1) * gs)) {
-                    acc += params.m(b) * dispatch_bits!(b, dot_group, 0, (xg, bytes));
+                    acc = acc.wrapping_add(params.m(b).wrapping_mul(dispatch_bits!(b, dot_group, 0, (xg, bytes))));
                 }
                 g += 1;
                 cur += nb;

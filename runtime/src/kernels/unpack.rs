@@ -69,7 +69,7 @@ mod tests {
     use crate::quant::pack_levels;
 
     fn check<const B: usize>() {
-        let levels: [u16; 8] = core::array::from_fn(|i| ((i as u32 * 2_654_435_761u32) >> 7) as u16 & ((1 << B) - 1) as u16);
+        let levels: [u16; 8] = core::array::from_fn(|i| ((i as u32).wrapping_mul(2_654_435_761u32) >> 7) as u16 & ((1 << B) - 1) as u16);
         let mut buf = [0u8; 16];
         let n = pack_levels(&levels, B as u8, &mut buf).unwrap();
         assert_eq!(n, B);

@@ -1,0 +1,108 @@
+//! The demo's board-independent core: the frame loop of the firmware, also compiled for the
+//! host by `host-tests` so that the reference and the chip run the very same code.
+//!
+//! * [`denoise`]: f32 path (`runtime::dsp` STFT + `Model::step_f32`);
+//! * `fixed` (feature `fixed`): integer path (`runtime::dsp_fixed` + `Model::step_i8`);
+//! * [`stream`]: audio source/sink traits and the hop loop;
+//! * [`assets`]: the model blob and the noisy clip in flash, and arena sizes from the blob header.
+#![no_std]
+
+pub mod denoise;
+#[cfg(feature = "fixed")]
+pub mod fixed;
+pub mod stream;
+pub mod wav;
+
+pub use denoise::{Denoise, F32Denoiser};
+pub use stream::{run, AudioSink, AudioSource, Counter, IterSource, NoCounter, RunStats};
+pub use wav::{Clip, WavError};
+
+use core::fmt;
+
+/// Everything that can stop the demo, each with a message that says what to fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoError {
+    Model(runtime::Error),
+    Wav(WavError),
+    /// The model's input/output widths do not match the 128-feature / 129-bin front end.
+    ModelShape { input: u16, output: u16 },
+    /// The integer path was asked of a blob without integer constants.
+    NoIntegerPath,
+    /// Writing the output failed (host I/O, semihosting).
+    Output,
+    /// A bug: an invariant of the loop did not hold.
+    Internal,
+}
+
+impl From<runtime::Error> for DemoError {
+    fn from(e: runtime::Error) -> Self {
+        DemoError::Model(e)
+    }
+}
+
+impl From<WavError> for DemoError {
+    fn from(e: WavError) -> Self {
+        DemoError::Wav(e)
+    }
+}
+
+impl fmt::Display for DemoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DemoError::Model(e) => write!(f, "model: {e}"),
+            DemoError::Wav(e) => write!(f, "{e}"),
+            DemoError::ModelShape { input, output } => {
+                write!(f, "model maps {input} features to {output} gains; the front end needs 128 -> 129")
+            }
+            DemoError::NoIntegerPath => write!(f, "the blob has no integer-path constants"),
+            DemoError::Output => write!(f, "cannot write the output"),
+            DemoError::Internal => write!(f, "internal error in the frame loop"),
+        }
+    }
+}
+
+/// What the firmware carries in flash and the RAM it reserves, sized at build time.
+pub mod assets {
+    include!(concat!(env!("OUT_DIR"), "/sizes.rs"));
+
+    /// The model blob (FORMAT.md), read in place.
+    pub static BLOB: &[u8] = include_bytes!(env!("DQ_BLOB_FILE"));
+    /// The noisy clip, a WAV file.
+    pub static CLIP: &[u8] = include_bytes!(env!("DQ_CLIP_FILE"));
+
+    /// Activations and streaming state of the f32 path, exactly as large as the blob needs.
+    pub struct F32Buffers {
+        pub arena: [f32; F32_ARENA],
+        pub state: [f32; F32_STATE],
+    }
+
+    impl F32Buffers {
+        pub const fn new() -> Self {
+            F32Buffers { arena: [0.0; F32_ARENA], state: [0.0; F32_STATE] }
+        }
+    }
+
+    impl Default for F32Buffers {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    /// Activations and streaming state of the integer path.
+    pub struct I8Buffers {
+        pub arena: [i8; I8_ARENA],
+        pub state: [i8; I8_STATE],
+    }
+
+    impl I8Buffers {
+        pub const fn new() -> Self {
+            I8Buffers { arena: [0; I8_ARENA], state: [0; I8_STATE] }
+        }
+    }
+
+    impl Default for I8Buffers {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+}

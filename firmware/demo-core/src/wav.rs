@@ -1,0 +1,105 @@
+//! Minimal no_std reader for the clip in flash: RIFF/WAVE, PCM, 16-bit, mono, 8 kHz only.
+
+use core::fmt;
+
+/// Why a clip was rejected (the firmware reports it instead of playing garbage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WavError {
+    /// Fewer bytes than a RIFF header, or a chunk runs past the end of the file.
+    Truncated { needed: u32, got: u32 },
+    /// Not "RIFF....WAVE".
+    NotWav,
+    /// No "fmt " or no "data" chunk.
+    MissingChunk(&'static str),
+    /// Anything but PCM, 16-bit, mono, 8000 Hz.
+    Unsupported { format: u16, channels: u16, rate: u32, bits: u16 },
+    /// The data chunk holds an odd number of bytes or no sample at all.
+    BadData(u32),
+}
+
+impl fmt::Display for WavError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WavError::Truncated { needed, got } => write!(f, "audio truncated: need {needed} bytes, got {got}"),
+            WavError::NotWav => write!(f, "audio is not a RIFF/WAVE file"),
+            WavError::MissingChunk(c) => write!(f, "audio has no '{c}' chunk"),
+            WavError::Unsupported { format, channels, rate, bits } => write!(
+                f,
+                "audio must be PCM 16-bit mono 8000 Hz, got format {format}, {channels} ch, {rate} Hz, {bits} bit"
+            ),
+            WavError::BadData(n) => write!(f, "audio data chunk of {n} bytes is not a whole number of samples"),
+        }
+    }
+}
+
+fn le16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn le32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes([*b.get(at)?, *b.get(at + 1)?, *b.get(at + 2)?, *b.get(at + 3)?]))
+}
+
+fn short(needed: usize, got: usize) -> WavError {
+    WavError::Truncated { needed: needed as u32, got: got as u32 }
+}
+
+/// The samples of a validated clip, read in place (little-endian i16, no copy).
+#[derive(Clone, Copy, Debug)]
+pub struct Clip<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Clip<'a> {
+    /// Validates the RIFF structure and the format; points at the data chunk.
+    pub fn parse(b: &'a [u8]) -> Result<Self, WavError> {
+        if b.len() < 12 {
+            return Err(short(12, b.len()));
+        }
+        if b.get(0..4) != Some(b"RIFF") || b.get(8..12) != Some(b"WAVE") {
+            return Err(WavError::NotWav);
+        }
+        let (mut at, mut fmt_ok, mut data) = (12usize, false, None);
+        while at + 8 <= b.len() {
+            let id = b.get(at..at + 4).ok_or(short(at + 4, b.len()))?;
+            let len = le32(b, at + 4).ok_or(short(at + 8, b.len()))? as usize;
+            let body = at + 8;
+            let end = body.checked_add(len).ok_or(WavError::NotWav)?;
+            if end > b.len() {
+                return Err(short(end, b.len()));
+            }
+            if id == b"fmt " {
+                let g = |o| le16(b, body + o).ok_or(short(body + 16, b.len()));
+                let (format, channels, bits) = (g(0)?, g(2)?, g(14)?);
+                let rate = le32(b, body + 4).ok_or(short(body + 8, b.len()))?;
+                if len < 16 || format != 1 || channels != 1 || bits != 16 || rate != 8000 {
+                    return Err(WavError::Unsupported { format, channels, rate, bits });
+                }
+                fmt_ok = true;
+            } else if id == b"data" {
+                data = b.get(body..end);
+            }
+            at = end + (len & 1); // chunks are padded to even lengths
+        }
+        if !fmt_ok {
+            return Err(WavError::MissingChunk("fmt "));
+        }
+        let data = data.ok_or(WavError::MissingChunk("data"))?;
+        if data.is_empty() || data.len() % 2 != 0 {
+            return Err(WavError::BadData(data.len() as u32));
+        }
+        Ok(Clip { data })
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len() / 2
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    pub fn samples(&self) -> impl Iterator<Item = i16> + 'a {
+        self.data.chunks_exact(2).map(|c| <[u8; 2]>::try_from(c).map_or(0, i16::from_le_bytes))
+    }
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test: host unit/integration tests of all crates, the runtime built for each
+# embedded target, and the firmware in QEMU. This is what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== runtime builds for every embedded target"
+for t in thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf; do
+  cargo build -q -p runtime --release --target "$t"
+done
+
+echo "== clippy (runtime: no unwrap/expect/panic/indexing in library code)"
+cargo clippy -q -p runtime --features std -- -D warnings
+
+echo "== host tests (runtime, trainer, host-tests)"
+cargo test --workspace --no-fail-fast
