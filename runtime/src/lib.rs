@@ -18,6 +18,7 @@ extern crate std;
 
 mod bytes;
 pub mod dsp;
+pub mod dsp_fixed;
 mod error;
 pub mod format;
 pub mod kernels;
@@ -26,6 +27,6 @@ pub mod quant;
 #[cfg(feature = "std")]
 pub mod writer;
 
-pub use error::Error;
+pub use error::{Error, Part};
 pub use format::{Header, Layer, Op, Tensor, Weights};
 pub use model::{Model, StateF32, StateI8};

@@ -1,0 +1,355 @@
+//! The STFT front end in integers only, for cores without an FPU (RV32IMAC, Cortex-M0+): the
+//! same framing as [`crate::dsp`] (8 kHz, 256-sample frames, hop 128, square-root Hann analysis
+//! and synthesis windows, 129 bins), with i16 PCM in and out, int8 features for
+//! [`Model::step_i8`](crate::Model::step_i8) and its int8 mask back.
+//!
+//! * Analysis: the frame `[previous hop, hop]` is windowed (Q31 table), shifted by one block exponent
+//!   so that its largest sample uses the full `i32` headroom (quiet speech keeps its precision),
+//!   and transformed by a 256-point real FFT (one 128-point complex FFT, `i32` data, Q31
+//!   twiddles, ×½ per stage, then a split pass).
+//! * Features: `q_k = clamp(round(ln(|X_k|² + POWER_FLOOR) / input_scale), −127, 127)` with
+//!   `X_k` the spectrum of the samples / 32768, exactly what [`dsp::features`](crate::dsp::features)
+//!   computes on the f32 path; the power is formed in `u64` at a fixed Q40 scale (the block
+//!   exponent folded in), its log2 from the leading-zero count and a 33-entry table, and
+//!   `ln 2 / input_scale` is one multiplier and shift computed at construction.
+//! * Synthesis: mask `q_k` means gain `q_k · output_scale` (one Q23 multiplier from
+//!   construction; gains in Q15, clamped to ±2.0), then a second block normalisation, the
+//!   inverse real FFT, synthesis window, overlap-add, and i16 output with saturation.
+//!
+//! No floating point anywhere (even the two scales are decoded from their bits, so no soft-float
+//! routine is linked), nothing allocates, and every operation is exact integer arithmetic: the
+//! host computes the same bits as RV32 and Cortex-M (the firmware's bit-exact reference).
+//!
+//! Footprint (release, `opt-level = 3`, LTO; QEMU `-icount` counts instructions, not cycles):
+//!
+//! | target | instructions per hop (analyze + synthesize) | code | tables | RAM | stack |
+//! |---|---|---|---|---|---|
+//! | RV32IMAC | 27.3k + 21.0k = 48k (9% of 32 MHz × 16 ms) | 4.3 KB | 2.3 KB | 1552 B | ≤ 80 B |
+//! | ARMv6-M (Cortex-M0/M0+) | ≈ 82k + 71k = 153k | 7.1 KB | 2.3 KB | 1552 B | ≤ 176 B |
+//!
+//! RAM is the struct alone (`size_of::<FixedFrontEnd>()`): the spectrum kept between the two
+//! calls (1 KiB), the previous hop and the overlap-add tail.
+//!
+//! ```no_run
+//! use runtime::dsp::{BINS, HOP, N_FEATURES};
+//! use runtime::dsp_fixed::FixedFrontEnd;
+//! use runtime::{Model, StateI8};
+//! # fn demo(blob: &[u8], arena: &mut [i8], state: &mut [i8], pcm: &[[i16; HOP]]) -> Result<(), runtime::Error> {
+//! let model = Model::parse(blob)?;
+//! let mut fe = FixedFrontEnd::new(model.input_scale(), model.output_scale());
+//! let mut state = StateI8::new(state);
+//! let (mut features, mut mask, mut out) = ([0i8; N_FEATURES], [0i8; BINS], [0i16; HOP]);
+//! for hop in pcm {
+//!     fe.analyze(hop, &mut features);
+//!     model.step_i8(&mut state, arena, &features, &mut mask)?;
+//!     fe.synthesize(&mask, &mut out); // `out` is the denoised hop before `hop`
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod fft;
+mod tables;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod unit_tests;
+
+use crate::dsp::{BINS, HOP, N_FEATURES, POWER_FLOOR};
+use fft::{mulh, wide_mul, Cpx};
+use tables::{BITREV, LOG2_Q16, LOG2_STEPS, N, WINDOW_Q31};
+
+/// `POWER_FLOOR` is held as `FLOOR_Q40 · 2^−40`.
+const POWER_FRAC_BITS: i32 = 40;
+/// `POWER_FLOOR · 2^40` (≈ 109951).
+const FLOOR_Q40: u64 = (POWER_FLOOR as f64 * (1u64 << POWER_FRAC_BITS) as f64 + 0.5) as u64;
+/// Fractional bits of the `output_scale` multiplier (the gain is `(q · G) >> 8` in Q15).
+const GAIN_MUL_BITS: u32 = 23;
+/// Largest gain magnitude, Q15 (just under 2.0): keeps the masked spectrum inside `i32`.
+const MAX_GAIN_Q15: i32 = 65535;
+
+/// Integer analysis (features) and synthesis (mask, inverse FFT, overlap-add) for one stream.
+/// Per hop, call [`analyze`](Self::analyze), run the model, then [`synthesize`](Self::synthesize):
+/// the spectrum waits in the struct between the two calls.
+#[derive(Clone)]
+pub struct FixedFrontEnd {
+    /// Spectrum of the current frame (slot 0: DC in `re`, Nyquist in `im`); FFT work area.
+    spec: [Cpx; N],
+    prev: [i16; HOP],
+    tail: [i16; HOP],
+    /// Block exponent `s` of `spec`: the spectrum of the samples/32768 is `spec · 2^−(22+s)`.
+    exp: i32,
+    /// `ln 2 / input_scale ≈ log_mul · 2^−k`, `log_mul` in `[2^30, 2^31)` (0: no scale).
+    log_mul: i32,
+    /// `k − 6` (the Q16 of the log and a 2^10 pre-shift), clamped to 1..=31: beyond, every
+    /// nonzero feature saturates (scales under ~1e−10) or rounds to 0 (over ~1e7).
+    q_shift: u32,
+    /// `round(output_scale · 2^23)`, clamped to `±2^23`.
+    gain_mul: i32,
+}
+
+impl FixedFrontEnd {
+    /// `input_scale` and `output_scale` as [`Model::input_scale`](crate::Model::input_scale) and
+    /// [`Model::output_scale`](crate::Model::output_scale) give them. They become fixed-point
+    /// multipliers here, from their bits: no floating-point operation (nor soft-float routine)
+    /// is ever linked. An input scale that is not finite and positive gives features 0; an
+    /// output scale that is not finite gives gain 0.
+    pub fn new(input_scale: f32, output_scale: f32) -> Self {
+        let log_mul = log_multiplier(input_scale);
+        FixedFrontEnd {
+            spec: [Cpx::default(); N],
+            prev: [0; HOP],
+            tail: [0; HOP],
+            exp: 0,
+            log_mul: log_mul.0,
+            q_shift: log_mul.1.saturating_sub(6).clamp(1, 31),
+            gain_mul: gain_multiplier(output_scale),
+        }
+    }
+
+    /// Forget the past (the next hop starts a stream); keeps the scales.
+    pub fn reset(&mut self) {
+        self.spec = [Cpx::default(); N];
+        self.prev = [0; HOP];
+        self.tail = [0; HOP];
+        self.exp = 0;
+    }
+
+    /// Takes the next hop of PCM, transforms the frame ending with it and writes the model's
+    /// int8 features (bins 0..128).
+    pub fn analyze(&mut self, hop: &[i16; HOP], features: &mut [i8; N_FEATURES]) {
+        self.exp = self.load_frame(hop);
+        self.prev = *hop;
+        fft::dit(&mut self.spec);
+        fft::split_forward(&mut self.spec);
+        // |X_f|² = |spec|²·2^−(44+2s): the floor in spec units is POWER_FLOOR·2^(44+2s)
+        // = FLOOR_Q40 << (4 + 2s), 4 + 2s in 0..=32, below 2^50.
+        let shift = u32::try_from(2 * self.exp + 4).unwrap_or(0).min(32);
+        let (floor, offset) = (FLOOR_Q40 << shift, (POWER_FRAC_BITS + shift as i32) << 16);
+        for (k, (f, s)) in features.iter_mut().zip(self.spec.iter()).enumerate() {
+            // Slot 0 packs the (real) DC and Nyquist bins: the feature of bin 0 is DC alone.
+            let im = if k == 0 { 0 } else { s.im };
+            *f = self.feature(log2_q16(power(s.re, im) + floor) - offset);
+        }
+    }
+
+    /// Applies the model's mask (`mask[k]` means gain `mask[k] · output_scale` on bin k,
+    /// 0..=128) to the spectrum of the last [`analyze`](Self::analyze) and writes the next hop
+    /// of output: the input delayed by one hop where the mask is unity.
+    pub fn synthesize(&mut self, mask: &[i8; BINS], out: &mut [i16; HOP]) {
+        // Masking: Y = X·gain/4 (mulh by gain·2^15); OR of magnitudes for the block exponent.
+        let gain = |q: &i8| (i32::from(*q) * self.gain_mul + (1 << 7)) >> (GAIN_MUL_BITS - 15);
+        let gain_h = |q: &i8| gain(q).clamp(-MAX_GAIN_Q15, MAX_GAIN_Q15) << 15;
+        let g_nyq = mask.last().map_or(0, gain_h);
+        let mut bits = 0u32;
+        for (k, (s, q)) in self.spec.iter_mut().zip(mask.iter()).enumerate() {
+            let g = gain_h(q);
+            // Slot 0: DC (gain of bin 0) in re, Nyquist (gain of bin 128) in im.
+            *s = Cpx { re: mulh(s.re, g), im: mulh(s.im, if k == 0 { g_nyq } else { g }) };
+            bits |= s.re.unsigned_abs() | s.im.unsigned_abs();
+        }
+        // |Y| < 2^29; normalise so that every component is below 2^28: s2 in −1..=28.
+        let s2 = 28 - (32 - bits.leading_zeros() as i32);
+        let (shl, shr) = (s2.max(0) as u32, (-s2).max(0) as u32);
+        fft::split_inverse(&mut self.spec, shl, shr);
+        fft::dif(&mut self.spec);
+        // Time samples t = y_f·2^(20+s+s2) (y_f in units of full scale), out = y_f·w·2^15
+        // = mulh(t, w_q31)·2^−(4+s+s2), rounded; 4+s+s2 ≥ 1, and past 31 the result is 0 anyway.
+        let sh = u32::try_from(4 + self.exp + s2).unwrap_or(1).clamp(1, 31);
+        let spec = &self.spec;
+        let sample = |z: Option<&Cpx>, w: &[i32; 2]| {
+            let z = z.copied().unwrap_or_default();
+            let [w0, w1] = *w;
+            (windowed(z.re, w0, sh), windowed(-z.im, w1, sh)) // conj: y[2n+1] = −Im
+        };
+        let (rev_head, rev_tail) = BITREV.split_at(N / 2);
+        let (win_head, win_tail) = WINDOW_Q31.split_at(N / 2);
+        for ((o, t), (r, w)) in out.chunks_exact_mut(2).zip(self.tail.chunks_exact(2)).zip(rev_head.iter().zip(win_head)) {
+            let (y0, y1) = sample(spec.get(usize::from(*r)), w);
+            if let ([o0, o1], [t0, t1]) = (o, t) {
+                *o0 = sat16(i32::from(*t0) + y0);
+                *o1 = sat16(i32::from(*t1) + y1);
+            }
+        }
+        for (t, (r, w)) in self.tail.chunks_exact_mut(2).zip(rev_tail.iter().zip(win_tail)) {
+            let (y0, y1) = sample(spec.get(usize::from(*r)), w);
+            if let [t0, t1] = t {
+                *t0 = sat16(y0);
+                *t1 = sat16(y1);
+            }
+        }
+    }
+
+    /// Windows `[prev, hop]` into `spec` (sample pairs as complex points, bit-reversed), shifted
+    /// so that every component is below 2^29; returns that shift `s` (−2..=14).
+    fn load_frame(&mut self, hop: &[i16; HOP]) -> i32 {
+        let or = self.prev.iter().chain(hop.iter()).fold(0u32, |acc, x| acc | u32::from(x.unsigned_abs()));
+        // |x| < 2^bits, so x << (30 − bits) < 2^30 and mulh by the Q31 window (≤ 1) halves it:
+        // every component ends below 2^29. In units of full scale, p = x_f·w·2^(30+s).
+        let s = 14 - (32 - or.leading_zeros() as i32);
+        let up = (s + 16) as u32; // 14..=30
+        let scaled = |x: &i16, w: i32| mulh(i32::from(*x) << up, w);
+        let spec = &mut self.spec;
+        let mut load = |half: &[i16; HOP], win: &[[i32; 2]], rev: &[u8]| {
+            for ((x, w), r) in half.chunks_exact(2).zip(win).zip(rev) {
+                if let (Some(dst), [x0, x1]) = (spec.get_mut(usize::from(*r)), x) {
+                    let [w0, w1] = *w;
+                    *dst = Cpx { re: scaled(x0, w0), im: scaled(x1, w1) };
+                }
+            }
+        };
+        let (win_old, win_new) = WINDOW_Q31.split_at(N / 2);
+        let (rev_old, rev_new) = BITREV.split_at(N / 2);
+        load(&self.prev, win_old, rev_old);
+        load(hop, win_new, rev_new);
+        s
+    }
+
+    /// int8 feature of one bin from `l2 = log2(|X_f|² + POWER_FLOOR)` in Q16:
+    /// `ln(·) / input_scale = l2 · (ln 2 / input_scale)`.
+    fn feature(&self, l2: i32) -> i8 {
+        // |l2| < 2^21 (log2 of the power is in 16.7..62, minus 40 and the block exponent), so
+        // mulh(l2·2^10, m) = floor(l2·m / 2^22) < 2^30; then round(· / 2^(k − 6)).
+        let h = mulh(l2 << 10, self.log_mul);
+        let q = (h + (1 << (self.q_shift - 1))) >> self.q_shift;
+        q.clamp(-127, 127) as i8
+    }
+}
+
+/// `(negative, m, e)` with `|x| = m·2^e` exactly, or `None` for infinities and NaN.
+fn f32_parts(x: f32) -> Option<(bool, u32, i32)> {
+    let bits = x.to_bits();
+    let field = ((bits >> 23) & 0xFF) as i32;
+    let frac = bits & 0x7F_FFFF;
+    match field {
+        0xFF => None,
+        0 => Some((bits >> 31 != 0, frac, -149)),
+        _ => Some((bits >> 31 != 0, frac | 0x80_0000, field - 150)),
+    }
+}
+
+/// `(m, k)` with `ln 2 / input_scale ≈ m·2^−k`, `m` in `[2^30, 2^31)` (relative error < 2^−30);
+/// `(0, 0)` unless the scale is finite and positive.
+fn log_multiplier(input_scale: f32) -> (i32, u32) {
+    const LN2_Q62: u64 = (core::f64::consts::LN_2 * (1u64 << 62) as f64) as u64; // compile time
+    let Some((false, m @ 1.., e)) = f32_parts(input_scale) else {
+        return (0, 0);
+    };
+    // ln2 / (m·2^e) = (ln2·2^62 / m) · 2^(−62−e), and ln2·2^62 / m ≥ 2^38 (m < 2^24).
+    let q = div_u64_u32(LN2_Q62, m);
+    let r = 33u32.saturating_sub(q.leading_zeros()); // q ≥ 2^37: q >> r is in [2^30, 2^31)
+    let k = 62 + e - r as i32;
+    match u32::try_from(k) {
+        Ok(k) => ((q >> r) as i32, k), // truncation: relative error < 2^−30
+        Err(_) => (i32::MAX, 0),       // scale below ~2^−32: every feature saturates anyway
+    }
+}
+
+/// `round(output_scale · 2^23)`, clamped to `±2^23`; 0 unless finite.
+fn gain_multiplier(output_scale: f32) -> i32 {
+    const MAX: u32 = 1 << GAIN_MUL_BITS;
+    let Some((neg, m, e)) = f32_parts(output_scale) else {
+        return 0;
+    };
+    let sh = e + GAIN_MUL_BITS as i32;
+    let v = if m == 0 {
+        0
+    } else if sh >= 0 {
+        MAX // e ≥ −23 means a normal number: m ≥ 2^23, so m·2^sh ≥ MAX
+    } else if sh <= -26 {
+        0 // m < 2^24: rounds to 0
+    } else {
+        (m + (1 << (-sh - 1))) >> -sh
+    };
+    let v = v.min(MAX) as i32;
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+/// `floor(n / d)` by shift-and-subtract (no 64-bit division routine on RV32/Cortex-M0); `d > 0`.
+fn div_u64_u32(n: u64, d: u32) -> u64 {
+    let d = u64::from(d);
+    let (mut q, mut r) = (0u64, 0u64);
+    for i in (0..64).rev() {
+        r = (r << 1) | ((n >> i) & 1); // r < 2d ≤ 2^33: no overflow
+        q <<= 1;
+        if r >= d {
+            r -= d;
+            q |= 1;
+        }
+    }
+    q
+}
+
+/// `re² + im²` (components below 2^30, so the sum is below 2^61: the cast keeps it).
+#[inline(always)]
+fn power(re: i32, im: i32) -> u64 {
+    (wide_mul(re, re) + wide_mul(im, im)) as u64
+}
+
+/// `log2(x)` in Q16 for x ≥ 1 (0 for 0): leading-zero count, then the 16 mantissa bits after
+/// the leading one through [`LOG2_Q16`] with linear interpolation (error < 2e-4). 32-bit
+/// operations only.
+fn log2_q16(x: u64) -> i32 {
+    let (hi, lo) = ((x >> 32) as u32, x as u32);
+    // `top`: x shifted so that its leading one is bit 31; `e`: that one's position in x.
+    let (top, e) = if hi != 0 {
+        let n = clz32(hi);
+        ((hi << n) | ((lo >> 1) >> (31 - n)), 63 - n)
+    } else if lo != 0 {
+        let n = clz32(lo);
+        (lo << n, 31 - n)
+    } else {
+        return 0;
+    };
+    let frac = (top >> 15) & 0xFFFF;
+    let idx = (frac >> 11) as usize; // 5 bits: LOG2_STEPS = 32
+    let r = (frac & 0x7FF) as i32;
+    let lo = LOG2_Q16.get(idx).copied().unwrap_or(0);
+    let hi = LOG2_Q16.get(idx + 1).copied().unwrap_or(lo);
+    const _: () = assert!(LOG2_STEPS == 1 << 5);
+    ((e as i32) << 16) + lo + (((hi - lo) * r + (1 << 10)) >> 11)
+}
+
+/// Leading zeros of a 32-bit word. RV32IMAC (no Zbb) and ARMv6-M have no such instruction and
+/// LLVM's generic expansion costs ~25 instructions; a binary search costs ~12.
+#[inline(always)]
+fn clz32(x: u32) -> u32 {
+    #[cfg(any(all(target_arch = "riscv32", not(target_feature = "zbb")), all(target_arch = "arm", not(target_feature = "thumb2"))))]
+    return clz32_by_search(x);
+    #[cfg(not(any(all(target_arch = "riscv32", not(target_feature = "zbb")), all(target_arch = "arm", not(target_feature = "thumb2")))))]
+    return x.leading_zeros();
+}
+
+#[cfg_attr(
+    not(any(test, all(target_arch = "riscv32", not(target_feature = "zbb")), all(target_arch = "arm", not(target_feature = "thumb2")))),
+    allow(dead_code)
+)]
+#[inline(always)]
+fn clz32_by_search(mut x: u32) -> u32 {
+    if x == 0 {
+        return 32;
+    }
+    let mut n = 0;
+    for bits in [16, 8, 4, 2, 1] {
+        if x >> (32 - bits) == 0 {
+            n += bits;
+            x <<= bits;
+        }
+    }
+    n
+}
+
+/// `round(t·w / 2^(sh+1))` for `w` in Q31 (|t| < 2^30, 1 ≤ sh ≤ 31).
+#[inline(always)]
+fn windowed(t: i32, w: i32, sh: u32) -> i32 {
+    (mulh(t, w) + (1 << (sh - 1))) >> sh
+}
+
+#[inline(always)]
+fn sat16(v: i32) -> i16 {
+    v.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
+}
