@@ -231,6 +231,15 @@ pub fn read_tensor<'a>(b: &'a [u8], h: &Header, i: u16) -> Result<Tensor<'a>, Er
             let table_len = (n_groups * usize::from(width)).div_ceil(8);
             let bits_table = if width == 0 { &[][..] } else { region(bits_off, table_len)? };
             let pk = Packed { count, group_size: group, bits_base: base, bits_width: width, min, max, bits_table, data };
+            if width == 0 {
+                // Fixed bit width: the byte count in O(1) (the executor looks weights up on
+                // every frame, so this check must not cost a pass over the groups).
+                let need = n_groups as u64 * group_bytes(usize::from(group), base) as u64;
+                if need != data.len() as u64 {
+                    return Err(Error::ShapeMismatch(p));
+                }
+                return Ok(Tensor { count, weights: Weights::Packed(pk) });
+            }
             let mut total = 0usize;
             for g in 0..n_groups {
                 let bits = pk.group_bits(g);
@@ -238,6 +247,10 @@ pub fn read_tensor<'a>(b: &'a [u8], h: &Header, i: u16) -> Result<Tensor<'a>, Er
                     return Err(Error::InvalidField(p));
                 }
                 total += group_bytes(usize::from(group), bits);
+                if total > data.len() {
+                    // Stop early: a huge `count` must not make parsing slow.
+                    return Err(Error::ShapeMismatch(p));
+                }
             }
             if total != data.len() {
                 return Err(Error::ShapeMismatch(p));

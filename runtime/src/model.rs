@@ -145,7 +145,7 @@ impl<'a> Model<'a> {
             }
             width = usize::from(l.out_len);
             sizes.max_width = sizes.max_width.max(width);
-            sizes.state += l.state_len();
+            sizes.state = sizes.state.saturating_add(l.state_len()); // no wrap on 32-bit targets
         }
         if width != usize::from(h.output_len) {
             return Err(Error::ShapeMismatch(Part::Header));

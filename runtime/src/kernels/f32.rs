@@ -1,27 +1,67 @@
 //! f32-activation kernels (cores with an FPU): `y = W·[x_taps] + b` with W packed, f32 or f16.
 
-use super::unpack::{dispatch_bits, unpack8};
+use super::unpack::{dispatch_bits, le_u128, le_u64, unpack8};
 use crate::error::Error;
 use crate::format::{Packed, Weights};
 use crate::quant::{group_bytes, scale_for_bits, MAX_BITS};
 
-/// `Σ x_i·level_i` over one group, 8 levels (`B` bytes) at a time.
+/// 8 MACs: `x · levels`, the levels LSB-first in `w`. Two accumulators (even and odd levels)
+/// halve the floating-point dependency chain.
+#[inline(always)]
+fn mac8<const B: usize>(xs: &[f32], w: u64, a0: &mut f32, a1: &mut f32) {
+    let Ok(&[x0, x1, x2, x3, x4, x5, x6, x7]) = <&[f32; 8]>::try_from(xs) else { return };
+    let mask = (1u64 << B) - 1;
+    let l = |i: usize| ((w >> (i * B)) & mask) as u32 as f32;
+    *a0 += x0 * l(0);
+    *a1 += x1 * l(1);
+    *a0 += x2 * l(2);
+    *a1 += x3 * l(3);
+    *a0 += x4 * l(4);
+    *a1 += x5 * l(5);
+    *a0 += x6 * l(6);
+    *a1 += x7 * l(7);
+}
+
+/// `Σ x_i·level_i` over `x.len()` levels (a multiple of 8). Widths up to 8 bits read the levels
+/// in blocks of `min(16 / B, 4)` chunks of 8 levels (≤ 16 bytes, whole-word loads); wider ones 8
+/// levels (`B` bytes) at a time.
 #[inline(always)]
 fn dot_group<const B: usize>(x: &[f32], p: &[u8]) -> f32 {
-    let mut acc = 0.0f32;
-    for (xs, ps) in x.chunks_exact(8).zip(p.chunks_exact(B)) {
-        let l = unpack8::<B>(ps);
-        for (xv, lv) in xs.iter().zip(l.iter()) {
-            acc += *xv * (*lv as f32);
+    let (mut a0, mut a1) = (0.0f32, 0.0f32);
+    if B <= 8 {
+        let c = (16 / B).min(4); // B = 1..=8: 4, 4, 5→4, 4, 3, 2, 2, 2 (small enough to unroll)
+        let (xb, pb) = (x.chunks_exact(8 * c), p.chunks_exact(B * c));
+        let (xr, pr) = (xb.remainder(), pb.remainder());
+        for (xs, ps) in xb.zip(pb) {
+            let v = le_u128(ps);
+            for (j, x8) in xs.chunks_exact(8).enumerate() {
+                mac8::<B>(x8, (v >> (8 * B * j)) as u64, &mut a0, &mut a1);
+            }
+        }
+        for (x8, p8) in xr.chunks_exact(8).zip(pr.chunks_exact(B)) {
+            mac8::<B>(x8, le_u64(p8), &mut a0, &mut a1);
+        }
+    } else {
+        for (xs, ps) in x.chunks_exact(8).zip(p.chunks_exact(B)) {
+            let Ok(&[x0, x1, x2, x3, x4, x5, x6, x7]) = <&[f32; 8]>::try_from(xs) else { continue };
+            let [l0, l1, l2, l3, l4, l5, l6, l7] = unpack8::<B>(ps);
+            a0 += x0 * l0 as f32;
+            a1 += x1 * l1 as f32;
+            a0 += x2 * l2 as f32;
+            a1 += x3 * l3 as f32;
+            a0 += x4 * l4 as f32;
+            a1 += x5 * l5 as f32;
+            a0 += x6 * l6 as f32;
+            a1 += x7 * l7 as f32;
         }
     }
-    acc
+    a0 + a1
 }
 
 /// Checks `taps`/`out`/weights agree: `count = out · taps · in_len`, every tap `in_len` long.
 pub(crate) fn check_shape<T>(count: u32, taps: &[Option<&[T]>], in_len: usize, out_len: usize) -> Result<(), Error> {
     let ok = taps.iter().flatten().all(|t| t.len() == in_len)
-        && (count as usize) == out_len * taps.len() * in_len;
+        && out_len.checked_mul(taps.len()).and_then(|n| n.checked_mul(in_len)) == Some(count as usize);
     if ok { Ok(()) } else { Err(Error::KernelShape) }
 }
 
@@ -37,7 +77,7 @@ pub fn matvec_f32(
     match w {
         Weights::Packed(p) => {
             check_shape(p.count, taps, in_len, out.len())?;
-            if in_len % usize::from(p.group_size) != 0 {
+            if p.group_size == 0 || in_len == 0 || in_len % usize::from(p.group_size) != 0 {
                 return Err(Error::KernelShape);
             }
             match p.fixed_bits() {
@@ -95,7 +135,11 @@ fn rows_fixed<const B: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: u
     let scale = scale_for_bits(p.min, p.max, B as u8);
     let min_term = p.min * sum_taps(taps);
     let tap_bytes = group_bytes(in_len, B as u8);
-    let mut rows = p.data.chunks_exact(tap_bytes * taps.len());
+    let row_bytes = tap_bytes * taps.len();
+    if row_bytes == 0 {
+        return Err(Error::KernelShape);
+    }
+    let mut rows = p.data.chunks_exact(row_bytes);
     for y in out.iter_mut() {
         let row = rows.next().ok_or(Error::KernelShape)?;
         let mut acc = 0.0f32;
@@ -181,11 +225,14 @@ pub fn conv1d_seq_f32(
         return Err(Error::KernelShape);
     }
     let out_len = y.len() / t_out;
+    if out_len == 0 {
+        return Err(Error::KernelShape);
+    }
     for (t, yt) in y.chunks_exact_mut(out_len).enumerate() {
         let mut taps: [Option<&[f32]>; crate::format::MAX_KERNEL] = [None; crate::format::MAX_KERNEL];
         for (j, tap) in taps.iter_mut().take(kernel).enumerate() {
-            let back = (kernel - 1 - j) * dilation;
-            *tap = (t * stride).checked_sub(back).and_then(|s| x.get(s * in_len..(s + 1) * in_len));
+            let back = (kernel - 1 - j).checked_mul(dilation).ok_or(Error::KernelShape)?;
+            *tap = t.checked_mul(stride).and_then(|ts| ts.checked_sub(back)).and_then(|s| x.get(s * in_len..(s + 1) * in_len));
         }
         matvec_f32(w, bias, taps.get(..kernel).ok_or(Error::KernelShape)?, in_len, yt)?;
     }

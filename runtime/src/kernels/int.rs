@@ -2,7 +2,7 @@
 //! accumulation and a fixed-point rescale per output (constants precomputed in the blob).
 
 use super::f32::check_shape;
-use super::unpack::{dispatch_bits, unpack8};
+use super::unpack::{dispatch_bits, le_u128, le_u64, unpack8};
 use crate::bytes::{i32_at, i64_at, u32_at};
 use crate::error::{Error, Part};
 use crate::format::{Packed, Weights, INT_LINEAR_FIXED, MAX_KERNEL};
@@ -69,10 +69,43 @@ fn dot_group<const B: usize>(x: &[i8], p: &[u8]) -> i64 {
     acc
 }
 
-/// Like [`dot_group`] but summing a whole group in i32 (safe when `group_size·127·(2^B−1) < 2^31`).
+/// 8 MACs, the levels LSB-first in `w` (`B ≤ 7`).
+#[inline(always)]
+fn mac8<const B: usize>(xs: &[i8], w: u64) -> i32 {
+    let Ok(&[x0, x1, x2, x3, x4, x5, x6, x7]) = <&[i8; 8]>::try_from(xs) else { return 0 };
+    let mask = (1u64 << B) - 1;
+    let l = |i: usize| ((w >> (i * B)) & mask) as i32;
+    i32::from(x0) * l(0)
+        + i32::from(x1) * l(1)
+        + i32::from(x2) * l(2)
+        + i32::from(x3) * l(3)
+        + i32::from(x4) * l(4)
+        + i32::from(x5) * l(5)
+        + i32::from(x6) * l(6)
+        + i32::from(x7) * l(7)
+}
+
+/// Like [`dot_group`] but summing a whole group in i32 (safe when `group_size·128·(2^B−1) < 2^31`).
+/// Widths up to 7 bits read the levels in blocks of `min(16 / B, 4)` chunks (≤ 16 bytes, word loads);
+/// 8 bits is byte-aligned already (and vectorises on hosts as it is).
 #[inline(always)]
 fn dot_group32<const B: usize>(x: &[i8], p: &[u8]) -> i32 {
     let mut a = 0i32;
+    if B <= 7 {
+        let c = (16 / B).min(4); // small enough to unroll: constant shifts
+        let (xb, pb) = (x.chunks_exact(8 * c), p.chunks_exact(B * c));
+        let (xr, pr) = (xb.remainder(), pb.remainder());
+        for (xs, ps) in xb.zip(pb) {
+            let v = le_u128(ps);
+            for (j, x8) in xs.chunks_exact(8).enumerate() {
+                a += mac8::<B>(x8, (v >> (8 * B * j)) as u64);
+            }
+        }
+        for (x8, p8) in xr.chunks_exact(8).zip(pr.chunks_exact(B)) {
+            a += mac8::<B>(x8, le_u64(p8));
+        }
+        return a;
+    }
     for (xs, ps) in x.chunks_exact(8).zip(p.chunks_exact(B)) {
         let l = unpack8::<B>(ps);
         for (xv, lv) in xs.iter().zip(l.iter()) {
@@ -83,7 +116,8 @@ fn dot_group32<const B: usize>(x: &[i8], p: &[u8]) -> i32 {
 }
 
 fn fits_i32(group_size: usize, bits: u8) -> bool {
-    (group_size as u64) * 127 * ((1u64 << bits) - 1) < (1u64 << 31)
+    // 128, not 127: callers and hostile LUTs can feed −128 (e.g. 1032 × 128 × 16383 ≥ 2^31).
+    (group_size as u64) * 128 * ((1u64 << bits) - 1) < (1u64 << 31)
 }
 
 /// Integer `out = requant(W·[x_taps] + b)`; weights must be packed.
@@ -98,7 +132,7 @@ pub fn matvec_i8(
         return Err(Error::Unsupported(Part::Header));
     };
     check_shape(p.count, taps, in_len, out.len())?;
-    if in_len % usize::from(p.group_size) != 0 || params.bias.len() != 8 * out.len() {
+    if p.group_size == 0 || in_len == 0 || in_len % usize::from(p.group_size) != 0 || params.bias.len() != 8 * out.len() {
         return Err(Error::KernelShape);
     }
     let sum_q: i64 = taps.iter().flatten().map(|t| t.iter().map(|&v| i64::from(v)).sum::<i64>()).sum();
@@ -107,6 +141,73 @@ pub fn matvec_i8(
         Some(b) => dispatch_bits!(b, rows_fixed, Err(Error::KernelShape), (p, params, taps, in_len, min_term, out)),
         None => rows_var(p, params, taps, in_len, min_term, out),
     }
+}
+
+/// 8 MACs of each of two rows (`B ≤ 4`; `wa`, `wb`: the rows' 8 levels, LSB-first): the levels
+/// of row `a` go to the low 16 bits of a word, those of row `b` to the high 16, so one 32-bit
+/// multiply-accumulate by `x_i` does two MACs.
+#[inline(always)]
+fn chunk2<const B: usize>(xs: &[i8], wa: u32, wb: u32) -> i32 {
+    let Ok(&[x0, x1, x2, x3, x4, x5, x6, x7]) = <&[i8; 8]>::try_from(xs) else { return 0 };
+    let lane = (1u32 << B) - 1;
+    let mask = lane | (lane << 16);
+    let lo = (wa & 0xFFFF) | (wb << 16);
+    let hi = ((wa >> (4 * B)) & 0xFFFF) | ((wb >> (4 * B)) << 16);
+    let l = |w: u32, i: usize| ((w >> (i * B)) & mask) as i32;
+    i32::from(x0) * l(lo, 0)
+        + i32::from(x1) * l(lo, 1)
+        + i32::from(x2) * l(lo, 2)
+        + i32::from(x3) * l(lo, 3)
+        + i32::from(x4) * l(hi, 0)
+        + i32::from(x5) * l(hi, 1)
+        + i32::from(x6) * l(hi, 2)
+        + i32::from(x7) * l(hi, 3)
+}
+
+/// Two output rows at once for `B ≤ 4` ("SWAR", see [`chunk2`]): `acc = A + 2^16·B`. Over a
+/// block of `F` chunks of 8 levels `|A| ≤ F·8·128·(2^B−1) ≤ 30 720 < 2^15`, so `A` is `acc`'s
+/// low half sign-extended and `B = (acc − A) >> 16`, exactly (and `|acc| < 2^31` for any `i8`
+/// input, −128 included). A block's levels (`F·B ≤ 16` bytes) are read as whole words.
+#[inline(always)]
+fn dot2_swar<const B: usize>(x: &[i8], pa: &[u8], pb: &[u8]) -> (i64, i64) {
+    let f: usize = ((32_767 / (128 * ((1 << B) - 1))) / 8).min(16 / B).min(4); // B = 1..=4: 4, 4, 4, 2
+    let (mut sa, mut sb) = (0i64, 0i64);
+    let mut flush = |acc: i32| {
+        let lo = i32::from(acc as i16);
+        sa += i64::from(lo);
+        sb += i64::from((acc - lo) >> 16);
+    };
+    let (xb, ab, bb) = (x.chunks_exact(8 * f), pa.chunks_exact(B * f), pb.chunks_exact(B * f));
+    let (xr, ar, br) = (xb.remainder(), ab.remainder(), bb.remainder());
+    for ((xs, a), b) in xb.zip(ab).zip(bb) {
+        let (va, vb) = (le_u128(a), le_u128(b));
+        let mut acc = 0i32;
+        for (c, x8) in xs.chunks_exact(8).enumerate() {
+            acc += chunk2::<B>(x8, (va >> (8 * B * c)) as u32, (vb >> (8 * B * c)) as u32);
+        }
+        flush(acc);
+    }
+    let mut acc = 0i32;
+    for ((x8, a8), b8) in xr.chunks_exact(8).zip(ar.chunks_exact(B)).zip(br.chunks_exact(B)) {
+        acc += chunk2::<B>(x8, le_u64(a8) as u32, le_u64(b8) as u32);
+    }
+    flush(acc);
+    (sa, sb)
+}
+
+/// `Σ x·level` over one row of the fixed-bit path (all taps).
+#[inline(always)]
+fn row_fixed<const B: usize>(row: &[u8], taps: &[Option<&[i8]>], tap_bytes: usize, gs: usize, narrow: bool) -> i64 {
+    let gb = group_bytes(gs, B as u8);
+    let mut acc = 0i64;
+    for (tap, wb) in taps.iter().zip(row.chunks_exact(tap_bytes)) {
+        if let Some(x) = tap {
+            for (xg, pg) in x.chunks_exact(gs).zip(wb.chunks_exact(gb)) {
+                acc += if narrow { i64::from(dot_group32::<B>(xg, pg)) } else { dot_group::<B>(xg, pg) };
+            }
+        }
+    }
+    acc
 }
 
 fn rows_fixed<const B: usize>(
@@ -121,19 +222,43 @@ fn rows_fixed<const B: usize>(
     let gs = usize::from(p.group_size);
     let narrow = fits_i32(gs, B as u8);
     let tap_bytes = group_bytes(in_len, B as u8);
-    let gb = group_bytes(gs, B as u8);
-    let mut rows = p.data.chunks_exact(tap_bytes * taps.len());
-    for (n, y) in out.iter_mut().enumerate() {
-        let row = rows.next().ok_or(Error::KernelShape)?;
-        let mut acc = 0i64;
-        for (tap, wb) in taps.iter().zip(row.chunks_exact(tap_bytes)) {
-            if let Some(x) = tap {
-                for (xg, pg) in x.chunks_exact(gs).zip(wb.chunks_exact(gb)) {
-                    acc += if narrow { i64::from(dot_group32::<B>(xg, pg)) } else { dot_group::<B>(xg, pg) };
+    let row_bytes = tap_bytes * taps.len();
+    if row_bytes == 0 {
+        return Err(Error::KernelShape);
+    }
+    let mut rows = p.data.chunks_exact(row_bytes);
+    // One multiplier for the whole tensor: the level sums of a row need no group boundaries.
+    let finish = |acc: i64, n: usize| params.requant(acc.wrapping_mul(m).wrapping_add(min_term).wrapping_add(params.bias_at(n)));
+    let mut done = 0;
+    if B <= 4 {
+        let mut pairs = out.chunks_exact_mut(2);
+        for yy in &mut pairs {
+            let (Some(ra), Some(rb)) = (rows.next(), rows.next()) else { return Err(Error::KernelShape) };
+            let (mut sa, mut sb) = (0i64, 0i64);
+            for ((tap, wa), wb) in taps.iter().zip(ra.chunks_exact(tap_bytes)).zip(rb.chunks_exact(tap_bytes)) {
+                if let Some(x) = tap {
+                    let (a, b) = dot2_swar::<B>(x, wa, wb);
+                    sa += a;
+                    sb += b;
                 }
             }
+            if let [ya, yb] = yy {
+                *ya = finish(sa, done);
+                *yb = finish(sb, done + 1);
+            }
+            done += 2;
         }
-        *y = params.requant(acc.wrapping_mul(m).wrapping_add(min_term).wrapping_add(params.bias_at(n)));
+        for y in pairs.into_remainder() {
+            let row = rows.next().ok_or(Error::KernelShape)?;
+            *y = finish(row_fixed::<B>(row, taps, tap_bytes, gs, narrow), done);
+            done += 1;
+        }
+    } else {
+        for y in out.iter_mut() {
+            let row = rows.next().ok_or(Error::KernelShape)?;
+            *y = finish(row_fixed::<B>(row, taps, tap_bytes, gs, narrow), done);
+            done += 1;
+        }
     }
     Ok(())
 }
@@ -187,11 +312,14 @@ pub fn conv1d_seq_i8(
         return Err(Error::KernelShape);
     }
     let out_len = y.len() / t_out;
+    if out_len == 0 {
+        return Err(Error::KernelShape);
+    }
     for (t, yt) in y.chunks_exact_mut(out_len).enumerate() {
         let mut taps: [Option<&[i8]>; MAX_KERNEL] = [None; MAX_KERNEL];
         for (j, tap) in taps.iter_mut().take(kernel).enumerate() {
-            let back = (kernel - 1 - j) * dilation;
-            *tap = (t * stride).checked_sub(back).and_then(|s| x.get(s * in_len..(s + 1) * in_len));
+            let back = (kernel - 1 - j).checked_mul(dilation).ok_or(Error::KernelShape)?;
+            *tap = t.checked_mul(stride).and_then(|ts| ts.checked_sub(back)).and_then(|s| x.get(s * in_len..(s + 1) * in_len));
         }
         matvec_i8(w, params, taps.get(..kernel).ok_or(Error::KernelShape)?, in_len, yt)?;
     }

@@ -38,6 +38,27 @@ pub(crate) fn unpack8<const B: usize>(p: &[u8]) -> [u32; 8] {
     out
 }
 
+/// Up to 8 bytes (one chunk of 8 levels, `B ≤ 8`) as a little-endian `u64`.
+#[inline(always)]
+pub(crate) fn le_u64(p: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    for (d, s) in w.iter_mut().zip(p) {
+        *d = *s;
+    }
+    u64::from_le_bytes(w)
+}
+
+/// Up to 16 bytes (a block of chunks) as a little-endian `u128`: with a constant length this
+/// compiles to word loads, and constant shifts of it to plain 32-bit operations.
+#[inline(always)]
+pub(crate) fn le_u128(p: &[u8]) -> u128 {
+    let mut w = [0u8; 16];
+    for (d, s) in w.iter_mut().zip(p) {
+        *d = *s;
+    }
+    u128::from_le_bytes(w)
+}
+
 /// Calls `$f::<B>` with the runtime bit width `$b` turned into a const generic.
 macro_rules! dispatch_bits {
     ($b:expr, $f:ident, $default:expr, ($($arg:expr),*)) => {
@@ -67,6 +88,7 @@ pub(crate) use dispatch_bits;
 mod tests {
     use super::*;
     use crate::quant::pack_levels;
+    use proptest::prop_assert_eq;
 
     fn check<const B: usize>() {
         let levels: [u16; 8] = core::array::from_fn(|i| ((i as u32).wrapping_mul(2_654_435_761u32) >> 7) as u16 & ((1 << B) - 1) as u16);
@@ -76,6 +98,33 @@ mod tests {
         let got = unpack8::<B>(&buf[..B]);
         for i in 0..8 {
             assert_eq!(got[i], u32::from(levels[i]), "B={B} i={i}");
+        }
+    }
+
+    /// `unpack8::<B>` (the kernels' fast unpack) and `quant::unpack_levels` (the reference
+    /// bit reader) agree on the same packed bytes; trailing bytes are ignored, short input
+    /// neither panics nor reads past the slice.
+    fn agree<const B: usize>(raw: &[u16; 8], junk: u8) -> Result<(), proptest::test_runner::TestCaseError> {
+        let levels: [u16; 8] = core::array::from_fn(|i| raw[i] & ((1u32 << B) - 1) as u16);
+        let mut buf = [junk; 17];
+        prop_assert_eq!(pack_levels(&levels, B as u8, &mut buf), Some(B));
+        let mut reference = [0u16; 8];
+        prop_assert_eq!(crate::quant::unpack_levels(&buf[..B], B as u8, &mut reference), Some(()));
+        prop_assert_eq!(reference, levels);
+        let fast = unpack8::<B>(&buf[..B]);
+        prop_assert_eq!(fast.map(|v| v as u16), reference);
+        prop_assert_eq!(unpack8::<B>(&buf), fast, "bytes past B are ignored");
+        let _ = unpack8::<B>(&buf[..B - 1]);
+        let _ = unpack8::<B>(&[]);
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn unpack8_agrees_with_unpack_levels(raw in proptest::array::uniform8(proptest::prelude::any::<u16>()), junk in proptest::prelude::any::<u8>()) {
+            for b in 1..=15u8 {
+                dispatch_bits!(b, agree, Ok(()), (&raw, junk))?;
+            }
         }
     }
 
