@@ -142,9 +142,45 @@ impl Packed<'_> {
         self.bits_base + e
     }
 
+    /// Bit widths of the groups in order, decoded a table byte at a time (the kernels' walk).
+    pub fn bits_iter(&self) -> GroupBits<'_> {
+        GroupBits { table: self.bits_table, base: self.bits_base, width: self.bits_width, byte: 0, left: 0 }
+    }
+
     /// The fixed bit width if every group shares it (the fast path).
     pub fn fixed_bits(&self) -> Option<u8> {
         (self.bits_width == 0).then_some(self.bits_base)
+    }
+}
+
+/// Iterator over group bit widths; never ends (past the table it yields `bits_base`), the
+/// kernels bound the walk by the packed data instead.
+#[derive(Debug, Clone)]
+pub struct GroupBits<'a> {
+    table: &'a [u8],
+    base: u8,
+    width: u8,
+    byte: u8,
+    left: u8,
+}
+
+impl Iterator for GroupBits<'_> {
+    type Item = u8;
+    #[inline(always)]
+    fn next(&mut self) -> Option<u8> {
+        if self.width == 0 {
+            return Some(self.base);
+        }
+        if self.left == 0 {
+            let (first, rest) = self.table.split_first().unwrap_or((&0, &[]));
+            self.byte = *first;
+            self.table = rest;
+            self.left = 8 / self.width;
+        }
+        let e = self.byte & ((1u8 << self.width) - 1);
+        self.byte >>= self.width;
+        self.left -= 1;
+        Some(self.base + e)
     }
 }
 
@@ -176,6 +212,17 @@ impl Tensor<'_> {
 
 /// Reads and fully validates tensor `i` (regions inside `[data_start, len)`, group byte sum).
 pub fn read_tensor<'a>(b: &'a [u8], h: &Header, i: u16) -> Result<Tensor<'a>, Error> {
+    decode_tensor(b, h, i, true)
+}
+
+/// Like [`read_tensor`] but, for variable-bit tensors, without the pass over every group that
+/// proves the byte count: for the executor, on a blob `Model::parse` already validated. Every
+/// field and region is still checked, and the kernels bound-check each group they read.
+pub(crate) fn read_tensor_fast<'a>(b: &'a [u8], h: &Header, i: u16) -> Result<Tensor<'a>, Error> {
+    decode_tensor(b, h, i, false)
+}
+
+fn decode_tensor<'a>(b: &'a [u8], h: &Header, i: u16, check_groups: bool) -> Result<Tensor<'a>, Error> {
     let p = Part::Tensor(i);
     if i >= h.n_tensors {
         return Err(Error::InvalidField(p));
@@ -238,6 +285,9 @@ pub fn read_tensor<'a>(b: &'a [u8], h: &Header, i: u16) -> Result<Tensor<'a>, Er
                 if need != data.len() as u64 {
                     return Err(Error::ShapeMismatch(p));
                 }
+                return Ok(Tensor { count, weights: Weights::Packed(pk) });
+            }
+            if !check_groups {
                 return Ok(Tensor { count, weights: Weights::Packed(pk) });
             }
             let mut total = 0usize;

@@ -3,7 +3,7 @@
 use crate::bytes::slice;
 use crate::error::{Error, Part};
 use crate::format::{
-    int_block_len, len32, read_layer, read_tensor, Header, Layer, Op, Tensor, Weights, HEADER_LEN, MAX_KERNEL,
+    int_block_len, len32, read_layer, read_tensor, read_tensor_fast, Header, Layer, Op, Tensor, Weights, HEADER_LEN, MAX_KERNEL,
     NO_TENSOR,
 };
 use crate::kernels::{self, act, IntParams};
@@ -200,6 +200,11 @@ impl<'a> Model<'a> {
     pub fn tensor(&self, i: u16) -> Result<Tensor<'a>, Error> {
         read_tensor(self.blob, &self.header, i)
     }
+
+    /// The executor's per-frame lookup: no O(groups) re-validation (done once in `parse`).
+    fn weights(&self, i: u16) -> Result<Weights<'a>, Error> {
+        read_tensor_fast(self.blob, &self.header, i).map(|t| t.weights)
+    }
     /// Multiply-accumulates per frame (weights of conv1d/linear layers).
     pub fn macs_per_frame(&self) -> u64 {
         (0..self.n_layers())
@@ -302,8 +307,8 @@ impl Path for F32Path {
         Ok(())
     }
     fn matvec(&self, m: &Model<'_>, l: &Layer, _: u16, taps: &[Option<&[f32]>], y: &mut [f32]) -> Result<(), Error> {
-        let w = m.tensor(l.weight)?.weights;
-        let bias = if l.bias == NO_TENSOR { None } else { Some(m.tensor(l.bias)?.weights) };
+        let w = m.weights(l.weight)?;
+        let bias = if l.bias == NO_TENSOR { None } else { Some(m.weights(l.bias)?) };
         kernels::matvec_f32(&w, bias.as_ref(), taps, usize::from(l.in_len), y)
     }
 }
@@ -319,7 +324,7 @@ impl Path for I8Path {
         Ok(())
     }
     fn matvec(&self, m: &Model<'_>, l: &Layer, i: u16, taps: &[Option<&[i8]>], y: &mut [i8]) -> Result<(), Error> {
-        let w = m.tensor(l.weight)?.weights;
+        let w = m.weights(l.weight)?;
         let params = IntParams::read(m.int_block(l, i)?, usize::from(l.out_len), Part::Layer(i))?;
         kernels::matvec_i8(&w, &params, taps, usize::from(l.in_len), y)
     }

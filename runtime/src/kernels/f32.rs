@@ -161,25 +161,30 @@ fn rows_var(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: usize, out: &mut [f
     }
     let gs = usize::from(p.group_size);
     let min_term = p.min * sum_taps(taps);
-    let (mut g, mut cur) = (0usize, 0usize);
+    let mut bits = p.bits_iter();
+    let mut data = p.data;
     for y in out.iter_mut() {
         let mut acc = 0.0f32;
         for tap in taps {
             for k in 0..in_len / gs {
-                let b = p.group_bits(g);
-                let nb = group_bytes(gs, b);
-                let bytes = p.data.get(cur..cur + nb).ok_or(Error::KernelShape)?;
+                let b = bits.next().unwrap_or(0);
+                let (bytes, rest) = data.split_at_checked(group_bytes(gs, b)).ok_or(Error::KernelShape)?;
+                data = rest;
                 if let Some(xg) = tap.and_then(|x| x.get(k * gs..(k + 1) * gs)) {
-                    let s = scales.get(usize::from(b)).copied().unwrap_or(0.0);
-                    acc += s * dispatch_bits!(b, dot_group, 0.0, (xg, bytes));
+                    acc += dispatch_bits!(b, dot_group_scaled, 0.0, (xg, bytes, &scales));
                 }
-                g += 1;
-                cur += nb;
             }
         }
         *y = acc + min_term;
     }
     Ok(())
+}
+
+/// One group of a mixed-bit tensor, already multiplied by its bit width's scale.
+#[inline(always)]
+fn dot_group_scaled<const B: usize>(x: &[f32], p: &[u8], scales: &[f32; MAX_BITS as usize + 1]) -> f32 {
+    let s = scales.get(B).copied().unwrap_or(0.0); // B is a constant: no check survives
+    s * dot_group::<B>(x, p)
 }
 
 /// Unquantised weights (the fp32 baseline), read one by one from the blob.

@@ -272,19 +272,23 @@ fn rows_var(
     out: &mut [i8],
 ) -> Result<(), Error> {
     let gs = usize::from(p.group_size);
-    let (mut g, mut cur) = (0usize, 0usize);
+    let mut bits = p.bits_iter();
+    let mut data = p.data;
     for (n, y) in out.iter_mut().enumerate() {
         let mut acc = min_term.wrapping_add(params.bias_at(n));
         for tap in taps {
             for k in 0..in_len / gs {
-                let b = p.group_bits(g);
-                let nb = group_bytes(gs, b);
-                let bytes = p.data.get(cur..cur + nb).ok_or(Error::KernelShape)?;
+                let b = bits.next().unwrap_or(0);
+                let (bytes, rest) = data.split_at_checked(group_bytes(gs, b)).ok_or(Error::KernelShape)?;
+                data = rest;
                 if let Some(xg) = tap.and_then(|x| x.get(k * gs..(k + 1) * gs)) {
-                    acc = acc.wrapping_add(params.m(b).wrapping_mul(dispatch_bits!(b, dot_group, 0, (xg, bytes))));
+                    let dot = if fits_i32(gs, b) {
+                        i64::from(dispatch_bits!(b, dot_group32, 0, (xg, bytes)))
+                    } else {
+                        dispatch_bits!(b, dot_group, 0, (xg, bytes))
+                    };
+                    acc = acc.wrapping_add(params.m(b).wrapping_mul(dot));
                 }
-                g += 1;
-                cur += nb;
             }
         }
         *y = params.requant(acc);
