@@ -12,5 +12,8 @@ done
 echo "== clippy (runtime: no unwrap/expect/panic/indexing in library code)"
 cargo clippy -q -p runtime --features std -- -D warnings
 
-echo "== host tests (runtime, trainer, host-tests)"
+echo "== firmware: every target builds, clippy"
+bash scripts/test-firmware.sh --builds-only
+
+echo "== host tests (runtime, trainer, host-tests: QEMU M4/M7/RV32/M0 vs host)"
 cargo test --workspace --no-fail-fast

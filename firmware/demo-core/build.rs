@@ -4,7 +4,7 @@
 //! `DQ_MODEL`: blob path (relative paths are from the repository root); default
 //! `models/default.dqem`, or the committed stand-in `firmware/assets/standin.dqem` while the
 //! trainer's model does not exist yet. `DQ_CLIP`: 8 kHz mono 16-bit WAV; default
-//! `firmware/assets/clip/noisy.wav`.
+//! `data/clip/noisy.wav`.
 use std::path::{Path, PathBuf};
 
 fn repo_root() -> Result<PathBuf, String> {
@@ -21,14 +21,22 @@ fn pick(var: &str, defaults: &[&str], root: &Path) -> Result<PathBuf, String> {
     if let Ok(p) = std::env::var(var) {
         let p = PathBuf::from(p);
         let p = if p.is_absolute() { p } else { root.join(p) };
-        return if p.is_file() { Ok(p) } else { Err(format!("{var}={} does not exist", p.display())) };
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("{var}={} does not exist", p.display()))
+        };
     }
     for (i, d) in defaults.iter().enumerate() {
         let p = root.join(d);
         println!("cargo:rerun-if-changed={}", p.display());
         if p.is_file() {
             if i > 0 {
-                println!("cargo:warning={var}: {} not found, using {}", defaults.first().unwrap_or(&""), p.display());
+                println!(
+                    "cargo:warning={var}: {} not found, using {}",
+                    defaults.first().unwrap_or(&""),
+                    p.display()
+                );
             }
             return Ok(p);
         }
@@ -37,13 +45,22 @@ fn pick(var: &str, defaults: &[&str], root: &Path) -> Result<PathBuf, String> {
 }
 
 fn main() -> Result<(), String> {
+    if std::env::var_os("CARGO_FEATURE_ASSETS").is_none() {
+        return Ok(());
+    }
     let root = repo_root()?;
-    let blob_path = pick("DQ_MODEL", &["models/default.dqem", "firmware/assets/standin.dqem"], &root)?;
-    let clip_path = pick("DQ_CLIP", &["firmware/assets/clip/noisy.wav"], &root)?;
+    let blob_path = pick(
+        "DQ_MODEL",
+        &["models/default.dqem", "firmware/assets/standin.dqem"],
+        &root,
+    )?;
+    let clip_path = pick("DQ_CLIP", &["data/clip/noisy.wav"], &root)?;
     println!("cargo:rerun-if-changed={}", blob_path.display());
     println!("cargo:rerun-if-changed={}", clip_path.display());
-    let blob = std::fs::read(&blob_path).map_err(|e| format!("cannot read {}: {e}", blob_path.display()))?;
-    let m = runtime::Model::parse(&blob).map_err(|e| format!("model blob {} is invalid: {e}", blob_path.display()))?;
+    let blob = std::fs::read(&blob_path)
+        .map_err(|e| format!("cannot read {}: {e}", blob_path.display()))?;
+    let m = runtime::Model::parse(&blob)
+        .map_err(|e| format!("model blob {} is invalid: {e}", blob_path.display()))?;
     let h = m.header();
     let out = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?);
     let sizes = format!(

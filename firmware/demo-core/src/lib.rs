@@ -2,19 +2,21 @@
 //! host by `host-tests` so that the reference and the chip run the very same code.
 //!
 //! * [`denoise`]: f32 path (`runtime::dsp` STFT + `Model::step_f32`);
-//! * `fixed` (feature `fixed`): integer path (`runtime::dsp_fixed` + `Model::step_i8`);
+//! * [`fixed`]: integer path (`runtime::dsp_fixed` + `Model::step_i8`);
 //! * [`stream`]: audio source/sink traits and the hop loop;
 //! * [`assets`]: the model blob and the noisy clip in flash, and arena sizes from the blob header.
 #![no_std]
 
 pub mod denoise;
-#[cfg(feature = "fixed")]
 pub mod fixed;
 pub mod stream;
 pub mod wav;
 
 pub use denoise::{Denoise, F32Denoiser};
-pub use stream::{run, AudioSink, AudioSource, Counter, IterSource, NoCounter, RunStats};
+pub use fixed::I8Denoiser;
+pub use stream::{
+    run, AudioSink, AudioSource, Counter, IterSource, NoCounter, QueueSink, QueueSource, RunStats,
+};
 pub use wav::{Clip, WavError};
 
 use core::fmt;
@@ -25,7 +27,10 @@ pub enum DemoError {
     Model(runtime::Error),
     Wav(WavError),
     /// The model's input/output widths do not match the 128-feature / 129-bin front end.
-    ModelShape { input: u16, output: u16 },
+    ModelShape {
+        input: u16,
+        output: u16,
+    },
     /// The integer path was asked of a blob without integer constants.
     NoIntegerPath,
     /// Writing the output failed (host I/O, semihosting).
@@ -52,7 +57,10 @@ impl fmt::Display for DemoError {
             DemoError::Model(e) => write!(f, "model: {e}"),
             DemoError::Wav(e) => write!(f, "{e}"),
             DemoError::ModelShape { input, output } => {
-                write!(f, "model maps {input} features to {output} gains; the front end needs 128 -> 129")
+                write!(
+                    f,
+                    "model maps {input} features to {output} gains; the front end needs 128 -> 129"
+                )
             }
             DemoError::NoIntegerPath => write!(f, "the blob has no integer-path constants"),
             DemoError::Output => write!(f, "cannot write the output"),
@@ -62,6 +70,7 @@ impl fmt::Display for DemoError {
 }
 
 /// What the firmware carries in flash and the RAM it reserves, sized at build time.
+#[cfg(feature = "assets")]
 pub mod assets {
     include!(concat!(env!("OUT_DIR"), "/sizes.rs"));
 
@@ -78,7 +87,10 @@ pub mod assets {
 
     impl F32Buffers {
         pub const fn new() -> Self {
-            F32Buffers { arena: [0.0; F32_ARENA], state: [0.0; F32_STATE] }
+            F32Buffers {
+                arena: [0.0; F32_ARENA],
+                state: [0.0; F32_STATE],
+            }
         }
     }
 
@@ -96,7 +108,10 @@ pub mod assets {
 
     impl I8Buffers {
         pub const fn new() -> Self {
-            I8Buffers { arena: [0; I8_ARENA], state: [0; I8_STATE] }
+            I8Buffers {
+                arena: [0; I8_ARENA],
+                state: [0; I8_STATE],
+            }
         }
     }
 

@@ -62,7 +62,10 @@ pub fn run<D: Denoise, S: AudioSource, K: AudioSink, C: Counter>(
     counter: &mut C,
     mut on_frame: impl FnMut(u32, u32),
 ) -> Result<RunStats, DemoError> {
-    let mut stats = RunStats { min: u32::MAX, ..RunStats::default() };
+    let mut stats = RunStats {
+        min: u32::MAX,
+        ..RunStats::default()
+    };
     let mut hop: Vec<i16, HOP> = Vec::new();
     let mut out = [0i16; HOP];
     let mut done = false;
@@ -94,4 +97,45 @@ pub fn run<D: Denoise, S: AudioSource, K: AudioSink, C: Counter>(
         stats.min = 0;
     }
     Ok(stats)
+}
+
+/// Live input: samples that an interrupt handler (I2S/SAI DMA half-transfer) pushes into a
+/// lock-free SPSC queue. While the queue is empty the loop calls `wait` (on a board: `wfi`);
+/// `wait` returning false ends the stream.
+pub struct QueueSource<'q, W: FnMut() -> bool> {
+    pub rx: heapless::spsc::Consumer<'q, i16>,
+    pub wait: W,
+}
+
+impl<W: FnMut() -> bool> AudioSource for QueueSource<'_, W> {
+    fn next_sample(&mut self) -> Option<i16> {
+        loop {
+            if let Some(s) = self.rx.dequeue() {
+                return Some(s);
+            }
+            if !(self.wait)() {
+                return None;
+            }
+        }
+    }
+}
+
+/// Live output: hops go into a queue that the DMA/interrupt side drains. A full queue means the
+/// consumer fell behind: the loop calls `wait` and retries, and fails if `wait` gives up.
+pub struct QueueSink<'q, W: FnMut() -> bool> {
+    pub tx: heapless::spsc::Producer<'q, i16>,
+    pub wait: W,
+}
+
+impl<W: FnMut() -> bool> AudioSink for QueueSink<'_, W> {
+    fn write_hop(&mut self, hop: &[i16; HOP]) -> Result<(), DemoError> {
+        for &s in hop {
+            while self.tx.enqueue(s).is_err() {
+                if !(self.wait)() {
+                    return Err(DemoError::Output);
+                }
+            }
+        }
+        Ok(())
+    }
 }

@@ -1,0 +1,137 @@
+//! Writes one single-layer blob per benchmark (shape × bit width) into OUT_DIR with the
+//! runtime's own writer, and a `benches.rs` that puts them in flash.
+//!
+//! The "mixed" layer takes its per-group bit widths from the trained model (`DQ_MODEL`, else
+//! `models/default.dqem`: its largest variable-bit tensor, tiled); without one it falls back to
+//! a fixed pseudo-random mix of 2–5 bits (mean 3.3) and says so in the benchmark's name.
+use runtime::writer::{BlobWriter, IntCalibration};
+use runtime::{Model, Weights};
+use std::path::{Path, PathBuf};
+
+const GROUP: usize = 16;
+
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) as u32
+    }
+}
+
+/// Per-group bit widths of the largest variable-bit tensor of a trained model.
+fn trained_bits(root: &Path) -> Option<(Vec<u8>, String)> {
+    let path = std::env::var("DQ_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("models/default.dqem"));
+    let path = if path.is_absolute() {
+        path
+    } else {
+        root.join(path)
+    };
+    println!("cargo:rerun-if-changed={}", path.display());
+    let blob = std::fs::read(&path).ok()?;
+    let m = Model::parse(&blob).ok()?;
+    let mut best: Option<Vec<u8>> = None;
+    for i in 0..m.n_tensors() {
+        if let Ok(Weights::Packed(p)) = m.tensor(i).map(|t| t.weights) {
+            if p.fixed_bits().is_none() && p.n_groups() > best.as_ref().map_or(0, Vec::len) {
+                best = Some((0..p.n_groups()).map(|g| p.group_bits(g)).collect());
+            }
+        }
+    }
+    best.map(|b| (b, "trained".to_string()))
+}
+
+fn layer_blob(
+    conv: bool,
+    n_in: usize,
+    n_out: usize,
+    bits: &[u8],
+    rng: &mut Lcg,
+) -> Result<Vec<u8>, String> {
+    let k = if conv { 3 } else { 1 };
+    let count = n_in * n_out * k;
+    let group_bits: Vec<u8> = (0..count / GROUP)
+        .map(|g| bits.get(g % bits.len()).copied().unwrap_or(3))
+        .collect();
+    let levels: Vec<u16> = group_bits
+        .iter()
+        .flat_map(|&b| {
+            (0..GROUP)
+                .map(|_| (rng.next() % (1u32 << b)) as u16)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let e = |e: runtime::writer::WriteError| e.to_string();
+    let mut w = BlobWriter::new(n_in);
+    let bound = (3.0 / (n_in * k) as f32).sqrt();
+    let t = w
+        .packed_tensor(&levels, &group_bits, GROUP, -bound, bound)
+        .map_err(e)?;
+    let bias = w.f32_tensor(&vec![0.01; n_out]).map_err(e)?;
+    if conv {
+        w.conv1d(t, Some(bias), n_in, n_out, 3, 1)
+    } else {
+        w.linear(t, Some(bias), n_in, n_out)
+    }
+    .map_err(e)?;
+    w.finish_with_int(&IntCalibration {
+        input_scale: 1.0 / 127.0,
+        out_scales: vec![1.0 / 127.0],
+    })
+    .map_err(e)
+}
+
+fn main() -> Result<(), String> {
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
+    let root = dir.join("../..");
+    let out = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?);
+    println!("cargo:rerun-if-env-changed=DQ_MODEL");
+    if std::env::var("TARGET").is_ok_and(|t| t.starts_with("riscv")) {
+        println!("cargo:rustc-link-arg=-Tmemory.x"); // riscv-rt wants the memory map first
+    }
+    println!("cargo:rustc-link-arg=-Tlink.x");
+    println!("cargo:rustc-link-arg=-Tdefmt.x");
+    let (mixed, origin) = trained_bits(&root).unwrap_or_else(|| {
+        let mut r = Lcg(7);
+        let mix = (0..1024)
+            .map(|_| match r.next() % 10 {
+                0..=1 => 2,
+                2..=5 => 3,
+                6..=8 => 4,
+                _ => 5,
+            })
+            .collect();
+        (mix, "synthetic".to_string())
+    });
+    let mean = mixed.iter().map(|&b| f64::from(b)).sum::<f64>() / mixed.len().max(1) as f64;
+    let shapes = [
+        ("linear 256x256", false, 256, 256),
+        ("linear 512x128", false, 512, 128),
+        ("conv 64x64 k3 x32", true, 64, 64),
+    ];
+    let mut rng = Lcg(1);
+    let mut list = String::from("pub static BENCHES: &[(&str, &str, bool, &[u8])] = &[\n");
+    for (si, (shape, conv, n_in, n_out)) in shapes.iter().enumerate() {
+        let mut widths: Vec<(String, Vec<u8>)> = [2u8, 3, 4, 6, 8]
+            .iter()
+            .map(|b| (format!("{b}"), vec![*b]))
+            .collect();
+        widths.push((format!("mixed-{origin}-{mean:.2}"), mixed.clone()));
+        for (bi, (label, bits)) in widths.iter().enumerate() {
+            let blob = layer_blob(*conv, *n_in, *n_out, bits, &mut rng)?;
+            let file = out.join(format!("bench_{si}_{bi}.dqem"));
+            std::fs::write(&file, blob).map_err(|e| e.to_string())?;
+            list.push_str(&format!(
+                "    ({shape:?}, {label:?}, {conv}, include_bytes!({:?})),\n",
+                file.display().to_string()
+            ));
+        }
+    }
+    list.push_str("];\n");
+    std::fs::write(out.join("benches.rs"), list).map_err(|e| e.to_string())?;
+    Ok(())
+}

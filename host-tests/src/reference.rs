@@ -1,0 +1,44 @@
+//! The host reference: the firmware's own frame loop (`demo-core`), compiled for the host,
+//! on the blob and clip the firmware carries.
+
+use crate::qemu::NumPath;
+use anyhow::{anyhow, Result};
+use demo_core::{run, AudioSink, DemoError, F32Denoiser, I8Denoiser, IterSource, NoCounter};
+use runtime::dsp::HOP;
+use runtime::Model;
+
+struct VecSink(Vec<i16>);
+
+impl AudioSink for VecSink {
+    fn write_hop(&mut self, hop: &[i16; HOP]) -> Result<(), DemoError> {
+        self.0.extend_from_slice(hop);
+        Ok(())
+    }
+}
+
+/// Denoises `audio` with `blob` on the given path, exactly as the firmware does.
+pub fn denoise(blob: &[u8], audio: &[i16], path: NumPath) -> Result<Vec<i16>> {
+    let model = Model::parse(blob).map_err(|e| anyhow!("model blob: {e}"))?;
+    let mut sink = VecSink(Vec::with_capacity(audio.len() + HOP));
+    let mut src = IterSource(audio.iter().copied());
+    let err = |e: DemoError| anyhow!("{e}");
+    match path {
+        NumPath::F32 => {
+            let (mut arena, mut state) = (
+                vec![0.0f32; model.f32_arena_len()],
+                vec![0.0f32; model.f32_state_len()],
+            );
+            let mut d = F32Denoiser::new(model, &mut arena, &mut state).map_err(err)?;
+            run(&mut d, &mut src, &mut sink, &mut NoCounter, |_, _| {}).map_err(err)?;
+        }
+        NumPath::I8 => {
+            let (mut arena, mut state) = (
+                vec![0i8; model.i8_arena_len()],
+                vec![0i8; model.i8_state_len()],
+            );
+            let mut d = I8Denoiser::new(model, &mut arena, &mut state).map_err(err)?;
+            run(&mut d, &mut src, &mut sink, &mut NoCounter, |_, _| {}).map_err(err)?;
+        }
+    }
+    Ok(sink.0)
+}

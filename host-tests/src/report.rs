@@ -1,0 +1,196 @@
+//! Per-target measurements: build, footprint, QEMU run, agreement with the host, and the
+//! JSON + markdown tables. QEMU counts instructions, not cycles: every real-time factor here
+//! assumes one instruction per clock cycle.
+
+use crate::metrics::{diff, min_med_max, rt_factor, si_sdr_in, si_sdr_out};
+use crate::qemu::{self, NumPath, Target};
+use crate::reference;
+use anyhow::{bail, Result};
+use serde_json::json;
+use std::path::Path;
+use std::time::Duration;
+
+/// f32 path tolerance against the host: the same IEEE operations run on both (no fused
+/// multiply-add, same libm/microfft code), so outputs are expected to be identical; up to
+/// this many LSBs of 16-bit audio are accepted in case a compiler orders a sum differently.
+pub const F32_TOLERANCE_LSB: u32 = 2;
+
+#[derive(Debug, Clone, Default)]
+pub struct Measurement {
+    pub name: String,
+    pub core: String,
+    pub path: String,
+    pub clock_mhz: f64,
+    /// Instructions per hop (min, median, max); `None` for build-only targets.
+    pub instr: Option<(u32, u32, u32)>,
+    /// Instructions per counter unit (SysTick at 25 MHz: 40; at 16 MHz: 62.5; minstret: 1).
+    pub instr_per_unit: f64,
+    pub flash_code: u64,
+    pub flash_blob: u64,
+    pub flash_clip: u64,
+    pub static_ram: u64,
+    pub stack_hwm: Option<u64>,
+    pub ram_region: u64,
+    pub max_diff_lsb: Option<u32>,
+    pub differing: Option<usize>,
+    pub si_sdr_in: f64,
+    pub si_sdr_out: Option<f64>,
+    pub si_sdr_host: f64,
+    pub macs_per_frame: u64,
+    /// The firmware's output samples (empty for build-only targets).
+    pub output: Vec<i16>,
+    /// Calibration loop: (instructions executed, counter units measured).
+    pub calibration: (u64, u64),
+    /// Wall-clock time of the QEMU run.
+    pub wall_s: f64,
+}
+
+impl Measurement {
+    pub fn rt(&self) -> Option<(f64, f64)> {
+        let clock = self.clock_mhz * 1e6;
+        self.instr
+            .map(|(_, med, max)| (rt_factor(med, clock), rt_factor(max, clock)))
+    }
+}
+
+/// Builds and (where QEMU models the core) runs one target on `model` + `clip`.
+pub fn measure(
+    t: &Target,
+    model: &Path,
+    clip: &Path,
+    clean: &Path,
+    work: &Path,
+    timeout: Duration,
+) -> Result<Measurement> {
+    let blob = std::fs::read(model)?;
+    let noisy = crate::audio::read_wav(clip)?;
+    let clean = crate::audio::read_wav(clean)?;
+    let host = reference::denoise(&blob, &noisy, t.path)?;
+    let elf = qemu::build(t, model, clip)?;
+    let fp = qemu::footprint(&elf)?;
+    let flash_clip = std::fs::metadata(clip)?.len();
+    let flash_blob = blob.len() as u64;
+    let mut m = Measurement {
+        name: t.name.into(),
+        core: t.core.into(),
+        path: match t.path {
+            NumPath::F32 => "f32".into(),
+            NumPath::I8 => "int8".into(),
+        },
+        clock_mhz: t.clock_hz / 1e6,
+        flash_code: fp.flash.saturating_sub(flash_blob + flash_clip),
+        flash_blob,
+        flash_clip,
+        static_ram: fp.static_ram,
+        ram_region: t.ram_bytes,
+        si_sdr_in: si_sdr_in(&clean, &noisy),
+        si_sdr_host: si_sdr_out(&clean, &host),
+        macs_per_frame: runtime::Model::parse(&blob)
+            .map(|m| m.macs_per_frame())
+            .unwrap_or(0),
+        ..Measurement::default()
+    };
+    if t.qemu.is_none() {
+        return Ok(m);
+    }
+    let out = qemu::run(t, &elf, &work.join(t.name), timeout)?;
+    let (instr, units) = qemu::calibration(&out.log).unwrap_or((0, 0));
+    if units == 0 {
+        bail!(
+            "{}: no calibration line in the log:\n{}",
+            t.name,
+            out.log.join("\n")
+        );
+    }
+    // The counter's scale must be a simple ratio (a multiple of 1/2 instruction per unit).
+    let ratio = ((instr as f64 / units as f64) * 2.0).round().max(1.0) / 2.0;
+    let err = (instr as f64 - ratio * units as f64).abs() / instr as f64;
+    if err > 0.01 {
+        bail!(
+            "{}: counter scale {instr}/{units} is not a simple ratio (error {err:.4})",
+            t.name
+        );
+    }
+    m.instr_per_unit = ratio;
+    m.calibration = (instr, units);
+    let per_frame: Vec<u32> = out
+        .frame_units
+        .iter()
+        .map(|&u| (f64::from(u) * ratio).round() as u32)
+        .collect();
+    m.instr = Some(min_med_max(&per_frame));
+    m.stack_hwm = qemu::log_value(&out.log, "done:", "stack_used");
+    let (max, n) = diff(&host, &out.samples);
+    m.max_diff_lsb = Some(max);
+    m.differing = Some(n);
+    m.si_sdr_out = Some(si_sdr_out(&clean, &out.samples));
+    m.output = out.samples;
+    m.wall_s = out.wall.as_secs_f64();
+    Ok(m)
+}
+
+fn kb(b: u64) -> String {
+    format!("{:.1} KB", b as f64 / 1024.0)
+}
+
+/// The markdown table (one row per target).
+pub fn markdown(ms: &[Measurement]) -> String {
+    let mut s = String::from(
+        "QEMU counts instructions, not cycles: instructions/frame are exact instruction counts \
+         (`-icount shift=0`), and the real-time factor assumes one instruction per cycle at the stated clock \
+         (one frame = one 16 ms hop).\n\n\
+         | target | path | instructions/frame min / median / max | RT factor (median / worst) @ clock | flash code + blob (+ clip) | RAM static + stack (of region) | host agreement | SI-SDR in → out |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for m in ms {
+        let instr = m.instr.map_or("(build only)".into(), |(a, b, c)| {
+            format!("{a} / {b} / {c}")
+        });
+        let rt = m.rt().map_or("–".into(), |(a, b)| {
+            format!("{a:.3} / {b:.3} @ {} MHz", m.clock_mhz)
+        });
+        let stack = m.stack_hwm.map_or("?".into(), kb);
+        let agree = match (m.max_diff_lsb, m.differing) {
+            (Some(0), _) => "bit-exact".to_string(),
+            (Some(d), Some(n)) => format!("max {d} LSB, {n} samples differ"),
+            _ => "–".into(),
+        };
+        let sdr = m.si_sdr_out.map_or(
+            format!("{:.2} dB → (host {:.2} dB)", m.si_sdr_in, m.si_sdr_host),
+            |o| format!("{:.2} dB → {o:.2} dB", m.si_sdr_in),
+        );
+        s.push_str(&format!(
+            "| {} — {} | {} | {instr} | {rt} | {} + {} (+ {}) | {} + {stack} (of {}) | {agree} | {sdr} |\n",
+            m.name,
+            m.core,
+            m.path,
+            kb(m.flash_code),
+            kb(m.flash_blob),
+            kb(m.flash_clip),
+            kb(m.static_ram),
+            kb(m.ram_region),
+        ));
+    }
+    s
+}
+
+pub fn to_json(ms: &[Measurement]) -> serde_json::Value {
+    let rows: Vec<_> = ms
+        .iter()
+        .map(|m| {
+            json!({
+                "target": m.name, "core": m.core, "path": m.path, "clock_mhz": m.clock_mhz,
+                "macs_per_frame": m.macs_per_frame,
+                "instructions_per_frame": m.instr.map(|(a, b, c)| json!({"min": a, "median": b, "max": c})),
+                "instructions_per_counter_unit": m.instr_per_unit,
+                "calibration_loop": {"instructions": m.calibration.0, "counter_units": m.calibration.1},
+                "rt_factor_median": m.rt().map(|r| r.0), "rt_factor_worst": m.rt().map(|r| r.1),
+                "flash_code_bytes": m.flash_code, "flash_blob_bytes": m.flash_blob, "flash_clip_bytes": m.flash_clip,
+                "static_ram_bytes": m.static_ram, "stack_hwm_bytes": m.stack_hwm, "ram_region_bytes": m.ram_region,
+                "max_diff_vs_host_lsb": m.max_diff_lsb, "samples_differing_vs_host": m.differing,
+                "si_sdr_in_db": m.si_sdr_in, "si_sdr_out_db": m.si_sdr_out, "si_sdr_host_db": m.si_sdr_host,
+            })
+        })
+        .collect();
+    json!({"note": "QEMU counts instructions, not cycles; RT factor assumes 1 instruction per cycle", "targets": rows})
+}
