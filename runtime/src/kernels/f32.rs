@@ -82,7 +82,9 @@ pub fn matvec_f32(
             }
             match p.fixed_bits() {
                 Some(b) => dispatch_bits!(b, rows_fixed, Err(Error::KernelShape), (p, taps, in_len, out))?,
-                None => rows_var(p, taps, in_len, out)?,
+                // Group size 16 (the trainer's default) as a constant: the group loops unroll fully.
+                None if p.group_size == 16 => rows_var::<16>(p, taps, in_len, out)?,
+                None => rows_var::<0>(p, taps, in_len, out)?,
             }
         }
         Weights::F32(d) => {
@@ -154,37 +156,53 @@ fn rows_fixed<const B: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: u
 }
 
 /// General path: each group's bit width from the table, one multiply by its scale per group.
-fn rows_var(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: usize, out: &mut [f32]) -> Result<(), Error> {
+/// `G`: the group size when known at compile time, 0 to read it from the tensor.
+fn rows_var<const G: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: usize, out: &mut [f32]) -> Result<(), Error> {
     let mut scales = [0.0f32; MAX_BITS as usize + 1];
     for (b, s) in scales.iter_mut().enumerate().skip(1) {
         *s = scale_for_bits(p.min, p.max, b as u8);
     }
-    let gs = usize::from(p.group_size);
+    let gs = if G == 0 { usize::from(p.group_size) } else { G };
+    let (lo, n_widths) = (usize::from(p.bits_base), 1usize << p.bits_width);
     let min_term = p.min * sum_taps(taps);
     let mut bits = p.bits_iter();
     let mut data = p.data;
     for y in out.iter_mut() {
-        let mut acc = 0.0f32;
+        // One level-sum per bit width, scaled once per row rather than once per group.
+        let mut sums = [0.0f32; MAX_BITS as usize + 1];
         for tap in taps {
-            for k in 0..in_len / gs {
-                let b = bits.next().unwrap_or(0);
-                let (bytes, rest) = data.split_at_checked(group_bytes(gs, b)).ok_or(Error::KernelShape)?;
-                data = rest;
-                if let Some(xg) = tap.and_then(|x| x.get(k * gs..(k + 1) * gs)) {
-                    acc += dispatch_bits!(b, dot_group_scaled, 0.0, (xg, bytes, &scales));
+            match tap {
+                Some(x) => {
+                    for xg in x.chunks_exact(gs) {
+                        let b = bits.next().unwrap_or(0);
+                        data = dispatch_bits!(b, group_into, None, (xg, data, &mut sums)).ok_or(Error::KernelShape)?;
+                    }
+                }
+                None => {
+                    for _ in 0..in_len / gs {
+                        let nb = group_bytes(gs, bits.next().unwrap_or(0));
+                        data = data.get(nb..).ok_or(Error::KernelShape)?;
+                    }
                 }
             }
+        }
+        let mut acc = 0.0f32;
+        for (s, sc) in sums.iter().zip(scales.iter()).skip(lo).take(n_widths) {
+            acc += *s * *sc;
         }
         *y = acc + min_term;
     }
     Ok(())
 }
 
-/// One group of a mixed-bit tensor, already multiplied by its bit width's scale.
+/// Adds one `B`-bit group's `Σ x·level` to `sums[B]`; returns the packed bytes after it.
 #[inline(always)]
-fn dot_group_scaled<const B: usize>(x: &[f32], p: &[u8], scales: &[f32; MAX_BITS as usize + 1]) -> f32 {
-    let s = scales.get(B).copied().unwrap_or(0.0); // B is a constant: no check survives
-    s * dot_group::<B>(x, p)
+fn group_into<'d, const B: usize>(xg: &[f32], data: &'d [u8], sums: &mut [f32; MAX_BITS as usize + 1]) -> Option<&'d [u8]> {
+    let (bytes, rest) = data.split_at_checked(group_bytes(xg.len(), B as u8))?;
+    if let Some(s) = sums.get_mut(B) {
+        *s += dot_group::<B>(xg, bytes);
+    }
+    Some(rest)
 }
 
 /// Unquantised weights (the fp32 baseline), read one by one from the blob.

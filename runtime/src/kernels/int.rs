@@ -139,7 +139,9 @@ pub fn matvec_i8(
     let min_term = i64::from(params.m_min).wrapping_mul(sum_q);
     match p.fixed_bits() {
         Some(b) => dispatch_bits!(b, rows_fixed, Err(Error::KernelShape), (p, params, taps, in_len, min_term, out)),
-        None => rows_var(p, params, taps, in_len, min_term, out),
+        // Group size 16 (the trainer's default) as a constant: the group loops unroll fully.
+        None if p.group_size == 16 => rows_var::<16>(p, params, taps, in_len, min_term, out),
+        None => rows_var::<0>(p, params, taps, in_len, min_term, out),
     }
 }
 
@@ -263,7 +265,65 @@ fn rows_fixed<const B: usize>(
     Ok(())
 }
 
-fn rows_var(
+/// `G`: the group size when known at compile time, 0 to read it from the tensor.
+fn rows_var<const G: usize>(
+    p: &Packed<'_>,
+    params: &IntParams<'_>,
+    taps: &[Option<&[i8]>],
+    in_len: usize,
+    min_term: i64,
+    out: &mut [i8],
+) -> Result<(), Error> {
+    let gs = if G == 0 { usize::from(p.group_size) } else { G };
+    let top = p.bits_base + ((1u8 << p.bits_width) - 1);
+    // Per-width i32 sums over a whole row are exact when a row of top-width levels fits.
+    if !fits_i32(in_len * taps.len(), top.min(MAX_BITS)) {
+        return rows_var_wide(p, params, taps, in_len, min_term, out);
+    }
+    let m: [i64; 16] = core::array::from_fn(|b| if b == 0 { 0 } else { params.m(b as u8) });
+    let mut bits = p.bits_iter();
+    let mut data = p.data;
+    for (n, y) in out.iter_mut().enumerate() {
+        // Σ_g m(b_g)·A_g = Σ_b m(b)·(Σ_{g: b_g = b} A_g): one i64 multiply per width per row,
+        // none per group.
+        let mut sums = [0i32; 16];
+        for tap in taps {
+            match tap {
+                Some(x) => {
+                    for xg in x.chunks_exact(gs) {
+                        let b = bits.next().unwrap_or(0);
+                        data = dispatch_bits!(b, group_into, None, (xg, data, &mut sums)).ok_or(Error::KernelShape)?;
+                    }
+                }
+                None => {
+                    for _ in 0..in_len / gs {
+                        let nb = group_bytes(gs, bits.next().unwrap_or(0));
+                        data = data.get(nb..).ok_or(Error::KernelShape)?;
+                    }
+                }
+            }
+        }
+        let mut acc = min_term.wrapping_add(params.bias_at(n));
+        for (s, mb) in sums.iter().zip(m.iter()).skip(usize::from(p.bits_base)).take(usize::from(top - p.bits_base) + 1) {
+            acc = acc.wrapping_add(mb.wrapping_mul(i64::from(*s)));
+        }
+        *y = params.requant(acc);
+    }
+    Ok(())
+}
+
+/// Adds one `B`-bit group's level sum to `sums[B]`; returns the packed bytes after it.
+#[inline(always)]
+fn group_into<'d, const B: usize>(xg: &[i8], data: &'d [u8], sums: &mut [i32; 16]) -> Option<&'d [u8]> {
+    let (bytes, rest) = data.split_at_checked(group_bytes(xg.len(), B as u8))?;
+    if let Some(s) = sums.get_mut(B) {
+        *s = s.wrapping_add(dot_group32::<B>(xg, bytes));
+    }
+    Some(rest)
+}
+
+/// Mixed widths whose row sums could overflow i32 (wide groups at high bit widths).
+fn rows_var_wide(
     p: &Packed<'_>,
     params: &IntParams<'_>,
     taps: &[Option<&[i8]>],
@@ -282,11 +342,7 @@ fn rows_var(
                 let (bytes, rest) = data.split_at_checked(group_bytes(gs, b)).ok_or(Error::KernelShape)?;
                 data = rest;
                 if let Some(xg) = tap.and_then(|x| x.get(k * gs..(k + 1) * gs)) {
-                    let dot = if fits_i32(gs, b) {
-                        i64::from(dispatch_bits!(b, dot_group32, 0, (xg, bytes)))
-                    } else {
-                        dispatch_bits!(b, dot_group, 0, (xg, bytes))
-                    };
+                    let dot = dispatch_bits!(b, dot_group, 0, (xg, bytes));
                     acc = acc.wrapping_add(params.m(b).wrapping_mul(dot));
                 }
             }
