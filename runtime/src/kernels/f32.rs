@@ -82,8 +82,9 @@ pub fn matvec_f32(
             }
             match p.fixed_bits() {
                 Some(b) => dispatch_bits!(b, rows_fixed, Err(Error::KernelShape), (p, taps, in_len, out))?,
-                // Group size 16 (the trainer's default) as a constant: the group loops unroll fully.
+                // Group sizes 16 and 64 (the trainer's choices) as constants: the group loops unroll fully.
                 None if p.group_size == 16 => rows_var::<16>(p, taps, in_len, out)?,
+                None if p.group_size == 64 => rows_var::<64>(p, taps, in_len, out)?,
                 None => rows_var::<0>(p, taps, in_len, out)?,
             }
         }

@@ -139,8 +139,9 @@ pub fn matvec_i8(
     let min_term = i64::from(params.m_min).wrapping_mul(sum_q);
     match p.fixed_bits() {
         Some(b) => dispatch_bits!(b, rows_fixed, Err(Error::KernelShape), (p, params, taps, in_len, min_term, out)),
-        // Group size 16 (the trainer's default) as a constant: the group loops unroll fully.
+        // Group sizes 16 and 64 (the trainer's choices) as constants: the group loops unroll fully.
         None if p.group_size == 16 => rows_var::<16>(p, params, taps, in_len, min_term, out),
+        None if p.group_size == 64 => rows_var::<64>(p, params, taps, in_len, min_term, out),
         None => rows_var::<0>(p, params, taps, in_len, min_term, out),
     }
 }
