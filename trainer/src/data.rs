@@ -173,7 +173,7 @@ pub fn random_mixture(corpus: &Corpus, n: usize, snr_lo: f32, snr_hi: f32, rng: 
 /// split, with a fixed seed.
 pub fn test_set(corpus: &Corpus, per_snr: usize, seconds: f32, seed: u64) -> Vec<Mixture> {
     let n = (seconds * crate::audio::SAMPLE_RATE as f32) as usize;
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x7e57_5e7);
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x07e5_75e7);
     let mut out = Vec::with_capacity(per_snr * TEST_SNRS.len());
     for &snr in &TEST_SNRS {
         for _ in 0..per_snr {

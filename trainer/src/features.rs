@@ -6,16 +6,18 @@ use runtime::dsp::{self, Analyzer, Complex32, Synthesizer, BINS, HOP, N_FEATURES
 
 pub type Spectrum = [Complex32; BINS];
 
-/// Frames produced for a signal of `len` samples (the last partial hop is zero padded).
+/// Frames produced for a signal of `len` samples: one per hop (the last partial hop zero
+/// padded) plus one over a silent hop, which completes the last samples' overlap-add.
 pub fn n_frames(len: usize) -> usize {
-    len.div_ceil(HOP)
+    len.div_ceil(HOP) + 1
 }
 
 /// One spectrum per hop, exactly as the firmware's streaming analyser computes them.
 pub fn spectra(signal: &[f32]) -> Vec<Spectrum> {
     let mut a = Analyzer::new();
     let mut out = Vec::with_capacity(n_frames(signal.len()));
-    for chunk in signal.chunks(HOP) {
+    for k in 0..n_frames(signal.len()) {
+        let chunk = signal.get(k * HOP..).unwrap_or(&[]);
         let mut hop = [0.0f32; HOP];
         hop.iter_mut().zip(chunk).for_each(|(h, x)| *h = *x);
         let mut spec = [Complex32::new(0.0, 0.0); BINS];
@@ -48,7 +50,8 @@ pub fn sqrt_magnitudes(specs: &[Spectrum]) -> Vec<f32> {
 }
 
 /// Applies `masks` (frame-major `(T, BINS)`) and resynthesises `len` samples aligned with the
-/// input (the synthesiser's one-hop latency is removed by flushing one extra frame).
+/// input (the synthesiser's one-hop latency is removed; [`spectra`]'s extra frame supplies the
+/// end).
 pub fn synthesize(specs: &[Spectrum], masks: &[f32], len: usize) -> Result<Vec<f32>> {
     if masks.len() != specs.len() * BINS {
         bail!("{} mask values for {} frames", masks.len(), specs.len());
@@ -64,9 +67,6 @@ pub fn synthesize(specs: &[Spectrum], masks: &[f32], len: usize) -> Result<Vec<f
         syn.push(&spec, &mut hop);
         out.extend_from_slice(&hop);
     }
-    // One more (silent) frame flushes the overlap-add tail.
-    syn.push(&[Complex32::new(0.0, 0.0); BINS], &mut hop);
-    out.extend_from_slice(&hop);
     Ok(out.into_iter().skip(HOP).take(len).collect())
 }
 
@@ -78,7 +78,7 @@ mod tests {
     fn unit_masks_reconstruct_the_signal_aligned() {
         let x: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.05).sin() * 0.3 + ((i * 31) % 7) as f32 * 0.01).collect();
         let s = spectra(&x);
-        assert_eq!(s.len(), 8);
+        assert_eq!(s.len(), 9);
         let y = synthesize(&s, &vec![1.0; s.len() * BINS], x.len()).unwrap();
         assert_eq!(y.len(), x.len());
         for (i, (a, b)) in x.iter().zip(&y).enumerate() {

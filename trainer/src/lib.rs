@@ -3,8 +3,20 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 pub mod audio;
+pub mod checkpoint;
+pub mod cli;
+pub mod commands;
 pub mod data;
 pub mod diffq;
+pub mod eval;
+pub mod export;
 pub mod features;
+pub mod inspect;
+pub mod loader;
+pub mod metrics;
 pub mod model;
 pub mod noise;
+pub mod optim;
+pub mod qstate;
+pub mod train;
+pub mod wiener;

@@ -1,0 +1,134 @@
+//! Evaluation: the exported blob run through `runtime::Model` on the host (f32 or integer
+//! path), the trainer's own candle forward of the same deployable weights, the Wiener
+//! baseline, and SI-SDR improvement over the noisy input.
+
+use crate::data::Mixture;
+use crate::export::Deployable;
+use crate::features;
+use crate::metrics::si_sdr;
+use crate::model;
+use anyhow::{anyhow, bail, Result};
+use candle_core::{Device, Tensor};
+use runtime::dsp::{BINS, N_FEATURES};
+use runtime::{Model, StateF32, StateI8};
+use serde::Serialize;
+
+/// Which runtime path runs the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum RunPath {
+    F32,
+    Int,
+}
+
+/// Parses a blob and checks it is a denoiser for this front end.
+pub fn parse_denoiser(blob: &[u8]) -> Result<Model<'_>> {
+    let m = Model::parse(blob).map_err(|e| anyhow!("invalid model blob: {e}"))?;
+    if m.input_len() != N_FEATURES || m.output_len() != BINS {
+        bail!("the model maps {} inputs to {} outputs; a denoiser maps {N_FEATURES} features to {BINS} gains", m.input_len(), m.output_len());
+    }
+    Ok(m)
+}
+
+/// Gains `(T, BINS)` for features `(T, N_FEATURES)`, one streaming step per frame.
+pub fn blob_masks(model: &Model, feats: &[f32], path: RunPath) -> Result<Vec<f32>> {
+    let mut masks = Vec::with_capacity(feats.len() / N_FEATURES * BINS);
+    match path {
+        RunPath::F32 => {
+            let mut sbuf = vec![0f32; model.f32_state_len()];
+            let mut arena = vec![0f32; model.f32_arena_len()];
+            let mut st = StateF32::new(&mut sbuf);
+            let mut out = [0f32; BINS];
+            for frame in feats.chunks_exact(N_FEATURES) {
+                model.step_f32(&mut st, &mut arena, frame, &mut out)?;
+                masks.extend_from_slice(&out);
+            }
+        }
+        RunPath::Int => {
+            if !model.has_int() {
+                bail!("this blob has no integer path (fp32 weights, or exported with --no-int)");
+            }
+            let (si, so) = (model.input_scale(), model.output_scale());
+            let mut sbuf = vec![0i8; model.i8_state_len()];
+            let mut arena = vec![0i8; model.i8_arena_len()];
+            let mut st = StateI8::new(&mut sbuf);
+            let mut q = [0i8; N_FEATURES];
+            let mut out = [0i8; BINS];
+            for frame in feats.chunks_exact(N_FEATURES) {
+                for (d, &x) in q.iter_mut().zip(frame) {
+                    *d = runtime::quant::round(x / si).clamp(-127.0, 127.0) as i8;
+                }
+                model.step_i8(&mut st, &mut arena, &q, &mut out)?;
+                masks.extend(out.iter().map(|&v| f32::from(v) * so));
+            }
+        }
+    }
+    Ok(masks)
+}
+
+/// Denoises `noisy` with the blob (streaming, exactly as on the device).
+pub fn enhance_blob(model: &Model, noisy: &[f32], path: RunPath) -> Result<Vec<f32>> {
+    let specs = features::spectra(noisy);
+    let masks = blob_masks(model, &features::features(&specs), path)?;
+    features::synthesize(&specs, &masks, noisy.len())
+}
+
+/// Denoises `noisy` with the trainer's candle forward of the deployable (quantised) weights.
+pub fn enhance_deployable(dep: &Deployable, noisy: &[f32], dev: &Device) -> Result<Vec<f32>> {
+    let specs = features::spectra(noisy);
+    let feats = features::features(&specs);
+    let (w, b) = dep.tensors(dev)?;
+    let x = Tensor::from_vec(feats, (1, specs.len(), N_FEATURES), dev)?;
+    let z = model::forward(&dep.arch, &w, &b, &x, false)?;
+    let masks = model::sigmoid(&z)?.flatten_all()?.to_device(&Device::Cpu)?.to_vec1::<f32>()?;
+    features::synthesize(&specs, &masks, noisy.len())
+}
+
+/// Mean SI-SDR at one test SNR.
+#[derive(Clone, Debug, Serialize)]
+pub struct SnrRow {
+    pub snr_db: f32,
+    pub n: usize,
+    pub noisy_si_sdr: f64,
+    pub enhanced_si_sdr: f64,
+    pub si_sdri: f64,
+}
+
+/// Means over the test set.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalReport {
+    pub n: usize,
+    pub noisy_si_sdr: f64,
+    pub enhanced_si_sdr: f64,
+    pub si_sdri: f64,
+    pub per_snr: Vec<SnrRow>,
+}
+
+/// Runs `enhance` on every mixture and averages SI-SDR (mixtures with silent references are
+/// skipped).
+pub fn evaluate(mixtures: &[Mixture], mut enhance: impl FnMut(&[f32]) -> Result<Vec<f32>>) -> Result<EvalReport> {
+    let mut rows: Vec<(f32, f64, f64)> = Vec::new();
+    for m in mixtures {
+        let y = enhance(&m.noisy)?;
+        if let (Some(a), Some(b)) = (si_sdr(&m.noisy, &m.clean), si_sdr(&y, &m.clean)) {
+            rows.push((m.snr_db, a, b));
+        }
+    }
+    if rows.is_empty() {
+        bail!("no usable test mixture");
+    }
+    let mean = |it: &[(f32, f64, f64)], f: fn(&(f32, f64, f64)) -> f64| it.iter().map(f).sum::<f64>() / it.len() as f64;
+    let mut snrs: Vec<f32> = rows.iter().map(|r| r.0).collect();
+    snrs.sort_by(f32::total_cmp);
+    snrs.dedup();
+    let per_snr = snrs
+        .iter()
+        .map(|&s| {
+            let sub: Vec<(f32, f64, f64)> = rows.iter().copied().filter(|r| r.0 == s).collect();
+            let (a, b) = (mean(&sub, |r| r.1), mean(&sub, |r| r.2));
+            SnrRow { snr_db: s, n: sub.len(), noisy_si_sdr: a, enhanced_si_sdr: b, si_sdri: b - a }
+        })
+        .collect();
+    let (a, b) = (mean(&rows, |r| r.1), mean(&rows, |r| r.2));
+    Ok(EvalReport { n: rows.len(), noisy_si_sdr: a, enhanced_si_sdr: b, si_sdri: b - a, per_snr })
+}

@@ -1,0 +1,357 @@
+//! Checkpoint → blob: true quantisation through `runtime::quant`, the feature normalisation
+//! folded into layer 0, integer-path scales measured on training-split mixtures, and the blob
+//! written by `runtime::writer` (then parsed back by it).
+
+use crate::checkpoint::{self, Meta, Method};
+use crate::data::{self, Corpus, Split};
+use crate::diffq::size::BlobLayout;
+use crate::diffq::{quantize, QuantLayout};
+use crate::features;
+use crate::model::{self, Arch, Layer, Params, Weighted};
+use crate::qstate::QState;
+use anyhow::{anyhow, bail, Context, Result};
+use candle_core::{Device, Tensor};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use runtime::writer::{BlobWriter, IntCalibration};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// One weighted layer as the runtime will compute it (raw features in, folded weights).
+#[derive(Clone, Debug)]
+pub struct DeployLayer {
+    pub shape: Weighted,
+    /// Dequantised (or f32) weights, `[out][kernel][in]`.
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+    pub quant: Option<quantize::Quantized>,
+}
+
+/// The exported network.
+#[derive(Clone, Debug)]
+pub struct Deployable {
+    pub arch: Arch,
+    pub layers: Vec<DeployLayer>,
+}
+
+/// A trained checkpoint in memory.
+pub struct Trained {
+    pub meta: Meta,
+    pub params: Params,
+    pub qs: QState,
+}
+
+/// Loads a checkpoint with its bit logits.
+pub fn load_trained(path: &Path, dev: &Device) -> Result<Trained> {
+    let (meta, map) = checkpoint::load(path, dev)?;
+    meta.arch.validate()?;
+    let mut rng = StdRng::seed_from_u64(0);
+    let params = Params::init(&meta.arch, &mut rng, dev)?;
+    for (name, var) in params.named() {
+        let t = checkpoint::get(&map, &name)?;
+        if t.shape() != var.as_tensor().shape() {
+            bail!("checkpoint tensor `{name}` has shape {:?}, expected {:?}", t.dims(), var.as_tensor().dims());
+        }
+        var.set(t)?;
+    }
+    let qs = QState::new(meta.method, &meta.arch, &meta.diffq, dev)?;
+    for (i, l) in qs.logits.iter().enumerate() {
+        if let Some(l) = l {
+            l.set(checkpoint::get(&map, &format!("logit{i}"))?)?;
+        }
+    }
+    Ok(Trained { meta, params, qs })
+}
+
+/// Per weighted layer: its layout and true group bits (None = stays f32).
+pub type BitsPlan = Vec<Option<(QuantLayout, Vec<u8>)>>;
+
+/// The bit plan of a checkpoint, or uniform `ptq_bits` over the layers DiffQ would quantise.
+pub fn bits_plan(t: &Trained, ptq_bits: Option<u8>) -> Result<BitsPlan> {
+    let mut plan = Vec::new();
+    for (i, w) in t.meta.arch.weighted().iter().enumerate() {
+        let entry = match ptq_bits {
+            Some(b) => {
+                if !(1..=15).contains(&b) {
+                    bail!("--ptq-bits must be in 1..=15");
+                }
+                if w.count() >= t.meta.diffq.min_size {
+                    let l = t.meta.diffq.layout_for(&format!("w{i}"), w.count(), w.inp)?;
+                    Some((l, vec![b; l.n_groups]))
+                } else {
+                    None
+                }
+            }
+            None => match (t.qs.layouts.get(i).copied().flatten(), t.qs.group_bits(i)?) {
+                (Some(l), Some(gb)) => Some((l, gb)),
+                _ => None,
+            },
+        };
+        plan.push(entry);
+    }
+    Ok(plan)
+}
+
+/// Blob size structure of a plan.
+pub fn plan_layout(arch: &Arch, plan: &BitsPlan, with_int: bool) -> BlobLayout {
+    let mut plain = Vec::new();
+    for (w, p) in arch.weighted().iter().zip(plan) {
+        if p.is_none() {
+            plain.push((w.count(), crate::diffq::size::PlainKind::F32));
+        }
+        plain.push((w.out, crate::diffq::size::PlainKind::F32));
+    }
+    let int_bytes = if with_int { crate::qstate::int_bytes(arch) } else { 0 };
+    BlobLayout { n_layers: arch.layers().len(), plain, quantized: plan.iter().flatten().map(|(l, _)| *l).collect(), int_bytes }
+}
+
+fn plan_bytes(layout: &BlobLayout, plan: &BitsPlan) -> Result<usize> {
+    Ok(layout.exact_bytes(&plan.iter().flatten().map(|(_, b)| b.clone()).collect::<Vec<_>>())?)
+}
+
+/// Moves the rounding of DiffQ's bits so the blob lands in `[0.97, 1]·target` bytes: groups
+/// rounded up the most lose a bit first (over budget), groups rounded down the most gain one
+/// (more than 3% under). Returns the number of group changes.
+pub fn fit_to_target(t: &Trained, plan: &mut BitsPlan, layout: &BlobLayout, target: usize) -> Result<usize> {
+    // (layer, group, continuous bits) of every quantised group
+    let mut cont: Vec<(usize, usize, f32)> = Vec::new();
+    for (i, p) in plan.iter().enumerate() {
+        let Some((l, _)) = p else { continue };
+        let cb = match t.qs.continuous_bits(i)? {
+            Some(c) => c.to_device(&Device::Cpu)?.to_vec1::<f32>()?,
+            None => bail!("a size target needs a DiffQ checkpoint"),
+        };
+        for g in 0..l.n_groups {
+            let c = cb.get(g / l.groups_per_logit().max(1)).copied().unwrap_or(0.0) + t.meta.diffq.extra_bits;
+            cont.push((i, g, c));
+        }
+    }
+    let get = |plan: &BitsPlan, i: usize, g: usize| -> u8 { plan.get(i).and_then(|p| p.as_ref()).and_then(|(_, b)| b.get(g).copied()).unwrap_or(1) };
+    let mut changes = 0usize;
+    let lo = (target as f64 * 0.97) as usize;
+    let mut size = plan_bytes(layout, plan)?;
+    for _ in 0..1_000_000 {
+        let down = size > target;
+        if !down && size >= lo {
+            break;
+        }
+        // candidate: the group whose rounding is furthest from its continuous value, in the needed direction
+        let key = |&(i, g, c): &(usize, usize, f32)| f32::from(get(plan, i, g)) - c;
+        let pick = if down {
+            cont.iter().filter(|x| get(plan, x.0, x.1) > 1).max_by(|a, b| key(a).total_cmp(&key(b)))
+        } else {
+            cont.iter().filter(|x| get(plan, x.0, x.1) < 15).min_by(|a, b| key(a).total_cmp(&key(b)))
+        };
+        let Some(&(i, g, _)) = pick else { break };
+        if let Some(Some((_, b))) = plan.get_mut(i) {
+            if let Some(v) = b.get_mut(g) {
+                *v = if down { *v - 1 } else { *v + 1 };
+            }
+        }
+        let new_size = plan_bytes(layout, plan)?;
+        if !down && new_size > target {
+            // undo and stop: no room left for one more bit
+            if let Some(Some((_, b))) = plan.get_mut(i) {
+                if let Some(v) = b.get_mut(g) {
+                    *v -= 1;
+                }
+            }
+            break;
+        }
+        size = new_size;
+        changes += 1;
+    }
+    if size > target {
+        bail!("cannot fit the model in {target} bytes (smallest reachable: {size} bytes)");
+    }
+    Ok(changes)
+}
+
+/// Quantises with `plan` and folds the feature normalisation into layer 0:
+/// `W' = W·2^−shift` (exact), `b' = b − mean·Σ W'_q`.
+pub fn deployable(t: &Trained, plan: &BitsPlan) -> Result<Deployable> {
+    let arch = &t.meta.arch;
+    let mut layers = Vec::new();
+    for (i, (shape, p)) in arch.weighted().into_iter().zip(plan).enumerate() {
+        let var = t.params.weights.get(i).ok_or_else(|| anyhow!("missing weight {i}"))?;
+        let mut w = var.as_tensor().flatten_all()?.to_device(&Device::Cpu)?.to_vec1::<f32>()?;
+        let bvar = t.params.biases.get(i).ok_or_else(|| anyhow!("missing bias {i}"))?;
+        let mut bias = bvar.as_tensor().to_device(&Device::Cpu)?.to_vec1::<f32>()?;
+        crate::diffq::check_finite(&format!("w{i}"), &w)?;
+        crate::diffq::check_finite(&format!("b{i}"), &bias)?;
+        if i == 0 {
+            let s = arch.in_scale();
+            w.iter_mut().for_each(|v| *v *= s);
+        }
+        let (weight, quant) = match p {
+            Some((l, gb)) => {
+                let q = quantize::quantize(&format!("w{i}"), &w, gb, l.group_size)?;
+                (quantize::dequantize(&q), Some(q))
+            }
+            None => (w, None),
+        };
+        if i == 0 {
+            let row = shape.kernel * shape.inp;
+            for (o, b) in bias.iter_mut().enumerate() {
+                let sum: f64 = weight.get(o * row..(o + 1) * row).unwrap_or(&[]).iter().map(|&v| f64::from(v)).sum();
+                *b = (f64::from(*b) - f64::from(arch.in_mean) * sum) as f32;
+            }
+        }
+        layers.push(DeployLayer { shape, weight, bias, quant });
+    }
+    Ok(Deployable { arch: arch.clone(), layers })
+}
+
+impl Deployable {
+    /// Weight and bias tensors for [`model::forward`] with `normalize = false`.
+    pub fn tensors(&self, dev: &Device) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
+        let mut w = Vec::new();
+        let mut b = Vec::new();
+        for l in &self.layers {
+            w.push(Tensor::from_slice(&l.weight, (l.shape.out, l.shape.kernel * l.shape.inp), dev)?);
+            b.push(Tensor::from_slice(&l.bias, l.shape.out, dev)?);
+        }
+        Ok((w, b))
+    }
+
+    pub fn all_quantized(&self) -> bool {
+        self.layers.iter().all(|l| l.quant.is_some())
+    }
+}
+
+/// Per-layer `max|y|/127` and the input's `max|x|/127`, over calibration mixtures.
+pub fn calibrate(dep: &Deployable, mixtures: &[data::Mixture], dev: &Device) -> Result<IntCalibration> {
+    let (w, b) = dep.tensors(dev)?;
+    let n_layers = dep.arch.layers().len();
+    let mut maxes = vec![0f32; n_layers];
+    let mut in_max = 0f32;
+    for m in mixtures {
+        let specs = features::spectra(&m.noisy);
+        let feats = features::features(&specs);
+        in_max = feats.iter().fold(in_max, |a, v| a.max(v.abs()));
+        let x = Tensor::from_vec(feats, (1, specs.len(), dep.arch.n_features), dev)?;
+        let outs = model::forward_trace(&dep.arch, &w, &b, &x, false, true)?;
+        for (mx, o) in maxes.iter_mut().zip(outs) {
+            let v = o.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?;
+            *mx = mx.max(v);
+        }
+    }
+    let layers = dep.arch.layers();
+    let out_scales = maxes
+        .iter()
+        .zip(&layers)
+        .map(|(&m, l)| if matches!(l, Layer::Sigmoid(_)) { 1.0 / 127.0 } else { m.max(1e-6) / 127.0 })
+        .collect();
+    Ok(IntCalibration { input_scale: in_max.max(1e-6) / 127.0, out_scales })
+}
+
+/// Writes the blob with `runtime::writer` (integer path when `calib` is given).
+pub fn write_blob(dep: &Deployable, calib: Option<&IntCalibration>) -> Result<Vec<u8>> {
+    let mut wr = BlobWriter::new(dep.arch.n_features);
+    let mut it = dep.layers.iter();
+    for layer in dep.arch.layers() {
+        match layer {
+            Layer::Conv { .. } | Layer::Linear { .. } => {
+                let d = it.next().ok_or_else(|| anyhow!("fewer weights than layers"))?;
+                let wid = match &d.quant {
+                    Some(q) => wr.packed_tensor(&q.levels, &q.group_bits, q.group_size, q.min, q.max)?,
+                    None => wr.f32_tensor(&d.weight)?,
+                };
+                let bid = wr.f32_tensor(&d.bias)?;
+                match layer {
+                    Layer::Conv { inp, out, kernel, dilation } => wr.conv1d(wid, Some(bid), inp, out, kernel, dilation)?,
+                    Layer::Linear { inp, out } => wr.linear(wid, Some(bid), inp, out)?,
+                    _ => {}
+                }
+            }
+            Layer::Relu(_) => wr.relu()?,
+            Layer::Sigmoid(_) => wr.sigmoid()?,
+        }
+    }
+    Ok(match calib {
+        Some(c) => wr.finish_with_int(c)?,
+        None => wr.finish()?,
+    })
+}
+
+/// Options of `export`.
+#[derive(Clone, Debug)]
+pub struct ExportOptions {
+    pub ptq_bits: Option<u8>,
+    /// Whole-blob budget in bytes (DiffQ only); defaults to the checkpoint's training target.
+    pub target_bytes: Option<usize>,
+    pub with_int: bool,
+    pub calib_mixtures: usize,
+    pub calib_seconds: f32,
+    pub speech: Option<PathBuf>,
+    pub noise: Option<PathBuf>,
+}
+
+/// What `export` reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExportReport {
+    pub method: String,
+    pub blob_bytes: usize,
+    pub predicted_bytes: usize,
+    pub has_int: bool,
+    pub avg_bits: Option<f64>,
+    /// Blob bits per weight, every byte of the file included.
+    pub bits_per_weight_total: f64,
+    pub weights: usize,
+    pub target_bytes: Option<usize>,
+    pub adjusted_groups: usize,
+}
+
+/// Checkpoint → (blob, report, deployable network).
+pub fn export(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8>, ExportReport, Deployable)> {
+    let t = load_trained(ckpt, dev).with_context(|| format!("cannot load {}", ckpt.display()))?;
+    let mut plan = bits_plan(&t, opts.ptq_bits)?;
+    let quantized_all = plan.iter().all(Option::is_some);
+    let with_int = opts.with_int && quantized_all;
+    let layout = plan_layout(&t.meta.arch, &plan, with_int);
+    let target = opts.target_bytes.or(t.meta.train.target_bytes.map(|v| v as usize)).filter(|_| t.meta.method == Method::Diffq && opts.ptq_bits.is_none());
+    let adjusted = match target {
+        Some(tb) => fit_to_target(&t, &mut plan, &layout, tb)?,
+        None => 0,
+    };
+    let predicted = plan_bytes(&layout, &plan)?;
+    let dep = deployable(&t, &plan)?;
+    let calib = if with_int {
+        let speech = opts.speech.clone().unwrap_or_else(|| t.meta.train.speech.clone());
+        let noise = opts.noise.clone().unwrap_or_else(|| t.meta.train.noise.clone());
+        let corpus = Corpus::load(&speech, &noise, Split::Train, t.meta.train.max_files)?;
+        let mut rng = StdRng::seed_from_u64(t.meta.train.seed ^ 0xca11b);
+        let n = (opts.calib_seconds * crate::audio::SAMPLE_RATE as f32) as usize;
+        let mixes: Vec<data::Mixture> = (0..opts.calib_mixtures.max(1)).map(|_| data::random_mixture(&corpus, n, -5.0, 15.0, &mut rng)).collect();
+        Some(calibrate(&dep, &mixes, dev)?)
+    } else {
+        None
+    };
+    let blob = write_blob(&dep, calib.as_ref())?;
+    if blob.len() != predicted {
+        bail!("internal error: blob is {} bytes, size accounting predicted {predicted}", blob.len());
+    }
+    let weights = t.meta.arch.macs();
+    let n_q: usize = plan.iter().flatten().map(|(l, _)| l.count).sum();
+    let avg_bits = if n_q == 0 {
+        None
+    } else {
+        Some(plan.iter().flatten().map(|(l, b)| b.iter().map(|&x| f64::from(x) * l.group_size as f64).sum::<f64>()).sum::<f64>() / n_q as f64)
+    };
+    let method = match opts.ptq_bits {
+        Some(b) => format!("ptq{b}"),
+        None => t.meta.method.name().to_string(),
+    };
+    let report = ExportReport {
+        method,
+        blob_bytes: blob.len(),
+        predicted_bytes: predicted,
+        has_int: with_int,
+        avg_bits,
+        bits_per_weight_total: blob.len() as f64 * 8.0 / weights as f64,
+        weights,
+        target_bytes: target,
+        adjusted_groups: adjusted,
+    };
+    Ok((blob, report, dep))
+}

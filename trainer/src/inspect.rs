@@ -1,0 +1,140 @@
+//! `inspect`: a per-layer table of a blob (shape, average bits, bytes).
+
+use anyhow::{anyhow, Result};
+use runtime::format::{int_block_len, Op, Weights, LAYER_ENTRY_LEN};
+use runtime::Model;
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerRow {
+    pub index: u16,
+    pub op: &'static str,
+    pub shape: String,
+    pub weights: usize,
+    /// "f32", "f16", "packed"; empty for element-wise layers.
+    pub storage: &'static str,
+    pub avg_bits: Option<f64>,
+    pub min_bits: Option<u8>,
+    pub max_bits: Option<u8>,
+    /// Layer entry + tensors (entries and data) + integer constants.
+    pub bytes: usize,
+    pub out_scale: f32,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BlobInfo {
+    pub total_bytes: usize,
+    pub has_int: bool,
+    pub input_len: usize,
+    pub output_len: usize,
+    pub weights: usize,
+    pub avg_bits: Option<f64>,
+    pub bits_per_weight_total: f64,
+    pub macs_per_frame: u64,
+    pub f32_arena_len: usize,
+    pub f32_state_len: usize,
+    pub i8_arena_len: usize,
+    pub i8_state_len: usize,
+    pub input_scale: f32,
+    pub layers: Vec<LayerRow>,
+}
+
+fn op_name(op: Op) -> &'static str {
+    match op {
+        Op::Conv1d => "conv1d",
+        Op::Linear => "linear",
+        Op::Relu => "relu",
+        Op::Sigmoid => "sigmoid",
+        Op::Tanh => "tanh",
+    }
+}
+
+/// Decodes the table of a valid blob (invalid blobs give the runtime's error).
+pub fn inspect(blob: &[u8]) -> Result<BlobInfo> {
+    let m = Model::parse(blob).map_err(|e| anyhow!("invalid model blob: {e}"))?;
+    let mut layers = Vec::new();
+    let (mut wsum, mut bitsum, mut qcount) = (0usize, 0f64, 0usize);
+    for i in 0..m.n_layers() {
+        let l = m.layer(i)?;
+        let mut row = LayerRow {
+            index: i,
+            op: op_name(l.op),
+            shape: format!("{} -> {}", l.in_len, l.out_len),
+            weights: 0,
+            storage: "",
+            avg_bits: None,
+            min_bits: None,
+            max_bits: None,
+            bytes: LAYER_ENTRY_LEN + if m.has_int() { int_block_len(&l) } else { 0 },
+            out_scale: l.out_scale,
+        };
+        if l.op.has_weights() {
+            row.shape = if l.op == Op::Conv1d {
+                format!("{}x{}x{} (k{} d{})", l.out_len, l.kernel, l.in_len, l.kernel, l.dilation)
+            } else {
+                format!("{}x{}", l.out_len, l.in_len)
+            };
+            let t = m.tensor(l.weight)?;
+            row.weights = t.count as usize;
+            row.bytes += t.stored_bytes();
+            wsum += row.weights;
+            match t.weights {
+                Weights::F32(_) => row.storage = "f32",
+                Weights::F16(_) => row.storage = "f16",
+                Weights::Packed(p) => {
+                    row.storage = "packed";
+                    let gb: Vec<u8> = (0..p.n_groups()).map(|g| p.group_bits(g)).collect();
+                    let s: f64 = gb.iter().map(|&b| f64::from(b)).sum();
+                    row.avg_bits = Some(s / gb.len().max(1) as f64);
+                    row.min_bits = gb.iter().copied().min();
+                    row.max_bits = gb.iter().copied().max();
+                    bitsum += s * f64::from(p.group_size);
+                    qcount += p.count as usize;
+                }
+            }
+            if l.bias != runtime::format::NO_TENSOR {
+                row.bytes += m.tensor(l.bias)?.stored_bytes();
+            }
+        }
+        layers.push(row);
+    }
+    Ok(BlobInfo {
+        total_bytes: blob.len(),
+        has_int: m.has_int(),
+        input_len: m.input_len(),
+        output_len: m.output_len(),
+        weights: wsum,
+        avg_bits: (qcount > 0).then(|| bitsum / qcount as f64),
+        bits_per_weight_total: if wsum > 0 { blob.len() as f64 * 8.0 / wsum as f64 } else { 0.0 },
+        macs_per_frame: m.macs_per_frame(),
+        f32_arena_len: m.f32_arena_len(),
+        f32_state_len: m.f32_state_len(),
+        i8_arena_len: m.i8_arena_len(),
+        i8_state_len: m.i8_state_len(),
+        input_scale: m.input_scale(),
+        layers,
+    })
+}
+
+/// Human-readable table.
+pub fn render(info: &BlobInfo) -> String {
+    let mut s = format!("{:>3}  {:<8} {:<26} {:>8} {:<7} {:>9} {:>7}\n", "#", "op", "shape", "weights", "storage", "avg bits", "bytes");
+    for r in &info.layers {
+        let bits = match (r.avg_bits, r.min_bits, r.max_bits) {
+            (Some(a), Some(lo), Some(hi)) if lo != hi => format!("{a:.2} ({lo}-{hi})"),
+            (Some(a), _, _) => format!("{a:.2}"),
+            _ => String::new(),
+        };
+        s += &format!("{:>3}  {:<8} {:<26} {:>8} {:<7} {:>9} {:>7}\n", r.index, r.op, r.shape, r.weights, r.storage, bits, r.bytes);
+    }
+    s += &format!(
+        "total {} bytes, {} weights, {:.2} bits/weight (all overhead), avg packed bits {}, {} MACs/frame, integer path: {}\n",
+        info.total_bytes,
+        info.weights,
+        info.bits_per_weight_total,
+        info.avg_bits.map_or("-".to_string(), |b| format!("{b:.2}")),
+        info.macs_per_frame,
+        if info.has_int { "yes" } else { "no" }
+    );
+    s
+}

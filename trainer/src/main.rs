@@ -1,0 +1,76 @@
+//! `trainer` binary: see `trainer --help` and trainer/README.md.
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use std::process::ExitCode;
+use trainer::cli::{Cli, Cmd, DeviceArg};
+use trainer::{audio, commands};
+
+fn device(d: DeviceArg) -> Result<candle_core::Device> {
+    match d {
+        DeviceArg::Cpu => Ok(candle_core::Device::Cpu),
+        DeviceArg::Cuda => {
+            if !candle_core::utils::cuda_is_available() {
+                bail!("CUDA is not available (build with `--features cuda` on a machine with a GPU)");
+            }
+            Ok(candle_core::Device::new_cuda(0)?)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.cmd {
+        Cmd::Train(a) => {
+            if std::env::var_os("CANDLE_NUM_THREADS").is_none() && a.threads > 0 {
+                // Before candle starts its thread pool (first tensor op).
+                std::env::set_var("CANDLE_NUM_THREADS", a.threads.to_string());
+            }
+            let dev = device(a.device)?;
+            commands::train(*a, dev)?;
+        }
+        Cmd::Export(a) => {
+            commands::export(a)?;
+        }
+        Cmd::Eval(a) => {
+            commands::eval(a)?;
+        }
+        Cmd::Inspect(a) => {
+            let blob = std::fs::read(&a.blob).with_context(|| format!("cannot read {}", a.blob.display()));
+            let info = blob.and_then(|b| trainer::inspect::inspect(&b));
+            match info {
+                Ok(info) => {
+                    if a.json {
+                        print!("{}", trainer::inspect::render(&info));
+                        println!("{}", serde_json::to_string(&info)?);
+                    } else {
+                        print!("{}", trainer::inspect::render(&info));
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: {}: {e:#}", a.blob.display());
+                    return Ok(ExitCode::from(2));
+                }
+            }
+        }
+        Cmd::Denoise(a) => {
+            let blob = std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
+            let model = trainer::eval::parse_denoiser(&blob)?;
+            let x = audio::read_wav(&a.input)?;
+            let y = trainer::eval::enhance_blob(&model, &x, a.path)?;
+            audio::write_wav(&a.output, &y)?;
+            eprintln!("wrote {} ({} samples)", a.output.display(), y.len());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

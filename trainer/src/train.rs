@@ -1,0 +1,350 @@
+//! The training loop: fp32, QAT (STE), DiffQ with a fixed λ or with a size target (dual
+//! ascent on λ), and post-training quantisation (a copy of an fp32 checkpoint).
+
+use crate::checkpoint::{self, LogEntry, Meta, Method};
+use crate::data::{Corpus, Split};
+use crate::diffq::DiffqConfig;
+use crate::loader::{self, Batch};
+use crate::model::{self, Arch, Params};
+use crate::optim::Adam;
+use crate::qstate::QState;
+use anyhow::{bail, Context, Result};
+use candle_core::{Device, Tensor};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Proportional gain of the λ controller (log λ per unit of log size miss).
+pub const DUAL_P: f64 = 4.0;
+/// The λ controller integrates only while the size is within ±25% (in log) of the target.
+pub const DUAL_WINDOW: f64 = 0.25;
+
+/// Training hyper-parameters (stored in the checkpoint).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub preset: String,
+    pub steps: usize,
+    pub batch: usize,
+    pub seconds: f32,
+    pub lr: f64,
+    pub bits_lr: f64,
+    pub seed: u64,
+    pub snr_lo: f32,
+    pub snr_hi: f32,
+    /// Use at most this many speech files of the split (evenly spread).
+    pub max_files: Option<usize>,
+    /// DiffQ penalty weight on the model size in MiB.
+    pub lambda: f64,
+    /// DiffQ size target for the whole blob in bytes (λ is then adapted).
+    pub target_bytes: Option<f64>,
+    /// Step size of the dual ascent on log λ (integral gain of the λ controller).
+    pub dual_lr: f64,
+    /// Fraction of the steps over which the size target is annealed from the initial size.
+    #[serde(default = "default_anneal")]
+    pub target_anneal: f64,
+    pub ckpt_every: usize,
+    pub val_mixtures: usize,
+    pub speech: PathBuf,
+    pub noise: PathBuf,
+}
+
+fn default_anneal() -> f64 {
+    0.6
+}
+
+/// A named configuration: architecture, DiffQ settings, training settings.
+pub fn preset(name: &str) -> Result<(Arch, DiffqConfig, TrainConfig)> {
+    let base = TrainConfig {
+        preset: name.to_string(),
+        steps: 3000,
+        batch: 32,
+        seconds: 2.0,
+        lr: 1e-3,
+        bits_lr: 1e-3,
+        seed: 0,
+        snr_lo: -5.0,
+        snr_hi: 15.0,
+        max_files: None,
+        lambda: 1.0,
+        target_bytes: None,
+        dual_lr: 0.01,
+        target_anneal: default_anneal(),
+        ckpt_every: 250,
+        val_mixtures: 32,
+        speech: PathBuf::from(crate::data::DEFAULT_SPEECH),
+        noise: PathBuf::from(crate::data::DEFAULT_NOISE),
+    };
+    match name {
+        "default" => Ok((Arch::new(64), DiffqConfig::default(), TrainConfig { bits_lr: 5e-3, ..base })),
+        "tiny" => Ok((
+            Arch::new(16),
+            DiffqConfig { min_size: 0, ..DiffqConfig::default() },
+            TrainConfig { steps: 30, batch: 4, seconds: 1.0, max_files: Some(24), ckpt_every: 20, val_mixtures: 4, ..base },
+        )),
+        _ => bail!("unknown preset `{name}` (tiny, default)"),
+    }
+}
+
+/// What `train` reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainSummary {
+    pub method: &'static str,
+    pub preset: String,
+    pub steps: usize,
+    pub final_loss: f64,
+    pub val_loss: f64,
+    pub step_ms_median: Option<f64>,
+    /// Median time a step waited for the data loader thread.
+    pub data_wait_ms_median: Option<f64>,
+    pub lambda: f64,
+    /// Exact size of the blob export will write (integer path included when possible).
+    pub blob_bytes_estimate: usize,
+    pub avg_bits: Option<f64>,
+    pub weights: usize,
+    pub checkpoint: PathBuf,
+}
+
+/// Everything `train` needs.
+pub struct TrainRequest {
+    pub method: Method,
+    pub arch: Arch,
+    pub diffq: DiffqConfig,
+    pub cfg: TrainConfig,
+    pub out: PathBuf,
+    pub resume: bool,
+    /// fp32 checkpoint to start from (required by ptq8/ptq4, optional otherwise).
+    pub from: Option<PathBuf>,
+    pub device: Device,
+    pub progress: bool,
+}
+
+fn batch_tensors(b: &Batch, dev: &Device) -> Result<(Tensor, Tensor, Tensor)> {
+    let f = Tensor::from_slice(&b.feats, (b.b, b.t, runtime::dsp::N_FEATURES), dev)?;
+    let m = Tensor::from_slice(&b.sqrt_mix, (b.b, b.t, runtime::dsp::BINS), dev)?;
+    let c = Tensor::from_slice(&b.sqrt_clean, (b.b, b.t, runtime::dsp::BINS), dev)?;
+    Ok((f, m, c))
+}
+
+/// Loss of `weights` on a batch, without gradients.
+fn eval_loss(arch: &Arch, weights: &[Tensor], params: &Params, b: &Batch, dev: &Device) -> Result<f64> {
+    let (f, m, c) = batch_tensors(b, dev)?;
+    let z = model::forward(arch, weights, &params.bias_tensors(), &f, true)?;
+    Ok(f64::from(model::mask_loss(&z, &m, &c)?.to_scalar::<f32>()?))
+}
+
+fn load_params(path: &Path, arch: &Arch, params: &Params, dev: &Device) -> Result<()> {
+    let (meta, map) = checkpoint::load(path, dev)?;
+    if &meta.arch != arch {
+        bail!("{}: its architecture differs from this run's", path.display());
+    }
+    for (name, var) in params.named() {
+        var.set(checkpoint::get(&map, &name)?)?;
+    }
+    Ok(())
+}
+
+/// The size the λ controller aims at after `step` steps: geometric interpolation from `size0`
+/// (the initial size) to `target` over the first `anneal` fraction of training, then `target`.
+/// A gradual descent lets the task gradient shape the bit allocation on the way down.
+pub fn annealed_target(target: f64, size0: f64, step: usize, steps: usize, anneal: f64) -> f64 {
+    let span = anneal * steps as f64;
+    if span <= 0.0 || size0 <= target {
+        return target;
+    }
+    let frac = (step as f64 / span).min(1.0);
+    (target.ln() + (1.0 - frac) * (size0.ln() - target.ln())).exp()
+}
+
+fn save_ckpt(out: &Path, meta: &Meta, params: &Params, qs: &QState, opt: &Adam, bopt: &Adam) -> Result<()> {
+    let mut t: Vec<(String, Tensor)> = params.named().into_iter().map(|(n, v)| (n, v.as_tensor().clone())).collect();
+    for (i, l) in qs.logits.iter().enumerate() {
+        if let Some(l) = l {
+            t.push((format!("logit{i}"), l.as_tensor().clone()));
+        }
+    }
+    t.extend(opt.state("adam"));
+    t.extend(bopt.state("adam_bits"));
+    checkpoint::save(out, meta, &t)
+}
+
+fn median(v: &mut [f64]) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
+/// Runs training and writes `out/checkpoint.safetensors`.
+pub fn train(req: TrainRequest) -> Result<TrainSummary> {
+    let TrainRequest { method, arch, diffq, cfg, out, resume, from, device: dev, progress } = req;
+    arch.validate()?;
+    let corpus = Arc::new(Corpus::load(&cfg.speech, &cfg.noise, Split::Train, cfg.max_files)?);
+    let val_corpus = Corpus::load(&cfg.speech, &cfg.noise, Split::Val, cfg.max_files)?;
+    let samples = (cfg.seconds * crate::audio::SAMPLE_RATE as f32) as usize;
+    if samples < runtime::dsp::HOP || cfg.batch == 0 {
+        bail!("batch size and mixture length must be positive (seconds = {})", cfg.seconds);
+    }
+    let val = loader::batch_at(&val_corpus, cfg.seed ^ 0x5a1, 0, cfg.val_mixtures.max(1), samples, (cfg.snr_lo, cfg.snr_hi));
+    let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let params = Params::init(&arch, &mut rng, &dev)?;
+    let qs = QState::new(method, &arch, &diffq, &dev)?;
+    let layout = qs.blob_layout(&arch, qs.all_quantized());
+    let pvars: Vec<&candle_core::Var> = params.weights.iter().chain(params.biases.iter()).collect();
+    let lvars = qs.logit_vars();
+    let mut opt = Adam::new(&pvars, cfg.lr)?;
+    let mut bopt = Adam::new(&lvars, cfg.bits_lr)?;
+    let mut meta = Meta {
+        version: 1,
+        method,
+        arch: arch.clone(),
+        diffq: diffq.clone(),
+        train: cfg.clone(),
+        step: 0,
+        lambda: cfg.lambda,
+        quantized: qs.layouts.iter().map(Option::is_some).collect(),
+        history: Vec::new(),
+        step_ms_median: None,
+        log_lambda_i: None,
+    };
+    let ckpt_path = out.join(checkpoint::CKPT_FILE);
+    if resume && ckpt_path.is_file() {
+        let (m, map) = checkpoint::load(&ckpt_path, &dev)?;
+        if m.method != method || m.arch != arch || m.diffq != diffq {
+            bail!("{}: cannot resume, it was trained with another method or configuration", ckpt_path.display());
+        }
+        for (name, var) in params.named() {
+            var.set(checkpoint::get(&map, &name)?)?;
+        }
+        for (i, l) in qs.logits.iter().enumerate() {
+            if let Some(l) = l {
+                l.set(checkpoint::get(&map, &format!("logit{i}"))?)?;
+            }
+        }
+        opt.load("adam", m.step as u64, &map)?;
+        bopt.load("adam_bits", m.step as u64, &map)?;
+        meta.step = m.step;
+        meta.lambda = m.lambda;
+        meta.log_lambda_i = m.log_lambda_i;
+        meta.history = m.history;
+    } else if let Some(f) = &from {
+        load_params(f, &arch, &params, &dev).with_context(|| format!("cannot start from {}", f.display()))?;
+    } else if matches!(method, Method::Ptq8 | Method::Ptq4) {
+        bail!("{} quantises a trained fp32 model: give it with --from DIR", method.name());
+    }
+    let steps = if matches!(method, Method::Ptq8 | Method::Ptq4) { 0 } else { cfg.steps };
+    let start = meta.step.min(steps);
+    let rx = loader::spawn(corpus, cfg.seed, start as u64, cfg.batch, samples, (cfg.snr_lo, cfg.snr_hi));
+    let bar = if progress { indicatif::ProgressBar::new(steps as u64) } else { indicatif::ProgressBar::hidden() };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_position(start as u64);
+    let mut times = Vec::new();
+    let mut waits = Vec::new();
+    let mut last_loss = f64::NAN;
+    let mut lambda = meta.lambda;
+    let mut log_lambda_i = meta.log_lambda_i.unwrap_or(lambda.max(1e-4).ln());
+    // Size of the blob at the initial bits (every group at init_bits): where the annealed target starts.
+    let size0 = layout.fixed_bytes() as f64 + layout.quantized_count() as f64 * f64::from(diffq.init_bits + diffq.extra_bits) / 8.0;
+    let mut step = start;
+    while step < steps {
+        let tw = Instant::now();
+        let batch = rx.recv().context("the data loader stopped")?;
+        waits.push(tw.elapsed().as_secs_f64() * 1000.0);
+        let t0 = Instant::now();
+        let (f, m, c) = batch_tensors(&batch, &dev)?;
+        let mut nrng = StdRng::seed_from_u64(loader::batch_seed(cfg.seed ^ 0xd1ff, step as u64));
+        let w = qs.train_weights(&params, &mut nrng)?;
+        let z = model::forward(&arch, &w, &params.bias_tensors(), &f, true)?;
+        let task = model::mask_loss(&z, &m, &c)?;
+        let (size_t, exact) = qs.size(&layout)?;
+        let total = match &size_t {
+            Some(s) if lambda > 0.0 => (&task + (s * (lambda / f64::from(1u32 << 20)))?)?,
+            _ => task.clone(),
+        };
+        let loss = f64::from(task.to_scalar::<f32>()?);
+        if !loss.is_finite() {
+            bail!("loss became {loss} at step {step}: lower the learning rate");
+        }
+        let grads = total.backward()?;
+        opt.step(&pvars, &grads)?;
+        bopt.step(&lvars, &grads)?;
+        qs.project_logits()?;
+        if let (Some(target), Some(st)) = (cfg.target_bytes, &size_t) {
+            // PI control of log λ on the constraint size <= target (aiming 1.5% inside it): the
+            // proportional part reacts at once; the integral part (dual ascent) removes the
+            // steady-state miss and only integrates near the target (anti-windup), so λ does not
+            // wind up while the bits are still on their way down.
+            let cont = f64::from(st.to_scalar::<f32>()?);
+            let goal = annealed_target(target, size0, step, steps, cfg.target_anneal);
+            let g = (cont / (0.985 * goal)).ln().clamp(-1.0, 1.0);
+            if g.abs() < DUAL_WINDOW {
+                log_lambda_i = (log_lambda_i + cfg.dual_lr * g / DUAL_WINDOW).clamp(-12.0, 12.0);
+            }
+            lambda = (log_lambda_i + DUAL_P * g).exp();
+        }
+        times.push(t0.elapsed().as_secs_f64() * 1000.0);
+        last_loss = loss;
+        step += 1;
+        bar.set_position(step as u64);
+        if step % 10 == 0 || step == steps {
+            let bits = qs.avg_bits()?.map_or(String::new(), |b| format!(" bits {b:.2} size {:.1} KB λ {lambda:.3e}", exact as f64 / 1000.0));
+            bar.set_message(format!("loss {loss:.4}{bits}"));
+        }
+        let log_now = step % cfg.ckpt_every.max(1) == 0 || step == steps;
+        if log_now {
+            let vl = eval_loss(&arch, &qs.eval_weights(&params)?, &params, &val, &dev)?;
+            meta.history.push(LogEntry { step, loss, val_loss: Some(vl), lambda, size_bytes: Some(exact as f64), avg_bits: qs.avg_bits()? });
+            meta.step = step;
+            meta.lambda = lambda;
+            meta.log_lambda_i = Some(log_lambda_i);
+            meta.step_ms_median = median(&mut times.clone());
+            save_ckpt(&out, &meta, &params, &qs, &opt, &bopt)?;
+        }
+    }
+    bar.finish_and_clear();
+    let val_loss = eval_loss(&arch, &qs.eval_weights(&params)?, &params, &val, &dev)?;
+    meta.step = step;
+    meta.lambda = lambda;
+    meta.log_lambda_i = Some(log_lambda_i);
+    if !times.is_empty() {
+        meta.step_ms_median = median(&mut times);
+    }
+    if steps == 0 || meta.history.last().is_none_or(|h| h.step != step) {
+        meta.history.push(LogEntry { step, loss: last_loss, val_loss: Some(val_loss), lambda, size_bytes: None, avg_bits: qs.avg_bits()? });
+    }
+    save_ckpt(&out, &meta, &params, &qs, &opt, &bopt)?;
+    let (_, exact) = qs.size(&layout)?;
+    Ok(TrainSummary {
+        method: method.name(),
+        preset: cfg.preset.clone(),
+        steps: step,
+        final_loss: last_loss,
+        val_loss,
+        step_ms_median: meta.step_ms_median,
+        data_wait_ms_median: median(&mut waits),
+        lambda,
+        blob_bytes_estimate: exact,
+        avg_bits: qs.avg_bits()?,
+        weights: arch.macs(),
+        checkpoint: ckpt_path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annealed_target_goes_geometrically_from_initial_size_to_target() {
+        let (t, s0) = (25_000.0, 100_000.0);
+        assert!((annealed_target(t, s0, 0, 1000, 0.5) - s0).abs() < 1e-6);
+        assert!((annealed_target(t, s0, 250, 1000, 0.5) - 50_000.0).abs() < 1e-6);
+        assert_eq!(annealed_target(t, s0, 500, 1000, 0.5), t);
+        assert_eq!(annealed_target(t, s0, 900, 1000, 0.5), t);
+        assert_eq!(annealed_target(t, s0, 10, 1000, 0.0), t);
+        assert_eq!(annealed_target(t, 20_000.0, 10, 1000, 0.5), t);
+    }
+}

@@ -1,0 +1,71 @@
+//! The binary: JSON last line, exit codes, clear errors on bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+mod common;
+
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_trainer"))
+}
+
+#[test]
+fn train_export_inspect_denoise_via_cli() {
+    let c = common::make("cli");
+    let (sp, nz) = (common::s(&c.speech), common::s(&c.noise));
+    let out = common::s(&c.root.join("run"));
+    let o = bin().args(["train", "--preset", "tiny", "--steps", "5", "--out", &out, "--speech", &sp, "--noise", &nz, "--json"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["steps"], 5);
+
+    let blob = common::s(&c.root.join("m.dqem"));
+    let o = bin().args(["export", "--ckpt", &out, "--out", &blob, "--speech", &sp, "--noise", &nz, "--calib", "2"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let o = bin().args(["inspect", &blob, "--json"]).output().unwrap();
+    assert!(o.status.success());
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let info: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(info["layers"].as_array().unwrap().len(), 8);
+    assert_eq!(info["total_bytes"].as_u64().unwrap(), std::fs::metadata(&blob).unwrap().len());
+
+    let o = bin().args(["eval", "--model", &blob, "--speech", &sp, "--noise", &nz, "--per-snr", "1", "--seconds", "1", "--path", "int", "--json"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let ev: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert!(ev["si_sdri"].as_f64().unwrap().is_finite());
+
+    let wav_in = c.root.join("in.wav");
+    trainer::audio::write_wav(&wav_in, &vec![0.01; 3000]).unwrap();
+    let wav_out = c.root.join("out.wav");
+    let o = bin().args(["denoise", "--model", &blob, &common::s(&wav_in), &common::s(&wav_out)]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(trainer::audio::read_wav(&wav_out).unwrap().len(), 3000);
+
+    // bad inputs: clear errors, no panic
+    let bad = c.root.join("bad.dqem");
+    std::fs::write(&bad, b"DQEM not a model").unwrap();
+    let o = bin().args(["inspect", &common::s(&bad)]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("invalid model blob"));
+    let o = bin().args(["inspect", "/nonexistent.dqem"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = bin().args(["denoise", "--model", &common::s(&bad), &common::s(&wav_in), &common::s(&wav_out)]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let o = bin().args(["denoise", "--model", &blob, &common::s(&bad), &common::s(&wav_out)]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.dqem"));
+    let o = bin().args(["train", "--preset", "tiny", "--out", &out, "--speech", "/nonexistent/dir"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/dir"));
+    let o = bin().args(["train", "--preset", "tiny", "--out", &out, "--method", "ptq4", "--speech", &sp, "--noise", &nz]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--from"));
+    let o = bin().args(["train", "--out", &out, "--group-size", "12", "--speech", &sp, "--noise", &nz]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("group size"), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = bin().args(["train", "--bogus"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -1,0 +1,104 @@
+//! Train tiny → export → evaluate through the runtime: the runtime's SI-SDR must equal the
+//! trainer's own evaluation of the quantised weights within 0.01 dB.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+mod common;
+
+use candle_core::Device;
+use clap::Parser;
+use trainer::cli::{Cli, Cmd};
+use trainer::data::{self, Corpus, Split};
+use trainer::eval::{self, RunPath};
+use trainer::export::{self, ExportOptions};
+
+fn train(args: &[&str]) -> trainer::train::TrainSummary {
+    let mut v = vec!["trainer", "train"];
+    v.extend_from_slice(args);
+    match Cli::try_parse_from(v).unwrap().cmd {
+        Cmd::Train(a) => trainer::commands::train(*a, Device::Cpu).unwrap(),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn tiny_train_export_eval_matches_runtime() {
+    let c = common::make("e2e");
+    let out = c.root.join("run");
+    let (sp, nz, o) = (common::s(&c.speech), common::s(&c.noise), common::s(&out));
+    let summary = train(&["--preset", "tiny", "--out", &o, "--speech", &sp, "--noise", &nz, "--json"]);
+    assert_eq!(summary.steps, 30);
+    assert!(summary.final_loss.is_finite());
+
+    let opts = ExportOptions { ptq_bits: None, target_bytes: None, with_int: true, calib_mixtures: 4, calib_seconds: 1.0, speech: None, noise: None };
+    let (blob, report, dep) = export::export(&out, &opts, &Device::Cpu).unwrap();
+    assert_eq!(report.blob_bytes, blob.len());
+    assert_eq!(summary.blob_bytes_estimate, blob.len(), "train's size accounting equals the blob");
+    assert!(report.has_int);
+
+    let corpus = Corpus::load(&c.speech, &c.noise, Split::Test, None).unwrap();
+    let mixes = data::test_set(&corpus, 2, 1.0, 7);
+    let model = eval::parse_denoiser(&blob).unwrap();
+    let rt = eval::evaluate(&mixes, |x| eval::enhance_blob(&model, x, RunPath::F32)).unwrap();
+    let own = eval::evaluate(&mixes, |x| eval::enhance_deployable(&dep, x, &Device::Cpu)).unwrap();
+    assert!((rt.si_sdri - own.si_sdri).abs() < 0.01, "runtime {} vs trainer {}", rt.si_sdri, own.si_sdri);
+    for (a, b) in rt.per_snr.iter().zip(&own.per_snr) {
+        assert!((a.enhanced_si_sdr - b.enhanced_si_sdr).abs() < 0.01);
+    }
+    let int = eval::evaluate(&mixes, |x| eval::enhance_blob(&model, x, RunPath::Int)).unwrap();
+    assert!(int.si_sdri.is_finite());
+    assert!((int.si_sdri - rt.si_sdri).abs() < 3.0, "int path {} far from f32 {}", int.si_sdri, rt.si_sdri);
+}
+
+#[test]
+fn resume_continues_exactly() {
+    let c = common::make("resume");
+    let (sp, nz) = (common::s(&c.speech), common::s(&c.noise));
+    let full = common::s(&c.root.join("full"));
+    let part = common::s(&c.root.join("part"));
+    let base = ["--preset", "tiny", "--speech", &sp, "--noise", &nz, "--ckpt-every", "10"];
+    let mut a: Vec<&str> = base.to_vec();
+    a.extend(["--out", &full, "--steps", "20"]);
+    let s_full = train(&a);
+    let mut b: Vec<&str> = base.to_vec();
+    b.extend(["--out", &part, "--steps", "10"]);
+    train(&b);
+    let mut r: Vec<&str> = base.to_vec();
+    r.extend(["--out", &part, "--steps", "20", "--resume"]);
+    let s_res = train(&r);
+    assert_eq!(s_res.steps, 20);
+    let rel = (s_full.val_loss - s_res.val_loss).abs() / s_full.val_loss;
+    assert!(rel < 1e-4, "resumed {} vs uninterrupted {}", s_res.val_loss, s_full.val_loss);
+}
+
+#[test]
+fn baselines_and_size_target_export() {
+    let c = common::make("methods");
+    let (sp, nz) = (common::s(&c.speech), common::s(&c.noise));
+    let fp = common::s(&c.root.join("fp32"));
+    let common_args = ["--preset", "tiny", "--speech", &sp, "--noise", &nz, "--steps", "10"];
+    let mut a = common_args.to_vec();
+    a.extend(["--method", "fp32", "--out", &fp]);
+    train(&a);
+    let opts = |ptq: Option<u8>| ExportOptions { ptq_bits: ptq, target_bytes: None, with_int: true, calib_mixtures: 2, calib_seconds: 1.0, speech: None, noise: None };
+    let (b32, r32, _) = export::export(std::path::Path::new(&fp), &opts(None), &Device::Cpu).unwrap();
+    assert!(!r32.has_int, "fp32 weights have no integer path");
+    let (b8, r8, _) = export::export(std::path::Path::new(&fp), &opts(Some(8)), &Device::Cpu).unwrap();
+    let (b4, _, _) = export::export(std::path::Path::new(&fp), &opts(Some(4)), &Device::Cpu).unwrap();
+    assert!(r8.has_int && b4.len() < b8.len() && b8.len() < b32.len());
+    // QAT and a DiffQ size target
+    let q = common::s(&c.root.join("qat"));
+    let mut a = common_args.to_vec();
+    a.extend(["--method", "qat4", "--out", &q]);
+    train(&a);
+    let (bq, rq, _) = export::export(std::path::Path::new(&q), &opts(None), &Device::Cpu).unwrap();
+    assert_eq!(bq.len(), b4.len());
+    assert_eq!(rq.avg_bits, Some(4.0));
+    let d = common::s(&c.root.join("target"));
+    let mut a = common_args.to_vec();
+    a.extend(["--method", "diffq", "--out", &d, "--target-kb", "7"]);
+    train(&a);
+    let (bd, rd, _) = export::export(std::path::Path::new(&d), &opts(None), &Device::Cpu).unwrap();
+    let budget = 7 * 1024;
+    assert!(bd.len() <= budget && bd.len() as f64 >= 0.97 * budget as f64, "{} bytes for a {budget} budget", bd.len());
+    assert_eq!(rd.target_bytes, Some(budget));
+}
