@@ -66,11 +66,46 @@ pub fn blob_masks(model: &Model, feats: &[f32], path: RunPath) -> Result<Vec<f32
     Ok(masks)
 }
 
-/// Denoises `noisy` with the blob (streaming, exactly as on the device).
+/// Denoises `noisy` with the blob (streaming, exactly as on the device): the f32 path with the
+/// f32 front end, the integer path with the firmware's fixed-point front end on 16-bit samples
+/// (`runtime::dsp_fixed`), so `--path int` measures what an FPU-less chip computes.
 pub fn enhance_blob(model: &Model, noisy: &[f32], path: RunPath) -> Result<Vec<f32>> {
+    if path == RunPath::Int {
+        return enhance_blob_fixed(model, noisy);
+    }
     let specs = features::spectra(noisy);
     let masks = blob_masks(model, &features::features(&specs), path)?;
     features::synthesize(&specs, &masks, noisy.len())
+}
+
+/// The integer pipeline end to end: i16 hops → FixedFrontEnd → Model::step_i8 → i16 hops.
+fn enhance_blob_fixed(model: &Model, noisy: &[f32]) -> Result<Vec<f32>> {
+    use runtime::dsp::HOP;
+    use runtime::dsp_fixed::FixedFrontEnd;
+    if !model.has_int() {
+        bail!("this blob has no integer path (fp32 weights, or exported with --no-int)");
+    }
+    let mut fe = FixedFrontEnd::new(model.input_scale(), model.output_scale());
+    let mut sbuf = vec![0i8; model.i8_state_len()];
+    let mut arena = vec![0i8; model.i8_arena_len()];
+    let mut st = StateI8::new(&mut sbuf);
+    let (mut feats, mut mask) = ([0i8; N_FEATURES], [0i8; BINS]);
+    let (mut hop_in, mut hop_out) = ([0i16; HOP], [0i16; HOP]);
+    // One extra hop flushes the synthesis latency; the first output hop is dropped below.
+    let n_hops = noisy.len().div_ceil(HOP) + 1;
+    let mut out = Vec::with_capacity(n_hops * HOP);
+    for k in 0..n_hops {
+        let chunk = noisy.get(k * HOP..).unwrap_or(&[]);
+        hop_in.fill(0);
+        for (h, x) in hop_in.iter_mut().zip(chunk) {
+            *h = (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
+        }
+        fe.analyze(&hop_in, &mut feats);
+        model.step_i8(&mut st, &mut arena, &feats, &mut mask)?;
+        fe.synthesize(&mask, &mut hop_out);
+        out.extend(hop_out.iter().map(|&v| f32::from(v) / 32768.0));
+    }
+    Ok(out.into_iter().skip(HOP).take(noisy.len()).collect())
 }
 
 /// Denoises `noisy` with the trainer's candle forward of the deployable (quantised) weights.
