@@ -19,7 +19,7 @@ pub const N_FEATURES: usize = FRAME / 2;
 pub const POWER_FLOOR: f32 = 1e-7;
 
 /// `sin(x)` for |x| ≤ 2π, evaluated at compile time (Taylor series in f64).
-const fn const_sin(x: f64) -> f64 {
+pub(crate) const fn const_sin(x: f64) -> f64 {
     let x = if x > core::f64::consts::PI { x - 2.0 * core::f64::consts::PI } else { x };
     let (mut term, mut sum, mut n) = (x, x, 1u32);
     while n < 30 {

@@ -8,17 +8,7 @@ use core::f64::consts::{LN_2, PI};
 /// Complex points of the half-length FFT that computes the 256-point real FFT.
 pub(super) const N: usize = FRAME / 2;
 
-/// `sin(x)` for |x| ≤ 2π (Taylor series in f64; the same series as `dsp`'s window).
-const fn const_sin(x: f64) -> f64 {
-    let x = if x > PI { x - 2.0 * PI } else { x };
-    let (mut term, mut sum, mut n) = (x, x, 1u32);
-    while n < 30 {
-        term = -term * x * x / (((2 * n) * (2 * n + 1)) as f64);
-        sum += term;
-        n += 1;
-    }
-    sum
-}
+use crate::dsp::const_sin;
 
 /// `ln(y)` for y in [1, 2]: `2·atanh(t)`, t = (y − 1)/(y + 1) ≤ 1/3.
 const fn const_ln(y: f64) -> f64 {

@@ -1,6 +1,6 @@
 //! f32-activation kernels (cores with an FPU): `y = W·[x_taps] + b` with W packed, f32 or f16.
 
-use super::unpack::{dispatch_bits, le_u128, le_u64, unpack8};
+use super::unpack::{dispatch_bits, skip_groups, le_u128, le_u64, unpack8};
 use crate::error::Error;
 use crate::format::{Packed, Weights};
 use crate::quant::{group_bytes, scale_for_bits, MAX_BITS};
@@ -179,12 +179,7 @@ fn rows_var<const G: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: usi
                         data = dispatch_bits!(b, group_into, None, (xg, data, &mut sums)).ok_or(Error::KernelShape)?;
                     }
                 }
-                None => {
-                    for _ in 0..in_len / gs {
-                        let nb = group_bytes(gs, bits.next().unwrap_or(0));
-                        data = data.get(nb..).ok_or(Error::KernelShape)?;
-                    }
-                }
+                None => data = skip_groups(&mut bits, data, in_len / gs, gs)?,
             }
         }
         let mut acc = 0.0f32;

@@ -2,7 +2,7 @@
 //! accumulation and a fixed-point rescale per output (constants precomputed in the blob).
 
 use super::f32::check_shape;
-use super::unpack::{dispatch_bits, le_u128, le_u64, unpack8};
+use super::unpack::{dispatch_bits, skip_groups, le_u128, le_u64, unpack8};
 use crate::bytes::{i32_at, i64_at, u32_at};
 use crate::error::{Error, Part};
 use crate::format::{Packed, Weights, INT_LINEAR_FIXED, MAX_KERNEL};
@@ -296,12 +296,7 @@ fn rows_var<const G: usize>(
                         data = dispatch_bits!(b, group_into, None, (xg, data, &mut sums)).ok_or(Error::KernelShape)?;
                     }
                 }
-                None => {
-                    for _ in 0..in_len / gs {
-                        let nb = group_bytes(gs, bits.next().unwrap_or(0));
-                        data = data.get(nb..).ok_or(Error::KernelShape)?;
-                    }
-                }
+                None => data = skip_groups(&mut bits, data, in_len / gs, gs)?,
             }
         }
         let mut acc = min_term.wrapping_add(params.bias_at(n));

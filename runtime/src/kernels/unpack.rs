@@ -59,6 +59,17 @@ pub(crate) fn le_u128(p: &[u8]) -> u128 {
     u128::from_le_bytes(w)
 }
 
+/// Steps over `n` groups of `gs` levels (a tap before the stream start reads only zeros).
+#[inline]
+pub(crate) fn skip_groups<'d>(bits: &mut crate::format::GroupBits<'_>, data: &'d [u8], n: usize, gs: usize) -> Result<&'d [u8], crate::Error> {
+    let mut data = data;
+    for _ in 0..n {
+        let nb = crate::quant::group_bytes(gs, bits.next().unwrap_or(0));
+        data = data.get(nb..).ok_or(crate::Error::KernelShape)?;
+    }
+    Ok(data)
+}
+
 /// Calls `$f::<B>` with the runtime bit width `$b` turned into a const generic.
 macro_rules! dispatch_bits {
     ($b:expr, $f:ident, $default:expr, ($($arg:expr),*)) => {
