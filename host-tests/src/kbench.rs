@@ -92,24 +92,23 @@ pub fn table(rows: &[Row], arm_m4: bool) -> String {
     let mut s = String::from(
         "Instructions per MAC under QEMU (`-icount shift=0`; QEMU counts instructions, not \
          cycles), one layer through `Model::step_*` (bias, requantisation and call overhead included).\n\n\
-         | layer | weight bits | f32 path | int8 path | int8, per-width sums (prototype) | CMSIS-NN / C, QEMU M4 |\n\
-         |---|---|---|---|---|---|\n",
+         | layer | weight bits | f32 path | int8 path | CMSIS-NN / C, QEMU M4 |\n\
+         |---|---|---|---|---|\n",
     );
     let f = |v: &Option<String>| v.clone().unwrap_or_else(|| "–".to_string());
     for key in order {
-        let [a, b, c] = by.get(&key).cloned().unwrap_or_default();
+        let [a, b, _] = by.get(&key).cloned().unwrap_or_default();
         let r = if arm_m4 {
             reference(&key.0)
         } else {
             String::new()
         };
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {r} |\n",
+            "| {} | {} | {} | {} | {r} |\n",
             key.0,
             key.1,
             f(&a),
-            f(&b),
-            f(&c)
+            f(&b)
         ));
     }
     s

@@ -15,7 +15,6 @@ use runtime::dsp_fixed::FixedFrontEnd;
 use runtime::StateF32;
 use runtime::{Model, StateI8};
 
-mod proto;
 
 include!(concat!(env!("OUT_DIR"), "/benches.rs"));
 
@@ -112,9 +111,6 @@ fn benches() -> Result<(), runtime::Error> {
         }
         let t1 = c.now();
         let u = c.to_units(t1.wrapping_sub(t0));
-        if bits.starts_with("mixed") && !*conv {
-            proto_bench(&m, &mut c, b, shape, bits, macs)?;
-        }
         defmt::info!(
             "bench shape={=str} bits={=str} path=int8 macs={=u32} units={=u32}",
             shape,
@@ -124,44 +120,6 @@ fn benches() -> Result<(), runtime::Error> {
         );
     }
     stages(&mut c)
-}
-
-/// Times `proto::linear_var` on a mixed-bit linear layer after checking it matches `step_i8`.
-fn proto_bench(
-    m: &Model<'_>,
-    c: &mut platform::Counter,
-    b: &mut Bufs,
-    shape: &str,
-    bits: &str,
-    macs: u32,
-) -> Result<(), runtime::Error> {
-    let l = m.layer(0)?;
-    let runtime::Weights::Packed(p) = m.tensor(l.weight)?.weights else {
-        return Ok(());
-    };
-    let block = m.bytes().get(l.int_offset as usize..).ok_or(E)?;
-    let params =
-        runtime::kernels::IntParams::read(block, usize::from(l.out_len), runtime::Part::Layer(0))?;
-    let (n_in, n_out) = (m.input_len(), m.output_len());
-    let x = b.xq.get(..n_in).ok_or(E)?;
-    let mut st = StateI8::new(&mut b.i_state);
-    m.step_i8(&mut st, &mut b.i_arena, x, b.yq.get_mut(..n_out).ok_or(E)?)?;
-    let mut y = [0i8; 256];
-    let y = y.get_mut(..n_out).ok_or(E)?;
-    let t0 = c.now();
-    let ok = proto::linear_var(&p, &params, x, y).is_some();
-    let t1 = c.now();
-    let same = ok && b.yq.get(..n_out) == Some(&*y);
-    let u = c.to_units(t1.wrapping_sub(t0));
-    defmt::info!(
-        "bench shape={=str} bits={=str} path=int8-proto macs={=u32} units={=u32} same={=bool}",
-        shape,
-        bits,
-        macs,
-        u,
-        same
-    );
-    Ok(())
 }
 
 /// Per-stage cost of the demo (model and clip from flash), summed over the clip's hops.
