@@ -161,6 +161,6 @@ mod tests {
         let r = parse(&log, 40.0).unwrap();
         assert_eq!(r[0].shape, "linear 256x256");
         assert_eq!(r[0].instructions, 160_000);
-        assert!(table(&r, true).contains("| linear 256x256 | 3 | – | 2.44 | – |"));
+        assert!(table(&r, true).contains("| linear 256x256 | 3 | – | 2.44 | int8 FC"));
     }
 }
