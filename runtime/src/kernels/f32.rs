@@ -235,25 +235,5 @@ pub fn conv1d_seq_f32(
     x: &[f32],
     y: &mut [f32],
 ) -> Result<(), Error> {
-    if in_len == 0 || stride == 0 || kernel == 0 || kernel > crate::format::MAX_KERNEL || x.len() % in_len != 0 {
-        return Err(Error::KernelShape);
-    }
-    let t_in = x.len() / in_len;
-    let t_out = t_in.div_ceil(stride);
-    if t_out == 0 || y.len() % t_out != 0 {
-        return Err(Error::KernelShape);
-    }
-    let out_len = y.len() / t_out;
-    if out_len == 0 {
-        return Err(Error::KernelShape);
-    }
-    for (t, yt) in y.chunks_exact_mut(out_len).enumerate() {
-        let mut taps: [Option<&[f32]>; crate::format::MAX_KERNEL] = [None; crate::format::MAX_KERNEL];
-        for (j, tap) in taps.iter_mut().take(kernel).enumerate() {
-            let back = (kernel - 1 - j).checked_mul(dilation).ok_or(Error::KernelShape)?;
-            *tap = t.checked_mul(stride).and_then(|ts| ts.checked_sub(back)).and_then(|s| x.get(s * in_len..(s + 1) * in_len));
-        }
-        matvec_f32(w, bias, taps.get(..kernel).ok_or(Error::KernelShape)?, in_len, yt)?;
-    }
-    Ok(())
+    super::conv1d_seq(in_len, kernel, dilation, stride, x, y, |taps, yt| matvec_f32(w, bias, taps, in_len, yt))
 }

@@ -5,7 +5,7 @@ use super::f32::check_shape;
 use super::unpack::{dispatch_bits, skip_groups, le_u128, le_u64, unpack8};
 use crate::bytes::{i32_at, i64_at, u32_at};
 use crate::error::{Error, Part};
-use crate::format::{Packed, Weights, INT_LINEAR_FIXED, MAX_KERNEL};
+use crate::format::{Packed, Weights, INT_LINEAR_FIXED};
 use crate::quant::{group_bytes, MAX_BITS};
 
 /// Fixed-point constants of one conv1d/linear layer (FORMAT.md, "Integer-path constants").
@@ -360,24 +360,5 @@ pub fn conv1d_seq_i8(
     x: &[i8],
     y: &mut [i8],
 ) -> Result<(), Error> {
-    if in_len == 0 || stride == 0 || kernel == 0 || kernel > MAX_KERNEL || x.len() % in_len != 0 {
-        return Err(Error::KernelShape);
-    }
-    let t_out = (x.len() / in_len).div_ceil(stride);
-    if t_out == 0 || y.len() % t_out != 0 {
-        return Err(Error::KernelShape);
-    }
-    let out_len = y.len() / t_out;
-    if out_len == 0 {
-        return Err(Error::KernelShape);
-    }
-    for (t, yt) in y.chunks_exact_mut(out_len).enumerate() {
-        let mut taps: [Option<&[i8]>; MAX_KERNEL] = [None; MAX_KERNEL];
-        for (j, tap) in taps.iter_mut().take(kernel).enumerate() {
-            let back = (kernel - 1 - j).checked_mul(dilation).ok_or(Error::KernelShape)?;
-            *tap = t.checked_mul(stride).and_then(|ts| ts.checked_sub(back)).and_then(|s| x.get(s * in_len..(s + 1) * in_len));
-        }
-        matvec_i8(w, params, taps.get(..kernel).ok_or(Error::KernelShape)?, in_len, yt)?;
-    }
-    Ok(())
+    super::conv1d_seq(in_len, kernel, dilation, stride, x, y, |taps, yt| matvec_i8(w, params, taps, in_len, yt))
 }

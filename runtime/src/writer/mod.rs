@@ -86,6 +86,23 @@ fn u16_of(v: usize, what: &str) -> Result<u16, WriteError> {
     u16::try_from(v).map_err(|_| WriteError::Shape(format!("{what} = {v} exceeds 65535")))
 }
 
+impl LayerRec {
+    /// The geometry as the parser will decode it (scales and offsets do not matter here).
+    fn as_layer(&self) -> crate::Layer {
+        crate::Layer {
+            op: self.op,
+            in_len: self.in_len,
+            out_len: self.out_len,
+            weight: self.weight,
+            bias: self.bias,
+            kernel: self.kernel,
+            dilation: self.dilation,
+            out_scale: 0.0,
+            int_offset: 0,
+        }
+    }
+}
+
 impl BlobWriter {
     pub fn new(input_len: usize) -> Self {
         BlobWriter { input_len, tensors: Vec::new(), layers: Vec::new() }
@@ -303,9 +320,7 @@ impl BlobWriter {
             layer_table.extend_from_slice(&out_scale.to_le_bytes());
             layer_table.extend_from_slice(&(int_off as u32).to_le_bytes());
             max_width = max_width.max(usize::from(l.out_len));
-            if l.op == Op::Conv1d && l.kernel > 1 {
-                state += ((usize::from(l.kernel) - 1) * usize::from(l.dilation) + 1) * usize::from(l.in_len);
-            }
+            state += l.as_layer().state_len(); // the parser's own rule, so the header agrees
         }
         let total = table_end + data.len();
         let total32 = u32::try_from(total).map_err(|_| WriteError::Shape("blob over 4 GiB".into()))?;
