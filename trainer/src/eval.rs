@@ -30,38 +30,17 @@ pub fn parse_denoiser(blob: &[u8]) -> Result<Model<'_>> {
     Ok(m)
 }
 
-/// Gains `(T, BINS)` for features `(T, N_FEATURES)`, one streaming step per frame.
-pub fn blob_masks(model: &Model, feats: &[f32], path: RunPath) -> Result<Vec<f32>> {
+/// Gains `(T, BINS)` for features `(T, N_FEATURES)` on the f32 path, one streaming step per
+/// frame. (The integer path runs end to end on samples: see `enhance_blob_fixed`.)
+pub fn blob_masks(model: &Model, feats: &[f32]) -> Result<Vec<f32>> {
     let mut masks = Vec::with_capacity(feats.len() / N_FEATURES * BINS);
-    match path {
-        RunPath::F32 => {
-            let mut sbuf = vec![0f32; model.f32_state_len()];
-            let mut arena = vec![0f32; model.f32_arena_len()];
-            let mut st = StateF32::new(&mut sbuf);
-            let mut out = [0f32; BINS];
-            for frame in feats.chunks_exact(N_FEATURES) {
-                model.step_f32(&mut st, &mut arena, frame, &mut out)?;
-                masks.extend_from_slice(&out);
-            }
-        }
-        RunPath::Int => {
-            if !model.has_int() {
-                bail!("this blob has no integer path (fp32 weights, or exported with --no-int)");
-            }
-            let (si, so) = (model.input_scale(), model.output_scale());
-            let mut sbuf = vec![0i8; model.i8_state_len()];
-            let mut arena = vec![0i8; model.i8_arena_len()];
-            let mut st = StateI8::new(&mut sbuf);
-            let mut q = [0i8; N_FEATURES];
-            let mut out = [0i8; BINS];
-            for frame in feats.chunks_exact(N_FEATURES) {
-                for (d, &x) in q.iter_mut().zip(frame) {
-                    *d = runtime::quant::round(x / si).clamp(-127.0, 127.0) as i8;
-                }
-                model.step_i8(&mut st, &mut arena, &q, &mut out)?;
-                masks.extend(out.iter().map(|&v| f32::from(v) * so));
-            }
-        }
+    let mut sbuf = vec![0f32; model.f32_state_len()];
+    let mut arena = vec![0f32; model.f32_arena_len()];
+    let mut st = StateF32::new(&mut sbuf);
+    let mut out = [0f32; BINS];
+    for frame in feats.chunks_exact(N_FEATURES) {
+        model.step_f32(&mut st, &mut arena, frame, &mut out)?;
+        masks.extend_from_slice(&out);
     }
     Ok(masks)
 }
@@ -74,7 +53,7 @@ pub fn enhance_blob(model: &Model, noisy: &[f32], path: RunPath) -> Result<Vec<f
         return enhance_blob_fixed(model, noisy);
     }
     let specs = features::spectra(noisy);
-    let masks = blob_masks(model, &features::features(&specs), path)?;
+    let masks = blob_masks(model, &features::features(&specs))?;
     features::synthesize(&specs, &masks, noisy.len())
 }
 
