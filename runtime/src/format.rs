@@ -4,9 +4,13 @@
 use crate::bytes::{f32_at, slice, u16_at, u32_at, u8_at};
 use crate::error::{Error, Part};
 use crate::quant::{group_bytes, MAX_BITS};
+pub use crate::layout::Layout;
 
 pub const MAGIC: [u8; 4] = *b"DQEM";
-pub const VERSION: u16 = 1;
+/// Newest format version this runtime reads and writes (2 adds the row-pair layout).
+pub const VERSION: u16 = 2;
+/// Oldest version still read: a v1 blob is a v2 blob whose tensors all use the row layout.
+pub const MIN_VERSION: u16 = 1;
 pub const HEADER_LEN: usize = 64;
 pub const TENSOR_ENTRY_LEN: usize = 32;
 pub const LAYER_ENTRY_LEN: usize = 24;
@@ -28,6 +32,7 @@ pub const INT_LUT_LEN: usize = 256;
 /// The 64-byte header.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Header {
+    pub version: u16,
     pub flags: u16,
     pub total_len: u32,
     pub crc32: u32,
@@ -53,10 +58,11 @@ impl Header {
             return Err(Error::BadMagic);
         }
         let version = u16_at(b, 4, p)?;
-        if version != VERSION {
+        if !(MIN_VERSION..=VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion(version));
         }
         let h = Header {
+            version,
             flags: u16_at(b, 6, p)?,
             total_len: u32_at(b, 8, p)?,
             crc32: u32_at(b, 12, p)?,
@@ -114,6 +120,7 @@ pub(crate) fn len32(b: &[u8]) -> u32 {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Packed<'a> {
     pub count: u32,
+    pub layout: Layout,
     pub group_size: u16,
     pub bits_base: u8,
     /// Bits per entry of the bit-width table; 0 = every group has `bits_base` bits.
@@ -233,7 +240,8 @@ fn decode_tensor<'a>(b: &'a [u8], h: &Header, i: u16, check_groups: bool) -> Res
     let count = u32_at(e, 8, p)?;
     let (min, max) = (f32_at(e, 12, p)?, f32_at(e, 16, p)?);
     let (bits_off, data_off, data_len) = (u32_at(e, 20, p)?, u32_at(e, 24, p)?, u32_at(e, 28, p)?);
-    if u8_at(e, 3, p)? != 0 || u16_at(e, 6, p)? != 0 {
+    let (layout_code, row_len) = (u8_at(e, 3, p)?, u16_at(e, 6, p)?);
+    if kind != 3 && (layout_code != 0 || row_len != 0) || (h.version < 2 && layout_code != 0) {
         return Err(Error::Reserved(p));
     }
     if count == 0 {
@@ -268,8 +276,19 @@ fn decode_tensor<'a>(b: &'a [u8], h: &Header, i: u16, check_groups: bool) -> Res
                 && max.is_finite()
                 && max >= min
                 && (width == 0) == (bits_off == 0);
-            if !ok {
+            let layout = match (layout_code, row_len) {
+                (0, 0) => Some(Layout::Rows),
+                // Pairs: segments of `group/2` values, whole rows of whole groups.
+                (1, len) if group >= 16 && group % 16 == 0 && len >= group && len % group == 0 => Some(Layout::RowPairs { row_len: len }),
+                _ => None,
+            };
+            let Some(layout) = layout.filter(|_| ok) else {
                 return Err(Error::InvalidField(p));
+            };
+            if let Layout::RowPairs { row_len } = layout {
+                if count % u32::from(row_len) != 0 {
+                    return Err(Error::ShapeMismatch(p));
+                }
             }
             if count % u32::from(group) != 0 {
                 return Err(Error::ShapeMismatch(p));
@@ -277,7 +296,7 @@ fn decode_tensor<'a>(b: &'a [u8], h: &Header, i: u16, check_groups: bool) -> Res
             let n_groups = (count / u32::from(group)) as usize;
             let table_len = (n_groups * usize::from(width)).div_ceil(8);
             let bits_table = if width == 0 { &[][..] } else { region(bits_off, table_len)? };
-            let pk = Packed { count, group_size: group, bits_base: base, bits_width: width, min, max, bits_table, data };
+            let pk = Packed { count, layout, group_size: group, bits_base: base, bits_width: width, min, max, bits_table, data };
             if width == 0 {
                 // Fixed bit width: the byte count in O(1) (the executor looks weights up on
                 // every frame, so this check must not cost a pass over the groups).

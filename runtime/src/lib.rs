@@ -22,6 +22,7 @@ pub mod dsp_fixed;
 mod error;
 pub mod format;
 pub mod kernels;
+mod layout;
 mod model;
 pub mod quant;
 #[cfg(feature = "std")]

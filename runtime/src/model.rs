@@ -3,7 +3,7 @@
 use crate::bytes::slice;
 use crate::error::{Error, Part};
 use crate::format::{
-    int_block_len, len32, read_layer, read_tensor, read_tensor_fast, Header, Layer, Op, Tensor, Weights, HEADER_LEN, MAX_KERNEL,
+    int_block_len, len32, read_layer, read_tensor, read_tensor_fast, Header, Layer, Layout, Op, Tensor, Weights, HEADER_LEN, MAX_KERNEL,
     NO_TENSOR,
 };
 use crate::kernels::{self, act, IntParams};
@@ -115,7 +115,12 @@ impl<'a> Model<'a> {
                     return Err(Error::ShapeMismatch(p));
                 }
                 if let Weights::Packed(pk) = w.weights {
-                    if l.in_len % pk.group_size != 0 {
+                    let row = u32::from(l.kernel) * u32::from(l.in_len);
+                    let pairs_ok = match pk.layout {
+                        Layout::Rows => true,
+                        Layout::RowPairs { row_len } => u32::from(row_len) == row,
+                    };
+                    if l.in_len % pk.group_size != 0 || !pairs_ok {
                         return Err(Error::ShapeMismatch(p));
                     }
                 } else if h.has_int() {

@@ -1,8 +1,8 @@
 //! f32-activation kernels (cores with an FPU): `y = W·[x_taps] + b` with W packed, f32 or f16.
 
-use super::unpack::{dispatch_bits, skip_groups, le_u128, le_u64, unpack8};
+use super::unpack::{dispatch_bits, skip_groups, le_u128, le_u32, le_u64, unpack8};
 use crate::error::Error;
-use crate::format::{Packed, Weights};
+use crate::format::{Layout, Packed, Weights};
 use crate::quant::{group_bytes, scale_for_bits, MAX_BITS};
 
 /// 8 MACs: `x · levels`, the levels LSB-first in `w`. Two accumulators (even and odd levels)
@@ -80,12 +80,11 @@ pub fn matvec_f32(
             if p.group_size == 0 || in_len == 0 || in_len % usize::from(p.group_size) != 0 {
                 return Err(Error::KernelShape);
             }
-            match p.fixed_bits() {
-                Some(b) => dispatch_bits!(b, rows_fixed, Err(Error::KernelShape), (p, taps, in_len, out))?,
-                // Group sizes 16 and 64 (the trainer's choices) as constants: the group loops unroll fully.
-                None if p.group_size == 16 => rows_var::<16>(p, taps, in_len, out)?,
-                None if p.group_size == 64 => rows_var::<64>(p, taps, in_len, out)?,
-                None => rows_var::<0>(p, taps, in_len, out)?,
+            match (p.fixed_bits(), p.layout) {
+                (Some(b), Layout::Rows) => dispatch_bits!(b, rows_fixed, Err(Error::KernelShape), (p, taps, in_len, out))?,
+                // The trainer's default group size as a constant (see `matvec_i8`).
+                _ if p.group_size == 32 => rows_var::<32>(p, taps, in_len, out)?,
+                _ => rows_var::<0>(p, taps, in_len, out)?,
             }
         }
         Weights::F32(d) => {
@@ -156,8 +155,8 @@ fn rows_fixed<const B: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: u
     Ok(())
 }
 
-/// General path: each group's bit width from the table, one multiply by its scale per group.
-/// `G`: the group size when known at compile time, 0 to read it from the tensor.
+/// General path: each group's bit width from the table; level sums kept per width and scaled
+/// once per row. `G`: the group size when known at compile time, 0 to read it from the tensor.
 fn rows_var<const G: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: usize, out: &mut [f32]) -> Result<(), Error> {
     let mut scales = [0.0f32; MAX_BITS as usize + 1];
     for (b, s) in scales.iter_mut().enumerate().skip(1) {
@@ -166,10 +165,40 @@ fn rows_var<const G: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: usi
     let gs = if G == 0 { usize::from(p.group_size) } else { G };
     let (lo, n_widths) = (usize::from(p.bits_base), 1usize << p.bits_width);
     let min_term = p.min * sum_taps(taps);
-    let mut bits = p.bits_iter();
-    let mut data = p.data;
-    for y in out.iter_mut() {
-        // One level-sum per bit width, scaled once per row rather than once per group.
+    let finish = |sums: &Sums| {
+        let mut acc = 0.0f32;
+        for (s, sc) in sums.iter().zip(scales.iter()).skip(lo).take(n_widths) {
+            acc += *s * *sc;
+        }
+        acc + min_term
+    };
+    let (mut bits, mut data) = (p.bits_iter(), p.data);
+    let n_out = out.len();
+    let lone = match p.layout {
+        Layout::Rows => 0..n_out,
+        Layout::RowPairs { .. } => {
+            let seg = gs / 2;
+            for yy in out.chunks_exact_mut(2) {
+                let (mut sa, mut sb) = ([0.0f32; 16], [0.0f32; 16]);
+                for tap in taps {
+                    match tap {
+                        Some(x) => {
+                            for xs in x.chunks_exact(seg) {
+                                let b = bits.next().unwrap_or(0);
+                                data = dispatch_bits!(b, pair_into, None, (xs, data, &mut sa, &mut sb)).ok_or(Error::KernelShape)?;
+                            }
+                        }
+                        None => data = skip_groups(&mut bits, data, in_len / seg, gs)?,
+                    }
+                }
+                if let [ya, yb] = yy {
+                    (*ya, *yb) = (finish(&sa), finish(&sb));
+                }
+            }
+            n_out / 2 * 2..n_out
+        }
+    };
+    for n in lone {
         let mut sums = [0.0f32; MAX_BITS as usize + 1];
         for tap in taps {
             match tap {
@@ -182,21 +211,51 @@ fn rows_var<const G: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: usi
                 None => data = skip_groups(&mut bits, data, in_len / gs, gs)?,
             }
         }
-        let mut acc = 0.0f32;
-        for (s, sc) in sums.iter().zip(scales.iter()).skip(lo).take(n_widths) {
-            acc += *s * *sc;
+        if let Some(y) = out.get_mut(n) {
+            *y = finish(&sums);
         }
-        *y = acc + min_term;
     }
     Ok(())
 }
 
+/// One level sum per bit width (index = width).
+type Sums = [f32; MAX_BITS as usize + 1];
+
 /// Adds one `B`-bit group's `Σ x·level` to `sums[B]`; returns the packed bytes after it.
 #[inline(always)]
-fn group_into<'d, const B: usize>(xg: &[f32], data: &'d [u8], sums: &mut [f32; MAX_BITS as usize + 1]) -> Option<&'d [u8]> {
+fn group_into<'d, const B: usize>(xg: &[f32], data: &'d [u8], sums: &mut Sums) -> Option<&'d [u8]> {
     let (bytes, rest) = data.split_at_checked(group_bytes(xg.len(), B as u8))?;
     if let Some(s) = sums.get_mut(B) {
         *s += dot_group::<B>(xg, bytes);
+    }
+    Some(rest)
+}
+
+/// One group of a row pair (`Layout::RowPairs`): the segment's levels of row `a`, then of row
+/// `b`; each input is loaded once for both rows.
+#[inline(always)]
+fn pair_into<'d, const B: usize>(xs: &[f32], data: &'d [u8], sa: &mut Sums, sb: &mut Sums) -> Option<&'d [u8]> {
+    let half = group_bytes(xs.len(), B as u8);
+    let (bytes, rest) = data.split_at_checked(2 * half)?;
+    let (pa, pb) = bytes.split_at_checked(half)?;
+    let (a, b) = if B <= 8 {
+        let mask = (1u64 << B) - 1;
+        let (mut a, mut b) = (0.0f32, 0.0f32);
+        for ((x8, ca), cb) in xs.chunks_exact(8).zip(pa.chunks_exact(B)).zip(pb.chunks_exact(B)) {
+            // Up to 4 bits a chunk is one 32-bit word per row (cheaper to assemble and shift).
+            let (wa, wb) = if B <= 4 { (u64::from(le_u32(ca)), u64::from(le_u32(cb))) } else { (le_u64(ca), le_u64(cb)) };
+            for (i, xv) in x8.iter().enumerate() {
+                a += *xv * ((wa >> (i * B)) & mask) as u32 as f32;
+                b += *xv * ((wb >> (i * B)) & mask) as u32 as f32;
+            }
+        }
+        (a, b)
+    } else {
+        (dot_group::<B>(xs, pa), dot_group::<B>(xs, pb))
+    };
+    if let (Some(x), Some(y)) = (sa.get_mut(B), sb.get_mut(B)) {
+        *x += a;
+        *y += b;
     }
     Some(rest)
 }

@@ -2,10 +2,11 @@
 //! accumulation and a fixed-point rescale per output (constants precomputed in the blob).
 
 use super::f32::check_shape;
+use super::int_pairs::{dot2_swar, pair_sums};
 use super::unpack::{dispatch_bits, skip_groups, le_u128, le_u64, unpack8};
 use crate::bytes::{i32_at, i64_at, u32_at};
 use crate::error::{Error, Part};
-use crate::format::{Packed, Weights, INT_LINEAR_FIXED};
+use crate::format::{GroupBits, Layout, Packed, Weights, INT_LINEAR_FIXED};
 use crate::quant::{group_bytes, MAX_BITS};
 
 /// Fixed-point constants of one conv1d/linear layer (FORMAT.md, "Integer-path constants").
@@ -89,7 +90,7 @@ fn mac8<const B: usize>(xs: &[i8], w: u64) -> i32 {
 /// Widths up to 7 bits read the levels in blocks of `min(16 / B, 4)` chunks (≤ 16 bytes, word loads);
 /// 8 bits is byte-aligned already (and vectorises on hosts as it is).
 #[inline(always)]
-fn dot_group32<const B: usize>(x: &[i8], p: &[u8]) -> i32 {
+pub(super) fn dot_group32<const B: usize>(x: &[i8], p: &[u8]) -> i32 {
     let mut a = 0i32;
     if B <= 7 {
         let c = (16 / B).min(4); // small enough to unroll: constant shifts
@@ -137,65 +138,14 @@ pub fn matvec_i8(
     }
     let sum_q: i64 = taps.iter().flatten().map(|t| t.iter().map(|&v| i64::from(v)).sum::<i64>()).sum();
     let min_term = i64::from(params.m_min).wrapping_mul(sum_q);
-    match p.fixed_bits() {
-        Some(b) => dispatch_bits!(b, rows_fixed, Err(Error::KernelShape), (p, params, taps, in_len, min_term, out)),
-        // Group sizes 16 and 64 (the trainer's choices) as constants: the group loops unroll fully.
-        None if p.group_size == 16 => rows_var::<16>(p, params, taps, in_len, min_term, out),
-        None if p.group_size == 64 => rows_var::<64>(p, params, taps, in_len, min_term, out),
-        None => rows_var::<0>(p, params, taps, in_len, min_term, out),
+    match (p.fixed_bits(), p.layout) {
+        (Some(b), Layout::Rows) => dispatch_bits!(b, rows_fixed, Err(Error::KernelShape), (p, params, taps, in_len, min_term, out)),
+        // The trainer's default group size as a constant: the group loops unroll fully. Other
+        // sizes take the generic loops (same results, slower; one copy of the code per size
+        // would cost ~25 KB of flash each).
+        _ if p.group_size == 32 => rows_var::<32, 16>(p, params, taps, in_len, min_term, out),
+        _ => rows_var::<0, 0>(p, params, taps, in_len, min_term, out),
     }
-}
-
-/// 8 MACs of each of two rows (`B ≤ 4`; `wa`, `wb`: the rows' 8 levels, LSB-first): the levels
-/// of row `a` go to the low 16 bits of a word, those of row `b` to the high 16, so one 32-bit
-/// multiply-accumulate by `x_i` does two MACs.
-#[inline(always)]
-fn chunk2<const B: usize>(xs: &[i8], wa: u32, wb: u32) -> i32 {
-    let Ok(&[x0, x1, x2, x3, x4, x5, x6, x7]) = <&[i8; 8]>::try_from(xs) else { return 0 };
-    let lane = (1u32 << B) - 1;
-    let mask = lane | (lane << 16);
-    let lo = (wa & 0xFFFF) | (wb << 16);
-    let hi = ((wa >> (4 * B)) & 0xFFFF) | ((wb >> (4 * B)) << 16);
-    let l = |w: u32, i: usize| ((w >> (i * B)) & mask) as i32;
-    i32::from(x0) * l(lo, 0)
-        + i32::from(x1) * l(lo, 1)
-        + i32::from(x2) * l(lo, 2)
-        + i32::from(x3) * l(lo, 3)
-        + i32::from(x4) * l(hi, 0)
-        + i32::from(x5) * l(hi, 1)
-        + i32::from(x6) * l(hi, 2)
-        + i32::from(x7) * l(hi, 3)
-}
-
-/// Two output rows at once for `B ≤ 4` ("SWAR", see [`chunk2`]): `acc = A + 2^16·B`. Over a
-/// block of `F` chunks of 8 levels `|A| ≤ F·8·128·(2^B−1) ≤ 30 720 < 2^15`, so `A` is `acc`'s
-/// low half sign-extended and `B = (acc − A) >> 16`, exactly (and `|acc| < 2^31` for any `i8`
-/// input, −128 included). A block's levels (`F·B ≤ 16` bytes) are read as whole words.
-#[inline(always)]
-fn dot2_swar<const B: usize>(x: &[i8], pa: &[u8], pb: &[u8]) -> (i64, i64) {
-    let f: usize = ((32_767 / (128 * ((1 << B) - 1))) / 8).min(16 / B).min(4); // B = 1..=4: 4, 4, 4, 2
-    let (mut sa, mut sb) = (0i64, 0i64);
-    let mut flush = |acc: i32| {
-        let lo = i32::from(acc as i16);
-        sa += i64::from(lo);
-        sb += i64::from((acc - lo) >> 16);
-    };
-    let (xb, ab, bb) = (x.chunks_exact(8 * f), pa.chunks_exact(B * f), pb.chunks_exact(B * f));
-    let (xr, ar, br) = (xb.remainder(), ab.remainder(), bb.remainder());
-    for ((xs, a), b) in xb.zip(ab).zip(bb) {
-        let (va, vb) = (le_u128(a), le_u128(b));
-        let mut acc = 0i32;
-        for (c, x8) in xs.chunks_exact(8).enumerate() {
-            acc += chunk2::<B>(x8, (va >> (8 * B * c)) as u32, (vb >> (8 * B * c)) as u32);
-        }
-        flush(acc);
-    }
-    let mut acc = 0i32;
-    for ((x8, a8), b8) in xr.chunks_exact(8).zip(ar.chunks_exact(B)).zip(br.chunks_exact(B)) {
-        acc += chunk2::<B>(x8, le_u64(a8) as u32, le_u64(b8) as u32);
-    }
-    flush(acc);
-    (sa, sb)
 }
 
 /// `Σ x·level` over one row of the fixed-bit path (all taps).
@@ -266,8 +216,46 @@ fn rows_fixed<const B: usize>(
     Ok(())
 }
 
-/// `G`: the group size when known at compile time, 0 to read it from the tensor.
-fn rows_var<const G: usize>(
+/// Level sums of one row (all taps), one i32 per bit width, from the groups at `bits`/`data`.
+#[inline(always)]
+fn row_sums<const G: usize>(
+    gs: usize,
+    bits: &mut GroupBits<'_>,
+    data: &mut &[u8],
+    taps: &[Option<&[i8]>],
+    in_len: usize,
+    sums: &mut [i32; 16],
+) -> Result<(), Error> {
+    let gs = if G == 0 { gs } else { G };
+    for tap in taps {
+        match tap {
+            Some(x) => {
+                for xg in x.chunks_exact(gs) {
+                    let b = bits.next().unwrap_or(0);
+                    *data = dispatch_bits!(b, group_into, None, (xg, *data, sums)).ok_or(Error::KernelShape)?;
+                }
+            }
+            None => *data = skip_groups(bits, data, in_len / gs, gs)?,
+        }
+    }
+    Ok(())
+}
+
+/// Σ_g m(b_g)·A_g = Σ_b m(b)·(Σ_{g: b_g = b} A_g): one i64 multiply per width per row, none
+/// per group; then bias, rounding and the int8 clamp.
+#[inline(always)]
+fn finish_sums(params: &IntParams<'_>, m: &[i64; 16], (lo, hi): (u8, u8), sums: &[i32; 16], min_term: i64, n: usize) -> i8 {
+    let mut acc = min_term.wrapping_add(params.bias_at(n));
+    for b in usize::from(lo)..=usize::from(hi) {
+        if let (Some(s), Some(mb)) = (sums.get(b), m.get(b)) {
+            acc = acc.wrapping_add(mb.wrapping_mul(i64::from(*s)));
+        }
+    }
+    params.requant(acc)
+}
+
+/// `G`: the group size when known at compile time, 0 to read it from the tensor; `S = G / 2`.
+fn rows_var<const G: usize, const S: usize>(
     p: &Packed<'_>,
     params: &IntParams<'_>,
     taps: &[Option<&[i8]>],
@@ -275,35 +263,36 @@ fn rows_var<const G: usize>(
     min_term: i64,
     out: &mut [i8],
 ) -> Result<(), Error> {
-    let gs = if G == 0 { usize::from(p.group_size) } else { G };
     let top = p.bits_base + ((1u8 << p.bits_width) - 1);
     // Per-width i32 sums over a whole row are exact when a row of top-width levels fits.
     if !fits_i32(in_len * taps.len(), top.min(MAX_BITS)) {
         return rows_var_wide(p, params, taps, in_len, min_term, out);
     }
     let m: [i64; 16] = core::array::from_fn(|b| if b == 0 { 0 } else { params.m(b as u8) });
-    let mut bits = p.bits_iter();
-    let mut data = p.data;
-    for (n, y) in out.iter_mut().enumerate() {
-        // Σ_g m(b_g)·A_g = Σ_b m(b)·(Σ_{g: b_g = b} A_g): one i64 multiply per width per row,
-        // none per group.
-        let mut sums = [0i32; 16];
-        for tap in taps {
-            match tap {
-                Some(x) => {
-                    for xg in x.chunks_exact(gs) {
-                        let b = bits.next().unwrap_or(0);
-                        data = dispatch_bits!(b, group_into, None, (xg, data, &mut sums)).ok_or(Error::KernelShape)?;
-                    }
+    let widths = (p.bits_base, top.min(MAX_BITS));
+    let (mut bits, mut data) = (p.bits_iter(), p.data);
+    let gs = usize::from(p.group_size);
+    let n_out = out.len();
+    let lone = match p.layout {
+        Layout::Rows => 0..n_out,
+        Layout::RowPairs { .. } => {
+            for (k, yy) in out.chunks_exact_mut(2).enumerate() {
+                let (mut sa, mut sb) = ([0i32; 16], [0i32; 16]);
+                pair_sums::<S>(gs, &mut bits, &mut data, taps, in_len, &mut sa, &mut sb)?;
+                if let [ya, yb] = yy {
+                    *ya = finish_sums(params, &m, widths, &sa, min_term, 2 * k);
+                    *yb = finish_sums(params, &m, widths, &sb, min_term, 2 * k + 1);
                 }
-                None => data = skip_groups(&mut bits, data, in_len / gs, gs)?,
             }
+            n_out / 2 * 2..n_out
         }
-        let mut acc = min_term.wrapping_add(params.bias_at(n));
-        for (s, mb) in sums.iter().zip(m.iter()).skip(usize::from(p.bits_base)).take(usize::from(top - p.bits_base) + 1) {
-            acc = acc.wrapping_add(mb.wrapping_mul(i64::from(*s)));
+    };
+    for n in lone {
+        let mut sums = [0i32; 16];
+        row_sums::<G>(gs, &mut bits, &mut data, taps, in_len, &mut sums)?;
+        if let Some(y) = out.get_mut(n) {
+            *y = finish_sums(params, &m, widths, &sums, min_term, n);
         }
-        *y = params.requant(acc);
     }
     Ok(())
 }
@@ -318,7 +307,8 @@ fn group_into<'d, const B: usize>(xg: &[i8], data: &'d [u8], sums: &mut [i32; 16
     Some(rest)
 }
 
-/// Mixed widths whose row sums could overflow i32 (wide groups at high bit widths).
+/// Mixed widths whose row sums could overflow i32 (wide groups at high bit widths): i64 sums
+/// per group, in either layout (a pair group feeds two rows, a row group one).
 fn rows_var_wide(
     p: &Packed<'_>,
     params: &IntParams<'_>,
@@ -328,22 +318,31 @@ fn rows_var_wide(
     out: &mut [i8],
 ) -> Result<(), Error> {
     let gs = usize::from(p.group_size);
-    let mut bits = p.bits_iter();
-    let mut data = p.data;
-    for (n, y) in out.iter_mut().enumerate() {
-        let mut acc = min_term.wrapping_add(params.bias_at(n));
+    let paired_rows = if matches!(p.layout, Layout::RowPairs { .. }) { out.len() / 2 * 2 } else { 0 };
+    let (mut bits, mut data) = (p.bits_iter(), p.data);
+    let mut n = 0;
+    while n < out.len() {
+        let rows = if n < paired_rows { 2 } else { 1 };
+        let seg = gs / rows;
+        let mut acc = [0, 1].map(|j| min_term.wrapping_add(params.bias_at(n + j)));
         for tap in taps {
-            for k in 0..in_len / gs {
+            for k in 0..in_len / seg {
                 let b = bits.next().unwrap_or(0);
-                let (bytes, rest) = data.split_at_checked(group_bytes(gs, b)).ok_or(Error::KernelShape)?;
+                let half = group_bytes(seg, b).max(1);
+                let (bytes, rest) = data.split_at_checked(rows * half).ok_or(Error::KernelShape)?;
                 data = rest;
-                if let Some(xg) = tap.and_then(|x| x.get(k * gs..(k + 1) * gs)) {
-                    let dot = dispatch_bits!(b, dot_group, 0, (xg, bytes));
-                    acc = acc.wrapping_add(params.m(b).wrapping_mul(dot));
+                if let Some(xg) = tap.and_then(|x| x.get(k * seg..(k + 1) * seg)) {
+                    for (a, pr) in acc.iter_mut().zip(bytes.chunks_exact(half)) {
+                        let dot = dispatch_bits!(b, dot_group, 0, (xg, pr));
+                        *a = a.wrapping_add(params.m(b).wrapping_mul(dot));
+                    }
                 }
             }
         }
-        *y = params.requant(acc);
+        for (y, a) in out.iter_mut().skip(n).zip(acc.iter()).take(rows) {
+            *y = params.requant(*a);
+        }
+        n += rows;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 pub mod act;
 pub mod f32;
 pub mod int;
+mod int_pairs;
 pub(crate) mod unpack;
 
 pub use act::{add, mul, relu, relu_i8, sigmoid, tanh};

@@ -38,6 +38,16 @@ pub(crate) fn unpack8<const B: usize>(p: &[u8]) -> [u32; 8] {
     out
 }
 
+/// Up to 4 bytes (one chunk of 8 levels, `B ≤ 4`) as a little-endian `u32`.
+#[inline(always)]
+pub(crate) fn le_u32(p: &[u8]) -> u32 {
+    let mut w = [0u8; 4];
+    for (d, s) in w.iter_mut().zip(p) {
+        *d = *s;
+    }
+    u32::from_le_bytes(w)
+}
+
 /// Up to 8 bytes (one chunk of 8 levels, `B ≤ 8`) as a little-endian `u64`.
 #[inline(always)]
 pub(crate) fn le_u64(p: &[u8]) -> u64 {
@@ -70,25 +80,29 @@ pub(crate) fn skip_groups<'d>(bits: &mut crate::format::GroupBits<'_>, data: &'d
     Ok(data)
 }
 
-/// Calls `$f::<B>` with the runtime bit width `$b` turned into a const generic.
+/// Calls `$f::<B>` (or `$f::<B, $extra…>`) with the runtime bit width `$b` turned into a
+/// const generic.
 macro_rules! dispatch_bits {
     ($b:expr, $f:ident, $default:expr, ($($arg:expr),*)) => {
+        dispatch_bits!($b, $f, [], $default, ($($arg),*))
+    };
+    ($b:expr, $f:ident, [$($extra:tt)*], $default:expr, ($($arg:expr),*)) => {
         match $b {
-            1 => $f::<1>($($arg),*),
-            2 => $f::<2>($($arg),*),
-            3 => $f::<3>($($arg),*),
-            4 => $f::<4>($($arg),*),
-            5 => $f::<5>($($arg),*),
-            6 => $f::<6>($($arg),*),
-            7 => $f::<7>($($arg),*),
-            8 => $f::<8>($($arg),*),
-            9 => $f::<9>($($arg),*),
-            10 => $f::<10>($($arg),*),
-            11 => $f::<11>($($arg),*),
-            12 => $f::<12>($($arg),*),
-            13 => $f::<13>($($arg),*),
-            14 => $f::<14>($($arg),*),
-            15 => $f::<15>($($arg),*),
+            1 => $f::<1 $(, $extra)*>($($arg),*),
+            2 => $f::<2 $(, $extra)*>($($arg),*),
+            3 => $f::<3 $(, $extra)*>($($arg),*),
+            4 => $f::<4 $(, $extra)*>($($arg),*),
+            5 => $f::<5 $(, $extra)*>($($arg),*),
+            6 => $f::<6 $(, $extra)*>($($arg),*),
+            7 => $f::<7 $(, $extra)*>($($arg),*),
+            8 => $f::<8 $(, $extra)*>($($arg),*),
+            9 => $f::<9 $(, $extra)*>($($arg),*),
+            10 => $f::<10 $(, $extra)*>($($arg),*),
+            11 => $f::<11 $(, $extra)*>($($arg),*),
+            12 => $f::<12 $(, $extra)*>($($arg),*),
+            13 => $f::<13 $(, $extra)*>($($arg),*),
+            14 => $f::<14 $(, $extra)*>($($arg),*),
+            15 => $f::<15 $(, $extra)*>($($arg),*),
             _ => $default,
         }
     };

@@ -1,8 +1,8 @@
-//! Writes format v1 (FORMAT.md). The trainer exports through this code only; every blob it
+//! Writes format v2 (FORMAT.md; version 1 when no tensor uses row pairs). The trainer exports through this code only; every blob it
 //! produces is parsed back by [`Model::parse`] before it is returned.
 
 use crate::format::{
-    Op, FLAG_HAS_INT, HEADER_LEN, LAYER_ENTRY_LEN, MAGIC, MAX_DILATION, MAX_GROUP, MAX_KERNEL, NO_TENSOR,
+    Layout, Op, FLAG_HAS_INT, HEADER_LEN, LAYER_ENTRY_LEN, MAGIC, MAX_DILATION, MAX_GROUP, MAX_KERNEL, NO_TENSOR,
     TENSOR_ENTRY_LEN, VERSION,
 };
 use crate::model::checksum;
@@ -53,6 +53,8 @@ pub struct IntCalibration {
 
 struct TensorRec {
     kind: u8,
+    /// Packed: the storage layout (FORMAT.md); `Rows` for everything else.
+    layout: Layout,
     bits_base: u8,
     bits_width: u8,
     group_size: u16,
@@ -130,7 +132,7 @@ impl BlobWriter {
             let h: Vec<half::f16> = values.iter().map(|&v| half::f16::from_f32(v)).collect();
             (h.iter().flat_map(|v| v.to_le_bytes()).collect(), h.iter().map(|v| v.to_f32()).collect())
         };
-        Ok(TensorRec { kind, bits_base: 0, bits_width: 0, group_size: 0, count, min: 0.0, max: 0.0, table: Vec::new(), data, values: stored })
+        Ok(TensorRec { kind, layout: Layout::Rows, bits_base: 0, bits_width: 0, group_size: 0, count, min: 0.0, max: 0.0, table: Vec::new(), data, values: stored })
     }
 
     /// Stores `values` as f32.
@@ -145,9 +147,30 @@ impl BlobWriter {
         self.push(t)
     }
 
-    /// Stores DiffQ levels: `levels[i]` in storage order, `group_bits[g]` for each group of
-    /// `group_size` consecutive levels, quantised over `[min, max]`.
+    /// Stores DiffQ levels in the row layout: `levels[i]` row-major, `group_bits[g]` for each
+    /// group of `group_size` consecutive levels, quantised over `[min, max]`.
     pub fn packed_tensor(&mut self, levels: &[u16], group_bits: &[u8], group_size: usize, min: f32, max: f32) -> Result<TensorId, WriteError> {
+        self.packed_tensor_in(Layout::Rows, levels, group_bits, group_size, min, max)
+    }
+
+    /// Stores DiffQ levels in `layout`: `levels[i]` is the value at storage position `i`
+    /// ([`Layout::position`]), `group_bits[g]` the width of storage group `g`. A `RowPairs`
+    /// tensor whose groups all share one width is stored in the row layout instead (same values,
+    /// and the kernels' fixed-bit fast path).
+    pub fn packed_tensor_in(&mut self, layout: Layout, levels: &[u16], group_bits: &[u8], group_size: usize, min: f32, max: f32) -> Result<TensorId, WriteError> {
+        if let Layout::RowPairs { row_len } = layout {
+            let len = usize::from(row_len);
+            if group_size % 16 != 0 || len < group_size || len % group_size != 0 || levels.len() % len != 0 {
+                return Err(WriteError::Shape(format!(
+                    "row-pair layout needs group_size a multiple of 16 dividing the row length {len}, and whole rows"
+                )));
+            }
+            if group_bits.windows(2).all(|w| w.first() == w.get(1)) {
+                let pos = layout.storage_order(levels.len(), group_size);
+                let rows: Vec<u16> = pos.iter().map(|&q| levels.get(q).copied().unwrap_or(0)).collect();
+                return self.packed_tensor_in(Layout::Rows, &rows, group_bits, group_size, min, max);
+            }
+        }
         if group_size < 8 || group_size % 8 != 0 || group_size > usize::from(MAX_GROUP) {
             return Err(WriteError::Shape(format!("group_size {group_size} must be a multiple of 8 in 8..=4096")));
         }
@@ -186,7 +209,7 @@ impl BlobWriter {
         }
         let count = u32::try_from(levels.len()).map_err(|_| WriteError::Shape("tensor too large".into()))?;
         let group_size = group_size as u16;
-        self.push(TensorRec { kind: 3, bits_base: lo, bits_width: width, group_size, count, min, max, table, data, values: Vec::new() })
+        self.push(TensorRec { kind: 3, layout, bits_base: lo, bits_width: width, group_size, count, min, max, table, data, values: Vec::new() })
     }
 
     fn check_weights(&self, w: TensorId, bias: Option<TensorId>, count: usize, in_len: usize, out: usize) -> Result<(), WriteError> {
@@ -196,6 +219,11 @@ impl BlobWriter {
         }
         if t.kind == 3 && in_len % usize::from(t.group_size) != 0 {
             return Err(WriteError::Shape(format!("input width {in_len} is not a multiple of group_size {}", t.group_size)));
+        }
+        if let Layout::RowPairs { row_len } = t.layout {
+            if usize::from(row_len) * out != count {
+                return Err(WriteError::Shape(format!("row-pair tensor has rows of {row_len}, layer rows are {}", count / out.max(1))));
+            }
         }
         if let Some(b) = bias {
             let bt = self.tensors.get(usize::from(b.0)).ok_or_else(|| WriteError::Shape("unknown bias tensor".into()))?;
@@ -285,9 +313,13 @@ impl BlobWriter {
             let data_off = table_end + data.len();
             data.extend_from_slice(&t.data);
             let e = &mut tensor_table;
-            e.extend_from_slice(&[t.kind, t.bits_base, t.bits_width, 0]);
+            let (layout, row_len) = match t.layout {
+                Layout::Rows => (0u8, 0u16),
+                Layout::RowPairs { row_len } => (1, row_len),
+            };
+            e.extend_from_slice(&[t.kind, t.bits_base, t.bits_width, layout]);
             e.extend_from_slice(&t.group_size.to_le_bytes());
-            e.extend_from_slice(&[0, 0]);
+            e.extend_from_slice(&row_len.to_le_bytes());
             e.extend_from_slice(&t.count.to_le_bytes());
             e.extend_from_slice(&t.min.to_le_bytes());
             e.extend_from_slice(&t.max.to_le_bytes());
@@ -327,7 +359,9 @@ impl BlobWriter {
         let has_int = scales.is_some();
         let mut out = Vec::with_capacity(total);
         out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
+        // Version 1 unless a tensor needs the row-pair layout, so older readers keep working.
+        let pairs = self.tensors.iter().any(|t| t.layout != Layout::Rows);
+        out.extend_from_slice(&(if pairs { VERSION } else { 1u16 }).to_le_bytes());
         out.extend_from_slice(&(if has_int { FLAG_HAS_INT } else { 0 }).to_le_bytes());
         out.extend_from_slice(&total32.to_le_bytes());
         out.extend_from_slice(&[0; 4]); // CRC, filled below

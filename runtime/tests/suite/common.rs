@@ -3,6 +3,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use runtime::quant::{dequantize, scale_for_bits};
+use runtime::format::Layout;
 use runtime::writer::{BlobWriter, TensorId};
 
 pub fn rng(seed: u64) -> StdRng {
@@ -26,6 +27,8 @@ pub struct Q {
     pub gs: usize,
     pub min: f32,
     pub max: f32,
+    /// Storage layout: `levels` and `bits` are in storage order (row-major for `Rows`).
+    pub layout: Layout,
 }
 
 impl Q {
@@ -45,32 +48,49 @@ impl Q {
         let levels = (0..count).map(|i| r.random_range(0..(1u32 << group_bits[i / gs])) as u16).collect();
         let min = if r.random_bool(0.05) { 0.0 } else { -r.random_range(0.01f32..2.0) };
         let max = if r.random_bool(0.03) { min } else { r.random_range(0.01f32..2.0) };
-        Q { levels, bits: group_bits, gs, min, max }
+        Q { levels, bits: group_bits, gs, min, max, layout: Layout::Rows }
     }
 
-    /// Each weight exactly as FORMAT.md dequantises it (`runtime::quant::dequantize`).
+    /// The same storage-order levels and group widths, read as a row-pair tensor of `row_len`.
+    pub fn paired(mut self, row_len: usize) -> Q {
+        self.layout = Layout::RowPairs { row_len: row_len as u16 };
+        self
+    }
+
+    /// Storage position of row-major value `i`.
+    pub fn pos(&self, i: usize) -> usize {
+        self.layout.position(self.levels.len(), self.gs, i)
+    }
+
+    /// Level and bit width of row-major value `i`.
+    pub fn at(&self, i: usize) -> (u16, u8) {
+        let q = self.pos(i);
+        (self.levels[q], self.bits[q / self.gs])
+    }
+
+    /// Each weight, row-major, exactly as FORMAT.md dequantises it (`runtime::quant::dequantize`).
     pub fn dequant(&self) -> Vec<f32> {
-        self.levels
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| dequantize(self.min, scale_for_bits(self.min, self.max, self.bits[i / self.gs]), l))
+        (0..self.levels.len())
+            .map(|i| {
+                let (l, b) = self.at(i);
+                dequantize(self.min, scale_for_bits(self.min, self.max, b), l)
+            })
             .collect()
     }
 
     /// `|min| + |level·scale|` per weight: the size of the terms the kernels actually add.
     pub fn term_mag(&self) -> Vec<f64> {
-        self.levels
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| {
-                let s = scale_for_bits(self.min, self.max, self.bits[i / self.gs]);
+        (0..self.levels.len())
+            .map(|i| {
+                let (l, b) = self.at(i);
+                let s = scale_for_bits(self.min, self.max, b);
                 f64::from(self.min).abs() + (f64::from(l) * f64::from(s)).abs()
             })
             .collect()
     }
 
     pub fn add(&self, w: &mut BlobWriter) -> TensorId {
-        w.packed_tensor(&self.levels, &self.bits, self.gs, self.min, self.max).unwrap()
+        w.packed_tensor_in(self.layout, &self.levels, &self.bits, self.gs, self.min, self.max).unwrap()
     }
 }
 

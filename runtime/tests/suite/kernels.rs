@@ -41,7 +41,9 @@ fn matvec_f32_matches_dequantized_reference() {
             1 => {
                 let lo = r.random_range(1..=12u8);
                 let hi = (lo + r.random_range(1..=8u8)).min(15);
-                W::Packed(Q::random(&mut r, count, gs, Bits::Var(lo, hi)))
+                let q = Q::random(&mut r, count, gs, Bits::Var(lo, hi));
+                // Half the variable-bit cases in the row-pair layout (odd row counts included).
+                W::Packed(if gs % 16 == 0 && r.random_bool(0.5) { q.paired(k * in_len) } else { q })
             }
             2 => W::F32(rand_vec(&mut r, count, 1.0)),
             _ => W::F16(rand_vec(&mut r, count, 1.0)),
@@ -60,6 +62,7 @@ fn matvec_f32_matches_dequantized_reference() {
             // The writer picks the fast path exactly when every group has the same width.
             let q = match &w { W::Packed(q) => q, _ => unreachable!() };
             assert_eq!(p.fixed_bits().is_some(), q.bits.iter().all(|&b| b == q.bits[0]));
+            assert_eq!(p.layout, if p.fixed_bits().is_some() { runtime::format::Layout::Rows } else { q.layout });
         }
         let bt = (l.bias != 0xFFFF).then(|| m.tensor(l.bias).unwrap().weights);
         let taps: Vec<Option<Vec<f32>>> =
@@ -152,6 +155,7 @@ fn matvec_i8_is_exactly_the_format_formula() {
         let k = r.random_range(1..=3);
         let bits = if case % 4 == 3 { Bits::Var(1, r.random_range(2..=15)) } else { Bits::Fixed((case % 15 + 1) as u8) };
         let q = Q::random(&mut r, out * k * in_len, gs, bits);
+        let q = if gs % 16 == 0 && case % 2 == 1 { q.paired(k * in_len) } else { q };
         let layers = [L::Conv { w: W::Packed(q.clone()), b: Bias::F32(rand_vec(&mut r, out, 2.0)), cin: in_len, cout: out, k, d: 1 }];
         let calib = IntCalibration { input_scale: r.random_range(0.001f32..0.1), out_scales: vec![r.random_range(0.001f32..0.5)] };
         let blob = writer(in_len, &layers).finish_with_int(&calib).unwrap();
@@ -173,11 +177,10 @@ fn matvec_i8_is_exactly_the_format_formula() {
             let mut acc = i128::from(p.m_min) * sum_q + i128::from(i64::from_le_bytes(p.bias[8 * n..8 * n + 8].try_into().unwrap()));
             for (j, tap) in taps.iter().enumerate() {
                 let Some(x) = tap else { continue };
-                for g in 0..in_len / gs {
-                    let first = (n * k + j) * in_len + g * gs;
-                    let b = q.bits[first / gs];
-                    let a_g: i128 = (0..gs).map(|i| i128::from(x[g * gs + i]) * i128::from(q.levels[first + i])).sum();
-                    acc += i128::from(p.m_bits[usize::from(b) - 1]) * a_g;
+                // Σ_g m(b_g)·A_g, taken weight by weight (exact in i128; any layout).
+                for i in 0..in_len {
+                    let (level, b) = q.at((n * k + j) * in_len + i);
+                    acc += i128::from(p.m_bits[usize::from(b) - 1]) * i128::from(x[i]) * i128::from(level);
                 }
             }
             let want = ((acc + (1i128 << (p.shift - 1))) >> p.shift).clamp(-127, 127) as i8;

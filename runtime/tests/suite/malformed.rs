@@ -6,12 +6,12 @@ use runtime::writer::IntCalibration;
 use runtime::{Error, Model, StateF32, StateI8};
 use std::time::Instant;
 
-/// A blob using every feature: variable and fixed bits, all bit-width-table widths, f16/f32
+/// A blob using every feature: variable and fixed bits, both layouts, all bit-width-table widths, f16/f32
 /// tensors, conv rings, every op, integer constants.
 fn rich_blob() -> Vec<u8> {
     let mut r = rng(0xBAD);
     let layers = vec![
-        L::Conv { w: W::Packed(Q::random(&mut r, 16 * 3 * 16, 8, Bits::Var(2, 5))), b: Bias::F16(rand_vec(&mut r, 16, 0.3)), cin: 16, cout: 16, k: 3, d: 2 },
+        L::Conv { w: W::Packed(Q::random(&mut r, 16 * 3 * 16, 16, Bits::Var(2, 5)).paired(48)), b: Bias::F16(rand_vec(&mut r, 16, 0.3)), cin: 16, cout: 16, k: 3, d: 2 },
         L::Relu,
         L::Linear { w: W::Packed(Q::random(&mut r, 8 * 16, 16, Bits::Fixed(3))), b: Bias::F32(rand_vec(&mut r, 8, 0.3)), cin: 16, cout: 8 },
         L::Tanh,
@@ -168,7 +168,7 @@ fn wrong_header_fields_are_errors() {
             assert!(Model::parse(&f).is_err(), "u16 at {off} = {v}");
         }
     }
-    for (off, v) in [(24usize, 0u32), (24, 65), (28, 0), (28, u32_at(&b, 28) + 32), (4, 2), (6, 0), (6, 3), (52, 1), (60, 1 << 31)] {
+    for (off, v) in [(24usize, 0u32), (24, 65), (28, 0), (28, u32_at(&b, 28) + 32), (4, 0), (4, 3), (6, 0), (6, 3), (52, 1), (60, 1 << 31)] {
         let mut f = b.clone();
         if off == 4 || off == 6 {
             set_u16(&mut f, off, v as u16);
@@ -252,7 +252,7 @@ fn huge_counts_fail_fast() {
 #[test]
 fn int_path_survives_minus_128() {
     let levels = vec![16383u16; 1032];
-    let q = Q { levels, bits: vec![14], gs: 1032, min: 0.0, max: 1.0 };
+    let q = Q { levels, bits: vec![14], gs: 1032, min: 0.0, max: 1.0, layout: runtime::format::Layout::Rows };
     let linear = L::Linear { w: W::Packed(q), b: Bias::None, cin: 1032, cout: 1 };
     let blob = writer(1032, &[linear.clone()]).finish_with_int(&IntCalibration { input_scale: 0.01, out_scales: vec![1.0] }).unwrap();
     let y = run_i8(&blob, &[vec![i8::MIN; 1032], vec![i8::MAX; 1032]]);
@@ -320,4 +320,34 @@ fn write_fuzz_seeds() {
         Model::parse(&b).unwrap();
         std::fs::write(format!("{dir}/{name}.bin"), b).unwrap();
     }
+}
+
+/// The row-pair layout fields (tensor entry bytes 3 and 6..8) are validated: an unknown layout,
+/// a row length that is not whole groups or not the layer's row, and a pair tensor in a
+/// version-1 blob are errors.
+#[test]
+fn bad_layout_fields_are_errors() {
+    let b = rich_blob();
+    assert_eq!(u16::from_le_bytes([b[4], b[5]]), 2, "a row-pair tensor makes the blob version 2");
+    let e = 64; // tensor 0: the paired conv weight
+    assert_eq!((b[e + 3], u16::from_le_bytes([b[e + 6], b[e + 7]])), (1, 48));
+    let cases: [(u16, Option<u8>); 6] = [(0, None), (40, None), (96, None), (16, None), (48, Some(2)), (48, Some(0))];
+    for (row_len, layout) in cases {
+        let mut f = b.clone();
+        set_u16(&mut f, e + 6, row_len);
+        if let Some(l) = layout {
+            f[e + 3] = l;
+        }
+        fix_crc(&mut f);
+        assert!(Model::parse(&f).is_err(), "row_len {row_len}, layout {layout:?}");
+    }
+    let mut f = b.clone();
+    set_u16(&mut f, 4, 1);
+    fix_crc(&mut f);
+    assert_eq!(Model::parse(&f).unwrap_err(), Error::Reserved(runtime::Part::Tensor(0)));
+    // The f16 bias (tensor 1) must keep both fields zero.
+    let mut f = b.clone();
+    f[e + 32 + 3] = 1;
+    fix_crc(&mut f);
+    assert!(Model::parse(&f).is_err());
 }
