@@ -91,6 +91,9 @@ pub struct TrainArgs {
     /// Weights per learnt bit width (multiple of 8; 0 = one per tensor).
     #[arg(long)]
     pub group_size: Option<usize>,
+    /// Row-major groups instead of the row-pair layout (slower mixed-bit kernels on the MCU).
+    #[arg(long)]
+    pub no_pair_rows: bool,
     /// Weights smaller than this stay f32.
     #[arg(long)]
     pub min_size: Option<usize>,

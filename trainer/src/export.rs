@@ -24,7 +24,7 @@ pub struct DeployLayer {
     /// Dequantised (or f32) weights, `[out][kernel][in]`.
     pub weight: Vec<f32>,
     pub bias: Vec<f32>,
-    pub quant: Option<quantize::Quantized>,
+    pub quant: Option<(quantize::Quantized, runtime::format::Layout)>,
 }
 
 /// The exported network.
@@ -76,7 +76,7 @@ pub fn bits_plan(t: &Trained, ptq_bits: Option<u8>) -> Result<BitsPlan> {
                     bail!("--ptq-bits must be in 1..=15");
                 }
                 if w.count() >= t.meta.diffq.min_size {
-                    let l = t.meta.diffq.layout_for(&format!("w{i}"), w.count(), w.inp)?;
+                    let l = t.meta.diffq.layout_for(&format!("w{i}"), w.count(), w.inp, w.kernel * w.inp)?;
                     Some((l, vec![b; l.n_groups]))
                 } else {
                     None
@@ -185,8 +185,8 @@ pub fn deployable(t: &Trained, plan: &BitsPlan) -> Result<Deployable> {
         }
         let (weight, quant) = match p {
             Some((l, gb)) => {
-                let q = quantize::quantize(&format!("w{i}"), &w, gb, l.group_size)?;
-                (quantize::dequantize(&q), Some(q))
+                let q = quantize::quantize(&format!("w{i}"), &l.to_storage(&w), gb, l.group_size)?;
+                (l.from_storage(&quantize::dequantize(&q)), Some((q, l.blob_layout())))
             }
             None => (w, None),
         };
@@ -254,7 +254,7 @@ pub fn write_blob(dep: &Deployable, calib: Option<&IntCalibration>) -> Result<Ve
             Layer::Conv { .. } | Layer::Linear { .. } => {
                 let d = it.next().ok_or_else(|| anyhow!("fewer weights than layers"))?;
                 let wid = match &d.quant {
-                    Some(q) => wr.packed_tensor(&q.levels, &q.group_bits, q.group_size, q.min, q.max)?,
+                    Some((q, layout)) => wr.packed_tensor_in(*layout, &q.levels, &q.group_bits, q.group_size, q.min, q.max)?,
                     None => wr.f32_tensor(&d.weight)?,
                 };
                 let bid = wr.f32_tensor(&d.bias)?;

@@ -29,7 +29,7 @@ impl QState {
         let mut logits = Vec::new();
         for (i, w) in arch.weighted().iter().enumerate() {
             let q = method != Method::Fp32 && w.count() >= cfg.min_size;
-            let layout = if q { Some(cfg.layout_for(&format!("w{i}"), w.count(), w.inp)?) } else { None };
+            let layout = if q { Some(cfg.layout_for(&format!("w{i}"), w.count(), w.inp, w.kernel * w.inp)?) } else { None };
             let logit = match (method, layout) {
                 (Method::Diffq, Some(l)) => {
                     let init = bits::init_logit(cfg);
@@ -127,7 +127,7 @@ impl QState {
         let Some(gb) = self.group_bits(i)? else { return Ok(w.clone()) };
         let layout = self.layouts.get(i).copied().flatten().ok_or_else(|| anyhow!("layer {i} is not quantised"))?;
         let vals = w.flatten_all()?.to_device(&Device::Cpu)?.to_vec1::<f32>()?;
-        let deq = quantize::fake_quantize(&format!("w{i}"), &vals, &gb, layout.group_size)?;
+        let deq = layout.from_storage(&quantize::fake_quantize(&format!("w{i}"), &layout.to_storage(&vals), &gb, layout.group_size)?);
         Ok(Tensor::from_vec(deq, w.shape(), w.device())?)
     }
 

@@ -81,7 +81,7 @@ pub fn preset(name: &str) -> Result<(Arch, DiffqConfig, TrainConfig)> {
         "default" => Ok((Arch::new(64), DiffqConfig::default(), TrainConfig { bits_lr: 5e-3, ..base })),
         "tiny" => Ok((
             Arch::new(16),
-            DiffqConfig { min_size: 0, ..DiffqConfig::default() },
+            DiffqConfig { min_size: 0, group_size: 16, ..DiffqConfig::default() }, // width 16: 8 inputs × 2 rows
             TrainConfig { steps: 30, batch: 4, seconds: 1.0, max_files: Some(24), ckpt_every: 20, val_mixtures: 4, ..base },
         )),
         _ => bail!("unknown preset `{name}` (tiny, default)"),

@@ -64,9 +64,16 @@ pub fn noise_scale(w: &Tensor, logits: &Tensor, cfg: &DiffqConfig) -> Result<Ten
     rel.broadcast_mul(&range(w)?)
 }
 
-/// The training-time weight `w + Δ·n`. `noise` has the shape of `w` (storage order when
-/// flattened), `logits` has `layout.n_logits` entries; each logit covers consecutive weights.
+/// The training-time weight `w + Δ·n`. `noise` has the shape of `w` (independent samples, so
+/// its order does not matter), `logits` has `layout.n_logits` entries; each logit covers the
+/// weights of its storage groups (consecutive ones in the row layout).
 pub fn pseudo_quantize(w: &Tensor, logits: &Tensor, noise: &Tensor, layout: &QuantLayout, cfg: &DiffqConfig) -> Result<Tensor> {
+    if layout.row_pairs.is_some() {
+        // Row pairs: spread each logit's Δ to its weights with a gather (differentiable).
+        let idx = Tensor::from_vec(layout.logit_of_weight(), layout.count, w.device())?;
+        let delta = noise_scale(w, logits, cfg)?.index_select(&idx, 0)?.reshape(w.shape())?;
+        return w + noise.broadcast_mul(&delta)?;
+    }
     let n = layout.n_logits;
     let per = layout.count / n.max(1);
     let delta = noise_scale(w, logits, cfg)?.reshape((n, 1))?;

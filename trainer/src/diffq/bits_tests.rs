@@ -64,7 +64,7 @@ fn constant_tensor_has_zero_noise_and_finite_grads() {
     let dev = Device::Cpu;
     let w = Var::new(&[[0.25f64; 8]; 2], &dev).unwrap();
     let l = Var::new(&[0.0f64, 1.0], &dev).unwrap();
-    let layout = QuantLayout { count: 16, group_size: 8, n_groups: 2, n_logits: 2 };
+    let layout = QuantLayout { count: 16, group_size: 8, n_groups: 2, n_logits: 2, row_pairs: None };
     let n = Tensor::ones((2, 8), DType::F64, &dev).unwrap();
     let y = pseudo_quantize(w.as_tensor(), l.as_tensor(), &n, &layout, &cfg()).unwrap();
     assert_eq!(y.flatten_all().unwrap().to_vec1::<f64>().unwrap(), vec![0.25; 16]);
@@ -82,7 +82,7 @@ fn objective(w: &[f64], l: &[f64], n: &[f64], c: &[f64], cf: &DiffqConfig) -> (f
     let lv = Var::from_vec(l.to_vec(), 2, &dev).unwrap();
     let nt = Tensor::from_vec(n.to_vec(), (2, 8), &dev).unwrap();
     let ct = Tensor::from_vec(c.to_vec(), (2, 8), &dev).unwrap();
-    let layout = QuantLayout { count: 16, group_size: 8, n_groups: 2, n_logits: 2 };
+    let layout = QuantLayout { count: 16, group_size: 8, n_groups: 2, n_logits: 2, row_pairs: None };
     let y = pseudo_quantize(wv.as_tensor(), lv.as_tensor(), &nt, &layout, cf).unwrap();
     let f = (y * ct).unwrap().sum_all().unwrap();
     let g = f.backward().unwrap();
@@ -134,4 +134,42 @@ fn noise_samples_have_expected_moments() {
     assert!(u.iter().all(|x| (-0.5..=0.5).contains(x)));
     let var = u.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>() / 20000.0;
     assert!((var - 1.0 / 12.0).abs() < 0.01, "{var}");
+}
+
+/// Row-pair groups: each weight gets the noise scale of the storage group the blob puts it in.
+/// Equivalent formulation: permute to storage order, apply the row-major grouping, permute back.
+#[test]
+fn row_pair_noise_follows_the_blob_groups() {
+    let dev = Device::Cpu;
+    // 5 rows of 32 (an odd last row), groups of 16 = 8 columns × 2 rows.
+    let (rows, len, gs) = (5usize, 32usize, 16usize);
+    let count = rows * len;
+    let paired = QuantLayout { count, group_size: gs, n_groups: count / gs, n_logits: count / gs, row_pairs: Some(len) };
+    let rowwise = QuantLayout { row_pairs: None, ..paired };
+    let w: Vec<f64> = (0..count).map(|i| ((i * 37 % 101) as f64 - 50.0) * 0.01).collect();
+    let n: Vec<f64> = (0..count).map(|i| ((i * 53 % 97) as f64 - 48.0) * 0.02).collect();
+    let l: Vec<f64> = (0..count / gs).map(|g| (g as f64 * 0.7).sin() * 2.0).collect();
+    let t = |v: &[f64]| Tensor::from_vec(v.to_vec(), (rows, len), &dev).unwrap();
+    let lt = Tensor::from_vec(l.clone(), count / gs, &dev).unwrap();
+    let got = pseudo_quantize(&t(&w), &lt, &t(&n), &paired, &cfg()).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+    let perm = |v: &[f64]| -> Vec<f64> {
+        let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+        paired.to_storage(&f).iter().map(|&x| f64::from(x)).collect()
+    };
+    let want_st = pseudo_quantize(&t(&perm(&w)), &lt, &t(&perm(&n)), &rowwise, &cfg()).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+    let want: Vec<f32> = paired.from_storage(&want_st.iter().map(|&x| x as f32).collect::<Vec<_>>());
+    for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+        assert!((*a as f32 - b).abs() < 1e-6, "weight {i}: {a} vs {b}");
+    }
+    // storage order round-trips, and the last (odd) row is stored row-major
+    let f: Vec<f32> = (0..count).map(|i| i as f32).collect();
+    assert_eq!(paired.from_storage(&paired.to_storage(&f)), f);
+    assert_eq!(&paired.to_storage(&f)[4 * len..], &f[4 * len..]);
+    assert_eq!(&paired.to_storage(&f)[..gs], &[0., 1., 2., 3., 4., 5., 6., 7., 32., 33., 34., 35., 36., 37., 38., 39.]);
+    // gradients reach every logit through the gather
+    let lv = Var::from_tensor(&lt).unwrap();
+    let y = pseudo_quantize(&t(&w), lv.as_tensor(), &t(&n), &paired, &cfg()).unwrap();
+    let g = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+    let gl = g.get(lv.as_tensor()).unwrap().to_vec1::<f64>().unwrap();
+    assert!(gl.iter().all(|x| x.is_finite() && *x != 0.0), "{gl:?}");
 }

@@ -50,6 +50,11 @@ pub struct DiffqConfig {
     pub extra_bits: f32,
     pub param: BitsParam,
     pub noise: NoiseKind,
+    /// Let one group (one bit width) cover the same inputs of two output rows (the blob's
+    /// row-pair layout), so the firmware computes both rows with one pass over the inputs.
+    /// Needs `group_size` a multiple of 16 (8 inputs × 2 rows at least).
+    #[serde(default)]
+    pub pair_rows: bool,
 }
 
 impl Default for DiffqConfig {
@@ -58,11 +63,12 @@ impl Default for DiffqConfig {
             min_bits: 2.0,
             max_bits: 15.0,
             init_bits: 8.0,
-            group_size: 16,
+            group_size: 32, // 16 inputs × 2 rows: one width per 32 weights (0.06 bit/weight of table)
             min_size: 1024,
             extra_bits: 0.0,
             param: BitsParam::Bits,
             noise: NoiseKind::Gaussian,
+            pair_rows: true, // the firmware's fast mixed-bit kernels need it
         }
     }
 }
@@ -107,23 +113,27 @@ impl DiffqConfig {
     }
 
     /// The storage group size and number of learnable logits for a tensor of `count` weights whose
-    /// innermost dimension (input features of one tap or row) is `inner`. The blob format needs
-    /// groups that never straddle a row or tap, so `inner` must be a multiple of the group size.
-    /// With `group_size == 0` (one logit per tensor) the storage groups are whole rows.
-    pub fn layout_for(&self, name: &str, count: usize, inner: usize) -> Result<QuantLayout, DiffqError> {
-        if count == 0 || inner == 0 {
+    /// innermost dimension (input features of one tap or row) is `inner` and whose rows (one per
+    /// output) hold `row_len` weights. The blob format needs groups that never straddle a row or
+    /// tap, so `inner` must be a multiple of the group size. With `group_size == 0` (one logit per
+    /// tensor) the storage groups are whole rows. With `pair_rows` (and a group size that is a
+    /// multiple of 16, and at least two rows) groups follow the blob's row-pair layout.
+    pub fn layout_for(&self, name: &str, count: usize, inner: usize, row_len: usize) -> Result<QuantLayout, DiffqError> {
+        if count == 0 || inner == 0 || row_len == 0 {
             return Err(DiffqError::Empty(name.to_string()));
         }
         let gs = if self.group_size == 0 { inner } else { self.group_size };
         if gs % 8 != 0 || gs > 4096 {
             return Err(DiffqError::GroupSize(gs));
         }
-        if inner % gs != 0 || count % gs != 0 {
+        if inner % gs != 0 || count % gs != 0 || row_len % inner != 0 || count % row_len != 0 {
             return Err(DiffqError::GroupDoesNotDivide { name: name.to_string(), group_size: gs, row: inner });
         }
         let n_groups = count / gs;
         let n_logits = if self.group_size == 0 { 1 } else { n_groups };
-        Ok(QuantLayout { count, group_size: gs, n_groups, n_logits })
+        let paired = self.pair_rows && self.group_size != 0 && gs % 16 == 0 && count / row_len >= 2 && row_len <= usize::from(u16::MAX);
+        let row_pairs = paired.then_some(row_len);
+        Ok(QuantLayout { count, group_size: gs, n_groups, n_logits, row_pairs })
     }
 }
 
@@ -136,12 +146,45 @@ pub struct QuantLayout {
     pub n_groups: usize,
     /// 1 (one logit for the whole tensor) or `n_groups`.
     pub n_logits: usize,
+    /// `Some(row_len)`: groups in the blob's row-pair layout; `None`: row-major groups.
+    #[serde(default)]
+    pub row_pairs: Option<usize>,
 }
 
 impl QuantLayout {
     /// Storage groups covered by one logit.
     pub fn groups_per_logit(&self) -> usize {
         self.n_groups / self.n_logits.max(1)
+    }
+
+    /// The blob layout these groups follow.
+    pub fn blob_layout(&self) -> runtime::format::Layout {
+        match self.row_pairs {
+            Some(len) => runtime::format::Layout::RowPairs { row_len: len as u16 },
+            None => runtime::format::Layout::Rows,
+        }
+    }
+
+    /// Row-major weights → storage order (the order groups are cut in).
+    pub fn to_storage(&self, w: &[f32]) -> Vec<f32> {
+        let mut st = vec![0.0f32; w.len()];
+        for (i, &v) in w.iter().enumerate() {
+            if let Some(d) = st.get_mut(self.blob_layout().position(w.len(), self.group_size, i)) {
+                *d = v;
+            }
+        }
+        st
+    }
+
+    /// Storage order → row-major (inverse of [`Self::to_storage`]).
+    pub fn from_storage(&self, st: &[f32]) -> Vec<f32> {
+        (0..st.len()).map(|i| st.get(self.blob_layout().position(st.len(), self.group_size, i)).copied().unwrap_or(0.0)).collect()
+    }
+
+    /// The logit each row-major weight's noise scale comes from.
+    pub fn logit_of_weight(&self) -> Vec<u32> {
+        let per = (self.count / self.n_logits.max(1)).max(1);
+        (0..self.count).map(|i| (self.blob_layout().position(self.count, self.group_size, i) / per) as u32).collect()
     }
 }
 

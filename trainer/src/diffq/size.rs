@@ -116,8 +116,8 @@ mod tests {
             n_layers: 3,
             plain: vec![(4, PlainKind::F32), (10, PlainKind::F16)],
             quantized: vec![
-                QuantLayout { count: 64, group_size: 16, n_groups: 4, n_logits: 4 },
-                QuantLayout { count: 32, group_size: 16, n_groups: 2, n_logits: 1 },
+                QuantLayout { count: 64, group_size: 16, n_groups: 4, n_logits: 4, row_pairs: None },
+                QuantLayout { count: 32, group_size: 16, n_groups: 2, n_logits: 1, row_pairs: None },
             ],
             int_bytes: 100,
         }
