@@ -2,8 +2,10 @@
 //! runtime's own writer, and a `benches.rs` that puts them in flash.
 //!
 //! The "mixed" layer takes its per-group bit widths from the trained model (`DQ_MODEL`, else
-//! `models/default.dqem`: its largest variable-bit tensor, tiled); without one it falls back to
-//! a fixed pseudo-random mix of 2–5 bits (mean 3.3) and says so in the benchmark's name.
+//! `models/default.dqem`: its largest variable-bit tensor, tiled, with that tensor's group size
+//! and layout); without one it falls back to a fixed pseudo-random mix of 2–5 bits (mean 3.3),
+//! row-pair groups of 32, and says so in the benchmark's name.
+use runtime::format::Layout;
 use runtime::writer::{BlobWriter, IntCalibration};
 use runtime::{Model, Weights};
 use std::path::{Path, PathBuf};
@@ -21,8 +23,15 @@ impl Lcg {
     }
 }
 
+/// How the benchmarked mixed layer is grouped: its per-group widths, group size, row pairs.
+struct Mix {
+    bits: Vec<u8>,
+    group: usize,
+    pairs: bool,
+}
+
 /// Per-group bit widths of the largest variable-bit tensor of a trained model.
-fn trained_bits(root: &Path) -> Option<(Vec<u8>, String)> {
+fn trained_bits(root: &Path) -> Option<(Mix, String)> {
     let path = std::env::var("DQ_MODEL")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("models/default.dqem"));
@@ -34,11 +43,15 @@ fn trained_bits(root: &Path) -> Option<(Vec<u8>, String)> {
     println!("cargo:rerun-if-changed={}", path.display());
     let blob = std::fs::read(&path).ok()?;
     let m = Model::parse(&blob).ok()?;
-    let mut best: Option<Vec<u8>> = None;
+    let mut best: Option<Mix> = None;
     for i in 0..m.n_tensors() {
         if let Ok(Weights::Packed(p)) = m.tensor(i).map(|t| t.weights) {
-            if p.fixed_bits().is_none() && p.n_groups() > best.as_ref().map_or(0, Vec::len) {
-                best = Some((0..p.n_groups()).map(|g| p.group_bits(g)).collect());
+            if p.fixed_bits().is_none() && p.n_groups() > best.as_ref().map_or(0, |b| b.bits.len()) {
+                best = Some(Mix {
+                    bits: (0..p.n_groups()).map(|g| p.group_bits(g)).collect(),
+                    group: usize::from(p.group_size),
+                    pairs: p.layout != Layout::Rows,
+                });
             }
         }
     }
@@ -49,18 +62,19 @@ fn layer_blob(
     conv: bool,
     n_in: usize,
     n_out: usize,
-    bits: &[u8],
+    mix: &Mix,
     rng: &mut Lcg,
 ) -> Result<Vec<u8>, String> {
+    let (bits, group) = (&mix.bits, mix.group);
     let k = if conv { 3 } else { 1 };
     let count = n_in * n_out * k;
-    let group_bits: Vec<u8> = (0..count / GROUP)
+    let group_bits: Vec<u8> = (0..count / group)
         .map(|g| bits.get(g % bits.len()).copied().unwrap_or(3))
         .collect();
     let levels: Vec<u16> = group_bits
         .iter()
         .flat_map(|&b| {
-            (0..GROUP)
+            (0..group)
                 .map(|_| (rng.next() % (1u32 << b)) as u16)
                 .collect::<Vec<_>>()
         })
@@ -68,8 +82,15 @@ fn layer_blob(
     let e = |e: runtime::writer::WriteError| e.to_string();
     let mut w = BlobWriter::new(n_in);
     let bound = (3.0 / (n_in * k) as f32).sqrt();
+    let layout = if mix.pairs {
+        Layout::RowPairs {
+            row_len: (n_in * k) as u16,
+        }
+    } else {
+        Layout::Rows
+    };
     let t = w
-        .packed_tensor(&levels, &group_bits, GROUP, -bound, bound)
+        .packed_tensor_in(layout, &levels, &group_bits, group, -bound, bound)
         .map_err(e)?;
     let bias = w.f32_tensor(&vec![0.01; n_out]).map_err(e)?;
     if conv {
@@ -105,9 +126,20 @@ fn main() -> Result<(), String> {
                 _ => 5,
             })
             .collect();
+        let mix = Mix {
+            bits: mix,
+            group: 32,
+            pairs: true,
+        };
         (mix, "synthetic".to_string())
     });
-    let mean = mixed.iter().map(|&b| f64::from(b)).sum::<f64>() / mixed.len().max(1) as f64;
+    // DQ_KBENCH_GROUP=N: benchmark the mixed layer with N-value groups (same widths, tiled).
+    println!("cargo:rerun-if-env-changed=DQ_KBENCH_GROUP");
+    let mut mixed = mixed;
+    if let Some(g) = std::env::var("DQ_KBENCH_GROUP").ok().and_then(|v| v.parse().ok()) {
+        mixed.group = g;
+    }
+    let mean = mixed.bits.iter().map(|&b| f64::from(b)).sum::<f64>() / mixed.bits.len().max(1) as f64;
     let shapes = [
         ("linear 256x256", false, 256, 256),
         ("linear 512x128", false, 512, 128),
@@ -116,13 +148,22 @@ fn main() -> Result<(), String> {
     let mut rng = Lcg(1);
     let mut list = String::from("pub static BENCHES: &[(&str, &str, bool, &[u8])] = &[\n");
     for (si, (shape, conv, n_in, n_out)) in shapes.iter().enumerate() {
-        let mut widths: Vec<(String, Vec<u8>)> = [2u8, 3, 4, 6, 8]
+        let mut widths: Vec<(String, Mix)> = [2u8, 3, 4, 6, 8]
             .iter()
-            .map(|b| (format!("{b}"), vec![*b]))
+            .map(|b| {
+                let fixed = Mix {
+                    bits: vec![*b],
+                    group: GROUP,
+                    pairs: false,
+                };
+                (format!("{b}"), fixed)
+            })
             .collect();
-        widths.push((format!("mixed-{origin}-{mean:.2}"), mixed.clone()));
-        for (bi, (label, bits)) in widths.iter().enumerate() {
-            let blob = layer_blob(*conv, *n_in, *n_out, bits, &mut rng)?;
+        let pairs = if mixed.pairs { "pairs" } else { "rows" };
+        let label = format!("mixed-{origin}-{mean:.2}-g{}-{pairs}", mixed.group);
+        widths.push((label, Mix { bits: mixed.bits.clone(), ..mixed }));
+        for (bi, (label, mix)) in widths.iter().enumerate() {
+            let blob = layer_blob(*conv, *n_in, *n_out, mix, &mut rng)?;
             let file = out.join(format!("bench_{si}_{bi}.dqem"));
             std::fs::write(&file, blob).map_err(|e| e.to_string())?;
             list.push_str(&format!(
