@@ -72,19 +72,12 @@ fn m7_f32_matches_host_in_real_time() {
     check("m7", true);
 }
 
+/// RV32IMAC (sifive_e, 16 KiB RAM) on the integer path: bit-exact, fits, and real time at
+/// 32 MHz (the row-pair kernels brought the default model from RT 1.29 to about 0.93).
 #[test]
-fn rv32_int8_matches_host_bit_exact_and_fits() {
-    let m = check("rv32", false);
+fn rv32_int8_matches_host_bit_exact_in_real_time_at_32_mhz() {
+    let m = check("rv32", true);
     assert_eq!(m.instr_per_unit, 1.0, "minstret counts instructions");
-}
-
-/// The goal for the RV32: real time at 32 MHz. Not met yet (the default mixed-bit model
-/// measures RT ≈ 1.2 there; fixed 3-bit models run at ≈ 0.8), so this check is kept, runnable
-/// with `cargo test -p host-tests -- --ignored`, and out of CI until the kernels get there.
-#[test]
-#[ignore = "RV32IMAC at 32 MHz: RT factor ≈ 1.2 with the mixed-bit default model (goal open)"]
-fn rv32_int8_real_time_at_32_mhz() {
-    check("rv32", true);
 }
 
 #[test]
