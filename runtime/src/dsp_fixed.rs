@@ -318,14 +318,14 @@ fn log2_q16(x: u64) -> i32 {
 /// LLVM's generic expansion costs ~25 instructions; a binary search costs ~12.
 #[inline(always)]
 fn clz32(x: u32) -> u32 {
-    #[cfg(any(all(target_arch = "riscv32", not(target_feature = "zbb")), all(target_arch = "arm", not(target_feature = "thumb2"))))]
+    #[cfg(any(all(target_arch = "riscv32", not(target_feature = "zbb")), all(target_arch = "arm", not(target_has_atomic = "32"))))]
     return clz32_by_search(x);
-    #[cfg(not(any(all(target_arch = "riscv32", not(target_feature = "zbb")), all(target_arch = "arm", not(target_feature = "thumb2")))))]
+    #[cfg(not(any(all(target_arch = "riscv32", not(target_feature = "zbb")), all(target_arch = "arm", not(target_has_atomic = "32")))))]
     return x.leading_zeros();
 }
 
 #[cfg_attr(
-    not(any(test, all(target_arch = "riscv32", not(target_feature = "zbb")), all(target_arch = "arm", not(target_feature = "thumb2")))),
+    not(any(test, all(target_arch = "riscv32", not(target_feature = "zbb")), all(target_arch = "arm", not(target_has_atomic = "32")))),
     allow(dead_code)
 )]
 #[inline(always)]

@@ -18,16 +18,19 @@ pub(super) struct Cpx {
 /// `floor(a·b / 2^32)`: with `b` a Q31 number, that is `a·b/2`. One `mulh` on RV32IM, one
 /// `smull` on ARMv7-M; ARMv6-M (Cortex-M0/M0+), which has only a 32-bit `muls`, would call its
 /// 64×64 `__aeabi_lmul`, so it gets [`mulh_by_halves`] instead: the same bits, ~3× cheaper.
+/// ARMv6-M is told apart by its lack of atomic read-modify-write (`target_has_atomic = "32"`):
+/// Arm target features such as `thumb2` are not visible to `cfg` on stable Rust, and testing
+/// for them silently sent the Cortex-M4 down the slow path too.
 #[inline(always)]
 pub(super) fn mulh(a: i32, b: i32) -> i32 {
-    #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+    #[cfg(all(target_arch = "arm", not(target_has_atomic = "32")))]
     return mulh_by_halves(a, b);
-    #[cfg(not(all(target_arch = "arm", not(target_feature = "thumb2"))))]
+    #[cfg(not(all(target_arch = "arm", not(target_has_atomic = "32"))))]
     return ((i64::from(a) * i64::from(b)) >> 32) as i32;
 }
 
 /// `floor(a·b / 2^32)` from four 16×16-bit products (Hacker's Delight `mulhs`), exact.
-#[cfg_attr(not(any(test, all(target_arch = "arm", not(target_feature = "thumb2")))), allow(dead_code))]
+#[cfg_attr(not(any(test, all(target_arch = "arm", not(target_has_atomic = "32")))), allow(dead_code))]
 #[inline(always)]
 pub(super) fn mulh_by_halves(a: i32, b: i32) -> i32 {
     let (a0, a1) = (a & 0xFFFF, a >> 16);
@@ -41,14 +44,14 @@ pub(super) fn mulh_by_halves(a: i32, b: i32) -> i32 {
 /// `a·b` exactly as i64 (see [`mulh`]: ARMv6-M builds it from 16-bit halves).
 #[inline(always)]
 pub(super) fn wide_mul(a: i32, b: i32) -> i64 {
-    #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+    #[cfg(all(target_arch = "arm", not(target_has_atomic = "32")))]
     return wide_mul_by_halves(a, b);
-    #[cfg(not(all(target_arch = "arm", not(target_feature = "thumb2"))))]
+    #[cfg(not(all(target_arch = "arm", not(target_has_atomic = "32"))))]
     return i64::from(a) * i64::from(b);
 }
 
 /// `a·b` as i64 from four 16×16-bit products, exact.
-#[cfg_attr(not(any(test, all(target_arch = "arm", not(target_feature = "thumb2")))), allow(dead_code))]
+#[cfg_attr(not(any(test, all(target_arch = "arm", not(target_has_atomic = "32")))), allow(dead_code))]
 #[inline(always)]
 pub(super) fn wide_mul_by_halves(a: i32, b: i32) -> i64 {
     let (a0, a1) = (a & 0xFFFF, a >> 16);
