@@ -167,8 +167,10 @@ fn rows_var<const G: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: usi
     let min_term = p.min * sum_taps(taps);
     let finish = |sums: &Sums| {
         let mut acc = 0.0f32;
-        for (s, sc) in sums.iter().zip(scales.iter()).skip(lo).take(n_widths) {
-            acc += *s * *sc;
+        for b in lo..lo + n_widths {
+            if let (Some(s), Some(sc)) = (sums.get(b), scales.get(b)) {
+                acc += *s * *sc;
+            }
         }
         acc + min_term
     };
