@@ -64,8 +64,17 @@ pub(super) fn int_block(
             let m_min = sx * f64::from(w.min) / sy;
             let m_bits: Vec<f64> = (1..=MAX_BITS).map(|b| sx * f64::from(scale_for_bits(w.min, w.max, b)) / sy).collect();
             let biggest = m_bits.iter().fold(m_min.abs(), |a, m| a.max(m.abs()));
-            // Largest shift that keeps every multiplier within i32.
-            let shift = if biggest > 0.0 { ((f64::from(i32::MAX) / biggest).log2().floor() as i64).clamp(1, 62) } else { 62 };
+            let bias_vals: Vec<f32> = match tensors.get(usize::from(bias)) {
+                Some(b) => b.values.clone(),
+                None => alloc::vec![0.0; usize::from(out_len)],
+            };
+            let biggest_bias = bias_vals.iter().fold(0.0f64, |a, b| a.max((f64::from(*b) / sy).abs()));
+            // Largest shift that keeps every multiplier within i32 and every bias within 2^62 (a
+            // constant zero tensor has no multiplier to bound it).
+            let mut shift = if biggest > 0.0 { ((f64::from(i32::MAX) / biggest).log2().floor() as i64).clamp(1, 62) } else { 62 };
+            if biggest_bias > 0.0 {
+                shift = shift.min(((2f64.powi(62) / biggest_bias).log2().floor() as i64).max(1));
+            }
             let unit = (shift as f64).exp2();
             let to_i32 = |m: f64| -> Result<i32, WriteError> {
                 let v = (m * unit).round();
@@ -80,10 +89,6 @@ pub(super) fn int_block(
             for m in &m_bits {
                 block.extend_from_slice(&to_i32(*m)?.to_le_bytes());
             }
-            let bias_vals: Vec<f32> = match tensors.get(usize::from(bias)) {
-                Some(b) => b.values.clone(),
-                None => alloc::vec![0.0; usize::from(out_len)],
-            };
             for b in bias_vals {
                 let q = (f64::from(b) / sy * unit).round();
                 if q.abs() >= 9.0e18 {
