@@ -1,6 +1,6 @@
 //! f32-activation kernels (cores with an FPU): `y = W·[x_taps] + b` with W packed, f32 or f16.
 
-use super::unpack::{dispatch_bits, skip_groups, le_u128, le_u32, le_u64, unpack8};
+use super::unpack::{dispatch_bits, dispatch_bits_upto8, skip_groups, le_u128, le_u32, le_u64, unpack8};
 use crate::error::Error;
 use crate::format::{Layout, Packed, Weights};
 use crate::quant::{group_bytes, scale_for_bits, MAX_BITS};
@@ -81,9 +81,10 @@ pub fn matvec_f32(
                 return Err(Error::KernelShape);
             }
             match (p.fixed_bits(), p.layout) {
-                (Some(b), Layout::Rows) => dispatch_bits!(b, rows_fixed, Err(Error::KernelShape), (p, taps, in_len, out))?,
+                // Fixed widths up to 8 bits get their own kernel; 9..=15 the general one.
+                (Some(b @ 1..=8), Layout::Rows) => dispatch_bits_upto8!(b, rows_fixed, Err(Error::KernelShape), (p, taps, in_len, out))?,
                 // The trainer's default group size as a constant (see `matvec_i8`).
-                _ if p.group_size == 32 => rows_var::<32>(p, taps, in_len, out)?,
+                _ if p.group_size == 64 => rows_var::<64>(p, taps, in_len, out)?,
                 _ => rows_var::<0>(p, taps, in_len, out)?,
             }
         }

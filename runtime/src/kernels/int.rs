@@ -3,7 +3,7 @@
 
 use super::f32::check_shape;
 use super::int_pairs::{dot2_swar, pair_sums};
-use super::unpack::{dispatch_bits, skip_groups, le_u128, le_u64, unpack8};
+use super::unpack::{dispatch_bits, dispatch_bits_upto8, skip_groups, le_u128, le_u64, unpack8};
 use crate::bytes::{i32_at, i64_at, u32_at};
 use crate::error::{Error, Part};
 use crate::format::{GroupBits, Layout, Packed, Weights, INT_LINEAR_FIXED};
@@ -139,11 +139,12 @@ pub fn matvec_i8(
     let sum_q: i64 = taps.iter().flatten().map(|t| t.iter().map(|&v| i64::from(v)).sum::<i64>()).sum();
     let min_term = i64::from(params.m_min).wrapping_mul(sum_q);
     match (p.fixed_bits(), p.layout) {
-        (Some(b), Layout::Rows) => dispatch_bits!(b, rows_fixed, Err(Error::KernelShape), (p, params, taps, in_len, min_term, out)),
+        // Fixed widths up to 8 bits get their own kernel; 9..=15 the general one.
+        (Some(b @ 1..=8), Layout::Rows) => dispatch_bits_upto8!(b, rows_fixed, Err(Error::KernelShape), (p, params, taps, in_len, min_term, out)),
         // The trainer's default group size as a constant: the group loops unroll fully. Other
         // sizes take the generic loops (same results, slower; one copy of the code per size
         // would cost ~25 KB of flash each).
-        _ if p.group_size == 32 => rows_var::<32, 16>(p, params, taps, in_len, min_term, out),
+        _ if p.group_size == 64 => rows_var::<64, 32>(p, params, taps, in_len, min_term, out),
         _ => rows_var::<0, 0>(p, params, taps, in_len, min_term, out),
     }
 }

@@ -109,6 +109,25 @@ macro_rules! dispatch_bits {
 }
 pub(crate) use dispatch_bits;
 
+/// [`dispatch_bits!`] for widths 1..=8 only (`$default` otherwise): the fixed-bit fast paths,
+/// where wider tensors are rare enough that a copy of the kernel each would only cost flash.
+macro_rules! dispatch_bits_upto8 {
+    ($b:expr, $f:ident, $default:expr, ($($arg:expr),*)) => {
+        match $b {
+            1 => $f::<1>($($arg),*),
+            2 => $f::<2>($($arg),*),
+            3 => $f::<3>($($arg),*),
+            4 => $f::<4>($($arg),*),
+            5 => $f::<5>($($arg),*),
+            6 => $f::<6>($($arg),*),
+            7 => $f::<7>($($arg),*),
+            8 => $f::<8>($($arg),*),
+            _ => $default,
+        }
+    };
+}
+pub(crate) use dispatch_bits_upto8;
+
 #[cfg(test)]
 mod tests {
     use super::*;

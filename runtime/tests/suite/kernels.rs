@@ -149,7 +149,7 @@ fn matvec_i8_is_exactly_the_format_formula() {
     use runtime::writer::IntCalibration;
     let mut r = rng(0x1778);
     for case in 0..300 {
-        let gs = [8, 16, 32, 48][r.random_range(0..4)];
+        let gs = [8, 16, 32, 48, 64][r.random_range(0..5)];
         let in_len = gs * r.random_range(1..=4);
         let out = r.random_range(1..=9);
         let k = r.random_range(1..=3);
