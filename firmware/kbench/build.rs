@@ -4,7 +4,7 @@
 //! The "mixed" layer takes its per-group bit widths from the trained model (`DQ_MODEL`, else
 //! `models/default.dqem`: its largest variable-bit tensor, tiled, with that tensor's group size
 //! and layout); without one it falls back to a fixed pseudo-random mix of 2–5 bits (mean 3.3),
-//! row-pair groups of 32, and says so in the benchmark's name.
+//! row-pair groups of 64, and says so in the benchmark's name.
 use runtime::format::Layout;
 use runtime::writer::{BlobWriter, IntCalibration};
 use runtime::{Model, Weights};
@@ -128,7 +128,7 @@ fn main() -> Result<(), String> {
             .collect();
         let mix = Mix {
             bits: mix,
-            group: 32,
+            group: 64,
             pairs: true,
         };
         (mix, "synthetic".to_string())

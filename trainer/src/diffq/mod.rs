@@ -63,7 +63,7 @@ impl Default for DiffqConfig {
             min_bits: 2.0,
             max_bits: 15.0,
             init_bits: 8.0,
-            group_size: 32, // 16 inputs × 2 rows: one width per 32 weights (0.06 bit/weight of table)
+            group_size: 64, // 32 inputs × 2 rows: one width per 64 weights (0.03 bit/weight of table)
             min_size: 1024,
             extra_bits: 0.0,
             param: BitsParam::Bits,
