@@ -19,6 +19,9 @@ pub struct QState {
     pub layouts: Vec<Option<QuantLayout>>,
     /// Per weighted layer: its bit logits (DiffQ only).
     pub logits: Vec<Option<Var>>,
+    /// Per weighted layer: the row-pair gather index of its noise scales (DiffQ with row
+    /// pairs only), built once rather than on every step.
+    gathers: Vec<Option<Tensor>>,
 }
 
 impl QState {
@@ -27,6 +30,7 @@ impl QState {
         cfg.validate()?;
         let mut layouts = Vec::new();
         let mut logits = Vec::new();
+        let mut gathers = Vec::new();
         for (i, w) in arch.weighted().iter().enumerate() {
             let q = method != Method::Fp32 && w.count() >= cfg.min_size;
             let layout = if q { Some(cfg.layout_for(&format!("w{i}"), w.count(), w.inp, w.kernel * w.inp)?) } else { None };
@@ -37,10 +41,15 @@ impl QState {
                 }
                 _ => None,
             };
+            let gather = match (method, layout) {
+                (Method::Diffq, Some(l)) => bits::logit_gather(&l, device)?,
+                _ => None,
+            };
             layouts.push(layout);
             logits.push(logit);
+            gathers.push(gather);
         }
-        Ok(QState { method, cfg: cfg.clone(), layouts, logits })
+        Ok(QState { method, cfg: cfg.clone(), layouts, logits, gathers })
     }
 
     pub fn logit_vars(&self) -> Vec<&Var> {
@@ -73,7 +82,8 @@ impl QState {
                 (Method::Diffq, Some(l), Some(logit)) => {
                     let n = bits::sample_noise(self.cfg.noise, l.count, rng);
                     let n = Tensor::from_vec(n, w.shape(), w.device())?;
-                    bits::pseudo_quantize(w, logit.as_tensor(), &n, &l, &self.cfg)?
+                    let gather = self.gathers.get(i).and_then(Option::as_ref);
+                    bits::pseudo_quantize_with(w, logit.as_tensor(), &n, &l, gather, &self.cfg)?
                 }
                 (Method::Qat4, Some(_), _) => {
                     let q = self.quantized_tensor(i, w)?;

@@ -68,10 +68,31 @@ pub fn noise_scale(w: &Tensor, logits: &Tensor, cfg: &DiffqConfig) -> Result<Ten
 /// its order does not matter), `logits` has `layout.n_logits` entries; each logit covers the
 /// weights of its storage groups (consecutive ones in the row layout).
 pub fn pseudo_quantize(w: &Tensor, logits: &Tensor, noise: &Tensor, layout: &QuantLayout, cfg: &DiffqConfig) -> Result<Tensor> {
-    if layout.row_pairs.is_some() {
+    let gather = logit_gather(layout, w.device())?;
+    pseudo_quantize_with(w, logits, noise, layout, gather.as_ref(), cfg)
+}
+
+/// Row pairs: the index of each row-major weight's logit (a `u32` tensor of `layout.count`),
+/// built once per tensor and reused every step; `None` for row-major groups.
+pub fn logit_gather(layout: &QuantLayout, device: &candle_core::Device) -> Result<Option<Tensor>> {
+    match layout.row_pairs {
+        Some(_) => Ok(Some(Tensor::from_vec(layout.logit_of_weight(), layout.count, device)?)),
+        None => Ok(None),
+    }
+}
+
+/// [`pseudo_quantize`] with the row-pair gather index from [`logit_gather`] already built.
+pub fn pseudo_quantize_with(
+    w: &Tensor,
+    logits: &Tensor,
+    noise: &Tensor,
+    layout: &QuantLayout,
+    gather: Option<&Tensor>,
+    cfg: &DiffqConfig,
+) -> Result<Tensor> {
+    if let Some(idx) = gather {
         // Row pairs: spread each logit's Δ to its weights with a gather (differentiable).
-        let idx = Tensor::from_vec(layout.logit_of_weight(), layout.count, w.device())?;
-        let delta = noise_scale(w, logits, cfg)?.index_select(&idx, 0)?.reshape(w.shape())?;
+        let delta = noise_scale(w, logits, cfg)?.index_select(idx, 0)?.reshape(w.shape())?;
         return w + noise.broadcast_mul(&delta)?;
     }
     let n = layout.n_logits;

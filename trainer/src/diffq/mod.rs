@@ -167,9 +167,10 @@ impl QuantLayout {
 
     /// Row-major weights → storage order (the order groups are cut in).
     pub fn to_storage(&self, w: &[f32]) -> Vec<f32> {
+        let layout = self.blob_layout();
         let mut st = vec![0.0f32; w.len()];
         for (i, &v) in w.iter().enumerate() {
-            if let Some(d) = st.get_mut(self.blob_layout().position(w.len(), self.group_size, i)) {
+            if let Some(d) = st.get_mut(layout.position(w.len(), self.group_size, i)) {
                 *d = v;
             }
         }
@@ -178,13 +179,14 @@ impl QuantLayout {
 
     /// Storage order → row-major (inverse of [`Self::to_storage`]).
     pub fn from_storage(&self, st: &[f32]) -> Vec<f32> {
-        (0..st.len()).map(|i| st.get(self.blob_layout().position(st.len(), self.group_size, i)).copied().unwrap_or(0.0)).collect()
+        let layout = self.blob_layout();
+        (0..st.len()).map(|i| st.get(layout.position(st.len(), self.group_size, i)).copied().unwrap_or(0.0)).collect()
     }
 
     /// The logit each row-major weight's noise scale comes from.
     pub fn logit_of_weight(&self) -> Vec<u32> {
-        let per = (self.count / self.n_logits.max(1)).max(1);
-        (0..self.count).map(|i| (self.blob_layout().position(self.count, self.group_size, i) / per) as u32).collect()
+        let (layout, per) = (self.blob_layout(), (self.count / self.n_logits.max(1)).max(1));
+        (0..self.count).map(|i| (layout.position(self.count, self.group_size, i) / per) as u32).collect()
     }
 }
 
