@@ -95,7 +95,7 @@ fn linear256(c: &mut Criterion) {
         let m = Model::parse(&blob).unwrap();
         let w = m.tensor(0).unwrap().weights;
         let l = m.layer(0).unwrap();
-        let p = IntParams::read(&m.bytes()[l.int_offset as usize..], n_out, Part::Layer(0)).unwrap();
+        let p = IntParams::read(&m.bytes()[l.int_offset as usize..], n_out, m.header().version, Part::Layer(0)).unwrap();
         let mut y = vec![0i8; n_out];
         g.bench_function(BenchmarkId::new("i8", kind.name()), |b| {
             b.iter(|| matvec_i8(black_box(&w), &p, &[Some(black_box(&xq[..]))], n_in, &mut y).unwrap())

@@ -7,8 +7,9 @@ use crate::quant::{group_bytes, MAX_BITS};
 pub use crate::layout::Layout;
 
 pub const MAGIC: [u8; 4] = *b"DQEM";
-/// Newest format version this runtime reads and writes (2 adds the row-pair layout).
-pub const VERSION: u16 = 2;
+/// Newest format version this runtime reads and writes (2 adds the row-pair layout, 3 stores
+/// the integer path's bias constants as i16 with a shift instead of i64).
+pub const VERSION: u16 = 3;
 /// Oldest version still read: a v1 blob is a v2 blob whose tensors all use the row layout.
 pub const MIN_VERSION: u16 = 1;
 pub const HEADER_LEN: usize = 64;
@@ -24,7 +25,8 @@ pub const MAX_LAYERS: u16 = 64;
 pub const MAX_KERNEL: usize = 16;
 pub const MAX_DILATION: u16 = 256;
 pub const MAX_GROUP: u16 = 4096;
-/// Integer constants of conv1d/linear: shift, m_min, 15 × m_bits, then 8 bytes of bias per output.
+/// Integer constants of conv1d/linear: shift, m_min, 15 × m_bits, then the bias constants
+/// (2 bytes per output from version 3 on, 8 before).
 pub const INT_LINEAR_FIXED: usize = 68;
 /// Integer sigmoid/tanh lookup table.
 pub const INT_LUT_LEN: usize = 256;
@@ -442,10 +444,15 @@ pub fn read_layer(b: &[u8], h: &Header, i: u16) -> Result<Layer, Error> {
     Ok(l)
 }
 
-/// Bytes of a layer's integer constants.
-pub fn int_block_len(l: &Layer) -> usize {
+/// Bytes of the integer constants of a conv1d/linear layer with `out` outputs.
+pub fn int_linear_len(version: u16, out: usize) -> usize {
+    INT_LINEAR_FIXED + if version >= 3 { 2 } else { 8 } * out
+}
+
+/// Bytes of a layer's integer constants in a blob of format `version`.
+pub fn int_block_len(l: &Layer, version: u16) -> usize {
     match l.op {
-        Op::Conv1d | Op::Linear => INT_LINEAR_FIXED + 8 * usize::from(l.out_len),
+        Op::Conv1d | Op::Linear => int_linear_len(version, usize::from(l.out_len)),
         Op::Sigmoid | Op::Tanh => INT_LUT_LEN,
         Op::Relu => 0,
     }

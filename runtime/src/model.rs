@@ -141,9 +141,9 @@ impl<'a> Model<'a> {
                     if (l.int_offset as usize) < h.data_start() {
                         return Err(Error::OutOfBounds(p));
                     }
-                    let block = slice(self.blob, l.int_offset as usize, int_block_len(&l), p)?;
+                    let block = slice(self.blob, l.int_offset as usize, int_block_len(&l, h.version), p)?;
                     if l.op.has_weights() {
-                        IntParams::read(block, usize::from(l.out_len), p)?;
+                        IntParams::read(block, usize::from(l.out_len), h.version, p)?;
                     }
                 }
                 prev_scale = l.out_scale;
@@ -220,7 +220,7 @@ impl<'a> Model<'a> {
     }
 
     fn int_block(&self, l: &Layer, i: u16) -> Result<&'a [u8], Error> {
-        slice(self.blob, l.int_offset as usize, int_block_len(l), Part::Layer(i))
+        slice(self.blob, l.int_offset as usize, int_block_len(l, self.header.version), Part::Layer(i))
     }
 
     /// Runs one frame on the f32 path. `arena` ≥ `f32_arena_len`, `state` from `StateF32::new`.
@@ -330,7 +330,7 @@ impl Path for I8Path {
     }
     fn matvec(&self, m: &Model<'_>, l: &Layer, i: u16, taps: &[Option<&[i8]>], y: &mut [i8]) -> Result<(), Error> {
         let w = m.weights(l.weight)?;
-        let params = IntParams::read(m.int_block(l, i)?, usize::from(l.out_len), Part::Layer(i))?;
+        let params = IntParams::read(m.int_block(l, i)?, usize::from(l.out_len), m.header().version, Part::Layer(i))?;
         kernels::matvec_i8(&w, &params, taps, usize::from(l.in_len), y)
     }
 }

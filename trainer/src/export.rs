@@ -99,7 +99,7 @@ pub fn plan_layout(arch: &Arch, plan: &BitsPlan, with_int: bool) -> BlobLayout {
         if p.is_none() {
             plain.push((w.count(), crate::diffq::size::PlainKind::F32));
         }
-        plain.push((w.out, crate::diffq::size::PlainKind::F32));
+        plain.push((w.out, crate::diffq::size::bias_kind(p.is_some())));
     }
     let int_bytes = if with_int { crate::qstate::int_bytes(arch) } else { 0 };
     BlobLayout { n_layers: arch.layers().len(), plain, quantized: plan.iter().flatten().map(|(l, _)| *l).collect(), int_bytes }
@@ -197,6 +197,9 @@ pub fn deployable(t: &Trained, plan: &BitsPlan) -> Result<Deployable> {
                 *b = (f64::from(*b) - f64::from(arch.in_mean) * sum) as f32;
             }
         }
+        // Evaluate the bias the blob will hold.
+        let kind = crate::diffq::size::bias_kind(quant.is_some());
+        bias.iter_mut().for_each(|b| *b = crate::diffq::size::stored_value(*b, kind));
         layers.push(DeployLayer { shape, weight, bias, quant });
     }
     Ok(Deployable { arch: arch.clone(), layers })
@@ -257,7 +260,10 @@ pub fn write_blob(dep: &Deployable, calib: Option<&IntCalibration>) -> Result<Ve
                     Some((q, layout)) => wr.packed_tensor_in(*layout, &q.levels, &q.group_bits, q.group_size, q.min, q.max)?,
                     None => wr.f32_tensor(&d.weight)?,
                 };
-                let bid = wr.f32_tensor(&d.bias)?;
+                let bid = match crate::diffq::size::bias_kind(d.quant.is_some()) {
+                    crate::diffq::size::PlainKind::F16 => wr.f16_tensor(&d.bias)?,
+                    crate::diffq::size::PlainKind::F32 => wr.f32_tensor(&d.bias)?,
+                };
                 match layer {
                     Layer::Conv { inp, out, kernel, dilation } => wr.conv1d(wid, Some(bid), inp, out, kernel, dilation)?,
                     Layer::Linear { inp, out } => wr.linear(wid, Some(bid), inp, out)?,

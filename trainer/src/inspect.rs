@@ -65,7 +65,7 @@ pub fn inspect(blob: &[u8]) -> Result<BlobInfo> {
             avg_bits: None,
             min_bits: None,
             max_bits: None,
-            bytes: LAYER_ENTRY_LEN + if m.has_int() { int_block_len(&l) } else { 0 },
+            bytes: LAYER_ENTRY_LEN + if m.has_int() { int_block_len(&l, m.header().version) } else { 0 },
             out_scale: l.out_scale,
         };
         if l.op.has_weights() {

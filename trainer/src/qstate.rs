@@ -153,7 +153,7 @@ impl QState {
             if l.is_none() {
                 plain.push((w.count(), PlainKind::F32));
             }
-            plain.push((w.out, PlainKind::F32));
+            plain.push((w.out, crate::diffq::size::bias_kind(l.is_some())));
         }
         let int_bytes = if with_int { int_bytes(arch) } else { 0 };
         BlobLayout { n_layers: arch.layers().len(), plain, quantized: self.layouts.iter().flatten().copied().collect(), int_bytes }
@@ -195,7 +195,7 @@ pub fn int_bytes(arch: &Arch) -> usize {
     arch.layers()
         .iter()
         .map(|l| match *l {
-            Layer::Conv { out, .. } | Layer::Linear { out, .. } => runtime::format::INT_LINEAR_FIXED + 8 * out,
+            Layer::Conv { out, .. } | Layer::Linear { out, .. } => runtime::format::int_linear_len(runtime::format::VERSION, out),
             Layer::Sigmoid(_) => runtime::format::INT_LUT_LEN,
             Layer::Relu(_) => 0,
         })

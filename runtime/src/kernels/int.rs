@@ -4,9 +4,9 @@
 use super::f32::check_shape;
 use super::int_pairs::{dot2_swar, pair_sums};
 use super::unpack::{dispatch_bits, dispatch_bits_upto8, skip_groups, le_u128, le_u64, unpack8};
-use crate::bytes::{i32_at, i64_at, u32_at};
+use crate::bytes::{i32_at, i64_at, u16_at, u32_at};
 use crate::error::{Error, Part};
-use crate::format::{GroupBits, Layout, Packed, Weights, INT_LINEAR_FIXED};
+use crate::format::{int_linear_len, GroupBits, Layout, Packed, Weights, INT_LINEAR_FIXED};
 use crate::quant::{group_bytes, MAX_BITS};
 
 /// Fixed-point constants of one conv1d/linear layer (FORMAT.md, "Integer-path constants").
@@ -16,28 +16,62 @@ pub struct IntParams<'a> {
     pub m_min: i32,
     /// `m_bits[b − 1]` multiplies the level sums of `b`-bit groups.
     pub m_bits: [i32; MAX_BITS as usize],
-    /// `out` little-endian i64 values.
-    pub bias: &'a [u8],
+    pub bias: BiasQ<'a>,
+}
+
+/// The per-output bias constants `bias_q[n]` of the integer path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BiasQ<'a> {
+    /// Format ≥ 3: `out` little-endian i16 values `c[n]`, `bias_q[n] = c[n]·2^lshift`.
+    I16 { values: &'a [u8], lshift: u32 },
+    /// Formats 1 and 2: `out` little-endian i64 values.
+    I64(&'a [u8]),
+}
+
+impl BiasQ<'_> {
+    /// Number of outputs the constants cover.
+    pub fn len(&self) -> usize {
+        match self {
+            BiasQ::I16 { values, .. } => values.len() / 2,
+            BiasQ::I64(v) => v.len() / 8,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `bias_q[n]` (0 out of range; the kernels check the length first).
+    #[inline]
+    pub fn at(&self, n: usize) -> i64 {
+        match *self {
+            BiasQ::I16 { values, lshift } => i64::from(u16_at(values, 2 * n, Part::Header).unwrap_or(0) as i16).wrapping_shl(lshift),
+            BiasQ::I64(v) => i64_at(v, 8 * n, Part::Header).unwrap_or(0),
+        }
+    }
 }
 
 impl<'a> IntParams<'a> {
-    /// Decodes a block of `INT_LINEAR_FIXED + 8·out_len` bytes.
-    pub fn read(block: &'a [u8], out_len: usize, part: Part) -> Result<Self, Error> {
-        let shift = u32_at(block, 0, part)?;
-        if !(1..=62).contains(&shift) {
+    /// Decodes a block of [`int_linear_len`]`(version, out_len)` bytes.
+    pub fn read(block: &'a [u8], out_len: usize, version: u16, part: Part) -> Result<Self, Error> {
+        let word = u32_at(block, 0, part)?;
+        // v3 packs the bias shift into byte 1 of the shift word; v1/v2 use the whole word.
+        let (shift, lshift) = if version >= 3 { (word & 0xFF, word >> 8) } else { (word, 0) };
+        if !(1..=62).contains(&shift) || lshift > shift {
             return Err(Error::InvalidField(part));
         }
         let mut m_bits = [0i32; MAX_BITS as usize];
         for (i, m) in m_bits.iter_mut().enumerate() {
             *m = i32_at(block, 8 + 4 * i, part)?;
         }
-        let bias = block.get(INT_LINEAR_FIXED..INT_LINEAR_FIXED + 8 * out_len).ok_or(Error::OutOfBounds(part))?;
+        let values = block.get(INT_LINEAR_FIXED..int_linear_len(version, out_len)).ok_or(Error::OutOfBounds(part))?;
+        let bias = if version >= 3 { BiasQ::I16 { values, lshift } } else { BiasQ::I64(values) };
         Ok(IntParams { shift, m_min: i32_at(block, 4, part)?, m_bits, bias })
     }
 
     #[inline]
     fn bias_at(&self, n: usize) -> i64 {
-        i64_at(self.bias, 8 * n, Part::Header).unwrap_or(0)
+        self.bias.at(n)
     }
 
     #[inline]
@@ -133,7 +167,7 @@ pub fn matvec_i8(
         return Err(Error::Unsupported(Part::Header));
     };
     check_shape(p.count, taps, in_len, out.len())?;
-    if p.group_size == 0 || in_len == 0 || in_len % usize::from(p.group_size) != 0 || params.bias.len() != 8 * out.len() {
+    if p.group_size == 0 || in_len == 0 || in_len % usize::from(p.group_size) != 0 || params.bias.len() != out.len() {
         return Err(Error::KernelShape);
     }
     let sum_q: i64 = taps.iter().flatten().map(|t| t.iter().map(|&v| i64::from(v)).sum::<i64>()).sum();

@@ -13,7 +13,7 @@ pub(crate) mod unpack;
 
 pub use act::{add, mul, relu, relu_i8, sigmoid, tanh};
 pub use f32::{conv1d_seq_f32, matvec_f32};
-pub use int::{conv1d_seq_i8, matvec_i8, IntParams};
+pub use int::{conv1d_seq_i8, matvec_i8, BiasQ, IntParams};
 
 use crate::error::Error;
 use crate::format::MAX_KERNEL;

@@ -2,7 +2,7 @@
 //! computed once at export in f64 so the firmware needs no floating point.
 
 use super::{IntCalibration, TensorRec, WriteError};
-use crate::format::{Op, INT_LINEAR_FIXED, INT_LUT_LEN};
+use crate::format::{int_linear_len, Op, INT_LUT_LEN, VERSION};
 use crate::quant::{scale_for_bits, MAX_BITS};
 use alloc::vec::Vec;
 use std::format;
@@ -83,18 +83,23 @@ pub(super) fn int_block(
                 }
                 Ok(v as i32)
             };
-            let mut block = Vec::with_capacity(INT_LINEAR_FIXED + 8 * usize::from(out_len));
-            block.extend_from_slice(&(shift as u32).to_le_bytes());
+            // Bias constants are i16 `c = round(b/s_y·2^(S−L))`, `bias_q = c·2^L`, with the smallest
+            // `L` that fits the largest: a bias of |b/s_y| ≤ 127 output steps keeps ≥ 8 fraction
+            // bits, an error ≤ 2^−9 of an output step (the output itself is rounded to one step).
+            let lshift = if biggest_bias > 0.0 { (shift - ((f64::from(i16::MAX) / biggest_bias).log2().floor() as i64)).clamp(0, shift) } else { 0 };
+            let bias_unit = ((shift - lshift) as f64).exp2();
+            let mut block = Vec::with_capacity(int_linear_len(VERSION, usize::from(out_len)));
+            block.extend_from_slice(&(shift as u32 | (lshift as u32) << 8).to_le_bytes());
             block.extend_from_slice(&to_i32(m_min)?.to_le_bytes());
             for m in &m_bits {
                 block.extend_from_slice(&to_i32(*m)?.to_le_bytes());
             }
             for b in bias_vals {
-                let q = (f64::from(b) / sy * unit).round();
-                if q.abs() >= 9.0e18 {
+                let q = (f64::from(b) / sy * bias_unit).round();
+                if q.abs() > f64::from(i16::MAX) {
                     return Err(WriteError::Value(format!("bias {b} too large for scale {out_scale}")));
                 }
-                block.extend_from_slice(&(q as i64).to_le_bytes());
+                block.extend_from_slice(&(q as i16).to_le_bytes());
             }
             Ok(block)
         }

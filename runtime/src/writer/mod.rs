@@ -1,4 +1,5 @@
-//! Writes format v2 (FORMAT.md; version 1 when no tensor uses row pairs). The trainer exports through this code only; every blob it
+//! Writes format v3 (FORMAT.md), or the oldest version that can hold the blob: 1 without row
+//! pairs and integer constants, 2 with row pairs only. The trainer exports through this code only; every blob it
 //! produces is parsed back by [`Model::parse`] before it is returned.
 
 use crate::format::{
@@ -359,9 +360,11 @@ impl BlobWriter {
         let has_int = scales.is_some();
         let mut out = Vec::with_capacity(total);
         out.extend_from_slice(&MAGIC);
-        // Version 1 unless a tensor needs the row-pair layout, so older readers keep working.
+        // The oldest version that holds the blob, so older readers keep working: 3 for the i32
+        // bias constants of the integer path, 2 for row pairs, else 1.
         let pairs = self.tensors.iter().any(|t| t.layout != Layout::Rows);
-        out.extend_from_slice(&(if pairs { VERSION } else { 1u16 }).to_le_bytes());
+        let version = if has_int { VERSION } else if pairs { 2 } else { 1 };
+        out.extend_from_slice(&version.to_le_bytes());
         out.extend_from_slice(&(if has_int { FLAG_HAS_INT } else { 0 }).to_le_bytes());
         out.extend_from_slice(&total32.to_le_bytes());
         out.extend_from_slice(&[0; 4]); // CRC, filled below

@@ -1,9 +1,10 @@
-//! Pins format v1: a small fixed model written by `BlobWriter` must be byte-identical to
-//! `tests/golden/v1_small.bin` (hex dump beside it, `v1_small.hex`), and every field is also
+//! Pins format v3: a small fixed model written by `BlobWriter` must be byte-identical to
+//! `tests/golden/v3_small.bin` (hex dump beside it, `v3_small.hex`), and every field is also
 //! decoded here by hand from FORMAT.md, independently of `runtime::format`, so the writer, the
-//! parser and the document cannot drift apart together.
+//! parser and the document cannot drift apart together. `v1_small.bin` is the same model as
+//! the version-1 writer wrote it (i64 bias constants): still read, and still decoded here.
 //!
-//! A deliberate format change regenerates the files with
+//! A deliberate format change regenerates the v3 files with
 //! `UPDATE_GOLDEN=1 cargo test -p runtime --features std golden` (and needs a new version).
 
 use crate::common::{f32_at, u16_at, u32_at};
@@ -11,8 +12,9 @@ use runtime::quant::scale_for_bits;
 use runtime::writer::{BlobWriter, IntCalibration};
 use runtime::{Model, StateF32, StateI8};
 
-const BIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v1_small.bin");
-const HEX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v1_small.hex");
+const BIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v3_small.bin");
+const HEX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v3_small.hex");
+const V1_BIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v1_small.bin");
 
 const T0_BITS: [u8; 4] = [2, 3, 4, 5];
 const S_X: f32 = 1.0 / 64.0;
@@ -59,23 +61,52 @@ fn bits_at(b: &[u8], bit: usize, n: u8) -> u32 {
 }
 
 #[test]
-fn golden_bytes_pin_format_v1() {
+fn golden_bytes_pin_format_v3() {
     let blob = golden_blob();
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(BIN, &blob).unwrap();
         std::fs::write(HEX, hex_dump(&blob)).unwrap();
     }
-    let pinned = std::fs::read(BIN).expect("tests/golden/v1_small.bin missing (UPDATE_GOLDEN=1 writes it)");
+    let pinned = std::fs::read(BIN).expect("tests/golden/v3_small.bin missing (UPDATE_GOLDEN=1 writes it)");
     assert_eq!(hex_dump(&blob), std::fs::read_to_string(HEX).unwrap(), "hex dump out of date");
-    assert!(blob == pinned, "the writer's bytes changed: format v1 is pinned (see module doc)");
+    assert!(blob == pinned, "the writer's bytes changed: format v3 is pinned (see module doc)");
 }
 
 #[test]
-fn golden_blob_fields_match_format_md() {
-    let b = std::fs::read(BIN).unwrap();
+fn golden_v3_fields_match_format_md() {
+    check_fields(&std::fs::read(BIN).unwrap(), 3);
+}
+
+/// A version-1 blob (i64 bias constants) still parses, and both paths give the same outputs
+/// as the v3 blob of the same model.
+#[test]
+fn golden_v1_fields_match_format_md_and_run_like_v3() {
+    let v1 = std::fs::read(V1_BIN).unwrap();
+    check_fields(&v1, 1);
+    let v3 = golden_blob();
+    let run = |b: &[u8]| -> (Vec<f32>, Vec<i8>) {
+        let m = Model::parse(b).unwrap();
+        let (mut a, mut s, mut ai, mut si) = (vec![0.0f32; 32], vec![0.0f32; 64], vec![0i8; 32], vec![0i8; 64]);
+        let (mut st, mut sti) = (StateF32::new(&mut s), StateI8::new(&mut si));
+        let (mut outs, mut outs_i) = (Vec::new(), Vec::new());
+        for t in 0..16 {
+            let x: Vec<f32> = (0..16).map(|i| ((i * 5 + t) % 11) as f32 * 0.15 - 0.7).collect();
+            let (mut y, mut yi) = ([0.0f32; 4], [0i8; 4]);
+            m.step_f32(&mut st, &mut a, &x, &mut y).unwrap();
+            m.step_i8(&mut sti, &mut ai, &crate::common::quantize_input(&x, S_X), &mut yi).unwrap();
+            outs.extend(y);
+            outs_i.extend(yi);
+        }
+        (outs, outs_i)
+    };
+    assert_eq!(run(&v1), run(&v3));
+}
+
+fn check_fields(b: &[u8], version: u16) {
+    let b = b.to_vec();
     // Header.
     assert_eq!(&b[0..4], b"DQEM");
-    assert_eq!(u16_at(&b, 4), 1, "version");
+    assert_eq!(u16_at(&b, 4), version, "version");
     assert_eq!(u16_at(&b, 6), 1, "flags: HAS_INT");
     assert_eq!(u32_at(&b, 8) as usize, b.len(), "total_len");
     assert_eq!(u32_at(&b, 12), crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&b[16..]), "crc32");
@@ -139,8 +170,12 @@ fn golden_blob_fields_match_format_md() {
 
     // Integer constants of layer 0, recomputed from FORMAT.md's formulas.
     let blk = u32_at(&b, l(0, 20)) as usize;
-    let shift = u32_at(&b, blk);
-    assert!((1..=62).contains(&shift));
+    // v3: byte 0 the shift S, byte 1 the bias shift L; v1: a u32 S.
+    let (shift, lshift) = if version >= 3 { (u32::from(b[blk]), u32::from(b[blk + 1])) } else { (u32_at(&b, blk), 0) };
+    assert!((1..=62).contains(&shift) && lshift <= shift);
+    if version >= 3 {
+        assert_eq!(&b[blk + 2..blk + 4], &[0, 0]);
+    }
     let unit = f64::from(shift).exp2();
     let (sx, sy) = (f64::from(S_X), f64::from(OUT_SCALES[0]));
     let m_min = i32::from_le_bytes(b[blk + 4..blk + 8].try_into().unwrap());
@@ -152,9 +187,16 @@ fn golden_blob_fields_match_format_md() {
         assert_eq!(f64::from(m), want, "m_bits[{bits}]");
     }
     for n in 0..8 {
-        let o = blk + 68 + 8 * n;
-        let q = i64::from_le_bytes(b[o..o + 8].try_into().unwrap());
-        assert_eq!(q as f64, (f64::from(0.25 * n as f32 - 1.0) / sy * unit).round(), "bias_q[{n}]");
+        let bias = f64::from(0.25 * n as f32 - 1.0) / sy;
+        if version >= 3 {
+            let o = blk + 68 + 2 * n;
+            let c = i16::from_le_bytes(b[o..o + 2].try_into().unwrap());
+            assert_eq!(f64::from(c), (bias * f64::from(shift - lshift).exp2()).round(), "bias c[{n}]");
+        } else {
+            let o = blk + 68 + 8 * n;
+            let q = i64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+            assert_eq!(q as f64, (bias * unit).round(), "bias_q[{n}]");
+        }
     }
     // The sigmoid table: q_y = round(sigmoid(q_x·s_in) / s_out).
     let lut = u32_at(&b, l(3, 20)) as usize;

@@ -12,7 +12,7 @@
 
 use crate::common::*;
 use rand::Rng;
-use runtime::kernels::{matvec_f32, matvec_i8, IntParams};
+use runtime::kernels::{matvec_f32, matvec_i8, BiasQ, IntParams};
 use runtime::{Error, Model, Weights};
 
 /// Asserted bound on the normalised error (see the module doc for the measured value).
@@ -118,14 +118,18 @@ fn kernels_reject_bad_shapes() {
     let xi = vec![1i8; 16];
     let mut yi = vec![0i8; 4];
     let bias_q = [0u8; 32];
-    let params = IntParams { shift: 16, m_min: 0, m_bits: [1; 15], bias: &bias_q };
+    let params = IntParams { shift: 16, m_min: 0, m_bits: [1; 15], bias: BiasQ::I16 { values: &bias_q[..8], lshift: 0 } };
     assert!(matvec_i8(&w, &params, &[Some(&xi[..]), None], 16, &mut yi).is_ok());
-    let short = IntParams { bias: &bias_q[..24], ..params };
+    let legacy = IntParams { bias: BiasQ::I64(&bias_q), ..params };
+    assert!(matvec_i8(&w, &legacy, &[Some(&xi[..]), None], 16, &mut yi).is_ok());
+    let short = IntParams { bias: BiasQ::I16 { values: &bias_q[..6], lshift: 0 }, ..params };
+    assert_eq!(matvec_i8(&w, &short, &[Some(&xi[..]), None], 16, &mut yi), Err(Error::KernelShape));
+    let short = IntParams { bias: BiasQ::I64(&bias_q[..24]), ..params };
     assert_eq!(matvec_i8(&w, &short, &[Some(&xi[..]), None], 16, &mut yi), Err(Error::KernelShape));
     let f = [0u8; 4 * 128];
     assert!(matvec_i8(&Weights::F32(&f), &params, &[Some(&xi[..]), None], 16, &mut yi).is_err());
     // Hostile constants (shift out of range, huge multipliers): garbage out, but no trap.
-    let wild = IntParams { shift: 0, m_min: i32::MAX, m_bits: [i32::MIN; 15], bias: &[0xFF; 32] };
+    let wild = IntParams { shift: 0, m_min: i32::MAX, m_bits: [i32::MIN; 15], bias: BiasQ::I16 { values: &[0x7F; 8], lshift: 62 } };
     assert!(matvec_i8(&w, &wild, &[Some(&[i8::MIN; 16][..]), Some(&[i8::MIN; 16][..])], 16, &mut yi).is_ok());
     // Whole-sequence kernels: empty output, zero stride/kernel, huge dilation.
     use runtime::kernels::{conv1d_seq_f32, conv1d_seq_i8};
@@ -162,7 +166,7 @@ fn matvec_i8_is_exactly_the_format_formula() {
         let m = Model::parse(&blob).unwrap();
         let l = m.layer(0).unwrap();
         let w = m.tensor(l.weight).unwrap().weights;
-        let p = IntParams::read(&blob[l.int_offset as usize..], out, runtime::Part::Layer(0)).unwrap();
+        let p = IntParams::read(&blob[l.int_offset as usize..], out, m.header().version, runtime::Part::Layer(0)).unwrap();
         let extremes = case % 5 == 0;
         let taps: Vec<Option<Vec<i8>>> = (0..k)
             .map(|_| {
@@ -174,7 +178,10 @@ fn matvec_i8_is_exactly_the_format_formula() {
         matvec_i8(&w, &p, &tap_refs, in_len, &mut y).unwrap();
         let sum_q: i128 = taps.iter().flatten().flatten().map(|&v| i128::from(v)).sum();
         for n in 0..out {
-            let mut acc = i128::from(p.m_min) * sum_q + i128::from(i64::from_le_bytes(p.bias[8 * n..8 * n + 8].try_into().unwrap()));
+            // FORMAT.md v3: `bias_q = c·2^L`, `c` an i16.
+            let BiasQ::I16 { values, lshift } = p.bias else { panic!("v3 blob with i64 biases") };
+            let c = i16::from_le_bytes(values[2 * n..2 * n + 2].try_into().unwrap());
+            let mut acc = i128::from(p.m_min) * sum_q + (i128::from(c) << lshift);
             for (j, tap) in taps.iter().enumerate() {
                 let Some(x) = tap else { continue };
                 // Σ_g m(b_g)·A_g, taken weight by weight (exact in i128; any layout).

@@ -9,6 +9,11 @@ use std::time::Instant;
 /// A blob using every feature: variable and fixed bits, both layouts, all bit-width-table widths, f16/f32
 /// tensors, conv rings, every op, integer constants.
 fn rich_blob() -> Vec<u8> {
+    let (layers, calib) = rich_layers();
+    writer(16, &layers).finish_with_int(&calib).unwrap()
+}
+
+fn rich_layers() -> (Vec<L>, IntCalibration) {
     let mut r = rng(0xBAD);
     let layers = vec![
         L::Conv { w: W::Packed(Q::random(&mut r, 16 * 3 * 16, 16, Bits::Var(2, 5)).paired(48)), b: Bias::F16(rand_vec(&mut r, 16, 0.3)), cin: 16, cout: 16, k: 3, d: 2 },
@@ -20,7 +25,7 @@ fn rich_blob() -> Vec<u8> {
         L::Sigmoid,
     ];
     let calib = IntCalibration { input_scale: 0.01, out_scales: vec![0.05, 0.05, 0.04, 0.008, 0.03, 0.02, 0.008] };
-    writer(16, &layers).finish_with_int(&calib).unwrap()
+    (layers, calib)
 }
 
 /// If the bytes parse, run both paths for a few frames: must not panic (Ok or Err both fine).
@@ -168,7 +173,7 @@ fn wrong_header_fields_are_errors() {
             assert!(Model::parse(&f).is_err(), "u16 at {off} = {v}");
         }
     }
-    for (off, v) in [(24usize, 0u32), (24, 65), (28, 0), (28, u32_at(&b, 28) + 32), (4, 0), (4, 3), (6, 0), (6, 3), (52, 1), (60, 1 << 31)] {
+    for (off, v) in [(24usize, 0u32), (24, 65), (28, 0), (28, u32_at(&b, 28) + 32), (4, 0), (4, 4), (6, 0), (6, 3), (52, 1), (60, 1 << 31)] {
         let mut f = b.clone();
         if off == 4 || off == 6 {
             set_u16(&mut f, off, v as u16);
@@ -298,7 +303,7 @@ fn write_fuzz_seeds() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds");
     std::fs::create_dir_all(dir).unwrap();
     let mut r = rng(0x5EED5);
-    let mut seeds = vec![("rich_int", rich_blob()), ("golden_v1", crate::golden::golden_blob())];
+    let mut seeds = vec![("rich_int", rich_blob()), ("golden_v3", crate::golden::golden_blob()), ("golden_v1", std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v1_small.bin")).unwrap())];
     let f32_graph = [
         L::Conv { w: W::F32(rand_vec(&mut r, 8 * 2 * 8, 0.5)), b: Bias::F16(rand_vec(&mut r, 8, 0.1)), cin: 8, cout: 8, k: 2, d: 3 },
         L::Tanh,
@@ -327,8 +332,12 @@ fn write_fuzz_seeds() {
 /// version-1 blob are errors.
 #[test]
 fn bad_layout_fields_are_errors() {
+    // The writer picks the oldest version that holds the blob.
+    let (layers, _) = rich_layers();
+    let f32_only = writer(16, &layers).finish().unwrap();
+    assert_eq!(u16::from_le_bytes([f32_only[4], f32_only[5]]), 2, "a row-pair tensor makes the blob version 2");
     let b = rich_blob();
-    assert_eq!(u16::from_le_bytes([b[4], b[5]]), 2, "a row-pair tensor makes the blob version 2");
+    assert_eq!(u16::from_le_bytes([b[4], b[5]]), 3, "integer constants make it version 3");
     let e = 64; // tensor 0: the paired conv weight
     assert_eq!((b[e + 3], u16::from_le_bytes([b[e + 6], b[e + 7]])), (1, 48));
     let cases: [(u16, Option<u8>); 6] = [(0, None), (40, None), (96, None), (16, None), (48, Some(2)), (48, Some(0))];

@@ -12,7 +12,7 @@ use runtime::{Model, Part, StateF32, Weights};
 fn int_params<'a>(m: &Model<'a>, layer: u16) -> IntParams<'a> {
     let l = m.layer(layer).unwrap();
     let off = l.int_offset as usize;
-    IntParams::read(&m.bytes()[off..], usize::from(l.out_len), Part::Layer(layer)).unwrap()
+    IntParams::read(&m.bytes()[off..], usize::from(l.out_len), m.header().version, Part::Layer(layer)).unwrap()
 }
 
 #[test]
