@@ -79,6 +79,10 @@ pub struct TrainArgs {
     pub seed: Option<u64>,
     #[arg(long)]
     pub lr: Option<f64>,
+    /// Decay the model's learning rate along a cosine to 1% at the last step (the bit logits
+    /// keep theirs, so the size target can still be met).
+    #[arg(long)]
+    pub lr_cosine: bool,
     /// Learning rate of the bit logits' own Adam (DiffQ default 1e-3).
     #[arg(long)]
     pub bits_lr: Option<f64>,

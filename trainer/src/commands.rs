@@ -22,6 +22,9 @@ pub fn train(a: TrainArgs, dev: Device) -> Result<train::TrainSummary> {
          bits_lr => cfg.bits_lr, lambda => cfg.lambda, dual_lr => cfg.dual_lr, target_anneal => cfg.target_anneal, ckpt_every => cfg.ckpt_every,
          min_bits => dq.min_bits, max_bits => dq.max_bits, init_bits => dq.init_bits, group_size => dq.group_size,
          min_size => dq.min_size, extra_bits => dq.extra_bits, param => dq.param, noise_kind => dq.noise);
+    if a.lr_cosine {
+        cfg.lr_cosine = true;
+    }
     if a.no_pair_rows {
         dq.pair_rows = false;
     }

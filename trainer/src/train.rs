@@ -31,6 +31,9 @@ pub struct TrainConfig {
     pub seconds: f32,
     pub lr: f64,
     pub bits_lr: f64,
+    /// Cosine decay of `lr` to 1% over the run (the bit logits' rate stays constant).
+    #[serde(default)]
+    pub lr_cosine: bool,
     pub seed: u64,
     pub snr_lo: f32,
     pub snr_hi: f32,
@@ -64,6 +67,7 @@ pub fn preset(name: &str) -> Result<(Arch, DiffqConfig, TrainConfig)> {
         seconds: 2.0,
         lr: 1e-3,
         bits_lr: 1e-3,
+        lr_cosine: false, // constant rate: what every result before the fine-tuning recipe used
         seed: 0,
         snr_lo: -5.0,
         snr_hi: 15.0,
@@ -86,6 +90,15 @@ pub fn preset(name: &str) -> Result<(Arch, DiffqConfig, TrainConfig)> {
         )),
         _ => bail!("unknown preset `{name}` (tiny, default)"),
     }
+}
+
+/// The model's learning rate at `step` of `steps`.
+pub fn lr_at(cfg: &TrainConfig, step: usize, steps: usize) -> f64 {
+    if !cfg.lr_cosine || steps == 0 {
+        return cfg.lr;
+    }
+    let t = step as f64 / steps as f64;
+    cfg.lr * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
 }
 
 /// What `train` reports.
@@ -269,6 +282,7 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
             bail!("loss became {loss} at step {step}: lower the learning rate");
         }
         let grads = total.backward()?;
+        opt.lr = lr_at(&cfg, step, steps);
         opt.step(&pvars, &grads)?;
         bopt.step(&lvars, &grads)?;
         qs.project_logits()?;
