@@ -83,6 +83,10 @@ pub struct TrainArgs {
     /// keep theirs, so the size target can still be met).
     #[arg(long)]
     pub lr_cosine: bool,
+    /// Distillation weight α in [0, 1): the loss becomes (1 − α)·task + α·MSE to the `--from`
+    /// model's output (0 = off).
+    #[arg(long)]
+    pub distill: Option<f64>,
     /// Learning rate of the bit logits' own Adam (DiffQ default 1e-3).
     #[arg(long)]
     pub bits_lr: Option<f64>,

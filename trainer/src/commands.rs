@@ -19,7 +19,7 @@ pub fn train(a: TrainArgs, dev: Device) -> Result<train::TrainSummary> {
         ($($src:ident => $dst:expr),* $(,)?) => { $( if let Some(v) = a.$src { $dst = v; } )* };
     }
     set!(steps => cfg.steps, batch => cfg.batch, seconds => cfg.seconds, seed => cfg.seed, lr => cfg.lr,
-         bits_lr => cfg.bits_lr, lambda => cfg.lambda, dual_lr => cfg.dual_lr, target_anneal => cfg.target_anneal, ckpt_every => cfg.ckpt_every,
+         bits_lr => cfg.bits_lr, distill => cfg.distill, lambda => cfg.lambda, dual_lr => cfg.dual_lr, target_anneal => cfg.target_anneal, ckpt_every => cfg.ckpt_every,
          min_bits => dq.min_bits, max_bits => dq.max_bits, init_bits => dq.init_bits, group_size => dq.group_size,
          min_size => dq.min_size, extra_bits => dq.extra_bits, param => dq.param, noise_kind => dq.noise);
     if a.lr_cosine {
@@ -46,6 +46,9 @@ pub fn train(a: TrainArgs, dev: Device) -> Result<train::TrainSummary> {
         if a.lambda.is_none() {
             cfg.lambda = 1.0;
         }
+    }
+    if !(0.0..1.0).contains(&cfg.distill) {
+        anyhow::bail!("--distill must be in [0, 1), got {}", cfg.distill);
     }
     let json_out = a.json;
     let req = TrainRequest { method: a.method, arch, diffq: dq, cfg, out: a.out, resume: a.resume, from: a.from, device: dev, progress: true };

@@ -204,11 +204,15 @@ pub fn sigmoid(x: &Tensor) -> candle_core::Result<Tensor> {
     (x.neg()?.exp()? + 1.0)?.recip()
 }
 
-/// MSE between `(mask·|X|)^0.5 = mask^0.5·|X|^0.5` and `|S|^0.5`.
-pub fn mask_loss(logits: &Tensor, sqrt_mix: &Tensor, sqrt_clean: &Tensor) -> candle_core::Result<Tensor> {
+/// The compressed magnitude estimate `(mask·|X|)^0.5 = mask^0.5·|X|^0.5`.
+pub fn mask_estimate(logits: &Tensor, sqrt_mix: &Tensor) -> candle_core::Result<Tensor> {
     let m = sigmoid(&logits.clamp(-30f32, 30f32)?)?;
-    let est = (m + 1e-10)?.sqrt()?.mul(sqrt_mix)?;
-    (est - sqrt_clean)?.sqr()?.mean_all()
+    (m + 1e-10)?.sqrt()?.mul(sqrt_mix)
+}
+
+/// MSE between [`mask_estimate`] and `|S|^0.5`.
+pub fn mask_loss(logits: &Tensor, sqrt_mix: &Tensor, sqrt_clean: &Tensor) -> candle_core::Result<Tensor> {
+    (mask_estimate(logits, sqrt_mix)? - sqrt_clean)?.sqr()?.mean_all()
 }
 
 #[cfg(test)]

@@ -34,6 +34,10 @@ pub struct TrainConfig {
     /// Cosine decay of `lr` to 1% over the run (the bit logits' rate stays constant).
     #[serde(default)]
     pub lr_cosine: bool,
+    /// Weight of the distillation term (0 = off): the loss becomes `(1 − α)·task + α·MSE` to
+    /// the `--from` model's estimate, the fp32 teacher's output standing in for part of the target.
+    #[serde(default)]
+    pub distill: f64,
     pub seed: u64,
     pub snr_lo: f32,
     pub snr_hi: f32,
@@ -68,6 +72,7 @@ pub fn preset(name: &str) -> Result<(Arch, DiffqConfig, TrainConfig)> {
         lr: 1e-3,
         bits_lr: 1e-3,
         lr_cosine: false, // constant rate: what every result before the fine-tuning recipe used
+        distill: 0.0,     // no teacher
         seed: 0,
         snr_lo: -5.0,
         snr_hi: 15.0,
@@ -245,6 +250,15 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
     } else if matches!(method, Method::Ptq8 | Method::Ptq4) {
         bail!("{} quantises a trained fp32 model: give it with --from DIR", method.name());
     }
+    let teacher = match (&from, cfg.distill > 0.0) {
+        (_, false) => None,
+        (None, true) => bail!("--distill needs the teacher: give the fp32 model with --from DIR"),
+        (Some(f), true) => {
+            let t = Params::init(&arch, &mut StdRng::seed_from_u64(0), &dev)?;
+            load_params(f, &arch, &t, &dev).with_context(|| format!("cannot load the teacher {}", f.display()))?;
+            Some((t.weight_tensors().iter().map(Tensor::detach).collect::<Vec<_>>(), t.bias_tensors().iter().map(Tensor::detach).collect::<Vec<_>>()))
+        }
+    };
     let steps = if matches!(method, Method::Ptq8 | Method::Ptq4) { 0 } else { cfg.steps };
     let start = meta.step.min(steps);
     let rx = loader::spawn(corpus, cfg.seed, start as u64, cfg.batch, samples, (cfg.snr_lo, cfg.snr_hi));
@@ -272,10 +286,17 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
         let w = qs.train_weights(&params, &mut nrng)?;
         let z = model::forward(&arch, &w, &params.bias_tensors(), &f, true)?;
         let task = model::mask_loss(&z, &m, &c)?;
+        let fit = match &teacher {
+            Some((tw, tb)) => {
+                let est_t = model::mask_estimate(&model::forward(&arch, tw, tb, &f, true)?, &m)?.detach();
+                ((&task * (1.0 - cfg.distill))? + (model::mask_loss(&z, &m, &est_t)? * cfg.distill)?)?
+            }
+            None => task.clone(),
+        };
         let (size_t, exact) = qs.size(&layout)?;
         let total = match &size_t {
-            Some(s) if lambda > 0.0 => (&task + (s * (lambda / f64::from(1u32 << 20)))?)?,
-            _ => task.clone(),
+            Some(s) if lambda > 0.0 => (&fit + (s * (lambda / f64::from(1u32 << 20)))?)?,
+            _ => fit,
         };
         let loss = f64::from(task.to_scalar::<f32>()?);
         if !loss.is_finite() {
