@@ -87,6 +87,10 @@ pub struct TrainArgs {
     /// model's output (0 = off).
     #[arg(long)]
     pub distill: Option<f64>,
+    /// Round and freeze the bit widths after this fraction of the steps (DiffQ): the last steps
+    /// train the weights under noise of exactly the exported quantisation's scale.
+    #[arg(long)]
+    pub freeze_bits: Option<f64>,
     /// Learning rate of the bit logits' own Adam (DiffQ default 1e-3).
     #[arg(long)]
     pub bits_lr: Option<f64>,

@@ -47,6 +47,12 @@ pub fn train(a: TrainArgs, dev: Device) -> Result<train::TrainSummary> {
             cfg.lambda = 1.0;
         }
     }
+    if let Some(f) = a.freeze_bits {
+        if !(0.0..=1.0).contains(&f) {
+            anyhow::bail!("--freeze-bits must be a fraction in [0, 1], got {f}");
+        }
+        cfg.freeze_bits = Some(f);
+    }
     if !(0.0..1.0).contains(&cfg.distill) {
         anyhow::bail!("--distill must be in [0, 1), got {}", cfg.distill);
     }

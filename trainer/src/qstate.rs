@@ -66,6 +66,21 @@ impl QState {
         Ok(())
     }
 
+    /// Sets every logit to the one of its rounded bit width, so that the noise from now on has
+    /// exactly the scale of the quantisation export will apply (`--freeze-bits`).
+    pub fn snap_logits(&self) -> Result<()> {
+        for l in self.logits.iter().flatten() {
+            let cont = bits::bits(l.as_tensor(), &self.cfg)?.to_device(&Device::Cpu)?.to_vec1::<f32>()?;
+            let mut snapped = Vec::with_capacity(cont.len());
+            for b in cont {
+                let r = f64::from(quantize::round_bits(b, self.cfg.extra_bits)?) - f64::from(self.cfg.extra_bits);
+                snapped.push(bits::logit_of_bits(r, &self.cfg));
+            }
+            l.set(&Tensor::from_vec(snapped, l.as_tensor().shape(), l.as_tensor().device())?)?;
+        }
+        Ok(())
+    }
+
     /// Whether every weighted layer is quantised (the integer path needs it).
     pub fn all_quantized(&self) -> bool {
         self.layouts.iter().all(Option::is_some)

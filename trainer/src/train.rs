@@ -38,6 +38,9 @@ pub struct TrainConfig {
     /// the `--from` model's estimate, the fp32 teacher's output standing in for part of the target.
     #[serde(default)]
     pub distill: f64,
+    /// Fraction of the steps after which the bit widths are rounded and frozen (DiffQ; none = 1).
+    #[serde(default)]
+    pub freeze_bits: Option<f64>,
     pub seed: u64,
     pub snr_lo: f32,
     pub snr_hi: f32,
@@ -73,6 +76,7 @@ pub fn preset(name: &str) -> Result<(Arch, DiffqConfig, TrainConfig)> {
         bits_lr: 1e-3,
         lr_cosine: false, // constant rate: what every result before the fine-tuning recipe used
         distill: 0.0,     // no teacher
+        freeze_bits: None, // the bits learn until the last step
         seed: 0,
         snr_lo: -5.0,
         snr_hi: 15.0,
@@ -275,8 +279,13 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
     let mut log_lambda_i = meta.log_lambda_i.unwrap_or(lambda.max(1e-4).ln());
     // Size of the blob at the initial bits (every group at init_bits): where the annealed target starts.
     let size0 = layout.fixed_bytes() as f64 + layout.quantized_count() as f64 * f64::from(diffq.init_bits + diffq.extra_bits) / 8.0;
+    let freeze_at = cfg.freeze_bits.map(|f| (f * steps as f64) as usize);
     let mut step = start;
     while step < steps {
+        if freeze_at == Some(step) && method == Method::Diffq {
+            qs.snap_logits()?;
+        }
+        let frozen = freeze_at.is_some_and(|s| step >= s);
         let tw = Instant::now();
         let batch = rx.recv().context("the data loader stopped")?;
         waits.push(tw.elapsed().as_secs_f64() * 1000.0);
@@ -305,9 +314,11 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
         let grads = total.backward()?;
         opt.lr = lr_at(&cfg, step, steps);
         opt.step(&pvars, &grads)?;
-        bopt.step(&lvars, &grads)?;
-        qs.project_logits()?;
-        if let (Some(target), Some(st)) = (cfg.target_bytes, &size_t) {
+        if !frozen {
+            bopt.step(&lvars, &grads)?;
+            qs.project_logits()?;
+        }
+        if let (Some(target), Some(st), false) = (cfg.target_bytes, &size_t, frozen) {
             // PI control of log λ on the constraint size <= target (aiming 1.5% inside it): the
             // proportional part reacts at once; the integral part (dual ascent) removes the
             // steady-state miss and only integrates near the target (anti-windup), so λ does not

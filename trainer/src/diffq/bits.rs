@@ -17,7 +17,13 @@ fn logit_of(t: f64) -> f64 {
 
 /// The logit that maps to `cfg.init_bits` under `cfg.param`.
 pub fn init_logit(cfg: &DiffqConfig) -> f32 {
-    let (lo, hi, init) = (f64::from(cfg.min_bits), f64::from(cfg.max_bits), f64::from(cfg.init_bits));
+    logit_of_bits(f64::from(cfg.init_bits), cfg)
+}
+
+/// The logit that maps to `bits` under `cfg.param` (±30, i.e. within 1e-12 bit, at the ends of
+/// the range).
+pub fn logit_of_bits(bits: f64, cfg: &DiffqConfig) -> f32 {
+    let (lo, hi, init) = (f64::from(cfg.min_bits), f64::from(cfg.max_bits), bits.clamp(f64::from(cfg.min_bits), f64::from(cfg.max_bits)));
     let t = match cfg.param {
         BitsParam::Bits => (init - lo) / (hi - lo),
         BitsParam::Noise => {
@@ -25,7 +31,7 @@ pub fn init_logit(cfg: &DiffqConfig) -> f32 {
             (rel_step_of_bits(init).ln() - ln_hi_noise) / (ln_lo_noise - ln_hi_noise)
         }
     };
-    logit_of(t) as f32
+    logit_of(t).clamp(-30.0, 30.0) as f32
 }
 
 /// Continuous bit widths `b` and relative steps `1/(2^b − 1)` for a tensor of logits.

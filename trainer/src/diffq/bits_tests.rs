@@ -36,6 +36,21 @@ fn init_logit_gives_init_bits_in_both_params() {
     }
 }
 
+/// `--freeze-bits` snaps each logit to its rounded width: every integral width, the range's
+/// ends included, maps back to itself in both parametrisations.
+#[test]
+fn logit_of_bits_inverts_the_mapping() {
+    let dev = Device::Cpu;
+    for param in [BitsParam::Bits, BitsParam::Noise] {
+        let c = DiffqConfig { param, ..cfg() };
+        for want in 2..=15 {
+            let l = Tensor::new(&[f64::from(logit_of_bits(f64::from(want), &c))], &dev).unwrap();
+            let b = bits(&l, &c).unwrap().to_vec1::<f64>().unwrap();
+            assert!(close(b[0], f64::from(want), 1e-5), "{param:?} {want}: {}", b[0]);
+        }
+    }
+}
+
 #[test]
 fn noise_param_endpoints_and_consistency() {
     let dev = Device::Cpu;
