@@ -303,8 +303,9 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
             None => task.clone(),
         };
         let (size_t, exact) = qs.size(&layout)?;
+        // Once the bits are frozen the size term is a constant: leave it out of the graph.
         let total = match &size_t {
-            Some(s) if lambda > 0.0 => (&fit + (s * (lambda / f64::from(1u32 << 20)))?)?,
+            Some(s) if lambda > 0.0 && !frozen => (&fit + (s * (lambda / f64::from(1u32 << 20)))?)?,
             _ => fit,
         };
         let loss = f64::from(task.to_scalar::<f32>()?);

@@ -360,7 +360,7 @@ impl BlobWriter {
         let has_int = scales.is_some();
         let mut out = Vec::with_capacity(total);
         out.extend_from_slice(&MAGIC);
-        // The oldest version that holds the blob, so older readers keep working: 3 for the i32
+        // The oldest version that holds the blob, so older readers keep working: 3 for the i16
         // bias constants of the integer path, 2 for row pairs, else 1.
         let pairs = self.tensors.iter().any(|t| t.layout != Layout::Rows);
         let version = if has_int { VERSION } else if pairs { 2 } else { 1 };

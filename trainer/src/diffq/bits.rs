@@ -23,12 +23,13 @@ pub fn init_logit(cfg: &DiffqConfig) -> f32 {
 /// The logit that maps to `bits` under `cfg.param` (±30, i.e. within 1e-12 bit, at the ends of
 /// the range).
 pub fn logit_of_bits(bits: f64, cfg: &DiffqConfig) -> f32 {
-    let (lo, hi, init) = (f64::from(cfg.min_bits), f64::from(cfg.max_bits), bits.clamp(f64::from(cfg.min_bits), f64::from(cfg.max_bits)));
+    let (lo, hi) = (f64::from(cfg.min_bits), f64::from(cfg.max_bits));
+    let b = bits.clamp(lo, hi);
     let t = match cfg.param {
-        BitsParam::Bits => (init - lo) / (hi - lo),
+        BitsParam::Bits => (b - lo) / (hi - lo),
         BitsParam::Noise => {
             let (ln_hi_noise, ln_lo_noise) = (rel_step_of_bits(lo).ln(), rel_step_of_bits(hi).ln());
-            (rel_step_of_bits(init).ln() - ln_hi_noise) / (ln_lo_noise - ln_hi_noise)
+            (rel_step_of_bits(b).ln() - ln_hi_noise) / (ln_lo_noise - ln_hi_noise)
         }
     };
     logit_of(t).clamp(-30.0, 30.0) as f32
