@@ -80,7 +80,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub lr: Option<f64>,
     /// Decay the model's learning rate along a cosine to 1% at the last step (the bit logits
-    /// keep theirs, so the size target can still be met).
+    /// keep theirs, so the size target can still be met); with `--freeze-bits`, from the freeze on.
     #[arg(long)]
     pub lr_cosine: bool,
     /// Distillation weight α in [0, 1): the loss becomes (1 − α)·task + α·MSE to the `--from`

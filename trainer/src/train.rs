@@ -106,7 +106,13 @@ pub fn lr_at(cfg: &TrainConfig, step: usize, steps: usize) -> f64 {
     if !cfg.lr_cosine || steps == 0 {
         return cfg.lr;
     }
-    let t = step as f64 / steps as f64;
+    // With `--freeze-bits` the decay spans the frozen phase only: before it the weights must keep
+    // up with bit widths that are still moving.
+    let start = cfg.freeze_bits.map_or(0, |f| ((f * steps as f64) as usize).min(steps));
+    if step < start {
+        return cfg.lr;
+    }
+    let t = (step - start) as f64 / (steps - start).max(1) as f64;
     cfg.lr * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
 }
 
@@ -383,6 +389,20 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cosine_lr_decays_over_the_frozen_phase_only() {
+        let base = TrainConfig { lr: 1e-3, lr_cosine: true, ..preset("tiny").unwrap().2 };
+        assert_eq!(lr_at(&base, 0, 1000), 1e-3);
+        assert!((lr_at(&base, 500, 1000) - 1e-3 * (0.01 + 0.99 * 0.5)).abs() < 1e-12);
+        assert!((lr_at(&base, 1000, 1000) - 1e-5).abs() < 1e-12);
+        let frozen = TrainConfig { freeze_bits: Some(0.8), ..base.clone() };
+        assert_eq!(lr_at(&frozen, 799, 1000), 1e-3);
+        assert_eq!(lr_at(&frozen, 800, 1000), 1e-3);
+        assert!((lr_at(&frozen, 900, 1000) - 1e-3 * (0.01 + 0.99 * 0.5)).abs() < 1e-12);
+        assert!((lr_at(&frozen, 1000, 1000) - 1e-5).abs() < 1e-12);
+        assert_eq!(lr_at(&TrainConfig { lr_cosine: false, ..frozen }, 900, 1000), 1e-3);
+    }
 
     #[test]
     fn annealed_target_goes_geometrically_from_initial_size_to_target() {
