@@ -100,7 +100,8 @@ pub struct TrainArgs {
     pub max_bits: Option<f32>,
     #[arg(long)]
     pub init_bits: Option<f32>,
-    /// Weights per learnt bit width (multiple of 8; 0 = one per tensor).
+    /// Weights per learnt bit width (multiple of 8; 0 = one per tensor). The runtime's fast
+    /// mixed-bit kernels are compiled for 64 (the default); other sizes run ~1.5× slower.
     #[arg(long)]
     pub group_size: Option<usize>,
     /// Row-major groups instead of the row-pair layout (slower mixed-bit kernels on the MCU).

@@ -1,6 +1,7 @@
 //! f32-activation kernels (cores with an FPU): `y = W·[x_taps] + b` with W packed, f32 or f16.
 
-use super::unpack::{dispatch_bits, dispatch_bits_upto8, skip_groups, le_u128, le_u32, le_u64, unpack8};
+use super::any_width;
+use super::unpack::{dispatch_bits_upto8, skip_groups, le_u128, le_u32, le_u64};
 use crate::error::Error;
 use crate::format::{Layout, Packed, Weights};
 use crate::quant::{group_bytes, scale_for_bits, MAX_BITS};
@@ -22,38 +23,23 @@ fn mac8<const B: usize>(xs: &[f32], w: u64, a0: &mut f32, a1: &mut f32) {
     *a1 += x7 * l(7);
 }
 
-/// `Σ x_i·level_i` over `x.len()` levels (a multiple of 8). Widths up to 8 bits read the levels
-/// in blocks of `min(16 / B, 4)` chunks of 8 levels (≤ 16 bytes, whole-word loads); wider ones 8
-/// levels (`B` bytes) at a time.
+/// `Σ x_i·level_i` over `x.len()` levels (a multiple of 8), `B ≤ 8` (wider groups take
+/// [`any_width::dot_f32`], which adds the same terms in the same order). The levels are read in
+/// blocks of `min(16 / B, 4)` chunks of 8 levels (≤ 16 bytes, whole-word loads).
 #[inline(always)]
-fn dot_group<const B: usize>(x: &[f32], p: &[u8]) -> f32 {
+pub(super) fn dot_group<const B: usize>(x: &[f32], p: &[u8]) -> f32 {
     let (mut a0, mut a1) = (0.0f32, 0.0f32);
-    if B <= 8 {
-        let c = (16 / B).min(4); // B = 1..=8: 4, 4, 5→4, 4, 3, 2, 2, 2 (small enough to unroll)
-        let (xb, pb) = (x.chunks_exact(8 * c), p.chunks_exact(B * c));
-        let (xr, pr) = (xb.remainder(), pb.remainder());
-        for (xs, ps) in xb.zip(pb) {
-            let v = le_u128(ps);
-            for (j, x8) in xs.chunks_exact(8).enumerate() {
-                mac8::<B>(x8, (v >> (8 * B * j)) as u64, &mut a0, &mut a1);
-            }
+    let c = (16 / B).min(4); // B = 1..=8: 4, 4, 5→4, 4, 3, 2, 2, 2 (small enough to unroll)
+    let (xb, pb) = (x.chunks_exact(8 * c), p.chunks_exact(B * c));
+    let (xr, pr) = (xb.remainder(), pb.remainder());
+    for (xs, ps) in xb.zip(pb) {
+        let v = le_u128(ps);
+        for (j, x8) in xs.chunks_exact(8).enumerate() {
+            mac8::<B>(x8, (v >> (8 * B * j)) as u64, &mut a0, &mut a1);
         }
-        for (x8, p8) in xr.chunks_exact(8).zip(pr.chunks_exact(B)) {
-            mac8::<B>(x8, le_u64(p8), &mut a0, &mut a1);
-        }
-    } else {
-        for (xs, ps) in x.chunks_exact(8).zip(p.chunks_exact(B)) {
-            let Ok(&[x0, x1, x2, x3, x4, x5, x6, x7]) = <&[f32; 8]>::try_from(xs) else { continue };
-            let [l0, l1, l2, l3, l4, l5, l6, l7] = unpack8::<B>(ps);
-            a0 += x0 * l0 as f32;
-            a1 += x1 * l1 as f32;
-            a0 += x2 * l2 as f32;
-            a1 += x3 * l3 as f32;
-            a0 += x4 * l4 as f32;
-            a1 += x5 * l5 as f32;
-            a0 += x6 * l6 as f32;
-            a1 += x7 * l7 as f32;
-        }
+    }
+    for (x8, p8) in xr.chunks_exact(8).zip(pr.chunks_exact(B)) {
+        mac8::<B>(x8, le_u64(p8), &mut a0, &mut a1);
     }
     a0 + a1
 }
@@ -157,7 +143,8 @@ fn rows_fixed<const B: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: u
 }
 
 /// General path: each group's bit width from the table; level sums kept per width and scaled
-/// once per row. `G`: the group size when known at compile time, 0 to read it from the tensor.
+/// once per row. `G`: the group size when known at compile time (its widths 1..=8 get one
+/// unrolled body each), 0 to read it from the tensor (every width then shares one body).
 fn rows_var<const G: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: usize, out: &mut [f32]) -> Result<(), Error> {
     let mut scales = [0.0f32; MAX_BITS as usize + 1];
     for (b, s) in scales.iter_mut().enumerate().skip(1) {
@@ -188,7 +175,12 @@ fn rows_var<const G: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: usi
                         Some(x) => {
                             for xs in x.chunks_exact(seg) {
                                 let b = bits.next().unwrap_or(0);
-                                data = dispatch_bits!(b, pair_into, None, (xs, data, &mut sa, &mut sb)).ok_or(Error::KernelShape)?;
+                                data = if G == 0 || b > 8 {
+                                    pair_any(xs, data, b, &mut sa, &mut sb)
+                                } else {
+                                    dispatch_bits_upto8!(b, pair_into, None, (xs, data, &mut sa, &mut sb))
+                                }
+                                .ok_or(Error::KernelShape)?;
                             }
                         }
                         None => data = skip_groups(&mut bits, data, in_len / seg, gs)?,
@@ -208,7 +200,12 @@ fn rows_var<const G: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: usi
                 Some(x) => {
                     for xg in x.chunks_exact(gs) {
                         let b = bits.next().unwrap_or(0);
-                        data = dispatch_bits!(b, group_into, None, (xg, data, &mut sums)).ok_or(Error::KernelShape)?;
+                        data = if G == 0 || b > 8 {
+                            group_any(xg, data, b, &mut sums)
+                        } else {
+                            dispatch_bits_upto8!(b, group_into, None, (xg, data, &mut sums))
+                        }
+                        .ok_or(Error::KernelShape)?;
                     }
                 }
                 None => data = skip_groups(&mut bits, data, in_len / gs, gs)?,
@@ -222,7 +219,7 @@ fn rows_var<const G: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: usi
 }
 
 /// One level sum per bit width (index = width).
-type Sums = [f32; MAX_BITS as usize + 1];
+pub(super) type Sums = [f32; MAX_BITS as usize + 1];
 
 /// Adds one `B`-bit group's `Σ x·level` to `sums[B]`; returns the packed bytes after it.
 #[inline(always)]
@@ -234,31 +231,50 @@ fn group_into<'d, const B: usize>(xg: &[f32], data: &'d [u8], sums: &mut Sums) -
     Some(rest)
 }
 
-/// One group of a row pair (`Layout::RowPairs`): the segment's levels of row `a`, then of row
-/// `b`; each input is loaded once for both rows.
+/// [`group_into`] for any width (one body for all): other group sizes and widths 9..=15.
+/// Inlined: a call in the group loop makes every caller-saved register spill around it.
 #[inline(always)]
-fn pair_into<'d, const B: usize>(xs: &[f32], data: &'d [u8], sa: &mut Sums, sb: &mut Sums) -> Option<&'d [u8]> {
+fn group_any<'d>(xg: &[f32], data: &'d [u8], b: u8, sums: &mut Sums) -> Option<&'d [u8]> {
+    let (bytes, rest) = any_width::split_group(data, xg.len(), b)?;
+    if let Some(s) = sums.get_mut(usize::from(b)) {
+        *s += any_width::dot_f32(xg, bytes, b);
+    }
+    Some(rest)
+}
+
+/// One group of a row pair (`Layout::RowPairs`, `B ≤ 8`): the segment's levels of row `a`,
+/// then of row `b`; each input is loaded once for both rows.
+#[inline(always)]
+pub(super) fn pair_into<'d, const B: usize>(xs: &[f32], data: &'d [u8], sa: &mut Sums, sb: &mut Sums) -> Option<&'d [u8]> {
     let half = group_bytes(xs.len(), B as u8);
     let (bytes, rest) = data.split_at_checked(2 * half)?;
     let (pa, pb) = bytes.split_at_checked(half)?;
-    let (a, b) = if B <= 8 {
-        let mask = (1u64 << B) - 1;
-        let (mut a, mut b) = (0.0f32, 0.0f32);
-        for ((x8, ca), cb) in xs.chunks_exact(8).zip(pa.chunks_exact(B)).zip(pb.chunks_exact(B)) {
-            // Up to 4 bits a chunk is one 32-bit word per row (cheaper to assemble and shift).
-            let (wa, wb) = if B <= 4 { (u64::from(le_u32(ca)), u64::from(le_u32(cb))) } else { (le_u64(ca), le_u64(cb)) };
-            for (i, xv) in x8.iter().enumerate() {
-                a += *xv * ((wa >> (i * B)) & mask) as u32 as f32;
-                b += *xv * ((wb >> (i * B)) & mask) as u32 as f32;
-            }
+    let mask = (1u64 << B) - 1;
+    let (mut a, mut b) = (0.0f32, 0.0f32);
+    for ((x8, ca), cb) in xs.chunks_exact(8).zip(pa.chunks_exact(B)).zip(pb.chunks_exact(B)) {
+        // Up to 4 bits a chunk is one 32-bit word per row (cheaper to assemble and shift).
+        let (wa, wb) = if B <= 4 { (u64::from(le_u32(ca)), u64::from(le_u32(cb))) } else { (le_u64(ca), le_u64(cb)) };
+        for (i, xv) in x8.iter().enumerate() {
+            a += *xv * ((wa >> (i * B)) & mask) as u32 as f32;
+            b += *xv * ((wb >> (i * B)) & mask) as u32 as f32;
         }
-        (a, b)
-    } else {
-        (dot_group::<B>(xs, pa), dot_group::<B>(xs, pb))
-    };
+    }
     if let (Some(x), Some(y)) = (sa.get_mut(B), sb.get_mut(B)) {
         *x += a;
         *y += b;
+    }
+    Some(rest)
+}
+
+/// [`pair_into`] for any width (one body for all; inlined, as [`group_any`]).
+#[inline(always)]
+fn pair_any<'d>(xs: &[f32], data: &'d [u8], b: u8, sa: &mut Sums, sb: &mut Sums) -> Option<&'d [u8]> {
+    let (bytes, rest) = any_width::split_group(data, 2 * xs.len(), b)?;
+    let (pa, pb) = bytes.split_at_checked(group_bytes(xs.len(), b))?;
+    let (a, c) = any_width::pair_f32(xs, pa, pb, b);
+    if let (Some(x), Some(y)) = (sa.get_mut(usize::from(b)), sb.get_mut(usize::from(b))) {
+        *x += a;
+        *y += c;
     }
     Some(rest)
 }

@@ -3,7 +3,8 @@
 //! `Layout::RowPairs` groups, where one bit width covers the same inputs of two rows.
 
 use super::int::dot_group32;
-use super::unpack::{dispatch_bits, le_u128, le_u32, le_u64, skip_groups};
+use super::any_width;
+use super::unpack::{dispatch_bits_upto8, le_u128, le_u32, le_u64, skip_groups};
 use crate::error::Error;
 use crate::format::GroupBits;
 use crate::quant::{group_bytes, MAX_BITS};
@@ -84,10 +85,10 @@ pub(super) fn pair_sums<const S: usize>(
                     if b == 0 || b > MAX_BITS {
                         return Err(Error::KernelShape);
                     }
-                    let (a, c) = if S == 0 {
-                        dispatch_bits!(b, pair_dot_any, (0, 0), (xs, bytes))
+                    let (a, c) = if S == 0 || b > 8 {
+                        pair_any(xs, bytes, b)
                     } else {
-                        dispatch_bits!(b, pair_dot, [S], (0, 0), (xs, bytes))
+                        dispatch_bits_upto8!(b, pair_dot, [S], (0, 0), (xs, bytes))
                     };
                     if let (Some(x), Some(y)) = (sa.get_mut(usize::from(b)), sb.get_mut(usize::from(b))) {
                         *x = x.wrapping_add(a);
@@ -102,7 +103,7 @@ pub(super) fn pair_sums<const S: usize>(
 }
 
 /// Both rows' level sums of one pair group (`bytes`: row `a`'s `B`-bit levels, then row `b`'s).
-/// Kept out of line: one small, register-friendly body per width instead of fifteen inlined
+/// Kept out of line: one small, register-friendly body per width instead of eight inlined
 /// into the group loop. Widths up to 4 bits with segments of at most 16 bytes read each row's
 /// levels as one 128-bit value and multiply both rows' levels with one instruction ([`chunk2`]).
 /// `bytes` must be the group's `2·S·B/8` bytes (the caller splits them off); the result is
@@ -131,7 +132,15 @@ fn pair_dot<const B: usize, const S: usize>(xs: &[i8], bytes: &[u8]) -> (i32, i3
     (sa + lo, sb + ((acc - lo) >> 16))
 }
 
-/// [`pair_dot`] for any segment length and width.
+/// Both rows' level sums for any segment length and width (one body for all; inlined, see
+/// `int::group_any`).
+#[inline(always)]
+fn pair_any(xs: &[i8], bytes: &[u8], b: u8) -> (i32, i32) {
+    let Some((pa, pb)) = bytes.split_at_checked(group_bytes(xs.len(), b)) else { return (0, 0) };
+    (any_width::dot_i32(xs, pa, b), any_width::dot_i32(xs, pb, b))
+}
+
+/// [`pair_dot`] for any segment length, `B ≤ 8`.
 #[inline(always)]
 fn pair_dot_any<const B: usize>(xs: &[i8], bytes: &[u8]) -> (i32, i32) {
     let Some((pa, pb)) = bytes.split_at_checked(group_bytes(xs.len(), B as u8)) else { return (0, 0) };

@@ -6,6 +6,7 @@
 //! `y[n] = bias[n] + min·Σx + Σ_groups scale_{b_g} · Σ_{i∈g} x_i·level_i`.
 
 pub mod act;
+mod any_width;
 pub mod f32;
 pub mod int;
 mod int_pairs;

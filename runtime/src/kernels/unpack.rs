@@ -80,8 +80,10 @@ pub(crate) fn skip_groups<'d>(bits: &mut crate::format::GroupBits<'_>, data: &'d
     Ok(data)
 }
 
-/// Calls `$f::<B>` (or `$f::<B, $extra…>`) with the runtime bit width `$b` turned into a
-/// const generic.
+/// Calls `$f::<B>` (or `$f::<B, $extra…>`) with the runtime bit width `$b` (1..=15) turned into
+/// a const generic. Only the tests instantiate all fifteen: the kernels stop at 8 and share one
+/// body for wider widths (`any_width`), to keep flash small.
+#[cfg(test)]
 macro_rules! dispatch_bits {
     ($b:expr, $f:ident, $default:expr, ($($arg:expr),*)) => {
         dispatch_bits!($b, $f, [], $default, ($($arg),*))
@@ -107,21 +109,23 @@ macro_rules! dispatch_bits {
         }
     };
 }
-pub(crate) use dispatch_bits;
 
-/// [`dispatch_bits!`] for widths 1..=8 only (`$default` otherwise): the fixed-bit fast paths,
-/// where wider tensors are rare enough that a copy of the kernel each would only cost flash.
+/// [`dispatch_bits!`] for widths 1..=8 only (`$default` otherwise): the fast paths, where wider
+/// widths are rare enough that a copy of the kernel each would only cost flash.
 macro_rules! dispatch_bits_upto8 {
     ($b:expr, $f:ident, $default:expr, ($($arg:expr),*)) => {
+        dispatch_bits_upto8!($b, $f, [], $default, ($($arg),*))
+    };
+    ($b:expr, $f:ident, [$($extra:tt)*], $default:expr, ($($arg:expr),*)) => {
         match $b {
-            1 => $f::<1>($($arg),*),
-            2 => $f::<2>($($arg),*),
-            3 => $f::<3>($($arg),*),
-            4 => $f::<4>($($arg),*),
-            5 => $f::<5>($($arg),*),
-            6 => $f::<6>($($arg),*),
-            7 => $f::<7>($($arg),*),
-            8 => $f::<8>($($arg),*),
+            1 => $f::<1 $(, $extra)*>($($arg),*),
+            2 => $f::<2 $(, $extra)*>($($arg),*),
+            3 => $f::<3 $(, $extra)*>($($arg),*),
+            4 => $f::<4 $(, $extra)*>($($arg),*),
+            5 => $f::<5 $(, $extra)*>($($arg),*),
+            6 => $f::<6 $(, $extra)*>($($arg),*),
+            7 => $f::<7 $(, $extra)*>($($arg),*),
+            8 => $f::<8 $(, $extra)*>($($arg),*),
             _ => $default,
         }
     };
