@@ -80,38 +80,9 @@ pub(crate) fn skip_groups<'d>(bits: &mut crate::format::GroupBits<'_>, data: &'d
     Ok(data)
 }
 
-/// Calls `$f::<B>` (or `$f::<B, $extra…>`) with the runtime bit width `$b` (1..=15) turned into
-/// a const generic. Only the tests instantiate all fifteen: the kernels stop at 8 and share one
-/// body for wider widths (`any_width`), to keep flash small.
-#[cfg(test)]
-macro_rules! dispatch_bits {
-    ($b:expr, $f:ident, $default:expr, ($($arg:expr),*)) => {
-        dispatch_bits!($b, $f, [], $default, ($($arg),*))
-    };
-    ($b:expr, $f:ident, [$($extra:tt)*], $default:expr, ($($arg:expr),*)) => {
-        match $b {
-            1 => $f::<1 $(, $extra)*>($($arg),*),
-            2 => $f::<2 $(, $extra)*>($($arg),*),
-            3 => $f::<3 $(, $extra)*>($($arg),*),
-            4 => $f::<4 $(, $extra)*>($($arg),*),
-            5 => $f::<5 $(, $extra)*>($($arg),*),
-            6 => $f::<6 $(, $extra)*>($($arg),*),
-            7 => $f::<7 $(, $extra)*>($($arg),*),
-            8 => $f::<8 $(, $extra)*>($($arg),*),
-            9 => $f::<9 $(, $extra)*>($($arg),*),
-            10 => $f::<10 $(, $extra)*>($($arg),*),
-            11 => $f::<11 $(, $extra)*>($($arg),*),
-            12 => $f::<12 $(, $extra)*>($($arg),*),
-            13 => $f::<13 $(, $extra)*>($($arg),*),
-            14 => $f::<14 $(, $extra)*>($($arg),*),
-            15 => $f::<15 $(, $extra)*>($($arg),*),
-            _ => $default,
-        }
-    };
-}
-
-/// [`dispatch_bits!`] for widths 1..=8 only (`$default` otherwise): the fast paths, where wider
-/// widths are rare enough that a copy of the kernel each would only cost flash.
+/// Calls `$f::<B>` (or `$f::<B, $extra…>`) with the runtime bit width `$b` turned into a const
+/// generic, for widths 1..=8 only (`$default` otherwise): the fast paths, where wider widths are
+/// rare enough that a copy of the kernel each would only cost flash (they share `any_width`).
 macro_rules! dispatch_bits_upto8 {
     ($b:expr, $f:ident, $default:expr, ($($arg:expr),*)) => {
         dispatch_bits_upto8!($b, $f, [], $default, ($($arg),*))
@@ -137,6 +108,22 @@ mod tests {
     use super::*;
     use crate::quant::pack_levels;
     use proptest::prop_assert_eq;
+
+    /// Every width 1..=15 as a const generic (the kernels stop at 8).
+    macro_rules! dispatch_bits {
+        ($b:expr, $f:ident, $default:expr, ($($arg:expr),*)) => {
+            match $b {
+                9 => $f::<9>($($arg),*),
+                10 => $f::<10>($($arg),*),
+                11 => $f::<11>($($arg),*),
+                12 => $f::<12>($($arg),*),
+                13 => $f::<13>($($arg),*),
+                14 => $f::<14>($($arg),*),
+                15 => $f::<15>($($arg),*),
+                b => dispatch_bits_upto8!(b, $f, $default, ($($arg),*)),
+            }
+        };
+    }
 
     fn check<const B: usize>() {
         let levels: [u16; 8] = core::array::from_fn(|i| ((i as u32).wrapping_mul(2_654_435_761u32) >> 7) as u16 & ((1 << B) - 1) as u16);
