@@ -91,6 +91,10 @@ pub struct TrainArgs {
     /// train the weights under noise of exactly the exported quantisation's scale.
     #[arg(long)]
     pub freeze_bits: Option<f64>,
+    /// Vary the training music: random speed 0.7–1.4×, spectral tilt, half of the time a second
+    /// track mixed in (the test split's music is never varied).
+    #[arg(long)]
+    pub vary_music: bool,
     /// Learning rate of the bit logits' own Adam (DiffQ default 1e-3).
     #[arg(long)]
     pub bits_lr: Option<f64>,

@@ -53,6 +53,7 @@ pub fn train(a: TrainArgs, dev: Device) -> Result<train::TrainSummary> {
         }
         cfg.freeze_bits = Some(f);
     }
+    cfg.vary_music |= a.vary_music;
     if !(0.0..1.0).contains(&cfg.distill) {
         anyhow::bail!("--distill must be in [0, 1), got {}", cfg.distill);
     }
@@ -131,6 +132,11 @@ pub fn eval(a: EvalArgs) -> Result<serde_json::Value> {
         println!("{:>8.1} {:>10.2} {:>10.2} {:>8.2}", r.snr_db, r.noisy_si_sdr, r.enhanced_si_sdr, r.si_sdri);
     }
     println!("{:>8} {:>10.2} {:>10.2} {:>8.2}", "all", report.noisy_si_sdr, report.enhanced_si_sdr, report.si_sdri);
+    println!("{:>8} {:>10} {:>10} {:>8} {:>4}", "noise", "noisy", "enhanced", "SI-SDRi", "n");
+    for r in &report.per_noise {
+        let name = format!("{:?}", r.noise).to_lowercase();
+        println!("{:>8} {:>10.2} {:>10.2} {:>8.2} {:>4}", name, r.noisy_si_sdr, r.enhanced_si_sdr, r.si_sdri, r.n);
+    }
     if let Some(b) = &baseline {
         println!("Wiener baseline (decision-directed, minimum statistics): SI-SDRi {:.2} dB", b.si_sdri);
     }
@@ -143,6 +149,7 @@ pub fn eval(a: EvalArgs) -> Result<serde_json::Value> {
         "enhanced_si_sdr": report.enhanced_si_sdr,
         "si_sdri": report.si_sdri,
         "per_snr": report.per_snr,
+        "per_noise": report.per_noise,
         "wiener_si_sdri": baseline.as_ref().map(|b| b.si_sdri),
     });
     if a.json {

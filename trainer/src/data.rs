@@ -65,6 +65,8 @@ pub fn list_wavs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
 pub struct Corpus {
     pub speech: Vec<Vec<f32>>,
     pub noise: Vec<Vec<f32>>,
+    /// Vary the recorded music (speed, tilt, a second track) when mixing: training only.
+    pub vary_music: bool,
 }
 
 fn load_all(files: &[&PathBuf]) -> Result<Vec<Vec<f32>>> {
@@ -104,7 +106,7 @@ impl Corpus {
             .map(|(_, p)| p)
             .collect();
         let noise = load_all(&chosen)?;
-        Ok(Corpus { speech, noise })
+        Ok(Corpus { speech, noise, vary_music: false })
     }
 }
 
@@ -114,6 +116,8 @@ pub struct Mixture {
     pub clean: Vec<f32>,
     pub noisy: Vec<f32>,
     pub snr_db: f32,
+    /// What kind of noise was mixed in (the evaluation reports each kind apart).
+    pub noise: NoiseType,
 }
 
 /// Concatenated utterances (random gaps) filling `n` samples.
@@ -148,7 +152,7 @@ pub fn mixture(corpus: &Corpus, n: usize, snr_db: f32, rng: &mut StdRng) -> Mixt
     }
     let kind = noise::pick_type(rng);
     let kind = if kind == NoiseType::Recorded && corpus.noise.is_empty() { NoiseType::Pink } else { kind };
-    let nz = noise::generate(kind, &corpus.noise, n, rng);
+    let nz = noise::generate(kind, &corpus.noise, n, corpus.vary_music, rng);
     let ps = noise::rms(&clean).max(1e-6);
     let g_noise = ps / 10f32.powf(snr_db / 20.0);
     let mut noisy: Vec<f32> = clean.iter().zip(&nz).map(|(s, v)| s + g_noise * v).collect();
@@ -160,7 +164,7 @@ pub fn mixture(corpus: &Corpus, n: usize, snr_db: f32, rng: &mut StdRng) -> Mixt
     }
     noisy.iter_mut().for_each(|v| *v *= g);
     clean.iter_mut().for_each(|v| *v *= g);
-    Mixture { clean, noisy, snr_db }
+    Mixture { clean, noisy, snr_db, noise: kind }
 }
 
 /// A mixture at a random SNR in `[snr_lo, snr_hi]` dB.
@@ -206,7 +210,7 @@ mod tests {
     #[test]
     fn mixture_has_requested_snr() {
         let speech: Vec<Vec<f32>> = (0..3).map(|k| (0..4000).map(|i| ((i * (k + 3)) as f32 * 0.05).sin() * 0.3).collect()).collect();
-        let corpus = Corpus { speech, noise: vec![] };
+        let corpus = Corpus { speech, noise: vec![], vary_music: false };
         let mut rng = StdRng::seed_from_u64(9);
         for snr in [-5.0f32, 10.0] {
             let m = mixture(&corpus, 8000, snr, &mut rng);

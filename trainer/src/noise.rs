@@ -4,7 +4,8 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 /// Kinds of noise mixed into the speech.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum NoiseType {
     Recorded,
     White,
@@ -102,10 +103,58 @@ pub fn segment<R: Rng>(track: &[f32], n: usize, rng: &mut R) -> Vec<f32> {
     (0..n).map(|i| track.get((start + i) % track.len()).copied().unwrap_or(0.0)).collect()
 }
 
+/// A segment of `n` samples read at a random speed (0.7–1.4×: pitch and tempo change
+/// together, linear interpolation) from a random place of `track` (looping).
+pub fn resampled_segment<R: Rng>(track: &[f32], n: usize, rng: &mut R) -> Vec<f32> {
+    if track.is_empty() {
+        return vec![0.0; n];
+    }
+    let speed = rng.random_range(0.7f64.ln()..1.4f64.ln()).exp();
+    let len = track.len();
+    let start = rng.random_range(0..len) as f64;
+    (0..n)
+        .map(|i| {
+            let pos = start + i as f64 * speed;
+            let (k, frac) = (pos.floor() as usize, (pos - pos.floor()) as f32);
+            let a = track.get(k % len).copied().unwrap_or(0.0);
+            let b = track.get((k + 1) % len).copied().unwrap_or(0.0);
+            a + frac * (b - a)
+        })
+        .collect()
+}
+
+/// Music for training with only a few tracks: a resampled segment, a random spectral tilt
+/// (`y[i] = x[i] + a·x[i−1]`, `a` in [−0.8, 0.8]) and, half of the time, a second track's
+/// resampled segment 0–10 dB below, so that the model meets more than three tracks' timbres.
+pub fn varied_music<R: Rng>(tracks: &[Vec<f32>], n: usize, rng: &mut R) -> Vec<f32> {
+    let pick = |rng: &mut R| {
+        let t = rng.random_range(0..tracks.len().max(1));
+        let mut x = resampled_segment(tracks.get(t).map(Vec::as_slice).unwrap_or(&[]), n, rng);
+        normalize_rms(&mut x);
+        x
+    };
+    let mut x = pick(rng);
+    if rng.random::<bool>() {
+        let g = 10f32.powf(-rng.random_range(0.0f32..10.0) / 20.0);
+        let y = pick(rng);
+        x.iter_mut().zip(&y).for_each(|(a, b)| *a += g * b);
+    }
+    let a = rng.random_range(-0.8f32..0.8);
+    let mut prev = 0.0f32;
+    for v in x.iter_mut() {
+        let cur = *v;
+        *v = cur + a * prev;
+        prev = cur;
+    }
+    x
+}
+
 /// `n` samples of noise of the given type with unit RMS (falls back to white noise when a
-/// recorded segment is silent or no track is available).
-pub fn generate<R: Rng>(kind: NoiseType, tracks: &[Vec<f32>], n: usize, rng: &mut R) -> Vec<f32> {
+/// recorded segment is silent or no track is available). `vary_music` draws recorded noise
+/// through [`varied_music`] (training only).
+pub fn generate<R: Rng>(kind: NoiseType, tracks: &[Vec<f32>], n: usize, vary_music: bool, rng: &mut R) -> Vec<f32> {
     let mut x = match kind {
+        NoiseType::Recorded if !tracks.is_empty() && vary_music => varied_music(tracks, n, rng),
         NoiseType::Recorded if !tracks.is_empty() => {
             let t = rng.random_range(0..tracks.len());
             segment(tracks.get(t).map(Vec::as_slice).unwrap_or(&[]), n, rng)
@@ -142,15 +191,37 @@ mod tests {
     fn generated_noises_are_unit_rms_and_colored() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         for k in [NoiseType::White, NoiseType::Pink, NoiseType::Brown, NoiseType::Hum, NoiseType::Recorded] {
-            let x = generate(k, &[], 8000, &mut rng);
+            let x = generate(k, &[], 8000, false, &mut rng);
             assert!((rms(&x) - 1.0).abs() < 1e-3, "{k:?}");
             assert!(x.iter().all(|v| v.is_finite()));
         }
         // lag-1 correlation grows with redness
         let corr = |x: &[f32]| x.windows(2).map(|w| w[0] * w[1]).sum::<f32>() / x.len() as f32;
-        let w = generate(NoiseType::White, &[], 8000, &mut rng);
-        let p = generate(NoiseType::Pink, &[], 8000, &mut rng);
-        let b = generate(NoiseType::Brown, &[], 8000, &mut rng);
+        let w = generate(NoiseType::White, &[], 8000, false, &mut rng);
+        let p = generate(NoiseType::Pink, &[], 8000, false, &mut rng);
+        let b = generate(NoiseType::Brown, &[], 8000, false, &mut rng);
         assert!(corr(&w).abs() < 0.1 && corr(&p) > corr(&w) && corr(&b) > 0.9);
+    }
+
+    #[test]
+    fn varied_music_changes_pitch_within_bounds_and_keeps_unit_rms() {
+        // 500 Hz sine: 1000 zero crossings per second; read at 0.7–1.4× it has 700–1400.
+        let track: Vec<f32> = (0..8000).map(|i| (std::f32::consts::TAU * 500.0 * i as f32 / 8000.0 + 0.1).sin()).collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let mut rates = Vec::new();
+        for _ in 0..20 {
+            let x = resampled_segment(&track, 8000, &mut rng);
+            let zc = x.windows(2).filter(|w| (w[0] < 0.0) != (w[1] < 0.0)).count();
+            assert!((690..=1410).contains(&zc), "{zc} zero crossings");
+            rates.push(zc);
+        }
+        assert!(rates.iter().max().unwrap() - rates.iter().min().unwrap() > 100, "speeds vary: {rates:?}");
+        let tracks = vec![track.clone(), track.iter().map(|v| v * 0.5).collect()];
+        let a = generate(NoiseType::Recorded, &tracks, 4000, true, &mut rand::rngs::StdRng::seed_from_u64(9));
+        let b = generate(NoiseType::Recorded, &tracks, 4000, true, &mut rand::rngs::StdRng::seed_from_u64(9));
+        let plain = generate(NoiseType::Recorded, &tracks, 4000, false, &mut rand::rngs::StdRng::seed_from_u64(9));
+        assert_eq!(a, b, "deterministic for a seed");
+        assert_ne!(a, plain);
+        assert!((rms(&a) - 1.0).abs() < 1e-3 && a.iter().all(|v| v.is_finite()));
     }
 }

@@ -41,6 +41,9 @@ pub struct TrainConfig {
     /// Fraction of the steps after which the bit widths are rounded and frozen (DiffQ; none = 1).
     #[serde(default)]
     pub freeze_bits: Option<f64>,
+    /// Vary the training music (speed 0.7–1.4×, spectral tilt, a second track mixed in).
+    #[serde(default)]
+    pub vary_music: bool,
     pub seed: u64,
     pub snr_lo: f32,
     pub snr_hi: f32,
@@ -77,6 +80,7 @@ pub fn preset(name: &str) -> Result<(Arch, DiffqConfig, TrainConfig)> {
         lr_cosine: false, // constant rate: what every result before the fine-tuning recipe used
         distill: 0.0,     // no teacher
         freeze_bits: None, // the bits learn until the last step
+        vary_music: false, // the training music as recorded
         seed: 0,
         snr_lo: -5.0,
         snr_hi: 15.0,
@@ -207,7 +211,9 @@ fn median(v: &mut [f64]) -> Option<f64> {
 pub fn train(req: TrainRequest) -> Result<TrainSummary> {
     let TrainRequest { method, arch, diffq, cfg, out, resume, from, device: dev, progress } = req;
     arch.validate()?;
-    let corpus = Arc::new(Corpus::load(&cfg.speech, &cfg.noise, Split::Train, cfg.max_files)?);
+    let mut corpus = Corpus::load(&cfg.speech, &cfg.noise, Split::Train, cfg.max_files)?;
+    corpus.vary_music = cfg.vary_music;
+    let corpus = Arc::new(corpus);
     let val_corpus = Corpus::load(&cfg.speech, &cfg.noise, Split::Val, cfg.max_files)?;
     let samples = (cfg.seconds * crate::audio::SAMPLE_RATE as f32) as usize;
     if samples < runtime::dsp::HOP || cfg.batch == 0 {
