@@ -109,41 +109,24 @@ fn plan_bytes(layout: &BlobLayout, plan: &BitsPlan) -> Result<usize> {
     Ok(layout.exact_bytes(&plan.iter().flatten().map(|(_, b)| b.clone()).collect::<Vec<_>>())?)
 }
 
-/// One quantised group as the export's fit sees it.
-struct GroupSlot {
-    layer: usize,
-    group: usize,
-    /// Continuous bits (+ extra bits) DiffQ learnt for it.
-    cont: f32,
-    /// Its trained weights (storage order) and its tensor's range.
-    weights: Vec<f32>,
-    range: (f32, f32),
-}
-
-/// Moves the rounding of DiffQ's bits so the blob lands in `[0.97, 1]·target` bytes: over
-/// budget, the groups rounded up the most lose a bit first; more than 3% under, the groups
-/// rounded down the most gain one. Ties (frozen bits are all exactly rounded) go to the group
-/// whose quantisation error changes least (losing) or most (gaining). It stops at 97%: bits
-/// added after training did not buy quality (filling a 3-bit budget to 100% measured −0.04 dB,
-/// RESULTS.md), DiffQ's quality follows the bits it trained with. Returns the number of changes.
+/// Moves the rounding of DiffQ's bits so the blob lands in `[0.97, 1]·target` bytes: groups
+/// rounded up the most lose a bit first (over budget), groups rounded down the most gain one
+/// (more than 3% under). Returns the number of group changes.
 pub fn fit_to_target(t: &Trained, plan: &mut BitsPlan, layout: &BlobLayout, target: usize) -> Result<usize> {
-    let mut slots: Vec<GroupSlot> = Vec::new();
+    // (layer, group, continuous bits) of every quantised group
+    let mut cont: Vec<(usize, usize, f32)> = Vec::new();
     for (i, p) in plan.iter().enumerate() {
         let Some((l, _)) = p else { continue };
         let cb = match t.qs.continuous_bits(i)? {
             Some(c) => c.to_device(&Device::Cpu)?.to_vec1::<f32>()?,
             None => bail!("a size target needs a DiffQ checkpoint"),
         };
-        let var = t.params.weights.get(i).ok_or_else(|| anyhow!("missing weight {i}"))?;
-        let st = l.to_storage(&var.as_tensor().flatten_all()?.to_device(&Device::Cpu)?.to_vec1::<f32>()?);
-        let range = st.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-        for (g, chunk) in st.chunks(l.group_size.max(1)).enumerate().take(l.n_groups) {
-            let cont = cb.get(g / l.groups_per_logit().max(1)).copied().unwrap_or(0.0) + t.meta.diffq.extra_bits;
-            slots.push(GroupSlot { layer: i, group: g, cont, weights: chunk.to_vec(), range });
+        for g in 0..l.n_groups {
+            let c = cb.get(g / l.groups_per_logit().max(1)).copied().unwrap_or(0.0) + t.meta.diffq.extra_bits;
+            cont.push((i, g, c));
         }
     }
-    let get = |plan: &BitsPlan, s: &GroupSlot| -> u8 { plan.get(s.layer).and_then(|p| p.as_ref()).and_then(|(_, b)| b.get(s.group).copied()).unwrap_or(1) };
-    let err = |s: &GroupSlot, b: u8| quantize::group_sq_error(&s.weights, s.range.0, s.range.1, b);
+    let get = |plan: &BitsPlan, i: usize, g: usize| -> u8 { plan.get(i).and_then(|p| p.as_ref()).and_then(|(_, b)| b.get(g).copied()).unwrap_or(1) };
     let mut changes = 0usize;
     let lo = (target as f64 * 0.97) as usize;
     let mut size = plan_bytes(layout, plan)?;
@@ -152,29 +135,27 @@ pub fn fit_to_target(t: &Trained, plan: &mut BitsPlan, layout: &BlobLayout, targ
         if !down && size >= lo {
             break;
         }
-        // rounding excess in thousandths of a bit, then the error change of the move
-        let excess = |s: &GroupSlot| ((f32::from(get(plan, s)) - s.cont) * 1000.0).round() as i64;
+        // candidate: the group whose rounding is furthest from its continuous value, in the needed direction
+        let key = |&(i, g, c): &(usize, usize, f32)| f32::from(get(plan, i, g)) - c;
         let pick = if down {
-            let cost = |s: &GroupSlot| err(s, get(plan, s) - 1) - err(s, get(plan, s));
-            slots.iter().filter(|s| get(plan, s) > 1).max_by(|a, b| excess(a).cmp(&excess(b)).then(cost(b).total_cmp(&cost(a))))
+            cont.iter().filter(|x| get(plan, x.0, x.1) > 1).max_by(|a, b| key(a).total_cmp(&key(b)))
         } else {
-            let gain = |s: &GroupSlot| err(s, get(plan, s)) - err(s, get(plan, s) + 1);
-            slots.iter().filter(|s| get(plan, s) < 15).min_by(|a, b| excess(a).cmp(&excess(b)).then(gain(b).total_cmp(&gain(a))))
+            cont.iter().filter(|x| get(plan, x.0, x.1) < 15).min_by(|a, b| key(a).total_cmp(&key(b)))
         };
-        let Some(s) = pick else { break };
-        let (layer, group) = (s.layer, s.group);
-        let bump = |plan: &mut BitsPlan, up: bool| {
-            if let Some(Some((_, b))) = plan.get_mut(layer) {
-                if let Some(v) = b.get_mut(group) {
-                    *v = if up { *v + 1 } else { *v - 1 };
-                }
+        let Some(&(i, g, _)) = pick else { break };
+        if let Some(Some((_, b))) = plan.get_mut(i) {
+            if let Some(v) = b.get_mut(g) {
+                *v = if down { *v - 1 } else { *v + 1 };
             }
-        };
-        bump(plan, !down);
+        }
         let new_size = plan_bytes(layout, plan)?;
         if !down && new_size > target {
             // undo and stop: no room left for one more bit
-            bump(plan, false);
+            if let Some(Some((_, b))) = plan.get_mut(i) {
+                if let Some(v) = b.get_mut(g) {
+                    *v -= 1;
+                }
+            }
             break;
         }
         size = new_size;
