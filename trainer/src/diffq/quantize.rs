@@ -70,19 +70,6 @@ pub fn fake_quantize(name: &str, w: &[f32], group_bits: &[u8], group_size: usize
     Ok(dequantize(&quantize(name, w, group_bits, group_size)?))
 }
 
-/// Squared error `Σ (x − dequantize(quantize(x)))²` of `group` quantised at `bits` over the
-/// tensor range `[min, max]` (what one more or one less bit changes, for the export's fit).
-pub fn group_sq_error(group: &[f32], min: f32, max: f32, bits: u8) -> f64 {
-    let scale = quant::scale_for_bits(min, max, bits);
-    group
-        .iter()
-        .map(|&x| {
-            let e = f64::from(x) - f64::from(quant::dequantize(min, scale, quant::quantize(x, min, scale, bits)));
-            e * e
-        })
-        .sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,17 +81,6 @@ mod tests {
         assert_eq!(round_bits(0.2, 0.0).unwrap(), 1);
         assert_eq!(round_bits(14.7, 1.0).unwrap(), 15);
         assert!(matches!(round_bits(f32::NAN, 0.0), Err(DiffqError::NonFiniteBits(_))));
-    }
-
-    #[test]
-    fn group_error_by_hand() {
-        // range [0, 3]: 2 bits → step 1, levels exact; 1 bit → step 3: 1.0 → 0 (err 1), 2.0 → 3 (err 1)
-        let g = [0.0f32, 1.0, 2.0, 3.0];
-        assert_eq!(group_sq_error(&g, 0.0, 3.0, 2), 0.0);
-        assert!((group_sq_error(&g, 0.0, 3.0, 1) - 2.0).abs() < 1e-12);
-        // 0.4 at step 1 → level 0, error 0.16
-        assert!((group_sq_error(&[0.4], 0.0, 3.0, 2) - 0.16).abs() < 1e-6);
-        assert_eq!(group_sq_error(&[5.0, 5.0], 5.0, 5.0, 4), 0.0, "constant tensor");
     }
 
     #[test]
