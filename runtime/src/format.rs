@@ -8,8 +8,9 @@ pub use crate::layout::Layout;
 
 pub const MAGIC: [u8; 4] = *b"DQEM";
 /// Newest format version this runtime reads and writes (2 adds the row-pair layout, 3 stores
-/// the integer path's bias constants as i16 with a shift instead of i64).
-pub const VERSION: u16 = 3;
+/// the integer path's bias constants as i16 with a shift instead of i64, 4 keeps the biases of
+/// a blob with integer constants only there: both paths read them from the constants).
+pub const VERSION: u16 = 4;
 /// Oldest version still read: a v1 blob is a v2 blob whose tensors all use the row layout.
 pub const MIN_VERSION: u16 = 1;
 pub const HEADER_LEN: usize = 64;
@@ -199,6 +200,9 @@ pub enum Weights<'a> {
     F32(&'a [u8]),
     F16(&'a [u8]),
     Packed(Packed<'a>),
+    /// Little-endian i16 values `c`, each meaning `c as f32 · scale`: the f32 path's view of a
+    /// v4 blob's integer bias constants (FORMAT.md). Never a tensor-table entry.
+    ScaledI16 { data: &'a [u8], scale: f32 },
 }
 
 /// One decoded tensor-table entry.
@@ -214,6 +218,7 @@ impl Tensor<'_> {
         TENSOR_ENTRY_LEN
             + match self.weights {
                 Weights::F32(d) | Weights::F16(d) => d.len(),
+                Weights::ScaledI16 { data, .. } => data.len(),
                 Weights::Packed(p) => p.bits_table.len() + p.data.len(),
             }
     }
@@ -438,7 +443,8 @@ pub fn read_layer(b: &[u8], h: &Header, i: u16) -> Result<Layer, Error> {
     } else {
         l.out_scale == 0.0 && l.int_offset == 0
     };
-    if !scale_ok {
+    // From v4, a blob with integer constants keeps the biases there only.
+    if !scale_ok || (h.has_int() && h.version >= 4 && l.bias != NO_TENSOR) {
         return Err(Error::InvalidField(p));
     }
     Ok(l)

@@ -206,6 +206,24 @@ impl<'a> Model<'a> {
         read_tensor(self.blob, &self.header, i)
     }
 
+    /// The bias of weighted layer `i` as the f32 path adds it: its tensor, or from format v4
+    /// with integer constants, those constants read as f32 (FORMAT.md); `None` if it has none.
+    pub fn bias(&self, i: u16) -> Result<Option<Weights<'a>>, Error> {
+        let l = self.layer(i)?;
+        self.layer_bias(&l, i)
+    }
+
+    fn layer_bias(&self, l: &Layer, i: u16) -> Result<Option<Weights<'a>>, Error> {
+        if l.bias != NO_TENSOR {
+            return self.weights(l.bias).map(Some);
+        }
+        if !(l.op.has_weights() && self.has_int() && self.header.version >= 4) {
+            return Ok(None);
+        }
+        let p = IntParams::read(self.int_block(l, i)?, usize::from(l.out_len), self.header.version, Part::Layer(i))?;
+        Ok(p.f32_bias(l.out_scale))
+    }
+
     /// The executor's per-frame lookup: no O(groups) re-validation (done once in `parse`).
     fn weights(&self, i: u16) -> Result<Weights<'a>, Error> {
         read_tensor_fast(self.blob, &self.header, i).map(|t| t.weights)
@@ -311,9 +329,9 @@ impl Path for F32Path {
         }
         Ok(())
     }
-    fn matvec(&self, m: &Model<'_>, l: &Layer, _: u16, taps: &[Option<&[f32]>], y: &mut [f32]) -> Result<(), Error> {
+    fn matvec(&self, m: &Model<'_>, l: &Layer, i: u16, taps: &[Option<&[f32]>], y: &mut [f32]) -> Result<(), Error> {
         let w = m.weights(l.weight)?;
-        let bias = if l.bias == NO_TENSOR { None } else { Some(m.weights(l.bias)?) };
+        let bias = m.layer_bias(l, i)?;
         kernels::matvec_f32(&w, bias.as_ref(), taps, usize::from(l.in_len), y)
     }
 }

@@ -117,7 +117,10 @@ pub fn eval(a: EvalArgs) -> Result<serde_json::Value> {
             (r, Some(blob.len()), path.display().to_string())
         }
         (None, Some(ck)) => {
-            let opts = ExportOptions { ptq_bits: None, target_bytes: None, with_int: false, calib_mixtures: 1, calib_seconds: 1.0, speech: None, noise: None };
+            // The same export as `export`'s defaults (integer constants included: they decide the
+            // size fit and, from format v4, the biases), so this measures what would ship.
+            let speech = Some(a.data.speech.clone());
+            let opts = ExportOptions { ptq_bits: None, target_bytes: None, with_int: true, calib_mixtures: 32, calib_seconds: 4.0, speech, noise: Some(a.data.noise.clone()) };
             let (_, _, dep) = export::export(ck, &opts, &Device::Cpu)?;
             let r = eval::evaluate(&mixes, |x| eval::enhance_deployable(&dep, x, &Device::Cpu))?;
             (r, None, ck.display().to_string())

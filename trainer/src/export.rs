@@ -94,15 +94,8 @@ pub fn bits_plan(t: &Trained, ptq_bits: Option<u8>) -> Result<BitsPlan> {
 
 /// Blob size structure of a plan.
 pub fn plan_layout(arch: &Arch, plan: &BitsPlan, with_int: bool) -> BlobLayout {
-    let mut plain = Vec::new();
-    for (w, p) in arch.weighted().iter().zip(plan) {
-        if p.is_none() {
-            plain.push((w.count(), crate::diffq::size::PlainKind::F32));
-        }
-        plain.push((w.out, crate::diffq::size::bias_kind(p.is_some())));
-    }
-    let int_bytes = if with_int { crate::qstate::int_bytes(arch) } else { 0 };
-    BlobLayout { n_layers: arch.layers().len(), plain, quantized: plan.iter().flatten().map(|(l, _)| *l).collect(), int_bytes }
+    let layouts: Vec<Option<QuantLayout>> = plan.iter().map(|p| p.as_ref().map(|(l, _)| *l)).collect();
+    crate::qstate::blob_layout(arch, &layouts, with_int)
 }
 
 fn plan_bytes(layout: &BlobLayout, plan: &BitsPlan) -> Result<usize> {
@@ -284,6 +277,21 @@ pub fn write_blob(dep: &Deployable, calib: Option<&IntCalibration>) -> Result<Ve
     })
 }
 
+/// The deployable with the biases exactly as the blob's f32 path adds them (format v4 keeps
+/// them in the integer constants, rounded to i16 there), so the trainer evaluates what ships.
+pub fn with_blob_biases(mut dep: Deployable, blob: &[u8]) -> Result<Deployable> {
+    let m = runtime::Model::parse(blob).map_err(|e| anyhow!("exported blob: {e}"))?;
+    let weighted = (0..m.n_layers()).filter(|&i| m.layer(i).is_ok_and(|l| l.op.has_weights()));
+    for (d, i) in dep.layers.iter_mut().zip(weighted) {
+        let out = d.bias.len();
+        let mut y = vec![0f32; out];
+        let bias = m.bias(i).map_err(|e| anyhow!("bias of layer {i}: {e}"))?;
+        runtime::kernels::f32::add_bias(bias.as_ref(), &mut y).map_err(|e| anyhow!("bias of layer {i}: {e}"))?;
+        d.bias = y;
+    }
+    Ok(dep)
+}
+
 /// Options of `export`.
 #[derive(Clone, Debug)]
 pub struct ExportOptions {
@@ -341,6 +349,7 @@ pub fn export(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8
     if blob.len() != predicted {
         bail!("internal error: blob is {} bytes, size accounting predicted {predicted}", blob.len());
     }
+    let dep = with_blob_biases(dep, &blob)?;
     let weights = t.meta.arch.macs();
     let n_q: usize = plan.iter().flatten().map(|(l, _)| l.count).sum();
     let avg_bits = if n_q == 0 {

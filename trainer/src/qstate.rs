@@ -163,15 +163,7 @@ impl QState {
 
     /// The blob's size structure for this model.
     pub fn blob_layout(&self, arch: &Arch, with_int: bool) -> BlobLayout {
-        let mut plain: Vec<(usize, PlainKind)> = Vec::new();
-        for (w, l) in arch.weighted().iter().zip(&self.layouts) {
-            if l.is_none() {
-                plain.push((w.count(), PlainKind::F32));
-            }
-            plain.push((w.out, crate::diffq::size::bias_kind(l.is_some())));
-        }
-        let int_bytes = if with_int { int_bytes(arch) } else { 0 };
-        BlobLayout { n_layers: arch.layers().len(), plain, quantized: self.layouts.iter().flatten().copied().collect(), int_bytes }
+        blob_layout(arch, &self.layouts, with_int)
     }
 
     /// Differentiable size in bytes (DiffQ only), plus the exact size at the current true bits.
@@ -203,6 +195,22 @@ impl QState {
         }
         Ok(if n == 0 { None } else { Some(sum / n as f64) })
     }
+}
+
+/// The size structure of a blob of `arch` with these quantised layers. With the integer path
+/// the biases live only in its constants (format v4), without it each is a tensor of its own.
+pub fn blob_layout(arch: &Arch, layouts: &[Option<QuantLayout>], with_int: bool) -> BlobLayout {
+    let mut plain: Vec<(usize, PlainKind)> = Vec::new();
+    for (w, l) in arch.weighted().iter().zip(layouts) {
+        if l.is_none() {
+            plain.push((w.count(), PlainKind::F32));
+        }
+        if !with_int {
+            plain.push((w.out, crate::diffq::size::bias_kind(l.is_some())));
+        }
+    }
+    let int_bytes = if with_int { int_bytes(arch) } else { 0 };
+    BlobLayout { n_layers: arch.layers().len(), plain, quantized: layouts.iter().flatten().copied().collect(), int_bytes }
 }
 
 /// Bytes of integer-path constants the writer adds for `arch`.

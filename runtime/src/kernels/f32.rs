@@ -83,6 +83,7 @@ pub fn matvec_f32(
             let vals = d.chunks_exact(2).map(f16_le);
             rows_plain(vals, taps, in_len, out);
         }
+        Weights::ScaledI16 { .. } => return Err(Error::KernelShape),
     }
     add_bias(bias, out)
 }
@@ -91,12 +92,18 @@ pub(crate) fn f32_le(c: &[u8]) -> f32 {
     <[u8; 4]>::try_from(c).map(f32::from_le_bytes).unwrap_or(0.0)
 }
 
+/// `c as f32 · scale`: one f32 multiply, so every machine gets the same bias.
+pub(crate) fn scaled_i16(c: &[u8], scale: f32) -> f32 {
+    let v = <[u8; 2]>::try_from(c).map(i16::from_le_bytes).unwrap_or(0);
+    f32::from(v) * scale
+}
+
 pub(crate) fn f16_le(c: &[u8]) -> f32 {
     <[u8; 2]>::try_from(c).map(|a| half::f16::from_le_bytes(a).to_f32()).unwrap_or(0.0)
 }
 
-/// Adds an f32/f16 bias vector of `out.len()` values.
-pub(crate) fn add_bias(bias: Option<&Weights<'_>>, out: &mut [f32]) -> Result<(), Error> {
+/// Adds a bias vector of `out.len()` values (f32, f16, or a v4 blob's i16 constants).
+pub fn add_bias(bias: Option<&Weights<'_>>, out: &mut [f32]) -> Result<(), Error> {
     match bias {
         None => Ok(()),
         Some(Weights::F32(d)) if d.len() == 4 * out.len() => {
@@ -108,6 +115,12 @@ pub(crate) fn add_bias(bias: Option<&Weights<'_>>, out: &mut [f32]) -> Result<()
         Some(Weights::F16(d)) if d.len() == 2 * out.len() => {
             for (y, c) in out.iter_mut().zip(d.chunks_exact(2)) {
                 *y += f16_le(c);
+            }
+            Ok(())
+        }
+        Some(&Weights::ScaledI16 { data, scale }) if data.len() == 2 * out.len() => {
+            for (y, c) in out.iter_mut().zip(data.chunks_exact(2)) {
+                *y += scaled_i16(c, scale);
             }
             Ok(())
         }

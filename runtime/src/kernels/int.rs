@@ -71,6 +71,20 @@ impl<'a> IntParams<'a> {
         Ok(IntParams { shift, m_min: i32_at(block, 4, part)?, m_bits, bias })
     }
 
+    /// The biases as the f32 path reads them from a v4 blob: `c[n]·2^(L−S)·out_scale`
+    /// (`None` for the i64 constants of v1/v2, whose blobs keep bias tensors).
+    pub fn f32_bias(&self, out_scale: f32) -> Option<Weights<'a>> {
+        match self.bias {
+            // 2^(L−S) is exact in f32: 0 ≤ L ≤ S ≤ 62.
+            BiasQ::I16 { values, lshift } => {
+                let e = lshift as i32 - self.shift as i32;
+                let pow2 = f32::from_bits(((127 + e).clamp(1, 254) as u32) << 23);
+                Some(Weights::ScaledI16 { data: values, scale: out_scale * pow2 })
+            }
+            BiasQ::I64(_) => None,
+        }
+    }
+
     #[inline]
     fn bias_at(&self, n: usize) -> i64 {
         self.bias.at(n)

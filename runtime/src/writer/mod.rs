@@ -1,5 +1,6 @@
-//! Writes format v3 (FORMAT.md), or the oldest version that can hold the blob: 1 without row
-//! pairs and integer constants, 2 with row pairs only. The trainer exports through this code only; every blob it
+//! Writes format v4 (FORMAT.md), or the oldest version that can hold the blob: 1 without row
+//! pairs and integer constants, 2 with row pairs only (v4 is the one with integer constants,
+//! which then hold the biases: their tensors are not written). The trainer exports through this code only; every blob it
 //! produces is parsed back by [`Model::parse`] before it is returned.
 
 use crate::format::{
@@ -304,11 +305,26 @@ impl BlobWriter {
             Some(c) => Some(int::layer_scales(&self.layers_ops(), c)?),
             None => None,
         };
-        let n_t = self.tensors.len();
+        let has_int = scales.is_some();
+        // With integer constants the biases live in them only (v4): their tensors are dropped
+        // and the others renumbered.
+        let is_bias = |i: usize| self.layers.iter().any(|l| usize::from(l.bias) == i) && !self.layers.iter().any(|l| usize::from(l.weight) == i);
+        let mut new_index = Vec::with_capacity(self.tensors.len());
+        let mut kept = Vec::new();
+        for (i, t) in self.tensors.iter().enumerate() {
+            if has_int && is_bias(i) {
+                new_index.push(NO_TENSOR);
+            } else {
+                new_index.push(kept.len() as u16);
+                kept.push(t);
+            }
+        }
+        let remap = |i: u16| new_index.get(usize::from(i)).copied().unwrap_or(NO_TENSOR);
+        let n_t = kept.len();
         let table_end = HEADER_LEN + n_t * TENSOR_ENTRY_LEN + self.layers.len() * LAYER_ENTRY_LEN;
         let mut data: Vec<u8> = Vec::new();
         let mut tensor_table = Vec::with_capacity(n_t * TENSOR_ENTRY_LEN);
-        for t in &self.tensors {
+        for t in kept {
             let bits_off = if t.table.is_empty() { 0 } else { table_end + data.len() };
             data.extend_from_slice(&t.table);
             let data_off = table_end + data.len();
@@ -344,7 +360,7 @@ impl BlobWriter {
             };
             let stride: u16 = if l.op.has_weights() { 1 } else { 0 };
             layer_table.extend_from_slice(&[l.op.code(), 0]);
-            for v in [l.in_len, l.out_len, l.weight, l.bias] {
+            for v in [l.in_len, l.out_len, remap(l.weight), remap(l.bias)] {
                 layer_table.extend_from_slice(&v.to_le_bytes());
             }
             layer_table.extend_from_slice(&[l.kernel, 0]);
@@ -357,11 +373,10 @@ impl BlobWriter {
         }
         let total = table_end + data.len();
         let total32 = u32::try_from(total).map_err(|_| WriteError::Shape("blob over 4 GiB".into()))?;
-        let has_int = scales.is_some();
         let mut out = Vec::with_capacity(total);
         out.extend_from_slice(&MAGIC);
-        // The oldest version that holds the blob, so older readers keep working: 3 for the i16
-        // bias constants of the integer path, 2 for row pairs, else 1.
+        // The oldest version that holds the blob, so older readers keep working: 4 for biases
+        // kept in the integer constants only, 2 for row pairs, else 1.
         let pairs = self.tensors.iter().any(|t| t.layout != Layout::Rows);
         let version = if has_int { VERSION } else if pairs { 2 } else { 1 };
         out.extend_from_slice(&version.to_le_bytes());

@@ -1,10 +1,11 @@
-//! Pins format v3: a small fixed model written by `BlobWriter` must be byte-identical to
-//! `tests/golden/v3_small.bin` (hex dump beside it, `v3_small.hex`), and every field is also
+//! Pins format v4: a small fixed model written by `BlobWriter` must be byte-identical to
+//! `tests/golden/v4_small.bin` (hex dump beside it, `v4_small.hex`), and every field is also
 //! decoded here by hand from FORMAT.md, independently of `runtime::format`, so the writer, the
-//! parser and the document cannot drift apart together. `v1_small.bin` is the same model as
-//! the version-1 writer wrote it (i64 bias constants): still read, and still decoded here.
+//! parser and the document cannot drift apart together. `v3_small.bin` (bias tensors beside
+//! the integer constants) and `v1_small.bin` (i64 bias constants) are the same model as the
+//! version-3 and version-1 writers wrote it: still read, and still decoded here.
 //!
-//! A deliberate format change regenerates the v3 files with
+//! A deliberate format change regenerates the v4 files with
 //! `UPDATE_GOLDEN=1 cargo test -p runtime --features std golden` (and needs a new version).
 
 use crate::common::{f32_at, u16_at, u32_at};
@@ -12,8 +13,9 @@ use runtime::quant::scale_for_bits;
 use runtime::writer::{BlobWriter, IntCalibration};
 use runtime::{Model, StateF32, StateI8};
 
-const BIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v3_small.bin");
-const HEX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v3_small.hex");
+const BIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v4_small.bin");
+const HEX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v4_small.hex");
+const V3_BIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v3_small.bin");
 const V1_BIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v1_small.bin");
 
 const T0_BITS: [u8; 4] = [2, 3, 4, 5];
@@ -61,62 +63,87 @@ fn bits_at(b: &[u8], bit: usize, n: u8) -> u32 {
 }
 
 #[test]
-fn golden_bytes_pin_format_v3() {
+fn golden_bytes_pin_format_v4() {
     let blob = golden_blob();
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(BIN, &blob).unwrap();
         std::fs::write(HEX, hex_dump(&blob)).unwrap();
     }
-    let pinned = std::fs::read(BIN).expect("tests/golden/v3_small.bin missing (UPDATE_GOLDEN=1 writes it)");
+    let pinned = std::fs::read(BIN).expect("tests/golden/v4_small.bin missing (UPDATE_GOLDEN=1 writes it)");
     assert_eq!(hex_dump(&blob), std::fs::read_to_string(HEX).unwrap(), "hex dump out of date");
-    assert!(blob == pinned, "the writer's bytes changed: format v3 is pinned (see module doc)");
+    assert!(blob == pinned, "the writer's bytes changed: format v4 is pinned (see module doc)");
+}
+
+#[test]
+fn golden_v4_fields_match_format_md() {
+    check_fields(&std::fs::read(BIN).unwrap(), 4);
 }
 
 #[test]
 fn golden_v3_fields_match_format_md() {
-    check_fields(&std::fs::read(BIN).unwrap(), 3);
+    check_fields(&std::fs::read(V3_BIN).unwrap(), 3);
+}
+
+/// From v4 a blob with integer constants keeps no bias tensor: the v3 file relabelled v4 is
+/// rejected at its first layer with a bias.
+#[test]
+fn v4_rejects_bias_tensors_beside_integer_constants() {
+    let mut b = std::fs::read(V3_BIN).unwrap();
+    b[4] = 4;
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&b[16..]);
+    b[12..16].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(Model::parse(&b).unwrap_err(), runtime::Error::InvalidField(runtime::Part::Layer(0)));
+}
+
+fn run_golden(b: &[u8]) -> (Vec<f32>, Vec<i8>) {
+    let m = Model::parse(b).unwrap();
+    let (mut a, mut s, mut ai, mut si) = (vec![0.0f32; 32], vec![0.0f32; 64], vec![0i8; 32], vec![0i8; 64]);
+    let (mut st, mut sti) = (StateF32::new(&mut s), StateI8::new(&mut si));
+    let (mut outs, mut outs_i) = (Vec::new(), Vec::new());
+    for t in 0..16 {
+        let x: Vec<f32> = (0..16).map(|i| ((i * 5 + t) % 11) as f32 * 0.15 - 0.7).collect();
+        let (mut y, mut yi) = ([0.0f32; 4], [0i8; 4]);
+        m.step_f32(&mut st, &mut a, &x, &mut y).unwrap();
+        m.step_i8(&mut sti, &mut ai, &crate::common::quantize_input(&x, S_X), &mut yi).unwrap();
+        outs.extend(y);
+        outs_i.extend(yi);
+    }
+    (outs, outs_i)
 }
 
 /// A version-1 blob (i64 bias constants) still parses, and both paths give the same outputs
-/// as the v3 blob of the same model.
+/// as the v3 blob of the same model. The v4 blob's integer path is identical too; its f32 path
+/// reads the biases from the i16 constants, within 2^−9 of an output step of the v3 f16/f32 ones.
 #[test]
-fn golden_v1_fields_match_format_md_and_run_like_v3() {
+fn golden_v1_fields_match_format_md_and_run_like_v3_and_v4() {
     let v1 = std::fs::read(V1_BIN).unwrap();
     check_fields(&v1, 1);
-    let v3 = golden_blob();
-    let run = |b: &[u8]| -> (Vec<f32>, Vec<i8>) {
-        let m = Model::parse(b).unwrap();
-        let (mut a, mut s, mut ai, mut si) = (vec![0.0f32; 32], vec![0.0f32; 64], vec![0i8; 32], vec![0i8; 64]);
-        let (mut st, mut sti) = (StateF32::new(&mut s), StateI8::new(&mut si));
-        let (mut outs, mut outs_i) = (Vec::new(), Vec::new());
-        for t in 0..16 {
-            let x: Vec<f32> = (0..16).map(|i| ((i * 5 + t) % 11) as f32 * 0.15 - 0.7).collect();
-            let (mut y, mut yi) = ([0.0f32; 4], [0i8; 4]);
-            m.step_f32(&mut st, &mut a, &x, &mut y).unwrap();
-            m.step_i8(&mut sti, &mut ai, &crate::common::quantize_input(&x, S_X), &mut yi).unwrap();
-            outs.extend(y);
-            outs_i.extend(yi);
-        }
-        (outs, outs_i)
-    };
-    assert_eq!(run(&v1), run(&v3));
+    let v3 = run_golden(&std::fs::read(V3_BIN).unwrap());
+    assert_eq!(run_golden(&v1), v3);
+    let v4 = run_golden(&golden_blob());
+    assert_eq!(v4.1, v3.1, "integer path");
+    let worst = v4.0.iter().zip(&v3.0).fold(0.0f32, |a, (x, y)| a.max((x - y).abs()));
+    assert!(worst < 1e-4, "f32 path moved by {worst}");
 }
 
 fn check_fields(b: &[u8], version: u16) {
     let b = b.to_vec();
+    // v4 keeps the biases in the integer constants only: two tensors instead of four.
+    let v4 = version >= 4;
+    let nt: usize = if v4 { 2 } else { 4 };
     // Header.
     assert_eq!(&b[0..4], b"DQEM");
     assert_eq!(u16_at(&b, 4), version, "version");
     assert_eq!(u16_at(&b, 6), 1, "flags: HAS_INT");
     assert_eq!(u32_at(&b, 8) as usize, b.len(), "total_len");
     assert_eq!(u32_at(&b, 12), crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&b[16..]), "crc32");
-    assert_eq!((u16_at(&b, 16), u16_at(&b, 18), u16_at(&b, 20), u16_at(&b, 22)), (4, 4, 16, 4));
-    assert_eq!((u32_at(&b, 24), u32_at(&b, 28)), (64, 64 + 4 * 32));
+    assert_eq!((usize::from(u16_at(&b, 16)), u16_at(&b, 18), u16_at(&b, 20), u16_at(&b, 22)), (nt, 4, 16, 4));
+    assert_eq!((u32_at(&b, 24) as usize, u32_at(&b, 28) as usize), (64, 64 + nt * 32));
     // Arena 2·max width; state (history + 1)·in = (1·3 + 1)·16; the same for the int path.
     assert_eq!((u32_at(&b, 32), u32_at(&b, 36), u32_at(&b, 40), u32_at(&b, 44)), (32, 64, 32, 64));
     assert_eq!(f32_at(&b, 48), S_X);
     assert!(b[52..64].iter().all(|&x| x == 0));
-    let data_start = 64 + 4 * 32 + 4 * 24;
+    let data_start = 64 + nt * 32 + 4 * 24;
 
     // Tensor 0: packed, base 2, table width 2, group 16.
     let t = |i: usize, off: usize| 64 + 32 * i + off;
@@ -137,26 +164,31 @@ fn check_fields(b: &[u8], version: u16) {
         }
     }
     assert_eq!(bit, 8 * data_len);
-    // Tensor 1: f16 bias. Tensor 2: packed fixed 3-bit (no table). Tensor 3: f32 bias.
-    assert_eq!(&b[t(1, 0)..t(1, 8)], &[2, 0, 0, 0, 0, 0, 0, 0]);
-    assert_eq!((u32_at(&b, t(1, 8)), u32_at(&b, t(1, 20)), u32_at(&b, t(1, 28))), (8, 0, 16));
-    let f16_off = u32_at(&b, t(1, 24)) as usize;
-    assert_eq!(half::f16::from_le_bytes([b[f16_off + 2], b[f16_off + 3]]).to_f32(), -0.75);
-    assert_eq!(&b[t(2, 0)..t(2, 8)], &[3, 3, 0, 0, 8, 0, 0, 0]);
-    assert_eq!((u32_at(&b, t(2, 8)), u32_at(&b, t(2, 20)), u32_at(&b, t(2, 28))), (32, 0, 12));
-    let t2_off = u32_at(&b, t(2, 24)) as usize;
+    // Up to v3: tensor 1 the f16 bias, 2 packed fixed 3-bit (no table), 3 the f32 bias. v4:
+    // tensor 1 the packed one.
+    let t2 = if v4 { 1 } else { 2 };
+    if !v4 {
+        assert_eq!(&b[t(1, 0)..t(1, 8)], &[2, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!((u32_at(&b, t(1, 8)), u32_at(&b, t(1, 20)), u32_at(&b, t(1, 28))), (8, 0, 16));
+        let f16_off = u32_at(&b, t(1, 24)) as usize;
+        assert_eq!(half::f16::from_le_bytes([b[f16_off + 2], b[f16_off + 3]]).to_f32(), -0.75);
+        assert_eq!(&b[t(3, 0)..t(3, 8)], &[1, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(f32_at(&b, u32_at(&b, t(3, 24)) as usize + 4), -0.5);
+    }
+    assert_eq!(&b[t(t2, 0)..t(t2, 8)], &[3, 3, 0, 0, 8, 0, 0, 0]);
+    assert_eq!((u32_at(&b, t(t2, 8)), u32_at(&b, t(t2, 20)), u32_at(&b, t(t2, 28))), (32, 0, 12));
+    let t2_off = u32_at(&b, t(t2, 24)) as usize;
     for (i, &l) in t2_levels().iter().enumerate() {
         assert_eq!(bits_at(&b[t2_off..], 3 * i, 3) as u16, l);
     }
-    assert_eq!(&b[t(3, 0)..t(3, 8)], &[1, 0, 0, 0, 0, 0, 0, 0]);
-    assert_eq!(f32_at(&b, u32_at(&b, t(3, 24)) as usize + 4), -0.5);
 
     // Layer table.
-    let l = |i: usize, off: usize| 64 + 4 * 32 + 24 * i + off;
+    let l = |i: usize, off: usize| 64 + nt * 32 + 24 * i + off;
+    let (b0, b2) = if v4 { (0xFFFF, 0xFFFF) } else { (1, 3) };
     let expect: [(u8, u16, u16, u16, u16, u8, u16, u16); 4] = [
-        (1, 16, 8, 0, 1, 2, 3, 1),
+        (1, 16, 8, 0, b0, 2, 3, 1),
         (3, 8, 8, 0xFFFF, 0xFFFF, 0, 0, 0),
-        (2, 8, 4, 2, 3, 1, 1, 1),
+        (2, 8, 4, t2 as u16, b2, 1, 1, 1),
         (4, 4, 4, 0xFFFF, 0xFFFF, 0, 0, 0),
     ];
     for (i, e) in expect.iter().enumerate() {
@@ -192,6 +224,17 @@ fn check_fields(b: &[u8], version: u16) {
             let o = blk + 68 + 2 * n;
             let c = i16::from_le_bytes(b[o..o + 2].try_into().unwrap());
             assert_eq!(f64::from(c), (bias * f64::from(shift - lshift).exp2()).round(), "bias c[{n}]");
+            if v4 {
+                // The f32 path's bias: c·(s_y·2^(L−S)), one f32 multiply.
+                let scale = OUT_SCALES[0] * (f64::from(lshift) - f64::from(shift)).exp2() as f32;
+                let want = f32::from(c) * scale;
+                let got = match Model::parse(&b).unwrap().bias(0).unwrap() {
+                    Some(runtime::Weights::ScaledI16 { data, scale }) => f32::from(i16::from_le_bytes([data[2 * n], data[2 * n + 1]])) * scale,
+                    other => panic!("bias of layer 0: {other:?}"),
+                };
+                assert_eq!(got, want, "f32 bias[{n}]");
+                assert!((f64::from(got) - f64::from(0.25 * n as f32 - 1.0)).abs() < 1e-4);
+            }
         } else {
             let o = blk + 68 + 8 * n;
             let q = i64::from_le_bytes(b[o..o + 8].try_into().unwrap());
@@ -209,7 +252,7 @@ fn check_fields(b: &[u8], version: u16) {
 
     // And the runtime reads it.
     let m = Model::parse(&b).unwrap();
-    assert_eq!((m.n_tensors(), m.n_layers(), m.macs_per_frame()), (4, 4, 8 * 2 * 16 + 4 * 8));
+    assert_eq!((usize::from(m.n_tensors()), m.n_layers(), m.macs_per_frame()), (nt, 4, 8 * 2 * 16 + 4 * 8));
     let (mut a, mut s) = (vec![0.0f32; 32], vec![0.0f32; 64]);
     let mut st = StateF32::new(&mut s);
     let mut y = [0.0f32; 4];

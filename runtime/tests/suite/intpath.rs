@@ -40,7 +40,11 @@ fn single_layer_int_matches_f32_within_half_lsb() {
         let y_f = run_f32(&writer(cin, &layers).finish().unwrap(), &x_in);
         let s_y = (max_abs(&y_f) / 127.0).max(1e-6) * r.random_range(1.0f32..1.3);
         let blob = writer(cin, &layers).finish_with_int(&IntCalibration { input_scale: s_x, out_scales: vec![s_y] }).unwrap();
-        assert_eq!(run_f32(&blob, &x_in), y_f, "the integer constants must not change the f32 path");
+        // v4: the f32 path reads the biases from the i16 constants (≥ 8 fraction bits of an
+        // output step for biases up to 127 steps), not from the f16/f32 tensor.
+        for (a, b) in run_f32(&blob, &x_in).iter().flatten().zip(y_f.iter().flatten()) {
+            assert!((a - b).abs() <= s_y / 256.0 + 1e-6 * b.abs(), "case {case}: f32 path {a} vs {b} without integer constants");
+        }
         let y_q = run_i8(&blob, &q_in);
         for (yf, yq) in y_f.iter().flatten().zip(y_q.iter().flatten()) {
             let err = (f64::from(*yq) - f64::from(*yf) / f64::from(s_y)).abs();

@@ -173,7 +173,7 @@ fn wrong_header_fields_are_errors() {
             assert!(Model::parse(&f).is_err(), "u16 at {off} = {v}");
         }
     }
-    for (off, v) in [(24usize, 0u32), (24, 65), (28, 0), (28, u32_at(&b, 28) + 32), (4, 0), (4, 4), (6, 0), (6, 3), (52, 1), (60, 1 << 31)] {
+    for (off, v) in [(24usize, 0u32), (24, 65), (28, 0), (28, u32_at(&b, 28) + 32), (4, 0), (4, 5), (6, 0), (6, 3), (52, 1), (60, 1 << 31)] {
         let mut f = b.clone();
         if off == 4 || off == 6 {
             set_u16(&mut f, off, v as u16);
@@ -303,7 +303,10 @@ fn write_fuzz_seeds() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds");
     std::fs::create_dir_all(dir).unwrap();
     let mut r = rng(0x5EED5);
-    let mut seeds = vec![("rich_int", rich_blob()), ("golden_v3", crate::golden::golden_blob()), ("golden_v1", std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v1_small.bin")).unwrap())];
+    let mut seeds = vec![("rich_int", rich_blob()), ("golden_v4", crate::golden::golden_blob())];
+    for v in ["v3", "v1"] {
+        seeds.push((if v == "v3" { "golden_v3" } else { "golden_v1" }, std::fs::read(format!("{}/tests/golden/{v}_small.bin", env!("CARGO_MANIFEST_DIR"))).unwrap()));
+    }
     let f32_graph = [
         L::Conv { w: W::F32(rand_vec(&mut r, 8 * 2 * 8, 0.5)), b: Bias::F16(rand_vec(&mut r, 8, 0.1)), cin: 8, cout: 8, k: 2, d: 3 },
         L::Tanh,
@@ -337,7 +340,7 @@ fn bad_layout_fields_are_errors() {
     let f32_only = writer(16, &layers).finish().unwrap();
     assert_eq!(u16::from_le_bytes([f32_only[4], f32_only[5]]), 2, "a row-pair tensor makes the blob version 2");
     let b = rich_blob();
-    assert_eq!(u16::from_le_bytes([b[4], b[5]]), 3, "integer constants make it version 3");
+    assert_eq!(u16::from_le_bytes([b[4], b[5]]), 4, "integer constants make it version 4");
     let e = 64; // tensor 0: the paired conv weight
     assert_eq!((b[e + 3], u16::from_le_bytes([b[e + 6], b[e + 7]])), (1, 48));
     let cases: [(u16, Option<u8>); 6] = [(0, None), (40, None), (96, None), (16, None), (48, Some(2)), (48, Some(0))];
@@ -354,8 +357,9 @@ fn bad_layout_fields_are_errors() {
     set_u16(&mut f, 4, 1);
     fix_crc(&mut f);
     assert_eq!(Model::parse(&f).unwrap_err(), Error::Reserved(runtime::Part::Tensor(0)));
-    // The f16 bias (tensor 1) must keep both fields zero.
-    let mut f = b.clone();
+    // The f16 bias (tensor 1 of the f32-only blob: v4 keeps no bias tensor beside integer
+    // constants) must keep both fields zero.
+    let mut f = f32_only.clone();
     f[e + 32 + 3] = 1;
     fix_crc(&mut f);
     assert!(Model::parse(&f).is_err());

@@ -29,7 +29,7 @@ fn streaming_conv_equals_whole_sequence() {
         let m = Model::parse(&blob).unwrap();
         let l = m.layer(0).unwrap();
         let w = m.tensor(l.weight).unwrap().weights;
-        let b = m.tensor(l.bias).unwrap().weights;
+        let b = m.bias(0).unwrap().unwrap();
 
         let x: Vec<Vec<f32>> = (0..t_len).map(|_| rand_vec(&mut r, cin, 1.0)).collect();
         let flat: Vec<f32> = x.concat();

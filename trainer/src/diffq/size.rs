@@ -16,9 +16,9 @@ pub enum PlainKind {
     F16,
 }
 
-/// How a layer's bias is stored: f16 beside quantised weights (its 2^−11 relative rounding is
-/// far below the weights' quantisation error, and it halves 1.3 KB of the default blob), f32
-/// beside f32 weights.
+/// How a layer's bias is stored in a blob without integer constants: f16 beside quantised
+/// weights (its 2^−11 relative rounding is far below the weights' quantisation error), f32
+/// beside f32 weights. With integer constants (format v4) the biases are only those i16 constants.
 pub fn bias_kind(weight_quantized: bool) -> PlainKind {
     if weight_quantized {
         PlainKind::F16
