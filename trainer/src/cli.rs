@@ -95,6 +95,10 @@ pub struct TrainArgs {
     /// track mixed in (the test split's music is never varied).
     #[arg(long)]
     pub vary_music: bool,
+    /// Keep an exponential moving average of the weights with this decay (e.g. 0.999) and save it
+    /// as the final weights; with `--freeze-bits` (DiffQ) it starts when the bits are frozen.
+    #[arg(long)]
+    pub ema: Option<f64>,
     /// Learning rate of the bit logits' own Adam (DiffQ default 1e-3).
     #[arg(long)]
     pub bits_lr: Option<f64>,

@@ -4,10 +4,12 @@
 use crate::checkpoint::{self, LogEntry, Meta, Method};
 use crate::data::{Corpus, Split};
 use crate::diffq::DiffqConfig;
+use crate::ema::WeightAverage;
 use crate::loader::{self, Batch};
 use crate::model::{self, Arch, Params};
 use crate::optim::Adam;
 use crate::qstate::QState;
+pub use crate::schedule::{annealed_target, lr_at};
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use rand::rngs::StdRng;
@@ -44,6 +46,10 @@ pub struct TrainConfig {
     /// Vary the training music (speed 0.7–1.4×, spectral tilt, a second track mixed in).
     #[serde(default)]
     pub vary_music: bool,
+    /// Decay of an exponential moving average of the weights, from the freeze on (DiffQ with
+    /// `freeze_bits`) or from the start; the final checkpoint holds the average (none = off).
+    #[serde(default)]
+    pub ema: Option<f64>,
     pub seed: u64,
     pub snr_lo: f32,
     pub snr_hi: f32,
@@ -81,6 +87,7 @@ pub fn preset(name: &str) -> Result<(Arch, DiffqConfig, TrainConfig)> {
         distill: 0.0,     // no teacher
         freeze_bits: None, // the bits learn until the last step
         vary_music: false, // the training music as recorded
+        ema: None,         // the last weights, not an average
         seed: 0,
         snr_lo: -5.0,
         snr_hi: 15.0,
@@ -103,21 +110,6 @@ pub fn preset(name: &str) -> Result<(Arch, DiffqConfig, TrainConfig)> {
         )),
         _ => bail!("unknown preset `{name}` (tiny, default)"),
     }
-}
-
-/// The model's learning rate at `step` of `steps`.
-pub fn lr_at(cfg: &TrainConfig, step: usize, steps: usize) -> f64 {
-    if !cfg.lr_cosine || steps == 0 {
-        return cfg.lr;
-    }
-    // With `--freeze-bits` the decay spans the frozen phase only: before it the weights must keep
-    // up with bit widths that are still moving.
-    let start = cfg.freeze_bits.map_or(0, |f| ((f * steps as f64) as usize).min(steps));
-    if step < start {
-        return cfg.lr;
-    }
-    let t = (step - start) as f64 / (steps - start).max(1) as f64;
-    cfg.lr * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
 }
 
 /// What `train` reports.
@@ -178,19 +170,7 @@ fn load_params(path: &Path, arch: &Arch, params: &Params, dev: &Device) -> Resul
     Ok(())
 }
 
-/// The size the λ controller aims at after `step` steps: geometric interpolation from `size0`
-/// (the initial size) to `target` over the first `anneal` fraction of training, then `target`.
-/// A gradual descent lets the task gradient shape the bit allocation on the way down.
-pub fn annealed_target(target: f64, size0: f64, step: usize, steps: usize, anneal: f64) -> f64 {
-    let span = anneal * steps as f64;
-    if span <= 0.0 || size0 <= target {
-        return target;
-    }
-    let frac = (step as f64 / span).min(1.0);
-    (target.ln() + (1.0 - frac) * (size0.ln() - target.ln())).exp()
-}
-
-fn save_ckpt(out: &Path, meta: &Meta, params: &Params, qs: &QState, opt: &Adam, bopt: &Adam) -> Result<()> {
+fn save_ckpt(out: &Path, meta: &Meta, params: &Params, qs: &QState, opt: &Adam, bopt: &Adam, extra: Vec<(String, Tensor)>) -> Result<()> {
     let mut t: Vec<(String, Tensor)> = params.named().into_iter().map(|(n, v)| (n, v.as_tensor().clone())).collect();
     for (i, l) in qs.logits.iter().enumerate() {
         if let Some(l) = l {
@@ -199,6 +179,7 @@ fn save_ckpt(out: &Path, meta: &Meta, params: &Params, qs: &QState, opt: &Adam, 
     }
     t.extend(opt.state("adam"));
     t.extend(bopt.state("adam_bits"));
+    t.extend(extra);
     checkpoint::save(out, meta, &t)
 }
 
@@ -228,6 +209,11 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
     let lvars = qs.logit_vars();
     let mut opt = Adam::new(&pvars, cfg.lr)?;
     let mut bopt = Adam::new(&lvars, cfg.bits_lr)?;
+    let steps = if matches!(method, Method::Ptq8 | Method::Ptq4) { 0 } else { cfg.steps };
+    let freeze_at = cfg.freeze_bits.map(|f| (f * steps as f64) as usize);
+    // The weight average starts when the bits are frozen: averaged weights all saw the final noise.
+    let ema_start = freeze_at.filter(|_| method == Method::Diffq).unwrap_or(0);
+    let mut ema = cfg.ema.map(|d| WeightAverage::new(&pvars, d)).transpose()?;
     let mut meta = Meta {
         version: 1,
         method,
@@ -257,6 +243,10 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
         }
         opt.load("adam", m.step as u64, &map)?;
         bopt.load("adam_bits", m.step as u64, &map)?;
+        if let (Some(e), true) = (ema.as_mut(), m.step > ema_start) {
+            e.load((m.step - ema_start) as u64, &map)?;
+            WeightAverage::restore_raw(&pvars, &map)?; // a finished run holds the average
+        }
         meta.step = m.step;
         meta.lambda = m.lambda;
         meta.log_lambda_i = m.log_lambda_i;
@@ -275,7 +265,6 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
             Some((t.weight_tensors().iter().map(Tensor::detach).collect::<Vec<_>>(), t.bias_tensors().iter().map(Tensor::detach).collect::<Vec<_>>()))
         }
     };
-    let steps = if matches!(method, Method::Ptq8 | Method::Ptq4) { 0 } else { cfg.steps };
     let start = meta.step.min(steps);
     let rx = loader::spawn(corpus, cfg.seed, start as u64, cfg.batch, samples, (cfg.snr_lo, cfg.snr_hi));
     let bar = if progress { indicatif::ProgressBar::new(steps as u64) } else { indicatif::ProgressBar::hidden() };
@@ -291,7 +280,6 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
     let mut log_lambda_i = meta.log_lambda_i.unwrap_or(lambda.max(1e-4).ln());
     // Size of the blob at the initial bits (every group at init_bits): where the annealed target starts.
     let size0 = layout.fixed_bytes() as f64 + layout.quantized_count() as f64 * f64::from(diffq.init_bits + diffq.extra_bits) / 8.0;
-    let freeze_at = cfg.freeze_bits.map(|f| (f * steps as f64) as usize);
     let mut step = start;
     while step < steps {
         if freeze_at == Some(step) && method == Method::Diffq {
@@ -331,6 +319,9 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
             bopt.step(&lvars, &grads)?;
             qs.project_logits()?;
         }
+        if let (Some(e), true) = (ema.as_mut(), step >= ema_start) {
+            e.update(&pvars)?;
+        }
         if let (Some(target), Some(st), false) = (cfg.target_bytes, &size_t, frozen) {
             // PI control of log λ on the constraint size <= target (aiming 1.5% inside it): the
             // proportional part reacts at once; the integral part (dual ascent) removes the
@@ -360,10 +351,15 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
             meta.lambda = lambda;
             meta.log_lambda_i = Some(log_lambda_i);
             meta.step_ms_median = median(&mut times.clone());
-            save_ckpt(&out, &meta, &params, &qs, &opt, &bopt)?;
+            save_ckpt(&out, &meta, &params, &qs, &opt, &bopt, ema.as_ref().map(WeightAverage::state).unwrap_or_default())?;
         }
     }
     bar.finish_and_clear();
+    // The average goes into the weights; the trained values are kept for a resumed run.
+    let mut extra = ema.as_ref().map(WeightAverage::state).unwrap_or_default();
+    if let (Some(e), true) = (&ema, step > ema_start) {
+        extra.extend(e.copy_to(&pvars)?);
+    }
     let val_loss = eval_loss(&arch, &qs.eval_weights(&params)?, &params, &val, &dev)?;
     meta.step = step;
     meta.lambda = lambda;
@@ -374,7 +370,7 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
     if steps == 0 || meta.history.last().is_none_or(|h| h.step != step) {
         meta.history.push(LogEntry { step, loss: last_loss, val_loss: Some(val_loss), lambda, size_bytes: None, avg_bits: qs.avg_bits()? });
     }
-    save_ckpt(&out, &meta, &params, &qs, &opt, &bopt)?;
+    save_ckpt(&out, &meta, &params, &qs, &opt, &bopt, extra)?;
     let (_, exact) = qs.size(&layout)?;
     Ok(TrainSummary {
         method: method.name(),
@@ -390,34 +386,4 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
         weights: arch.macs(),
         checkpoint: ckpt_path,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cosine_lr_decays_over_the_frozen_phase_only() {
-        let base = TrainConfig { lr: 1e-3, lr_cosine: true, ..preset("tiny").unwrap().2 };
-        assert_eq!(lr_at(&base, 0, 1000), 1e-3);
-        assert!((lr_at(&base, 500, 1000) - 1e-3 * (0.01 + 0.99 * 0.5)).abs() < 1e-12);
-        assert!((lr_at(&base, 1000, 1000) - 1e-5).abs() < 1e-12);
-        let frozen = TrainConfig { freeze_bits: Some(0.8), ..base.clone() };
-        assert_eq!(lr_at(&frozen, 799, 1000), 1e-3);
-        assert_eq!(lr_at(&frozen, 800, 1000), 1e-3);
-        assert!((lr_at(&frozen, 900, 1000) - 1e-3 * (0.01 + 0.99 * 0.5)).abs() < 1e-12);
-        assert!((lr_at(&frozen, 1000, 1000) - 1e-5).abs() < 1e-12);
-        assert_eq!(lr_at(&TrainConfig { lr_cosine: false, ..frozen }, 900, 1000), 1e-3);
-    }
-
-    #[test]
-    fn annealed_target_goes_geometrically_from_initial_size_to_target() {
-        let (t, s0) = (25_000.0, 100_000.0);
-        assert!((annealed_target(t, s0, 0, 1000, 0.5) - s0).abs() < 1e-6);
-        assert!((annealed_target(t, s0, 250, 1000, 0.5) - 50_000.0).abs() < 1e-6);
-        assert_eq!(annealed_target(t, s0, 500, 1000, 0.5), t);
-        assert_eq!(annealed_target(t, s0, 900, 1000, 0.5), t);
-        assert_eq!(annealed_target(t, s0, 10, 1000, 0.0), t);
-        assert_eq!(annealed_target(t, 20_000.0, 10, 1000, 0.5), t);
-    }
 }

@@ -53,21 +53,28 @@ fn tiny_train_export_eval_matches_runtime() {
 fn resume_continues_exactly() {
     let c = common::make("resume");
     let (sp, nz) = (common::s(&c.speech), common::s(&c.noise));
-    let full = common::s(&c.root.join("full"));
-    let part = common::s(&c.root.join("part"));
-    let base = ["--preset", "tiny", "--speech", &sp, "--noise", &nz, "--ckpt-every", "10"];
-    let mut a: Vec<&str> = base.to_vec();
-    a.extend(["--out", &full, "--steps", "20"]);
-    let s_full = train(&a);
-    let mut b: Vec<&str> = base.to_vec();
-    b.extend(["--out", &part, "--steps", "10"]);
-    train(&b);
-    let mut r: Vec<&str> = base.to_vec();
-    r.extend(["--out", &part, "--steps", "20", "--resume"]);
-    let s_res = train(&r);
-    assert_eq!(s_res.steps, 20);
-    let rel = (s_full.val_loss - s_res.val_loss).abs() / s_full.val_loss;
-    assert!(rel < 1e-4, "resumed {} vs uninterrupted {}", s_res.val_loss, s_full.val_loss);
+    let mut losses = Vec::new();
+    // Plain, and with a weight average (its state must be checkpointed and resumed too).
+    for (tag, extra) in [("plain", vec![]), ("ema", vec!["--ema", "0.9"])] {
+        let full = common::s(&c.root.join(format!("full-{tag}")));
+        let part = common::s(&c.root.join(format!("part-{tag}")));
+        let mut base = vec!["--preset", "tiny", "--speech", &sp, "--noise", &nz, "--ckpt-every", "10"];
+        base.extend(extra);
+        let mut a = base.clone();
+        a.extend(["--out", &full, "--steps", "20"]);
+        let s_full = train(&a);
+        let mut b = base.clone();
+        b.extend(["--out", &part, "--steps", "10"]);
+        train(&b);
+        let mut r = base.clone();
+        r.extend(["--out", &part, "--steps", "20", "--resume"]);
+        let s_res = train(&r);
+        assert_eq!(s_res.steps, 20);
+        let rel = (s_full.val_loss - s_res.val_loss).abs() / s_full.val_loss;
+        assert!(rel < 1e-4, "{tag}: resumed {} vs uninterrupted {}", s_res.val_loss, s_full.val_loss);
+        losses.push(s_full.val_loss);
+    }
+    assert_ne!(losses[0], losses[1], "the averaged weights are what the checkpoint holds");
 }
 
 #[test]
