@@ -54,11 +54,8 @@ pub fn train(a: TrainArgs, dev: Device) -> Result<train::TrainSummary> {
         cfg.freeze_bits = Some(f);
     }
     cfg.vary_music |= a.vary_music;
-    if let Some(d) = a.ema {
-        if !(0.0..1.0).contains(&d) {
-            anyhow::bail!("--ema must be a decay in [0, 1), got {d}");
-        }
-        cfg.ema = Some(d);
+    if a.ema.is_some() {
+        cfg.ema = a.ema; // its range is checked where the average is made (ema.rs)
     }
     if !(0.0..1.0).contains(&cfg.distill) {
         anyhow::bail!("--distill must be in [0, 1), got {}", cfg.distill);
