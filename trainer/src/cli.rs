@@ -91,6 +91,11 @@ pub struct TrainArgs {
     /// train the weights under noise of exactly the exported quantisation's scale.
     #[arg(long)]
     pub freeze_bits: Option<f64>,
+    /// With `--freeze-bits` and a size target: when the bits freeze, move widths up (those
+    /// rounded down the most first) until the blob fills the budget, instead of leaving the
+    /// bytes the rounding freed for the export to give away untrained.
+    #[arg(long)]
+    pub fill_budget: bool,
     /// Vary the training music: random speed 0.7–1.4×, spectral tilt, half of the time a second
     /// track mixed in (the test split's music is never varied).
     #[arg(long)]

@@ -53,6 +53,12 @@ pub fn train(a: TrainArgs, dev: Device) -> Result<train::TrainSummary> {
         }
         cfg.freeze_bits = Some(f);
     }
+    if a.fill_budget {
+        if cfg.freeze_bits.is_none() || cfg.target_bytes.is_none() {
+            anyhow::bail!("--fill-budget fills the size target when the bits freeze: it needs --freeze-bits and --target-kb or --target-bits");
+        }
+        cfg.fill_budget = true;
+    }
     cfg.vary_music |= a.vary_music;
     if a.ema.is_some() {
         cfg.ema = a.ema; // its range is checked where the average is made (ema.rs)

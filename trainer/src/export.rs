@@ -5,7 +5,7 @@
 use crate::checkpoint::{self, Meta, Method};
 use crate::data::{self, Corpus, Split};
 use crate::diffq::size::BlobLayout;
-use crate::diffq::{quantize, QuantLayout};
+use crate::diffq::{fit, quantize, QuantLayout};
 use crate::features;
 use crate::model::{self, Arch, Layer, Params, Weighted};
 use crate::qstate::QState;
@@ -102,66 +102,49 @@ fn plan_bytes(layout: &BlobLayout, plan: &BitsPlan) -> Result<usize> {
     Ok(layout.exact_bytes(&plan.iter().flatten().map(|(_, b)| b.clone()).collect::<Vec<_>>())?)
 }
 
-/// Moves the rounding of DiffQ's bits so the blob lands in `[0.97, 1]·target` bytes: groups
-/// rounded up the most lose a bit first (over budget), groups rounded down the most gain one
-/// (more than 3% under). Ties (with frozen bits every group is exactly rounded) go by storage
-/// order, which is what the shipped model was exported with; ordering them by quantisation error
-/// measured +0.06 dB on a short fine-tune and −0.02 dB on the full one (RESULTS.md), so it was
-/// not kept. It stops at 97%: filling the budget after training did not buy quality either.
+/// Moves the rounding of DiffQ's bits so the blob lands in `[0.97, 1]·target` bytes
+/// ([`fit::fit_widths`]): groups rounded up the most lose a bit first (over budget), groups
+/// rounded down the most gain one (more than 3% under). Ties (with frozen bits every group is
+/// exactly rounded) go by storage order, which is what the shipped model was exported with;
+/// ordering them by quantisation error measured +0.06 dB on a short fine-tune and −0.02 dB on
+/// the full one (RESULTS.md), so it was not kept. It stops at 97%: filling the budget after
+/// training did not buy quality (`train --fill-budget` fills it when the bits freeze instead).
 /// Returns the number of group changes.
 pub fn fit_to_target(t: &Trained, plan: &mut BitsPlan, layout: &BlobLayout, target: usize) -> Result<usize> {
-    // (layer, group, continuous bits) of every quantised group
-    let mut cont: Vec<(usize, usize, f32)> = Vec::new();
+    // continuous bits (extra bits included) and rounded bits of every quantised group, flattened
+    let (mut cont, mut flat, mut counts) = (Vec::new(), Vec::new(), Vec::new());
     for (i, p) in plan.iter().enumerate() {
-        let Some((l, _)) = p else { continue };
+        let Some((l, b)) = p else { continue };
         let cb = match t.qs.continuous_bits(i)? {
             Some(c) => c.to_device(&Device::Cpu)?.to_vec1::<f32>()?,
             None => bail!("a size target needs a DiffQ checkpoint"),
         };
         for g in 0..l.n_groups {
-            let c = cb.get(g / l.groups_per_logit().max(1)).copied().unwrap_or(0.0) + t.meta.diffq.extra_bits;
-            cont.push((i, g, c));
+            cont.push(cb.get(g / l.groups_per_logit().max(1)).copied().unwrap_or(0.0) + t.meta.diffq.extra_bits);
         }
+        flat.extend_from_slice(b);
+        counts.push(l.n_groups);
     }
-    let get = |plan: &BitsPlan, i: usize, g: usize| -> u8 { plan.get(i).and_then(|p| p.as_ref()).and_then(|(_, b)| b.get(g).copied()).unwrap_or(1) };
-    let mut changes = 0usize;
     let lo = (target as f64 * 0.97) as usize;
-    let mut size = plan_bytes(layout, plan)?;
-    for _ in 0..1_000_000 {
-        let down = size > target;
-        if !down && size >= lo {
-            break;
-        }
-        // candidate: the group whose rounding is furthest from its continuous value, in the needed direction
-        let key = |&(i, g, c): &(usize, usize, f32)| f32::from(get(plan, i, g)) - c;
-        let pick = if down {
-            cont.iter().filter(|x| get(plan, x.0, x.1) > 1).max_by(|a, b| key(a).total_cmp(&key(b)))
-        } else {
-            cont.iter().filter(|x| get(plan, x.0, x.1) < 15).min_by(|a, b| key(a).total_cmp(&key(b)))
-        };
-        let Some(&(i, g, _)) = pick else { break };
-        if let Some(Some((_, b))) = plan.get_mut(i) {
-            if let Some(v) = b.get_mut(g) {
-                *v = if down { *v - 1 } else { *v + 1 };
-            }
-        }
-        let new_size = plan_bytes(layout, plan)?;
-        if !down && new_size > target {
-            // undo and stop: no room left for one more bit
-            if let Some(Some((_, b))) = plan.get_mut(i) {
-                if let Some(v) = b.get_mut(g) {
-                    *v -= 1;
-                }
-            }
-            break;
-        }
-        size = new_size;
-        changes += 1;
+    let fit = fit::fit_widths(&cont, &mut flat, (1, 15), (lo, target), |b| layout.exact_bytes(&split_groups(b, &counts)))?;
+    if fit.bytes > target {
+        bail!("cannot fit the model in {target} bytes (smallest reachable: {} bytes)", fit.bytes);
     }
-    if size > target {
-        bail!("cannot fit the model in {target} bytes (smallest reachable: {size} bytes)");
+    for (p, b) in plan.iter_mut().flatten().zip(split_groups(&flat, &counts)) {
+        p.1 = b;
     }
-    Ok(changes)
+    Ok(fit.moves)
+}
+
+/// Splits a flat list of group widths into one list per tensor (`counts[t]` groups each).
+pub fn split_groups(flat: &[u8], counts: &[usize]) -> Vec<Vec<u8>> {
+    let mut out = Vec::with_capacity(counts.len());
+    let mut at = 0;
+    for &n in counts {
+        out.push(flat.get(at..at + n).unwrap_or_default().to_vec());
+        at += n;
+    }
+    out
 }
 
 /// Quantises with `plan` and folds the feature normalisation into layer 0:

@@ -3,7 +3,7 @@
 
 use crate::checkpoint::Method;
 use crate::diffq::size::{BlobLayout, PlainKind};
-use crate::diffq::{bits, quantize, DiffqConfig, QuantLayout};
+use crate::diffq::{bits, fit, quantize, DiffqConfig, QuantLayout};
 use crate::model::{Arch, Layer, Params};
 use anyhow::{anyhow, Result};
 use candle_core::{Device, Tensor, Var};
@@ -67,18 +67,47 @@ impl QState {
     }
 
     /// Sets every logit to the one of its rounded bit width, so that the noise from now on has
-    /// exactly the scale of the quantisation export will apply (`--freeze-bits`).
-    pub fn snap_logits(&self) -> Result<()> {
-        for l in self.logits.iter().flatten() {
-            let cont = bits::bits(l.as_tensor(), &self.cfg)?.to_device(&Device::Cpu)?.to_vec1::<f32>()?;
-            let mut snapped = Vec::with_capacity(cont.len());
-            for b in cont {
-                let r = f64::from(quantize::round_bits(b, self.cfg.extra_bits)?) - f64::from(self.cfg.extra_bits);
-                snapped.push(bits::logit_of_bits(r, &self.cfg));
+    /// exactly the scale of the quantisation export will apply (`--freeze-bits`). With a budget
+    /// (`--fill-budget`), the rounding then moves as the export's would, but up to the budget
+    /// rather than 97% of it, so the bytes the rounding left free are trained with. Returns the
+    /// exact blob size at the frozen widths and how many widths moved.
+    pub fn snap_logits(&self, layout: &BlobLayout, budget: Option<usize>) -> Result<fit::Fit> {
+        let extra = self.cfg.extra_bits;
+        // per logit: continuous bits (extra included), rounded width, storage groups it covers
+        let (mut cont, mut widths, mut per) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, l) in self.logits.iter().enumerate() {
+            let (Some(_), Some(q)) = (l, self.layouts.get(i).copied().flatten()) else { continue };
+            let c = self.continuous_bits(i)?.ok_or_else(|| anyhow!("layer {i} has no bit logits"))?;
+            for b in c.to_device(&Device::Cpu)?.to_vec1::<f32>()? {
+                widths.push(quantize::round_bits(b, extra)?);
+                cont.push(b + extra);
             }
-            l.set(&Tensor::from_vec(snapped, l.as_tensor().shape(), l.as_tensor().device())?)?;
+            per.push((q.n_logits, q.groups_per_logit().max(1)));
         }
-        Ok(())
+        let expand = |w: &[u8]| -> Vec<Vec<u8>> {
+            let mut out = Vec::with_capacity(per.len());
+            let mut at = 0;
+            for &(n, g) in &per {
+                out.push(w.get(at..at + n).unwrap_or_default().iter().flat_map(|&b| std::iter::repeat_n(b, g)).collect());
+                at += n;
+            }
+            out
+        };
+        // the widths a snapped logit can still express
+        let bounds = (quantize::round_bits(self.cfg.min_bits, extra)?, quantize::round_bits(self.cfg.max_bits, extra)?);
+        let fit = match budget {
+            Some(b) => fit::fit_widths(&cont, &mut widths, bounds, (b, b), |w| layout.exact_bytes(&expand(w)))?,
+            None => fit::Fit { moves: 0, bytes: layout.exact_bytes(&expand(&widths))? },
+        };
+        let mut at = 0;
+        for (i, l) in self.logits.iter().enumerate() {
+            let (Some(l), Some(_)) = (l, self.layouts.get(i).copied().flatten()) else { continue };
+            let n = l.as_tensor().elem_count();
+            let snapped: Vec<f32> = widths.get(at..at + n).unwrap_or_default().iter().map(|&r| bits::logit_of_bits(f64::from(r) - f64::from(extra), &self.cfg)).collect();
+            l.set(&Tensor::from_vec(snapped, l.as_tensor().shape(), l.as_tensor().device())?)?;
+            at += n;
+        }
+        Ok(fit)
     }
 
     /// Whether every weighted layer is quantised (the integer path needs it).

@@ -43,6 +43,9 @@ pub struct TrainConfig {
     /// Fraction of the steps after which the bit widths are rounded and frozen (DiffQ; none = 1).
     #[serde(default)]
     pub freeze_bits: Option<f64>,
+    /// At the freeze, move the rounded widths up until the blob fills `target_bytes`.
+    #[serde(default)]
+    pub fill_budget: bool,
     /// Vary the training music (speed 0.7–1.4×, spectral tilt, a second track mixed in).
     #[serde(default)]
     pub vary_music: bool,
@@ -86,6 +89,7 @@ pub fn preset(name: &str) -> Result<(Arch, DiffqConfig, TrainConfig)> {
         lr_cosine: false, // constant rate: what every result before the fine-tuning recipe used
         distill: 0.0,     // no teacher
         freeze_bits: None, // the bits learn until the last step
+        fill_budget: false, // the freeze rounds to nearest; the export then lands in [97%, 100%]
         vary_music: false, // the training music as recorded
         ema: None,         // the last weights, not an average
         seed: 0,
@@ -283,7 +287,10 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
     let mut step = start;
     while step < steps {
         if freeze_at == Some(step) && method == Method::Diffq {
-            qs.snap_logits()?;
+            let budget = cfg.target_bytes.filter(|_| cfg.fill_budget).map(|t| t as usize);
+            let fit = qs.snap_logits(&layout, budget)?;
+            let over = budget.filter(|&b| fit.bytes > b).map_or(String::new(), |b| format!(", {} over the budget: the export will lower widths", fit.bytes - b));
+            bar.suspend(|| eprintln!("step {step}: bits frozen at {} bytes ({} widths moved{over})", fit.bytes, fit.moves));
         }
         let frozen = freeze_at.is_some_and(|s| step >= s);
         let tw = Instant::now();

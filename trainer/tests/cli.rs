@@ -66,6 +66,9 @@ fn train_export_inspect_denoise_via_cli() {
     let o = bin().args(["train", "--out", &out, "--group-size", "12", "--speech", &sp, "--noise", &nz]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("group size"), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = bin().args(["train", "--preset", "tiny", "--out", &out, "--fill-budget", "--target-kb", "7", "--speech", &sp, "--noise", &nz]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--freeze-bits"), "{}", String::from_utf8_lossy(&o.stderr));
     let o = bin().args(["train", "--bogus"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
 }

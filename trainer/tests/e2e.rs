@@ -108,4 +108,12 @@ fn baselines_and_size_target_export() {
     let budget = 7 * 1024;
     assert!(bd.len() <= budget && bd.len() as f64 >= 0.97 * budget as f64, "{} bytes for a {budget} budget", bd.len());
     assert_eq!(rd.target_bytes, Some(budget));
+    // --fill-budget: the widths frozen halfway already fill the budget, and the export keeps them
+    let f = common::s(&c.root.join("fill"));
+    let mut a = common_args.to_vec();
+    a.extend(["--method", "diffq", "--out", &f, "--target-kb", "7", "--freeze-bits", "0.5", "--fill-budget"]);
+    let sf = train(&a);
+    let (bf, rf, _) = export::export(std::path::Path::new(&f), &opts(None), &Device::Cpu).unwrap();
+    assert_eq!((rf.adjusted_groups, bf.len()), (0, sf.blob_bytes_estimate), "the export moved frozen widths");
+    assert!(bf.len() <= budget && bf.len() + 16 > budget, "{} bytes do not fill a {budget} budget", bf.len());
 }

@@ -5,10 +5,12 @@
 //!   quantisation noise `w + Δ·n`, differentiable in `w`, in the tensor's range and in the bits;
 //! * [`size`]: the model size in bytes, differentiable in the bits, with the blob format's own
 //!   accounting so that it agrees with the exported file;
+//! * [`fit`]: moving rounded widths one bit at a time so a blob fits its byte budget;
 //! * [`quantize`]: true quantisation for evaluation and export, through `runtime::quant`, so that
 //!   the trainer and the firmware dequantise to the same numbers.
 
 pub mod bits;
+pub mod fit;
 pub mod quantize;
 pub mod size;
 

@@ -1,0 +1,107 @@
+//! Moving rounded bit widths one bit at a time until a blob fits a byte budget. Used at export
+//! (land in `[97%, 100%]` of the target) and, with `--fill-budget`, when the bits are frozen
+//! (fill the budget, so the frozen phase trains the weights under the widths that will ship).
+
+use super::DiffqError;
+
+/// The result of [`fit_widths`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fit {
+    /// Single-bit moves made.
+    pub moves: usize,
+    /// Size at the final widths (may still exceed `hi` if no width could go lower).
+    pub bytes: usize,
+}
+
+/// Moves the rounded widths `bits` (each within `min..=max`) so that `size(bits)` lands in
+/// `[lo, hi]`. Over `hi`, the width rounded up the furthest from its continuous value `cont`
+/// loses a bit; under `lo`, the width rounded down the furthest gains one, and filling stops at
+/// the first bit that would not fit under `hi`. Ties: the last index loses a bit, the first
+/// gains one (the order the shipped models were exported with).
+pub fn fit_widths(
+    cont: &[f32],
+    bits: &mut [u8],
+    (min, max): (u8, u8),
+    (lo, hi): (usize, usize),
+    mut size: impl FnMut(&[u8]) -> Result<usize, DiffqError>,
+) -> Result<Fit, DiffqError> {
+    if cont.len() != bits.len() {
+        return Err(DiffqError::GroupCount { groups: bits.len(), expected: cont.len() });
+    }
+    let mut bytes = size(bits)?;
+    let mut moves = 0usize;
+    loop {
+        let down = bytes > hi;
+        if !down && bytes >= lo {
+            break;
+        }
+        // (index, how far the width was rounded up) of every width free to move that way
+        let candidates = bits.iter().zip(cont).enumerate().filter(|(_, (&b, _))| if down { b > min } else { b < max });
+        let keyed = candidates.map(|(k, (&b, &c))| (k, f32::from(b) - c));
+        let pick = if down { keyed.max_by(|a, b| a.1.total_cmp(&b.1)) } else { keyed.min_by(|a, b| a.1.total_cmp(&b.1)) };
+        let Some(w) = pick.and_then(|(k, _)| bits.get_mut(k)) else { break };
+        let old = *w;
+        *w = if down { old - 1 } else { old + 1 };
+        let new_bytes = size(bits)?;
+        if !down && new_bytes > hi {
+            if let Some(w) = pick.and_then(|(k, _)| bits.get_mut(k)) {
+                *w = old; // no room left for one more bit
+            }
+            break;
+        }
+        bytes = new_bytes;
+        moves += 1;
+    }
+    Ok(Fit { moves, bytes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 10 header bytes + one byte per bit of width, as a stand-in for the blob's accounting.
+    fn size(b: &[u8]) -> Result<usize, DiffqError> {
+        Ok(10 + b.iter().map(|&x| usize::from(x)).sum::<usize>())
+    }
+
+    #[test]
+    fn fills_the_budget_from_the_widths_rounded_down_the_most() {
+        let cont = [2.4, 3.1, 2.45, 4.0];
+        let mut bits = [2, 3, 2, 4];
+        let fit = fit_widths(&cont, &mut bits, (2, 15), (22, 22), size).unwrap();
+        assert_eq!(bits, [2, 3, 3, 4]); // 2.45 was rounded down the most
+        assert_eq!(fit, Fit { moves: 1, bytes: 22 });
+        let fit = fit_widths(&cont, &mut bits, (2, 15), (24, 24), size).unwrap();
+        assert_eq!((bits, fit), ([3, 4, 3, 4], Fit { moves: 2, bytes: 24 })); // then 2.4, then 3.1
+        // two bytes per bit: the next bit would overflow, so nothing moves
+        let mut bits = [2, 3, 2, 4];
+        let fit = fit_widths(&cont, &mut bits, (2, 15), (33, 33), |b| size(b).map(|s| 2 * s - 10)).unwrap();
+        assert_eq!((bits, fit), ([2, 3, 2, 4], Fit { moves: 0, bytes: 32 }));
+    }
+
+    #[test]
+    fn sheds_bits_rounded_up_the_most_until_under_budget() {
+        let cont = [2.6, 3.5, 4.9, 2.0];
+        let mut bits = [3, 4, 5, 2];
+        let fit = fit_widths(&cont, &mut bits, (2, 15), (0, 22), size).unwrap();
+        assert_eq!((bits, fit), ([2, 3, 5, 2], Fit { moves: 2, bytes: 22 })); // 3.5→4 first, then 2.6→3
+        // an unreachable budget ends with every width at its minimum, still over
+        let fit = fit_widths(&cont, &mut bits, (2, 15), (0, 12), size).unwrap();
+        assert_eq!((bits, fit), ([2, 2, 2, 2], Fit { moves: 4, bytes: 18 }));
+    }
+
+    #[test]
+    fn ties_go_by_index_and_bounds_hold() {
+        let cont = [3.0, 3.0, 3.0];
+        let mut bits = [3, 3, 3];
+        fit_widths(&cont, &mut bits, (1, 15), (20, 20), size).unwrap();
+        assert_eq!(bits, [4, 3, 3]); // the first gains a bit
+        let mut bits = [3, 3, 3];
+        fit_widths(&cont, &mut bits, (1, 15), (0, 18), size).unwrap();
+        assert_eq!(bits, [3, 3, 2]); // the last loses one
+        let mut bits = [15, 15];
+        let fit = fit_widths(&[15.0, 15.0], &mut bits, (1, 15), (100, 100), size).unwrap();
+        assert_eq!((bits, fit.moves), ([15, 15], 0));
+        assert!(fit_widths(&[1.0], &mut [1, 2], (1, 15), (0, 9), size).is_err());
+    }
+}
