@@ -9,7 +9,7 @@ use crate::loader::{self, Batch};
 use crate::model::{self, Arch, Params};
 use crate::optim::Adam;
 use crate::qstate::QState;
-pub use crate::schedule::{annealed_target, lr_at};
+pub use crate::schedule::{annealed_target, dual_step, lr_at};
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use rand::rngs::StdRng;
@@ -18,11 +18,6 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
-
-/// Proportional gain of the λ controller (log λ per unit of log size miss).
-pub const DUAL_P: f64 = 4.0;
-/// The λ controller integrates only while the size is within ±25% (in log) of the target.
-pub const DUAL_WINDOW: f64 = 0.25;
 
 /// Training hyper-parameters (stored in the checkpoint).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -330,17 +325,10 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
             e.update(&pvars)?;
         }
         if let (Some(target), Some(st), false) = (cfg.target_bytes, &size_t, frozen) {
-            // PI control of log λ on the constraint size <= target (aiming 1.5% inside it): the
-            // proportional part reacts at once; the integral part (dual ascent) removes the
-            // steady-state miss and only integrates near the target (anti-windup), so λ does not
-            // wind up while the bits are still on their way down.
+            // PI control of log λ on size <= target (schedule.rs, `dual_step`).
             let cont = f64::from(st.to_scalar::<f32>()?);
             let goal = annealed_target(target, size0, step, steps, cfg.target_anneal);
-            let g = (cont / (0.985 * goal)).ln().clamp(-1.0, 1.0);
-            if g.abs() < DUAL_WINDOW {
-                log_lambda_i = (log_lambda_i + cfg.dual_lr * g / DUAL_WINDOW).clamp(-12.0, 12.0);
-            }
-            lambda = (log_lambda_i + DUAL_P * g).exp();
+            (log_lambda_i, lambda) = dual_step(log_lambda_i, cont, goal, cfg.dual_lr);
         }
         times.push(t0.elapsed().as_secs_f64() * 1000.0);
         last_loss = loss;
