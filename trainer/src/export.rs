@@ -123,28 +123,17 @@ pub fn fit_to_target(t: &Trained, plan: &mut BitsPlan, layout: &BlobLayout, targ
             cont.push(cb.get(g / l.groups_per_logit().max(1)).copied().unwrap_or(0.0) + t.meta.diffq.extra_bits);
         }
         flat.extend_from_slice(b);
-        counts.push(l.n_groups);
+        counts.push((l.n_groups, 1));
     }
     let lo = (target as f64 * 0.97) as usize;
-    let fit = fit::fit_widths(&cont, &mut flat, (1, 15), (lo, target), |b| layout.exact_bytes(&split_groups(b, &counts)))?;
+    let fit = fit::fit_widths(&cont, &mut flat, (1, 15), (lo, target), |b| layout.exact_bytes(&fit::split_widths(b, &counts)))?;
     if fit.bytes > target {
         bail!("cannot fit the model in {target} bytes (smallest reachable: {} bytes)", fit.bytes);
     }
-    for (p, b) in plan.iter_mut().flatten().zip(split_groups(&flat, &counts)) {
+    for (p, b) in plan.iter_mut().flatten().zip(fit::split_widths(&flat, &counts)) {
         p.1 = b;
     }
     Ok(fit.moves)
-}
-
-/// Splits a flat list of group widths into one list per tensor (`counts[t]` groups each).
-pub fn split_groups(flat: &[u8], counts: &[usize]) -> Vec<Vec<u8>> {
-    let mut out = Vec::with_capacity(counts.len());
-    let mut at = 0;
-    for &n in counts {
-        out.push(flat.get(at..at + n).unwrap_or_default().to_vec());
-        at += n;
-    }
-    out
 }
 
 /// Quantises with `plan` and folds the feature normalisation into layer 0:

@@ -84,15 +84,7 @@ impl QState {
             }
             per.push((q.n_logits, q.groups_per_logit().max(1)));
         }
-        let expand = |w: &[u8]| -> Vec<Vec<u8>> {
-            let mut out = Vec::with_capacity(per.len());
-            let mut at = 0;
-            for &(n, g) in &per {
-                out.push(w.get(at..at + n).unwrap_or_default().iter().flat_map(|&b| std::iter::repeat_n(b, g)).collect());
-                at += n;
-            }
-            out
-        };
+        let expand = |w: &[u8]| fit::split_widths(w, &per);
         // the widths a snapped logit can still express
         let bounds = (quantize::round_bits(self.cfg.min_bits, extra)?, quantize::round_bits(self.cfg.max_bits, extra)?);
         let fit = match budget {

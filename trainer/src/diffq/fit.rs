@@ -1,6 +1,7 @@
 //! Moving rounded bit widths one bit at a time until a blob fits a byte budget. Used at export
 //! (land in `[97%, 100%]` of the target) and, with `--fill-budget`, when the bits are frozen
 //! (fill the budget, so the frozen phase trains the weights under the widths that will ship).
+//! `split_widths` cuts the flat list the moves work on back into one list per tensor.
 
 use super::DiffqError;
 
@@ -55,6 +56,18 @@ pub fn fit_widths(
     Ok(Fit { moves, bytes })
 }
 
+/// Splits a flat list of widths into one list per tensor: tensor `t` takes the next `parts[t].0`
+/// widths, each repeated `parts[t].1` times (one width per logit covering that many groups).
+pub fn split_widths(flat: &[u8], parts: &[(usize, usize)]) -> Vec<Vec<u8>> {
+    let mut out = Vec::with_capacity(parts.len());
+    let mut at = 0;
+    for &(n, repeat) in parts {
+        out.push(flat.get(at..at + n).unwrap_or_default().iter().flat_map(|&b| std::iter::repeat_n(b, repeat)).collect());
+        at += n;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +101,13 @@ mod tests {
         // an unreachable budget ends with every width at its minimum, still over
         let fit = fit_widths(&cont, &mut bits, (2, 15), (0, 12), size).unwrap();
         assert_eq!((bits, fit), ([2, 2, 2, 2], Fit { moves: 4, bytes: 18 }));
+    }
+
+    #[test]
+    fn split_widths_cuts_and_repeats_per_tensor() {
+        assert_eq!(split_widths(&[2, 3, 4, 5, 6], &[(2, 1), (3, 1)]), vec![vec![2, 3], vec![4, 5, 6]]);
+        assert_eq!(split_widths(&[2, 3, 4], &[(1, 3), (2, 2)]), vec![vec![2, 2, 2], vec![3, 3, 4, 4]]);
+        assert_eq!(split_widths(&[2], &[(1, 1), (2, 1)]), vec![vec![2], vec![]]); // short input: empty, no panic
     }
 
     #[test]
