@@ -21,22 +21,14 @@ fn pick(var: &str, defaults: &[&str], root: &Path) -> Result<PathBuf, String> {
     if let Ok(p) = std::env::var(var) {
         let p = PathBuf::from(p);
         let p = if p.is_absolute() { p } else { root.join(p) };
-        return if p.is_file() {
-            Ok(p)
-        } else {
-            Err(format!("{var}={} does not exist", p.display()))
-        };
+        return if p.is_file() { Ok(p) } else { Err(format!("{var}={} does not exist", p.display())) };
     }
     for (i, d) in defaults.iter().enumerate() {
         let p = root.join(d);
         println!("cargo:rerun-if-changed={}", p.display());
         if p.is_file() {
             if i > 0 {
-                println!(
-                    "cargo:warning={var}: {} not found, using {}",
-                    defaults.first().unwrap_or(&""),
-                    p.display()
-                );
+                println!("cargo:warning={var}: {} not found, using {}", defaults.first().unwrap_or(&""), p.display());
             }
             return Ok(p);
         }
@@ -49,18 +41,12 @@ fn main() -> Result<(), String> {
         return Ok(());
     }
     let root = repo_root()?;
-    let blob_path = pick(
-        "DQ_MODEL",
-        &["models/default.dqem", "firmware/assets/standin.dqem"],
-        &root,
-    )?;
+    let blob_path = pick("DQ_MODEL", &["models/default.dqem", "firmware/assets/standin.dqem"], &root)?;
     let clip_path = pick("DQ_CLIP", &["data/clip/noisy.wav"], &root)?;
     println!("cargo:rerun-if-changed={}", blob_path.display());
     println!("cargo:rerun-if-changed={}", clip_path.display());
-    let blob = std::fs::read(&blob_path)
-        .map_err(|e| format!("cannot read {}: {e}", blob_path.display()))?;
-    let m = runtime::Model::parse(&blob)
-        .map_err(|e| format!("model blob {} is invalid: {e}", blob_path.display()))?;
+    let blob = std::fs::read(&blob_path).map_err(|e| format!("cannot read {}: {e}", blob_path.display()))?;
+    let m = runtime::Model::parse(&blob).map_err(|e| format!("model blob {} is invalid: {e}", blob_path.display()))?;
     let h = m.header();
     let out = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?);
     let sizes = format!(

@@ -15,10 +15,7 @@ const GROUP: usize = 16;
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 33) as u32
     }
 }
@@ -32,14 +29,8 @@ struct Mix {
 
 /// Per-group bit widths of the largest variable-bit tensor of a trained model.
 fn trained_bits(root: &Path) -> Option<(Mix, String)> {
-    let path = std::env::var("DQ_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("models/default.dqem"));
-    let path = if path.is_absolute() {
-        path
-    } else {
-        root.join(path)
-    };
+    let path = std::env::var("DQ_MODEL").map(PathBuf::from).unwrap_or_else(|_| root.join("models/default.dqem"));
+    let path = if path.is_absolute() { path } else { root.join(path) };
     println!("cargo:rerun-if-changed={}", path.display());
     let blob = std::fs::read(&path).ok()?;
     let m = Model::parse(&blob).ok()?;
@@ -58,52 +49,23 @@ fn trained_bits(root: &Path) -> Option<(Mix, String)> {
     best.map(|b| (b, "trained".to_string()))
 }
 
-fn layer_blob(
-    conv: bool,
-    n_in: usize,
-    n_out: usize,
-    mix: &Mix,
-    rng: &mut Lcg,
-) -> Result<Vec<u8>, String> {
+fn layer_blob(conv: bool, n_in: usize, n_out: usize, mix: &Mix, rng: &mut Lcg) -> Result<Vec<u8>, String> {
     let (bits, group) = (&mix.bits, mix.group);
     let k = if conv { 3 } else { 1 };
     let count = n_in * n_out * k;
-    let group_bits: Vec<u8> = (0..count / group)
-        .map(|g| bits.get(g % bits.len()).copied().unwrap_or(3))
-        .collect();
+    let group_bits: Vec<u8> = (0..count / group).map(|g| bits.get(g % bits.len()).copied().unwrap_or(3)).collect();
     let levels: Vec<u16> = group_bits
         .iter()
-        .flat_map(|&b| {
-            (0..group)
-                .map(|_| (rng.next() % (1u32 << b)) as u16)
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|&b| (0..group).map(|_| (rng.next() % (1u32 << b)) as u16).collect::<Vec<_>>())
         .collect();
     let e = |e: runtime::writer::WriteError| e.to_string();
     let mut w = BlobWriter::new(n_in);
     let bound = (3.0 / (n_in * k) as f32).sqrt();
-    let layout = if mix.pairs {
-        Layout::RowPairs {
-            row_len: (n_in * k) as u16,
-        }
-    } else {
-        Layout::Rows
-    };
-    let t = w
-        .packed_tensor_in(layout, &levels, &group_bits, group, -bound, bound)
-        .map_err(e)?;
+    let layout = if mix.pairs { Layout::RowPairs { row_len: (n_in * k) as u16 } } else { Layout::Rows };
+    let t = w.packed_tensor_in(layout, &levels, &group_bits, group, -bound, bound).map_err(e)?;
     let bias = w.f32_tensor(&vec![0.01; n_out]).map_err(e)?;
-    if conv {
-        w.conv1d(t, Some(bias), n_in, n_out, 3, 1)
-    } else {
-        w.linear(t, Some(bias), n_in, n_out)
-    }
-    .map_err(e)?;
-    w.finish_with_int(&IntCalibration {
-        input_scale: 1.0 / 127.0,
-        out_scales: vec![1.0 / 127.0],
-    })
-    .map_err(e)
+    if conv { w.conv1d(t, Some(bias), n_in, n_out, 3, 1) } else { w.linear(t, Some(bias), n_in, n_out) }.map_err(e)?;
+    w.finish_with_int(&IntCalibration { input_scale: 1.0 / 127.0, out_scales: vec![1.0 / 127.0] }).map_err(e)
 }
 
 fn main() -> Result<(), String> {
@@ -126,11 +88,7 @@ fn main() -> Result<(), String> {
                 _ => 5,
             })
             .collect();
-        let mix = Mix {
-            bits: mix,
-            group: 64,
-            pairs: true,
-        };
+        let mix = Mix { bits: mix, group: 64, pairs: true };
         (mix, "synthetic".to_string())
     });
     // DQ_KBENCH_GROUP=N: benchmark the mixed layer with N-value groups (same widths, tiled).
@@ -140,22 +98,15 @@ fn main() -> Result<(), String> {
         mixed.group = g;
     }
     let mean = mixed.bits.iter().map(|&b| f64::from(b)).sum::<f64>() / mixed.bits.len().max(1) as f64;
-    let shapes = [
-        ("linear 256x256", false, 256, 256),
-        ("linear 512x128", false, 512, 128),
-        ("conv 64x64 k3 x32", true, 64, 64),
-    ];
+    let shapes =
+        [("linear 256x256", false, 256, 256), ("linear 512x128", false, 512, 128), ("conv 64x64 k3 x32", true, 64, 64)];
     let mut rng = Lcg(1);
     let mut list = String::from("pub static BENCHES: &[(&str, &str, bool, &[u8])] = &[\n");
     for (si, (shape, conv, n_in, n_out)) in shapes.iter().enumerate() {
         let mut widths: Vec<(String, Mix)> = [2u8, 3, 4, 6, 8]
             .iter()
             .map(|b| {
-                let fixed = Mix {
-                    bits: vec![*b],
-                    group: GROUP,
-                    pairs: false,
-                };
+                let fixed = Mix { bits: vec![*b], group: GROUP, pairs: false };
                 (format!("{b}"), fixed)
             })
             .collect();

@@ -14,10 +14,7 @@ pub struct Footprint {
 
 fn u16_at(b: &[u8], o: usize) -> Result<u16> {
     match b.get(o..o + 2) {
-        Some(s) => Ok(u16::from_le_bytes([
-            s.first().copied().unwrap_or(0),
-            s.get(1).copied().unwrap_or(0),
-        ])),
+        Some(s) => Ok(u16::from_le_bytes([s.first().copied().unwrap_or(0), s.get(1).copied().unwrap_or(0)])),
         None => bail!("ELF truncated at {o}"),
     }
 }
@@ -32,10 +29,7 @@ const SHT_NOBITS: u32 = 8;
 
 /// Reads the section table of a little-endian ELF32 file.
 pub fn footprint(elf: &[u8]) -> Result<Footprint> {
-    if elf.get(0..4) != Some(b"\x7fELF".as_slice())
-        || elf.get(4) != Some(&1)
-        || elf.get(5) != Some(&1)
-    {
+    if elf.get(0..4) != Some(b"\x7fELF".as_slice()) || elf.get(4) != Some(&1) || elf.get(5) != Some(&1) {
         bail!("not a little-endian ELF32 file");
     }
     let shoff = u32_at(elf, 0x20)? as usize;
@@ -51,15 +45,8 @@ pub fn footprint(elf: &[u8]) -> Result<Footprint> {
     let mut f = Footprint::default();
     for i in 0..shnum {
         let h = shoff + i * shentsize;
-        let (name, ty, flags) = (
-            name_at(u32_at(elf, h)? as usize),
-            u32_at(elf, h + 4)?,
-            u32_at(elf, h + 8)?,
-        );
-        let (addr, size) = (
-            u64::from(u32_at(elf, h + 0x0C)?),
-            u64::from(u32_at(elf, h + 0x14)?),
-        );
+        let (name, ty, flags) = (name_at(u32_at(elf, h)? as usize), u32_at(elf, h + 4)?, u32_at(elf, h + 8)?);
+        let (addr, size) = (u64::from(u32_at(elf, h + 0x0C)?), u64::from(u32_at(elf, h + 0x14)?));
         // riscv-rt's .heap/.stack are markers spanning free RAM, not data.
         if flags & SHF_ALLOC == 0 || size == 0 || name == ".stack" || name == ".heap" {
             continue;

@@ -33,15 +33,10 @@ fn field<'a>(line: &'a str, key: &str, next: Option<&str>) -> Option<&'a str> {
 pub fn parse(log: &[String], ratio: f64) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for l in log.iter().filter(|l| l.contains("bench shape=")) {
-        let num = |k: &str| {
-            field(l, k, None)
-                .and_then(|v| v.parse::<u64>().ok())
-                .ok_or_else(|| anyhow!("bad line: {l}"))
-        };
+        let num =
+            |k: &str| field(l, k, None).and_then(|v| v.parse::<u64>().ok()).ok_or_else(|| anyhow!("bad line: {l}"));
         rows.push(Row {
-            shape: field(l, "shape", Some("bits"))
-                .ok_or_else(|| anyhow!("bad line: {l}"))?
-                .to_string(),
+            shape: field(l, "shape", Some("bits")).ok_or_else(|| anyhow!("bad line: {l}"))?.to_string(),
             bits: field(l, "bits", None).unwrap_or("?").to_string(),
             path: field(l, "path", None).unwrap_or("?").to_string(),
             macs: num("macs")?,
@@ -98,31 +93,18 @@ pub fn table(rows: &[Row], arm_m4: bool) -> String {
     let f = |v: &Option<String>| v.clone().unwrap_or_else(|| "–".to_string());
     for key in order {
         let [a, b, _] = by.get(&key).cloned().unwrap_or_default();
-        let r = if arm_m4 {
-            reference(&key.0)
-        } else {
-            String::new()
-        };
-        s.push_str(&format!(
-            "| {} | {} | {} | {} | {r} |\n",
-            key.0,
-            key.1,
-            f(&a),
-            f(&b)
-        ));
+        let r = if arm_m4 { reference(&key.0) } else { String::new() };
+        s.push_str(&format!("| {} | {} | {} | {} | {r} |\n", key.0, key.1, f(&a), f(&b)));
     }
     s
 }
 
 /// Per-stage cost lines (`stage path=...`) as a small table, instructions per frame.
 pub fn stages(log: &[String], ratio: f64) -> String {
-    let mut s = String::from("| path | front end | model | mask + synthesis | model instr/MAC |\n|---|---|---|---|---|\n");
+    let mut s =
+        String::from("| path | front end | model | mask + synthesis | model instr/MAC |\n|---|---|---|---|---|\n");
     for l in log.iter().filter(|l| l.contains("stage path=")) {
-        let n = |k: &str| {
-            field(l, k, None)
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
+        let n = |k: &str| field(l, k, None).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         let frames = n("frames").max(1);
         let per = |k: &str| (n(k) as f64 * ratio / frames as f64).round() as u64;
         s.push_str(&format!(
@@ -142,10 +124,7 @@ pub fn run(t: &Target, model: &Path, clip: &Path, work: &Path) -> Result<(Vec<Ro
     let elf = qemu::build_pkg("kbench", t, model, clip)?;
     let (log, _, _) = qemu::run_raw(t, &elf, work, Duration::from_secs(300))?;
     let (instr, units) = qemu::calibration(&log).ok_or_else(|| anyhow!("no calibration line"))?;
-    let ratio = ((instr as f64 / units.max(1) as f64) * 2.0)
-        .round()
-        .max(1.0)
-        / 2.0;
+    let ratio = ((instr as f64 / units.max(1) as f64) * 2.0).round().max(1.0) / 2.0;
     Ok((parse(&log, ratio)?, stages(&log, ratio)))
 }
 
@@ -155,9 +134,7 @@ mod tests {
 
     #[test]
     fn parses_bench_lines() {
-        let log = vec![
-            "INFO bench shape=linear 256x256 bits=3 path=int8 macs=65536 units=4000".to_string(),
-        ];
+        let log = vec!["INFO bench shape=linear 256x256 bits=3 path=int8 macs=65536 units=4000".to_string()];
         let r = parse(&log, 40.0).unwrap();
         assert_eq!(r[0].shape, "linear 256x256");
         assert_eq!(r[0].instructions, 160_000);

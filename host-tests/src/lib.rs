@@ -1,15 +1,7 @@
 //! Host side of the firmware work: the reference run (the same `demo-core` frame loop, compiled
 //! for the host), the QEMU harness (build, run with a timeout, collect output, counts and
 //! sizes), metrics, and the generators of the stand-in model and the demo clip.
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 pub mod audio;
 pub mod clip;
@@ -34,11 +26,7 @@ pub fn repo_root() -> PathBuf {
 pub fn default_model() -> PathBuf {
     if let Some(p) = std::env::var_os("DQ_MODEL") {
         let p = PathBuf::from(p);
-        return if p.is_absolute() {
-            p
-        } else {
-            repo_root().join(p)
-        };
+        return if p.is_absolute() { p } else { repo_root().join(p) };
     }
     let trained = repo_root().join("models/default.dqem");
     if trained.is_file() {

@@ -5,20 +5,9 @@ use runtime::dsp::HOP;
 /// Scale-invariant SDR in dB of `est` against `reference` (same length, zero-mean not assumed).
 pub fn si_sdr(reference: &[f32], est: &[f32]) -> f64 {
     let n = reference.len().min(est.len());
-    let (r, e) = (
-        reference.get(..n).unwrap_or(&[]),
-        est.get(..n).unwrap_or(&[]),
-    );
-    let dot: f64 = r
-        .iter()
-        .zip(e)
-        .map(|(a, b)| f64::from(*a) * f64::from(*b))
-        .sum();
-    let rr: f64 = r
-        .iter()
-        .map(|a| f64::from(*a).powi(2))
-        .sum::<f64>()
-        .max(1e-20);
+    let (r, e) = (reference.get(..n).unwrap_or(&[]), est.get(..n).unwrap_or(&[]));
+    let dot: f64 = r.iter().zip(e).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+    let rr: f64 = r.iter().map(|a| f64::from(*a).powi(2)).sum::<f64>().max(1e-20);
     let alpha = dot / rr;
     let (mut target, mut noise) = (0.0f64, 0.0f64);
     for (a, b) in r.iter().zip(e) {
@@ -49,11 +38,7 @@ pub fn min_med_max(v: &[u32]) -> (u32, u32, u32) {
     let mut s = v.to_vec();
     s.sort_unstable();
     let med = s.get(s.len() / 2).copied().unwrap_or(0);
-    (
-        s.first().copied().unwrap_or(0),
-        med,
-        s.last().copied().unwrap_or(0),
-    )
+    (s.first().copied().unwrap_or(0), med, s.last().copied().unwrap_or(0))
 }
 
 /// Real-time factor: time to process a hop at `clock_hz` (one instruction per cycle assumed;
@@ -84,11 +69,7 @@ mod tests {
         let r: Vec<f32> = (0..4000).map(|i| (i as f32 * 0.05).sin()).collect();
         let half: Vec<f32> = r.iter().map(|v| 0.5 * v).collect();
         assert!(si_sdr(&r, &half) > 100.0);
-        let noisy: Vec<f32> = r
-            .iter()
-            .enumerate()
-            .map(|(i, v)| v + if i % 2 == 0 { 0.1 } else { -0.1 })
-            .collect();
+        let noisy: Vec<f32> = r.iter().enumerate().map(|(i, v)| v + if i % 2 == 0 { 0.1 } else { -0.1 }).collect();
         let s = si_sdr(&r, &noisy);
         // Signal power 0.5, noise power 0.01: 10·log10(50) ≈ 17 dB.
         assert!((s - 17.0).abs() < 0.5, "{s}");
@@ -96,9 +77,7 @@ mod tests {
 
     #[test]
     fn output_metric_undoes_the_one_hop_delay() {
-        let clean: Vec<i16> = (0..2000)
-            .map(|i| ((i as f32 * 0.1).sin() * 8000.0) as i16)
-            .collect();
+        let clean: Vec<i16> = (0..2000).map(|i| ((i as f32 * 0.1).sin() * 8000.0) as i16).collect();
         let mut out = vec![0i16; HOP];
         out.extend_from_slice(&clean);
         assert!(si_sdr_out(&clean, &out) > 60.0);

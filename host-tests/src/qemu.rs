@@ -36,9 +36,7 @@ pub struct Target {
     pub ram_bytes: u64,
 }
 
-const ARM_COMMON: [&str; 8] = [
-    "-display", "none", "-monitor", "none", "-serial", "none", "-nic", "none",
-];
+const ARM_COMMON: [&str; 8] = ["-display", "none", "-monitor", "none", "-serial", "none", "-nic", "none"];
 
 pub fn targets() -> Vec<Target> {
     vec![
@@ -49,10 +47,7 @@ pub fn targets() -> Vec<Target> {
             path: NumPath::F32,
             features: "",
             rustflags: None,
-            qemu: Some((
-                "qemu-system-arm",
-                &["-machine", "mps2-an386", "-cpu", "cortex-m4"],
-            )),
+            qemu: Some(("qemu-system-arm", &["-machine", "mps2-an386", "-cpu", "cortex-m4"])),
             clock_hz: 80e6,
             ram_bytes: 32 * 1024,
         },
@@ -63,10 +58,7 @@ pub fn targets() -> Vec<Target> {
             path: NumPath::F32,
             features: "",
             rustflags: Some("-C target-cpu=cortex-m7"),
-            qemu: Some((
-                "qemu-system-arm",
-                &["-machine", "mps2-an500", "-cpu", "cortex-m7"],
-            )),
+            qemu: Some(("qemu-system-arm", &["-machine", "mps2-an500", "-cpu", "cortex-m7"])),
             clock_hz: 80e6,
             ram_bytes: 32 * 1024,
         },
@@ -77,10 +69,7 @@ pub fn targets() -> Vec<Target> {
             path: NumPath::I8,
             features: "fixed",
             rustflags: None,
-            qemu: Some((
-                "qemu-system-arm",
-                &["-machine", "mps2-an386", "-cpu", "cortex-m4"],
-            )),
+            qemu: Some(("qemu-system-arm", &["-machine", "mps2-an386", "-cpu", "cortex-m4"])),
             clock_hz: 80e6,
             ram_bytes: 32 * 1024,
         },
@@ -91,10 +80,7 @@ pub fn targets() -> Vec<Target> {
             path: NumPath::I8,
             features: "",
             rustflags: None,
-            qemu: Some((
-                "qemu-system-riscv32",
-                &["-machine", "sifive_e", "-bios", "none"],
-            )),
+            qemu: Some(("qemu-system-riscv32", &["-machine", "sifive_e", "-bios", "none"])),
             clock_hz: 32e6,
             ram_bytes: 16 * 1024,
         },
@@ -114,10 +100,7 @@ pub fn targets() -> Vec<Target> {
 }
 
 pub fn target(name: &str) -> Result<Target> {
-    targets()
-        .into_iter()
-        .find(|t| t.name == name)
-        .ok_or_else(|| anyhow!("unknown target {name}"))
+    targets().into_iter().find(|t| t.name == name).ok_or_else(|| anyhow!("unknown target {name}"))
 }
 
 /// The firmware workspace.
@@ -167,17 +150,11 @@ pub fn build_pkg(pkg: &str, t: &Target, model: &Path, clip: &Path) -> Result<Pat
     }
     let out = cmd.output().context("cannot run cargo")?;
     if !out.status.success() {
-        bail!(
-            "firmware build for {} failed:\n{}",
-            t.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        bail!("firmware build for {} failed:\n{}", t.name, String::from_utf8_lossy(&out.stderr));
     }
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (model, clip, t.features, t.rustflags).hash(&mut h);
-    let stable = target_dir
-        .join("elf")
-        .join(format!("{pkg}-{}-{:016x}", t.name, h.finish()));
+    let stable = target_dir.join("elf").join(format!("{pkg}-{}-{:016x}", t.name, h.finish()));
     std::fs::create_dir_all(target_dir.join("elf"))?;
     std::fs::copy(target_dir.join(t.triple).join("release").join(pkg), &stable)
         .with_context(|| format!("cannot copy the {pkg} ELF"))?;
@@ -199,36 +176,18 @@ pub struct RunOutput {
 /// `timeout`, and collects its samples, per-hop counts and log.
 pub fn run(t: &Target, elf_path: &Path, work: &Path, timeout: Duration) -> Result<RunOutput> {
     let (log, console, wall) = run_raw(t, elf_path, work, timeout)?;
-    let samples =
-        audio::raw_i16(&std::fs::read(work.join("out.raw")).context("firmware wrote no out.raw")?)?;
+    let samples = audio::raw_i16(&std::fs::read(work.join("out.raw")).context("firmware wrote no out.raw")?)?;
     let fb = std::fs::read(work.join("frames.bin")).context("firmware wrote no frames.bin")?;
-    let frame_units = fb
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes(c.try_into().unwrap_or([0; 4])))
-        .collect();
-    Ok(RunOutput {
-        samples,
-        frame_units,
-        log,
-        console,
-        wall,
-    })
+    let frame_units = fb.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap_or([0; 4]))).collect();
+    Ok(RunOutput { samples, frame_units, log, console, wall })
 }
 
 /// Runs any firmware image under QEMU with a timeout; returns (decoded log, console, wall time).
 /// A non-zero exit (panic, error) is an error carrying the console and the log.
-pub fn run_raw(
-    t: &Target,
-    elf_path: &Path,
-    work: &Path,
-    timeout: Duration,
-) -> Result<(Vec<String>, String, Duration)> {
-    let (bin, machine) = t
-        .qemu
-        .ok_or_else(|| anyhow!("{} has no QEMU machine", t.name))?;
+pub fn run_raw(t: &Target, elf_path: &Path, work: &Path, timeout: Duration) -> Result<(Vec<String>, String, Duration)> {
+    let (bin, machine) = t.qemu.ok_or_else(|| anyhow!("{} has no QEMU machine", t.name))?;
     if work.exists() {
-        std::fs::remove_dir_all(work)
-            .with_context(|| format!("cannot clear {}", work.display()))?;
+        std::fs::remove_dir_all(work).with_context(|| format!("cannot clear {}", work.display()))?;
     }
     std::fs::create_dir_all(work)?;
     let start = Instant::now();
@@ -236,22 +195,12 @@ pub fn run_raw(
         .current_dir(work)
         .args(machine)
         .args(ARM_COMMON)
-        .args([
-            "-semihosting-config",
-            "enable=on,target=native",
-            "-icount",
-            "shift=0",
-            "-kernel",
-        ])
+        .args(["-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel"])
         .arg(elf_path)
         .stdin(Stdio::null())
         // Files, not pipes: a chatty firmware must not block on a full pipe and hit the timeout.
-        .stdout(Stdio::from(std::fs::File::create(
-            work.join("console.txt"),
-        )?))
-        .stderr(Stdio::from(std::fs::File::create(
-            work.join("console.err"),
-        )?))
+        .stdout(Stdio::from(std::fs::File::create(work.join("console.txt"))?))
+        .stderr(Stdio::from(std::fs::File::create(work.join("console.err"))?))
         .spawn()
         .with_context(|| format!("cannot start {bin} (bash scripts/setup.sh installs QEMU)"))?;
     let status = loop {
@@ -261,23 +210,15 @@ pub fn run_raw(
         if start.elapsed() > timeout {
             let _ = child.kill();
             let _ = child.wait();
-            bail!(
-                "{} under QEMU did not finish within {timeout:?} (killed)",
-                t.name
-            );
+            bail!("{} under QEMU did not finish within {timeout:?} (killed)", t.name);
         }
         std::thread::sleep(Duration::from_millis(20));
     };
     let wall = start.elapsed();
-    let read = |f: &str| {
-        String::from_utf8_lossy(&std::fs::read(work.join(f)).unwrap_or_default()).into_owned()
-    };
+    let read = |f: &str| String::from_utf8_lossy(&std::fs::read(work.join(f)).unwrap_or_default()).into_owned();
     let console = format!("{}{}", read("console.txt"), read("console.err"));
     let elf_bytes = std::fs::read(elf_path)?;
-    let log = decode_defmt(
-        &elf_bytes,
-        &std::fs::read(work.join("defmt.bin")).unwrap_or_default(),
-    );
+    let log = decode_defmt(&elf_bytes, &std::fs::read(work.join("defmt.bin")).unwrap_or_default());
     // A crash can cut the log mid-frame: report the exit status and console first.
     let log = match log {
         Ok(l) => l,
@@ -285,29 +226,22 @@ pub fn run_raw(
         Err(e) => return Err(e),
     };
     if !status.success() {
-        bail!(
-            "{} exited with {status} under QEMU\nconsole: {console}\nlog:\n{}",
-            t.name,
-            log.join("\n")
-        );
+        bail!("{} exited with {status} under QEMU\nconsole: {console}\nlog:\n{}", t.name, log.join("\n"));
     }
     Ok((log, console, wall))
 }
 
 /// Decodes a defmt byte stream with the ELF's string table.
 pub fn decode_defmt(elf: &[u8], bytes: &[u8]) -> Result<Vec<String>> {
-    let table =
-        defmt_decoder::Table::parse(elf)?.ok_or_else(|| anyhow!("ELF has no defmt table"))?;
+    let table = defmt_decoder::Table::parse(elf)?.ok_or_else(|| anyhow!("ELF has no defmt table"))?;
     let mut dec = table.new_stream_decoder();
     dec.received(bytes);
     let mut lines = Vec::new();
     loop {
         match dec.decode() {
-            Ok(frame) => lines.push(format!(
-                "{} {}",
-                frame.level().map_or("-", |l| l.as_str()),
-                frame.display_message()
-            )),
+            Ok(frame) => {
+                lines.push(format!("{} {}", frame.level().map_or("-", |l| l.as_str()), frame.display_message()))
+            }
             Err(defmt_decoder::DecodeError::UnexpectedEof) => break,
             Err(e) => bail!("defmt stream is corrupt: {e}"),
         }
@@ -320,25 +254,17 @@ pub fn log_value(log: &[String], marker: &str, key: &str) -> Option<u64> {
     let line = log.iter().find(|l| l.contains(marker))?;
     let pat = format!("{key}=");
     let rest = line.split(&pat).nth(1)?;
-    rest.split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
 /// Counter units per instruction check: (instructions, units) from the calibration line.
 pub fn calibration(log: &[String]) -> Option<(u64, u64)> {
     let line = log.iter().find(|l| l.contains("calibration:"))?;
-    let nums: Vec<u64> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|s| s.parse().ok())
-        .collect();
+    let nums: Vec<u64> = line.split(|c: char| !c.is_ascii_digit()).filter_map(|s| s.parse().ok()).collect();
     Some((*nums.first()?, *nums.get(1)?))
 }
 
 /// Flash/RAM footprint of a built ELF.
 pub fn footprint(elf_path: &Path) -> Result<elf::Footprint> {
-    elf::footprint(
-        &std::fs::read(elf_path).with_context(|| format!("cannot read {}", elf_path.display()))?,
-    )
+    elf::footprint(&std::fs::read(elf_path).with_context(|| format!("cannot read {}", elf_path.display()))?)
 }

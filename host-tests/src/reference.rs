@@ -24,18 +24,12 @@ pub fn denoise(blob: &[u8], audio: &[i16], path: NumPath) -> Result<Vec<i16>> {
     let err = |e: DemoError| anyhow!("{e}");
     match path {
         NumPath::F32 => {
-            let (mut arena, mut state) = (
-                vec![0.0f32; model.f32_arena_len()],
-                vec![0.0f32; model.f32_state_len()],
-            );
+            let (mut arena, mut state) = (vec![0.0f32; model.f32_arena_len()], vec![0.0f32; model.f32_state_len()]);
             let mut d = F32Denoiser::new(model, &mut arena, &mut state).map_err(err)?;
             run(&mut d, &mut src, &mut sink, &mut NoCounter, |_, _| {}).map_err(err)?;
         }
         NumPath::I8 => {
-            let (mut arena, mut state) = (
-                vec![0i8; model.i8_arena_len()],
-                vec![0i8; model.i8_state_len()],
-            );
+            let (mut arena, mut state) = (vec![0i8; model.i8_arena_len()], vec![0i8; model.i8_state_len()]);
             let mut d = I8Denoiser::new(model, &mut arena, &mut state).map_err(err)?;
             run(&mut d, &mut src, &mut sink, &mut NoCounter, |_, _| {}).map_err(err)?;
         }

@@ -48,8 +48,7 @@ pub struct Measurement {
 impl Measurement {
     pub fn rt(&self) -> Option<(f64, f64)> {
         let clock = self.clock_mhz * 1e6;
-        self.instr
-            .map(|(_, med, max)| (rt_factor(med, clock), rt_factor(max, clock)))
+        self.instr.map(|(_, med, max)| (rt_factor(med, clock), rt_factor(max, clock)))
     }
 }
 
@@ -85,9 +84,7 @@ pub fn measure(
         ram_region: t.ram_bytes,
         si_sdr_in: si_sdr_in(&clean, &noisy),
         si_sdr_host: si_sdr_out(&clean, &host),
-        macs_per_frame: runtime::Model::parse(&blob)
-            .map(|m| m.macs_per_frame())
-            .unwrap_or(0),
+        macs_per_frame: runtime::Model::parse(&blob).map(|m| m.macs_per_frame()).unwrap_or(0),
         ..Measurement::default()
     };
     if t.qemu.is_none() {
@@ -96,28 +93,17 @@ pub fn measure(
     let out = qemu::run(t, &elf, &work.join(t.name), timeout)?;
     let (instr, units) = qemu::calibration(&out.log).unwrap_or((0, 0));
     if units == 0 {
-        bail!(
-            "{}: no calibration line in the log:\n{}",
-            t.name,
-            out.log.join("\n")
-        );
+        bail!("{}: no calibration line in the log:\n{}", t.name, out.log.join("\n"));
     }
     // The counter's scale must be a simple ratio (a multiple of 1/2 instruction per unit).
     let ratio = ((instr as f64 / units as f64) * 2.0).round().max(1.0) / 2.0;
     let err = (instr as f64 - ratio * units as f64).abs() / instr as f64;
     if err > 0.01 {
-        bail!(
-            "{}: counter scale {instr}/{units} is not a simple ratio (error {err:.4})",
-            t.name
-        );
+        bail!("{}: counter scale {instr}/{units} is not a simple ratio (error {err:.4})", t.name);
     }
     m.instr_per_unit = ratio;
     m.calibration = (instr, units);
-    let per_frame: Vec<u32> = out
-        .frame_units
-        .iter()
-        .map(|&u| (f64::from(u) * ratio).round() as u32)
-        .collect();
+    let per_frame: Vec<u32> = out.frame_units.iter().map(|&u| (f64::from(u) * ratio).round() as u32).collect();
     m.instr = Some(min_med_max(&per_frame));
     m.stack_hwm = qemu::log_value(&out.log, "done:", "stack_used");
     let (max, n) = diff(&host, &out.samples);
@@ -143,22 +129,17 @@ pub fn markdown(ms: &[Measurement]) -> String {
          |---|---|---|---|---|---|---|---|\n",
     );
     for m in ms {
-        let instr = m.instr.map_or("(build only)".into(), |(a, b, c)| {
-            format!("{a} / {b} / {c}")
-        });
-        let rt = m.rt().map_or("–".into(), |(a, b)| {
-            format!("{a:.3} / {b:.3} @ {} MHz", m.clock_mhz)
-        });
+        let instr = m.instr.map_or("(build only)".into(), |(a, b, c)| format!("{a} / {b} / {c}"));
+        let rt = m.rt().map_or("–".into(), |(a, b)| format!("{a:.3} / {b:.3} @ {} MHz", m.clock_mhz));
         let stack = m.stack_hwm.map_or("?".into(), kb);
         let agree = match (m.max_diff_lsb, m.differing) {
             (Some(0), _) => "bit-exact".to_string(),
             (Some(d), Some(n)) => format!("max {d} LSB, {n} samples differ"),
             _ => "–".into(),
         };
-        let sdr = m.si_sdr_out.map_or(
-            format!("{:.2} dB → (host {:.2} dB)", m.si_sdr_in, m.si_sdr_host),
-            |o| format!("{:.2} dB → {o:.2} dB", m.si_sdr_in),
-        );
+        let sdr = m.si_sdr_out.map_or(format!("{:.2} dB → (host {:.2} dB)", m.si_sdr_in, m.si_sdr_host), |o| {
+            format!("{:.2} dB → {o:.2} dB", m.si_sdr_in)
+        });
         s.push_str(&format!(
             "| {} — {} | {} | {instr} | {rt} | {} + {} (+ {}) | {} + {stack} (of {}) | {agree} | {sdr} |\n",
             m.name,

@@ -28,12 +28,8 @@ impl Rng {
 }
 
 /// (in, out, kernel, dilation) of the weighted layers; `None` = linear.
-const LAYERS: [(usize, usize, usize, Option<usize>); 4] = [
-    (128, 64, 3, Some(1)),
-    (64, 64, 3, Some(2)),
-    (64, 64, 3, Some(4)),
-    (64, 129, 1, None),
-];
+const LAYERS: [(usize, usize, usize, Option<usize>); 4] =
+    [(128, 64, 3, Some(1)), (64, 64, 3, Some(2)), (64, 64, 3, Some(4)), (64, 129, 1, None)];
 
 struct Weights {
     levels: Vec<Vec<u16>>,
@@ -45,12 +41,7 @@ struct Weights {
 /// `mixed`: per-group widths of 2–5 bits (20/40/30/10%, mean 3.3), the shape of a DiffQ result.
 fn random_weights(seed: u64, mixed: bool) -> Weights {
     let mut rng = Rng(seed | 1);
-    let mut w = Weights {
-        levels: Vec::new(),
-        group_bits: Vec::new(),
-        ranges: Vec::new(),
-        biases: Vec::new(),
-    };
+    let mut w = Weights { levels: Vec::new(), group_bits: Vec::new(), ranges: Vec::new(), biases: Vec::new() };
     for (i, o, k, _) in LAYERS {
         let n = i * o * k;
         let bits: Vec<u8> = (0..n / GROUP)
@@ -64,17 +55,12 @@ fn random_weights(seed: u64, mixed: bool) -> Weights {
             .collect();
         let levels = bits
             .iter()
-            .flat_map(|&b| {
-                (0..GROUP)
-                    .map(|_| (rng.next() >> (64 - u32::from(b))) as u16)
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|&b| (0..GROUP).map(|_| (rng.next() >> (64 - u32::from(b))) as u16).collect::<Vec<_>>())
             .collect();
         w.levels.push(levels);
         w.group_bits.push(bits);
         w.ranges.push((6.0 / (i * k) as f32).sqrt()); // He-uniform bound
-        w.biases
-            .push((0..o).map(|_| 0.1 * (rng.uniform() - 0.5)).collect());
+        w.biases.push((0..o).map(|_| 0.1 * (rng.uniform() - 0.5)).collect());
     }
     w
 }
@@ -92,21 +78,14 @@ fn build(w: &Weights, n_layers: usize, calib: Option<&IntCalibration>) -> Result
         let a = w.ranges.get(li).copied().unwrap_or(0.1);
         let bits = w.group_bits.get(li).ok_or_else(|| anyhow!("bits {li}"))?;
         let wt = bw.packed_tensor(levels, bits, GROUP, -a, a).map_err(e)?;
-        let bt = bw
-            .f32_tensor(w.biases.get(li).ok_or_else(|| anyhow!("bias {li}"))?)
-            .map_err(e)?;
+        let bt = bw.f32_tensor(w.biases.get(li).ok_or_else(|| anyhow!("bias {li}"))?).map_err(e)?;
         match dil {
             Some(d) => bw.conv1d(wt, Some(bt), *i, *o, *k, *d).map_err(e)?,
             None => bw.linear(wt, Some(bt), *i, *o).map_err(e)?,
         }
         added += 1;
         if added < n_layers {
-            if dil.is_some() {
-                bw.relu()
-            } else {
-                bw.sigmoid()
-            }
-            .map_err(e)?;
+            if dil.is_some() { bw.relu() } else { bw.sigmoid() }.map_err(e)?;
             added += 1;
         }
     }
@@ -143,8 +122,7 @@ fn max_abs(blob: &[u8], frames: &[[f32; N_FEATURES]]) -> Result<f32> {
     let mut y = vec![0.0f32; m.output_len()];
     let mut peak = 0.0f32;
     for f in frames {
-        m.step_f32(&mut st, &mut arena, f, &mut y)
-            .map_err(|e| anyhow!("{e}"))?;
+        m.step_f32(&mut st, &mut arena, f, &mut y).map_err(|e| anyhow!("{e}"))?;
         peak = y.iter().fold(peak, |p, v| p.max(v.abs()));
     }
     Ok(peak)
@@ -160,9 +138,6 @@ pub fn standin_blob(seed: u64, calib_audio: &[i16], mixed: bool) -> Result<Vec<u
         let peak = max_abs(&build(&w, n, None)?, &frames)?;
         out_scales.push(peak.max(1e-6) / 127.0);
     }
-    let calib = IntCalibration {
-        input_scale: input_peak.max(1e-6) / 127.0,
-        out_scales,
-    };
+    let calib = IntCalibration { input_scale: input_peak.max(1e-6) / 127.0, out_scales };
     build(&w, 8, Some(&calib))
 }

@@ -1,10 +1,5 @@
 //! Malformed blobs and truncated audio are clear errors, on the host and in the firmware build.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests
 
 use host_tests::audio::parse_wav;
 use host_tests::qemu::{self, NumPath};
@@ -22,10 +17,7 @@ fn clip() -> Vec<u8> {
 fn truncated_audio_is_reported_with_sizes() {
     let c = clip();
     let e = parse_wav(&c[..c.len() - 1001]).unwrap_err().to_string();
-    assert!(
-        e.contains("truncated") && e.contains(&c.len().to_string().as_str()[..2]),
-        "{e}"
-    );
+    assert!(e.contains("truncated") && e.contains(&c.len().to_string().as_str()[..2]), "{e}");
     let e = parse_wav(&c[..10]).unwrap_err().to_string();
     assert!(e.contains("truncated"), "{e}");
 }
@@ -36,10 +28,7 @@ fn wrong_audio_format_is_reported() {
     c[24..28].copy_from_slice(&16000u32.to_le_bytes()); // sample rate
     let e = parse_wav(&c).unwrap_err().to_string();
     assert!(e.contains("8000 Hz") && e.contains("16000"), "{e}");
-    assert!(parse_wav(b"not a wav file at all")
-        .unwrap_err()
-        .to_string()
-        .contains("RIFF"));
+    assert!(parse_wav(b"not a wav file at all").unwrap_err().to_string().contains("RIFF"));
 }
 
 #[test]
@@ -62,9 +51,7 @@ fn malformed_blobs_are_rejected_by_the_reference() {
         ("empty", Vec::new(), "truncated"),
     ];
     for (what, bad, expect) in cases {
-        let e = reference::denoise(&bad, &audio, NumPath::F32)
-            .unwrap_err()
-            .to_string();
+        let e = reference::denoise(&bad, &audio, NumPath::F32).unwrap_err().to_string();
         assert!(e.to_lowercase().contains(expect), "{what}: {e}");
     }
 }
@@ -79,9 +66,7 @@ fn firmware_build_rejects_a_malformed_blob() {
     let bad = dir.join("corrupt.dqem");
     std::fs::write(&bad, &b).unwrap();
     let t = qemu::target("m4").unwrap();
-    let e = qemu::build(&t, &bad, &repo_root().join("data/clip/noisy.wav"))
-        .unwrap_err()
-        .to_string();
+    let e = qemu::build(&t, &bad, &repo_root().join("data/clip/noisy.wav")).unwrap_err().to_string();
     assert!(e.contains("is invalid") && e.contains("checksum"), "{e}");
 }
 
@@ -91,13 +76,7 @@ fn qemu_timeout_kills_a_hung_run() {
     let root = repo_root();
     let t = qemu::target("m4").unwrap();
     let elf = qemu::build(&t, &default_model(), &root.join("data/clip/noisy.wav")).unwrap();
-    let e = qemu::run(
-        &t,
-        &elf,
-        &root.join("target/qemu-timeout"),
-        std::time::Duration::from_millis(1),
-    )
-    .unwrap_err();
+    let e = qemu::run(&t, &elf, &root.join("target/qemu-timeout"), std::time::Duration::from_millis(1)).unwrap_err();
     assert!(e.to_string().contains("did not finish"), "{e}");
 }
 
@@ -113,18 +92,8 @@ fn firmware_reports_truncated_audio_and_exits_nonzero() {
     std::fs::write(&cut, &c[..c.len() - 501]).unwrap();
     let t = qemu::target("m4").unwrap();
     let elf = qemu::build(&t, &default_model(), &cut).unwrap();
-    let e = qemu::run(
-        &t,
-        &elf,
-        &dir.join("run"),
-        std::time::Duration::from_secs(60),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        e.contains("exit status: 1") && e.contains("audio truncated"),
-        "{e}"
-    );
+    let e = qemu::run(&t, &elf, &dir.join("run"), std::time::Duration::from_secs(60)).unwrap_err().to_string();
+    assert!(e.contains("exit status: 1") && e.contains("audio truncated"), "{e}");
 }
 
 /// A panic in the firmware ends QEMU with status 101 and its message on the console.
@@ -132,21 +101,8 @@ fn firmware_reports_truncated_audio_and_exits_nonzero() {
 fn firmware_panic_exits_nonzero() {
     let root = repo_root();
     let dir = root.join("target/firmware-panic");
-    let t = qemu::Target {
-        features: "panic-test",
-        ..qemu::target("m4").unwrap()
-    };
+    let t = qemu::Target { features: "panic-test", ..qemu::target("m4").unwrap() };
     let elf = qemu::build(&t, &default_model(), &root.join("data/clip/noisy.wav")).unwrap();
-    let e = qemu::run(
-        &t,
-        &elf,
-        &dir.join("run"),
-        std::time::Duration::from_secs(60),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        e.contains("exit status: 101") && e.contains("deliberate panic"),
-        "{e}"
-    );
+    let e = qemu::run(&t, &elf, &dir.join("run"), std::time::Duration::from_secs(60)).unwrap_err().to_string();
+    assert!(e.contains("exit status: 101") && e.contains("deliberate panic"), "{e}");
 }

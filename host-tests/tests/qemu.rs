@@ -2,12 +2,7 @@
 //! output agreement (integer path bit-exact; f32 path within `F32_TOLERANCE_LSB`), the
 //! real-time factor at the stated clock (worst frame ≤ 1), RAM within the memory map, and a
 //! counter scale that checks out. QEMU counts instructions, not cycles.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests
 
 use host_tests::qemu::{self, NumPath};
 use host_tests::report::{measure, Measurement, F32_TOLERANCE_LSB};
@@ -36,10 +31,9 @@ fn check(name: &str, real_time: bool) -> Measurement {
             "{name}: integer path must be bit-exact with the host ({:?} samples differ)",
             m.differing
         ),
-        NumPath::F32 => assert!(
-            max_diff <= F32_TOLERANCE_LSB,
-            "{name}: f32 path differs from the host by {max_diff} LSB"
-        ),
+        NumPath::F32 => {
+            assert!(max_diff <= F32_TOLERANCE_LSB, "{name}: f32 path differs from the host by {max_diff} LSB")
+        }
     }
     let (_, worst) = m.rt().unwrap();
     assert!(

@@ -1,12 +1,7 @@
 //! The live-audio adapters (what a board's I2S DMA interrupt feeds) give the same output as the
 //! clip source: an "interrupt" here moves 32 samples per wakeup, the output queue is drained on
 //! back-pressure.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests
 
 use demo_core::{run, F32Denoiser, NoCounter, QueueSink, QueueSource};
 use heapless::spsc::Queue;
@@ -20,10 +15,7 @@ fn queue_source_and_sink_match_the_reference() {
     let expected = reference::denoise(&blob, &audio, NumPath::F32).unwrap();
 
     let model = runtime::Model::parse(&blob).unwrap();
-    let (mut arena, mut state) = (
-        vec![0.0f32; model.f32_arena_len()],
-        vec![0.0f32; model.f32_state_len()],
-    );
+    let (mut arena, mut state) = (vec![0.0f32; model.f32_arena_len()], vec![0.0f32; model.f32_state_len()]);
     let mut den = F32Denoiser::new(model, &mut arena, &mut state).unwrap();
     let (mut inq, mut outq) = (Queue::<i16, 64>::new(), Queue::<i16, 200>::new());
     let (mut in_tx, in_rx) = inq.split();

@@ -95,7 +95,8 @@ fn linear256(c: &mut Criterion) {
         let m = Model::parse(&blob).unwrap();
         let w = m.tensor(0).unwrap().weights;
         let l = m.layer(0).unwrap();
-        let p = IntParams::read(&m.bytes()[l.int_offset as usize..], n_out, m.header().version, Part::Layer(0)).unwrap();
+        let p =
+            IntParams::read(&m.bytes()[l.int_offset as usize..], n_out, m.header().version, Part::Layer(0)).unwrap();
         let mut y = vec![0i8; n_out];
         g.bench_function(BenchmarkId::new("i8", kind.name()), |b| {
             b.iter(|| matvec_i8(black_box(&w), &p, &[Some(black_box(&xq[..]))], n_in, &mut y).unwrap())
@@ -121,7 +122,8 @@ fn conv64k3(c: &mut Criterion) {
     for kind in kinds_f32() {
         let blob = model(kind, ch, ch, k);
         let m = Model::parse(&blob).unwrap();
-        let (mut a, mut s, mut y) = (vec![0.0f32; m.f32_arena_len()], vec![0.0f32; m.f32_state_len()], vec![0.0f32; ch]);
+        let (mut a, mut s, mut y) =
+            (vec![0.0f32; m.f32_arena_len()], vec![0.0f32; m.f32_state_len()], vec![0.0f32; ch]);
         let mut st = StateF32::new(&mut s);
         g.bench_function(BenchmarkId::new("f32", kind.name()), |b| {
             b.iter(|| m.step_f32(&mut st, &mut a, black_box(&x), &mut y).unwrap())

@@ -158,7 +158,8 @@ mod tests {
 
     #[test]
     fn unit_mask_reconstructs_input_one_hop_late() {
-        let signal: [f32; HOP * 6] = core::array::from_fn(|i| libm::sinf(i as f32 * 0.37) * 0.5 + ((i * 7919) % 13) as f32 * 0.01);
+        let signal: [f32; HOP * 6] =
+            core::array::from_fn(|i| libm::sinf(i as f32 * 0.37) * 0.5 + ((i * 7919) % 13) as f32 * 0.01);
         let (mut a, mut s) = (Analyzer::new(), Synthesizer::new());
         let mut spec = [Complex32::new(0.0, 0.0); BINS];
         let mut out = [0.0f32; HOP * 6];

@@ -164,7 +164,9 @@ impl FixedFrontEnd {
         };
         let (rev_head, rev_tail) = BITREV.split_at(N / 2);
         let (win_head, win_tail) = WINDOW_Q31.split_at(N / 2);
-        for ((o, t), (r, w)) in out.chunks_exact_mut(2).zip(self.tail.chunks_exact(2)).zip(rev_head.iter().zip(win_head)) {
+        for ((o, t), (r, w)) in
+            out.chunks_exact_mut(2).zip(self.tail.chunks_exact(2)).zip(rev_head.iter().zip(win_head))
+        {
             let (y0, y1) = sample(spec.get(usize::from(*r)), w);
             if let ([o0, o1], [t0, t1]) = (o, t) {
                 *o0 = sat16(i32::from(*t0) + y0);
@@ -318,14 +320,24 @@ fn log2_q16(x: u64) -> i32 {
 /// LLVM's generic expansion costs ~25 instructions; a binary search costs ~12.
 #[inline(always)]
 fn clz32(x: u32) -> u32 {
-    #[cfg(any(all(target_arch = "riscv32", not(target_feature = "zbb")), all(target_arch = "arm", not(target_has_atomic = "32"))))]
+    #[cfg(any(
+        all(target_arch = "riscv32", not(target_feature = "zbb")),
+        all(target_arch = "arm", not(target_has_atomic = "32"))
+    ))]
     return clz32_by_search(x);
-    #[cfg(not(any(all(target_arch = "riscv32", not(target_feature = "zbb")), all(target_arch = "arm", not(target_has_atomic = "32")))))]
+    #[cfg(not(any(
+        all(target_arch = "riscv32", not(target_feature = "zbb")),
+        all(target_arch = "arm", not(target_has_atomic = "32"))
+    )))]
     return x.leading_zeros();
 }
 
 #[cfg_attr(
-    not(any(test, all(target_arch = "riscv32", not(target_feature = "zbb")), all(target_arch = "arm", not(target_has_atomic = "32")))),
+    not(any(
+        test,
+        all(target_arch = "riscv32", not(target_feature = "zbb")),
+        all(target_arch = "arm", not(target_has_atomic = "32"))
+    )),
     allow(dead_code)
 )]
 #[inline(always)]

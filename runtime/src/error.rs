@@ -54,7 +54,9 @@ impl core::fmt::Display for Error {
         match self {
             Error::Truncated { needed, got } => write!(f, "blob truncated: need {needed} bytes, got {got}"),
             Error::BadMagic => write!(f, "not a model blob (bad magic; expected \"DQEM\")"),
-            Error::UnsupportedVersion(v) => write!(f, "unsupported blob format version {v} (this runtime reads 1 and 2)"),
+            Error::UnsupportedVersion(v) => {
+                write!(f, "unsupported blob format version {v} (this runtime reads 1 and 2)")
+            }
             Error::LengthMismatch { header, actual } => {
                 write!(f, "blob length {actual} differs from the header's total_len {header}")
             }

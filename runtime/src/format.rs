@@ -3,8 +3,8 @@
 
 use crate::bytes::{f32_at, slice, u16_at, u32_at, u8_at};
 use crate::error::{Error, Part};
-use crate::quant::{group_bytes, MAX_BITS};
 pub use crate::layout::Layout;
+use crate::quant::{group_bytes, MAX_BITS};
 
 pub const MAGIC: [u8; 4] = *b"DQEM";
 /// Newest format version this runtime reads and writes (2 adds the row-pair layout, 3 stores
@@ -82,9 +82,7 @@ impl Header {
         if h.flags & !FLAG_HAS_INT != 0 || slice(b, 52, 12, p)?.iter().any(|&x| x != 0) {
             return Err(Error::Reserved(p));
         }
-        if u32_at(b, 24, p)? as usize != HEADER_LEN
-            || u32_at(b, 28, p)? as usize != layer_table_offset(h.n_tensors)
-        {
+        if u32_at(b, 24, p)? as usize != HEADER_LEN || u32_at(b, 28, p)? as usize != layer_table_offset(h.n_tensors) {
             return Err(Error::OutOfBounds(p));
         }
         if h.n_tensors > MAX_TENSORS || h.n_layers == 0 || h.n_layers > MAX_LAYERS || h.input_len == 0 {
@@ -202,7 +200,10 @@ pub enum Weights<'a> {
     Packed(Packed<'a>),
     /// Little-endian i16 values `c`, each meaning `c as f32 · scale`: the f32 path's view of a
     /// v4 blob's integer bias constants (FORMAT.md). Never a tensor-table entry.
-    ScaledI16 { data: &'a [u8], scale: f32 },
+    ScaledI16 {
+        data: &'a [u8],
+        scale: f32,
+    },
 }
 
 /// One decoded tensor-table entry.
@@ -271,7 +272,11 @@ fn decode_tensor<'a>(b: &'a [u8], h: &Header, i: u16, check_groups: bool) -> Res
             if u64::from(data_len) != u64::from(count) * elem {
                 return Err(Error::ShapeMismatch(p));
             }
-            if kind == 1 { Weights::F32(data) } else { Weights::F16(data) }
+            if kind == 1 {
+                Weights::F32(data)
+            } else {
+                Weights::F16(data)
+            }
         }
         3 => {
             let ok = (1..=MAX_BITS).contains(&base)
@@ -286,7 +291,9 @@ fn decode_tensor<'a>(b: &'a [u8], h: &Header, i: u16, check_groups: bool) -> Res
             let layout = match (layout_code, row_len) {
                 (0, 0) => Some(Layout::Rows),
                 // Pairs: segments of `group/2` values, whole rows of whole groups.
-                (1, len) if group >= 16 && group % 16 == 0 && len >= group && len % group == 0 => Some(Layout::RowPairs { row_len: len }),
+                (1, len) if group >= 16 && group % 16 == 0 && len >= group && len % group == 0 => {
+                    Some(Layout::RowPairs { row_len: len })
+                }
                 _ => None,
             };
             let Some(layout) = layout.filter(|_| ok) else {
@@ -303,7 +310,17 @@ fn decode_tensor<'a>(b: &'a [u8], h: &Header, i: u16, check_groups: bool) -> Res
             let n_groups = (count / u32::from(group)) as usize;
             let table_len = (n_groups * usize::from(width)).div_ceil(8);
             let bits_table = if width == 0 { &[][..] } else { region(bits_off, table_len)? };
-            let pk = Packed { count, layout, group_size: group, bits_base: base, bits_width: width, min, max, bits_table, data };
+            let pk = Packed {
+                count,
+                layout,
+                group_size: group,
+                bits_base: base,
+                bits_width: width,
+                min,
+                max,
+                bits_table,
+                data,
+            };
             if width == 0 {
                 // Fixed bit width: the byte count in O(1) (the executor looks weights up on
                 // every frame, so this check must not cost a pass over the groups).
@@ -401,7 +418,12 @@ pub fn read_layer(b: &[u8], h: &Header, i: u16) -> Result<Layer, Error> {
     if i >= h.n_layers {
         return Err(Error::InvalidField(p));
     }
-    let e = slice(b, layer_table_offset(h.n_tensors) + usize::from(i) * LAYER_ENTRY_LEN, LAYER_ENTRY_LEN, Part::LayerTable)?;
+    let e = slice(
+        b,
+        layer_table_offset(h.n_tensors) + usize::from(i) * LAYER_ENTRY_LEN,
+        LAYER_ENTRY_LEN,
+        Part::LayerTable,
+    )?;
     let op = match u8_at(e, 0, p)? {
         1 => Op::Conv1d,
         2 => Op::Linear,

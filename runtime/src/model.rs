@@ -3,8 +3,8 @@
 use crate::bytes::slice;
 use crate::error::{Error, Part};
 use crate::format::{
-    int_block_len, len32, read_layer, read_tensor, read_tensor_fast, Header, Layer, Layout, Op, Tensor, Weights, HEADER_LEN, MAX_KERNEL,
-    NO_TENSOR,
+    int_block_len, len32, read_layer, read_tensor, read_tensor_fast, Header, Layer, Layout, Op, Tensor, Weights,
+    HEADER_LEN, MAX_KERNEL, NO_TENSOR,
 };
 use crate::kernels::{self, act, IntParams};
 
@@ -242,7 +242,13 @@ impl<'a> Model<'a> {
     }
 
     /// Runs one frame on the f32 path. `arena` ≥ `f32_arena_len`, `state` from `StateF32::new`.
-    pub fn step_f32(&self, state: &mut StateF32<'_>, arena: &mut [f32], input: &[f32], output: &mut [f32]) -> Result<(), Error> {
+    pub fn step_f32(
+        &self,
+        state: &mut StateF32<'_>,
+        arena: &mut [f32],
+        input: &[f32],
+        output: &mut [f32],
+    ) -> Result<(), Error> {
         let need = (self.f32_arena_len(), self.f32_state_len());
         self.run(&F32Path, state.buf, state.frame, need, arena, input, output)?;
         state.frame += 1;
@@ -250,7 +256,13 @@ impl<'a> Model<'a> {
     }
 
     /// Runs one frame on the integer path (int8 activations, no floating point at all).
-    pub fn step_i8(&self, state: &mut StateI8<'_>, arena: &mut [i8], input: &[i8], output: &mut [i8]) -> Result<(), Error> {
+    pub fn step_i8(
+        &self,
+        state: &mut StateI8<'_>,
+        arena: &mut [i8],
+        input: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), Error> {
         if !self.has_int() {
             return Err(Error::NoIntegerPath);
         }
@@ -262,8 +274,16 @@ impl<'a> Model<'a> {
 
     /// The executor: layers in order, ping-ponging between the two halves of the arena.
     #[allow(clippy::too_many_arguments)]
-    fn run<P: Path>(&self, path: &P, state: &mut [P::T], frame: u64, need: (usize, usize), arena: &mut [P::T], input: &[P::T], output: &mut [P::T])
-        -> Result<(), Error> {
+    fn run<P: Path>(
+        &self,
+        path: &P,
+        state: &mut [P::T],
+        frame: u64,
+        need: (usize, usize),
+        arena: &mut [P::T],
+        input: &[P::T],
+        output: &mut [P::T],
+    ) -> Result<(), Error> {
         let (a, b) = self.split_io(arena, input.len(), output.len(), state.len(), need.0, need.1)?;
         a.get_mut(..input.len()).ok_or(Error::KernelShape)?.copy_from_slice(input);
         let (mut cur, mut next) = (a, b);
@@ -289,8 +309,15 @@ impl<'a> Model<'a> {
     }
 
     /// Checks caller buffers and splits the arena into two ping-pong halves.
-    fn split_io<'b, T>(&self, arena: &'b mut [T], n_in: usize, n_out: usize, state_len: usize, need_arena: usize, need_state: usize)
-        -> Result<(&'b mut [T], &'b mut [T]), Error> {
+    fn split_io<'b, T>(
+        &self,
+        arena: &'b mut [T],
+        n_in: usize,
+        n_out: usize,
+        state_len: usize,
+        need_arena: usize,
+        need_state: usize,
+    ) -> Result<(&'b mut [T], &'b mut [T]), Error> {
         if n_in != self.input_len() {
             return Err(Error::BadIoLength { expected: self.input_len() as u32, got: n_in as u32 });
         }
@@ -312,7 +339,14 @@ impl<'a> Model<'a> {
 trait Path {
     type T: Copy;
     fn elementwise(&self, m: &Model<'_>, l: &Layer, i: u16, x: &mut [Self::T]) -> Result<(), Error>;
-    fn matvec(&self, m: &Model<'_>, l: &Layer, i: u16, taps: &[Option<&[Self::T]>], y: &mut [Self::T]) -> Result<(), Error>;
+    fn matvec(
+        &self,
+        m: &Model<'_>,
+        l: &Layer,
+        i: u16,
+        taps: &[Option<&[Self::T]>],
+        y: &mut [Self::T],
+    ) -> Result<(), Error>;
 }
 
 struct F32Path;
@@ -359,8 +393,13 @@ fn len32_of(n: usize) -> u32 {
 
 /// Stores the current frame in the layer's ring of `history + 1` frames and points each tap at
 /// the frame it reads: tap `j` sees frame `t − (kernel − 1 − j)·dilation`.
-fn fill_taps<'t, T: Copy>(l: &Layer, frame: u64, x: &'t [T], hist: &'t mut [T], taps: &'t mut [Option<&'t [T]>; MAX_KERNEL])
-    -> Result<&'t [Option<&'t [T]>], Error> {
+fn fill_taps<'t, T: Copy>(
+    l: &Layer,
+    frame: u64,
+    x: &'t [T],
+    hist: &'t mut [T],
+    taps: &'t mut [Option<&'t [T]>; MAX_KERNEL],
+) -> Result<&'t [Option<&'t [T]>], Error> {
     let k = usize::from(l.kernel);
     if l.state_len() == 0 {
         if let Some(t) = taps.get_mut(0) {

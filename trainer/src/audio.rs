@@ -35,7 +35,12 @@ pub fn read_wav(path: &Path) -> Result<Vec<f32>> {
 
 /// Writes 16-bit mono 8 kHz PCM (values clipped to [-1, 1)).
 pub fn write_wav(path: &Path, samples: &[f32]) -> Result<()> {
-    let spec = hound::WavSpec { channels: 1, sample_rate: SAMPLE_RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: SAMPLE_RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(path, spec).with_context(|| format!("cannot create {}", path.display()))?;
     for &s in samples {
         let v = (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
@@ -62,7 +67,12 @@ mod tests {
         let bad = dir.join("bad.wav");
         std::fs::write(&bad, b"RIFF not really").unwrap();
         assert!(read_wav(&bad).unwrap_err().to_string().contains("bad.wav"));
-        let spec = hound::WavSpec { channels: 2, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
         let st = dir.join("stereo.wav");
         let mut w = hound::WavWriter::create(&st, spec).unwrap();
         w.write_sample(0i16).unwrap();

@@ -117,8 +117,10 @@ pub fn load(path: &Path, device: &Device) -> Result<(Meta, HashMap<String, Tenso
     if !file.is_file() {
         bail!("no checkpoint at {}", file.display());
     }
-    let mut map = candle_core::safetensors::load(&file, device).with_context(|| format!("cannot read checkpoint {}", file.display()))?;
-    let meta_t = map.remove(META_KEY).ok_or_else(|| anyhow!("{} is not a trainer checkpoint (no metadata)", file.display()))?;
+    let mut map = candle_core::safetensors::load(&file, device)
+        .with_context(|| format!("cannot read checkpoint {}", file.display()))?;
+    let meta_t =
+        map.remove(META_KEY).ok_or_else(|| anyhow!("{} is not a trainer checkpoint (no metadata)", file.display()))?;
     let bytes = meta_t.to_device(&Device::Cpu)?.to_vec1::<u8>()?;
     let meta: Meta = serde_json::from_slice(&bytes).with_context(|| format!("bad metadata in {}", file.display()))?;
     if meta.version != 1 {

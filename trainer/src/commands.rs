@@ -67,7 +67,17 @@ pub fn train(a: TrainArgs, dev: Device) -> Result<train::TrainSummary> {
         anyhow::bail!("--distill must be in [0, 1), got {}", cfg.distill);
     }
     let json_out = a.json;
-    let req = TrainRequest { method: a.method, arch, diffq: dq, cfg, out: a.out, resume: a.resume, from: a.from, device: dev, progress: true };
+    let req = TrainRequest {
+        method: a.method,
+        arch,
+        diffq: dq,
+        cfg,
+        out: a.out,
+        resume: a.resume,
+        from: a.from,
+        device: dev,
+        progress: true,
+    };
     let s = train::train(req)?;
     eprintln!(
         "{}: {} steps, loss {:.4}, val loss {:.4}, {:.1} ms/step, blob ≈ {} bytes{}",
@@ -129,7 +139,15 @@ pub fn eval(a: EvalArgs) -> Result<serde_json::Value> {
             // The same export as `export`'s defaults (integer constants included: they decide the
             // size fit and, from format v4, the biases), so this measures what would ship.
             let speech = Some(a.data.speech.clone());
-            let opts = ExportOptions { ptq_bits: None, target_bytes: None, with_int: true, calib_mixtures: 32, calib_seconds: 4.0, speech, noise: Some(a.data.noise.clone()) };
+            let opts = ExportOptions {
+                ptq_bits: None,
+                target_bytes: None,
+                with_int: true,
+                calib_mixtures: 32,
+                calib_seconds: 4.0,
+                speech,
+                noise: Some(a.data.noise.clone()),
+            };
             let (_, _, dep) = export::export(ck, &opts, &Device::Cpu)?;
             let r = eval::evaluate(&mixes, |x| eval::enhance_deployable(&dep, x, &Device::Cpu))?;
             (r, None, ck.display().to_string())

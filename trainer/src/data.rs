@@ -96,7 +96,8 @@ impl Corpus {
         }
         let noise_files = list_wavs(noise_dir)?;
         let is_train_track = |r: &str| r.rsplit('/').next().unwrap_or(r).starts_with("macroform-");
-        let has_both = noise_files.iter().any(|(r, _)| is_train_track(r)) && noise_files.iter().any(|(r, _)| !is_train_track(r));
+        let has_both =
+            noise_files.iter().any(|(r, _)| is_train_track(r)) && noise_files.iter().any(|(r, _)| !is_train_track(r));
         let chosen: Vec<&PathBuf> = noise_files
             .iter()
             .filter(|(r, _)| {
@@ -209,7 +210,8 @@ mod tests {
 
     #[test]
     fn mixture_has_requested_snr() {
-        let speech: Vec<Vec<f32>> = (0..3).map(|k| (0..4000).map(|i| ((i * (k + 3)) as f32 * 0.05).sin() * 0.3).collect()).collect();
+        let speech: Vec<Vec<f32>> =
+            (0..3).map(|k| (0..4000).map(|i| ((i * (k + 3)) as f32 * 0.05).sin() * 0.3).collect()).collect();
         let corpus = Corpus { speech, noise: vec![], vary_music: false };
         let mut rng = StdRng::seed_from_u64(9);
         for snr in [-5.0f32, 10.0] {
@@ -223,7 +225,9 @@ mod tests {
 
     #[test]
     fn missing_directory_is_a_clear_error() {
-        let e = Corpus::load(Path::new("/nonexistent/speech"), Path::new("/nonexistent/noise"), Split::Train, None).err().unwrap();
+        let e = Corpus::load(Path::new("/nonexistent/speech"), Path::new("/nonexistent/noise"), Split::Train, None)
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("/nonexistent/speech"), "{e}");
     }
 }

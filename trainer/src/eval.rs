@@ -26,7 +26,11 @@ pub enum RunPath {
 pub fn parse_denoiser(blob: &[u8]) -> Result<Model<'_>> {
     let m = Model::parse(blob).map_err(|e| anyhow!("invalid model blob: {e}"))?;
     if m.input_len() != N_FEATURES || m.output_len() != BINS {
-        bail!("the model maps {} inputs to {} outputs; a denoiser maps {N_FEATURES} features to {BINS} gains", m.input_len(), m.output_len());
+        bail!(
+            "the model maps {} inputs to {} outputs; a denoiser maps {N_FEATURES} features to {BINS} gains",
+            m.input_len(),
+            m.output_len()
+        );
     }
     Ok(m)
 }
@@ -183,7 +187,8 @@ mod tests {
 
     fn mix(snr_db: f32, noise: NoiseType, seed: u32) -> Mixture {
         let clean: Vec<f32> = (0..800).map(|i| (i as f32 * 0.05 * (1 + seed % 3) as f32).sin()).collect();
-        let noisy = clean.iter().enumerate().map(|(i, c)| c + 0.3 * ((i as u32 * 7919 + seed) % 13) as f32 / 13.0).collect();
+        let noisy =
+            clean.iter().enumerate().map(|(i, c)| c + 0.3 * ((i as u32 * 7919 + seed) % 13) as f32 / 13.0).collect();
         Mixture { clean, noisy, snr_db, noise }
     }
 

@@ -126,7 +126,9 @@ pub fn fit_to_target(t: &Trained, plan: &mut BitsPlan, layout: &BlobLayout, targ
         counts.push((l.n_groups, 1));
     }
     let lo = (target as f64 * 0.97) as usize;
-    let fit = fit::fit_widths(&cont, &mut flat, (1, 15), (lo, target), |b| layout.exact_bytes(&fit::split_widths(b, &counts)))?;
+    let fit = fit::fit_widths(&cont, &mut flat, (1, 15), (lo, target), |b| {
+        layout.exact_bytes(&fit::split_widths(b, &counts))
+    })?;
     if fit.bytes > target {
         bail!("cannot fit the model in {target} bytes (smallest reachable: {} bytes)", fit.bytes);
     }
@@ -226,7 +228,9 @@ pub fn write_blob(dep: &Deployable, calib: Option<&IntCalibration>) -> Result<Ve
             Layer::Conv { .. } | Layer::Linear { .. } => {
                 let d = it.next().ok_or_else(|| anyhow!("fewer weights than layers"))?;
                 let wid = match &d.quant {
-                    Some((q, layout)) => wr.packed_tensor_in(*layout, &q.levels, &q.group_bits, q.group_size, q.min, q.max)?,
+                    Some((q, layout)) => {
+                        wr.packed_tensor_in(*layout, &q.levels, &q.group_bits, q.group_size, q.min, q.max)?
+                    }
                     None => wr.f32_tensor(&d.weight)?,
                 };
                 let bid = match crate::diffq::size::bias_kind(d.quant.is_some()) {
@@ -234,7 +238,9 @@ pub fn write_blob(dep: &Deployable, calib: Option<&IntCalibration>) -> Result<Ve
                     crate::diffq::size::PlainKind::F32 => wr.f32_tensor(&d.bias)?,
                 };
                 match layer {
-                    Layer::Conv { inp, out, kernel, dilation } => wr.conv1d(wid, Some(bid), inp, out, kernel, dilation)?,
+                    Layer::Conv { inp, out, kernel, dilation } => {
+                        wr.conv1d(wid, Some(bid), inp, out, kernel, dilation)?
+                    }
                     Layer::Linear { inp, out } => wr.linear(wid, Some(bid), inp, out)?,
                     _ => {}
                 }
@@ -299,7 +305,10 @@ pub fn export(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8
     let quantized_all = plan.iter().all(Option::is_some);
     let with_int = opts.with_int && quantized_all;
     let layout = plan_layout(&t.meta.arch, &plan, with_int);
-    let target = opts.target_bytes.or(t.meta.train.target_bytes.map(|v| v as usize)).filter(|_| t.meta.method == Method::Diffq && opts.ptq_bits.is_none());
+    let target = opts
+        .target_bytes
+        .or(t.meta.train.target_bytes.map(|v| v as usize))
+        .filter(|_| t.meta.method == Method::Diffq && opts.ptq_bits.is_none());
     let adjusted = match target {
         Some(tb) => fit_to_target(&t, &mut plan, &layout, tb)?,
         None => 0,
@@ -312,7 +321,8 @@ pub fn export(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8
         let corpus = Corpus::load(&speech, &noise, Split::Train, t.meta.train.max_files)?;
         let mut rng = StdRng::seed_from_u64(t.meta.train.seed ^ 0xca11b);
         let n = (opts.calib_seconds * crate::audio::SAMPLE_RATE as f32) as usize;
-        let mixes: Vec<data::Mixture> = (0..opts.calib_mixtures.max(1)).map(|_| data::random_mixture(&corpus, n, -5.0, 15.0, &mut rng)).collect();
+        let mixes: Vec<data::Mixture> =
+            (0..opts.calib_mixtures.max(1)).map(|_| data::random_mixture(&corpus, n, -5.0, 15.0, &mut rng)).collect();
         Some(calibrate(&dep, &mixes, dev)?)
     } else {
         None
@@ -327,7 +337,13 @@ pub fn export(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8
     let avg_bits = if n_q == 0 {
         None
     } else {
-        Some(plan.iter().flatten().map(|(l, b)| b.iter().map(|&x| f64::from(x) * l.group_size as f64).sum::<f64>()).sum::<f64>() / n_q as f64)
+        Some(
+            plan.iter()
+                .flatten()
+                .map(|(l, b)| b.iter().map(|&x| f64::from(x) * l.group_size as f64).sum::<f64>())
+                .sum::<f64>()
+                / n_q as f64,
+        )
     };
     let method = match opts.ptq_bits {
         Some(b) => format!("ptq{b}"),

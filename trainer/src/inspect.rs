@@ -119,14 +119,20 @@ pub fn inspect(blob: &[u8]) -> Result<BlobInfo> {
 
 /// Human-readable table.
 pub fn render(info: &BlobInfo) -> String {
-    let mut s = format!("{:>3}  {:<8} {:<26} {:>8} {:<7} {:>9} {:>7}\n", "#", "op", "shape", "weights", "storage", "avg bits", "bytes");
+    let mut s = format!(
+        "{:>3}  {:<8} {:<26} {:>8} {:<7} {:>9} {:>7}\n",
+        "#", "op", "shape", "weights", "storage", "avg bits", "bytes"
+    );
     for r in &info.layers {
         let bits = match (r.avg_bits, r.min_bits, r.max_bits) {
             (Some(a), Some(lo), Some(hi)) if lo != hi => format!("{a:.2} ({lo}-{hi})"),
             (Some(a), _, _) => format!("{a:.2}"),
             _ => String::new(),
         };
-        s += &format!("{:>3}  {:<8} {:<26} {:>8} {:<7} {:>9} {:>7}\n", r.index, r.op, r.shape, r.weights, r.storage, bits, r.bytes);
+        s += &format!(
+            "{:>3}  {:<8} {:<26} {:>8} {:<7} {:>9} {:>7}\n",
+            r.index, r.op, r.shape, r.weights, r.storage, bits, r.bytes
+        );
     }
     s += &format!(
         "total {} bytes, {} weights, {:.2} bits/weight (all overhead), avg packed bits {}, {} MACs/frame, integer path: {}\n",

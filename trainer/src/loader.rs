@@ -43,12 +43,20 @@ pub fn make_batch(mixtures: &[data::Mixture]) -> Batch {
 /// Batch `k`: `batch` mixtures of `samples` samples at SNRs uniform in `[snr_lo, snr_hi]`.
 pub fn batch_at(corpus: &Corpus, seed: u64, k: u64, batch: usize, samples: usize, snr: (f32, f32)) -> Batch {
     let mut rng = StdRng::seed_from_u64(batch_seed(seed, k));
-    let mixtures: Vec<data::Mixture> = (0..batch).map(|_| data::random_mixture(corpus, samples, snr.0, snr.1, &mut rng)).collect();
+    let mixtures: Vec<data::Mixture> =
+        (0..batch).map(|_| data::random_mixture(corpus, samples, snr.0, snr.1, &mut rng)).collect();
     make_batch(&mixtures)
 }
 
 /// Starts a thread producing batches `start, start+1, …` (stops when the receiver is dropped).
-pub fn spawn(corpus: Arc<Corpus>, seed: u64, start: u64, batch: usize, samples: usize, snr: (f32, f32)) -> Receiver<Batch> {
+pub fn spawn(
+    corpus: Arc<Corpus>,
+    seed: u64,
+    start: u64,
+    batch: usize,
+    samples: usize,
+    snr: (f32, f32),
+) -> Receiver<Batch> {
     let (tx, rx) = sync_channel(3);
     std::thread::spawn(move || {
         let mut k = start;

@@ -64,7 +64,12 @@ impl Arch {
             bail!("the model must map {} features to {} gains", runtime::dsp::N_FEATURES, runtime::dsp::BINS);
         }
         if self.width == 0 || self.width % 8 != 0 || self.kernel == 0 || self.kernel > 16 || self.dilations.is_empty() {
-            bail!("invalid architecture: width {} (multiple of 8), kernel {} (1..=16), {} conv layers", self.width, self.kernel, self.dilations.len());
+            bail!(
+                "invalid architecture: width {} (multiple of 8), kernel {} (1..=16), {} conv layers",
+                self.width,
+                self.kernel,
+                self.dilations.len()
+            );
         }
         if !(self.in_mean.is_finite() && (-20..=20).contains(&self.in_shift)) {
             bail!("invalid feature normalisation");
@@ -91,7 +96,9 @@ impl Arch {
         self.layers()
             .into_iter()
             .filter_map(|l| match l {
-                Layer::Conv { inp, out, kernel, dilation } => Some(Weighted { inp, out, kernel, dilation, is_conv: true }),
+                Layer::Conv { inp, out, kernel, dilation } => {
+                    Some(Weighted { inp, out, kernel, dilation, is_conv: true })
+                }
                 Layer::Linear { inp, out } => Some(Weighted { inp, out, kernel: 1, dilation: 1, is_conv: false }),
                 _ => None,
             })
@@ -151,7 +158,14 @@ impl Params {
 /// `(x − in_mean)·2^−in_shift` and its causal padding is the normalised zero (training weights);
 /// without it, the raw features (exported, folded weights). Returns every layer's output when
 /// `trace` is set (for calibration), else just the last pre-sigmoid output.
-pub fn forward_trace(arch: &Arch, weights: &[Tensor], biases: &[Tensor], feats: &Tensor, normalize: bool, trace: bool) -> Result<Vec<Tensor>> {
+pub fn forward_trace(
+    arch: &Arch,
+    weights: &[Tensor],
+    biases: &[Tensor],
+    feats: &Tensor,
+    normalize: bool,
+    trace: bool,
+) -> Result<Vec<Tensor>> {
     let (b, t, _) = feats.dims3()?;
     let shapes = arch.weighted();
     if weights.len() != shapes.len() || biases.len() != shapes.len() {
@@ -167,7 +181,8 @@ pub fn forward_trace(arch: &Arch, weights: &[Tensor], biases: &[Tensor], feats: 
             hp = hp.affine(sc, -f64::from(arch.in_mean) * sc)?;
         }
         let x = if s.kernel > 1 {
-            let taps: Vec<Tensor> = (0..s.kernel).map(|j| hp.narrow(1, j * s.dilation, t)).collect::<candle_core::Result<_>>()?;
+            let taps: Vec<Tensor> =
+                (0..s.kernel).map(|j| hp.narrow(1, j * s.dilation, t)).collect::<candle_core::Result<_>>()?;
             Tensor::cat(&taps, 2)?
         } else {
             hp
@@ -194,9 +209,7 @@ pub fn forward_trace(arch: &Arch, weights: &[Tensor], biases: &[Tensor], feats: 
 
 /// Mask logits (pre-sigmoid) `(B, T, n_out)`.
 pub fn forward(arch: &Arch, weights: &[Tensor], biases: &[Tensor], feats: &Tensor, normalize: bool) -> Result<Tensor> {
-    forward_trace(arch, weights, biases, feats, normalize, false)?
-        .pop()
-        .ok_or_else(|| anyhow::anyhow!("empty network"))
+    forward_trace(arch, weights, biases, feats, normalize, false)?.pop().ok_or_else(|| anyhow::anyhow!("empty network"))
 }
 
 /// `1 / (1 + e^−x)`, differentiable.
@@ -269,6 +282,14 @@ mod tests {
         assert!(l.abs() < 1e-6, "{l}");
         let zv = Var::from_tensor(&z).unwrap();
         let g = mask_loss(zv.as_tensor(), &mix, &(clean + 1.0).unwrap()).unwrap().backward().unwrap();
-        assert!(g.get(zv.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().all(|v| v.is_finite()));
+        assert!(g
+            .get(zv.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+            .iter()
+            .all(|v| v.is_finite()));
     }
 }

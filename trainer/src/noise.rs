@@ -206,7 +206,8 @@ mod tests {
     #[test]
     fn varied_music_changes_pitch_within_bounds_and_keeps_unit_rms() {
         // 500 Hz sine: 1000 zero crossings per second; read at 0.7–1.4× it has 700–1400.
-        let track: Vec<f32> = (0..8000).map(|i| (std::f32::consts::TAU * 500.0 * i as f32 / 8000.0 + 0.1).sin()).collect();
+        let track: Vec<f32> =
+            (0..8000).map(|i| (std::f32::consts::TAU * 500.0 * i as f32 / 8000.0 + 0.1).sin()).collect();
         let mut rng = rand::rngs::StdRng::seed_from_u64(5);
         let mut rates = Vec::new();
         for _ in 0..20 {

@@ -52,7 +52,9 @@ impl Adam {
     pub fn load(&mut self, prefix: &str, t: u64, tensors: &HashMap<String, Tensor>) -> Result<()> {
         self.t = t;
         for (i, (m, v)) in self.m.iter_mut().zip(self.v.iter_mut()).enumerate() {
-            if let (Some(a), Some(b)) = (tensors.get(&format!("{prefix}.{i}.m")), tensors.get(&format!("{prefix}.{i}.v"))) {
+            if let (Some(a), Some(b)) =
+                (tensors.get(&format!("{prefix}.{i}.m")), tensors.get(&format!("{prefix}.{i}.v")))
+            {
                 *m = a.to_device(m.device())?;
                 *v = b.to_device(v.device())?;
             }

@@ -33,7 +33,8 @@ impl QState {
         let mut gathers = Vec::new();
         for (i, w) in arch.weighted().iter().enumerate() {
             let q = method != Method::Fp32 && w.count() >= cfg.min_size;
-            let layout = if q { Some(cfg.layout_for(&format!("w{i}"), w.count(), w.inp, w.kernel * w.inp)?) } else { None };
+            let layout =
+                if q { Some(cfg.layout_for(&format!("w{i}"), w.count(), w.inp, w.kernel * w.inp)?) } else { None };
             let logit = match (method, layout) {
                 (Method::Diffq, Some(l)) => {
                     let init = bits::init_logit(cfg);
@@ -95,7 +96,12 @@ impl QState {
         for (i, l) in self.logits.iter().enumerate() {
             let (Some(l), Some(_)) = (l, self.layouts.get(i).copied().flatten()) else { continue };
             let n = l.as_tensor().elem_count();
-            let snapped: Vec<f32> = widths.get(at..at + n).unwrap_or_default().iter().map(|&r| bits::logit_of_bits(f64::from(r) - f64::from(extra), &self.cfg)).collect();
+            let snapped: Vec<f32> = widths
+                .get(at..at + n)
+                .unwrap_or_default()
+                .iter()
+                .map(|&r| bits::logit_of_bits(f64::from(r) - f64::from(extra), &self.cfg))
+                .collect();
             l.set(&Tensor::from_vec(snapped, l.as_tensor().shape(), l.as_tensor().device())?)?;
             at += n;
         }
@@ -173,7 +179,12 @@ impl QState {
         let Some(gb) = self.group_bits(i)? else { return Ok(w.clone()) };
         let layout = self.layouts.get(i).copied().flatten().ok_or_else(|| anyhow!("layer {i} is not quantised"))?;
         let vals = w.flatten_all()?.to_device(&Device::Cpu)?.to_vec1::<f32>()?;
-        let deq = layout.from_storage(&quantize::fake_quantize(&format!("w{i}"), &layout.to_storage(&vals), &gb, layout.group_size)?);
+        let deq = layout.from_storage(&quantize::fake_quantize(
+            &format!("w{i}"),
+            &layout.to_storage(&vals),
+            &gb,
+            layout.group_size,
+        )?);
         Ok(Tensor::from_vec(deq, w.shape(), w.device())?)
     }
 
@@ -231,7 +242,12 @@ pub fn blob_layout(arch: &Arch, layouts: &[Option<QuantLayout>], with_int: bool)
         }
     }
     let int_bytes = if with_int { int_bytes(arch) } else { 0 };
-    BlobLayout { n_layers: arch.layers().len(), plain, quantized: layouts.iter().flatten().copied().collect(), int_bytes }
+    BlobLayout {
+        n_layers: arch.layers().len(),
+        plain,
+        quantized: layouts.iter().flatten().copied().collect(),
+        int_bytes,
+    }
 }
 
 /// Bytes of integer-path constants the writer adds for `arch`.
@@ -239,7 +255,9 @@ pub fn int_bytes(arch: &Arch) -> usize {
     arch.layers()
         .iter()
         .map(|l| match *l {
-            Layer::Conv { out, .. } | Layer::Linear { out, .. } => runtime::format::int_linear_len(runtime::format::VERSION, out),
+            Layer::Conv { out, .. } | Layer::Linear { out, .. } => {
+                runtime::format::int_linear_len(runtime::format::VERSION, out)
+            }
             Layer::Sigmoid(_) => runtime::format::INT_LUT_LEN,
             Layer::Relu(_) => 0,
         })

@@ -81,12 +81,12 @@ pub fn preset(name: &str) -> Result<(Arch, DiffqConfig, TrainConfig)> {
         seconds: 2.0,
         lr: 1e-3,
         bits_lr: 1e-3,
-        lr_cosine: false, // constant rate: what every result before the fine-tuning recipe used
-        distill: 0.0,     // no teacher
-        freeze_bits: None, // the bits learn until the last step
+        lr_cosine: false,   // constant rate: what every result before the fine-tuning recipe used
+        distill: 0.0,       // no teacher
+        freeze_bits: None,  // the bits learn until the last step
         fill_budget: false, // the freeze rounds to nearest; the export then lands in [97%, 100%]
-        vary_music: false, // the training music as recorded
-        ema: None,         // the last weights, not an average
+        vary_music: false,  // the training music as recorded
+        ema: None,          // the last weights, not an average
         seed: 0,
         snr_lo: -5.0,
         snr_hi: 15.0,
@@ -105,7 +105,15 @@ pub fn preset(name: &str) -> Result<(Arch, DiffqConfig, TrainConfig)> {
         "tiny" => Ok((
             Arch::new(16),
             DiffqConfig { min_size: 0, group_size: 16, ..DiffqConfig::default() }, // width 16: 8 inputs × 2 rows
-            TrainConfig { steps: 30, batch: 4, seconds: 1.0, max_files: Some(24), ckpt_every: 20, val_mixtures: 4, ..base },
+            TrainConfig {
+                steps: 30,
+                batch: 4,
+                seconds: 1.0,
+                max_files: Some(24),
+                ckpt_every: 20,
+                val_mixtures: 4,
+                ..base
+            },
         )),
         _ => bail!("unknown preset `{name}` (tiny, default)"),
     }
@@ -169,7 +177,15 @@ fn load_params(path: &Path, arch: &Arch, params: &Params, dev: &Device) -> Resul
     Ok(())
 }
 
-fn save_ckpt(out: &Path, meta: &Meta, params: &Params, qs: &QState, opt: &Adam, bopt: &Adam, extra: Vec<(String, Tensor)>) -> Result<()> {
+fn save_ckpt(
+    out: &Path,
+    meta: &Meta,
+    params: &Params,
+    qs: &QState,
+    opt: &Adam,
+    bopt: &Adam,
+    extra: Vec<(String, Tensor)>,
+) -> Result<()> {
     let mut t: Vec<(String, Tensor)> = params.named().into_iter().map(|(n, v)| (n, v.as_tensor().clone())).collect();
     for (i, l) in qs.logits.iter().enumerate() {
         if let Some(l) = l {
@@ -199,7 +215,8 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
     if samples < runtime::dsp::HOP || cfg.batch == 0 {
         bail!("batch size and mixture length must be positive (seconds = {})", cfg.seconds);
     }
-    let val = loader::batch_at(&val_corpus, cfg.seed ^ 0x5a1, 0, cfg.val_mixtures.max(1), samples, (cfg.snr_lo, cfg.snr_hi));
+    let val =
+        loader::batch_at(&val_corpus, cfg.seed ^ 0x5a1, 0, cfg.val_mixtures.max(1), samples, (cfg.snr_lo, cfg.snr_hi));
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let params = Params::init(&arch, &mut rng, &dev)?;
     let qs = QState::new(method, &arch, &diffq, &dev)?;
@@ -261,7 +278,10 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
         (Some(f), true) => {
             let t = Params::init(&arch, &mut StdRng::seed_from_u64(0), &dev)?;
             load_params(f, &arch, &t, &dev).with_context(|| format!("cannot load the teacher {}", f.display()))?;
-            Some((t.weight_tensors().iter().map(Tensor::detach).collect::<Vec<_>>(), t.bias_tensors().iter().map(Tensor::detach).collect::<Vec<_>>()))
+            Some((
+                t.weight_tensors().iter().map(Tensor::detach).collect::<Vec<_>>(),
+                t.bias_tensors().iter().map(Tensor::detach).collect::<Vec<_>>(),
+            ))
         }
     };
     let start = meta.step.min(steps);
@@ -278,14 +298,19 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
     let mut lambda = meta.lambda;
     let mut log_lambda_i = meta.log_lambda_i.unwrap_or(lambda.max(1e-4).ln());
     // Size of the blob at the initial bits (every group at init_bits): where the annealed target starts.
-    let size0 = layout.fixed_bytes() as f64 + layout.quantized_count() as f64 * f64::from(diffq.init_bits + diffq.extra_bits) / 8.0;
+    let size0 = layout.fixed_bytes() as f64
+        + layout.quantized_count() as f64 * f64::from(diffq.init_bits + diffq.extra_bits) / 8.0;
     let mut step = start;
     while step < steps {
         if freeze_at == Some(step) && method == Method::Diffq {
             let budget = cfg.target_bytes.filter(|_| cfg.fill_budget).map(|t| t as usize);
             let fit = qs.snap_logits(&layout, budget)?;
-            let over = budget.filter(|&b| fit.bytes > b).map_or(String::new(), |b| format!(", {} over the budget: the export will lower widths", fit.bytes - b));
-            bar.suspend(|| eprintln!("step {step}: bits frozen at {} bytes ({} widths moved{over})", fit.bytes, fit.moves));
+            let over = budget.filter(|&b| fit.bytes > b).map_or(String::new(), |b| {
+                format!(", {} over the budget: the export will lower widths", fit.bytes - b)
+            });
+            bar.suspend(|| {
+                eprintln!("step {step}: bits frozen at {} bytes ({} widths moved{over})", fit.bytes, fit.moves)
+            });
         }
         let frozen = freeze_at.is_some_and(|s| step >= s);
         let tw = Instant::now();
@@ -335,18 +360,35 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
         step += 1;
         bar.set_position(step as u64);
         if step % 10 == 0 || step == steps {
-            let bits = qs.avg_bits()?.map_or(String::new(), |b| format!(" bits {b:.2} size {:.1} KB λ {lambda:.3e}", exact as f64 / 1000.0));
+            let bits = qs
+                .avg_bits()?
+                .map_or(String::new(), |b| format!(" bits {b:.2} size {:.1} KB λ {lambda:.3e}", exact as f64 / 1000.0));
             bar.set_message(format!("loss {loss:.4}{bits}"));
         }
         let log_now = step % cfg.ckpt_every.max(1) == 0 || step == steps;
         if log_now {
             let vl = eval_loss(&arch, &qs.eval_weights(&params)?, &params, &val, &dev)?;
-            meta.history.push(LogEntry { step, loss, val_loss: Some(vl), lambda, size_bytes: Some(exact as f64), avg_bits: qs.avg_bits()? });
+            meta.history.push(LogEntry {
+                step,
+                loss,
+                val_loss: Some(vl),
+                lambda,
+                size_bytes: Some(exact as f64),
+                avg_bits: qs.avg_bits()?,
+            });
             meta.step = step;
             meta.lambda = lambda;
             meta.log_lambda_i = Some(log_lambda_i);
             meta.step_ms_median = median(&mut times.clone());
-            save_ckpt(&out, &meta, &params, &qs, &opt, &bopt, ema.as_ref().map(WeightAverage::state).unwrap_or_default())?;
+            save_ckpt(
+                &out,
+                &meta,
+                &params,
+                &qs,
+                &opt,
+                &bopt,
+                ema.as_ref().map(WeightAverage::state).unwrap_or_default(),
+            )?;
         }
     }
     bar.finish_and_clear();
@@ -363,7 +405,14 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
         meta.step_ms_median = median(&mut times);
     }
     if steps == 0 || meta.history.last().is_none_or(|h| h.step != step) {
-        meta.history.push(LogEntry { step, loss: last_loss, val_loss: Some(val_loss), lambda, size_bytes: None, avg_bits: qs.avg_bits()? });
+        meta.history.push(LogEntry {
+            step,
+            loss: last_loss,
+            val_loss: Some(val_loss),
+            lambda,
+            size_bytes: None,
+            avg_bits: qs.avg_bits()?,
+        });
     }
     save_ckpt(&out, &meta, &params, &qs, &opt, &bopt, extra)?;
     let (_, exact) = qs.size(&layout)?;

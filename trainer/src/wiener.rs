@@ -95,7 +95,8 @@ mod tests {
         )
         .unwrap();
         let mixes = crate::data::test_set(&c, 25, 4.0, 1234);
-        let v: Vec<f32> = std::env::var("WIENER").unwrap_or_default().split(',').filter_map(|x| x.parse().ok()).collect();
+        let v: Vec<f32> =
+            std::env::var("WIENER").unwrap_or_default().split(',').filter_map(|x| x.parse().ok()).collect();
         let p = if v.len() == 6 {
             Params { alpha_s: v[0], win: v[1] as usize, sub: v[2] as usize, bias: v[3], alpha_dd: v[4], g_min: v[5] }
         } else {

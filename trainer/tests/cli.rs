@@ -14,14 +14,20 @@ fn train_export_inspect_denoise_via_cli() {
     let c = common::make("cli");
     let (sp, nz) = (common::s(&c.speech), common::s(&c.noise));
     let out = common::s(&c.root.join("run"));
-    let o = bin().args(["train", "--preset", "tiny", "--steps", "5", "--out", &out, "--speech", &sp, "--noise", &nz, "--json"]).output().unwrap();
+    let o = bin()
+        .args(["train", "--preset", "tiny", "--steps", "5", "--out", &out, "--speech", &sp, "--noise", &nz, "--json"])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8(o.stdout).unwrap();
     let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(last["steps"], 5);
 
     let blob = common::s(&c.root.join("m.dqem"));
-    let o = bin().args(["export", "--ckpt", &out, "--out", &blob, "--speech", &sp, "--noise", &nz, "--calib", "2"]).output().unwrap();
+    let o = bin()
+        .args(["export", "--ckpt", &out, "--out", &blob, "--speech", &sp, "--noise", &nz, "--calib", "2"])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     let o = bin().args(["inspect", &blob, "--json"]).output().unwrap();
@@ -31,7 +37,25 @@ fn train_export_inspect_denoise_via_cli() {
     assert_eq!(info["layers"].as_array().unwrap().len(), 8);
     assert_eq!(info["total_bytes"].as_u64().unwrap(), std::fs::metadata(&blob).unwrap().len());
 
-    let o = bin().args(["eval", "--model", &blob, "--speech", &sp, "--noise", &nz, "--per-snr", "1", "--seconds", "1", "--path", "int", "--json"]).output().unwrap();
+    let o = bin()
+        .args([
+            "eval",
+            "--model",
+            &blob,
+            "--speech",
+            &sp,
+            "--noise",
+            &nz,
+            "--per-snr",
+            "1",
+            "--seconds",
+            "1",
+            "--path",
+            "int",
+            "--json",
+        ])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8(o.stdout).unwrap();
     let ev: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
@@ -52,7 +76,10 @@ fn train_export_inspect_denoise_via_cli() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("invalid model blob"));
     let o = bin().args(["inspect", "/nonexistent.dqem"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
-    let o = bin().args(["denoise", "--model", &common::s(&bad), &common::s(&wav_in), &common::s(&wav_out)]).output().unwrap();
+    let o = bin()
+        .args(["denoise", "--model", &common::s(&bad), &common::s(&wav_in), &common::s(&wav_out)])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     let o = bin().args(["denoise", "--model", &blob, &common::s(&bad), &common::s(&wav_out)]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
@@ -60,13 +87,33 @@ fn train_export_inspect_denoise_via_cli() {
     let o = bin().args(["train", "--preset", "tiny", "--out", &out, "--speech", "/nonexistent/dir"]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/dir"));
-    let o = bin().args(["train", "--preset", "tiny", "--out", &out, "--method", "ptq4", "--speech", &sp, "--noise", &nz]).output().unwrap();
+    let o = bin()
+        .args(["train", "--preset", "tiny", "--out", &out, "--method", "ptq4", "--speech", &sp, "--noise", &nz])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--from"));
-    let o = bin().args(["train", "--out", &out, "--group-size", "12", "--speech", &sp, "--noise", &nz]).output().unwrap();
+    let o =
+        bin().args(["train", "--out", &out, "--group-size", "12", "--speech", &sp, "--noise", &nz]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("group size"), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = bin().args(["train", "--preset", "tiny", "--out", &out, "--fill-budget", "--target-kb", "7", "--speech", &sp, "--noise", &nz]).output().unwrap();
+    let o = bin()
+        .args([
+            "train",
+            "--preset",
+            "tiny",
+            "--out",
+            &out,
+            "--fill-budget",
+            "--target-kb",
+            "7",
+            "--speech",
+            &sp,
+            "--noise",
+            &nz,
+        ])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--freeze-bits"), "{}", String::from_utf8_lossy(&o.stderr));
     let o = bin().args(["train", "--bogus"]).output().unwrap();

@@ -29,7 +29,15 @@ fn tiny_train_export_eval_matches_runtime() {
     assert_eq!(summary.steps, 30);
     assert!(summary.final_loss.is_finite());
 
-    let opts = ExportOptions { ptq_bits: None, target_bytes: None, with_int: true, calib_mixtures: 4, calib_seconds: 1.0, speech: None, noise: None };
+    let opts = ExportOptions {
+        ptq_bits: None,
+        target_bytes: None,
+        with_int: true,
+        calib_mixtures: 4,
+        calib_seconds: 1.0,
+        speech: None,
+        noise: None,
+    };
     let (blob, report, dep) = export::export(&out, &opts, &Device::Cpu).unwrap();
     assert_eq!(report.blob_bytes, blob.len());
     assert_eq!(summary.blob_bytes_estimate, blob.len(), "train's size accounting equals the blob");
@@ -86,7 +94,15 @@ fn baselines_and_size_target_export() {
     let mut a = common_args.to_vec();
     a.extend(["--method", "fp32", "--out", &fp]);
     train(&a);
-    let opts = |ptq: Option<u8>| ExportOptions { ptq_bits: ptq, target_bytes: None, with_int: true, calib_mixtures: 2, calib_seconds: 1.0, speech: None, noise: None };
+    let opts = |ptq: Option<u8>| ExportOptions {
+        ptq_bits: ptq,
+        target_bytes: None,
+        with_int: true,
+        calib_mixtures: 2,
+        calib_seconds: 1.0,
+        speech: None,
+        noise: None,
+    };
     let (b32, r32, _) = export::export(std::path::Path::new(&fp), &opts(None), &Device::Cpu).unwrap();
     assert!(!r32.has_int, "fp32 weights have no integer path");
     let (b8, r8, _) = export::export(std::path::Path::new(&fp), &opts(Some(8)), &Device::Cpu).unwrap();

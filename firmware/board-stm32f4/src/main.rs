@@ -78,17 +78,11 @@ fn demo() -> Result<(), DemoError> {
     #[cfg(feature = "fixed")]
     let mut den = demo_core::I8Denoiser::new(model, &mut b.arena, &mut b.state)?;
     let mut meter = Meter::default();
-    let stats = run(
-        &mut den,
-        &mut IterSource(clip.samples()),
-        &mut meter,
-        &mut Cycles,
-        |i, c| {
-            if i % 50 == 0 {
-                defmt::info!("frame {=u32}: {=u32} cycles", i, c);
-            }
-        },
-    )?;
+    let stats = run(&mut den, &mut IterSource(clip.samples()), &mut meter, &mut Cycles, |i, c| {
+        if i % 50 == 0 {
+            defmt::info!("frame {=u32}: {=u32} cycles", i, c);
+        }
+    })?;
     let mean_ms = stats.total as f32 / stats.frames.max(1) as f32 / CLOCK_HZ as f32 * 1e3;
     defmt::info!(
         "{=u32} frames, cycles/frame min {=u32} max {=u32}; mean {=f32} ms per 16 ms hop at {=u32} MHz; out peak {=i16}",

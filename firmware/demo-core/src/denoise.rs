@@ -12,10 +12,7 @@ pub trait Denoise {
 /// Checks that the model fits the STFT front end: 128 log-power features in, 129 gains out.
 pub fn check_shape(model: &Model<'_>) -> Result<(), DemoError> {
     if model.input_len() != N_FEATURES || model.output_len() != BINS {
-        return Err(DemoError::ModelShape {
-            input: model.input_len() as u16,
-            output: model.output_len() as u16,
-        });
+        return Err(DemoError::ModelShape { input: model.input_len() as u16, output: model.output_len() as u16 });
     }
     Ok(())
 }
@@ -40,11 +37,7 @@ pub struct F32Denoiser<'a> {
 
 impl<'a> F32Denoiser<'a> {
     /// `arena` ≥ `model.f32_arena_len()`, `state` ≥ `model.f32_state_len()` (checked per step too).
-    pub fn new(
-        model: Model<'a>,
-        arena: &'a mut [f32],
-        state: &'a mut [f32],
-    ) -> Result<Self, DemoError> {
+    pub fn new(model: Model<'a>, arena: &'a mut [f32], state: &'a mut [f32]) -> Result<Self, DemoError> {
         check_shape(&model)?;
         if arena.len() < model.f32_arena_len() {
             return Err(runtime::Error::ArenaTooSmall {
@@ -81,8 +74,7 @@ impl Denoise for F32Denoiser<'_> {
         }
         self.analyzer.push(&x, &mut self.spec);
         features(&self.spec, &mut self.feat);
-        self.model
-            .step_f32(&mut self.state, self.arena, &self.feat, &mut self.mask)?;
+        self.model.step_f32(&mut self.state, self.arena, &self.feat, &mut self.mask)?;
         apply_mask(&mut self.spec, &self.mask);
         self.synth.push(&self.spec, &mut x);
         for (o, y) in output.iter_mut().zip(x.iter()) {

@@ -18,47 +18,31 @@ pub struct I8Denoiser<'a> {
 
 impl<'a> I8Denoiser<'a> {
     /// `arena` ≥ `model.i8_arena_len()`, `state` ≥ `model.i8_state_len()`.
-    pub fn new(
-        model: Model<'a>,
-        arena: &'a mut [i8],
-        state: &'a mut [i8],
-    ) -> Result<Self, DemoError> {
+    pub fn new(model: Model<'a>, arena: &'a mut [i8], state: &'a mut [i8]) -> Result<Self, DemoError> {
         check_shape(&model)?;
         if !model.has_int() {
             return Err(DemoError::NoIntegerPath);
         }
         if arena.len() < model.i8_arena_len() {
-            return Err(runtime::Error::ArenaTooSmall {
-                needed: model.i8_arena_len() as u32,
-                got: arena.len() as u32,
-            }
-            .into());
+            return Err(
+                runtime::Error::ArenaTooSmall { needed: model.i8_arena_len() as u32, got: arena.len() as u32 }.into()
+            );
         }
         if state.len() < model.i8_state_len() {
-            return Err(runtime::Error::StateTooSmall {
-                needed: model.i8_state_len() as u32,
-                got: state.len() as u32,
-            }
-            .into());
+            return Err(
+                runtime::Error::StateTooSmall { needed: model.i8_state_len() as u32, got: state.len() as u32 }.into()
+            );
         }
         // The only floating point of the integer path: two constants, once, at start-up.
         let front = FixedFrontEnd::new(model.input_scale(), model.output_scale());
-        Ok(I8Denoiser {
-            model,
-            front,
-            state: StateI8::new(state),
-            arena,
-            feat: [0; N_FEATURES],
-            mask: [0; BINS],
-        })
+        Ok(I8Denoiser { model, front, state: StateI8::new(state), arena, feat: [0; N_FEATURES], mask: [0; BINS] })
     }
 }
 
 impl Denoise for I8Denoiser<'_> {
     fn process(&mut self, input: &[i16; HOP], output: &mut [i16; HOP]) -> Result<(), DemoError> {
         self.front.analyze(input, &mut self.feat);
-        self.model
-            .step_i8(&mut self.state, self.arena, &self.feat, &mut self.mask)?;
+        self.model.step_i8(&mut self.state, self.arena, &self.feat, &mut self.mask)?;
         self.front.synthesize(&self.mask, output);
         Ok(())
     }

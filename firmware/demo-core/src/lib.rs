@@ -14,9 +14,7 @@ pub mod wav;
 
 pub use denoise::{Denoise, F32Denoiser};
 pub use fixed::I8Denoiser;
-pub use stream::{
-    run, AudioSink, AudioSource, Counter, IterSource, NoCounter, QueueSink, QueueSource, RunStats,
-};
+pub use stream::{run, AudioSink, AudioSource, Counter, IterSource, NoCounter, QueueSink, QueueSource, RunStats};
 pub use wav::{Clip, WavError};
 
 use core::fmt;
@@ -57,10 +55,7 @@ impl fmt::Display for DemoError {
             DemoError::Model(e) => write!(f, "model: {e}"),
             DemoError::Wav(e) => write!(f, "{e}"),
             DemoError::ModelShape { input, output } => {
-                write!(
-                    f,
-                    "model maps {input} features to {output} gains; the front end needs 128 -> 129"
-                )
+                write!(f, "model maps {input} features to {output} gains; the front end needs 128 -> 129")
             }
             DemoError::NoIntegerPath => write!(f, "the blob has no integer-path constants"),
             DemoError::Output => write!(f, "cannot write the output"),
@@ -87,10 +82,7 @@ pub mod assets {
 
     impl F32Buffers {
         pub const fn new() -> Self {
-            F32Buffers {
-                arena: [0.0; F32_ARENA],
-                state: [0.0; F32_STATE],
-            }
+            F32Buffers { arena: [0.0; F32_ARENA], state: [0.0; F32_STATE] }
         }
     }
 
@@ -108,10 +100,7 @@ pub mod assets {
 
     impl I8Buffers {
         pub const fn new() -> Self {
-            I8Buffers {
-                arena: [0; I8_ARENA],
-                state: [0; I8_STATE],
-            }
+            I8Buffers { arena: [0; I8_ARENA], state: [0; I8_STATE] }
         }
     }
 

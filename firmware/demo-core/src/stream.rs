@@ -62,10 +62,7 @@ pub fn run<D: Denoise, S: AudioSource, K: AudioSink, C: Counter>(
     counter: &mut C,
     mut on_frame: impl FnMut(u32, u32),
 ) -> Result<RunStats, DemoError> {
-    let mut stats = RunStats {
-        min: u32::MAX,
-        ..RunStats::default()
-    };
+    let mut stats = RunStats { min: u32::MAX, ..RunStats::default() };
     let mut hop: Vec<i16, HOP> = Vec::new();
     let mut out = [0i16; HOP];
     let mut done = false;

@@ -12,12 +12,7 @@ pub enum WavError {
     /// No "fmt " or no "data" chunk.
     MissingChunk(&'static str),
     /// Anything but PCM, 16-bit, mono, 8000 Hz.
-    Unsupported {
-        format: u16,
-        channels: u16,
-        rate: u32,
-        bits: u16,
-    },
+    Unsupported { format: u16, channels: u16, rate: u32, bits: u16 },
     /// The data chunk holds an odd number of bytes or no sample at all.
     BadData(u32),
 }
@@ -42,19 +37,11 @@ fn le16(b: &[u8], at: usize) -> Option<u16> {
 }
 
 fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes([
-        *b.get(at)?,
-        *b.get(at + 1)?,
-        *b.get(at + 2)?,
-        *b.get(at + 3)?,
-    ]))
+    Some(u32::from_le_bytes([*b.get(at)?, *b.get(at + 1)?, *b.get(at + 2)?, *b.get(at + 3)?]))
 }
 
 fn short(needed: usize, got: usize) -> WavError {
-    WavError::Truncated {
-        needed: needed as u32,
-        got: got as u32,
-    }
+    WavError::Truncated { needed: needed as u32, got: got as u32 }
 }
 
 /// The samples of a validated clip, read in place (little-endian i16, no copy).
@@ -86,12 +73,7 @@ impl<'a> Clip<'a> {
                 let (format, channels, bits) = (g(0)?, g(2)?, g(14)?);
                 let rate = le32(b, body + 4).ok_or(short(body + 8, b.len()))?;
                 if len < 16 || format != 1 || channels != 1 || bits != 16 || rate != 8000 {
-                    return Err(WavError::Unsupported {
-                        format,
-                        channels,
-                        rate,
-                        bits,
-                    });
+                    return Err(WavError::Unsupported { format, channels, rate, bits });
                 }
                 fmt_ok = true;
             } else if id == b"data" {
@@ -118,8 +100,6 @@ impl<'a> Clip<'a> {
     }
 
     pub fn samples(&self) -> impl Iterator<Item = i16> + 'a {
-        self.data
-            .chunks_exact(2)
-            .map(|c| <[u8; 2]>::try_from(c).map_or(0, i16::from_le_bytes))
+        self.data.chunks_exact(2).map(|c| <[u8; 2]>::try_from(c).map_or(0, i16::from_le_bytes))
     }
 }

@@ -15,18 +15,13 @@ use runtime::dsp_fixed::FixedFrontEnd;
 use runtime::StateF32;
 use runtime::{Model, StateI8};
 
-
 include!(concat!(env!("OUT_DIR"), "/benches.rs"));
 
 const MAX_IN: usize = 512;
 /// A benchmark layer wider than the buffers.
 const E: runtime::Error = runtime::Error::KernelShape;
 /// f32 buffers only where there is an FPU (RV32 runs the integer path, in 16 KiB of RAM).
-const F_IN: usize = if cfg!(target_abi = "eabihf") {
-    MAX_IN
-} else {
-    0
-};
+const F_IN: usize = if cfg!(target_abi = "eabihf") { MAX_IN } else { 0 };
 
 #[cfg_attr(not(target_abi = "eabihf"), allow(dead_code))] // f32 fields are empty there
 struct Bufs {
@@ -66,11 +61,7 @@ fn main() -> ! {
 fn benches() -> Result<(), runtime::Error> {
     let mut c = platform::Counter::start();
     let (instr, units) = platform::calibrate(&mut c, 100_000);
-    defmt::info!(
-        "calibration: {=u32} instructions = {=u32} counter units",
-        instr,
-        units
-    );
+    defmt::info!("calibration: {=u32} instructions = {=u32} counter units", instr, units);
     // SAFETY: the only reference to BUFS; main never returns.
     #[allow(unsafe_code)]
     let b = unsafe { &mut *core::ptr::addr_of_mut!(BUFS) };
@@ -95,13 +86,7 @@ fn benches() -> Result<(), runtime::Error> {
             }
             let t1 = c.now();
             let u = c.to_units(t1.wrapping_sub(t0));
-            defmt::info!(
-                "bench shape={=str} bits={=str} path=f32 macs={=u32} units={=u32}",
-                shape,
-                bits,
-                macs,
-                u
-            );
+            defmt::info!("bench shape={=str} bits={=str} path=f32 macs={=u32} units={=u32}", shape, bits, macs, u);
         }
         let mut st = StateI8::new(&mut b.i_state);
         let t0 = c.now();
@@ -111,13 +96,7 @@ fn benches() -> Result<(), runtime::Error> {
         }
         let t1 = c.now();
         let u = c.to_units(t1.wrapping_sub(t0));
-        defmt::info!(
-            "bench shape={=str} bits={=str} path=int8 macs={=u32} units={=u32}",
-            shape,
-            bits,
-            macs,
-            u
-        );
+        defmt::info!("bench shape={=str} bits={=str} path=int8 macs={=u32} units={=u32}", shape, bits, macs, u);
     }
     stages(&mut c)
 }
@@ -215,12 +194,7 @@ impl F32Stage {
         }
     }
 
-    fn hop(
-        &mut self,
-        m: &Model<'_>,
-        c: &mut platform::Counter,
-        hop: &[i16; HOP],
-    ) -> Result<(), runtime::Error> {
+    fn hop(&mut self, m: &Model<'_>, c: &mut platform::Counter, hop: &[i16; HOP]) -> Result<(), runtime::Error> {
         let mut x = [0.0f32; HOP];
         for (x, s) in x.iter_mut().zip(hop) {
             *x = f32::from(*s) / 32768.0;

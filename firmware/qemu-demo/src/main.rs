@@ -77,11 +77,7 @@ fn demo() -> Result<(), DemoError> {
     }
     let mut counter = platform::Counter::start();
     let (instr, units) = platform::calibrate(&mut counter, 100_000);
-    defmt::info!(
-        "calibration: {=u32} instructions = {=u32} counter units",
-        instr,
-        units
-    );
+    defmt::info!("calibration: {=u32} instructions = {=u32} counter units", instr, units);
     let model = Model::parse(assets::BLOB)?;
     let clip = Clip::parse(assets::CLIP)?;
     defmt::info!(
@@ -97,15 +93,9 @@ fn demo() -> Result<(), DemoError> {
     let mut den = path::denoiser(model, bufs)?;
     let mut sink = SemihostSink(File::create(b"out.raw\0").ok_or(DemoError::Output)?);
     let mut frames = File::create(b"frames.bin\0").ok_or(DemoError::Output)?;
-    let stats = run(
-        &mut den,
-        &mut IterSource(clip.samples()),
-        &mut sink,
-        &mut counter,
-        |_, cost| {
-            frames.write(&cost.to_le_bytes());
-        },
-    )?;
+    let stats = run(&mut den, &mut IterSource(clip.samples()), &mut sink, &mut counter, |_, cost| {
+        frames.write(&cost.to_le_bytes());
+    })?;
     sink.0.close();
     frames.close();
     qemu_support::log::console(format_args!(

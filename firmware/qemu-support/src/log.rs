@@ -18,12 +18,8 @@ struct Shared(UnsafeCell<State>);
 // SAFETY: one core, no interrupt handler logs; `TAKEN` rejects re-entry.
 unsafe impl Sync for Shared {}
 
-static STATE: Shared = Shared(UnsafeCell::new(State {
-    encoder: defmt::Encoder::new(),
-    file: None,
-    buf: [0; 128],
-    len: 0,
-}));
+static STATE: Shared =
+    Shared(UnsafeCell::new(State { encoder: defmt::Encoder::new(), file: None, buf: [0; 128], len: 0 }));
 static TAKEN: AtomicBool = AtomicBool::new(false);
 
 /// Buffered output: one semihosting call per 128 bytes or per log frame, not per byte.
@@ -55,12 +51,7 @@ impl Out<'_> {
 
 /// Splits the state into the encoder and its output (disjoint borrows).
 fn parts(s: &mut State) -> (&mut defmt::Encoder, Out<'_>) {
-    let State {
-        encoder,
-        file,
-        buf,
-        len,
-    } = s;
+    let State { encoder, file, buf, len } = s;
     (encoder, Out { file, buf, len })
 }
 
@@ -108,10 +99,7 @@ unsafe impl defmt::Logger for Logger {
 /// `cargo run`, who sees no decoded defmt log.
 pub fn console(args: core::fmt::Arguments<'_>) {
     use core::fmt::Write;
-    let mut t = Text {
-        buf: [0; 256],
-        len: 0,
-    };
+    let mut t = Text { buf: [0; 256], len: 0 };
     let _ = t.write_fmt(args);
     semihost::print0(t.buf.get(..=t.len).unwrap_or(b"\0"));
 }
@@ -140,10 +128,7 @@ impl core::fmt::Write for Text {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     use core::fmt::Write;
-    let mut t = Text {
-        buf: [0; 256],
-        len: 0,
-    };
+    let mut t = Text { buf: [0; 256], len: 0 };
     let _ = writeln!(t, "PANIC: {info}");
     semihost::print0(t.buf.get(..=t.len).unwrap_or(b"PANIC\n\0"));
     semihost::exit(101)

@@ -74,10 +74,7 @@ fn stack_bounds() -> (usize, usize) {
         static _stack_start: u32;
     }
     // Only the addresses of the linker symbols are taken (safe since Rust 1.82).
-    (
-        core::ptr::addr_of!(_stack_end) as usize,
-        core::ptr::addr_of!(_stack_start) as usize,
-    )
+    (core::ptr::addr_of!(_stack_end) as usize, core::ptr::addr_of!(_stack_start) as usize)
 }
 
 fn sp() -> usize {

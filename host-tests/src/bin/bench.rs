@@ -21,39 +21,19 @@ fn main() -> Result<()> {
     let targets = if names.is_empty() {
         qemu::targets()
     } else {
-        names
-            .iter()
-            .map(|n| qemu::target(n))
-            .collect::<Result<_>>()?
+        names.iter().map(|n| qemu::target(n)).collect::<Result<_>>()?
     };
-    let (clip, clean) = (
-        root.join("data/clip/noisy.wav"),
-        root.join("data/clip/clean.wav"),
-    );
+    let (clip, clean) = (root.join("data/clip/noisy.wav"), root.join("data/clip/clean.wav"));
     let mut ms = Vec::new();
     for t in &targets {
         eprintln!("== {} ({})", t.name, t.core);
-        let m = report::measure(
-            t,
-            &model,
-            &clip,
-            &clean,
-            &out.join("qemu"),
-            Duration::from_secs(120),
-        )?;
+        let m = report::measure(t, &model, &clip, &clean, &out.join("qemu"), Duration::from_secs(120))?;
         ms.push(m);
     }
     std::fs::create_dir_all(&out)?;
-    let md = format!(
-        "# Firmware benchmark\n\nmodel: `{}`\n\n{}",
-        model.display(),
-        report::markdown(&ms)
-    );
+    let md = format!("# Firmware benchmark\n\nmodel: `{}`\n\n{}", model.display(), report::markdown(&ms));
     std::fs::write(out.join("bench.md"), &md)?;
-    std::fs::write(
-        out.join("bench.json"),
-        serde_json::to_string_pretty(&report::to_json(&ms))?,
-    )?;
+    std::fs::write(out.join("bench.json"), serde_json::to_string_pretty(&report::to_json(&ms))?)?;
     println!("{md}");
     Ok(())
 }

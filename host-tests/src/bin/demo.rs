@@ -8,25 +8,12 @@ use std::time::Duration;
 fn main() -> Result<()> {
     let root = repo_root();
     let model = default_model();
-    let (clip, clean) = (
-        root.join("data/clip/noisy.wav"),
-        root.join("data/clip/clean.wav"),
-    );
+    let (clip, clean) = (root.join("data/clip/noisy.wav"), root.join("data/clip/clean.wav"));
     let out = root.join("out");
     let t = qemu::target(&std::env::args().nth(1).unwrap_or_else(|| "m4".into()))?;
-    eprintln!(
-        "building the firmware for {} and running it in QEMU...",
-        t.core
-    );
-    let m = report::measure(
-        &t,
-        &model,
-        &clip,
-        &clean,
-        &out.join("qemu"),
-        Duration::from_secs(120),
-    )
-    .with_context(|| format!("demo on {} failed", t.name))?;
+    eprintln!("building the firmware for {} and running it in QEMU...", t.core);
+    let m = report::measure(&t, &model, &clip, &clean, &out.join("qemu"), Duration::from_secs(120))
+        .with_context(|| format!("demo on {} failed", t.name))?;
     // The denoiser lags by one hop: drop it so denoised.wav lines up with noisy.wav.
     let n = host_tests::audio::read_wav(&clip)?.len();
     let aligned: Vec<i16> = m.output.iter().copied().skip(HOP).take(n).collect();
@@ -112,10 +99,7 @@ fn main() -> Result<()> {
         md
     };
     std::fs::write(out.join("report.md"), &md)?;
-    std::fs::write(
-        out.join("report.json"),
-        serde_json::to_string_pretty(&report::to_json(std::slice::from_ref(&m)))?,
-    )?;
+    std::fs::write(out.join("report.json"), serde_json::to_string_pretty(&report::to_json(std::slice::from_ref(&m)))?)?;
     println!("{md}\nwrote out/denoised.wav, out/report.md, out/report.json");
     Ok(())
 }

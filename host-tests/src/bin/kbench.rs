@@ -7,12 +7,8 @@ fn main() -> Result<()> {
     let root = repo_root();
     let name = std::env::args().nth(1).unwrap_or_else(|| "m4".into());
     let t = qemu::target(&name)?;
-    let (rows, stages) = kbench::run(
-        &t,
-        &default_model(),
-        &root.join("data/clip/noisy.wav"),
-        &root.join("out/qemu/kbench"),
-    )?;
+    let (rows, stages) =
+        kbench::run(&t, &default_model(), &root.join("data/clip/noisy.wav"), &root.join("out/qemu/kbench"))?;
     let md = format!(
         "# Kernel benchmarks — {}\n\n{}\n## Demo frame by stage (instructions per frame, model `{}`)\n\n{stages}",
         t.core,

@@ -28,7 +28,9 @@ fn speech_like(len: usize, peak: f64, noise: f64, seed: u64) -> Vec<i16> {
     let mut x: Vec<f64> = (0..len)
         .map(|i| {
             let t = i as f64 / 8000.0;
-            let f0 = 110.0 + 60.0 * (1.0 + (2.0 * core::f64::consts::PI * 0.7 * t).sin()) + 5.0 * (2.0 * core::f64::consts::PI * 5.5 * t).sin();
+            let f0 = 110.0
+                + 60.0 * (1.0 + (2.0 * core::f64::consts::PI * 0.7 * t).sin())
+                + 5.0 * (2.0 * core::f64::consts::PI * 5.5 * t).sin();
             phase += 2.0 * core::f64::consts::PI * f0 / 8000.0;
             let syl = (2.0 * core::f64::consts::PI * 4.0 * t).sin();
             let env = if syl > 0.0 { syl * syl } else { 0.0 };
@@ -38,7 +40,8 @@ fn speech_like(len: usize, peak: f64, noise: f64, seed: u64) -> Vec<i16> {
                 if f >= 3900.0 {
                     break;
                 }
-                let formant = 1.0 / (1.0 + ((f - 700.0) / 200.0).powi(2)) + 0.5 / (1.0 + ((f - 1800.0) / 300.0).powi(2));
+                let formant =
+                    1.0 / (1.0 + ((f - 700.0) / 200.0).powi(2)) + 0.5 / (1.0 + ((f - 1800.0) / 300.0).powi(2));
                 v += (0.05 + formant) / h as f64 * (phase * h as f64).sin();
             }
             env * v + noise * rng.next()
@@ -114,7 +117,8 @@ fn complex_ffts_are_scaled_dfts() {
     let mut dif: [Cpx; N] = z.clone().try_into().unwrap();
     fft::dif(&mut dif);
     let got_dit: Vec<(f64, f64)> = dit.iter().map(|c| (c.re as f64, c.im as f64)).collect();
-    let got_dif: Vec<(f64, f64)> = (0..N).map(|k| dif[BITREV[k] as usize]).map(|c| (c.re as f64, c.im as f64)).collect();
+    let got_dif: Vec<(f64, f64)> =
+        (0..N).map(|k| dif[BITREV[k] as usize]).map(|c| (c.re as f64, c.im as f64)).collect();
     let (a, b) = (snr_db(&reference, &got_dit), snr_db(&reference, &got_dif));
     println!("128-point complex FFT vs f64 DFT/128: DIT {a:.1} dB, DIF {b:.1} dB");
     assert!(a > 120.0 && b > 120.0);
@@ -125,8 +129,14 @@ fn complex_ffts_are_scaled_dfts() {
 /// microfft, f32 window: what the features are compared with).
 #[test]
 fn real_fft_matches_float_reference() {
-    for (name, level) in [("speech 0 dBFS", 1.0), ("speech -20 dBFS", 0.1), ("speech -50 dBFS", 0.00316), ("noise -6 dBFS", 0.5)] {
-        let x = if name.starts_with("noise") { white(HOP * 8, level, 3) } else { speech_like(HOP * 8, level, level * 0.01, 11) };
+    for (name, level) in
+        [("speech 0 dBFS", 1.0), ("speech -20 dBFS", 0.1), ("speech -50 dBFS", 0.00316), ("noise -6 dBFS", 0.5)]
+    {
+        let x = if name.starts_with("noise") {
+            white(HOP * 8, level, 3)
+        } else {
+            speech_like(HOP * 8, level, level * 0.01, 11)
+        };
         let mut fe = FixedFrontEnd::new(0.12, 1.0 / 127.0);
         let mut an = dsp::Analyzer::new();
         let mut feats = [0i8; N_FEATURES];
@@ -183,7 +193,10 @@ fn features_match_f32_path() {
         ("speech -50 dBFS, no noise".into(), speech_like(len, 0.00316, 0.0, 3)),
         ("white noise -10 dBFS".into(), white(len, 0.3, 4)),
         ("white noise, 1 LSB".into(), white(len, 1.0 / 32767.0, 5)),
-        ("full-scale square 250 Hz".into(), (0..len).map(|i| if (i / 16) % 2 == 0 { i16::MAX } else { i16::MIN }).collect()),
+        (
+            "full-scale square 250 Hz".into(),
+            (0..len).map(|i| if (i / 16) % 2 == 0 { i16::MAX } else { i16::MIN }).collect()
+        ),
     ];
     for scale in [0.12f32, 0.05, 0.2] {
         for (name, x) in &cases {
@@ -277,7 +290,8 @@ fn silence_and_extremes_do_not_overflow() {
         |i| if (i / 3) % 2 == 0 { i16::MIN } else { i16::MAX },
         |i| if i % 128 == 0 { i16::MIN } else { 0 },
     ];
-    let masks: [[i8; BINS]; 4] = [[127; BINS], [-128; BINS], [0; BINS], core::array::from_fn(|k| if k % 2 == 0 { 127 } else { -128 })];
+    let masks: [[i8; BINS]; 4] =
+        [[127; BINS], [-128; BINS], [0; BINS], core::array::from_fn(|k| if k % 2 == 0 { 127 } else { -128 })];
     for scale_out in [1.0 / 127.0, 1.0, 100.0, -1.0, f32::NAN, 0.0] {
         for scale_in in [0.12, 1e-30, 1e30, f32::NAN, -1.0, f32::MIN_POSITIVE] {
             let mut fe = FixedFrontEnd::new(scale_in, scale_out);

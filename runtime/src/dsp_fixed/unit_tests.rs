@@ -32,7 +32,20 @@ fn tables_match_float() {
         assert_eq!(super::clz32_by_search(1 << b), 31 - b);
         assert_eq!(super::clz32_by_search((1u32 << b) | 1), 31 - b);
     }
-    for x in [1u64, 2, 3, 109951, 1 << 31, 1 << 32, (1 << 32) + 1, 0x1_8000_0000, 1 << 40, (1 << 40) + 12345, u64::MAX, 0x1234_5678_9abc] {
+    for x in [
+        1u64,
+        2,
+        3,
+        109951,
+        1 << 31,
+        1 << 32,
+        (1 << 32) + 1,
+        0x1_8000_0000,
+        1 << 40,
+        (1 << 40) + 12345,
+        u64::MAX,
+        0x1234_5678_9abc,
+    ] {
         let got = log2_q16(x) as f64 / 65536.0;
         assert!((got - (x as f64).log2()).abs() < 2.5e-4, "log2({x}) = {got}");
     }
@@ -41,7 +54,8 @@ fn tables_match_float() {
 #[test]
 fn multiplies_by_halves_are_exact() {
     let mut rng = Rng(99);
-    let edges = [i32::MIN, i32::MIN + 1, -65536, -65535, -32769, -32768, -1, 0, 1, 0xFFFF, 0x10000, i32::MAX - 1, i32::MAX];
+    let edges =
+        [i32::MIN, i32::MIN + 1, -65536, -65535, -32769, -32768, -1, 0, 1, 0xFFFF, 0x10000, i32::MAX - 1, i32::MAX];
     let randoms: Vec<i32> = (0..2000).map(|_| (rng.next() * 2147483648.0) as i32).collect();
     for a in edges.iter().chain(&randoms) {
         for b in edges.iter().chain(randoms.iter().take(200)) {

@@ -100,7 +100,9 @@ mod tests {
     #[test]
     fn reader_matches_unpack_levels_for_every_width() {
         for bits in 1..=MAX_BITS {
-            let levels: [u16; 24] = core::array::from_fn(|i| ((i as u32).wrapping_mul(2_654_435_761) >> 9) as u16 & ((1u32 << bits) - 1) as u16);
+            let levels: [u16; 24] = core::array::from_fn(|i| {
+                ((i as u32).wrapping_mul(2_654_435_761) >> 9) as u16 & ((1u32 << bits) - 1) as u16
+            });
             let mut buf = [0u8; 64];
             let n = pack_levels(&levels, bits, &mut buf).unwrap();
             let mut reference = [0u16; 24];

@@ -1,7 +1,7 @@
 //! f32-activation kernels (cores with an FPU): `y = W·[x_taps] + b` with W packed, f32 or f16.
 
 use super::any_width;
-use super::unpack::{dispatch_bits_upto8, skip_groups, le_u128, le_u32, le_u64};
+use super::unpack::{dispatch_bits_upto8, le_u128, le_u32, le_u64, skip_groups};
 use crate::error::Error;
 use crate::format::{Layout, Packed, Weights};
 use crate::quant::{group_bytes, scale_for_bits, MAX_BITS};
@@ -48,7 +48,11 @@ pub(super) fn dot_group<const B: usize>(x: &[f32], p: &[u8]) -> f32 {
 pub(crate) fn check_shape<T>(count: u32, taps: &[Option<&[T]>], in_len: usize, out_len: usize) -> Result<(), Error> {
     let ok = taps.iter().flatten().all(|t| t.len() == in_len)
         && out_len.checked_mul(taps.len()).and_then(|n| n.checked_mul(in_len)) == Some(count as usize);
-    if ok { Ok(()) } else { Err(Error::KernelShape) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::KernelShape)
+    }
 }
 
 /// `out[n] = bias[n] + Σ_j W[n, j, :] · taps[j]`, W stored `[out][tap][in]`.
@@ -68,7 +72,9 @@ pub fn matvec_f32(
             }
             match (p.fixed_bits(), p.layout) {
                 // Fixed widths up to 8 bits get their own kernel; 9..=15 the general one.
-                (Some(b @ 1..=8), Layout::Rows) => dispatch_bits_upto8!(b, rows_fixed, Err(Error::KernelShape), (p, taps, in_len, out))?,
+                (Some(b @ 1..=8), Layout::Rows) => {
+                    dispatch_bits_upto8!(b, rows_fixed, Err(Error::KernelShape), (p, taps, in_len, out))?
+                }
                 // The trainer's default group size as a constant (see `matvec_i8`).
                 _ if p.group_size == 64 => rows_var::<64>(p, taps, in_len, out)?,
                 _ => rows_var::<0>(p, taps, in_len, out)?,
@@ -133,7 +139,12 @@ fn sum_taps(taps: &[Option<&[f32]>]) -> f32 {
 }
 
 /// Fast path: every group has `B` bits, so one scale per tensor and no per-group dispatch.
-fn rows_fixed<const B: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: usize, out: &mut [f32]) -> Result<(), Error> {
+fn rows_fixed<const B: usize>(
+    p: &Packed<'_>,
+    taps: &[Option<&[f32]>],
+    in_len: usize,
+    out: &mut [f32],
+) -> Result<(), Error> {
     let scale = scale_for_bits(p.min, p.max, B as u8);
     let min_term = p.min * sum_taps(taps);
     let tap_bytes = group_bytes(in_len, B as u8);
@@ -158,7 +169,12 @@ fn rows_fixed<const B: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: u
 /// General path: each group's bit width from the table; level sums kept per width and scaled
 /// once per row. `G`: the group size when known at compile time (its widths 1..=8 get one
 /// unrolled body each), 0 to read it from the tensor (every width then shares one body).
-fn rows_var<const G: usize>(p: &Packed<'_>, taps: &[Option<&[f32]>], in_len: usize, out: &mut [f32]) -> Result<(), Error> {
+fn rows_var<const G: usize>(
+    p: &Packed<'_>,
+    taps: &[Option<&[f32]>],
+    in_len: usize,
+    out: &mut [f32],
+) -> Result<(), Error> {
     let mut scales = [0.0f32; MAX_BITS as usize + 1];
     for (b, s) in scales.iter_mut().enumerate().skip(1) {
         *s = scale_for_bits(p.min, p.max, b as u8);
@@ -258,7 +274,12 @@ fn group_any<'d>(xg: &[f32], data: &'d [u8], b: u8, sums: &mut Sums) -> Option<&
 /// One group of a row pair (`Layout::RowPairs`, `B ≤ 8`): the segment's levels of row `a`,
 /// then of row `b`; each input is loaded once for both rows.
 #[inline(always)]
-pub(super) fn pair_into<'d, const B: usize>(xs: &[f32], data: &'d [u8], sa: &mut Sums, sb: &mut Sums) -> Option<&'d [u8]> {
+pub(super) fn pair_into<'d, const B: usize>(
+    xs: &[f32],
+    data: &'d [u8],
+    sa: &mut Sums,
+    sb: &mut Sums,
+) -> Option<&'d [u8]> {
     let half = group_bytes(xs.len(), B as u8);
     let (bytes, rest) = data.split_at_checked(2 * half)?;
     let (pa, pb) = bytes.split_at_checked(half)?;

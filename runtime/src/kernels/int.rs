@@ -1,10 +1,10 @@
 //! Integer kernels (cores without an FPU): int8 activations, int32 group sums, int64
 //! accumulation and a fixed-point rescale per output (constants precomputed in the blob).
 
+use super::any_width;
 use super::f32::check_shape;
 use super::int_pairs::{dot2_swar, pair_sums};
-use super::any_width;
-use super::unpack::{dispatch_bits_upto8, skip_groups, le_u128, le_u64, unpack8};
+use super::unpack::{dispatch_bits_upto8, le_u128, le_u64, skip_groups, unpack8};
 use crate::bytes::{i32_at, i64_at, u16_at, u32_at};
 use crate::error::{Error, Part};
 use crate::format::{int_linear_len, GroupBits, Layout, Packed, Weights, INT_LINEAR_FIXED};
@@ -47,7 +47,9 @@ impl BiasQ<'_> {
     #[inline(never)]
     pub fn at(&self, n: usize) -> i64 {
         match *self {
-            BiasQ::I16 { values, lshift } => i64::from(u16_at(values, 2 * n, Part::Header).unwrap_or(0) as i16).wrapping_shl(lshift),
+            BiasQ::I16 { values, lshift } => {
+                i64::from(u16_at(values, 2 * n, Part::Header).unwrap_or(0) as i16).wrapping_shl(lshift)
+            }
             BiasQ::I64(v) => i64_at(v, 8 * n, Part::Header).unwrap_or(0),
         }
     }
@@ -190,7 +192,9 @@ pub fn matvec_i8(
     let min_term = i64::from(params.m_min).wrapping_mul(sum_q);
     match (p.fixed_bits(), p.layout) {
         // Fixed widths up to 8 bits get their own kernel; 9..=15 the general one.
-        (Some(b @ 1..=8), Layout::Rows) => dispatch_bits_upto8!(b, rows_fixed, Err(Error::KernelShape), (p, params, taps, in_len, min_term, out)),
+        (Some(b @ 1..=8), Layout::Rows) => {
+            dispatch_bits_upto8!(b, rows_fixed, Err(Error::KernelShape), (p, params, taps, in_len, min_term, out))
+        }
         // The trainer's default group size as a constant: the group loops unroll fully. Other
         // sizes take the generic loops (same results, slower; one copy of the code per size
         // would cost ~25 KB of flash each).
@@ -232,7 +236,8 @@ fn rows_fixed<const B: usize>(
     }
     let mut rows = p.data.chunks_exact(row_bytes);
     // One multiplier for the whole tensor: the level sums of a row need no group boundaries.
-    let finish = |acc: i64, n: usize| params.requant(acc.wrapping_mul(m).wrapping_add(min_term).wrapping_add(params.bias_at(n)));
+    let finish =
+        |acc: i64, n: usize| params.requant(acc.wrapping_mul(m).wrapping_add(min_term).wrapping_add(params.bias_at(n)));
     let mut done = 0;
     if B <= 4 {
         let mut pairs = out.chunks_exact_mut(2);
@@ -300,7 +305,14 @@ fn row_sums<const G: usize>(
 /// Σ_g m(b_g)·A_g = Σ_b m(b)·(Σ_{g: b_g = b} A_g): one i64 multiply per width per row, none
 /// per group; then bias, rounding and the int8 clamp.
 #[inline(always)]
-fn finish_sums(params: &IntParams<'_>, m: &[i64; 16], (lo, hi): (u8, u8), sums: &[i32; 16], min_term: i64, n: usize) -> i8 {
+fn finish_sums(
+    params: &IntParams<'_>,
+    m: &[i64; 16],
+    (lo, hi): (u8, u8),
+    sums: &[i32; 16],
+    min_term: i64,
+    n: usize,
+) -> i8 {
     let mut acc = min_term.wrapping_add(params.bias_at(n));
     for b in usize::from(lo)..=usize::from(hi) {
         if let (Some(s), Some(mb)) = (sums.get(b), m.get(b)) {

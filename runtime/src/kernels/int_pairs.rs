@@ -2,8 +2,8 @@
 //! rows' levels in one 32-bit word, used by the fixed-bit kernels, and the walk over
 //! `Layout::RowPairs` groups, where one bit width covers the same inputs of two rows.
 
-use super::int::dot_group32;
 use super::any_width;
+use super::int::dot_group32;
 use super::unpack::{dispatch_bits_upto8, le_u128, le_u32, le_u64, skip_groups};
 use crate::error::Error;
 use crate::format::GroupBits;
@@ -151,4 +151,3 @@ fn pair_dot_any<const B: usize>(xs: &[i8], bytes: &[u8]) -> (i32, i32) {
         (dot_group32::<B>(xs, pa), dot_group32::<B>(xs, pb))
     }
 }
-

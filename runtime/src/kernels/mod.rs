@@ -46,7 +46,10 @@ pub(crate) fn conv1d_seq<T>(
         let mut taps: [Option<&[T]>; MAX_KERNEL] = [None; MAX_KERNEL];
         for (j, tap) in taps.iter_mut().take(kernel).enumerate() {
             let back = (kernel - 1 - j).checked_mul(dilation).ok_or(Error::KernelShape)?;
-            *tap = t.checked_mul(stride).and_then(|ts| ts.checked_sub(back)).and_then(|s| x.get(s * in_len..(s + 1) * in_len));
+            *tap = t
+                .checked_mul(stride)
+                .and_then(|ts| ts.checked_sub(back))
+                .and_then(|s| x.get(s * in_len..(s + 1) * in_len));
         }
         matvec(taps.get(..kernel).ok_or(Error::KernelShape)?, yt)?;
     }

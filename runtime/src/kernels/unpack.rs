@@ -71,7 +71,12 @@ pub(crate) fn le_u128(p: &[u8]) -> u128 {
 
 /// Steps over `n` groups of `gs` levels (a tap before the stream start reads only zeros).
 #[inline]
-pub(crate) fn skip_groups<'d>(bits: &mut crate::format::GroupBits<'_>, data: &'d [u8], n: usize, gs: usize) -> Result<&'d [u8], crate::Error> {
+pub(crate) fn skip_groups<'d>(
+    bits: &mut crate::format::GroupBits<'_>,
+    data: &'d [u8],
+    n: usize,
+    gs: usize,
+) -> Result<&'d [u8], crate::Error> {
     let mut data = data;
     for _ in 0..n {
         let nb = crate::quant::group_bytes(gs, bits.next().unwrap_or(0));
@@ -126,7 +131,8 @@ mod tests {
     }
 
     fn check<const B: usize>() {
-        let levels: [u16; 8] = core::array::from_fn(|i| ((i as u32).wrapping_mul(2_654_435_761u32) >> 7) as u16 & ((1 << B) - 1) as u16);
+        let levels: [u16; 8] =
+            core::array::from_fn(|i| ((i as u32).wrapping_mul(2_654_435_761u32) >> 7) as u16 & ((1 << B) - 1) as u16);
         let mut buf = [0u8; 16];
         let n = pack_levels(&levels, B as u8, &mut buf).unwrap();
         assert_eq!(n, B);

@@ -62,7 +62,8 @@ pub(super) fn int_block(
                 return Err(WriteError::Value("the integer path needs packed (quantised) weights".into()));
             }
             let m_min = sx * f64::from(w.min) / sy;
-            let m_bits: Vec<f64> = (1..=MAX_BITS).map(|b| sx * f64::from(scale_for_bits(w.min, w.max, b)) / sy).collect();
+            let m_bits: Vec<f64> =
+                (1..=MAX_BITS).map(|b| sx * f64::from(scale_for_bits(w.min, w.max, b)) / sy).collect();
             let biggest = m_bits.iter().fold(m_min.abs(), |a, m| a.max(m.abs()));
             let bias_vals: Vec<f32> = match tensors.get(usize::from(bias)) {
                 Some(b) => b.values.clone(),
@@ -71,7 +72,8 @@ pub(super) fn int_block(
             let biggest_bias = bias_vals.iter().fold(0.0f64, |a, b| a.max((f64::from(*b) / sy).abs()));
             // Largest shift that keeps every multiplier within i32 and every bias within 2^62 (a
             // constant zero tensor has no multiplier to bound it).
-            let mut shift = if biggest > 0.0 { ((f64::from(i32::MAX) / biggest).log2().floor() as i64).clamp(1, 62) } else { 62 };
+            let mut shift =
+                if biggest > 0.0 { ((f64::from(i32::MAX) / biggest).log2().floor() as i64).clamp(1, 62) } else { 62 };
             if biggest_bias > 0.0 {
                 shift = shift.min(((2f64.powi(62) / biggest_bias).log2().floor() as i64).max(1));
             }
@@ -86,7 +88,11 @@ pub(super) fn int_block(
             // Bias constants are i16 `c = round(b/s_y·2^(S−L))`, `bias_q = c·2^L`, with the smallest
             // `L` that fits the largest: a bias of |b/s_y| ≤ 127 output steps keeps ≥ 8 fraction
             // bits, an error ≤ 2^−9 of an output step (the output itself is rounded to one step).
-            let lshift = if biggest_bias > 0.0 { (shift - ((f64::from(i16::MAX) / biggest_bias).log2().floor() as i64)).clamp(0, shift) } else { 0 };
+            let lshift = if biggest_bias > 0.0 {
+                (shift - ((f64::from(i16::MAX) / biggest_bias).log2().floor() as i64)).clamp(0, shift)
+            } else {
+                0
+            };
             let bias_unit = ((shift - lshift) as f64).exp2();
             let mut block = Vec::with_capacity(int_linear_len(VERSION, usize::from(out_len)));
             block.extend_from_slice(&(shift as u32 | (lshift as u32) << 8).to_le_bytes());

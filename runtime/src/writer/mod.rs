@@ -134,7 +134,19 @@ impl BlobWriter {
             let h: Vec<half::f16> = values.iter().map(|&v| half::f16::from_f32(v)).collect();
             (h.iter().flat_map(|v| v.to_le_bytes()).collect(), h.iter().map(|v| v.to_f32()).collect())
         };
-        Ok(TensorRec { kind, layout: Layout::Rows, bits_base: 0, bits_width: 0, group_size: 0, count, min: 0.0, max: 0.0, table: Vec::new(), data, values: stored })
+        Ok(TensorRec {
+            kind,
+            layout: Layout::Rows,
+            bits_base: 0,
+            bits_width: 0,
+            group_size: 0,
+            count,
+            min: 0.0,
+            max: 0.0,
+            table: Vec::new(),
+            data,
+            values: stored,
+        })
     }
 
     /// Stores `values` as f32.
@@ -151,7 +163,14 @@ impl BlobWriter {
 
     /// Stores DiffQ levels in the row layout: `levels[i]` row-major, `group_bits[g]` for each
     /// group of `group_size` consecutive levels, quantised over `[min, max]`.
-    pub fn packed_tensor(&mut self, levels: &[u16], group_bits: &[u8], group_size: usize, min: f32, max: f32) -> Result<TensorId, WriteError> {
+    pub fn packed_tensor(
+        &mut self,
+        levels: &[u16],
+        group_bits: &[u8],
+        group_size: usize,
+        min: f32,
+        max: f32,
+    ) -> Result<TensorId, WriteError> {
         self.packed_tensor_in(Layout::Rows, levels, group_bits, group_size, min, max)
     }
 
@@ -159,7 +178,15 @@ impl BlobWriter {
     /// ([`Layout::position`]), `group_bits[g]` the width of storage group `g`. A `RowPairs`
     /// tensor whose groups all share one width is stored in the row layout instead (same values,
     /// and the kernels' fixed-bit fast path).
-    pub fn packed_tensor_in(&mut self, layout: Layout, levels: &[u16], group_bits: &[u8], group_size: usize, min: f32, max: f32) -> Result<TensorId, WriteError> {
+    pub fn packed_tensor_in(
+        &mut self,
+        layout: Layout,
+        levels: &[u16],
+        group_bits: &[u8],
+        group_size: usize,
+        min: f32,
+        max: f32,
+    ) -> Result<TensorId, WriteError> {
         if let Layout::RowPairs { row_len } = layout {
             let len = usize::from(row_len);
             if group_size % 16 != 0 || len < group_size || len % group_size != 0 || levels.len() % len != 0 {
@@ -211,24 +238,50 @@ impl BlobWriter {
         }
         let count = u32::try_from(levels.len()).map_err(|_| WriteError::Shape("tensor too large".into()))?;
         let group_size = group_size as u16;
-        self.push(TensorRec { kind: 3, layout, bits_base: lo, bits_width: width, group_size, count, min, max, table, data, values: Vec::new() })
+        self.push(TensorRec {
+            kind: 3,
+            layout,
+            bits_base: lo,
+            bits_width: width,
+            group_size,
+            count,
+            min,
+            max,
+            table,
+            data,
+            values: Vec::new(),
+        })
     }
 
-    fn check_weights(&self, w: TensorId, bias: Option<TensorId>, count: usize, in_len: usize, out: usize) -> Result<(), WriteError> {
+    fn check_weights(
+        &self,
+        w: TensorId,
+        bias: Option<TensorId>,
+        count: usize,
+        in_len: usize,
+        out: usize,
+    ) -> Result<(), WriteError> {
         let t = self.tensors.get(usize::from(w.0)).ok_or_else(|| WriteError::Shape("unknown weight tensor".into()))?;
         if t.count as usize != count {
             return Err(WriteError::Shape(format!("weight has {} values, layer needs {count}", t.count)));
         }
         if t.kind == 3 && in_len % usize::from(t.group_size) != 0 {
-            return Err(WriteError::Shape(format!("input width {in_len} is not a multiple of group_size {}", t.group_size)));
+            return Err(WriteError::Shape(format!(
+                "input width {in_len} is not a multiple of group_size {}",
+                t.group_size
+            )));
         }
         if let Layout::RowPairs { row_len } = t.layout {
             if usize::from(row_len) * out != count {
-                return Err(WriteError::Shape(format!("row-pair tensor has rows of {row_len}, layer rows are {}", count / out.max(1))));
+                return Err(WriteError::Shape(format!(
+                    "row-pair tensor has rows of {row_len}, layer rows are {}",
+                    count / out.max(1)
+                )));
             }
         }
         if let Some(b) = bias {
-            let bt = self.tensors.get(usize::from(b.0)).ok_or_else(|| WriteError::Shape("unknown bias tensor".into()))?;
+            let bt =
+                self.tensors.get(usize::from(b.0)).ok_or_else(|| WriteError::Shape("unknown bias tensor".into()))?;
             if bt.kind == 3 || bt.count as usize != out {
                 return Err(WriteError::Shape(format!("bias must be {out} f32/f16 values")));
             }
@@ -241,7 +294,15 @@ impl BlobWriter {
     }
 
     /// Causal conv1d, weights `[out][kernel][in]`.
-    pub fn conv1d(&mut self, weight: TensorId, bias: Option<TensorId>, in_ch: usize, out_ch: usize, kernel: usize, dilation: usize) -> Result<(), WriteError> {
+    pub fn conv1d(
+        &mut self,
+        weight: TensorId,
+        bias: Option<TensorId>,
+        in_ch: usize,
+        out_ch: usize,
+        kernel: usize,
+        dilation: usize,
+    ) -> Result<(), WriteError> {
         if !(1..=MAX_KERNEL).contains(&kernel) || !(1..=usize::from(MAX_DILATION)).contains(&dilation) {
             return Err(WriteError::Shape(format!("kernel {kernel} / dilation {dilation} out of range")));
         }
@@ -249,12 +310,27 @@ impl BlobWriter {
     }
 
     /// Linear layer, weights `[out][in]`.
-    pub fn linear(&mut self, weight: TensorId, bias: Option<TensorId>, in_f: usize, out_f: usize) -> Result<(), WriteError> {
+    pub fn linear(
+        &mut self,
+        weight: TensorId,
+        bias: Option<TensorId>,
+        in_f: usize,
+        out_f: usize,
+    ) -> Result<(), WriteError> {
         self.weighted(Op::Linear, weight, bias, in_f, out_f, 1, 1)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn weighted(&mut self, op: Op, weight: TensorId, bias: Option<TensorId>, in_len: usize, out: usize, kernel: usize, dilation: usize) -> Result<(), WriteError> {
+    fn weighted(
+        &mut self,
+        op: Op,
+        weight: TensorId,
+        bias: Option<TensorId>,
+        in_len: usize,
+        out: usize,
+        kernel: usize,
+        dilation: usize,
+    ) -> Result<(), WriteError> {
         if in_len != self.width() || out == 0 {
             return Err(WriteError::Shape(format!("layer input {in_len} != previous width {}", self.width())));
         }
@@ -273,7 +349,15 @@ impl BlobWriter {
 
     fn elementwise(&mut self, op: Op) -> Result<(), WriteError> {
         let w = u16_of(self.width(), "width")?;
-        self.layers.push(LayerRec { op, in_len: w, out_len: w, weight: NO_TENSOR, bias: NO_TENSOR, kernel: 0, dilation: 0 });
+        self.layers.push(LayerRec {
+            op,
+            in_len: w,
+            out_len: w,
+            weight: NO_TENSOR,
+            bias: NO_TENSOR,
+            kernel: 0,
+            dilation: 0,
+        });
         Ok(())
     }
     pub fn relu(&mut self) -> Result<(), WriteError> {
@@ -308,7 +392,10 @@ impl BlobWriter {
         let has_int = scales.is_some();
         // With integer constants the biases live in them only (v4): their tensors are dropped
         // and the others renumbered.
-        let is_bias = |i: usize| self.layers.iter().any(|l| usize::from(l.bias) == i) && !self.layers.iter().any(|l| usize::from(l.weight) == i);
+        let is_bias = |i: usize| {
+            self.layers.iter().any(|l| usize::from(l.bias) == i)
+                && !self.layers.iter().any(|l| usize::from(l.weight) == i)
+        };
         let mut new_index = Vec::with_capacity(self.tensors.len());
         let mut kept = Vec::new();
         for (i, t) in self.tensors.iter().enumerate() {
@@ -351,7 +438,15 @@ impl BlobWriter {
                 Some(s) => {
                     let in_scale = if i == 0 { s.input } else { *s.out.get(i - 1).unwrap_or(&0.0) };
                     let out_scale = *s.out.get(i).unwrap_or(&0.0);
-                    let block = int::int_block(self.tensors.as_slice(), l.op, l.weight, l.bias, l.out_len, in_scale, out_scale)?;
+                    let block = int::int_block(
+                        self.tensors.as_slice(),
+                        l.op,
+                        l.weight,
+                        l.bias,
+                        l.out_len,
+                        in_scale,
+                        out_scale,
+                    )?;
                     let off = if block.is_empty() { 0 } else { table_end + data.len() };
                     data.extend_from_slice(&block);
                     (out_scale, off)
@@ -378,7 +473,13 @@ impl BlobWriter {
         // The oldest version that holds the blob, so older readers keep working: 4 for biases
         // kept in the integer constants only, 2 for row pairs, else 1.
         let pairs = self.tensors.iter().any(|t| t.layout != Layout::Rows);
-        let version = if has_int { VERSION } else if pairs { 2 } else { 1 };
+        let version = if has_int {
+            VERSION
+        } else if pairs {
+            2
+        } else {
+            1
+        };
         out.extend_from_slice(&version.to_le_bytes());
         out.extend_from_slice(&(if has_int { FLAG_HAS_INT } else { 0 }).to_le_bytes());
         out.extend_from_slice(&total32.to_le_bytes());
@@ -410,4 +511,3 @@ impl BlobWriter {
         self.layers.iter().map(|l| l.op).collect()
     }
 }
-

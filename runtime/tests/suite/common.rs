@@ -2,8 +2,8 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use runtime::quant::{dequantize, scale_for_bits};
 use runtime::format::Layout;
+use runtime::quant::{dequantize, scale_for_bits};
 use runtime::writer::{BlobWriter, TensorId};
 
 pub fn rng(seed: u64) -> StdRng {

@@ -149,7 +149,8 @@ fn check_fields(b: &[u8], version: u16) {
     let t = |i: usize, off: usize| 64 + 32 * i + off;
     assert_eq!(&b[t(0, 0)..t(0, 8)], &[3, 2, 2, 0, 16, 0, 0, 0]);
     assert_eq!((u32_at(&b, t(0, 8)), f32_at(&b, t(0, 12)), f32_at(&b, t(0, 16))), (256, -0.5, 0.75));
-    let (bits_off, data_off, data_len) = (u32_at(&b, t(0, 20)) as usize, u32_at(&b, t(0, 24)) as usize, u32_at(&b, t(0, 28)) as usize);
+    let (bits_off, data_off, data_len) =
+        (u32_at(&b, t(0, 20)) as usize, u32_at(&b, t(0, 24)) as usize, u32_at(&b, t(0, 28)) as usize);
     assert_eq!(bits_off, data_start);
     assert_eq!(data_off, bits_off + 4, "16 groups × 2 bits = 4 bytes of table");
     assert_eq!(data_len, (0..16).map(|g| 16 * usize::from(T0_BITS[g % 4]) / 8).sum::<usize>());
@@ -192,7 +193,16 @@ fn check_fields(b: &[u8], version: u16) {
         (4, 4, 4, 0xFFFF, 0xFFFF, 0, 0, 0),
     ];
     for (i, e) in expect.iter().enumerate() {
-        let got = (b[l(i, 0)], u16_at(&b, l(i, 2)), u16_at(&b, l(i, 4)), u16_at(&b, l(i, 6)), u16_at(&b, l(i, 8)), b[l(i, 10)], u16_at(&b, l(i, 12)), u16_at(&b, l(i, 14)));
+        let got = (
+            b[l(i, 0)],
+            u16_at(&b, l(i, 2)),
+            u16_at(&b, l(i, 4)),
+            u16_at(&b, l(i, 6)),
+            u16_at(&b, l(i, 8)),
+            b[l(i, 10)],
+            u16_at(&b, l(i, 12)),
+            u16_at(&b, l(i, 14)),
+        );
         assert_eq!(got, *e, "layer {i}");
         assert_eq!((b[l(i, 1)], b[l(i, 11)]), (0, 0));
         let scale = if i == 1 { OUT_SCALES[0] } else { OUT_SCALES[i] }; // relu keeps its input's scale
@@ -229,7 +239,9 @@ fn check_fields(b: &[u8], version: u16) {
                 let scale = OUT_SCALES[0] * (f64::from(lshift) - f64::from(shift)).exp2() as f32;
                 let want = f32::from(c) * scale;
                 let got = match Model::parse(&b).unwrap().bias(0).unwrap() {
-                    Some(runtime::Weights::ScaledI16 { data, scale }) => f32::from(i16::from_le_bytes([data[2 * n], data[2 * n + 1]])) * scale,
+                    Some(runtime::Weights::ScaledI16 { data, scale }) => {
+                        f32::from(i16::from_le_bytes([data[2 * n], data[2 * n + 1]])) * scale
+                    }
                     other => panic!("bias of layer 0: {other:?}"),
                 };
                 assert_eq!(got, want, "f32 bias[{n}]");
@@ -275,7 +287,7 @@ fn check_fields(b: &[u8], version: u16) {
 fn readme_example() -> Result<(), runtime::Error> {
     let blob: &[u8] = &golden_blob(); // firmware: `include_bytes!("model.bin")`, read in place
     let model = Model::parse(blob)?; // checks everything, copies nothing
-    // Buffers sized from the header (a build script can read the same four numbers).
+                                     // Buffers sized from the header (a build script can read the same four numbers).
     let mut arena = vec![0.0f32; model.f32_arena_len()];
     let mut state_buf = vec![0.0f32; model.f32_state_len()];
     let mut state = StateF32::new(&mut state_buf);
@@ -290,7 +302,8 @@ fn readme_example() -> Result<(), runtime::Error> {
     let mut state_q = StateI8::new(&mut state_q_buf);
     let mut out_q = vec![0i8; model.output_len()];
     let features = vec![0.25f32; model.input_len()];
-    let q: Vec<i8> = features.iter().map(|&x| runtime::quant::round(x / model.input_scale()).clamp(-127.0, 127.0) as i8).collect();
+    let q: Vec<i8> =
+        features.iter().map(|&x| runtime::quant::round(x / model.input_scale()).clamp(-127.0, 127.0) as i8).collect();
     model.step_i8(&mut state_q, &mut arena_q, &q, &mut out_q)?;
     let _y: Vec<f32> = out_q.iter().map(|&v| f32::from(v) * model.output_scale()).collect();
     Ok(())

@@ -32,18 +32,26 @@ fn single_layer_int_matches_f32_within_half_lsb() {
         let d = r.random_range(1..=3);
         let bits = if case % 3 == 0 { Bits::Var(2, 6) } else { Bits::Fixed(r.random_range(1..=15)) };
         let w = W::Packed(Q::random(&mut r, cout * k * cin, gs, bits));
-        let b = if r.random_bool(0.5) { Bias::F32(rand_vec(&mut r, cout, 0.5)) } else { Bias::F16(rand_vec(&mut r, cout, 0.5)) };
+        let b = if r.random_bool(0.5) {
+            Bias::F32(rand_vec(&mut r, cout, 0.5))
+        } else {
+            Bias::F16(rand_vec(&mut r, cout, 0.5))
+        };
         let layers = [L::Conv { w, b, cin, cout, k, d }];
         let s_x = r.random_range(0.005f32..0.1);
         let q_in: Vec<Vec<i8>> = (0..8).map(|_| (0..cin).map(|_| r.random_range(-127..=127i8)).collect()).collect();
         let x_in: Vec<Vec<f32>> = q_in.iter().map(|q| q.iter().map(|&v| f32::from(v) * s_x).collect()).collect();
         let y_f = run_f32(&writer(cin, &layers).finish().unwrap(), &x_in);
         let s_y = (max_abs(&y_f) / 127.0).max(1e-6) * r.random_range(1.0f32..1.3);
-        let blob = writer(cin, &layers).finish_with_int(&IntCalibration { input_scale: s_x, out_scales: vec![s_y] }).unwrap();
+        let blob =
+            writer(cin, &layers).finish_with_int(&IntCalibration { input_scale: s_x, out_scales: vec![s_y] }).unwrap();
         // v4: the f32 path reads the biases from the i16 constants (≥ 8 fraction bits of an
         // output step for biases up to 127 steps), not from the f16/f32 tensor.
         for (a, b) in run_f32(&blob, &x_in).iter().flatten().zip(y_f.iter().flatten()) {
-            assert!((a - b).abs() <= s_y / 256.0 + 1e-6 * b.abs(), "case {case}: f32 path {a} vs {b} without integer constants");
+            assert!(
+                (a - b).abs() <= s_y / 256.0 + 1e-6 * b.abs(),
+                "case {case}: f32 path {a} vs {b} without integer constants"
+            );
         }
         let y_q = run_i8(&blob, &q_in);
         for (yf, yq) in y_f.iter().flatten().zip(y_q.iter().flatten()) {
@@ -61,9 +69,21 @@ fn single_layer_int_matches_f32_within_half_lsb() {
 fn stack_error_budget() {
     let mut r = rng(0xB0D6E7);
     let layers = vec![
-        L::Linear { w: W::Packed(Q::random(&mut r, 48 * 32, 16, Bits::Var(2, 5))), b: Bias::F16(rand_vec(&mut r, 48, 0.3)), cin: 32, cout: 48 },
+        L::Linear {
+            w: W::Packed(Q::random(&mut r, 48 * 32, 16, Bits::Var(2, 5))),
+            b: Bias::F16(rand_vec(&mut r, 48, 0.3)),
+            cin: 32,
+            cout: 48,
+        },
         L::Relu,
-        L::Conv { w: W::Packed(Q::random(&mut r, 32 * 3 * 48, 16, Bits::Fixed(4))), b: Bias::F32(rand_vec(&mut r, 32, 0.3)), cin: 48, cout: 32, k: 3, d: 2 },
+        L::Conv {
+            w: W::Packed(Q::random(&mut r, 32 * 3 * 48, 16, Bits::Fixed(4))),
+            b: Bias::F32(rand_vec(&mut r, 32, 0.3)),
+            cin: 48,
+            cout: 32,
+            k: 3,
+            d: 2,
+        },
         L::Tanh,
         L::Linear { w: W::Packed(Q::random(&mut r, 16 * 32, 8, Bits::Fixed(8))), b: Bias::None, cin: 32, cout: 16 },
         L::Sigmoid,
@@ -100,11 +120,16 @@ fn stack_error_budget() {
     let y_q = run_i8(&blob, &q_in);
     let lsb = |a: f32, b: f32| f64::from((a - b).abs() / s_y);
     let stats = |e: Vec<f64>| (e.iter().cloned().fold(0.0, f64::max), e.iter().sum::<f64>() / e.len() as f64);
-    let int_vs_fq = stats(y_q.iter().flatten().zip(y_fq.iter().flatten()).map(|(q, f)| lsb(f32::from(*q) * s_y, *f)).collect());
+    let int_vs_fq =
+        stats(y_q.iter().flatten().zip(y_fq.iter().flatten()).map(|(q, f)| lsb(f32::from(*q) * s_y, *f)).collect());
     let input_q = stats(y_fq.iter().flatten().zip(y_f.iter().flatten()).map(|(a, b)| lsb(*a, *b)).collect());
-    let total = stats(y_q.iter().flatten().zip(y_f.iter().flatten()).map(|(q, f)| lsb(f32::from(*q) * s_y, *f)).collect());
+    let total =
+        stats(y_q.iter().flatten().zip(y_f.iter().flatten()).map(|(q, f)| lsb(f32::from(*q) * s_y, *f)).collect());
     eprintln!("integer path, 6-layer stack, output LSB = {s_y:.3e}:");
-    eprintln!("  int8 hidden activations + rescale (same int8 input): max {:.2} mean {:.3} LSB", int_vs_fq.0, int_vs_fq.1);
+    eprintln!(
+        "  int8 hidden activations + rescale (same int8 input): max {:.2} mean {:.3} LSB",
+        int_vs_fq.0, int_vs_fq.1
+    );
     eprintln!("  int8 input quantisation alone (f32 path):            max {:.2} mean {:.3} LSB", input_q.0, input_q.1);
     eprintln!("  total, int path vs f32 on float input:               max {:.2} mean {:.3} LSB", total.0, total.1);
     assert!(int_vs_fq.0 <= 3.0 && int_vs_fq.1 <= 0.5, "{int_vs_fq:?}");

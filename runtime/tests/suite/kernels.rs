@@ -53,14 +53,19 @@ fn matvec_f32_matches_dequantized_reference() {
             1 => Bias::F32(rand_vec(&mut r, out, 1.0)),
             _ => Bias::F16(rand_vec(&mut r, out, 1.0)),
         };
-        let blob = writer(in_len, &[L::Conv { w: w.clone(), b: bias.clone(), cin: in_len, cout: out, k, d: 1 }]).finish().unwrap();
+        let blob = writer(in_len, &[L::Conv { w: w.clone(), b: bias.clone(), cin: in_len, cout: out, k, d: 1 }])
+            .finish()
+            .unwrap();
         let m = Model::parse(&blob).unwrap();
         let l = m.layer(0).unwrap();
         let wt = m.tensor(l.weight).unwrap().weights;
         if kind < 2 {
             let Weights::Packed(p) = wt else { panic!() };
             // The writer picks the fast path exactly when every group has the same width.
-            let q = match &w { W::Packed(q) => q, _ => unreachable!() };
+            let q = match &w {
+                W::Packed(q) => q,
+                _ => unreachable!(),
+            };
             assert_eq!(p.fixed_bits().is_some(), q.bits.iter().all(|&b| b == q.bits[0]));
             assert_eq!(p.layout, if p.fixed_bits().is_some() { runtime::format::Layout::Rows } else { q.layout });
         }
@@ -118,7 +123,8 @@ fn kernels_reject_bad_shapes() {
     let xi = vec![1i8; 16];
     let mut yi = vec![0i8; 4];
     let bias_q = [0u8; 32];
-    let params = IntParams { shift: 16, m_min: 0, m_bits: [1; 15], bias: BiasQ::I16 { values: &bias_q[..8], lshift: 0 } };
+    let params =
+        IntParams { shift: 16, m_min: 0, m_bits: [1; 15], bias: BiasQ::I16 { values: &bias_q[..8], lshift: 0 } };
     assert!(matvec_i8(&w, &params, &[Some(&xi[..]), None], 16, &mut yi).is_ok());
     let legacy = IntParams { bias: BiasQ::I64(&bias_q), ..params };
     assert!(matvec_i8(&w, &legacy, &[Some(&xi[..]), None], 16, &mut yi).is_ok());
@@ -129,7 +135,12 @@ fn kernels_reject_bad_shapes() {
     let f = [0u8; 4 * 128];
     assert!(matvec_i8(&Weights::F32(&f), &params, &[Some(&xi[..]), None], 16, &mut yi).is_err());
     // Hostile constants (shift out of range, huge multipliers): garbage out, but no trap.
-    let wild = IntParams { shift: 0, m_min: i32::MAX, m_bits: [i32::MIN; 15], bias: BiasQ::I16 { values: &[0x7F; 8], lshift: 62 } };
+    let wild = IntParams {
+        shift: 0,
+        m_min: i32::MAX,
+        m_bits: [i32::MIN; 15],
+        bias: BiasQ::I16 { values: &[0x7F; 8], lshift: 62 },
+    };
     assert!(matvec_i8(&w, &wild, &[Some(&[i8::MIN; 16][..]), Some(&[i8::MIN; 16][..])], 16, &mut yi).is_ok());
     // Whole-sequence kernels: empty output, zero stride/kernel, huge dilation.
     use runtime::kernels::{conv1d_seq_f32, conv1d_seq_i8};
@@ -157,20 +168,34 @@ fn matvec_i8_is_exactly_the_format_formula() {
         let in_len = gs * r.random_range(1..=4);
         let out = r.random_range(1..=9);
         let k = r.random_range(1..=3);
-        let bits = if case % 4 == 3 { Bits::Var(1, r.random_range(2..=15)) } else { Bits::Fixed((case % 15 + 1) as u8) };
+        let bits =
+            if case % 4 == 3 { Bits::Var(1, r.random_range(2..=15)) } else { Bits::Fixed((case % 15 + 1) as u8) };
         let q = Q::random(&mut r, out * k * in_len, gs, bits);
         let q = if gs % 16 == 0 && case % 2 == 1 { q.paired(k * in_len) } else { q };
-        let layers = [L::Conv { w: W::Packed(q.clone()), b: Bias::F32(rand_vec(&mut r, out, 2.0)), cin: in_len, cout: out, k, d: 1 }];
-        let calib = IntCalibration { input_scale: r.random_range(0.001f32..0.1), out_scales: vec![r.random_range(0.001f32..0.5)] };
+        let layers = [L::Conv {
+            w: W::Packed(q.clone()),
+            b: Bias::F32(rand_vec(&mut r, out, 2.0)),
+            cin: in_len,
+            cout: out,
+            k,
+            d: 1,
+        }];
+        let calib = IntCalibration {
+            input_scale: r.random_range(0.001f32..0.1),
+            out_scales: vec![r.random_range(0.001f32..0.5)],
+        };
         let blob = writer(in_len, &layers).finish_with_int(&calib).unwrap();
         let m = Model::parse(&blob).unwrap();
         let l = m.layer(0).unwrap();
         let w = m.tensor(l.weight).unwrap().weights;
-        let p = IntParams::read(&blob[l.int_offset as usize..], out, m.header().version, runtime::Part::Layer(0)).unwrap();
+        let p =
+            IntParams::read(&blob[l.int_offset as usize..], out, m.header().version, runtime::Part::Layer(0)).unwrap();
         let extremes = case % 5 == 0;
         let taps: Vec<Option<Vec<i8>>> = (0..k)
             .map(|_| {
-                (!r.random_bool(0.15)).then(|| (0..in_len).map(|_| if extremes { [-128, 127][r.random_range(0..2)] } else { r.random() }).collect())
+                (!r.random_bool(0.15)).then(|| {
+                    (0..in_len).map(|_| if extremes { [-128, 127][r.random_range(0..2)] } else { r.random() }).collect()
+                })
             })
             .collect();
         let tap_refs: Vec<Option<&[i8]>> = taps.iter().map(|t| t.as_deref()).collect();

@@ -16,11 +16,30 @@ fn rich_blob() -> Vec<u8> {
 fn rich_layers() -> (Vec<L>, IntCalibration) {
     let mut r = rng(0xBAD);
     let layers = vec![
-        L::Conv { w: W::Packed(Q::random(&mut r, 16 * 3 * 16, 16, Bits::Var(2, 5)).paired(48)), b: Bias::F16(rand_vec(&mut r, 16, 0.3)), cin: 16, cout: 16, k: 3, d: 2 },
+        L::Conv {
+            w: W::Packed(Q::random(&mut r, 16 * 3 * 16, 16, Bits::Var(2, 5)).paired(48)),
+            b: Bias::F16(rand_vec(&mut r, 16, 0.3)),
+            cin: 16,
+            cout: 16,
+            k: 3,
+            d: 2,
+        },
         L::Relu,
-        L::Linear { w: W::Packed(Q::random(&mut r, 8 * 16, 16, Bits::Fixed(3))), b: Bias::F32(rand_vec(&mut r, 8, 0.3)), cin: 16, cout: 8 },
+        L::Linear {
+            w: W::Packed(Q::random(&mut r, 8 * 16, 16, Bits::Fixed(3))),
+            b: Bias::F32(rand_vec(&mut r, 8, 0.3)),
+            cin: 16,
+            cout: 8,
+        },
         L::Tanh,
-        L::Conv { w: W::Packed(Q::random(&mut r, 8 * 2 * 8, 8, Bits::Var(1, 9))), b: Bias::None, cin: 8, cout: 8, k: 2, d: 1 },
+        L::Conv {
+            w: W::Packed(Q::random(&mut r, 8 * 2 * 8, 8, Bits::Var(1, 9))),
+            b: Bias::None,
+            cin: 8,
+            cout: 8,
+            k: 2,
+            d: 1,
+        },
         L::Linear { w: W::Packed(Q::random(&mut r, 8 * 8, 8, Bits::Var(4, 5))), b: Bias::None, cin: 8, cout: 8 },
         L::Sigmoid,
     ];
@@ -79,7 +98,10 @@ fn oversized_buffers_are_errors() {
     for extra in [1usize, 3, 64, 4096] {
         let mut big = b.clone();
         big.resize(b.len() + extra, 0);
-        assert_eq!(Model::parse(&big).unwrap_err(), Error::LengthMismatch { header: b.len() as u32, actual: big.len() as u32 });
+        assert_eq!(
+            Model::parse(&big).unwrap_err(),
+            Error::LengthMismatch { header: b.len() as u32, actual: big.len() as u32 }
+        );
         // Claiming the extra bytes in total_len still fails: the CRC covers them.
         let n = big.len() as u32;
         big[8..12].copy_from_slice(&n.to_le_bytes());
@@ -166,14 +188,30 @@ fn wrong_header_fields_are_errors() {
             assert_eq!(Model::parse(&f).unwrap_err(), Error::SizeMismatch, "size field at {off} = {w}");
         }
     }
-    for (off, bad) in [(16usize, [0u16, 1, 7, 1025, 0xFFFF]), (18, [0, 1, 64, 65, 0xFFFF]), (20, [0, 15, 17, 0xFFFF, 1]), (22, [0, 7, 9, 16, 0xFFFF])] {
+    for (off, bad) in [
+        (16usize, [0u16, 1, 7, 1025, 0xFFFF]),
+        (18, [0, 1, 64, 65, 0xFFFF]),
+        (20, [0, 15, 17, 0xFFFF, 1]),
+        (22, [0, 7, 9, 16, 0xFFFF]),
+    ] {
         for v in bad {
             let mut f = b.clone();
             set_u16(&mut f, off, v);
             assert!(Model::parse(&f).is_err(), "u16 at {off} = {v}");
         }
     }
-    for (off, v) in [(24usize, 0u32), (24, 65), (28, 0), (28, u32_at(&b, 28) + 32), (4, 0), (4, 5), (6, 0), (6, 3), (52, 1), (60, 1 << 31)] {
+    for (off, v) in [
+        (24usize, 0u32),
+        (24, 65),
+        (28, 0),
+        (28, u32_at(&b, 28) + 32),
+        (4, 0),
+        (4, 5),
+        (6, 0),
+        (6, 3),
+        (52, 1),
+        (60, 1 << 31),
+    ] {
         let mut f = b.clone();
         if off == 4 || off == 6 {
             set_u16(&mut f, off, v as u16);
@@ -201,7 +239,10 @@ fn caller_buffers_are_checked() {
     let mut y = vec![0.0f32; 8];
     {
         let mut st = StateF32::new(&mut s);
-        assert_eq!(m.step_f32(&mut st, &mut a[..al - 1], &x, &mut y), Err(Error::ArenaTooSmall { needed: al as u32, got: al as u32 - 1 }));
+        assert_eq!(
+            m.step_f32(&mut st, &mut a[..al - 1], &x, &mut y),
+            Err(Error::ArenaTooSmall { needed: al as u32, got: al as u32 - 1 })
+        );
         assert_eq!(m.step_f32(&mut st, &mut [], &x, &mut y), Err(Error::ArenaTooSmall { needed: al as u32, got: 0 }));
         assert_eq!(m.step_f32(&mut st, &mut a, &x[..15], &mut y), Err(Error::BadIoLength { expected: 16, got: 15 }));
         assert_eq!(m.step_f32(&mut st, &mut a, &[0.0; 17], &mut y), Err(Error::BadIoLength { expected: 16, got: 17 }));
@@ -212,7 +253,10 @@ fn caller_buffers_are_checked() {
         assert!(m.step_f32(&mut st, &mut big, &x, &mut y).is_ok(), "a larger arena is fine");
     }
     let mut st = StateF32::new(&mut s[..sl - 1]);
-    assert_eq!(m.step_f32(&mut st, &mut a, &x, &mut y), Err(Error::StateTooSmall { needed: sl as u32, got: sl as u32 - 1 }));
+    assert_eq!(
+        m.step_f32(&mut st, &mut a, &x, &mut y),
+        Err(Error::StateTooSmall { needed: sl as u32, got: sl as u32 - 1 })
+    );
 
     let (ail, sil) = (m.i8_arena_len(), m.i8_state_len());
     let mut ai = vec![0i8; ail];
@@ -230,7 +274,8 @@ fn caller_buffers_are_checked() {
     assert!(matches!(m.step_i8(&mut st, &mut ai, &xi, &mut yi), Err(Error::StateTooSmall { .. })));
 
     // The integer path of a blob without integer constants.
-    let f32_only = writer(16, &[L::Linear { w: W::F32(vec![0.1; 16 * 4]), b: Bias::None, cin: 16, cout: 4 }]).finish().unwrap();
+    let f32_only =
+        writer(16, &[L::Linear { w: W::F32(vec![0.1; 16 * 4]), b: Bias::None, cin: 16, cout: 4 }]).finish().unwrap();
     let m = Model::parse(&f32_only).unwrap();
     assert_eq!(m.i8_arena_len(), 0);
     let mut st = StateI8::new(&mut []);
@@ -259,7 +304,9 @@ fn int_path_survives_minus_128() {
     let levels = vec![16383u16; 1032];
     let q = Q { levels, bits: vec![14], gs: 1032, min: 0.0, max: 1.0, layout: runtime::format::Layout::Rows };
     let linear = L::Linear { w: W::Packed(q), b: Bias::None, cin: 1032, cout: 1 };
-    let blob = writer(1032, &[linear.clone()]).finish_with_int(&IntCalibration { input_scale: 0.01, out_scales: vec![1.0] }).unwrap();
+    let blob = writer(1032, &[linear.clone()])
+        .finish_with_int(&IntCalibration { input_scale: 0.01, out_scales: vec![1.0] })
+        .unwrap();
     let y = run_i8(&blob, &[vec![i8::MIN; 1032], vec![i8::MAX; 1032]]);
     assert_eq!((y[0][0], y[1][0]), (-127, 127));
     // The same through a tanh table patched to emit −128 everywhere (CRC fixed).
@@ -280,11 +327,37 @@ fn bad_layer_fields_are_errors() {
     let lt = 64 + 32 * usize::from(m.n_tensors());
     // (layer, offset, size, value)
     let cases: &[(usize, usize, usize, u32)] = &[
-        (0, 0, 1, 0), (0, 0, 1, 6), (0, 0, 1, 2), (0, 1, 1, 1), (0, 2, 2, 15), (0, 4, 2, 0), (0, 6, 2, 99),
-        (0, 6, 2, 1), (0, 8, 2, 0), (0, 10, 1, 0), (0, 10, 1, 17), (0, 11, 1, 1), (0, 12, 2, 0), (0, 12, 2, 257),
-        (0, 14, 2, 0), (0, 14, 2, 2), (0, 16, 4, 0), (0, 16, 4, f32::NAN.to_bits()), (0, 16, 4, (-1.0f32).to_bits()),
-        (0, 20, 4, 0), (0, 20, 4, 10), (0, 20, 4, u32::MAX), (1, 6, 2, 0), (1, 10, 1, 1), (1, 14, 2, 1), (1, 16, 4, 0x3f80_0000),
-        (1, 20, 4, 300), (2, 10, 1, 2), (3, 4, 2, 9), (3, 20, 4, 0), (6, 4, 2, 7),
+        (0, 0, 1, 0),
+        (0, 0, 1, 6),
+        (0, 0, 1, 2),
+        (0, 1, 1, 1),
+        (0, 2, 2, 15),
+        (0, 4, 2, 0),
+        (0, 6, 2, 99),
+        (0, 6, 2, 1),
+        (0, 8, 2, 0),
+        (0, 10, 1, 0),
+        (0, 10, 1, 17),
+        (0, 11, 1, 1),
+        (0, 12, 2, 0),
+        (0, 12, 2, 257),
+        (0, 14, 2, 0),
+        (0, 14, 2, 2),
+        (0, 16, 4, 0),
+        (0, 16, 4, f32::NAN.to_bits()),
+        (0, 16, 4, (-1.0f32).to_bits()),
+        (0, 20, 4, 0),
+        (0, 20, 4, 10),
+        (0, 20, 4, u32::MAX),
+        (1, 6, 2, 0),
+        (1, 10, 1, 1),
+        (1, 14, 2, 1),
+        (1, 16, 4, 0x3f80_0000),
+        (1, 20, 4, 300),
+        (2, 10, 1, 2),
+        (3, 4, 2, 9),
+        (3, 20, 4, 0),
+        (6, 4, 2, 7),
     ];
     for &(layer, off, size, v) in cases {
         let mut f = b.clone();
@@ -305,16 +378,33 @@ fn write_fuzz_seeds() {
     let mut r = rng(0x5EED5);
     let mut seeds = vec![("rich_int", rich_blob()), ("golden_v4", crate::golden::golden_blob())];
     for v in ["v3", "v1"] {
-        seeds.push((if v == "v3" { "golden_v3" } else { "golden_v1" }, std::fs::read(format!("{}/tests/golden/{v}_small.bin", env!("CARGO_MANIFEST_DIR"))).unwrap()));
+        seeds.push((
+            if v == "v3" { "golden_v3" } else { "golden_v1" },
+            std::fs::read(format!("{}/tests/golden/{v}_small.bin", env!("CARGO_MANIFEST_DIR"))).unwrap(),
+        ));
     }
     let f32_graph = [
-        L::Conv { w: W::F32(rand_vec(&mut r, 8 * 2 * 8, 0.5)), b: Bias::F16(rand_vec(&mut r, 8, 0.1)), cin: 8, cout: 8, k: 2, d: 3 },
+        L::Conv {
+            w: W::F32(rand_vec(&mut r, 8 * 2 * 8, 0.5)),
+            b: Bias::F16(rand_vec(&mut r, 8, 0.1)),
+            cin: 8,
+            cout: 8,
+            k: 2,
+            d: 3,
+        },
         L::Tanh,
         L::Linear { w: W::F16(rand_vec(&mut r, 4 * 8, 0.5)), b: Bias::F32(rand_vec(&mut r, 4, 0.1)), cin: 8, cout: 4 },
     ];
     seeds.push(("plain_f32_f16", writer(8, &f32_graph).finish().unwrap()));
     let wide = [
-        L::Conv { w: W::Packed(Q::random(&mut r, 8 * 16 * 8, 8, Bits::Var(1, 15))), b: Bias::None, cin: 8, cout: 8, k: 16, d: 17 },
+        L::Conv {
+            w: W::Packed(Q::random(&mut r, 8 * 16 * 8, 8, Bits::Var(1, 15))),
+            b: Bias::None,
+            cin: 8,
+            cout: 8,
+            k: 16,
+            d: 17,
+        },
         L::Relu,
         L::Linear { w: W::Packed(Q::random(&mut r, 2 * 8, 8, Bits::Fixed(15))), b: Bias::None, cin: 8, cout: 2 },
         L::Sigmoid,

@@ -69,11 +69,32 @@ fn streaming_conv_equals_whole_sequence() {
 fn streaming_graph_equals_layerwise_sequence() {
     let mut r = rng(0x6A9);
     let layers = vec![
-        L::Conv { w: W::Packed(Q::random(&mut r, 24 * 3 * 16, 16, Bits::Var(2, 5))), b: Bias::F32(rand_vec(&mut r, 24, 0.2)), cin: 16, cout: 24, k: 3, d: 2 },
+        L::Conv {
+            w: W::Packed(Q::random(&mut r, 24 * 3 * 16, 16, Bits::Var(2, 5))),
+            b: Bias::F32(rand_vec(&mut r, 24, 0.2)),
+            cin: 16,
+            cout: 24,
+            k: 3,
+            d: 2,
+        },
         L::Relu,
-        L::Conv { w: W::Packed(Q::random(&mut r, 16 * 2 * 24, 8, Bits::Fixed(3))), b: Bias::None, cin: 24, cout: 16, k: 2, d: 4 },
+        L::Conv {
+            w: W::Packed(Q::random(&mut r, 16 * 2 * 24, 8, Bits::Fixed(3))),
+            b: Bias::None,
+            cin: 24,
+            cout: 16,
+            k: 2,
+            d: 4,
+        },
         L::Tanh,
-        L::Conv { w: W::F16(rand_vec(&mut r, 8 * 4 * 16, 0.3)), b: Bias::F16(rand_vec(&mut r, 8, 0.2)), cin: 16, cout: 8, k: 4, d: 1 },
+        L::Conv {
+            w: W::F16(rand_vec(&mut r, 8 * 4 * 16, 0.3)),
+            b: Bias::F16(rand_vec(&mut r, 8, 0.2)),
+            cin: 16,
+            cout: 8,
+            k: 4,
+            d: 1,
+        },
         L::Linear { w: W::F32(rand_vec(&mut r, 8 * 8, 0.5)), b: Bias::None, cin: 8, cout: 8 },
         L::Sigmoid,
     ];
@@ -94,7 +115,17 @@ fn streaming_graph_equals_layerwise_sequence() {
                 let w = m.tensor(l.weight).unwrap().weights;
                 let b: Option<Weights> = (l.bias != 0xFFFF).then(|| m.tensor(l.bias).unwrap().weights);
                 let mut y = vec![0.0f32; t_len * usize::from(l.out_len)];
-                conv1d_seq_f32(&w, b.as_ref(), usize::from(l.in_len), usize::from(l.kernel), usize::from(l.dilation), 1, &cur, &mut y).unwrap();
+                conv1d_seq_f32(
+                    &w,
+                    b.as_ref(),
+                    usize::from(l.in_len),
+                    usize::from(l.kernel),
+                    usize::from(l.dilation),
+                    1,
+                    &cur,
+                    &mut y,
+                )
+                .unwrap();
                 cur = y;
             }
         }
@@ -111,7 +142,12 @@ fn streaming_graph_equals_layerwise_sequence() {
     let mut st = StateF32::new(&mut sbuf);
     let mut y = vec![0.0f32; 8];
     let mut run = |st: &mut StateF32| -> Vec<f32> {
-        x.iter().flat_map(|f| { m.step_f32(st, &mut arena, f, &mut y).unwrap(); y.clone() }).collect()
+        x.iter()
+            .flat_map(|f| {
+                m.step_f32(st, &mut arena, f, &mut y).unwrap();
+                y.clone()
+            })
+            .collect()
     };
     let first = run(&mut st);
     st.reset();

@@ -74,7 +74,13 @@ pub fn noise_scale(w: &Tensor, logits: &Tensor, cfg: &DiffqConfig) -> Result<Ten
 /// The training-time weight `w + Δ·n`. `noise` has the shape of `w` (independent samples, so
 /// its order does not matter), `logits` has `layout.n_logits` entries; each logit covers the
 /// weights of its storage groups (consecutive ones in the row layout).
-pub fn pseudo_quantize(w: &Tensor, logits: &Tensor, noise: &Tensor, layout: &QuantLayout, cfg: &DiffqConfig) -> Result<Tensor> {
+pub fn pseudo_quantize(
+    w: &Tensor,
+    logits: &Tensor,
+    noise: &Tensor,
+    layout: &QuantLayout,
+    cfg: &DiffqConfig,
+) -> Result<Tensor> {
     let gather = logit_gather(layout, w.device())?;
     pseudo_quantize_with(w, logits, noise, layout, gather.as_ref(), cfg)
 }

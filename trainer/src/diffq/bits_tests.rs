@@ -159,19 +159,26 @@ fn row_pair_noise_follows_the_blob_groups() {
     // 5 rows of 32 (an odd last row), groups of 16 = 8 columns × 2 rows.
     let (rows, len, gs) = (5usize, 32usize, 16usize);
     let count = rows * len;
-    let paired = QuantLayout { count, group_size: gs, n_groups: count / gs, n_logits: count / gs, row_pairs: Some(len) };
+    let paired =
+        QuantLayout { count, group_size: gs, n_groups: count / gs, n_logits: count / gs, row_pairs: Some(len) };
     let rowwise = QuantLayout { row_pairs: None, ..paired };
     let w: Vec<f64> = (0..count).map(|i| ((i * 37 % 101) as f64 - 50.0) * 0.01).collect();
     let n: Vec<f64> = (0..count).map(|i| ((i * 53 % 97) as f64 - 48.0) * 0.02).collect();
     let l: Vec<f64> = (0..count / gs).map(|g| (g as f64 * 0.7).sin() * 2.0).collect();
     let t = |v: &[f64]| Tensor::from_vec(v.to_vec(), (rows, len), &dev).unwrap();
     let lt = Tensor::from_vec(l.clone(), count / gs, &dev).unwrap();
-    let got = pseudo_quantize(&t(&w), &lt, &t(&n), &paired, &cfg()).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+    let got =
+        pseudo_quantize(&t(&w), &lt, &t(&n), &paired, &cfg()).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap();
     let perm = |v: &[f64]| -> Vec<f64> {
         let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
         paired.to_storage(&f).iter().map(|&x| f64::from(x)).collect()
     };
-    let want_st = pseudo_quantize(&t(&perm(&w)), &lt, &t(&perm(&n)), &rowwise, &cfg()).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+    let want_st = pseudo_quantize(&t(&perm(&w)), &lt, &t(&perm(&n)), &rowwise, &cfg())
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap();
     let want: Vec<f32> = paired.from_storage(&want_st.iter().map(|&x| x as f32).collect::<Vec<_>>());
     for (i, (a, b)) in got.iter().zip(&want).enumerate() {
         assert!((*a as f32 - b).abs() < 1e-6, "weight {i}: {a} vs {b}");

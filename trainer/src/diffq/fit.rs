@@ -39,7 +39,8 @@ pub fn fit_widths(
         // (index, how far the width was rounded up) of every width free to move that way
         let candidates = bits.iter().zip(cont).enumerate().filter(|(_, (&b, _))| if down { b > min } else { b < max });
         let keyed = candidates.map(|(k, (&b, &c))| (k, f32::from(b) - c));
-        let pick = if down { keyed.max_by(|a, b| a.1.total_cmp(&b.1)) } else { keyed.min_by(|a, b| a.1.total_cmp(&b.1)) };
+        let pick =
+            if down { keyed.max_by(|a, b| a.1.total_cmp(&b.1)) } else { keyed.min_by(|a, b| a.1.total_cmp(&b.1)) };
         let Some(w) = pick.and_then(|(k, _)| bits.get_mut(k)) else { break };
         let old = *w;
         *w = if down { old - 1 } else { old + 1 };
@@ -62,7 +63,9 @@ pub fn split_widths(flat: &[u8], parts: &[(usize, usize)]) -> Vec<Vec<u8>> {
     let mut out = Vec::with_capacity(parts.len());
     let mut at = 0;
     for &(n, repeat) in parts {
-        out.push(flat.get(at..at + n).unwrap_or_default().iter().flat_map(|&b| std::iter::repeat_n(b, repeat)).collect());
+        out.push(
+            flat.get(at..at + n).unwrap_or_default().iter().flat_map(|&b| std::iter::repeat_n(b, repeat)).collect(),
+        );
         at += n;
     }
     out
@@ -86,7 +89,7 @@ mod tests {
         assert_eq!(fit, Fit { moves: 1, bytes: 22 });
         let fit = fit_widths(&cont, &mut bits, (2, 15), (24, 24), size).unwrap();
         assert_eq!((bits, fit), ([3, 4, 3, 4], Fit { moves: 2, bytes: 24 })); // then 2.4, then 3.1
-        // two bytes per bit: the next bit would overflow, so nothing moves
+                                                                              // two bytes per bit: the next bit would overflow, so nothing moves
         let mut bits = [2, 3, 2, 4];
         let fit = fit_widths(&cont, &mut bits, (2, 15), (33, 33), |b| size(b).map(|s| 2 * s - 10)).unwrap();
         assert_eq!((bits, fit), ([2, 3, 2, 4], Fit { moves: 0, bytes: 32 }));
@@ -98,7 +101,7 @@ mod tests {
         let mut bits = [3, 4, 5, 2];
         let fit = fit_widths(&cont, &mut bits, (2, 15), (0, 22), size).unwrap();
         assert_eq!((bits, fit), ([2, 3, 5, 2], Fit { moves: 2, bytes: 22 })); // 3.5→4 first, then 2.6→3
-        // an unreachable budget ends with every width at its minimum, still over
+                                                                              // an unreachable budget ends with every width at its minimum, still over
         let fit = fit_widths(&cont, &mut bits, (2, 15), (0, 12), size).unwrap();
         assert_eq!((bits, fit), ([2, 2, 2, 2], Fit { moves: 4, bytes: 18 }));
     }
@@ -107,7 +110,8 @@ mod tests {
     fn split_widths_cuts_and_repeats_per_tensor() {
         assert_eq!(split_widths(&[2, 3, 4, 5, 6], &[(2, 1), (3, 1)]), vec![vec![2, 3], vec![4, 5, 6]]);
         assert_eq!(split_widths(&[2, 3, 4], &[(1, 3), (2, 2)]), vec![vec![2, 2, 2], vec![3, 3, 4, 4]]);
-        assert_eq!(split_widths(&[2], &[(1, 1), (2, 1)]), vec![vec![2], vec![]]); // short input: empty, no panic
+        assert_eq!(split_widths(&[2], &[(1, 1), (2, 1)]), vec![vec![2], vec![]]);
+        // short input: empty, no panic
     }
 
     #[test]

@@ -120,7 +120,13 @@ impl DiffqConfig {
     /// tap, so `inner` must be a multiple of the group size. With `group_size == 0` (one logit per
     /// tensor) the storage groups are whole rows. With `pair_rows` (and a group size that is a
     /// multiple of 16, and at least two rows) groups follow the blob's row-pair layout.
-    pub fn layout_for(&self, name: &str, count: usize, inner: usize, row_len: usize) -> Result<QuantLayout, DiffqError> {
+    pub fn layout_for(
+        &self,
+        name: &str,
+        count: usize,
+        inner: usize,
+        row_len: usize,
+    ) -> Result<QuantLayout, DiffqError> {
         if count == 0 || inner == 0 || row_len == 0 {
             return Err(DiffqError::Empty(name.to_string()));
         }
@@ -133,7 +139,11 @@ impl DiffqConfig {
         }
         let n_groups = count / gs;
         let n_logits = if self.group_size == 0 { 1 } else { n_groups };
-        let paired = self.pair_rows && self.group_size != 0 && gs % 16 == 0 && count / row_len >= 2 && row_len <= usize::from(u16::MAX);
+        let paired = self.pair_rows
+            && self.group_size != 0
+            && gs % 16 == 0
+            && count / row_len >= 2
+            && row_len <= usize::from(u16::MAX);
         let row_pairs = paired.then_some(row_len);
         Ok(QuantLayout { count, group_size: gs, n_groups, n_logits, row_pairs })
     }

@@ -72,11 +72,7 @@ pub fn packed_bytes(layout: &QuantLayout, group_bits: &[u8]) -> usize {
 impl BlobLayout {
     /// Bytes that do not depend on the bit widths.
     pub fn fixed_bytes(&self) -> usize {
-        let plain: usize = self
-            .plain
-            .iter()
-            .map(|&(n, k)| n * if k == PlainKind::F32 { 4 } else { 2 })
-            .sum();
+        let plain: usize = self.plain.iter().map(|&(n, k)| n * if k == PlainKind::F32 { 4 } else { 2 }).sum();
         HEADER_LEN
             + LAYER_ENTRY_LEN * self.n_layers
             + TENSOR_ENTRY_LEN * (self.plain.len() + self.quantized.len())

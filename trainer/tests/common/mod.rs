@@ -24,7 +24,8 @@ fn voiced(seed: u32, n: usize) -> Vec<f32> {
                 if f > 3800.0 {
                     break;
                 }
-                let formant = (-((f - 700.0) / 300.0).powi(2)).exp() + 0.6 * (-((f - 1800.0) / 400.0).powi(2)).exp() + 0.05;
+                let formant =
+                    (-((f - 700.0) / 300.0).powi(2)).exp() + 0.6 * (-((f - 1800.0) / 400.0).powi(2)).exp() + 0.05;
                 s += formant * (std::f32::consts::TAU * f * t + h as f32).sin() / h as f32;
             }
             0.3 * env * s
