@@ -24,6 +24,7 @@ pub mod format;
 pub mod kernels;
 mod layout;
 mod model;
+pub mod pcm;
 pub mod quant;
 #[cfg(feature = "std")]
 pub mod writer;
