@@ -15,6 +15,8 @@ pub enum WavError {
     Unsupported { format: u16, channels: u16, rate: u32, bits: u16 },
     /// The data chunk holds an odd number of bytes or no sample at all.
     BadData(u32),
+    /// A chunk of odd length before the data chunk (its pad byte is read differently by readers).
+    OddChunk { at: u32, len: u32 },
 }
 
 impl fmt::Display for WavError {
@@ -28,6 +30,9 @@ impl fmt::Display for WavError {
                 "audio must be PCM 16-bit mono 8000 Hz, got format {format}, {channels} ch, {rate} Hz, {bits} bit"
             ),
             WavError::BadData(n) => write!(f, "audio data chunk of {n} bytes is not a whole number of samples"),
+            WavError::OddChunk { at, len } => {
+                write!(f, "audio has a chunk of odd length {len} at byte {at}, before its data: not supported")
+            }
         }
     }
 }
@@ -51,7 +56,11 @@ pub struct Clip<'a> {
 }
 
 impl<'a> Clip<'a> {
-    /// Validates the RIFF structure and the format; points at the data chunk.
+    /// Validates the RIFF structure and the format; points at the first data chunk. Chunks are
+    /// read in order, as hound (the host tools' reader) reads them: "fmt " must come before
+    /// "data", the first "data" chunk is the audio and whatever follows it is ignored. A chunk of
+    /// odd length before the data is refused: RIFF pads it to an even length, which hound does
+    /// not skip, so the two readers would play different samples.
     pub fn parse(b: &'a [u8]) -> Result<Self, WavError> {
         if b.len() < 12 {
             return Err(short(12, b.len()));
@@ -59,14 +68,31 @@ impl<'a> Clip<'a> {
         if b.get(0..4) != Some(b"RIFF") || b.get(8..12) != Some(b"WAVE") {
             return Err(WavError::NotWav);
         }
-        let (mut at, mut fmt_ok, mut data) = (12usize, false, None);
-        while at + 8 <= b.len() {
-            let id = b.get(at..at + 4).ok_or(short(at + 4, b.len()))?;
+        let (mut at, mut fmt_ok) = (12usize, false);
+        loop {
+            let id = b.get(at..at + 4).ok_or(if fmt_ok {
+                WavError::MissingChunk("data")
+            } else {
+                WavError::MissingChunk("fmt ")
+            })?;
             let len = le32(b, at + 4).ok_or(short(at + 8, b.len()))? as usize;
             let body = at + 8;
             let end = body.checked_add(len).ok_or(WavError::NotWav)?;
             if end > b.len() {
                 return Err(short(end, b.len()));
+            }
+            if id == b"data" {
+                if !fmt_ok {
+                    return Err(WavError::MissingChunk("fmt "));
+                }
+                let data = b.get(body..end).ok_or(short(end, b.len()))?;
+                if data.is_empty() || data.len() % 2 != 0 {
+                    return Err(WavError::BadData(data.len() as u32));
+                }
+                return Ok(Clip { data });
+            }
+            if len % 2 != 0 {
+                return Err(WavError::OddChunk { at: at as u32, len: len as u32 });
             }
             if id == b"fmt " {
                 let g = |o| le16(b, body + o).ok_or(short(body + 16, b.len()));
@@ -76,19 +102,9 @@ impl<'a> Clip<'a> {
                     return Err(WavError::Unsupported { format, channels, rate, bits });
                 }
                 fmt_ok = true;
-            } else if id == b"data" {
-                data = b.get(body..end);
             }
-            at = end + (len & 1); // chunks are padded to even lengths
+            at = end;
         }
-        if !fmt_ok {
-            return Err(WavError::MissingChunk("fmt "));
-        }
-        let data = data.ok_or(WavError::MissingChunk("data"))?;
-        if data.is_empty() || data.len() % 2 != 0 {
-            return Err(WavError::BadData(data.len() as u32));
-        }
-        Ok(Clip { data })
     }
 
     pub fn len(&self) -> usize {
