@@ -1,6 +1,5 @@
 //! defmt over semihosting: QEMU has no RTT, so encoded defmt frames go to the host file
 //! `defmt.bin`, which `host-tests` decodes with the ELF's symbol table.
-#![allow(unsafe_code)]
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +20,7 @@ struct Shared(UnsafeCell<State>);
 
 // SAFETY: one core, no interrupt handler logs; `TAKEN` rejects re-entry, so at most one `&mut`
 // to the state exists at a time.
+#[allow(unsafe_code)]
 unsafe impl Sync for Shared {}
 
 static STATE: Shared =
@@ -67,6 +67,7 @@ struct Logger;
 // SAFETY: defmt calls acquire, then write/flush, then release, from one context; `TAKEN` is set
 // between acquire and release and guards re-entry, so each `&mut *STATE.0.get()` below is the
 // only reference to the state while it lives.
+#[allow(unsafe_code)]
 unsafe impl defmt::Logger for Logger {
     fn acquire() {
         if TAKEN.load(Ordering::Acquire) {
