@@ -6,7 +6,7 @@
 #![no_main]
 
 use demo_core::{assets, Clip, Counter as _};
-use qemu_support::{platform, semihost};
+use qemu_support::{platform, semihosting::process};
 #[cfg(target_abi = "eabihf")]
 use runtime::dsp::{self, Analyzer, Complex32, Synthesizer};
 use runtime::dsp::{BINS, HOP, N_FEATURES};
@@ -55,7 +55,7 @@ fn main() -> ! {
             1
         }
     };
-    semihost::exit(code)
+    process::exit(code)
 }
 
 fn benches() -> Result<(), runtime::Error> {

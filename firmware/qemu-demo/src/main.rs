@@ -4,12 +4,12 @@
 #![no_std]
 #![no_main]
 
-use qemu_support::{platform, semihost};
+use qemu_support::platform;
+use qemu_support::semihosting::{self, fs::File, io::Write as _};
 
 use demo_core::{assets, run, AudioSink, Clip, DemoError, IterSource};
 use runtime::dsp::HOP;
 use runtime::Model;
-use semihost::File;
 
 /// Sends finished hops to the host file `out.raw`.
 struct SemihostSink(File);
@@ -20,11 +20,7 @@ impl AudioSink for SemihostSink {
         for (b, s) in bytes.chunks_exact_mut(2).zip(hop) {
             b.copy_from_slice(&s.to_le_bytes());
         }
-        if self.0.write(&bytes) {
-            Ok(())
-        } else {
-            Err(DemoError::Output)
-        }
+        self.0.write_all(&bytes).map_err(|_| DemoError::Output)
     }
 }
 
@@ -62,17 +58,17 @@ fn main() -> ! {
         Ok(()) => 0,
         Err(e) => {
             defmt::error!("demo failed: {}", defmt::Display2Format(&e));
-            qemu_support::log::console(format_args!("qemu-demo: failed: {e}\n"));
+            semihosting::eprintln!("qemu-demo: failed: {e}");
             1
         }
     };
-    semihost::exit(code)
+    semihosting::process::exit(code)
 }
 
 fn demo() -> Result<(), DemoError> {
-    #[cfg(feature = "panic-test")]
+    // `if cfg!` rather than `#[cfg]`: the code after it stays reachable for the compiler.
     #[allow(clippy::panic)]
-    {
+    if cfg!(feature = "panic-test") {
         panic!("panic-test feature: deliberate panic");
     }
     let mut counter = platform::Counter::start();
@@ -91,23 +87,23 @@ fn demo() -> Result<(), DemoError> {
     #[allow(unsafe_code)]
     let bufs = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
     let mut den = path::denoiser(model, bufs)?;
-    let mut sink = SemihostSink(File::create(b"out.raw\0").ok_or(DemoError::Output)?);
-    let mut frames = File::create(b"frames.bin\0").ok_or(DemoError::Output)?;
+    let mut sink = SemihostSink(File::create(c"out.raw").map_err(|_| DemoError::Output)?);
+    let mut frames = File::create(c"frames.bin").map_err(|_| DemoError::Output)?;
     let stats = run(&mut den, &mut IterSource(clip.samples()), &mut sink, &mut counter, |_, cost| {
-        frames.write(&cost.to_le_bytes());
+        let _ = frames.write_all(&cost.to_le_bytes());
     })?;
-    sink.0.close();
-    frames.close();
-    qemu_support::log::console(format_args!(
+    // Closes the output files.
+    drop((sink, frames));
+    semihosting::println!(
         "qemu-demo ({} path): {} hops, {}..{} counter units per hop ({} instructions = {} units); \
-         wrote out.raw, frames.bin, defmt.bin\n",
+         wrote out.raw, frames.bin, defmt.bin",
         path::NAME,
         stats.frames,
         stats.min,
         stats.max,
         instr,
         units
-    ));
+    );
     defmt::info!(
         "done: frames={=u32} min={=u32} max={=u32} total={=u64} stack_used={=u32} stack_size={=u32}",
         stats.frames,

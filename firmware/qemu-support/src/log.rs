@@ -1,11 +1,13 @@
 //! defmt over semihosting: QEMU has no RTT, so encoded defmt frames go to the host file
-//! `defmt.bin`, which `host-tests` decodes with the ELF's symbol table. Plus the panic handler,
-//! which must make QEMU exit non-zero.
-#![allow(unsafe_code)]
+//! `defmt.bin`, which `host-tests` decodes with the ELF's symbol table.
 
-use crate::semihost::{self, File};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
+use semihosting::fs::File;
+use semihosting::io::Write as _;
+
+/// Exit status when a log call starts while another is in progress (an interrupt handler logged).
+const REENTRANT_EXIT: i32 = 102;
 
 struct State {
     encoder: defmt::Encoder,
@@ -15,7 +17,10 @@ struct State {
 }
 
 struct Shared(UnsafeCell<State>);
-// SAFETY: one core, no interrupt handler logs; `TAKEN` rejects re-entry.
+
+// SAFETY: one core, no interrupt handler logs; `TAKEN` rejects re-entry, so at most one `&mut`
+// to the state exists at a time.
+#[allow(unsafe_code)]
 unsafe impl Sync for Shared {}
 
 static STATE: Shared =
@@ -32,7 +37,8 @@ struct Out<'a> {
 impl Out<'_> {
     fn flush(&mut self) {
         if let (Some(f), Some(b)) = (self.file.as_mut(), self.buf.get(..*self.len)) {
-            f.write(b);
+            // Logging must not stop the firmware: a failed host write loses log bytes only.
+            let _ = f.write_all(b);
         }
         *self.len = 0;
     }
@@ -58,18 +64,21 @@ fn parts(s: &mut State) -> (&mut defmt::Encoder, Out<'_>) {
 #[defmt::global_logger]
 struct Logger;
 
-// SAFETY: defmt calls acquire/write/release in order from one context; TAKEN guards re-entry.
+// SAFETY: defmt calls acquire, then write/flush, then release, from one context; `TAKEN` is set
+// between acquire and release and guards re-entry, so each `&mut *STATE.0.get()` below is the
+// only reference to the state while it lives.
+#[allow(unsafe_code)]
 unsafe impl defmt::Logger for Logger {
     fn acquire() {
         if TAKEN.load(Ordering::Acquire) {
-            semihost::print0(b"defmt: re-entrant log\n\0");
-            semihost::exit(102);
+            semihosting::eprintln!("defmt: re-entrant log");
+            semihosting::process::exit(REENTRANT_EXIT);
         }
         TAKEN.store(true, Ordering::Release);
         // SAFETY: TAKEN is held.
         let s = unsafe { &mut *STATE.0.get() };
         if s.file.is_none() {
-            s.file = File::create(b"defmt.bin\0");
+            s.file = File::create(c"defmt.bin").ok();
         }
         let (enc, mut out) = parts(s);
         enc.start_frame(|b| out.push(b));
@@ -93,43 +102,4 @@ unsafe impl defmt::Logger for Logger {
         let (enc, mut out) = parts(unsafe { &mut *STATE.0.get() });
         enc.write(bytes, |b| out.push(b));
     }
-}
-
-/// Prints formatted text (up to 255 bytes) on QEMU's console: for a person running
-/// `cargo run`, who sees no decoded defmt log.
-pub fn console(args: core::fmt::Arguments<'_>) {
-    use core::fmt::Write;
-    let mut t = Text { buf: [0; 256], len: 0 };
-    let _ = t.write_fmt(args);
-    semihost::print0(t.buf.get(..=t.len).unwrap_or(b"\0"));
-}
-
-/// Formats into a fixed buffer (for the panic message on the console).
-struct Text {
-    buf: [u8; 256],
-    len: usize,
-}
-
-impl core::fmt::Write for Text {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for &b in s.as_bytes() {
-            // Keep one byte for the NUL.
-            if self.len + 1 < self.buf.len() {
-                if let Some(slot) = self.buf.get_mut(self.len) {
-                    *slot = b;
-                    self.len += 1;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    use core::fmt::Write;
-    let mut t = Text { buf: [0; 256], len: 0 };
-    let _ = writeln!(t, "PANIC: {info}");
-    semihost::print0(t.buf.get(..=t.len).unwrap_or(b"PANIC\n\0"));
-    semihost::exit(101)
 }

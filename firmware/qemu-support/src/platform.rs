@@ -1,6 +1,5 @@
 //! What differs between the cores: the instruction counter, the calibration loop that checks
 //! it, and the stack bounds for stack painting.
-#![allow(unsafe_code)]
 
 /// Pattern painted over the free stack before the run.
 const PAINT: u32 = 0xDEAD_BEEF;
@@ -13,6 +12,7 @@ pub struct Counter;
 impl Counter {
     pub fn start() -> Self {
         // SAFETY: only this counter touches SysTick (registers at their architectural address).
+        #[allow(unsafe_code)]
         let mut syst = unsafe { cortex_m::Peripherals::steal() }.SYST;
         syst.set_clock_source(cortex_m::peripheral::syst::SystClkSource::Core);
         syst.set_reload(0x00FF_FFFF);
@@ -53,6 +53,7 @@ pub fn calibrate(c: &mut Counter, n: u32) -> (u32, u32) {
     use demo_core::Counter as _;
     let t0 = c.now();
     // SAFETY: a register-only countdown loop.
+    #[allow(unsafe_code)]
     unsafe {
         #[cfg(target_arch = "arm")]
         core::arch::asm!("2:", "subs {0}, {0}, #1", "bne 2b", inout(reg) n => _, options(nomem, nostack));
@@ -80,6 +81,7 @@ fn stack_bounds() -> (usize, usize) {
 fn sp() -> usize {
     let sp: usize;
     // SAFETY: reads the stack pointer.
+    #[allow(unsafe_code)]
     unsafe {
         #[cfg(target_arch = "arm")]
         core::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack));
@@ -97,7 +99,10 @@ pub fn paint_stack() {
     let end = sp().saturating_sub(64);
     while p < end {
         // SAFETY: [lo, sp − 64) is stack that nothing uses yet.
-        unsafe { core::ptr::write_volatile(p as *mut u32, PAINT) };
+        #[allow(unsafe_code)]
+        unsafe {
+            core::ptr::write_volatile(p as *mut u32, PAINT)
+        };
         p += 4;
     }
 }
@@ -106,8 +111,13 @@ pub fn paint_stack() {
 pub fn stack_used() -> u32 {
     let (lo, hi) = stack_bounds();
     let mut p = (lo + 3) & !3;
-    // SAFETY: reads inside the stack region.
-    while p < hi && unsafe { core::ptr::read_volatile(p as *const u32) } == PAINT {
+    while p < hi {
+        // SAFETY: `p` is word-aligned and inside the stack region [lo, hi).
+        #[allow(unsafe_code)]
+        let word = unsafe { core::ptr::read_volatile(p as *const u32) };
+        if word != PAINT {
+            break;
+        }
         p += 4;
     }
     (hi - p) as u32
