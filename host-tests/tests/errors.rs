@@ -106,3 +106,18 @@ fn firmware_panic_exits_nonzero() {
     let e = qemu::run(&t, &elf, &dir.join("run"), std::time::Duration::from_secs(60)).unwrap_err().to_string();
     assert!(e.contains("exit status: 101") && e.contains("deliberate panic"), "{e}");
 }
+
+/// A CPU fault (a bus error here) ends QEMU with status 103 and the faulting pc on the console,
+/// on Cortex-M (HardFault) and RISC-V (exception trap) alike; without handlers it spun forever.
+#[test]
+fn firmware_fault_exits_nonzero() {
+    let root = repo_root();
+    for name in ["m4", "rv32"] {
+        let t = qemu::Target { features: "fault-test", ..qemu::target(name).unwrap() };
+        let elf = qemu::build(&t, &default_model(), &root.join("data/clip/noisy.wav")).unwrap();
+        let dir = root.join(format!("target/firmware-fault-{name}"));
+        let e = qemu::run(&t, &elf, &dir, std::time::Duration::from_secs(60)).unwrap_err().to_string();
+        let said = if name == "m4" { "HardFault: pc=" } else { "trap: mcause=" };
+        assert!(e.contains("exit status: 103") && e.contains(said), "{name}: {e}");
+    }
+}

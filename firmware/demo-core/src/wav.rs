@@ -91,7 +91,7 @@ impl<'a> Clip<'a> {
                 }
                 return Ok(Clip { data });
             }
-            if len % 2 != 0 {
+            if len & 1 == 1 {
                 return Err(WavError::OddChunk { at: at as u32, len: len as u32 });
             }
             if id == b"fmt " {

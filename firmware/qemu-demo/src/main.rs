@@ -71,6 +71,13 @@ fn demo() -> Result<(), DemoError> {
     if cfg!(feature = "panic-test") {
         panic!("panic-test feature: deliberate panic");
     }
+    if cfg!(feature = "fault-test") {
+        // SAFETY: deliberately reads an address no memory answers, to raise a bus fault (HardFault
+        // on Cortex-M, a load access fault on RISC-V) and test the fault handlers.
+        #[allow(unsafe_code)]
+        let v = unsafe { core::ptr::read_volatile(0xFFFF_FFF0usize as *const u32) };
+        defmt::error!("fault-test: the read at 0xfffffff0 returned {=u32} instead of faulting", v);
+    }
     let mut counter = platform::Counter::start();
     let (instr, units) = platform::calibrate(&mut counter, 100_000);
     defmt::info!("calibration: {=u32} instructions = {=u32} counter units", instr, units);
