@@ -95,3 +95,16 @@ fn demo() -> Result<(), DemoError> {
     );
     Ok(())
 }
+
+// SAFETY: cortex-m-rt requires the HardFault handler to be an `unsafe fn`; it only reads the
+// stacked exception frame and logs. Under `probe-rs run` (its default `--catch-hardfault`) the
+// probe stops here first and prints the backtrace; on a free-running board the fault is logged
+// over RTT and the core halts on a breakpoint, so a debugger attached later finds it there.
+#[allow(unsafe_code)]
+#[cortex_m_rt::exception]
+unsafe fn HardFault(ef: &cortex_m_rt::ExceptionFrame) -> ! {
+    defmt::error!("HardFault: pc={=u32:#010x} lr={=u32:#010x} xpsr={=u32:#010x}", ef.pc(), ef.lr(), ef.xpsr());
+    loop {
+        cortex_m::asm::bkpt();
+    }
+}
