@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The main job: install what is needed, build the Cortex-M4F firmware with the committed model
-# (models/default.dqem, or the stand-in until it exists) and clip (data/clip/noisy.wav), run it
-# in QEMU (mps2-an386), and write out/denoised.wav + out/report.md. Idempotent.
+# The main job: install what is needed, build the firmware for TARGET (default m4: the
+# Cortex-M4F) with the committed model (models/default.dqem, or $DQ_MODEL) and clip
+# (data/clip/noisy.wav), run it in QEMU, and write out/denoised.wav + out/report.md. Idempotent.
+# Usage: bash scripts/demo.sh [m4|m4-int|m7|rv32|m0plus]   (the task itself: cargo xtask demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+case "${1:-}" in
+  -h | --help) exec cargo xtask demo --help ;;
+esac
 bash scripts/setup.sh
-cargo run -q -p host-tests --bin demo -- "${1:-m4}"
+exec cargo xtask demo "$@"

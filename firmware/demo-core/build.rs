@@ -2,9 +2,7 @@
 //! own parser, and sizes the static activation arenas from its header (FORMAT.md).
 //!
 //! `DQ_MODEL`: blob path (relative paths are from the repository root); default
-//! `models/default.dqem`, or the committed stand-in `firmware/assets/standin.dqem` while the
-//! trainer's model does not exist yet. `DQ_CLIP`: 8 kHz mono 16-bit WAV; default
-//! `data/clip/noisy.wav`.
+//! `models/default.dqem`. `DQ_CLIP`: 8 kHz mono 16-bit WAV; default `data/clip/noisy.wav`.
 use std::path::{Path, PathBuf};
 
 fn repo_root() -> Result<PathBuf, String> {
@@ -16,24 +14,16 @@ fn repo_root() -> Result<PathBuf, String> {
         .ok_or_else(|| "cannot find the repository root".to_string())
 }
 
-fn pick(var: &str, defaults: &[&str], root: &Path) -> Result<PathBuf, String> {
+/// The file named by `var` (relative paths from `root`; `Path::join` keeps an absolute one), else
+/// `root/default`; it must exist.
+fn pick(var: &str, default: &str, root: &Path) -> Result<PathBuf, String> {
     println!("cargo:rerun-if-env-changed={var}");
-    if let Ok(p) = std::env::var(var) {
-        let p = PathBuf::from(p);
-        let p = if p.is_absolute() { p } else { root.join(p) };
-        return if p.is_file() { Ok(p) } else { Err(format!("{var}={} does not exist", p.display())) };
+    let p = root.join(std::env::var(var).unwrap_or_else(|_| default.to_string()));
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(format!("{} does not exist (set {var} to use another file)", p.display()))
     }
-    for (i, d) in defaults.iter().enumerate() {
-        let p = root.join(d);
-        println!("cargo:rerun-if-changed={}", p.display());
-        if p.is_file() {
-            if i > 0 {
-                println!("cargo:warning={var}: {} not found, using {}", defaults.first().unwrap_or(&""), p.display());
-            }
-            return Ok(p);
-        }
-    }
-    Err(format!("{var} not set and none of {defaults:?} exists"))
 }
 
 fn main() -> Result<(), String> {
@@ -41,8 +31,8 @@ fn main() -> Result<(), String> {
         return Ok(());
     }
     let root = repo_root()?;
-    let blob_path = pick("DQ_MODEL", &["models/default.dqem", "firmware/assets/standin.dqem"], &root)?;
-    let clip_path = pick("DQ_CLIP", &["data/clip/noisy.wav"], &root)?;
+    let blob_path = pick("DQ_MODEL", "models/default.dqem", &root)?;
+    let clip_path = pick("DQ_CLIP", "data/clip/noisy.wav", &root)?;
     println!("cargo:rerun-if-changed={}", blob_path.display());
     println!("cargo:rerun-if-changed={}", clip_path.display());
     let blob = std::fs::read(&blob_path).map_err(|e| format!("cannot read {}: {e}", blob_path.display()))?;

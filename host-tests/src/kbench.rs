@@ -2,7 +2,7 @@
 //! ARM CMSIS-NN on the same QEMU M4 (/work/shared/ANCHORS.md). QEMU counts instructions, not cycles.
 
 use crate::qemu::{self, Target};
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -126,6 +126,21 @@ pub fn run(t: &Target, model: &Path, clip: &Path, work: &Path) -> Result<(Vec<Ro
     let (instr, units) = qemu::calibration(&log).ok_or_else(|| anyhow!("no calibration line"))?;
     let ratio = ((instr as f64 / units.max(1) as f64) * 2.0).round().max(1.0) / 2.0;
     Ok((parse(&log, ratio)?, stages(&log, ratio)))
+}
+
+/// Runs kbench on `t` with `model`; writes `kbench-<target>.md` into `out` and returns it.
+pub fn report(t: &Target, model: &Path, out: &Path) -> Result<String> {
+    let root = crate::repo_root();
+    let (rows, stages) = run(t, model, &root.join("data/clip/noisy.wav"), &out.join("qemu/kbench"))?;
+    let md = format!(
+        "# Kernel benchmarks — {}\n\n{}\n## Demo frame by stage (instructions per frame, model `{}`)\n\n{stages}",
+        t.core,
+        table(&rows, t.name == "m4"),
+        model.display()
+    );
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    std::fs::write(out.join(format!("kbench-{}.md", t.name)), &md)?;
+    Ok(md)
 }
 
 #[cfg(test)]

@@ -1,36 +1,18 @@
 //! Quality and timing numbers.
 
+use audio_tools::{i16_to_f32, si_sdr};
 use runtime::dsp::HOP;
 
-/// Scale-invariant SDR in dB of `est` against `reference` (same length, zero-mean not assumed).
-pub fn si_sdr(reference: &[f32], est: &[f32]) -> f64 {
-    let n = reference.len().min(est.len());
-    let (r, e) = (reference.get(..n).unwrap_or(&[]), est.get(..n).unwrap_or(&[]));
-    let dot: f64 = r.iter().zip(e).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
-    let rr: f64 = r.iter().map(|a| f64::from(*a).powi(2)).sum::<f64>().max(1e-20);
-    let alpha = dot / rr;
-    let (mut target, mut noise) = (0.0f64, 0.0f64);
-    for (a, b) in r.iter().zip(e) {
-        let t = alpha * f64::from(*a);
-        target += t * t;
-        noise += (f64::from(*b) - t).powi(2);
-    }
-    10.0 * (target.max(1e-20) / noise.max(1e-20)).log10()
+/// SI-SDR (`audio_tools::si_sdr`) of 16-bit audio `x` against `clean`; `None` for an empty or
+/// silent reference.
+pub fn pcm_si_sdr(clean: &[i16], x: &[i16]) -> Option<f64> {
+    let f = |s: &[i16]| -> Vec<f32> { s.iter().copied().map(i16_to_f32).collect() };
+    si_sdr(&f(clean), &f(x))
 }
 
-fn to_f32(x: &[i16]) -> Vec<f32> {
-    x.iter().map(|&s| f32::from(s) / 32768.0).collect()
-}
-
-/// SI-SDR of a denoiser output, which lags its input by one hop (see `runtime::dsp`).
-pub fn si_sdr_out(clean: &[i16], out: &[i16]) -> f64 {
-    let out = out.get(HOP..).unwrap_or(&[]);
-    si_sdr(&to_f32(clean), &to_f32(out))
-}
-
-/// SI-SDR of the unprocessed input.
-pub fn si_sdr_in(clean: &[i16], noisy: &[i16]) -> f64 {
-    si_sdr(&to_f32(clean), &to_f32(noisy))
+/// A denoiser's output lined up with its input: the output lags by one hop (see `runtime::dsp`).
+pub fn aligned(out: &[i16]) -> &[i16] {
+    out.get(HOP..).unwrap_or(&[])
 }
 
 /// (min, median, max) of per-frame counts; zeros when empty.
@@ -65,14 +47,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn si_sdr_is_scale_invariant_and_drops_with_noise() {
-        let r: Vec<f32> = (0..4000).map(|i| (i as f32 * 0.05).sin()).collect();
-        let half: Vec<f32> = r.iter().map(|v| 0.5 * v).collect();
-        assert!(si_sdr(&r, &half) > 100.0);
-        let noisy: Vec<f32> = r.iter().enumerate().map(|(i, v)| v + if i % 2 == 0 { 0.1 } else { -0.1 }).collect();
-        let s = si_sdr(&r, &noisy);
-        // Signal power 0.5, noise power 0.01: 10·log10(50) ≈ 17 dB.
+    fn pcm_metric_is_si_sdr_of_the_samples() {
+        let clean: Vec<i16> = (0..4000).map(|i| ((i as f32 * 0.05).sin() * 8000.0) as i16).collect();
+        let noisy: Vec<i16> = clean.iter().enumerate().map(|(i, v)| v + if i % 2 == 0 { 800 } else { -800 }).collect();
+        // Signal power ≈ 8000²/2, noise power 800²: 10·log10(50) ≈ 17 dB.
+        let s = pcm_si_sdr(&clean, &noisy).unwrap();
         assert!((s - 17.0).abs() < 0.5, "{s}");
+        assert!(pcm_si_sdr(&[0; 100], &noisy).is_none());
     }
 
     #[test]
@@ -80,7 +61,8 @@ mod tests {
         let clean: Vec<i16> = (0..2000).map(|i| ((i as f32 * 0.1).sin() * 8000.0) as i16).collect();
         let mut out = vec![0i16; HOP];
         out.extend_from_slice(&clean);
-        assert!(si_sdr_out(&clean, &out) > 60.0);
+        assert_eq!(aligned(&out), clean);
+        assert!(pcm_si_sdr(&clean, aligned(&out)).unwrap() > 60.0);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Builds the firmware for a target and runs it under QEMU with a timeout, then collects what
 //! it wrote over semihosting: samples, per-hop counter values and the defmt log (decoded here).
 
-use crate::{audio, elf};
+use crate::footprint::{self, Footprint};
 use anyhow::{anyhow, bail, Context, Result};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -99,8 +99,12 @@ pub fn targets() -> Vec<Target> {
     ]
 }
 
+/// The target called `name`; an unknown name is an error listing the valid ones.
 pub fn target(name: &str) -> Result<Target> {
-    targets().into_iter().find(|t| t.name == name).ok_or_else(|| anyhow!("unknown target {name}"))
+    targets().into_iter().find(|t| t.name == name).ok_or_else(|| {
+        let names: Vec<&str> = targets().iter().map(|t| t.name).collect();
+        anyhow!("unknown target {name} (valid: {})", names.join(", "))
+    })
 }
 
 /// The firmware workspace.
@@ -176,10 +180,18 @@ pub struct RunOutput {
 /// `timeout`, and collects its samples, per-hop counts and log.
 pub fn run(t: &Target, elf_path: &Path, work: &Path, timeout: Duration) -> Result<RunOutput> {
     let (log, console, wall) = run_raw(t, elf_path, work, timeout)?;
-    let samples = audio::raw_i16(&std::fs::read(work.join("out.raw")).context("firmware wrote no out.raw")?)?;
+    let samples = raw_i16(&std::fs::read(work.join("out.raw")).context("firmware wrote no out.raw")?)?;
     let fb = std::fs::read(work.join("frames.bin")).context("firmware wrote no frames.bin")?;
     let frame_units = fb.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap_or([0; 4]))).collect();
     Ok(RunOutput { samples, frame_units, log, console, wall })
+}
+
+/// Little-endian i16 samples from the raw byte stream the firmware writes.
+fn raw_i16(bytes: &[u8]) -> Result<Vec<i16>> {
+    if !bytes.len().is_multiple_of(2) {
+        bail!("raw sample stream of {} bytes is not a whole number of 16-bit samples", bytes.len());
+    }
+    Ok(bytes.chunks_exact(2).map(|c| i16::from_le_bytes(c.try_into().unwrap_or([0; 2]))).collect())
 }
 
 /// Runs any firmware image under QEMU with a timeout; returns (decoded log, console, wall time).
@@ -265,6 +277,7 @@ pub fn calibration(log: &[String]) -> Option<(u64, u64)> {
 }
 
 /// Flash/RAM footprint of a built ELF.
-pub fn footprint(elf_path: &Path) -> Result<elf::Footprint> {
-    elf::footprint(&std::fs::read(elf_path).with_context(|| format!("cannot read {}", elf_path.display()))?)
+pub fn footprint(elf_path: &Path) -> Result<Footprint> {
+    let image = std::fs::read(elf_path).with_context(|| format!("cannot read {}", elf_path.display()))?;
+    footprint::footprint(&image).with_context(|| format!("{}", elf_path.display()))
 }

@@ -2,10 +2,12 @@
 //! JSON + markdown tables. QEMU counts instructions, not cycles: every real-time factor here
 //! assumes one instruction per clock cycle.
 
-use crate::metrics::{diff, min_med_max, rt_factor, si_sdr_in, si_sdr_out};
+use crate::metrics::{aligned, diff, min_med_max, pcm_si_sdr, rt_factor};
 use crate::qemu::{self, NumPath, Target};
 use crate::reference;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
+use audio_tools::read_i16;
+use runtime::dsp::SAMPLE_RATE;
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
@@ -61,13 +63,13 @@ pub fn measure(
     work: &Path,
     timeout: Duration,
 ) -> Result<Measurement> {
-    let blob = std::fs::read(model)?;
-    let noisy = crate::audio::read_wav(clip)?;
-    let clean = crate::audio::read_wav(clean)?;
+    let blob = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+    let noisy = read_i16(clip, SAMPLE_RATE)?;
+    let clean = read_i16(clean, SAMPLE_RATE)?;
     let host = reference::denoise(&blob, &noisy, t.path)?;
     let elf = qemu::build(t, model, clip)?;
     let fp = qemu::footprint(&elf)?;
-    let flash_clip = std::fs::metadata(clip)?.len();
+    let flash_clip = std::fs::metadata(clip).with_context(|| format!("cannot read {}", clip.display()))?.len();
     let flash_blob = blob.len() as u64;
     let mut m = Measurement {
         name: t.name.into(),
@@ -82,8 +84,9 @@ pub fn measure(
         flash_clip,
         static_ram: fp.static_ram,
         ram_region: t.ram_bytes,
-        si_sdr_in: si_sdr_in(&clean, &noisy),
-        si_sdr_host: si_sdr_out(&clean, &host),
+        si_sdr_in: pcm_si_sdr(&clean, &noisy).context("SI-SDR of the input: the clean clip is empty or silent")?,
+        si_sdr_host: pcm_si_sdr(&clean, aligned(&host))
+            .context("SI-SDR of the host output: the clean clip is empty or silent")?,
         macs_per_frame: runtime::Model::parse(&blob).map(|m| m.macs_per_frame()).unwrap_or(0),
         ..Measurement::default()
     };
@@ -109,10 +112,27 @@ pub fn measure(
     let (max, n) = diff(&host, &out.samples);
     m.max_diff_lsb = Some(max);
     m.differing = Some(n);
-    m.si_sdr_out = Some(si_sdr_out(&clean, &out.samples));
+    m.si_sdr_out = pcm_si_sdr(&clean, aligned(&out.samples));
     m.output = out.samples;
     m.wall_s = out.wall.as_secs_f64();
     Ok(m)
+}
+
+/// Measures every target in `targets` on `model` and the demo clip; writes `bench.md` and
+/// `bench.json` into `out` and returns the markdown.
+pub fn bench(targets: &[Target], model: &Path, out: &Path) -> Result<String> {
+    let root = crate::repo_root();
+    let (clip, clean) = (root.join("data/clip/noisy.wav"), root.join("data/clip/clean.wav"));
+    let mut ms = Vec::new();
+    for t in targets {
+        eprintln!("== {} ({})", t.name, t.core);
+        ms.push(measure(t, model, &clip, &clean, &out.join("qemu"), Duration::from_secs(120))?);
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let md = format!("# Firmware benchmark\n\nmodel: `{}`\n\n{}", model.display(), markdown(&ms));
+    std::fs::write(out.join("bench.md"), &md)?;
+    std::fs::write(out.join("bench.json"), serde_json::to_string_pretty(&to_json(&ms))?)?;
+    Ok(md)
 }
 
 fn kb(b: u64) -> String {

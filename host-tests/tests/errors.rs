@@ -1,9 +1,14 @@
 //! Malformed blobs and truncated audio are clear errors, on the host and in the firmware build.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests
 
-use host_tests::audio::parse_wav;
 use host_tests::qemu::{self, NumPath};
 use host_tests::{default_model, reference, repo_root};
+use runtime::dsp::SAMPLE_RATE;
+
+/// The firmware's own WAV parser (`demo_core::Clip`), run on the host: its error message.
+fn parse_wav(bytes: &[u8]) -> Result<Vec<i16>, String> {
+    demo_core::Clip::parse(bytes).map(|c| c.samples().collect()).map_err(|e| e.to_string())
+}
 
 fn blob() -> Vec<u8> {
     std::fs::read(default_model()).unwrap()
@@ -16,9 +21,9 @@ fn clip() -> Vec<u8> {
 #[test]
 fn truncated_audio_is_reported_with_sizes() {
     let c = clip();
-    let e = parse_wav(&c[..c.len() - 1001]).unwrap_err().to_string();
+    let e = parse_wav(&c[..c.len() - 1001]).unwrap_err();
     assert!(e.contains("truncated") && e.contains(&c.len().to_string().as_str()[..2]), "{e}");
-    let e = parse_wav(&c[..10]).unwrap_err().to_string();
+    let e = parse_wav(&c[..10]).unwrap_err();
     assert!(e.contains("truncated"), "{e}");
 }
 
@@ -26,14 +31,15 @@ fn truncated_audio_is_reported_with_sizes() {
 fn wrong_audio_format_is_reported() {
     let mut c = clip();
     c[24..28].copy_from_slice(&16000u32.to_le_bytes()); // sample rate
-    let e = parse_wav(&c).unwrap_err().to_string();
+    let e = parse_wav(&c).unwrap_err();
     assert!(e.contains("8000 Hz") && e.contains("16000"), "{e}");
-    assert!(parse_wav(b"not a wav file at all").unwrap_err().to_string().contains("RIFF"));
+    assert!(parse_wav(b"not a wav file at all").unwrap_err().contains("RIFF"));
 }
 
 #[test]
 fn malformed_blobs_are_rejected_by_the_reference() {
-    let audio = host_tests::audio::parse_wav(&clip()).unwrap();
+    let audio = audio_tools::read_i16(&repo_root().join("data/clip/noisy.wav"), SAMPLE_RATE).unwrap();
+    assert_eq!(parse_wav(&clip()).unwrap(), audio, "the firmware's parser and the host's reader agree");
     let b = blob();
     let cases: [(&str, Vec<u8>, &str); 4] = [
         ("truncated", b[..b.len() / 2].to_vec(), "length"),

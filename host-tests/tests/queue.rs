@@ -11,7 +11,7 @@ use host_tests::{default_model, reference, repo_root};
 #[test]
 fn queue_source_and_sink_match_the_reference() {
     let blob = std::fs::read(default_model()).unwrap();
-    let audio = host_tests::audio::read_wav(&repo_root().join("data/clip/noisy.wav")).unwrap();
+    let audio = audio_tools::read_i16(&repo_root().join("data/clip/noisy.wav"), runtime::dsp::SAMPLE_RATE).unwrap();
     let expected = reference::denoise(&blob, &audio, NumPath::F32).unwrap();
 
     let model = runtime::Model::parse(&blob).unwrap();

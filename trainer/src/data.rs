@@ -14,27 +14,9 @@ pub const DEFAULT_NOISE: &str = "/usr/share/asterisk/moh";
 /// SNRs of the test set, in dB.
 pub const TEST_SNRS: [f32; 4] = [-5.0, 0.0, 5.0, 10.0];
 
-/// Which part of the corpus a file belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Split {
-    Train,
-    Val,
-    Test,
-}
-
-/// FNV-1a, 64 bit: a stable hash (the split must not change between machines or releases).
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
-}
-
-/// 80% train, 10% validation, 10% test, by the hash of the path relative to the corpus root.
-pub fn split_of(rel_path: &str) -> Split {
-    match fnv1a(rel_path.as_bytes()) % 100 {
-        0..=79 => Split::Train,
-        80..=89 => Split::Val,
-        _ => Split::Test,
-    }
-}
+/// The split by file (80% train, 10% validation, 10% test, by a hash of the path relative to the
+/// corpus root) and its hash, shared with the demo clip's generator.
+pub use audio_tools::split::{fnv1a, split_of, Split};
 
 /// All `*.wav` files under `dir`, recursively, sorted, as (relative path, path).
 pub fn list_wavs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
@@ -191,22 +173,6 @@ pub fn test_set(corpus: &Corpus, per_snr: usize, seconds: f32, seed: u64) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn split_is_stable_and_roughly_80_10_10() {
-        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
-        let n = 10_000;
-        let mut c = [0usize; 3];
-        for i in 0..n {
-            match split_of(&format!("en/file-{i}.wav")) {
-                Split::Train => c[0] += 1,
-                Split::Val => c[1] += 1,
-                Split::Test => c[2] += 1,
-            }
-        }
-        assert!(c[0] > 7700 && c[0] < 8300 && c[1] > 800 && c[2] > 800, "{c:?}");
-    }
 
     #[test]
     fn mixture_has_requested_snr() {

@@ -5,10 +5,10 @@
 use crate::data::Mixture;
 use crate::export::Deployable;
 use crate::features;
-use crate::metrics::si_sdr;
 use crate::model;
 use crate::noise::NoiseType;
 use anyhow::{anyhow, bail, Result};
+use audio_tools::si_sdr;
 use candle_core::{Device, Tensor};
 use runtime::dsp::{BINS, N_FEATURES};
 use runtime::{Model, StateF32, StateI8};
@@ -150,7 +150,7 @@ pub fn evaluate(mixtures: &[Mixture], mut enhance: impl FnMut(&[f32]) -> Result<
     let mut rows: Vec<Scored> = Vec::new();
     for m in mixtures {
         let y = enhance(&m.noisy)?;
-        if let (Some(a), Some(b)) = (si_sdr(&m.noisy, &m.clean), si_sdr(&y, &m.clean)) {
+        if let (Some(a), Some(b)) = (si_sdr(&m.clean, &m.noisy), si_sdr(&m.clean, &y)) {
             rows.push((m.snr_db, m.noise, a, b));
         }
     }

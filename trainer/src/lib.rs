@@ -14,7 +14,6 @@ pub mod export;
 pub mod features;
 pub mod inspect;
 pub mod loader;
-pub mod metrics;
 pub mod model;
 pub mod noise;
 pub mod optim;

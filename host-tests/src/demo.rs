@@ -1,28 +1,55 @@
-//! The main job: the committed model and clip through the Cortex-M4F firmware in QEMU; writes
-//! out/denoised.wav, out/report.md and out/report.json. (scripts/demo.sh installs, then runs this.)
+//! The main job: the committed model and clip through one target's firmware in QEMU, with
+//! `out/denoised.wav`, `out/report.md` and `out/report.json` (`cargo xtask demo`, scripts/demo.sh).
+
+use crate::metrics::aligned;
+use crate::qemu::Target;
+use crate::repo_root;
+use crate::report::{self, Measurement};
 use anyhow::{Context, Result};
-use host_tests::{default_model, qemu, repo_root, report};
-use runtime::dsp::HOP;
+use runtime::dsp::{HOP, SAMPLE_RATE};
+use std::path::Path;
 use std::time::Duration;
 
-fn main() -> Result<()> {
+/// Builds and runs the demo on `t` with `model` and the demo clip; writes the files into `out`
+/// and returns the report (markdown).
+pub fn run(t: &Target, model: &Path, out: &Path) -> Result<String> {
     let root = repo_root();
-    let model = default_model();
     let (clip, clean) = (root.join("data/clip/noisy.wav"), root.join("data/clip/clean.wav"));
-    let out = root.join("out");
-    let t = qemu::target(&std::env::args().nth(1).unwrap_or_else(|| "m4".into()))?;
     eprintln!("building the firmware for {} and running it in QEMU...", t.core);
-    let m = report::measure(&t, &model, &clip, &clean, &out.join("qemu"), Duration::from_secs(120))
+    let m = report::measure(t, model, &clip, &clean, &out.join("qemu"), Duration::from_secs(120))
         .with_context(|| format!("demo on {} failed", t.name))?;
-    // The denoiser lags by one hop: drop it so denoised.wav lines up with noisy.wav.
-    let n = host_tests::audio::read_wav(&clip)?.len();
-    let aligned: Vec<i16> = m.output.iter().copied().skip(HOP).take(n).collect();
-    host_tests::audio::write_wav(&out.join("denoised.wav"), &aligned)?;
+    // denoised.wav lines up with noisy.wav: without the one-hop latency, as long as the input.
+    let n = audio_tools::read_i16(&clip, SAMPLE_RATE)?.len();
+    let denoised = aligned(&m.output);
+    audio_tools::write_i16(&out.join("denoised.wav"), SAMPLE_RATE, denoised.get(..n).unwrap_or(denoised))?;
+    let blob = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+    let parsed = runtime::Model::parse(&blob).map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
+    let shown = model.strip_prefix(&root).unwrap_or(model);
+    let mut md = summary(t, &m, shown, blob.len(), parsed.macs_per_frame(), n);
+    md.push_str(&goals(&m));
+    // The M4F demo runs the f32 path; its integer path is the one sized for the 25% goal.
+    if t.name == "m4" && m.rt().is_some_and(|rt| rt.0 >= 0.25) {
+        md.push_str(
+            "\nThe same M4 on the integer path (same model, bit-exact with the host): `bash scripts/demo.sh m4-int`.\n",
+        );
+    }
+    std::fs::write(out.join("report.md"), &md)?;
+    let json = serde_json::to_string_pretty(&report::to_json(std::slice::from_ref(&m)))?;
+    std::fs::write(out.join("report.json"), json)?;
+    Ok(md)
+}
+
+/// The report's first part: what ran, the quality and cost figures.
+fn summary(t: &Target, m: &Measurement, model: &Path, blob_len: usize, macs: u64, samples: usize) -> String {
     let (instr, rt) = (m.instr.unwrap_or_default(), m.rt().unwrap_or_default());
     let stack = m.stack_hwm.unwrap_or(0);
-    let blob = std::fs::read(&model)?;
-    let parsed = runtime::Model::parse(&blob).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let md = format!(
+    let sout = m.si_sdr_out.unwrap_or(f64::NAN);
+    let agree = match m.max_diff_lsb {
+        Some(0) => "bit-exact".to_string(),
+        Some(d) => format!("max {d} LSB ({} of {} samples differ)", m.differing.unwrap_or(0), m.output.len()),
+        None => "–".into(),
+    };
+    format!(
         "# Denoiser demo — {core}\n\n\
          model `{model}` ({blob_kb:.1} KB, {macs} MACs/frame), clip `data/clip/noisy.wav` ({secs:.2} s, 8 kHz), \
          firmware `firmware/qemu-demo` ({path} path) under QEMU with `-icount shift=0`.\n\n\
@@ -41,20 +68,13 @@ fn main() -> Result<()> {
          Instruction counts come from SysTick: a calibration loop of {ci} instructions measured {cu} ticks, i.e. 1 tick = {ipu} instructions.\n\n\
          `out/denoised.wav` is the firmware's output with its one-hop ({HOP} samples) latency removed.\n",
         core = t.core,
-        model = model.strip_prefix(&root).unwrap_or(&model).display(),
-        blob_kb = blob.len() as f64 / 1024.0,
-        macs = parsed.macs_per_frame(),
-        secs = n as f64 / 8000.0,
+        model = model.display(),
+        blob_kb = blob_len as f64 / 1024.0,
+        secs = samples as f64 / f64::from(SAMPLE_RATE),
         path = m.path,
         sin = m.si_sdr_in,
-        sout = m.si_sdr_out.unwrap_or(f64::NAN),
-        delta = m.si_sdr_out.unwrap_or(f64::NAN) - m.si_sdr_in,
+        delta = sout - m.si_sdr_in,
         shost = m.si_sdr_host,
-        agree = match m.max_diff_lsb {
-            Some(0) => "bit-exact".to_string(),
-            Some(d) => format!("max {d} LSB ({} of {} samples differ)", m.differing.unwrap_or(0), m.output.len()),
-            None => "–".into(),
-        },
         i0 = instr.0,
         i1 = instr.1,
         i2 = instr.2,
@@ -73,11 +93,16 @@ fn main() -> Result<()> {
         ipu = m.instr_per_unit,
         ci = m.calibration.0,
         cu = m.calibration.1,
-    );
+    )
+}
+
+/// The product goals, met or not.
+fn goals(m: &Measurement) -> String {
     let ok = |b: bool| if b { "met" } else { "**not met**" };
-    let ram = m.static_ram + stack;
-    let md = format!(
-        "{md}\n## Goals (issue 4)\n\n| goal | measured | |\n|---|---|---|\n\
+    let ram = m.static_ram + m.stack_hwm.unwrap_or(0);
+    let rt = m.rt().unwrap_or_default();
+    format!(
+        "\n## Goals\n\n| goal | measured | |\n|---|---|---|\n\
          | blob ≤ 64 KB of flash | {:.1} KB | {} |\n\
          | RAM ≤ 32 KB in total | {:.1} KB (static + stack) | {} |\n\
          | < 25% of an 80 MHz M4 (instructions per second of audio) | {:.1}% | {} |\n\
@@ -91,15 +116,5 @@ fn main() -> Result<()> {
         m.clock_mhz,
         rt.1,
         ok(rt.1 <= 1.0),
-    );
-    // The M4F demo runs the f32 path; its integer path is the one sized for the 25% goal.
-    let md = if t.name == "m4" && rt.0 >= 0.25 {
-        format!("{md}\nThe same M4 on the integer path (same model, bit-exact with the host): `bash scripts/demo.sh m4-int`.\n")
-    } else {
-        md
-    };
-    std::fs::write(out.join("report.md"), &md)?;
-    std::fs::write(out.join("report.json"), serde_json::to_string_pretty(&report::to_json(std::slice::from_ref(&m)))?)?;
-    println!("{md}\nwrote out/denoised.wav, out/report.md, out/report.json");
-    Ok(())
+    )
 }

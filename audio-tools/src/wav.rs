@@ -1,0 +1,154 @@
+//! Mono WAV files through `hound`: read at a required sample rate into f32 or i16 samples, write
+//! 16-bit PCM atomically. Every error names the file.
+
+use crate::pcm::{f32_to_i16, i16_to_f32};
+use hound::{SampleFormat, WavReader, WavSpec, WavWriter};
+use std::io::{BufWriter, Cursor};
+use std::path::{Path, PathBuf};
+
+/// What went wrong with which WAV file.
+#[derive(Debug, thiserror::Error)]
+pub enum WavError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: empty file", path.display())]
+    Empty { path: PathBuf },
+    #[error("{}: truncated WAV header", path.display())]
+    TruncatedHeader { path: PathBuf },
+    #[error("{}: not a WAV file this reader understands: {source}", path.display())]
+    NotWav { path: PathBuf, source: hound::Error },
+    #[error("{}: {channels} channels, expected mono", path.display())]
+    NotMono { path: PathBuf, channels: u16 },
+    #[error("{}: sample rate {found} Hz, expected {expected} Hz", path.display())]
+    SampleRate { path: PathBuf, found: u32, expected: u32 },
+    #[error("{}: unsupported sample format ({bits}-bit {format:?})", path.display())]
+    Unsupported { path: PathBuf, bits: u16, format: SampleFormat },
+    #[error("{}: no audio samples", path.display())]
+    NoSamples { path: PathBuf },
+    #[error("{}: truncated: the header announces {announced} samples, the file holds {found}", path.display())]
+    Truncated { path: PathBuf, announced: u32, found: u32 },
+    #[error("{}: corrupt audio data at sample {index}: {source}", path.display())]
+    Corrupt { path: PathBuf, index: u32, source: hound::Error },
+    #[error("{}: non-finite sample at index {index}", path.display())]
+    NonFinite { path: PathBuf, index: usize },
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {}: {source}", path.display())]
+    Encode { path: PathBuf, source: hound::Error },
+}
+
+type Reader = WavReader<Cursor<Vec<u8>>>;
+
+/// Reads `path` and checks that it is a non-empty mono WAV at `rate` Hz. The file is read whole
+/// first, so every error hound reports afterwards while reading is a short file, not an I/O fault.
+fn open(path: &Path, rate: u32) -> Result<Reader, WavError> {
+    let p = || path.to_path_buf();
+    let bytes = std::fs::read(path).map_err(|source| WavError::Io { path: p(), source })?;
+    if bytes.is_empty() {
+        return Err(WavError::Empty { path: p() });
+    }
+    let reader = WavReader::new(Cursor::new(bytes)).map_err(|source| match source {
+        hound::Error::IoError(_) => WavError::TruncatedHeader { path: p() },
+        source => WavError::NotWav { path: p(), source },
+    })?;
+    let spec = reader.spec();
+    if spec.channels != 1 {
+        return Err(WavError::NotMono { path: p(), channels: spec.channels });
+    }
+    if spec.sample_rate != rate {
+        return Err(WavError::SampleRate { path: p(), found: spec.sample_rate, expected: rate });
+    }
+    if reader.len() == 0 {
+        return Err(WavError::NoSamples { path: p() });
+    }
+    Ok(reader)
+}
+
+/// All samples as `S`; a file shorter than its header announces is [`WavError::Truncated`].
+fn samples<S: hound::Sample>(reader: Reader, path: &Path) -> Result<Vec<S>, WavError> {
+    let announced = reader.len();
+    let mut out = Vec::with_capacity(announced as usize);
+    for s in reader.into_samples::<S>() {
+        match s {
+            Ok(v) => out.push(v),
+            Err(hound::Error::IoError(_)) => {
+                return Err(WavError::Truncated { path: path.to_path_buf(), announced, found: out.len() as u32 });
+            }
+            Err(source) => return Err(WavError::Corrupt { path: path.to_path_buf(), index: out.len() as u32, source }),
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a mono WAV at `rate` Hz as f32 samples: integer PCM of 8 to 32 bits as `v / 2^(bits−1)`
+/// (16-bit through [`i16_to_f32`]), 32-bit float as is (every sample must be finite).
+pub fn read_f32(path: &Path, rate: u32) -> Result<Vec<f32>, WavError> {
+    let reader = open(path, rate)?;
+    let spec = reader.spec();
+    match (spec.sample_format, spec.bits_per_sample) {
+        (SampleFormat::Float, 32) => {
+            let x = samples::<f32>(reader, path)?;
+            match x.iter().position(|v| !v.is_finite()) {
+                Some(index) => Err(WavError::NonFinite { path: path.to_path_buf(), index }),
+                None => Ok(x),
+            }
+        }
+        (SampleFormat::Int, 16) => Ok(samples::<i16>(reader, path)?.into_iter().map(i16_to_f32).collect()),
+        (SampleFormat::Int, bits @ 8..=32) => {
+            let full = (1u64 << (bits - 1)) as f32;
+            Ok(samples::<i32>(reader, path)?.into_iter().map(|v| v as f32 / full).collect())
+        }
+        (format, bits) => Err(WavError::Unsupported { path: path.to_path_buf(), bits, format }),
+    }
+}
+
+/// Reads a mono WAV at `rate` Hz as i16 samples: 16-bit PCM exactly, any other format read as by
+/// [`read_f32`] and converted with [`f32_to_i16`].
+pub fn read_i16(path: &Path, rate: u32) -> Result<Vec<i16>, WavError> {
+    let reader = open(path, rate)?;
+    let spec = reader.spec();
+    if (spec.sample_format, spec.bits_per_sample) == (SampleFormat::Int, 16) {
+        return samples::<i16>(reader, path);
+    }
+    drop(reader);
+    Ok(read_f32(path, rate)?.into_iter().map(f32_to_i16).collect())
+}
+
+/// Writes f32 samples as 16-bit mono PCM at `rate` Hz (each through [`f32_to_i16`]); see [`write_i16`].
+pub fn write_f32(path: &Path, rate: u32, samples: &[f32]) -> Result<(), WavError> {
+    let pcm: Vec<i16> = samples.iter().copied().map(f32_to_i16).collect();
+    write_i16(path, rate, &pcm)
+}
+
+/// Writes 16-bit mono PCM at `rate` Hz. The parent directory is created if needed; the data goes
+/// to a temporary file beside `path`, is synced to disk, then renamed over `path`, so a reader
+/// never sees a partial file and a failed write leaves any previous file in place.
+pub fn write_i16(path: &Path, rate: u32, samples: &[i16]) -> Result<(), WavError> {
+    let io = |source| WavError::Write { path: path.to_path_buf(), source };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".wav-").suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666)); // less the umask, as File::create
+    let tmp = builder.tempfile_in(dir).map_err(io)?;
+    let spec = WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: SampleFormat::Int };
+    let encode = |source| WavError::Encode { path: path.to_path_buf(), source };
+    let mut w = WavWriter::new(BufWriter::new(tmp.as_file()), spec).map_err(encode)?;
+    for &s in samples {
+        w.write_sample(s).map_err(encode)?;
+    }
+    w.finalize().map_err(encode)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    #[cfg(unix)]
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?; // the rename itself
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "wav_tests.rs"]
+mod tests;
