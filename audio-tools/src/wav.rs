@@ -29,6 +29,8 @@ pub enum WavError {
     Truncated { path: PathBuf, announced: u32, found: u32 },
     #[error("{}: corrupt audio data at sample {index}: {source}", path.display())]
     Corrupt { path: PathBuf, index: u32, source: hound::Error },
+    #[error("{}: a chunk of odd length {len} at byte {at} precedes the audio data: not supported (readers disagree on its pad byte)", path.display())]
+    OddChunk { path: PathBuf, at: usize, len: usize },
     #[error("{}: non-finite sample at index {index}", path.display())]
     NonFinite { path: PathBuf, index: usize },
     #[error("cannot write {}: {source}", path.display())]
@@ -47,6 +49,9 @@ fn open(path: &Path, rate: u32) -> Result<Reader, WavError> {
     if bytes.is_empty() {
         return Err(WavError::Empty { path: p() });
     }
+    if let Some((at, len)) = odd_chunk_before_data(&bytes) {
+        return Err(WavError::OddChunk { path: p(), at, len });
+    }
     let reader = WavReader::new(Cursor::new(bytes)).map_err(|source| match source {
         hound::Error::IoError(_) => WavError::TruncatedHeader { path: p() },
         source => WavError::NotWav { path: p(), source },
@@ -62,6 +67,29 @@ fn open(path: &Path, rate: u32) -> Result<Reader, WavError> {
         return Err(WavError::NoSamples { path: p() });
     }
     Ok(reader)
+}
+
+/// The first chunk of odd length before the "data" chunk, if any. RIFF pads such a chunk with a
+/// byte that hound does not skip, so hound would read the data from the wrong offset; the
+/// firmware's reader refuses these files too, and so the chip and the desk never hear different
+/// samples.
+fn odd_chunk_before_data(b: &[u8]) -> Option<(usize, usize)> {
+    if b.get(0..4) != Some(b"RIFF") || b.get(8..12) != Some(b"WAVE") {
+        return None; // hound says what is wrong
+    }
+    let mut at = 12;
+    while let (Some(id), Some(len)) = (b.get(at..at + 4), b.get(at + 4..at + 8)) {
+        let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
+        if id == b"data" {
+            return None;
+        }
+        let end = at.checked_add(8)?.checked_add(len).filter(|&e| e <= b.len())?; // past the end: hound reports it
+        if len % 2 == 1 {
+            return Some((at, len));
+        }
+        at = end;
+    }
+    None
 }
 
 /// All samples as `S`; a file shorter than its header announces is [`WavError::Truncated`].
