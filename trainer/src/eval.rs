@@ -84,9 +84,11 @@ fn enhance_blob_fixed(model: &Model, noisy: &[f32]) -> Result<Vec<f32>> {
         for (h, x) in hop_in.iter_mut().zip(chunk) {
             *h = (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
         }
-        fe.analyze(&hop_in, &mut feats);
+        fe.analyze(&hop_in);
+        fe.features(&mut feats);
         model.step_i8(&mut st, &mut arena, &feats, &mut mask)?;
-        fe.synthesize(&mask, &mut hop_out);
+        fe.apply_mask(&mask);
+        fe.synthesize(&mut hop_out);
         out.extend(hop_out.iter().map(|&v| f32::from(v) / 32768.0));
     }
     Ok(out.into_iter().skip(HOP).take(noisy.len()).collect())

@@ -41,9 +41,11 @@ impl<'a> I8Denoiser<'a> {
 
 impl Denoise for I8Denoiser<'_> {
     fn process(&mut self, input: &[i16; HOP], output: &mut [i16; HOP]) -> Result<(), DemoError> {
-        self.front.analyze(input, &mut self.feat);
+        self.front.analyze(input);
+        self.front.features(&mut self.feat);
         self.model.step_i8(&mut self.state, self.arena, &self.feat, &mut self.mask)?;
-        self.front.synthesize(&self.mask, output);
+        self.front.apply_mask(&self.mask);
+        self.front.synthesize(output);
         Ok(())
     }
 }

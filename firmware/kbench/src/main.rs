@@ -128,11 +128,13 @@ fn stages(c: &mut platform::Counter) -> Result<(), runtime::Error> {
             break;
         }
         let t0 = c.now();
-        front.analyze(&hop, &mut feat);
+        front.analyze(&hop);
+        front.features(&mut feat);
         let t1 = c.now();
         m.step_i8(&mut st, &mut ib.arena, &feat, &mut mask)?;
         let t2 = c.now();
-        front.synthesize(&mask, &mut out);
+        front.apply_mask(&mask);
+        front.synthesize(&mut out);
         let t3 = c.now();
         for (acc, (a, z)) in t.iter_mut().zip([(t0, t1), (t1, t2), (t2, t3)]) {
             *acc += c.to_units(z.wrapping_sub(a));
