@@ -30,25 +30,7 @@
 //! RAM is the struct alone (`size_of::<FixedFrontEnd>()`): the spectrum kept between the
 //! calls (1 KiB), the previous hop and the overlap-add tail.
 //!
-//! ```no_run
-//! use runtime::dsp::{BINS, HOP, N_FEATURES};
-//! use runtime::dsp_fixed::FixedFrontEnd;
-//! use runtime::{Model, StateI8};
-//! # fn demo(blob: &[u8], arena: &mut [i8], state: &mut [i8], pcm: &[[i16; HOP]]) -> Result<(), runtime::Error> {
-//! let model = Model::parse(blob)?;
-//! let mut fe = FixedFrontEnd::new(model.input_scale(), model.output_scale());
-//! let mut state = StateI8::new(state);
-//! let (mut features, mut mask, mut out) = ([0i8; N_FEATURES], [0i8; BINS], [0i16; HOP]);
-//! for hop in pcm {
-//!     fe.analyze(hop);
-//!     fe.features(&mut features);
-//!     model.step_i8(&mut state, arena, &features, &mut mask)?;
-//!     fe.apply_mask(&mask);
-//!     fe.synthesize(&mut out); // `out` is the denoised hop before `hop`
-//! }
-//! # Ok(())
-//! # }
-//! ```
+//! [`crate::pipeline::I8Denoiser`] runs it with the model, one hop at a time.
 
 mod fft;
 mod tables;
@@ -77,7 +59,7 @@ const UNMASKED_NORM: i32 = -2;
 /// Integer analysis (features) and synthesis (mask, inverse FFT, overlap-add) for one stream.
 /// Per hop, in this order: [`analyze`](Self::analyze), [`features`](Self::features), the model,
 /// [`apply_mask`](Self::apply_mask), [`synthesize`](Self::synthesize); the spectrum waits in the
-/// struct between the calls.
+/// struct between the calls (`runtime::pipeline::I8Denoiser` makes the calls).
 #[derive(Clone)]
 pub struct FixedFrontEnd {
     /// Spectrum of the current frame (slot 0: DC in `re`, Nyquist in `im`); FFT work area.
