@@ -111,6 +111,11 @@ impl FixedFrontEnd {
 
     /// Analysis: takes the next hop of PCM and transforms the frame ending with it (the spectrum
     /// waits in the struct for [`features`](Self::features) and [`apply_mask`](Self::apply_mask)).
+    ///
+    /// The four stages are never inlined: each keeps the registers to itself (inlined into the
+    /// caller's hop they cost ARMv6-M 1% more instructions per frame), and a benchmark that
+    /// times them one by one times the code the firmware runs.
+    #[inline(never)]
     pub fn analyze(&mut self, hop: &[i16; HOP]) {
         self.exp = self.load_frame(hop);
         self.prev = *hop;
@@ -121,6 +126,7 @@ impl FixedFrontEnd {
 
     /// The model's int8 features (bins 0..128) of the spectrum of the last
     /// [`analyze`](Self::analyze).
+    #[inline(never)]
     pub fn features(&self, features: &mut [i8; N_FEATURES]) {
         // |X_f|² = |spec|²·2^−(44+2s): the floor in spec units is POWER_FLOOR·2^(44+2s)
         // = FLOOR_Q40 << (4 + 2s), 4 + 2s in 0..=32, below 2^50.
@@ -135,6 +141,7 @@ impl FixedFrontEnd {
 
     /// Applies the model's mask to the spectrum of the last [`analyze`](Self::analyze):
     /// `mask[k]` means gain `mask[k] · output_scale` on bin k, 0..=128.
+    #[inline(never)]
     pub fn apply_mask(&mut self, mask: &[i8; BINS]) {
         // Masking: Y = X·gain/4 (mulh by gain·2^15); OR of magnitudes for the block exponent.
         let gain = |q: &i8| (i32::from(*q) * self.gain_mul + (1 << 7)) >> (GAIN_MUL_BITS - 15);
@@ -153,6 +160,7 @@ impl FixedFrontEnd {
 
     /// Synthesis: inverse FFT of the (masked) spectrum, synthesis window, overlap-add; writes the
     /// next hop of output: the input delayed by one hop where the mask is unity.
+    #[inline(never)]
     pub fn synthesize(&mut self, out: &mut [i16; HOP]) {
         let s2 = core::mem::replace(&mut self.norm, UNMASKED_NORM);
         let (shl, shr) = (s2.max(0) as u32, (-s2).max(0) as u32);
