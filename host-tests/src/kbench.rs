@@ -99,20 +99,25 @@ pub fn table(rows: &[Row], arm_m4: bool) -> String {
     s
 }
 
+/// The pipeline's stages, as kbench's `stage` lines name them.
+const STAGES: [&str; 5] = ["analysis", "features", "model", "mask", "synthesis"];
+
 /// Per-stage cost lines (`stage path=...`) as a small table, instructions per frame.
 pub fn stages(log: &[String], ratio: f64) -> String {
-    let mut s =
-        String::from("| path | front end | model | mask + synthesis | model instr/MAC |\n|---|---|---|---|---|\n");
+    let mut s = String::from(
+        "| path | analysis | features | model | mask | synthesis | frame | model instr/MAC |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
     for l in log.iter().filter(|l| l.contains("stage path=")) {
         let n = |k: &str| field(l, k, None).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         let frames = n("frames").max(1);
         let per = |k: &str| (n(k) as f64 * ratio / frames as f64).round() as u64;
+        let cells: Vec<u64> = STAGES.iter().map(|k| per(k)).collect();
+        let row: String = cells.iter().map(|c| format!(" {c} |")).collect();
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {:.2} |\n",
+            "| {} |{row} {} | {:.2} |\n",
             field(l, "path", None).unwrap_or("?"),
-            per("front"),
-            per("model"),
-            per("back"),
+            cells.iter().sum::<u64>(),
             per("model") as f64 / n("macs").max(1) as f64
         ));
     }
@@ -154,5 +159,14 @@ mod tests {
         assert_eq!(r[0].shape, "linear 256x256");
         assert_eq!(r[0].instructions, 160_000);
         assert!(table(&r, true).contains("| linear 256x256 | 3 | – | 2.44 | int8 FC"));
+    }
+
+    #[test]
+    fn stage_lines_become_per_frame_rows() {
+        let log =
+            vec!["INFO stage path=int8 frames=10 macs=1000 analysis=100 features=50 model=2000 mask=30 synthesis=70"
+                .to_string()];
+        let t = stages(&log, 40.0);
+        assert!(t.contains("| int8 | 400 | 200 | 8000 | 120 | 280 | 9000 | 8.00 |"), "{t}");
     }
 }

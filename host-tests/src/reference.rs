@@ -1,10 +1,11 @@
-//! The host reference: the firmware's own frame loop (`demo-core`), compiled for the host,
-//! on the blob and clip the firmware carries.
+//! The host reference: the firmware's own pipeline (`runtime::pipeline`) and stream loop
+//! (`demo-core`), compiled for the host, on the blob and clip the firmware carries.
 
 use crate::qemu::NumPath;
 use anyhow::{anyhow, Result};
-use demo_core::{run, AudioSink, DemoError, F32Denoiser, I8Denoiser, IterSource, NoCounter};
+use demo_core::{run, AudioSink, DemoError, IterSource, NoCounter};
 use runtime::dsp::HOP;
+use runtime::pipeline::{F32Denoiser, I8Denoiser};
 use runtime::Model;
 
 struct VecSink(Vec<i16>);
@@ -25,12 +26,12 @@ pub fn denoise(blob: &[u8], audio: &[i16], path: NumPath) -> Result<Vec<i16>> {
     match path {
         NumPath::F32 => {
             let (mut arena, mut state) = (vec![0.0f32; model.f32_arena_len()], vec![0.0f32; model.f32_state_len()]);
-            let mut d = F32Denoiser::new(model, &mut arena, &mut state).map_err(err)?;
+            let mut d = F32Denoiser::<i16>::new(model, &mut arena, &mut state).map_err(|e| anyhow!("model: {e}"))?;
             run(&mut d, &mut src, &mut sink, &mut NoCounter, |_, _| {}).map_err(err)?;
         }
         NumPath::I8 => {
             let (mut arena, mut state) = (vec![0i8; model.i8_arena_len()], vec![0i8; model.i8_state_len()]);
-            let mut d = I8Denoiser::new(model, &mut arena, &mut state).map_err(err)?;
+            let mut d = I8Denoiser::new(model, &mut arena, &mut state).map_err(|e| anyhow!("model: {e}"))?;
             run(&mut d, &mut src, &mut sink, &mut NoCounter, |_, _| {}).map_err(err)?;
         }
     }

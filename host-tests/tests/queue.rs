@@ -3,10 +3,11 @@
 //! back-pressure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests
 
-use demo_core::{run, F32Denoiser, NoCounter, QueueSink, QueueSource};
+use demo_core::{run, NoCounter, QueueSink, QueueSource};
 use heapless::spsc::Queue;
 use host_tests::qemu::NumPath;
 use host_tests::{default_model, reference, repo_root};
+use runtime::pipeline::F32Denoiser;
 
 #[test]
 fn queue_source_and_sink_match_the_reference() {
@@ -16,7 +17,7 @@ fn queue_source_and_sink_match_the_reference() {
 
     let model = runtime::Model::parse(&blob).unwrap();
     let (mut arena, mut state) = (vec![0.0f32; model.f32_arena_len()], vec![0.0f32; model.f32_state_len()]);
-    let mut den = F32Denoiser::new(model, &mut arena, &mut state).unwrap();
+    let mut den = F32Denoiser::<i16>::new(model, &mut arena, &mut state).unwrap();
     let (mut inq, mut outq) = (Queue::<i16, 64>::new(), Queue::<i16, 200>::new());
     let (mut in_tx, in_rx) = inq.split();
     let (out_tx, mut out_rx) = outq.split();

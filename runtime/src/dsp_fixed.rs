@@ -22,31 +22,15 @@
 //!
 //! Footprint (release, `opt-level = 3`, LTO; QEMU `-icount` counts instructions, not cycles):
 //!
-//! | target | instructions per hop (analyze + synthesize) | code | tables | RAM | stack |
+//! | target | instructions per hop (analysis and features + mask and synthesis) | code | tables | RAM | stack |
 //! |---|---|---|---|---|---|
-//! | RV32IMAC | 27.3k + 21.0k = 48k (9% of 32 MHz × 16 ms) | 4.3 KB | 2.3 KB | 1552 B | ≤ 80 B |
-//! | ARMv6-M (Cortex-M0/M0+) | ≈ 82k + 71k = 153k | 7.1 KB | 2.3 KB | 1552 B | ≤ 176 B |
+//! | RV32IMAC | 27.3k + 21.0k = 48k (9% of 32 MHz × 16 ms) | 4.3 KB | 2.3 KB | 1556 B | ≤ 80 B |
+//! | ARMv6-M (Cortex-M0/M0+) | ≈ 82k + 71k = 153k | 7.1 KB | 2.3 KB | 1556 B | ≤ 176 B |
 //!
-//! RAM is the struct alone (`size_of::<FixedFrontEnd>()`): the spectrum kept between the two
+//! RAM is the struct alone (`size_of::<FixedFrontEnd>()`): the spectrum kept between the
 //! calls (1 KiB), the previous hop and the overlap-add tail.
 //!
-//! ```no_run
-//! use runtime::dsp::{BINS, HOP, N_FEATURES};
-//! use runtime::dsp_fixed::FixedFrontEnd;
-//! use runtime::{Model, StateI8};
-//! # fn demo(blob: &[u8], arena: &mut [i8], state: &mut [i8], pcm: &[[i16; HOP]]) -> Result<(), runtime::Error> {
-//! let model = Model::parse(blob)?;
-//! let mut fe = FixedFrontEnd::new(model.input_scale(), model.output_scale());
-//! let mut state = StateI8::new(state);
-//! let (mut features, mut mask, mut out) = ([0i8; N_FEATURES], [0i8; BINS], [0i16; HOP]);
-//! for hop in pcm {
-//!     fe.analyze(hop, &mut features);
-//!     model.step_i8(&mut state, arena, &features, &mut mask)?;
-//!     fe.synthesize(&mask, &mut out); // `out` is the denoised hop before `hop`
-//! }
-//! # Ok(())
-//! # }
-//! ```
+//! [`crate::pipeline::I8Denoiser`] runs it with the model, one hop at a time.
 
 mod fft;
 mod tables;
@@ -67,10 +51,15 @@ const FLOOR_Q40: u64 = (POWER_FLOOR as f64 * (1u64 << POWER_FRAC_BITS) as f64 + 
 const GAIN_MUL_BITS: u32 = 23;
 /// Largest gain magnitude, Q15 (just under 2.0): keeps the masked spectrum inside `i32`.
 const MAX_GAIN_Q15: i32 = 65535;
+/// Block normalisation of a work area that `apply_mask` has not normalised (components below
+/// 2^30): shifting down by 2 keeps them below 2^28, so stages called out of order give wrong
+/// audio but never overflow.
+const UNMASKED_NORM: i32 = -2;
 
 /// Integer analysis (features) and synthesis (mask, inverse FFT, overlap-add) for one stream.
-/// Per hop, call [`analyze`](Self::analyze), run the model, then [`synthesize`](Self::synthesize):
-/// the spectrum waits in the struct between the two calls.
+/// Per hop, in this order: [`analyze`](Self::analyze), [`features`](Self::features), the model,
+/// [`apply_mask`](Self::apply_mask), [`synthesize`](Self::synthesize); the spectrum waits in the
+/// struct between the calls (`runtime::pipeline::I8Denoiser` makes the calls).
 #[derive(Clone)]
 pub struct FixedFrontEnd {
     /// Spectrum of the current frame (slot 0: DC in `re`, Nyquist in `im`); FFT work area.
@@ -86,6 +75,9 @@ pub struct FixedFrontEnd {
     q_shift: u32,
     /// `round(output_scale · 2^23)`, clamped to `±2^23`.
     gain_mul: i32,
+    /// Block normalisation `s2` of the masked spectrum (set by `apply_mask`, used once by
+    /// `synthesize`): synthesis shifts it up by `s2` (down by `−s2`).
+    norm: i32,
 }
 
 impl FixedFrontEnd {
@@ -104,6 +96,7 @@ impl FixedFrontEnd {
             log_mul: log_mul.0,
             q_shift: log_mul.1.saturating_sub(6).clamp(1, 31),
             gain_mul: gain_multiplier(output_scale),
+            norm: UNMASKED_NORM,
         }
     }
 
@@ -113,15 +106,28 @@ impl FixedFrontEnd {
         self.prev = [0; HOP];
         self.tail = [0; HOP];
         self.exp = 0;
+        self.norm = UNMASKED_NORM;
     }
 
-    /// Takes the next hop of PCM, transforms the frame ending with it and writes the model's
-    /// int8 features (bins 0..128).
-    pub fn analyze(&mut self, hop: &[i16; HOP], features: &mut [i8; N_FEATURES]) {
+    /// Analysis: takes the next hop of PCM and transforms the frame ending with it (the spectrum
+    /// waits in the struct for [`features`](Self::features) and [`apply_mask`](Self::apply_mask)).
+    ///
+    /// The four stages are never inlined: each keeps the registers to itself (inlined into the
+    /// caller's hop they cost ARMv6-M 1% more instructions per frame), and a benchmark that
+    /// times them one by one times the code the firmware runs.
+    #[inline(never)]
+    pub fn analyze(&mut self, hop: &[i16; HOP]) {
         self.exp = self.load_frame(hop);
         self.prev = *hop;
+        self.norm = UNMASKED_NORM;
         fft::dit(&mut self.spec);
         fft::split_forward(&mut self.spec);
+    }
+
+    /// The model's int8 features (bins 0..128) of the spectrum of the last
+    /// [`analyze`](Self::analyze).
+    #[inline(never)]
+    pub fn features(&self, features: &mut [i8; N_FEATURES]) {
         // |X_f|² = |spec|²·2^−(44+2s): the floor in spec units is POWER_FLOOR·2^(44+2s)
         // = FLOOR_Q40 << (4 + 2s), 4 + 2s in 0..=32, below 2^50.
         let shift = u32::try_from(2 * self.exp + 4).unwrap_or(0).min(32);
@@ -133,10 +139,10 @@ impl FixedFrontEnd {
         }
     }
 
-    /// Applies the model's mask (`mask[k]` means gain `mask[k] · output_scale` on bin k,
-    /// 0..=128) to the spectrum of the last [`analyze`](Self::analyze) and writes the next hop
-    /// of output: the input delayed by one hop where the mask is unity.
-    pub fn synthesize(&mut self, mask: &[i8; BINS], out: &mut [i16; HOP]) {
+    /// Applies the model's mask to the spectrum of the last [`analyze`](Self::analyze):
+    /// `mask[k]` means gain `mask[k] · output_scale` on bin k, 0..=128.
+    #[inline(never)]
+    pub fn apply_mask(&mut self, mask: &[i8; BINS]) {
         // Masking: Y = X·gain/4 (mulh by gain·2^15); OR of magnitudes for the block exponent.
         let gain = |q: &i8| (i32::from(*q) * self.gain_mul + (1 << 7)) >> (GAIN_MUL_BITS - 15);
         let gain_h = |q: &i8| gain(q).clamp(-MAX_GAIN_Q15, MAX_GAIN_Q15) << 15;
@@ -149,7 +155,14 @@ impl FixedFrontEnd {
             bits |= s.re.unsigned_abs() | s.im.unsigned_abs();
         }
         // |Y| < 2^29; normalise so that every component is below 2^28: s2 in −1..=28.
-        let s2 = 28 - (32 - bits.leading_zeros() as i32);
+        self.norm = 28 - (32 - bits.leading_zeros() as i32);
+    }
+
+    /// Synthesis: inverse FFT of the (masked) spectrum, synthesis window, overlap-add; writes the
+    /// next hop of output: the input delayed by one hop where the mask is unity.
+    #[inline(never)]
+    pub fn synthesize(&mut self, out: &mut [i16; HOP]) {
+        let s2 = core::mem::replace(&mut self.norm, UNMASKED_NORM);
         let (shl, shr) = (s2.max(0) as u32, (-s2).max(0) as u32);
         fft::split_inverse(&mut self.spec, shl, shr);
         fft::dif(&mut self.spec);

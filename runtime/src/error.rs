@@ -45,6 +45,8 @@ pub enum Error {
     BadIoLength { expected: u32, got: u32 },
     /// The integer path was requested but the blob has no integer constants.
     NoIntegerPath,
+    /// The model does not map the STFT front end's features to its gains ([`crate::pipeline`]).
+    NotADenoiser { inputs: u32, outputs: u32 },
     /// A kernel was called with slices whose lengths do not fit its weights.
     KernelShape,
 }
@@ -73,6 +75,12 @@ impl core::fmt::Display for Error {
             Error::StateTooSmall { needed, got } => write!(f, "state too small: need {needed} elements, got {got}"),
             Error::BadIoLength { expected, got } => write!(f, "input/output length {got}, model expects {expected}"),
             Error::NoIntegerPath => write!(f, "this blob has no integer-path constants (export with calibration)"),
+            Error::NotADenoiser { inputs, outputs } => write!(
+                f,
+                "the model maps {inputs} inputs to {outputs} outputs; a denoiser maps {} features to {} gains",
+                crate::dsp::N_FEATURES,
+                crate::dsp::BINS
+            ),
             Error::KernelShape => write!(f, "kernel called with inconsistent slice lengths"),
         }
     }

@@ -25,6 +25,7 @@ pub mod kernels;
 mod layout;
 mod model;
 pub mod pcm;
+pub mod pipeline;
 pub mod quant;
 #[cfg(feature = "std")]
 pub mod writer;

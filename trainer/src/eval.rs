@@ -1,6 +1,6 @@
-//! Evaluation: the exported blob run through `runtime::Model` on the host (f32 or integer
-//! path), the trainer's own candle forward of the same deployable weights, the Wiener
-//! baseline, and SI-SDR improvement over the noisy input.
+//! Evaluation: the exported blob run through `runtime::pipeline` on the host (f32 or integer
+//! path), the trainer's own candle forward of the same deployable weights, and the SI-SDR
+//! improvement over the noisy input of any of them (or of the Wiener baseline).
 
 use crate::data::Mixture;
 use crate::export::Deployable;
@@ -10,8 +10,9 @@ use crate::noise::NoiseType;
 use anyhow::{anyhow, bail, Result};
 use audio_tools::si_sdr;
 use candle_core::{Device, Tensor};
-use runtime::dsp::{BINS, N_FEATURES};
-use runtime::{Model, StateF32, StateI8};
+use runtime::dsp::N_FEATURES;
+use runtime::pipeline::{self, F32Denoiser, I8Denoiser};
+use runtime::{pcm, Model};
 use serde::Serialize;
 
 /// Which runtime path runs the model.
@@ -22,74 +23,35 @@ pub enum RunPath {
     Int,
 }
 
-/// Parses a blob and checks it is a denoiser for this front end.
+/// Parses a blob and checks it is a denoiser for this front end ([`pipeline::check_denoiser`]).
 pub fn parse_denoiser(blob: &[u8]) -> Result<Model<'_>> {
     let m = Model::parse(blob).map_err(|e| anyhow!("invalid model blob: {e}"))?;
-    if m.input_len() != N_FEATURES || m.output_len() != BINS {
-        bail!(
-            "the model maps {} inputs to {} outputs; a denoiser maps {N_FEATURES} features to {BINS} gains",
-            m.input_len(),
-            m.output_len()
-        );
-    }
+    pipeline::check_denoiser(&m).map_err(|e| anyhow!("not a denoiser blob: {e}"))?;
     Ok(m)
 }
 
-/// Gains `(T, BINS)` for features `(T, N_FEATURES)` on the f32 path, one streaming step per
-/// frame. (The integer path runs end to end on samples: see `enhance_blob_fixed`.)
-pub fn blob_masks(model: &Model, feats: &[f32]) -> Result<Vec<f32>> {
-    let mut masks = Vec::with_capacity(feats.len() / N_FEATURES * BINS);
-    let mut sbuf = vec![0f32; model.f32_state_len()];
-    let mut arena = vec![0f32; model.f32_arena_len()];
-    let mut st = StateF32::new(&mut sbuf);
-    let mut out = [0f32; BINS];
-    for frame in feats.chunks_exact(N_FEATURES) {
-        model.step_f32(&mut st, &mut arena, frame, &mut out)?;
-        masks.extend_from_slice(&out);
-    }
-    Ok(masks)
-}
-
-/// Denoises `noisy` with the blob (streaming, exactly as on the device): the f32 path with the
-/// f32 front end, the integer path with the firmware's fixed-point front end on 16-bit samples
-/// (`runtime::dsp_fixed`), so `--path int` measures what an FPU-less chip computes.
+/// Denoises `noisy` with the blob through `runtime::pipeline`, streaming exactly as on the
+/// device, output aligned with the input: the f32 path on the f32 samples, the integer path on
+/// 16-bit PCM (`runtime::pcm`) with the firmware's fixed-point front end, so `--path int`
+/// measures what an FPU-less chip computes.
 pub fn enhance_blob(model: &Model, noisy: &[f32], path: RunPath) -> Result<Vec<f32>> {
-    if path == RunPath::Int {
-        return enhance_blob_fixed(model, noisy);
-    }
-    let specs = features::spectra(noisy);
-    let masks = blob_masks(model, &features::features(&specs))?;
-    features::synthesize(&specs, &masks, noisy.len())
-}
-
-/// The integer pipeline end to end: i16 hops → FixedFrontEnd → Model::step_i8 → i16 hops.
-fn enhance_blob_fixed(model: &Model, noisy: &[f32]) -> Result<Vec<f32>> {
-    use runtime::dsp::HOP;
-    use runtime::dsp_fixed::FixedFrontEnd;
-    if !model.has_int() {
-        bail!("this blob has no integer path (fp32 weights, or exported with --no-int)");
-    }
-    let mut fe = FixedFrontEnd::new(model.input_scale(), model.output_scale());
-    let mut sbuf = vec![0i8; model.i8_state_len()];
-    let mut arena = vec![0i8; model.i8_arena_len()];
-    let mut st = StateI8::new(&mut sbuf);
-    let (mut feats, mut mask) = ([0i8; N_FEATURES], [0i8; BINS]);
-    let (mut hop_in, mut hop_out) = ([0i16; HOP], [0i16; HOP]);
-    // One extra hop flushes the synthesis latency; the first output hop is dropped below.
-    let n_hops = noisy.len().div_ceil(HOP) + 1;
-    let mut out = Vec::with_capacity(n_hops * HOP);
-    for k in 0..n_hops {
-        let chunk = noisy.get(k * HOP..).unwrap_or(&[]);
-        hop_in.fill(0);
-        for (h, x) in hop_in.iter_mut().zip(chunk) {
-            *h = (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
+    let mut out = vec![0f32; noisy.len()];
+    match path {
+        RunPath::F32 => {
+            let (mut arena, mut state) = (vec![0f32; model.f32_arena_len()], vec![0f32; model.f32_state_len()]);
+            let mut den = F32Denoiser::<f32>::new(*model, &mut arena, &mut state)?;
+            pipeline::process_signal(&mut den, noisy, &mut out)?;
         }
-        fe.analyze(&hop_in, &mut feats);
-        model.step_i8(&mut st, &mut arena, &feats, &mut mask)?;
-        fe.synthesize(&mask, &mut hop_out);
-        out.extend(hop_out.iter().map(|&v| f32::from(v) / 32768.0));
+        RunPath::Int => {
+            let (mut arena, mut state) = (vec![0i8; model.i8_arena_len()], vec![0i8; model.i8_state_len()]);
+            let mut den = I8Denoiser::new(*model, &mut arena, &mut state)?;
+            let input: Vec<i16> = noisy.iter().map(|&x| pcm::f32_to_i16(x)).collect();
+            let mut output = vec![0i16; noisy.len()];
+            pipeline::process_signal(&mut den, &input, &mut output)?;
+            out.iter_mut().zip(&output).for_each(|(o, s)| *o = pcm::i16_to_f32(*s));
+        }
     }
-    Ok(out.into_iter().skip(HOP).take(noisy.len()).collect())
+    Ok(out)
 }
 
 /// Denoises `noisy` with the trainer's candle forward of the deployable (quantised) weights.

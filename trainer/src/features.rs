@@ -1,15 +1,20 @@
-//! The runtime's own STFT front end applied to whole signals: spectra, features, magnitudes,
-//! and resynthesis with per-frame masks (with the one-hop latency removed).
+//! The runtime's own STFT front end applied to whole signals, for what runs on all frames at
+//! once (training, the candle forward, the Wiener baseline): spectra, features, magnitudes, and
+//! resynthesis with per-frame masks, framed as `runtime::pipeline::process_signal` frames a
+//! signal (the one-hop latency removed). A blob runs through the pipeline itself
+//! (`eval::enhance_blob`).
 
 use anyhow::{bail, Result};
 use runtime::dsp::{self, Analyzer, Complex32, Synthesizer, BINS, HOP, N_FEATURES};
+use runtime::pipeline::{signal_hops, LATENCY};
 
 pub type Spectrum = [Complex32; BINS];
 
-/// Frames produced for a signal of `len` samples: one per hop (the last partial hop zero
-/// padded) plus one over a silent hop, which completes the last samples' overlap-add.
+/// Frames produced for a signal of `len` samples: as many as the pipeline runs hops
+/// ([`signal_hops`]: one per hop, the last one zero padded, plus one over a silent hop, which
+/// completes the last samples' overlap-add).
 pub fn n_frames(len: usize) -> usize {
-    len.div_ceil(HOP) + 1
+    signal_hops(len)
 }
 
 /// One spectrum per hop, exactly as the firmware's streaming analyser computes them.
@@ -67,7 +72,7 @@ pub fn synthesize(specs: &[Spectrum], masks: &[f32], len: usize) -> Result<Vec<f
         syn.push(&spec, &mut hop);
         out.extend_from_slice(&hop);
     }
-    Ok(out.into_iter().skip(HOP).take(len).collect())
+    Ok(out.into_iter().skip(LATENCY).take(len).collect())
 }
 
 #[cfg(test)]

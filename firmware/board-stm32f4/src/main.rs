@@ -1,6 +1,6 @@
-//! The denoiser on an STM32F411 board. The frame loop is demo-core's, as in QEMU; what differs
-//! is the board glue: DWT cycle counter (real cycles, not instructions), defmt over RTT, and the
-//! audio endpoints.
+//! The denoiser on an STM32F411 board. The pipeline is `runtime::pipeline`'s and the stream loop
+//! demo-core's, as in QEMU; what differs is the board glue: DWT cycle counter (real cycles, not
+//! instructions), defmt over RTT, and the audio endpoints.
 //!
 //! Audio: the source is the clip in flash and the sink keeps statistics, so the binary runs on a
 //! bare board with only a debug probe. For live audio, use `demo_core::QueueSource` /
@@ -16,6 +16,10 @@ use defmt_rtt as _;
 use demo_core::{assets, run, AudioSink, Clip, Counter, DemoError, IterSource};
 use panic_probe as _;
 use runtime::dsp::HOP;
+#[cfg(not(feature = "fixed"))]
+use runtime::pipeline::F32Denoiser;
+#[cfg(feature = "fixed")]
+use runtime::pipeline::I8Denoiser;
 use runtime::Model;
 
 /// Reset clock of the STM32F411 (HSI, 16 MHz): cycles convert to time at this rate until the
@@ -74,9 +78,9 @@ fn demo() -> Result<(), DemoError> {
     #[allow(unsafe_code)]
     let b = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
     #[cfg(not(feature = "fixed"))]
-    let mut den = demo_core::F32Denoiser::new(model, &mut b.arena, &mut b.state)?;
+    let mut den = F32Denoiser::<i16>::new(model, &mut b.arena, &mut b.state)?;
     #[cfg(feature = "fixed")]
-    let mut den = demo_core::I8Denoiser::new(model, &mut b.arena, &mut b.state)?;
+    let mut den = I8Denoiser::new(model, &mut b.arena, &mut b.state)?;
     let mut meter = Meter::default();
     let stats = run(&mut den, &mut IterSource(clip.samples()), &mut meter, &mut Cycles, |i, c| {
         if i % 50 == 0 {

@@ -1,19 +1,16 @@
-//! The demo's board-independent core: the frame loop of the firmware, also compiled for the
-//! host by `host-tests` so that the reference and the chip run the very same code.
+//! The demo's board-independent core, also compiled for the host by `host-tests` so that the
+//! reference and the chip run the very same code. The denoiser itself is `runtime::pipeline`
+//! (`F32Denoiser`, `I8Denoiser`); this crate feeds it.
 //!
-//! * [`denoise`]: f32 path (`runtime::dsp` STFT + `Model::step_f32`);
-//! * [`fixed`]: integer path (`runtime::dsp_fixed` + `Model::step_i8`);
-//! * [`stream`]: audio source/sink traits and the hop loop;
+//! * [`stream`]: audio source/sink/counter traits and the stream loop around a
+//!   [`runtime::pipeline::Denoise`];
+//! * [`wav`]: the `no_std` WAV reader of the clip;
 //! * [`assets`]: the model blob and the noisy clip in flash, and arena sizes from the blob header.
 #![no_std]
 
-pub mod denoise;
-pub mod fixed;
 pub mod stream;
 pub mod wav;
 
-pub use denoise::{Denoise, F32Denoiser};
-pub use fixed::I8Denoiser;
 pub use stream::{run, AudioSink, AudioSource, Counter, IterSource, NoCounter, QueueSink, QueueSource, RunStats};
 pub use wav::{Clip, WavError};
 
@@ -24,13 +21,6 @@ use core::fmt;
 pub enum DemoError {
     Model(runtime::Error),
     Wav(WavError),
-    /// The model's input/output widths do not match the 128-feature / 129-bin front end.
-    ModelShape {
-        input: u16,
-        output: u16,
-    },
-    /// The integer path was asked of a blob without integer constants.
-    NoIntegerPath,
     /// Writing the output failed (host I/O, semihosting).
     Output,
     /// A bug: an invariant of the loop did not hold.
@@ -54,10 +44,6 @@ impl fmt::Display for DemoError {
         match self {
             DemoError::Model(e) => write!(f, "model: {e}"),
             DemoError::Wav(e) => write!(f, "{e}"),
-            DemoError::ModelShape { input, output } => {
-                write!(f, "model maps {input} features to {output} gains; the front end needs 128 -> 129")
-            }
-            DemoError::NoIntegerPath => write!(f, "the blob has no integer-path constants"),
             DemoError::Output => write!(f, "cannot write the output"),
             DemoError::Internal => write!(f, "internal error in the frame loop"),
         }

@@ -2,10 +2,10 @@
 //! flash under QEMU, an I2S DMA buffer on a board), go out to an [`AudioSink`], and a
 //! [`Counter`] times each hop.
 
-use crate::denoise::Denoise;
 use crate::DemoError;
 use heapless::Vec;
 use runtime::dsp::HOP;
+use runtime::pipeline::Denoise;
 
 /// Where samples come from. `None` ends the stream.
 pub trait AudioSource {

@@ -1,16 +1,18 @@
 //! Kernel micro-benchmarks under QEMU: each benchmark layer runs through `Model::step_*`
 //! (conv: 32 streaming steps, so 32 full output frames of 3 taps), timed by the instruction
-//! counter; then the demo's per-stage cost on the real model and clip. Results go to the defmt
-//! log (`bench ...` / `stage ...` lines) that `host-tests`' `kbench` program turns into a table.
+//! counter; then the demo's cost per stage (analysis, features, model, mask, synthesis) on the
+//! real model and clip, through the demo's own `runtime::pipeline` denoisers. Results go to the
+//! defmt log (`bench ...` / `stage ...` lines) that `host-tests`' `kbench` program turns into a
+//! table.
 #![no_std]
 #![no_main]
 
 use demo_core::{assets, Clip, Counter as _};
 use qemu_support::{platform, semihosting::process};
+use runtime::dsp::HOP;
 #[cfg(target_abi = "eabihf")]
-use runtime::dsp::{self, Analyzer, Complex32, Synthesizer};
-use runtime::dsp::{BINS, HOP, N_FEATURES};
-use runtime::dsp_fixed::FixedFrontEnd;
+use runtime::pipeline::F32Denoiser;
+use runtime::pipeline::{I8Denoiser, Stages};
 #[cfg(target_abi = "eabihf")]
 use runtime::StateF32;
 use runtime::{Model, StateI8};
@@ -101,7 +103,8 @@ fn benches() -> Result<(), runtime::Error> {
     stages(&mut c)
 }
 
-/// Per-stage cost of the demo (model and clip from flash), summed over the clip's hops.
+/// Per-stage cost of the demo (model and clip from flash), summed over the clip's hops: the
+/// demo's own pipelines (`runtime::pipeline`, i16 in and out), timed stage by stage.
 fn stages(c: &mut platform::Counter) -> Result<(), runtime::Error> {
     let m = Model::parse(assets::BLOB)?;
     let clip = Clip::parse(assets::CLIP).map_err(|_| runtime::Error::KernelShape)?;
@@ -109,15 +112,18 @@ fn stages(c: &mut platform::Counter) -> Result<(), runtime::Error> {
     // SAFETY: the only reference to I8B.
     #[allow(unsafe_code)]
     let ib = unsafe { &mut *core::ptr::addr_of_mut!(I8B) };
+    let mut int = Timed::new(I8Denoiser::new(m, &mut ib.arena, &mut ib.state)?);
+    #[cfg(target_abi = "eabihf")]
+    static mut F32B: assets::F32Buffers = assets::F32Buffers::new();
+    // SAFETY: the only reference to F32B.
+    #[cfg(target_abi = "eabihf")]
+    #[allow(unsafe_code)]
+    let fb = unsafe { &mut *core::ptr::addr_of_mut!(F32B) };
+    #[cfg(target_abi = "eabihf")]
+    let mut flt = Timed::new(F32Denoiser::<i16>::new(m, &mut fb.arena, &mut fb.state)?);
     let mut hop = [0i16; HOP];
     let mut samples = clip.samples();
-    let mut front = FixedFrontEnd::new(m.input_scale(), m.output_scale());
-    let mut st = StateI8::new(&mut ib.state);
-    let (mut feat, mut mask, mut out) = ([0i8; N_FEATURES], [0i8; BINS], [0i16; HOP]);
-    let mut t = [0u32; 3];
     let mut frames = 0u32;
-    #[cfg(target_abi = "eabihf")]
-    let mut f = F32Stage::new(&m);
     loop {
         let mut n = 0;
         for (h, s) in hop.iter_mut().zip(&mut samples) {
@@ -127,90 +133,62 @@ fn stages(c: &mut platform::Counter) -> Result<(), runtime::Error> {
         if n < HOP {
             break;
         }
-        let t0 = c.now();
-        front.analyze(&hop, &mut feat);
-        let t1 = c.now();
-        m.step_i8(&mut st, &mut ib.arena, &feat, &mut mask)?;
-        let t2 = c.now();
-        front.synthesize(&mask, &mut out);
-        let t3 = c.now();
-        for (acc, (a, z)) in t.iter_mut().zip([(t0, t1), (t1, t2), (t2, t3)]) {
-            *acc += c.to_units(z.wrapping_sub(a));
-        }
+        int.hop(c, &hop)?;
         #[cfg(target_abi = "eabihf")]
-        f.hop(&m, c, &hop)?;
+        flt.hop(c, &hop)?;
         frames += 1;
     }
     let macs = m.macs_per_frame() as u32;
-    defmt::info!(
-        "stage path=int8 frames={=u32} macs={=u32} front={=u32} model={=u32} back={=u32}",
-        frames,
-        macs,
-        t[0],
-        t[1],
-        t[2]
-    );
+    int.report("int8", frames, macs);
     #[cfg(target_abi = "eabihf")]
-    defmt::info!(
-        "stage path=f32 frames={=u32} macs={=u32} front={=u32} model={=u32} back={=u32}",
-        frames,
-        macs,
-        f.t[0],
-        f.t[1],
-        f.t[2]
-    );
+    flt.report("f32", frames, macs);
     Ok(())
 }
 
-/// The f32 path's stages, timed like the integer ones.
-#[cfg(target_abi = "eabihf")]
-struct F32Stage {
-    an: Analyzer,
-    syn: Synthesizer,
-    spec: [Complex32; BINS],
-    feat: [f32; N_FEATURES],
-    mask: [f32; BINS],
-    state: StateF32<'static>,
-    arena: &'static mut [f32],
-    t: [u32; 3],
+/// A pipeline and the counter units each of its five stages took, summed over the hops.
+struct Timed<P> {
+    pipeline: P,
+    units: [u32; 5],
 }
 
-#[cfg(target_abi = "eabihf")]
-impl F32Stage {
-    fn new(_m: &Model<'_>) -> Self {
-        static mut F32B: assets::F32Buffers = assets::F32Buffers::new();
-        // SAFETY: the only reference to F32B (called once).
-        #[allow(unsafe_code)]
-        let fb = unsafe { &mut *core::ptr::addr_of_mut!(F32B) };
-        F32Stage {
-            an: Analyzer::new(),
-            syn: Synthesizer::new(),
-            spec: [Complex32::new(0.0, 0.0); BINS],
-            feat: [0.0; N_FEATURES],
-            mask: [0.0; BINS],
-            state: StateF32::new(&mut fb.state),
-            arena: &mut fb.arena,
-            t: [0; 3],
-        }
+impl<P: Stages<Sample = i16>> Timed<P> {
+    fn new(pipeline: P) -> Self {
+        Timed { pipeline, units: [0; 5] }
     }
 
-    fn hop(&mut self, m: &Model<'_>, c: &mut platform::Counter, hop: &[i16; HOP]) -> Result<(), runtime::Error> {
-        let mut x = [0.0f32; HOP];
-        for (x, s) in x.iter_mut().zip(hop) {
-            *x = f32::from(*s) / 32768.0;
-        }
+    /// One hop through the stages, the counter read between each two.
+    fn hop(&mut self, c: &mut platform::Counter, hop: &[i16; HOP]) -> Result<(), runtime::Error> {
+        let p = &mut self.pipeline;
+        let mut out = [0i16; HOP];
         let t0 = c.now();
-        self.an.push(&x, &mut self.spec);
-        dsp::features(&self.spec, &mut self.feat);
+        p.analysis(hop);
         let t1 = c.now();
-        m.step_f32(&mut self.state, self.arena, &self.feat, &mut self.mask)?;
+        p.features();
         let t2 = c.now();
-        dsp::apply_mask(&mut self.spec, &self.mask);
-        self.syn.push(&self.spec, &mut x);
+        p.step()?;
         let t3 = c.now();
-        for (acc, (a, z)) in self.t.iter_mut().zip([(t0, t1), (t1, t2), (t2, t3)]) {
+        p.mask();
+        let t4 = c.now();
+        p.synthesis(&mut out);
+        let t5 = c.now();
+        for (acc, (a, z)) in self.units.iter_mut().zip([(t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5)]) {
             *acc += c.to_units(z.wrapping_sub(a));
         }
         Ok(())
+    }
+
+    fn report(&self, path: &str, frames: u32, macs: u32) {
+        let [analysis, features, model, mask, synthesis] = self.units;
+        defmt::info!(
+            "stage path={=str} frames={=u32} macs={=u32} analysis={=u32} features={=u32} model={=u32} mask={=u32} synthesis={=u32}",
+            path,
+            frames,
+            macs,
+            analysis,
+            features,
+            model,
+            mask,
+            synthesis
+        );
     }
 }

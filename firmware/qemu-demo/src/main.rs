@@ -26,25 +26,21 @@ impl AudioSink for SemihostSink {
 
 #[cfg(not(any(feature = "fixed", not(target_abi = "eabihf"))))]
 mod path {
+    use runtime::pipeline::{Denoise, F32Denoiser};
     pub const NAME: &str = "f32";
     pub type Buffers = demo_core::assets::F32Buffers;
-    pub fn denoiser<'a>(
-        m: runtime::Model<'a>,
-        b: &'a mut Buffers,
-    ) -> Result<impl demo_core::Denoise + 'a, demo_core::DemoError> {
-        demo_core::F32Denoiser::new(m, &mut b.arena, &mut b.state)
+    pub fn denoiser<'a>(m: runtime::Model<'a>, b: &'a mut Buffers) -> Result<impl Denoise + 'a, runtime::Error> {
+        F32Denoiser::<i16>::new(m, &mut b.arena, &mut b.state)
     }
 }
 
 #[cfg(any(feature = "fixed", not(target_abi = "eabihf")))]
 mod path {
+    use runtime::pipeline::{Denoise, I8Denoiser};
     pub const NAME: &str = "i8";
     pub type Buffers = demo_core::assets::I8Buffers;
-    pub fn denoiser<'a>(
-        m: runtime::Model<'a>,
-        b: &'a mut Buffers,
-    ) -> Result<impl demo_core::Denoise + 'a, demo_core::DemoError> {
-        demo_core::fixed::I8Denoiser::new(m, &mut b.arena, &mut b.state)
+    pub fn denoiser<'a>(m: runtime::Model<'a>, b: &'a mut Buffers) -> Result<impl Denoise + 'a, runtime::Error> {
+        I8Denoiser::new(m, &mut b.arena, &mut b.state)
     }
 }
 

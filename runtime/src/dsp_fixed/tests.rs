@@ -143,7 +143,8 @@ fn real_fft_matches_float_reference() {
         let mut spec = [Complex32::new(0.0, 0.0); BINS];
         let (mut worst_exact, mut worst_f32) = (f64::INFINITY, f64::INFINITY);
         for (i, h) in hops(&x).enumerate() {
-            fe.analyze(h, &mut feats);
+            fe.analyze(h);
+            fe.features(&mut feats);
             let hf: [f32; HOP] = core::array::from_fn(|j| h[j] as f32 / 32768.0);
             an.push(&hf, &mut spec);
             if i == 0 {
@@ -169,7 +170,8 @@ fn feature_errors(x: &[i16], input_scale: f32) -> (i32, f64, usize) {
     let (mut q, mut spec, mut f) = ([0i8; N_FEATURES], [Complex32::new(0.0, 0.0); BINS], [0.0f32; N_FEATURES]);
     let (mut max, mut sum, mut n) = (0i32, 0i64, 0usize);
     for h in hops(x) {
-        fe.analyze(h, &mut q);
+        fe.analyze(h);
+        fe.features(&mut q);
         let hf: [f32; HOP] = core::array::from_fn(|j| h[j] as f32 / 32768.0);
         an.push(&hf, &mut spec);
         dsp::features(&spec, &mut f);
@@ -213,9 +215,11 @@ fn run_fixed(x: &[i16], mask: &[i8; BINS], output_scale: f32) -> Vec<i16> {
     let mut fe = FixedFrontEnd::new(0.12, output_scale);
     let (mut q, mut out) = ([0i8; N_FEATURES], Vec::with_capacity(x.len()));
     for h in hops(x) {
-        fe.analyze(h, &mut q);
+        fe.analyze(h);
+        fe.features(&mut q);
         let mut o = [0i16; HOP];
-        fe.synthesize(mask, &mut o);
+        fe.apply_mask(mask);
+        fe.synthesize(&mut o);
         out.extend_from_slice(&o);
     }
     out
@@ -277,9 +281,11 @@ fn silence_and_extremes_do_not_overflow() {
     let (mut q, mut out) = ([0i8; N_FEATURES], [1i16; HOP]);
     // Silence: the floor, ln(1e-7)/0.12 = −134 → −127, and silent output.
     for _ in 0..3 {
-        fe.analyze(&[0; HOP], &mut q);
+        fe.analyze(&[0; HOP]);
+        fe.features(&mut q);
         assert!(q.iter().all(|v| *v == -127), "{q:?}");
-        fe.synthesize(&[127; BINS], &mut out);
+        fe.apply_mask(&[127; BINS]);
+        fe.synthesize(&mut out);
         assert!(out.iter().all(|v| *v == 0));
     }
     // Full scale, every extreme pattern, every extreme mask (and gains over 1) and scale.
@@ -298,8 +304,10 @@ fn silence_and_extremes_do_not_overflow() {
             for p in patterns {
                 for m in &masks {
                     let h: [i16; HOP] = core::array::from_fn(p);
-                    fe.analyze(&h, &mut q);
-                    fe.synthesize(m, &mut out);
+                    fe.analyze(&h);
+                    fe.features(&mut q);
+                    fe.apply_mask(m);
+                    fe.synthesize(&mut out);
                 }
             }
         }
@@ -314,8 +322,10 @@ fn silence_and_extremes_do_not_overflow() {
         let shift = (rng.next().abs() * 16.0) as u32;
         let h: [i16; HOP] = core::array::from_fn(|_| ((rng.next() * 32768.0) as i32 >> shift) as i16);
         let m: [i8; BINS] = core::array::from_fn(|_| (rng.next() * 128.0) as i8);
-        fe.analyze(&h, &mut q);
-        fe.synthesize(&m, &mut out);
+        fe.analyze(&h);
+        fe.features(&mut q);
+        fe.apply_mask(&m);
+        fe.synthesize(&mut out);
     }
     // Full-scale DC with unity mask comes back (saturated at most by one LSB of rounding).
     let x = std::vec![i16::MIN; HOP * 6];
@@ -323,4 +333,28 @@ fn silence_and_extremes_do_not_overflow() {
     assert!(y[2 * HOP..].iter().all(|v| (*v as i32 + 32768).abs() <= 2), "{:?}", &y[2 * HOP..2 * HOP + 8]);
     let f = format!("{}", core::mem::size_of::<FixedFrontEnd>());
     println!("size_of::<FixedFrontEnd>() = {f} bytes");
+}
+
+/// The stages called out of order (synthesis without a mask, twice, a mask after synthesis)
+/// give wrong audio but never overflow (overflow checks are on in tests).
+#[test]
+fn stages_out_of_order_do_not_overflow() {
+    let loud: [i16; HOP] = core::array::from_fn(|i| if i % 3 == 0 { i16::MIN } else { i16::MAX });
+    let (mut q, mut out) = ([0i8; N_FEATURES], [0i16; HOP]);
+    for scale_out in [1.0 / 127.0, 100.0] {
+        let mut fe = FixedFrontEnd::new(0.12, scale_out);
+        fe.analyze(&[0; HOP]);
+        fe.apply_mask(&[1; BINS]); // silence: the largest normalisation shift
+        fe.analyze(&loud);
+        fe.synthesize(&mut out);
+        fe.synthesize(&mut out);
+        fe.apply_mask(&[127; BINS]);
+        fe.apply_mask(&[127; BINS]);
+        fe.synthesize(&mut out);
+        fe.features(&mut q);
+        fe.analyze(&loud);
+        fe.features(&mut q);
+        fe.features(&mut q);
+        fe.synthesize(&mut out);
+    }
 }

@@ -97,10 +97,12 @@ fn scales_convert_once_without_floats() {
     let h: [i16; HOP] = core::array::from_fn(|i| (i as i16 - 64) * 100);
     let mut q = [0i8; N_FEATURES];
     let mut tiny = FixedFrontEnd::new(1e-30, 1.0);
-    tiny.analyze(&h, &mut q);
+    tiny.analyze(&h);
+    tiny.features(&mut q);
     assert!(q.iter().all(|v| v.abs() == 127), "{q:?}");
     let mut huge = FixedFrontEnd::new(1e30, 1.0);
-    huge.analyze(&h, &mut q);
+    huge.analyze(&h);
+    huge.features(&mut q);
     assert!(q.iter().all(|v| *v == 0), "{q:?}");
     assert_eq!(FixedFrontEnd::new(1.0, 1e30).gain_mul, 1 << 23);
     assert_eq!(FixedFrontEnd::new(1.0, f32::NAN).gain_mul, 0);

@@ -1,0 +1,28 @@
+//! What a pipeline checks before it runs: the model's shape and the caller's buffers.
+
+use crate::dsp::{BINS, N_FEATURES};
+use crate::{Error, Model};
+
+/// Whether `model` is a denoiser for this front end: [`N_FEATURES`] log-power features in,
+/// [`BINS`] gains out; [`Error::NotADenoiser`] otherwise.
+pub fn check_denoiser(model: &Model<'_>) -> Result<(), Error> {
+    if model.input_len() != N_FEATURES || model.output_len() != BINS {
+        return Err(Error::NotADenoiser { inputs: len32(model.input_len()), outputs: len32(model.output_len()) });
+    }
+    Ok(())
+}
+
+/// The caller's arena and state buffers against what the model needs (lengths in elements).
+pub(super) fn check_buffers(arena: usize, arena_needed: usize, state: usize, state_needed: usize) -> Result<(), Error> {
+    if arena < arena_needed {
+        return Err(Error::ArenaTooSmall { needed: len32(arena_needed), got: len32(arena) });
+    }
+    if state < state_needed {
+        return Err(Error::StateTooSmall { needed: len32(state_needed), got: len32(state) });
+    }
+    Ok(())
+}
+
+fn len32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}

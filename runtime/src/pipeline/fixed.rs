@@ -1,0 +1,69 @@
+//! The integer path: [`FixedFrontEnd`] and [`Model::step_i8`], for cores without an FPU. No
+//! floating point runs here (the front end's two scales become integers in `new`), and the
+//! host computes the same bits as every chip.
+
+use super::check::{check_buffers, check_denoiser};
+use super::stages::Stages;
+use crate::dsp::{BINS, HOP, N_FEATURES};
+use crate::dsp_fixed::FixedFrontEnd;
+use crate::{Error, Model, StateI8};
+
+/// The integer denoiser on i16 PCM: [`FixedFrontEnd`] analysis and int8 features,
+/// [`Model::step_i8`], its int8 mask, integer synthesis.
+pub struct I8Denoiser<'a> {
+    model: Model<'a>,
+    front: FixedFrontEnd,
+    state: StateI8<'a>,
+    arena: &'a mut [i8],
+    feat: [i8; N_FEATURES],
+    gains: [i8; BINS],
+}
+
+impl<'a> I8Denoiser<'a> {
+    /// `model` must be a denoiser ([`check_denoiser`]) with integer constants
+    /// ([`Error::NoIntegerPath`] otherwise); `arena` and `state` hold at least
+    /// [`Model::i8_arena_len`] and [`Model::i8_state_len`] elements.
+    pub fn new(model: Model<'a>, arena: &'a mut [i8], state: &'a mut [i8]) -> Result<Self, Error> {
+        check_denoiser(&model)?;
+        if !model.has_int() {
+            return Err(Error::NoIntegerPath);
+        }
+        check_buffers(arena.len(), model.i8_arena_len(), state.len(), model.i8_state_len())?;
+        let front = FixedFrontEnd::new(model.input_scale(), model.output_scale());
+        Ok(I8Denoiser { model, front, state: StateI8::new(state), arena, feat: [0; N_FEATURES], gains: [0; BINS] })
+    }
+
+    /// Forgets the past: the next hop starts a stream.
+    pub fn reset(&mut self) {
+        self.front.reset();
+        self.state.reset();
+    }
+
+    pub fn model(&self) -> &Model<'a> {
+        &self.model
+    }
+}
+
+impl Stages for I8Denoiser<'_> {
+    type Sample = i16;
+
+    fn analysis(&mut self, input: &[i16; HOP]) {
+        self.front.analyze(input);
+    }
+
+    fn features(&mut self) {
+        self.front.features(&mut self.feat);
+    }
+
+    fn step(&mut self) -> Result<(), Error> {
+        self.model.step_i8(&mut self.state, self.arena, &self.feat, &mut self.gains)
+    }
+
+    fn mask(&mut self) {
+        self.front.apply_mask(&self.gains);
+    }
+
+    fn synthesis(&mut self, output: &mut [i16; HOP]) {
+        self.front.synthesize(output);
+    }
+}
