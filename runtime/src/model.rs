@@ -236,6 +236,6 @@ impl<'a> Model<'a> {
 
     /// Multiply-accumulates per frame (weights of conv1d/linear layers).
     pub fn macs_per_frame(&self) -> u64 {
-        (0..self.n_layers()).filter_map(|i| self.layer(i).ok()).map(|l| l.macs()).sum()
+        (0..self.n_layers()).filter_map(|i| self.layer(i).ok()).filter(|l| l.op.has_weights()).map(|l| l.macs()).sum()
     }
 }

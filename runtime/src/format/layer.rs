@@ -48,10 +48,6 @@ impl Op {
         }
     }
 
-    fn from_code(c: u8) -> Option<Op> {
-        [Op::Conv1d, Op::Linear, Op::Relu, Op::Sigmoid, Op::Tanh].into_iter().find(|op| op.code() == c)
-    }
-
     pub fn has_weights(self) -> bool {
         matches!(self, Op::Conv1d | Op::Linear)
     }
@@ -85,7 +81,14 @@ impl Layer {
             return Err(Error::InvalidField(p));
         }
         let e = slice(b, h.layer_entry_offset(i), LAYER_ENTRY_LEN, Part::LayerTable)?;
-        let op = Op::from_code(u8_at(e, OP_AT, p)?).ok_or(Error::InvalidField(p))?;
+        let op = match u8_at(e, OP_AT, p)? {
+            1 => Op::Conv1d,
+            2 => Op::Linear,
+            3 => Op::Relu,
+            4 => Op::Sigmoid,
+            5 => Op::Tanh,
+            _ => return Err(Error::InvalidField(p)),
+        };
         if u8_at(e, RESERVED1_AT, p)? != 0 || u8_at(e, RESERVED11_AT, p)? != 0 {
             return Err(Error::Reserved(p));
         }
@@ -100,15 +103,10 @@ impl Layer {
             out_scale: f32_at(e, OUT_SCALE_AT, p)?,
             int_offset: u32_at(e, INT_OFFSET_AT, p)?,
         };
-        l.check(h, u16_at(e, STRIDE_AT, p)?, p)?;
-        Ok(l)
-    }
-
-    fn check(&self, h: &Header, stride: u16, p: Part) -> Result<(), Error> {
-        let l = self;
+        let stride = u16_at(e, STRIDE_AT, p)?;
         let fields_ok = l.in_len > 0
             && l.out_len > 0
-            && match l.op {
+            && match op {
                 Op::Conv1d => (1..=MAX_KERNEL as u8).contains(&l.kernel) && (1..=MAX_DILATION).contains(&l.dilation),
                 Op::Linear => l.kernel == 1 && l.dilation == 1,
                 _ => l.kernel == 0 && l.dilation == 0 && l.weight == NO_TENSOR && l.bias == NO_TENSOR && stride == 0,
@@ -116,11 +114,11 @@ impl Layer {
         if !fields_ok {
             return Err(Error::InvalidField(p));
         }
-        if l.op.has_weights() && stride != 1 {
+        if op.has_weights() && stride != 1 {
             return Err(Error::Unsupported(p));
         }
         let scale_ok = if h.has_int() {
-            l.out_scale.is_finite() && l.out_scale > 0.0 && ((l.int_offset == 0) == (l.op == Op::Relu))
+            l.out_scale.is_finite() && l.out_scale > 0.0 && ((l.int_offset == 0) == (op == Op::Relu))
         } else {
             l.out_scale == 0.0 && l.int_offset == 0
         };
@@ -128,7 +126,7 @@ impl Layer {
         if !scale_ok || (h.has_int() && h.version >= 4 && l.bias != NO_TENSOR) {
             return Err(Error::InvalidField(p));
         }
-        Ok(())
+        Ok(l)
     }
 
     /// The 24 bytes of this entry (stride from [`Op::stride`], reserved bytes zero).
@@ -161,13 +159,9 @@ impl Layer {
         }
     }
 
-    /// Multiply-accumulates per frame (0 for element-wise ops).
+    /// Multiply-accumulates per frame of a conv1d/linear layer: `out·kernel·in`, its weight count.
     pub fn macs(&self) -> u64 {
-        if self.op.has_weights() {
-            u64::from(self.out_len) * u64::from(self.kernel) * u64::from(self.in_len)
-        } else {
-            0
-        }
+        u64::from(self.out_len) * u64::from(self.kernel) * u64::from(self.in_len)
     }
 }
 

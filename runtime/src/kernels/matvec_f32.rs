@@ -155,7 +155,7 @@ fn rows_var_f32<const G: usize>(
         Layout::RowPairs { .. } => {
             for yy in out.chunks_exact_mut(2) {
                 let (mut sa, mut sb) = ([0.0f32; 16], [0.0f32; 16]);
-                pair_sums_f32::<G>(gs, &mut bits, &mut data, taps, in_len, &mut sa, &mut sb)?;
+                row_pair_sums_f32::<G>(gs, &mut bits, &mut data, taps, in_len, &mut sa, &mut sb)?;
                 if let [ya, yb] = yy {
                     (*ya, *yb) = (finish(&sa), finish(&sb));
                 }
@@ -175,7 +175,7 @@ fn rows_var_f32<const G: usize>(
 
 /// Level sums of two rows stored as a pair (`Layout::RowPairs`), one per bit width.
 #[inline(always)]
-fn pair_sums_f32<const G: usize>(
+fn row_pair_sums_f32<const G: usize>(
     gs: usize,
     bits: &mut GroupBits<'_>,
     data: &mut &[u8],
@@ -191,9 +191,9 @@ fn pair_sums_f32<const G: usize>(
                 for xs in x.chunks_exact(seg) {
                     let b = bits.next().unwrap_or(0);
                     *data = if G == 0 || b > 8 {
-                        add_pair_any_f32(xs, data, b, sa, sb)
+                        add_pair_dot_any_f32(xs, data, b, sa, sb)
                     } else {
-                        dispatch_bits_upto8!(b, add_pair_f32, None, (xs, *data, sa, sb))
+                        dispatch_bits_upto8!(b, add_pair_dot_f32, None, (xs, *data, sa, sb))
                     }
                     .ok_or(Error::KernelShape)?;
                 }
@@ -220,9 +220,9 @@ fn row_sums_f32<const G: usize>(
                 for xg in x.chunks_exact(gs) {
                     let b = bits.next().unwrap_or(0);
                     *data = if G == 0 || b > 8 {
-                        add_group_any_f32(xg, data, b, sums)
+                        add_dot_any_f32(xg, data, b, sums)
                     } else {
-                        dispatch_bits_upto8!(b, add_group_f32, None, (xg, *data, sums))
+                        dispatch_bits_upto8!(b, add_dot_f32, None, (xg, *data, sums))
                     }
                     .ok_or(Error::KernelShape)?;
                 }
@@ -235,7 +235,7 @@ fn row_sums_f32<const G: usize>(
 
 /// Adds one `B`-bit group's `Σ x·level` to `sums[B]`; returns the packed bytes after it.
 #[inline(always)]
-fn add_group_f32<'d, const B: usize>(xg: &[f32], data: &'d [u8], sums: &mut Sums) -> Option<&'d [u8]> {
+fn add_dot_f32<'d, const B: usize>(xg: &[f32], data: &'d [u8], sums: &mut Sums) -> Option<&'d [u8]> {
     let (bytes, rest) = data.split_at_checked(group_bytes(xg.len(), B as u8))?;
     if let Some(s) = sums.get_mut(B) {
         *s += dot_group_f32::<B>(xg, bytes);
@@ -243,10 +243,10 @@ fn add_group_f32<'d, const B: usize>(xg: &[f32], data: &'d [u8], sums: &mut Sums
     Some(rest)
 }
 
-/// [`add_group_f32`] for any width (one body for all): other group sizes and widths 9..=15.
+/// [`add_dot_f32`] for any width (one body for all): other group sizes and widths 9..=15.
 /// Inlined: a call in the group loop makes every caller-saved register spill around it.
 #[inline(always)]
-fn add_group_any_f32<'d>(xg: &[f32], data: &'d [u8], b: u8, sums: &mut Sums) -> Option<&'d [u8]> {
+fn add_dot_any_f32<'d>(xg: &[f32], data: &'d [u8], b: u8, sums: &mut Sums) -> Option<&'d [u8]> {
     let (bytes, rest) = split_group(data, xg.len(), b)?;
     if let Some(s) = sums.get_mut(usize::from(b)) {
         *s += dot_group_any_f32(xg, bytes, b);
@@ -257,7 +257,7 @@ fn add_group_any_f32<'d>(xg: &[f32], data: &'d [u8], b: u8, sums: &mut Sums) -> 
 /// Adds one `B`-bit row-pair group (the segment's levels of row `a`, then of row `b`) to both
 /// rows' sums; returns the packed bytes after it.
 #[inline(always)]
-fn add_pair_f32<'d, const B: usize>(xs: &[f32], data: &'d [u8], sa: &mut Sums, sb: &mut Sums) -> Option<&'d [u8]> {
+fn add_pair_dot_f32<'d, const B: usize>(xs: &[f32], data: &'d [u8], sa: &mut Sums, sb: &mut Sums) -> Option<&'d [u8]> {
     let half = group_bytes(xs.len(), B as u8);
     let (bytes, rest) = data.split_at_checked(2 * half)?;
     let (pa, pb) = bytes.split_at_checked(half)?;
@@ -269,9 +269,9 @@ fn add_pair_f32<'d, const B: usize>(xs: &[f32], data: &'d [u8], sa: &mut Sums, s
     Some(rest)
 }
 
-/// [`add_pair_f32`] for any width (one body for all; inlined, as [`add_group_any_f32`]).
+/// [`add_pair_dot_f32`] for any width (one body for all; inlined, as [`add_dot_any_f32`]).
 #[inline(always)]
-fn add_pair_any_f32<'d>(xs: &[f32], data: &'d [u8], b: u8, sa: &mut Sums, sb: &mut Sums) -> Option<&'d [u8]> {
+fn add_pair_dot_any_f32<'d>(xs: &[f32], data: &'d [u8], b: u8, sa: &mut Sums, sb: &mut Sums) -> Option<&'d [u8]> {
     let (bytes, rest) = split_group(data, 2 * xs.len(), b)?;
     let (pa, pb) = bytes.split_at_checked(group_bytes(xs.len(), b))?;
     let (a, c) = dot_pair_any_f32(xs, pa, pb, b);
