@@ -70,7 +70,8 @@ impl<'a> Model<'a> {
         }
         let m = Model { blob, header };
         let sizes = m.check_graph()?;
-        if sizes.header_lens(header.has_int()) != Some(header.buffer_lens()) {
+        let expect = sizes.header_lens(header.has_int()).ok_or(Error::SizeMismatch)?;
+        if expect.iter().zip(header.buffer_lens()).any(|(&e, g)| e != g) {
             return Err(Error::SizeMismatch);
         }
         Ok(m)
