@@ -13,7 +13,8 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use runtime::kernels::{matvec_f32, matvec_i8, IntParams};
+use runtime::format::IntParams;
+use runtime::kernels::{matvec_f32, matvec_i8};
 use runtime::writer::{BlobWriter, IntCalibration, TensorId};
 use runtime::{Model, Part, StateF32, StateI8};
 use std::hint::black_box;

@@ -1,4 +1,5 @@
-//! Bounds-checked little-endian reads: the only place blob bytes are decoded.
+//! Bounds-checked little-endian reads and writes: the only place blob bytes are decoded or
+//! encoded field by field.
 
 use crate::error::{Error, Part};
 
@@ -36,4 +37,12 @@ pub(crate) fn i64_at(b: &[u8], off: usize, part: Part) -> Result<i64, Error> {
 
 pub(crate) fn f32_at(b: &[u8], off: usize, part: Part) -> Result<f32, Error> {
     Ok(f32::from_le_bytes(arr(b, off, part)?))
+}
+
+/// Writes `v` at `off` (the encoders' fixed-size entries always hold their fields; a write past
+/// the end is dropped, never a panic).
+pub(crate) fn put<const N: usize>(b: &mut [u8], off: usize, v: [u8; N]) {
+    if let Some(d) = off.checked_add(N).and_then(|end| b.get_mut(off..end)) {
+        d.copy_from_slice(&v);
+    }
 }

@@ -1,5 +1,7 @@
 //! Every way a blob or a call can be rejected. Never a panic.
 
+use crate::format::version::{MIN_VERSION, VERSION};
+
 /// Which part of the blob an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -57,7 +59,8 @@ impl core::fmt::Display for Error {
             Error::Truncated { needed, got } => write!(f, "blob truncated: need {needed} bytes, got {got}"),
             Error::BadMagic => write!(f, "not a model blob (bad magic; expected \"DQEM\")"),
             Error::UnsupportedVersion(v) => {
-                write!(f, "unsupported blob format version {v} (this runtime reads 1 and 2)")
+                let (v, lo, hi) = (u32::from(*v), u32::from(MIN_VERSION), u32::from(VERSION));
+                write!(f, "unsupported blob format version {v} (this runtime reads {lo} to {hi})")
             }
             Error::LengthMismatch { header, actual } => {
                 write!(f, "blob length {actual} differs from the header's total_len {header}")

@@ -264,7 +264,7 @@ pub fn with_blob_biases(mut dep: Deployable, blob: &[u8]) -> Result<Deployable> 
         let out = d.bias.len();
         let mut y = vec![0f32; out];
         let bias = m.bias(i).map_err(|e| anyhow!("bias of layer {i}: {e}"))?;
-        runtime::kernels::f32::add_bias(bias.as_ref(), &mut y).map_err(|e| anyhow!("bias of layer {i}: {e}"))?;
+        runtime::kernels::add_bias(bias.as_ref(), &mut y).map_err(|e| anyhow!("bias of layer {i}: {e}"))?;
         d.bias = y;
     }
     Ok(dep)

@@ -81,7 +81,6 @@ pub fn inspect(blob: &[u8]) -> Result<BlobInfo> {
             match t.weights {
                 Weights::F32(_) => row.storage = "f32",
                 Weights::F16(_) => row.storage = "f16",
-                Weights::ScaledI16 { .. } => row.storage = "i16",
                 Weights::Packed(p) => {
                     row.storage = "packed";
                     let gb: Vec<u8> = (0..p.n_groups()).map(|g| p.group_bits(g)).collect();

@@ -1,15 +1,27 @@
 //! Integer-path constants (FORMAT.md): fixed-point multipliers and activation tables,
 //! computed once at export in f64 so the firmware needs no floating point.
 
-use super::{IntCalibration, TensorRec, WriteError};
-use crate::format::{int_linear_len, Op, INT_LUT_LEN, VERSION};
+use super::tensor::Pending;
+use super::{IntCalibration, WriteError};
+use crate::format::{int_linear_len, BiasQ, IntParams, Kind, Layer, Op, VERSION};
 use crate::quant::{scale_for_bits, MAX_BITS};
 use alloc::vec::Vec;
 use std::format;
 
+/// Largest fixed-point shift `S` (FORMAT.md).
+const MAX_SHIFT: i64 = 62;
+
 pub(super) struct Scales {
     pub input: f32,
     pub out: Vec<f32>,
+}
+
+impl Scales {
+    /// Scales of layer `i`'s input and output.
+    pub fn around(&self, i: usize) -> (f32, f32) {
+        let input = if i == 0 { self.input } else { self.out.get(i - 1).copied().unwrap_or(0.0) };
+        (input, self.out.get(i).copied().unwrap_or(0.0))
+    }
 }
 
 /// Checks the calibration and gives ReLU layers their input's scale.
@@ -34,80 +46,92 @@ pub(super) fn layer_scales(ops: &[Op], c: &IntCalibration) -> Result<Scales, Wri
     Ok(Scales { input: c.input_scale, out })
 }
 
-/// The constants block of one layer (empty for ReLU).
-pub(super) fn int_block(
-    tensors: &[TensorRec],
-    op: Op,
-    weight: u16,
-    bias: u16,
-    out_len: u16,
-    in_scale: f32,
-    out_scale: f32,
-) -> Result<Vec<u8>, WriteError> {
+/// The constants block of layer `l` (empty for ReLU); `tensors` indexed by the writer's ids.
+pub(super) fn int_block(tensors: &[Pending], l: &Layer, in_scale: f32, out_scale: f32) -> Result<Vec<u8>, WriteError> {
     let (sx, sy) = (f64::from(in_scale), f64::from(out_scale));
-    match op {
+    match l.op {
         Op::Relu => Ok(Vec::new()),
-        Op::Sigmoid | Op::Tanh => {
-            let mut lut = Vec::with_capacity(INT_LUT_LEN);
-            for byte in 0..=255u8 {
-                let x = f64::from(byte as i8) * sx;
-                let y = if op == Op::Sigmoid { 1.0 / (1.0 + (-x).exp()) } else { x.tanh() };
-                lut.push(((y / sy).round().clamp(-127.0, 127.0) as i8) as u8);
-            }
-            Ok(lut)
-        }
+        Op::Sigmoid | Op::Tanh => Ok(lut(l.op, sx, sy)),
         Op::Conv1d | Op::Linear => {
-            let w = tensors.get(usize::from(weight)).ok_or_else(|| WriteError::Shape("unknown weight".into()))?;
-            if w.kind != 3 {
+            let w = tensors.get(usize::from(l.weight)).ok_or_else(|| WriteError::Shape("unknown weight".into()))?;
+            if w.entry.kind != Kind::Packed {
                 return Err(WriteError::Value("the integer path needs packed (quantised) weights".into()));
             }
-            let m_min = sx * f64::from(w.min) / sy;
-            let m_bits: Vec<f64> =
-                (1..=MAX_BITS).map(|b| sx * f64::from(scale_for_bits(w.min, w.max, b)) / sy).collect();
-            let biggest = m_bits.iter().fold(m_min.abs(), |a, m| a.max(m.abs()));
-            let bias_vals: Vec<f32> = match tensors.get(usize::from(bias)) {
+            let bias = match tensors.get(usize::from(l.bias)) {
                 Some(b) => b.values.clone(),
-                None => alloc::vec![0.0; usize::from(out_len)],
+                None => alloc::vec![0.0; usize::from(l.out_len)],
             };
-            let biggest_bias = bias_vals.iter().fold(0.0f64, |a, b| a.max((f64::from(*b) / sy).abs()));
-            // Largest shift that keeps every multiplier within i32 and every bias within 2^62 (a
-            // constant zero tensor has no multiplier to bound it).
-            let mut shift =
-                if biggest > 0.0 { ((f64::from(i32::MAX) / biggest).log2().floor() as i64).clamp(1, 62) } else { 62 };
-            if biggest_bias > 0.0 {
-                shift = shift.min(((2f64.powi(62) / biggest_bias).log2().floor() as i64).max(1));
-            }
-            let unit = (shift as f64).exp2();
-            let to_i32 = |m: f64| -> Result<i32, WriteError> {
-                let v = (m * unit).round();
-                if v.abs() > f64::from(i32::MAX) {
-                    return Err(WriteError::Value(format!("multiplier {m} does not fit the fixed-point format")));
-                }
-                Ok(v as i32)
-            };
-            // Bias constants are i16 `c = round(b/s_y·2^(S−L))`, `bias_q = c·2^L`, with the smallest
-            // `L` that fits the largest: a bias of |b/s_y| ≤ 127 output steps keeps ≥ 8 fraction
-            // bits, an error ≤ 2^−9 of an output step (the output itself is rounded to one step).
-            let lshift = if biggest_bias > 0.0 {
-                (shift - ((f64::from(i16::MAX) / biggest_bias).log2().floor() as i64)).clamp(0, shift)
-            } else {
-                0
-            };
-            let bias_unit = ((shift - lshift) as f64).exp2();
-            let mut block = Vec::with_capacity(int_linear_len(VERSION, usize::from(out_len)));
-            block.extend_from_slice(&(shift as u32 | (lshift as u32) << 8).to_le_bytes());
-            block.extend_from_slice(&to_i32(m_min)?.to_le_bytes());
-            for m in &m_bits {
-                block.extend_from_slice(&to_i32(*m)?.to_le_bytes());
-            }
-            for b in bias_vals {
-                let q = (f64::from(b) / sy * bias_unit).round();
-                if q.abs() > f64::from(i16::MAX) {
-                    return Err(WriteError::Value(format!("bias {b} too large for scale {out_scale}")));
-                }
-                block.extend_from_slice(&(q as i16).to_le_bytes());
-            }
-            Ok(block)
+            linear_block(w.entry.min, w.entry.max, &bias, sx, sy)
         }
     }
+}
+
+/// `q_y = round(f(q_x·s_x) / s_y)` for every int8 `q_x`, indexed by its two's-complement byte.
+fn lut(op: Op, sx: f64, sy: f64) -> Vec<u8> {
+    (0..=255u8)
+        .map(|byte| {
+            let x = f64::from(byte as i8) * sx;
+            let y = if op == Op::Sigmoid { 1.0 / (1.0 + (-x).exp()) } else { x.tanh() };
+            ((y / sy).round().clamp(-127.0, 127.0) as i8) as u8
+        })
+        .collect()
+}
+
+/// The shift `S` and bias shift `L`: the largest `S` that keeps every multiplier within i32 and
+/// every bias within 2^62 (a constant zero tensor has no multiplier to bound it), and the
+/// smallest `L` that fits every bias constant in i16.
+fn shifts(biggest: f64, biggest_bias: f64) -> (i64, i64) {
+    let mut shift = if biggest > 0.0 {
+        ((f64::from(i32::MAX) / biggest).log2().floor() as i64).clamp(1, MAX_SHIFT)
+    } else {
+        MAX_SHIFT
+    };
+    if biggest_bias > 0.0 {
+        shift = shift.min(((2f64.powi(62) / biggest_bias).log2().floor() as i64).max(1));
+    }
+    // Bias constants are i16 `c = round(b/s_y·2^(S−L))`, `bias_q = c·2^L`: a bias of
+    // |b/s_y| ≤ 127 output steps keeps ≥ 8 fraction bits, an error ≤ 2^−9 of an output step
+    // (the output itself is rounded to one step).
+    let lshift = if biggest_bias > 0.0 {
+        (shift - ((f64::from(i16::MAX) / biggest_bias).log2().floor() as i64)).clamp(0, shift)
+    } else {
+        0
+    };
+    (shift, lshift)
+}
+
+/// The block of a conv1d/linear layer whose weights span `[min, max]`, with biases `bias`.
+fn linear_block(min: f32, max: f32, bias: &[f32], sx: f64, sy: f64) -> Result<Vec<u8>, WriteError> {
+    let m_min = sx * f64::from(min) / sy;
+    let m_bits: Vec<f64> = (1..=MAX_BITS).map(|b| sx * f64::from(scale_for_bits(min, max, b)) / sy).collect();
+    let biggest = m_bits.iter().fold(m_min.abs(), |a, m| a.max(m.abs()));
+    let biggest_bias = bias.iter().fold(0.0f64, |a, b| a.max((f64::from(*b) / sy).abs()));
+    let (shift, lshift) = shifts(biggest, biggest_bias);
+    let unit = (shift as f64).exp2();
+    let to_i32 = |m: f64| -> Result<i32, WriteError> {
+        let v = (m * unit).round();
+        if v.abs() > f64::from(i32::MAX) {
+            return Err(WriteError::Value(format!("multiplier {m} does not fit the fixed-point format")));
+        }
+        Ok(v as i32)
+    };
+    let m_min = to_i32(m_min)?;
+    let mut mb = [0i32; MAX_BITS as usize];
+    for (o, m) in mb.iter_mut().zip(&m_bits) {
+        *o = to_i32(*m)?;
+    }
+    let bias_unit = ((shift - lshift) as f64).exp2();
+    let mut values = Vec::with_capacity(2 * bias.len());
+    for b in bias {
+        let q = (f64::from(*b) / sy * bias_unit).round();
+        if q.abs() > f64::from(i16::MAX) {
+            return Err(WriteError::Value(format!("bias {b} too large for scale {}", sy as f32)));
+        }
+        values.extend_from_slice(&(q as i16).to_le_bytes());
+    }
+    let bias_q = BiasQ::I16 { values: &values, lshift: lshift as u32 };
+    let params = IntParams { shift: shift as u32, m_min, m_bits: mb, bias: bias_q };
+    let mut block = Vec::with_capacity(int_linear_len(VERSION, bias.len()));
+    params.encode_into(&mut block);
+    Ok(block)
 }

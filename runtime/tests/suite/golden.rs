@@ -239,7 +239,7 @@ fn check_fields(b: &[u8], version: u16) {
                 let scale = OUT_SCALES[0] * (f64::from(lshift) - f64::from(shift)).exp2() as f32;
                 let want = f32::from(c) * scale;
                 let got = match Model::parse(&b).unwrap().bias(0).unwrap() {
-                    Some(runtime::Weights::ScaledI16 { data, scale }) => {
+                    Some(runtime::format::Bias::ScaledI16 { data, scale }) => {
                         f32::from(i16::from_le_bytes([data[2 * n], data[2 * n + 1]])) * scale
                     }
                     other => panic!("bias of layer 0: {other:?}"),

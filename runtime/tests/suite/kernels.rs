@@ -12,7 +12,8 @@
 
 use crate::common::*;
 use rand::Rng;
-use runtime::kernels::{matvec_f32, matvec_i8, BiasQ, IntParams};
+use runtime::format::{BiasQ, IntParams};
+use runtime::kernels::{matvec_f32, matvec_i8};
 use runtime::{Error, Model, Weights};
 
 /// Asserted bound on the normalised error (see the module doc for the measured value).
@@ -69,7 +70,7 @@ fn matvec_f32_matches_dequantized_reference() {
             assert_eq!(p.fixed_bits().is_some(), q.bits.iter().all(|&b| b == q.bits[0]));
             assert_eq!(p.layout, if p.fixed_bits().is_some() { runtime::format::Layout::Rows } else { q.layout });
         }
-        let bt = (l.bias != 0xFFFF).then(|| m.tensor(l.bias).unwrap().weights);
+        let bt = m.bias(0).unwrap();
         let taps: Vec<Option<Vec<f32>>> =
             (0..k).map(|_| (!r.random_bool(0.2)).then(|| rand_vec(&mut r, in_len, 2.0))).collect();
         let tap_refs: Vec<Option<&[f32]>> = taps.iter().map(|t| t.as_deref()).collect();
@@ -118,7 +119,10 @@ fn kernels_reject_bad_shapes() {
     assert_eq!(matvec_f32(&w, None, &[None, None], usize::MAX / 2, &mut y), Err(Error::KernelShape));
     // A bias of the wrong length.
     let bias = [0u8; 12];
-    assert_eq!(matvec_f32(&w, Some(&Weights::F32(&bias)), &[None, None], 16, &mut y), Err(Error::KernelShape));
+    assert_eq!(
+        matvec_f32(&w, Some(&runtime::format::Bias::F32(&bias)), &[None, None], 16, &mut y),
+        Err(Error::KernelShape)
+    );
     // The integer kernel: packed weights only, bias constants of the right length.
     let xi = vec![1i8; 16];
     let mut yi = vec![0i8; 4];

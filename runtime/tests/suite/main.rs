@@ -9,5 +9,6 @@ mod golden;
 mod intpath;
 mod kernels;
 mod malformed;
+mod reencode;
 mod roundtrip;
 mod streaming;

@@ -5,9 +5,10 @@
 
 use crate::common::*;
 use rand::Rng;
-use runtime::kernels::{conv1d_seq_f32, conv1d_seq_i8, IntParams};
+use runtime::format::IntParams;
+use runtime::kernels::{conv1d_seq_f32, conv1d_seq_i8};
 use runtime::writer::IntCalibration;
-use runtime::{Model, Part, StateF32, Weights};
+use runtime::{Model, Part, StateF32};
 
 fn int_params<'a>(m: &Model<'a>, layer: u16) -> IntParams<'a> {
     let l = m.layer(layer).unwrap();
@@ -113,7 +114,7 @@ fn streaming_graph_equals_layerwise_sequence() {
             runtime::Op::Sigmoid => runtime::kernels::sigmoid(&mut cur),
             _ => {
                 let w = m.tensor(l.weight).unwrap().weights;
-                let b: Option<Weights> = (l.bias != 0xFFFF).then(|| m.tensor(l.bias).unwrap().weights);
+                let b = m.bias(i).unwrap();
                 let mut y = vec![0.0f32; t_len * usize::from(l.out_len)];
                 conv1d_seq_f32(
                     &w,

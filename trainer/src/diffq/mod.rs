@@ -65,7 +65,9 @@ impl Default for DiffqConfig {
             min_bits: 2.0,
             max_bits: 15.0,
             init_bits: 8.0,
-            group_size: 64, // 32 inputs × 2 rows: one width per 64 weights (0.03 bit/weight of table)
+            // 32 inputs × 2 rows: one width per 64 weights (0.03 bit/weight of table); the size the
+            // firmware's mixed-bit kernels are compiled for.
+            group_size: runtime::kernels::FAST_GROUP_SIZE,
             min_size: 1024,
             extra_bits: 0.0,
             param: BitsParam::Bits,

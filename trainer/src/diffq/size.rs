@@ -7,7 +7,8 @@
 use super::DiffqError;
 use super::QuantLayout;
 use candle_core::{Result, Tensor};
-use runtime::format::{HEADER_LEN, LAYER_ENTRY_LEN, TENSOR_ENTRY_LEN};
+use runtime::format::{bits_table_len, bits_width_for, HEADER_LEN, LAYER_ENTRY_LEN, TENSOR_ENTRY_LEN};
+use runtime::quant::group_bytes;
 
 /// Bytes per value of an unquantised tensor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -46,27 +47,10 @@ pub struct BlobLayout {
     pub int_bytes: usize,
 }
 
-/// Bits per entry of the bit-width table for a set of group widths: 0, 1, 2 or 4.
-pub fn bits_width_for(group_bits: &[u8]) -> u8 {
-    let lo = group_bits.iter().copied().min().unwrap_or(0);
-    let hi = group_bits.iter().copied().max().unwrap_or(0);
-    match hi.saturating_sub(lo) {
-        0 => 0,
-        1 => 1,
-        2 | 3 => 2,
-        _ => 4,
-    }
-}
-
-/// Length in bytes of the bit-width table.
-pub fn table_bytes(n_groups: usize, bits_width: u8) -> usize {
-    (n_groups * usize::from(bits_width)).div_ceil(8)
-}
-
 /// Bytes of one packed tensor's data region and table (entry excluded).
 pub fn packed_bytes(layout: &QuantLayout, group_bits: &[u8]) -> usize {
-    let data: usize = group_bits.iter().map(|&b| layout.group_size * usize::from(b) / 8).sum();
-    data + table_bytes(layout.n_groups, bits_width_for(group_bits))
+    let data: usize = group_bits.iter().map(|&b| group_bytes(layout.group_size, b)).sum();
+    data + bits_table_len(layout.n_groups, bits_width_for(group_bits))
 }
 
 impl BlobLayout {
@@ -108,7 +92,7 @@ impl BlobLayout {
         for ((l, b), r) in self.quantized.iter().zip(bits).zip(rounded) {
             let weights_per_logit = (l.count / l.n_logits.max(1)) as f64;
             terms.push(b.affine(weights_per_logit / 8.0, extra_bits * weights_per_logit / 8.0)?.sum_all()?);
-            constant += table_bytes(l.n_groups, bits_width_for(r)) as f64;
+            constant += bits_table_len(l.n_groups, bits_width_for(r)) as f64;
         }
         let mut total = match terms.first() {
             Some(t) => (t.zeros_like()? + constant)?,
@@ -136,16 +120,6 @@ mod tests {
             ],
             int_bytes: 100,
         }
-    }
-
-    #[test]
-    fn table_widths() {
-        assert_eq!(bits_width_for(&[3, 3, 3]), 0);
-        assert_eq!(bits_width_for(&[3, 4]), 1);
-        assert_eq!(bits_width_for(&[2, 5]), 2);
-        assert_eq!(bits_width_for(&[1, 15]), 4);
-        assert_eq!(table_bytes(5, 2), 2);
-        assert_eq!(table_bytes(5, 0), 0);
     }
 
     #[test]

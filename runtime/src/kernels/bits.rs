@@ -1,7 +1,13 @@
-//! Unpacking 8 levels of `B` bits (= `B` bytes) with constant shifts.
-//! `B` is a const generic so each width compiles to its own straight-line code.
+//! Reading packed levels: 8 levels of `B` bits (= `B` bytes) with constant shifts, little-endian
+//! word loads, a reader for a width known only at run time, walking over groups, and the macro
+//! that turns a run-time width into a const generic.
+
+use crate::error::Error;
+use crate::format::GroupBits;
+use crate::quant::{group_bytes, MAX_BITS};
 
 /// The 8 levels stored in `p` (`p.len() == B`; shorter input yields zeros, never a panic).
+/// `B` is a const generic so each width compiles to its own straight-line code.
 #[inline(always)]
 pub(crate) fn unpack8<const B: usize>(p: &[u8]) -> [u32; 8] {
     let mask = (1u32 << B) - 1;
@@ -69,25 +75,69 @@ pub(crate) fn le_u128(p: &[u8]) -> u128 {
     u128::from_le_bytes(w)
 }
 
+/// Levels of `b` bits (1..=15), LSB-first, read one at a time from `data` (0 past its end): the
+/// any-width kernels' reader.
+pub(crate) struct LevelReader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    acc: u32,
+    held: u32,
+    bits: u32,
+    mask: u32,
+}
+
+impl<'a> LevelReader<'a> {
+    #[inline(always)]
+    pub(crate) fn new(data: &'a [u8], bits: u8) -> Self {
+        let bits = u32::from(bits.clamp(1, MAX_BITS));
+        LevelReader { data, pos: 0, acc: 0, held: 0, bits, mask: (1 << bits) - 1 }
+    }
+
+    /// The next level. `held < bits ≤ 15` before a refill, so `acc` never exceeds 22 bits.
+    #[inline(always)]
+    pub(crate) fn next_level(&mut self) -> u32 {
+        while self.held < self.bits {
+            self.acc |= u32::from(self.data.get(self.pos).copied().unwrap_or(0)) << self.held;
+            self.held += 8;
+            self.pos += 1;
+        }
+        let v = self.acc & self.mask;
+        self.acc >>= self.bits;
+        self.held -= self.bits;
+        v
+    }
+}
+
+/// Splits one group of `len` levels at `bits` off `data`: `None` for a width outside 1..=15 or
+/// too few bytes (the kernels turn it into `Error::KernelShape`).
+#[inline(always)]
+pub(crate) fn split_group(data: &[u8], len: usize, bits: u8) -> Option<(&[u8], &[u8])> {
+    if bits == 0 || bits > MAX_BITS {
+        return None;
+    }
+    data.split_at_checked(group_bytes(len, bits))
+}
+
 /// Steps over `n` groups of `gs` levels (a tap before the stream start reads only zeros).
 #[inline]
 pub(crate) fn skip_groups<'d>(
-    bits: &mut crate::format::GroupBits<'_>,
+    bits: &mut GroupBits<'_>,
     data: &'d [u8],
     n: usize,
     gs: usize,
-) -> Result<&'d [u8], crate::Error> {
+) -> Result<&'d [u8], Error> {
     let mut data = data;
     for _ in 0..n {
-        let nb = crate::quant::group_bytes(gs, bits.next().unwrap_or(0));
-        data = data.get(nb..).ok_or(crate::Error::KernelShape)?;
+        let nb = group_bytes(gs, bits.next().unwrap_or(0));
+        data = data.get(nb..).ok_or(Error::KernelShape)?;
     }
     Ok(data)
 }
 
-/// Calls `$f::<B>` (or `$f::<B, $extra…>`) with the runtime bit width `$b` turned into a const
+/// Calls `$f::<B>` (or `$f::<B, $extra…>`) with the run-time bit width `$b` turned into a const
 /// generic, for widths 1..=8 only (`$default` otherwise): the fast paths, where wider widths are
-/// rare enough that a copy of the kernel each would only cost flash (they share `any_width`).
+/// rare enough that a copy of the kernel each would only cost flash (they share the any-width
+/// kernels).
 macro_rules! dispatch_bits_upto8 {
     ($b:expr, $f:ident, $default:expr, ($($arg:expr),*)) => {
         dispatch_bits_upto8!($b, $f, [], $default, ($($arg),*))
@@ -111,11 +161,11 @@ pub(crate) use dispatch_bits_upto8;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quant::pack_levels;
+    use crate::quant::{pack_levels, unpack_levels};
     use proptest::prop_assert_eq;
 
     /// Every width 1..=15 as a const generic (the kernels stop at 8).
-    macro_rules! dispatch_bits {
+    macro_rules! dispatch_bits_all {
         ($b:expr, $f:ident, $default:expr, ($($arg:expr),*)) => {
             match $b {
                 9 => $f::<9>($($arg),*),
@@ -150,7 +200,7 @@ mod tests {
         let mut buf = [junk; 17];
         prop_assert_eq!(pack_levels(&levels, B as u8, &mut buf), Some(B));
         let mut reference = [0u16; 8];
-        prop_assert_eq!(crate::quant::unpack_levels(&buf[..B], B as u8, &mut reference), Some(()));
+        prop_assert_eq!(unpack_levels(&buf[..B], B as u8, &mut reference), Some(()));
         prop_assert_eq!(reference, levels);
         let fast = unpack8::<B>(&buf[..B]);
         prop_assert_eq!(fast.map(|v| v as u16), reference);
@@ -164,7 +214,7 @@ mod tests {
         #[test]
         fn unpack8_agrees_with_unpack_levels(raw in proptest::array::uniform8(proptest::prelude::any::<u16>()), junk in proptest::prelude::any::<u8>()) {
             for b in 1..=15u8 {
-                dispatch_bits!(b, agree, Ok(()), (&raw, junk))?;
+                dispatch_bits_all!(b, agree, Ok(()), (&raw, junk))?;
             }
         }
     }
@@ -186,5 +236,33 @@ mod tests {
         check::<13>();
         check::<14>();
         check::<15>();
+    }
+
+    /// The reader agrees with the reference bit reader at every width, and pads with zeros.
+    #[test]
+    fn reader_matches_unpack_levels_for_every_width() {
+        for bits in 1..=MAX_BITS {
+            let levels: [u16; 24] = core::array::from_fn(|i| {
+                ((i as u32).wrapping_mul(2_654_435_761) >> 9) as u16 & ((1u32 << bits) - 1) as u16
+            });
+            let mut buf = [0u8; 64];
+            let n = pack_levels(&levels, bits, &mut buf).unwrap();
+            let mut reference = [0u16; 24];
+            unpack_levels(&buf[..n], bits, &mut reference).unwrap();
+            let mut r = LevelReader::new(&buf[..n], bits);
+            for (i, want) in reference.iter().enumerate() {
+                assert_eq!(r.next_level(), u32::from(*want), "bits {bits} level {i}");
+            }
+            assert_eq!(r.next_level(), 0, "past the end: zeros");
+        }
+    }
+
+    #[test]
+    fn split_group_rejects_bad_widths_and_short_data() {
+        let d = [0u8; 8];
+        assert!(split_group(&d, 8, 0).is_none());
+        assert!(split_group(&d, 8, 16).is_none());
+        assert!(split_group(&d, 16, 5).is_none(), "16 levels of 5 bits need 10 bytes");
+        assert_eq!(split_group(&d, 16, 4).map(|(a, b)| (a.len(), b.len())), Some((8, 0)));
     }
 }

@@ -1,0 +1,195 @@
+//! One layer-table entry (FORMAT.md, "Layer table entry"): [`Layer::read`] decodes and checks
+//! the 24 bytes on their own, [`Layer::encode`] writes them, through the same field offsets;
+//! [`BufferSizes`] is the one rule for the arena and state sizes the header states.
+
+use super::header::{Header, LAYER_ENTRY_LEN};
+use crate::bytes::{f32_at, put, slice, u16_at, u32_at, u8_at};
+use crate::error::{Error, Part};
+
+/// Tensor index meaning "none".
+pub const NO_TENSOR: u16 = 0xFFFF;
+/// Largest conv kernel (taps live in a stack array of this size).
+pub const MAX_KERNEL: usize = 16;
+pub const MAX_DILATION: u16 = 256;
+
+// Field offsets.
+const OP_AT: usize = 0;
+const RESERVED1_AT: usize = 1;
+const IN_AT: usize = 2;
+const OUT_AT: usize = 4;
+const WEIGHT_AT: usize = 6;
+const BIAS_AT: usize = 8;
+const KERNEL_AT: usize = 10;
+const RESERVED11_AT: usize = 11;
+const DILATION_AT: usize = 12;
+const STRIDE_AT: usize = 14;
+const OUT_SCALE_AT: usize = 16;
+const INT_OFFSET_AT: usize = 20;
+
+/// Graph operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Op {
+    Conv1d,
+    Linear,
+    Relu,
+    Sigmoid,
+    Tanh,
+}
+
+impl Op {
+    pub fn code(self) -> u8 {
+        match self {
+            Op::Conv1d => 1,
+            Op::Linear => 2,
+            Op::Relu => 3,
+            Op::Sigmoid => 4,
+            Op::Tanh => 5,
+        }
+    }
+
+    pub fn has_weights(self) -> bool {
+        matches!(self, Op::Conv1d | Op::Linear)
+    }
+
+    /// The only stride the format allows: 1 for conv1d/linear, 0 (unused) for the others.
+    pub fn stride(self) -> u16 {
+        u16::from(self.has_weights())
+    }
+}
+
+/// One decoded layer-table entry (the stride is not stored here: [`Op::stride`] is the only
+/// valid value).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Layer {
+    pub op: Op,
+    pub in_len: u16,
+    pub out_len: u16,
+    pub weight: u16,
+    pub bias: u16,
+    pub kernel: u8,
+    pub dilation: u16,
+    pub out_scale: f32,
+    pub int_offset: u32,
+}
+
+impl Layer {
+    /// Reads layer `i` and checks its fields in isolation.
+    pub fn read(b: &[u8], h: &Header, i: u16) -> Result<Layer, Error> {
+        let p = Part::Layer(i);
+        if i >= h.n_layers {
+            return Err(Error::InvalidField(p));
+        }
+        let e = slice(b, h.layer_entry_offset(i), LAYER_ENTRY_LEN, Part::LayerTable)?;
+        let op = match u8_at(e, OP_AT, p)? {
+            1 => Op::Conv1d,
+            2 => Op::Linear,
+            3 => Op::Relu,
+            4 => Op::Sigmoid,
+            5 => Op::Tanh,
+            _ => return Err(Error::InvalidField(p)),
+        };
+        if u8_at(e, RESERVED1_AT, p)? != 0 || u8_at(e, RESERVED11_AT, p)? != 0 {
+            return Err(Error::Reserved(p));
+        }
+        let l = Layer {
+            op,
+            in_len: u16_at(e, IN_AT, p)?,
+            out_len: u16_at(e, OUT_AT, p)?,
+            weight: u16_at(e, WEIGHT_AT, p)?,
+            bias: u16_at(e, BIAS_AT, p)?,
+            kernel: u8_at(e, KERNEL_AT, p)?,
+            dilation: u16_at(e, DILATION_AT, p)?,
+            out_scale: f32_at(e, OUT_SCALE_AT, p)?,
+            int_offset: u32_at(e, INT_OFFSET_AT, p)?,
+        };
+        let stride = u16_at(e, STRIDE_AT, p)?;
+        let fields_ok = l.in_len > 0
+            && l.out_len > 0
+            && match op {
+                Op::Conv1d => (1..=MAX_KERNEL as u8).contains(&l.kernel) && (1..=MAX_DILATION).contains(&l.dilation),
+                Op::Linear => l.kernel == 1 && l.dilation == 1,
+                _ => l.kernel == 0 && l.dilation == 0 && l.weight == NO_TENSOR && l.bias == NO_TENSOR && stride == 0,
+            };
+        if !fields_ok {
+            return Err(Error::InvalidField(p));
+        }
+        if op.has_weights() && stride != 1 {
+            return Err(Error::Unsupported(p));
+        }
+        let scale_ok = if h.has_int() {
+            l.out_scale.is_finite() && l.out_scale > 0.0 && ((l.int_offset == 0) == (op == Op::Relu))
+        } else {
+            l.out_scale == 0.0 && l.int_offset == 0
+        };
+        // From v4, a blob with integer constants keeps the biases there only.
+        if !scale_ok || (h.has_int() && h.version >= 4 && l.bias != NO_TENSOR) {
+            return Err(Error::InvalidField(p));
+        }
+        Ok(l)
+    }
+
+    /// The 24 bytes of this entry (stride from [`Op::stride`], reserved bytes zero).
+    pub fn encode(&self) -> [u8; LAYER_ENTRY_LEN] {
+        let mut b = [0u8; LAYER_ENTRY_LEN];
+        put(&mut b, OP_AT, [self.op.code()]);
+        put(&mut b, IN_AT, self.in_len.to_le_bytes());
+        put(&mut b, OUT_AT, self.out_len.to_le_bytes());
+        put(&mut b, WEIGHT_AT, self.weight.to_le_bytes());
+        put(&mut b, BIAS_AT, self.bias.to_le_bytes());
+        put(&mut b, KERNEL_AT, [self.kernel]);
+        put(&mut b, DILATION_AT, self.dilation.to_le_bytes());
+        put(&mut b, STRIDE_AT, self.op.stride().to_le_bytes());
+        put(&mut b, OUT_SCALE_AT, self.out_scale.to_le_bytes());
+        put(&mut b, INT_OFFSET_AT, self.int_offset.to_le_bytes());
+        b
+    }
+
+    /// Frames of input history a streaming conv keeps (ring of `history + 1` frames).
+    pub fn history(&self) -> usize {
+        usize::from(self.kernel.saturating_sub(1)) * usize::from(self.dilation)
+    }
+
+    /// f32/i8 elements of streaming state this layer needs.
+    pub fn state_len(&self) -> usize {
+        if self.op == Op::Conv1d && self.kernel > 1 {
+            (self.history() + 1) * usize::from(self.in_len)
+        } else {
+            0
+        }
+    }
+
+    /// Multiply-accumulates per frame of a conv1d/linear layer: `out·kernel·in`, its weight count.
+    pub fn macs(&self) -> u64 {
+        u64::from(self.out_len) * u64::from(self.kernel) * u64::from(self.in_len)
+    }
+}
+
+/// The buffers a graph needs, accumulated layer by layer: the parser checks the header's four
+/// sizes against them and the writer states them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferSizes {
+    /// Widest activation (the input included).
+    pub max_width: usize,
+    /// Streaming state of all layers.
+    pub state: usize,
+}
+
+impl BufferSizes {
+    pub fn new(input_len: usize) -> Self {
+        BufferSizes { max_width: input_len, state: 0 }
+    }
+
+    pub fn add(&mut self, l: &Layer) {
+        self.max_width = self.max_width.max(usize::from(l.out_len));
+        self.state = self.state.saturating_add(l.state_len()); // no wrap on 32-bit targets
+    }
+
+    /// The header's f32 arena, f32 state, i8 arena and i8 state (`None` past `u32`): two halves
+    /// of the widest activation, the states; the i8 ones only with integer constants.
+    pub fn header_lens(&self, has_int: bool) -> Option<[u32; 4]> {
+        let arena = u32::try_from(self.max_width.checked_mul(2)?).ok()?;
+        let state = u32::try_from(self.state).ok()?;
+        Some(if has_int { [arena, state, arena, state] } else { [arena, state, 0, 0] })
+    }
+}

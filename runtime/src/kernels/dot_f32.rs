@@ -1,0 +1,134 @@
+//! Per-group dot products of the f32 path: `Σ x_i·level_i` over one group's packed levels, for a
+//! width known at compile time (`B ≤ 8`, one unrolled body each) and for any width (one body for
+//! all, other group sizes and widths 9..=15). Each any-width sum adds the same products in the
+//! same order as its compile-time twin, so the results are bit-identical whichever code runs.
+
+use super::bits::{le_u128, le_u32, le_u64, LevelReader};
+
+/// 8 MACs: `x · levels`, the levels LSB-first in `w`. Two accumulators (even and odd levels)
+/// halve the floating-point dependency chain.
+#[inline(always)]
+fn mac8_f32<const B: usize>(xs: &[f32], w: u64, a0: &mut f32, a1: &mut f32) {
+    let Ok(&[x0, x1, x2, x3, x4, x5, x6, x7]) = <&[f32; 8]>::try_from(xs) else { return };
+    let mask = (1u64 << B) - 1;
+    let l = |i: usize| ((w >> (i * B)) & mask) as u32 as f32;
+    *a0 += x0 * l(0);
+    *a1 += x1 * l(1);
+    *a0 += x2 * l(2);
+    *a1 += x3 * l(3);
+    *a0 += x4 * l(4);
+    *a1 += x5 * l(5);
+    *a0 += x6 * l(6);
+    *a1 += x7 * l(7);
+}
+
+/// `Σ x_i·level_i` over `x.len()` levels (a multiple of 8), `B ≤ 8` (wider groups take
+/// [`dot_group_any_f32`], which adds the same terms in the same order). The levels are read in
+/// blocks of `min(16 / B, 4)` chunks of 8 levels (≤ 16 bytes, whole-word loads).
+#[inline(always)]
+pub(crate) fn dot_group_f32<const B: usize>(x: &[f32], p: &[u8]) -> f32 {
+    let (mut a0, mut a1) = (0.0f32, 0.0f32);
+    let c = (16 / B).min(4); // B = 1..=8: 4, 4, 5→4, 4, 3, 2, 2, 2 (small enough to unroll)
+    let (xb, pb) = (x.chunks_exact(8 * c), p.chunks_exact(B * c));
+    let (xr, pr) = (xb.remainder(), pb.remainder());
+    for (xs, ps) in xb.zip(pb) {
+        let v = le_u128(ps);
+        for (j, x8) in xs.chunks_exact(8).enumerate() {
+            mac8_f32::<B>(x8, (v >> (8 * B * j)) as u64, &mut a0, &mut a1);
+        }
+    }
+    for (x8, p8) in xr.chunks_exact(8).zip(pr.chunks_exact(B)) {
+        mac8_f32::<B>(x8, le_u64(p8), &mut a0, &mut a1);
+    }
+    a0 + a1
+}
+
+/// [`dot_group_f32`] for a width `bits` (1..=15) known only at run time: even and odd terms in
+/// two sums, as `dot_group_f32::<B>` adds them.
+pub(crate) fn dot_group_any_f32(x: &[f32], p: &[u8], bits: u8) -> f32 {
+    let mut r = LevelReader::new(p, bits);
+    let (mut a0, mut a1) = (0.0f32, 0.0f32);
+    for xs in x.chunks_exact(2) {
+        if let [x0, x1] = xs {
+            a0 += *x0 * r.next_level() as f32;
+            a1 += *x1 * r.next_level() as f32;
+        }
+    }
+    a0 + a1
+}
+
+/// Both rows of one row-pair group (`B ≤ 8`): `pa`, `pb` are the segment's levels of row `a`
+/// and of row `b`; each input is loaded once for both rows.
+#[inline(always)]
+pub(crate) fn dot_pair_f32<const B: usize>(xs: &[f32], pa: &[u8], pb: &[u8]) -> (f32, f32) {
+    let mask = (1u64 << B) - 1;
+    let (mut a, mut b) = (0.0f32, 0.0f32);
+    for ((x8, ca), cb) in xs.chunks_exact(8).zip(pa.chunks_exact(B)).zip(pb.chunks_exact(B)) {
+        // Up to 4 bits a chunk is one 32-bit word per row (cheaper to assemble and shift).
+        let (wa, wb) = if B <= 4 { (u64::from(le_u32(ca)), u64::from(le_u32(cb))) } else { (le_u64(ca), le_u64(cb)) };
+        for (i, xv) in x8.iter().enumerate() {
+            a += *xv * ((wa >> (i * B)) & mask) as u32 as f32;
+            b += *xv * ((wb >> (i * B)) & mask) as u32 as f32;
+        }
+    }
+    (a, b)
+}
+
+/// [`dot_pair_f32`] for any width, adding as `dot_pair_f32::<B>` does: one sum per row up to
+/// 8 bits, [`dot_group_any_f32`] per row above.
+pub(crate) fn dot_pair_any_f32(xs: &[f32], pa: &[u8], pb: &[u8], bits: u8) -> (f32, f32) {
+    if bits > 8 {
+        return (dot_group_any_f32(xs, pa, bits), dot_group_any_f32(xs, pb, bits));
+    }
+    let (mut ra, mut rb) = (LevelReader::new(pa, bits), LevelReader::new(pb, bits));
+    let (mut a, mut b) = (0.0f32, 0.0f32);
+    for xv in xs {
+        a += *xv * ra.next_level() as f32;
+        b += *xv * rb.next_level() as f32;
+    }
+    (a, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quant::group_bytes;
+
+    /// Widths 1..=8 have both a compile-time body and the any-width one: their f32 sums must be
+    /// equal bit for bit (same products, same order), or a model's output would depend on its
+    /// shape.
+    fn same_f32<const B: usize>(x: &[f32], packed: &[u8]) {
+        let n = x.len();
+        let p = &packed[..group_bytes(n, B as u8)];
+        assert_eq!(dot_group_any_f32(x, p, B as u8).to_bits(), dot_group_f32::<B>(x, p).to_bits(), "dot, B={B}");
+        let both = &packed[..2 * group_bytes(n, B as u8)];
+        let (pa, pb) = both.split_at(both.len() / 2);
+        let (sa, sb) = dot_pair_f32::<B>(x, pa, pb);
+        let (a, b) = dot_pair_any_f32(x, pa, pb, B as u8);
+        assert_eq!((a.to_bits(), b.to_bits()), (sa.to_bits(), sb.to_bits()), "pair, B={B}");
+    }
+
+    #[test]
+    fn f32_sums_equal_the_monomorphised_kernels_bit_for_bit() {
+        let mut seed = 0x1234_5678u32;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        for n in [8usize, 16, 32, 40, 64] {
+            let x: [f32; 64] = core::array::from_fn(|_| (next() as i32 as f32) * 1e-9);
+            let packed: [u8; 128] = core::array::from_fn(|_| next() as u8);
+            let x = &x[..n];
+            same_f32::<1>(x, &packed);
+            same_f32::<2>(x, &packed);
+            same_f32::<3>(x, &packed);
+            same_f32::<4>(x, &packed);
+            same_f32::<5>(x, &packed);
+            same_f32::<6>(x, &packed);
+            same_f32::<7>(x, &packed);
+            same_f32::<8>(x, &packed);
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Per-group dot products of the integer path: `Σ q_i·level_i` over one group's packed levels,
+//! for a width known at compile time (`B ≤ 8`) and for any width; and the two-rows-at-once
+//! variants ("SWAR": two rows' levels in one 32-bit word, one multiply for two MACs) for the
+//! fixed-bit path and for row-pair groups.
+
+use super::bits::{le_u128, le_u32, le_u64, unpack8, LevelReader};
+use crate::quant::group_bytes;
+
+/// Whether `Σ q·level` over `group_size` levels of `bits` bits fits i32 for any i8 input.
+pub(crate) fn fits_i32(group_size: usize, bits: u8) -> bool {
+    // 128, not 127: callers and hostile LUTs can feed −128 (e.g. 1032 × 128 × 16383 ≥ 2^31).
+    (group_size as u64) * 128 * ((1u64 << bits) - 1) < (1u64 << 31)
+}
+
+/// 8 MACs, the levels LSB-first in `w` (`B ≤ 7`).
+#[inline(always)]
+fn mac8_i8<const B: usize>(xs: &[i8], w: u64) -> i32 {
+    let Ok(&[x0, x1, x2, x3, x4, x5, x6, x7]) = <&[i8; 8]>::try_from(xs) else { return 0 };
+    let mask = (1u64 << B) - 1;
+    let l = |i: usize| ((w >> (i * B)) & mask) as i32;
+    i32::from(x0) * l(0)
+        + i32::from(x1) * l(1)
+        + i32::from(x2) * l(2)
+        + i32::from(x3) * l(3)
+        + i32::from(x4) * l(4)
+        + i32::from(x5) * l(5)
+        + i32::from(x6) * l(6)
+        + i32::from(x7) * l(7)
+}
+
+/// `Σ q_i·level_i` over one group in i32 (exact when [`fits_i32`] holds for the group).
+/// Widths up to 7 bits read the levels in blocks of `min(16 / B, 4)` chunks (≤ 16 bytes, word
+/// loads); 8 bits is byte-aligned already (and vectorises on hosts as it is).
+#[inline(always)]
+pub(crate) fn dot_group_i8<const B: usize>(x: &[i8], p: &[u8]) -> i32 {
+    let mut a = 0i32;
+    if B <= 7 {
+        let c = (16 / B).min(4); // small enough to unroll: constant shifts
+        let (xb, pb) = (x.chunks_exact(8 * c), p.chunks_exact(B * c));
+        let (xr, pr) = (xb.remainder(), pb.remainder());
+        for (xs, ps) in xb.zip(pb) {
+            let v = le_u128(ps);
+            for (j, x8) in xs.chunks_exact(8).enumerate() {
+                a += mac8_i8::<B>(x8, (v >> (8 * B * j)) as u64);
+            }
+        }
+        for (x8, p8) in xr.chunks_exact(8).zip(pr.chunks_exact(B)) {
+            a += mac8_i8::<B>(x8, le_u64(p8));
+        }
+        return a;
+    }
+    for (xs, ps) in x.chunks_exact(8).zip(p.chunks_exact(B)) {
+        let l = unpack8::<B>(ps);
+        for (xv, lv) in xs.iter().zip(l.iter()) {
+            a += i32::from(*xv) * (*lv as i32);
+        }
+    }
+    a
+}
+
+/// [`dot_group_i8`] for groups whose sum may not fit i32: summed in i32 8 levels at a time,
+/// widened per chunk.
+#[inline(always)]
+pub(crate) fn dot_group_wide_i8<const B: usize>(x: &[i8], p: &[u8]) -> i64 {
+    let mut acc = 0i64;
+    for (xs, ps) in x.chunks_exact(8).zip(p.chunks_exact(B)) {
+        let l = unpack8::<B>(ps);
+        let mut a = 0i32;
+        for (xv, lv) in xs.iter().zip(l.iter()) {
+            a += i32::from(*xv) * (*lv as i32);
+        }
+        acc += i64::from(a);
+    }
+    acc
+}
+
+/// [`dot_group_i8`] for a width `bits` (1..=15) known only at run time (wrapping when
+/// [`fits_i32`] does not hold, never a panic).
+pub(crate) fn dot_group_any_i8(x: &[i8], p: &[u8], bits: u8) -> i32 {
+    let mut r = LevelReader::new(p, bits);
+    x.iter().fold(0i32, |a, xv| a.wrapping_add(i32::from(*xv) * r.next_level() as i32))
+}
+
+/// [`dot_group_any_i8`] in i64, for groups whose sum may not fit i32.
+pub(crate) fn dot_group_any_wide_i8(x: &[i8], p: &[u8], bits: u8) -> i64 {
+    let mut r = LevelReader::new(p, bits);
+    x.iter().fold(0i64, |a, xv| a.wrapping_add(i64::from(*xv) * i64::from(r.next_level())))
+}
+
+/// 8 MACs of each of two rows (`B ≤ 4`; `wa`, `wb`: the rows' 8 levels, LSB-first): the levels
+/// of row `a` go to the low 16 bits of a word, those of row `b` to the high 16, so one 32-bit
+/// multiply-accumulate by `x_i` does two MACs.
+#[inline(always)]
+fn mac8x2_i8<const B: usize>(xs: &[i8], wa: u32, wb: u32) -> i32 {
+    let Ok(&[x0, x1, x2, x3, x4, x5, x6, x7]) = <&[i8; 8]>::try_from(xs) else { return 0 };
+    let lane = (1u32 << B) - 1;
+    let mask = lane | (lane << 16);
+    let lo = (wa & 0xFFFF) | (wb << 16);
+    let hi = ((wa >> (4 * B)) & 0xFFFF) | ((wb >> (4 * B)) << 16);
+    let l = |w: u32, i: usize| ((w >> (i * B)) & mask) as i32;
+    i32::from(x0) * l(lo, 0)
+        + i32::from(x1) * l(lo, 1)
+        + i32::from(x2) * l(lo, 2)
+        + i32::from(x3) * l(lo, 3)
+        + i32::from(x4) * l(hi, 0)
+        + i32::from(x5) * l(hi, 1)
+        + i32::from(x6) * l(hi, 2)
+        + i32::from(x7) * l(hi, 3)
+}
+
+/// Two output rows at once for `B ≤ 4` (see [`mac8x2_i8`]): `acc = A + 2^16·B`. Over a block of
+/// `F` chunks of 8 levels `|A| ≤ F·8·128·(2^B−1) ≤ 30 720 < 2^15`, so `A` is `acc`'s low half
+/// sign-extended and `B = (acc − A) >> 16`, exactly (and `|acc| < 2^31` for any `i8` input,
+/// −128 included). A block's levels (`F·B ≤ 16` bytes) are read as whole words.
+#[inline(always)]
+pub(crate) fn dot_rows2_i8<const B: usize>(x: &[i8], pa: &[u8], pb: &[u8]) -> (i64, i64) {
+    let f: usize = ((32_767 / (128 * ((1 << B) - 1))) / 8).min(16 / B).min(4); // B = 1..=4: 4, 4, 4, 2
+    let (mut sa, mut sb) = (0i64, 0i64);
+    let mut flush = |acc: i32| {
+        let lo = i32::from(acc as i16);
+        sa += i64::from(lo);
+        sb += i64::from((acc - lo) >> 16);
+    };
+    let (xb, ab, bb) = (x.chunks_exact(8 * f), pa.chunks_exact(B * f), pb.chunks_exact(B * f));
+    let (xr, ar, br) = (xb.remainder(), ab.remainder(), bb.remainder());
+    for ((xs, a), b) in xb.zip(ab).zip(bb) {
+        let (va, vb) = (le_u128(a), le_u128(b));
+        let mut acc = 0i32;
+        for (c, x8) in xs.chunks_exact(8).enumerate() {
+            acc += mac8x2_i8::<B>(x8, (va >> (8 * B * c)) as u32, (vb >> (8 * B * c)) as u32);
+        }
+        flush(acc);
+    }
+    let mut acc = 0i32;
+    for ((x8, a8), b8) in xr.chunks_exact(8).zip(ar.chunks_exact(B)).zip(br.chunks_exact(B)) {
+        acc += mac8x2_i8::<B>(x8, le_u64(a8) as u32, le_u64(b8) as u32);
+    }
+    flush(acc);
+    (sa, sb)
+}
+
+/// Both rows' level sums of one row-pair group (`bytes`: row `a`'s `B`-bit levels, then row
+/// `b`'s; `S`: the segment length). Kept out of line: one small, register-friendly body per
+/// width instead of eight inlined into the group loop. Widths up to 4 bits with segments of at
+/// most 16 bytes multiply both rows' levels with one instruction ([`mac8x2_i8`]). `bytes` must
+/// be the group's `2·S·B/8` bytes (the caller splits them off); the result is returned in
+/// registers, not through memory.
+#[cfg_attr(target_arch = "riscv32", inline(always))]
+#[cfg_attr(not(target_arch = "riscv32"), inline(never))]
+pub(crate) fn dot_pair_i8<const B: usize, const S: usize>(xs: &[i8], bytes: &[u8]) -> (i32, i32) {
+    let half = group_bytes(S, B as u8);
+    if B > 4 || half > 16 || xs.len() != S {
+        return dot_pair_anylen_i8::<B>(xs, bytes);
+    }
+    let (Some(pa), Some(pb)) = (bytes.get(..half), bytes.get(half..2 * half)) else { return (0, 0) };
+    // Chunks between flushes: |A| ≤ F·8·128·(2^B − 1) < 2^15 (as in `dot_rows2_i8`).
+    let f: usize = ((32_767 / (128 * ((1 << B) - 1))) / 8).min(4);
+    let (mut sa, mut sb, mut acc) = (0i32, 0i32, 0i32);
+    // One chunk (8 levels = B bytes per row, one word each) at a time: few live registers, so
+    // the out-of-line body needs no callee-saved registers on RISC-V.
+    for (c, ((x8, ca), cb)) in xs.chunks_exact(8).zip(pa.chunks_exact(B)).zip(pb.chunks_exact(B)).enumerate() {
+        acc += mac8x2_i8::<B>(x8, le_u32(ca), le_u32(cb));
+        if (c + 1) % f == 0 {
+            let lo = i32::from(acc as i16);
+            (sa, sb, acc) = (sa + lo, sb + ((acc - lo) >> 16), 0);
+        }
+    }
+    let lo = i32::from(acc as i16);
+    (sa + lo, sb + ((acc - lo) >> 16))
+}
+
+/// [`dot_pair_i8`] for any segment length, `B ≤ 8`.
+#[inline(always)]
+fn dot_pair_anylen_i8<const B: usize>(xs: &[i8], bytes: &[u8]) -> (i32, i32) {
+    let Some((pa, pb)) = bytes.split_at_checked(group_bytes(xs.len(), B as u8)) else { return (0, 0) };
+    if B <= 4 {
+        let (a, b) = dot_rows2_i8::<B>(xs, pa, pb);
+        (a as i32, b as i32) // |a|, |b| ≤ seg·128·15: row sums fit i32 (checked by the caller)
+    } else {
+        (dot_group_i8::<B>(xs, pa), dot_group_i8::<B>(xs, pb))
+    }
+}
+
+/// [`dot_pair_i8`] for any segment length and width (one body for all; inlined: out of line,
+/// the call in the group loop cost RV32 6% on the mixed-bit layers).
+#[inline(always)]
+pub(crate) fn dot_pair_any_i8(xs: &[i8], bytes: &[u8], b: u8) -> (i32, i32) {
+    let Some((pa, pb)) = bytes.split_at_checked(group_bytes(xs.len(), b)) else { return (0, 0) };
+    (dot_group_any_i8(xs, pa, b), dot_group_any_i8(xs, pb, b))
+}

@@ -1,0 +1,303 @@
+//! The f32 path's matrix-vector product (cores with an FPU): `y = W·[x_taps] + b` with W packed,
+//! f32 or f16, walking the weights row by row and adding each group with [`super::dot_f32`].
+
+use super::bits::{dispatch_bits_upto8, skip_groups, split_group};
+use super::dot_f32::{dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32};
+use super::shape::{check_shape, FAST_GROUP_SIZE};
+use crate::error::Error;
+use crate::format::{Bias, GroupBits, Layout, Packed, Weights};
+use crate::quant::{group_bytes, scale_for_bits, MAX_BITS};
+
+/// `out[n] = bias[n] + Σ_j W[n, j, :] · taps[j]`, W stored `[out][tap][in]`.
+/// A `None` tap is a frame before the start of the stream (all zeros).
+pub fn matvec_f32(
+    w: &Weights<'_>,
+    bias: Option<&Bias<'_>>,
+    taps: &[Option<&[f32]>],
+    in_len: usize,
+    out: &mut [f32],
+) -> Result<(), Error> {
+    match w {
+        Weights::Packed(p) => {
+            check_shape(p.count, taps, in_len, out.len())?;
+            if p.group_size == 0 || in_len == 0 || in_len % usize::from(p.group_size) != 0 {
+                return Err(Error::KernelShape);
+            }
+            match (p.fixed_bits(), p.layout) {
+                // Fixed widths up to 8 bits get their own kernel; 9..=15 the general one.
+                (Some(b @ 1..=8), Layout::Rows) => {
+                    dispatch_bits_upto8!(b, rows_fixed_f32, Err(Error::KernelShape), (p, taps, in_len, out))?
+                }
+                // The fast group size as a constant (see `matvec_i8`).
+                _ if usize::from(p.group_size) == FAST_GROUP_SIZE => {
+                    rows_var_f32::<FAST_GROUP_SIZE>(p, taps, in_len, out)?
+                }
+                _ => rows_var_f32::<0>(p, taps, in_len, out)?,
+            }
+        }
+        Weights::F32(d) => {
+            check_shape((d.len() / 4) as u32, taps, in_len, out.len())?;
+            rows_plain_f32(d.chunks_exact(4).map(f32_le), taps, in_len, out);
+        }
+        Weights::F16(d) => {
+            check_shape((d.len() / 2) as u32, taps, in_len, out.len())?;
+            let vals = d.chunks_exact(2).map(f16_le);
+            rows_plain_f32(vals, taps, in_len, out);
+        }
+    }
+    add_bias(bias, out)
+}
+
+fn f32_le(c: &[u8]) -> f32 {
+    <[u8; 4]>::try_from(c).map(f32::from_le_bytes).unwrap_or(0.0)
+}
+
+fn f16_le(c: &[u8]) -> f32 {
+    <[u8; 2]>::try_from(c).map(|a| half::f16::from_le_bytes(a).to_f32()).unwrap_or(0.0)
+}
+
+/// `c as f32 · scale`: one f32 multiply, so every machine gets the same bias.
+fn scaled_i16(c: &[u8], scale: f32) -> f32 {
+    let v = <[u8; 2]>::try_from(c).map(i16::from_le_bytes).unwrap_or(0);
+    f32::from(v) * scale
+}
+
+/// Adds a bias of `out.len()` values (f32, f16, or a v4 blob's i16 constants).
+pub fn add_bias(bias: Option<&Bias<'_>>, out: &mut [f32]) -> Result<(), Error> {
+    match bias {
+        None => Ok(()),
+        Some(Bias::F32(d)) if d.len() == 4 * out.len() => {
+            for (y, c) in out.iter_mut().zip(d.chunks_exact(4)) {
+                *y += f32_le(c);
+            }
+            Ok(())
+        }
+        Some(Bias::F16(d)) if d.len() == 2 * out.len() => {
+            for (y, c) in out.iter_mut().zip(d.chunks_exact(2)) {
+                *y += f16_le(c);
+            }
+            Ok(())
+        }
+        Some(&Bias::ScaledI16 { data, scale }) if data.len() == 2 * out.len() => {
+            for (y, c) in out.iter_mut().zip(data.chunks_exact(2)) {
+                *y += scaled_i16(c, scale);
+            }
+            Ok(())
+        }
+        Some(_) => Err(Error::KernelShape),
+    }
+}
+
+fn sum_taps(taps: &[Option<&[f32]>]) -> f32 {
+    taps.iter().flatten().map(|t| t.iter().sum::<f32>()).sum()
+}
+
+/// Fast path: every group has `B` bits, so one scale per tensor and no per-group dispatch.
+fn rows_fixed_f32<const B: usize>(
+    p: &Packed<'_>,
+    taps: &[Option<&[f32]>],
+    in_len: usize,
+    out: &mut [f32],
+) -> Result<(), Error> {
+    let scale = scale_for_bits(p.min, p.max, B as u8);
+    let min_term = p.min * sum_taps(taps);
+    let tap_bytes = group_bytes(in_len, B as u8);
+    let row_bytes = tap_bytes * taps.len();
+    if row_bytes == 0 {
+        return Err(Error::KernelShape);
+    }
+    let mut rows = p.data.chunks_exact(row_bytes);
+    for y in out.iter_mut() {
+        let row = rows.next().ok_or(Error::KernelShape)?;
+        let mut acc = 0.0f32;
+        for (tap, wb) in taps.iter().zip(row.chunks_exact(tap_bytes)) {
+            if let Some(x) = tap {
+                acc += dot_group_f32::<B>(x, wb);
+            }
+        }
+        *y = acc * scale + min_term;
+    }
+    Ok(())
+}
+
+/// One level sum per bit width (index = width).
+type Sums = [f32; MAX_BITS as usize + 1];
+
+/// General path: each group's bit width from the table; level sums kept per width and scaled
+/// once per row. `G`: the group size when known at compile time (its widths 1..=8 get one
+/// unrolled body each), 0 to read it from the tensor (every width then shares one body).
+fn rows_var_f32<const G: usize>(
+    p: &Packed<'_>,
+    taps: &[Option<&[f32]>],
+    in_len: usize,
+    out: &mut [f32],
+) -> Result<(), Error> {
+    let mut scales = [0.0f32; MAX_BITS as usize + 1];
+    for (b, s) in scales.iter_mut().enumerate().skip(1) {
+        *s = scale_for_bits(p.min, p.max, b as u8);
+    }
+    let gs = if G == 0 { usize::from(p.group_size) } else { G };
+    let (lo, n_widths) = (usize::from(p.bits_base), 1usize << p.bits_width);
+    let min_term = p.min * sum_taps(taps);
+    let finish = |sums: &Sums| {
+        let mut acc = 0.0f32;
+        for b in lo..lo + n_widths {
+            if let (Some(s), Some(sc)) = (sums.get(b), scales.get(b)) {
+                acc += *s * *sc;
+            }
+        }
+        acc + min_term
+    };
+    let (mut bits, mut data) = (p.bits_iter(), p.data);
+    let n_out = out.len();
+    let lone = match p.layout {
+        Layout::Rows => 0..n_out,
+        Layout::RowPairs { .. } => {
+            for yy in out.chunks_exact_mut(2) {
+                let (mut sa, mut sb) = ([0.0f32; 16], [0.0f32; 16]);
+                row_pair_sums_f32::<G>(gs, &mut bits, &mut data, taps, in_len, &mut sa, &mut sb)?;
+                if let [ya, yb] = yy {
+                    (*ya, *yb) = (finish(&sa), finish(&sb));
+                }
+            }
+            n_out / 2 * 2..n_out
+        }
+    };
+    for n in lone {
+        let mut sums = [0.0f32; MAX_BITS as usize + 1];
+        row_sums_f32::<G>(gs, &mut bits, &mut data, taps, in_len, &mut sums)?;
+        if let Some(y) = out.get_mut(n) {
+            *y = finish(&sums);
+        }
+    }
+    Ok(())
+}
+
+/// Level sums of two rows stored as a pair (`Layout::RowPairs`), one per bit width.
+#[inline(always)]
+fn row_pair_sums_f32<const G: usize>(
+    gs: usize,
+    bits: &mut GroupBits<'_>,
+    data: &mut &[u8],
+    taps: &[Option<&[f32]>],
+    in_len: usize,
+    sa: &mut Sums,
+    sb: &mut Sums,
+) -> Result<(), Error> {
+    let seg = gs / 2;
+    for tap in taps {
+        match tap {
+            Some(x) => {
+                for xs in x.chunks_exact(seg) {
+                    let b = bits.next().unwrap_or(0);
+                    *data = if G == 0 || b > 8 {
+                        add_pair_dot_any_f32(xs, data, b, sa, sb)
+                    } else {
+                        dispatch_bits_upto8!(b, add_pair_dot_f32, None, (xs, *data, sa, sb))
+                    }
+                    .ok_or(Error::KernelShape)?;
+                }
+            }
+            None => *data = skip_groups(bits, data, in_len / seg, gs)?,
+        }
+    }
+    Ok(())
+}
+
+/// Level sums of one row (all taps), one per bit width.
+#[inline(always)]
+fn row_sums_f32<const G: usize>(
+    gs: usize,
+    bits: &mut GroupBits<'_>,
+    data: &mut &[u8],
+    taps: &[Option<&[f32]>],
+    in_len: usize,
+    sums: &mut Sums,
+) -> Result<(), Error> {
+    for tap in taps {
+        match tap {
+            Some(x) => {
+                for xg in x.chunks_exact(gs) {
+                    let b = bits.next().unwrap_or(0);
+                    *data = if G == 0 || b > 8 {
+                        add_dot_any_f32(xg, data, b, sums)
+                    } else {
+                        dispatch_bits_upto8!(b, add_dot_f32, None, (xg, *data, sums))
+                    }
+                    .ok_or(Error::KernelShape)?;
+                }
+            }
+            None => *data = skip_groups(bits, data, in_len / gs, gs)?,
+        }
+    }
+    Ok(())
+}
+
+/// Adds one `B`-bit group's `Σ x·level` to `sums[B]`; returns the packed bytes after it.
+#[inline(always)]
+fn add_dot_f32<'d, const B: usize>(xg: &[f32], data: &'d [u8], sums: &mut Sums) -> Option<&'d [u8]> {
+    let (bytes, rest) = data.split_at_checked(group_bytes(xg.len(), B as u8))?;
+    if let Some(s) = sums.get_mut(B) {
+        *s += dot_group_f32::<B>(xg, bytes);
+    }
+    Some(rest)
+}
+
+/// [`add_dot_f32`] for any width (one body for all): other group sizes and widths 9..=15.
+/// Inlined: a call in the group loop makes every caller-saved register spill around it.
+#[inline(always)]
+fn add_dot_any_f32<'d>(xg: &[f32], data: &'d [u8], b: u8, sums: &mut Sums) -> Option<&'d [u8]> {
+    let (bytes, rest) = split_group(data, xg.len(), b)?;
+    if let Some(s) = sums.get_mut(usize::from(b)) {
+        *s += dot_group_any_f32(xg, bytes, b);
+    }
+    Some(rest)
+}
+
+/// Adds one `B`-bit row-pair group (the segment's levels of row `a`, then of row `b`) to both
+/// rows' sums; returns the packed bytes after it.
+#[inline(always)]
+fn add_pair_dot_f32<'d, const B: usize>(xs: &[f32], data: &'d [u8], sa: &mut Sums, sb: &mut Sums) -> Option<&'d [u8]> {
+    let half = group_bytes(xs.len(), B as u8);
+    let (bytes, rest) = data.split_at_checked(2 * half)?;
+    let (pa, pb) = bytes.split_at_checked(half)?;
+    let (a, b) = dot_pair_f32::<B>(xs, pa, pb);
+    if let (Some(x), Some(y)) = (sa.get_mut(B), sb.get_mut(B)) {
+        *x += a;
+        *y += b;
+    }
+    Some(rest)
+}
+
+/// [`add_pair_dot_f32`] for any width (one body for all; inlined, as [`add_dot_any_f32`]).
+#[inline(always)]
+fn add_pair_dot_any_f32<'d>(xs: &[f32], data: &'d [u8], b: u8, sa: &mut Sums, sb: &mut Sums) -> Option<&'d [u8]> {
+    let (bytes, rest) = split_group(data, 2 * xs.len(), b)?;
+    let (pa, pb) = bytes.split_at_checked(group_bytes(xs.len(), b))?;
+    let (a, c) = dot_pair_any_f32(xs, pa, pb, b);
+    if let (Some(x), Some(y)) = (sa.get_mut(usize::from(b)), sb.get_mut(usize::from(b))) {
+        *x += a;
+        *y += c;
+    }
+    Some(rest)
+}
+
+/// Unquantised weights (the fp32 baseline), read one by one from the blob.
+fn rows_plain_f32(mut w: impl Iterator<Item = f32>, taps: &[Option<&[f32]>], in_len: usize, out: &mut [f32]) {
+    for y in out.iter_mut() {
+        let mut acc = 0.0f32;
+        for tap in taps {
+            match tap {
+                Some(x) => {
+                    for xv in x.iter() {
+                        acc += *xv * w.next().unwrap_or(0.0);
+                    }
+                }
+                None => {
+                    w.by_ref().take(in_len).for_each(drop);
+                }
+            }
+        }
+        *y = acc;
+    }
+}

@@ -1,0 +1,187 @@
+//! The frame-by-frame executor: layers in order, activations ping-ponging between the two
+//! halves of a caller-provided arena, conv histories in a caller-provided state ring.
+
+use super::{Model, StateF32, StateI8};
+use crate::error::Error;
+use crate::format::{Layer, Op, MAX_KERNEL};
+use crate::kernels::{act, matvec_f32, matvec_i8};
+
+impl Model<'_> {
+    /// Runs one frame on the f32 path. `arena` ≥ `f32_arena_len`, `state` from `StateF32::new`.
+    pub fn step_f32(
+        &self,
+        state: &mut StateF32<'_>,
+        arena: &mut [f32],
+        input: &[f32],
+        output: &mut [f32],
+    ) -> Result<(), Error> {
+        let need = (self.f32_arena_len(), self.f32_state_len());
+        self.run(&F32Path, state.buf, state.frame, need, arena, input, output)?;
+        state.frame += 1;
+        Ok(())
+    }
+
+    /// Runs one frame on the integer path (int8 activations, no floating point at all).
+    pub fn step_i8(
+        &self,
+        state: &mut StateI8<'_>,
+        arena: &mut [i8],
+        input: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), Error> {
+        if !self.has_int() {
+            return Err(Error::NoIntegerPath);
+        }
+        let need = (self.i8_arena_len(), self.i8_state_len());
+        self.run(&I8Path, state.buf, state.frame, need, arena, input, output)?;
+        state.frame += 1;
+        Ok(())
+    }
+
+    /// The executor: layers in order, ping-ponging between the two halves of the arena.
+    #[allow(clippy::too_many_arguments)]
+    fn run<P: Path>(
+        &self,
+        path: &P,
+        state: &mut [P::T],
+        frame: u64,
+        need: (usize, usize),
+        arena: &mut [P::T],
+        input: &[P::T],
+        output: &mut [P::T],
+    ) -> Result<(), Error> {
+        let (a, b) = self.split_io(arena, input.len(), output.len(), state.len(), need.0, need.1)?;
+        a.get_mut(..input.len()).ok_or(Error::KernelShape)?.copy_from_slice(input);
+        let (mut cur, mut next) = (a, b);
+        let mut state_off = 0usize;
+        for i in 0..self.n_layers() {
+            let l = self.layer(i)?;
+            let (n_in, n_out) = (usize::from(l.in_len), usize::from(l.out_len));
+            if !l.op.has_weights() {
+                path.elementwise(self, &l, i, cur.get_mut(..n_in).ok_or(Error::KernelShape)?)?;
+                continue;
+            }
+            let x = cur.get(..n_in).ok_or(Error::KernelShape)?;
+            let y = next.get_mut(..n_out).ok_or(Error::KernelShape)?;
+            let hist = state.get_mut(state_off..state_off + l.state_len()).ok_or(Error::KernelShape)?;
+            state_off += l.state_len();
+            let mut taps: [Option<&[P::T]>; MAX_KERNEL] = [None; MAX_KERNEL];
+            let taps = fill_taps(&l, frame, x, hist, &mut taps)?;
+            path.matvec(self, &l, i, taps, y)?;
+            core::mem::swap(&mut cur, &mut next);
+        }
+        output.copy_from_slice(cur.get(..output.len()).ok_or(Error::KernelShape)?);
+        Ok(())
+    }
+
+    /// Checks caller buffers and splits the arena into two ping-pong halves.
+    fn split_io<'b, T>(
+        &self,
+        arena: &'b mut [T],
+        n_in: usize,
+        n_out: usize,
+        state_len: usize,
+        need_arena: usize,
+        need_state: usize,
+    ) -> Result<(&'b mut [T], &'b mut [T]), Error> {
+        if n_in != self.input_len() {
+            return Err(Error::BadIoLength { expected: self.input_len() as u32, got: n_in as u32 });
+        }
+        if n_out != self.output_len() {
+            return Err(Error::BadIoLength { expected: self.output_len() as u32, got: n_out as u32 });
+        }
+        if arena.len() < need_arena {
+            return Err(Error::ArenaTooSmall { needed: need_arena as u32, got: len32_of(arena.len()) });
+        }
+        if state_len < need_state {
+            return Err(Error::StateTooSmall { needed: need_state as u32, got: len32_of(state_len) });
+        }
+        let arena = arena.get_mut(..need_arena).ok_or(Error::KernelShape)?;
+        Ok(arena.split_at_mut(need_arena / 2))
+    }
+}
+
+/// What differs between the f32 and the integer path: the element type and the kernels.
+trait Path {
+    type T: Copy;
+    fn elementwise(&self, m: &Model<'_>, l: &Layer, i: u16, x: &mut [Self::T]) -> Result<(), Error>;
+    fn matvec(
+        &self,
+        m: &Model<'_>,
+        l: &Layer,
+        i: u16,
+        taps: &[Option<&[Self::T]>],
+        y: &mut [Self::T],
+    ) -> Result<(), Error>;
+}
+
+struct F32Path;
+struct I8Path;
+
+impl Path for F32Path {
+    type T = f32;
+    fn elementwise(&self, _: &Model<'_>, l: &Layer, _: u16, x: &mut [f32]) -> Result<(), Error> {
+        match l.op {
+            Op::Relu => act::relu(x),
+            Op::Sigmoid => act::sigmoid(x),
+            Op::Tanh => act::tanh(x),
+            Op::Conv1d | Op::Linear => return Err(Error::KernelShape),
+        }
+        Ok(())
+    }
+    fn matvec(&self, m: &Model<'_>, l: &Layer, i: u16, taps: &[Option<&[f32]>], y: &mut [f32]) -> Result<(), Error> {
+        let w = m.weights(l.weight)?;
+        let bias = m.bias_of(l, i)?;
+        matvec_f32(&w, bias.as_ref(), taps, usize::from(l.in_len), y)
+    }
+}
+
+impl Path for I8Path {
+    type T = i8;
+    fn elementwise(&self, m: &Model<'_>, l: &Layer, i: u16, x: &mut [i8]) -> Result<(), Error> {
+        match l.op {
+            Op::Relu => act::relu_i8(x),
+            Op::Sigmoid | Op::Tanh => act::lut_i8(m.int_block_of(l, i)?, x),
+            Op::Conv1d | Op::Linear => return Err(Error::KernelShape),
+        }
+        Ok(())
+    }
+    fn matvec(&self, m: &Model<'_>, l: &Layer, i: u16, taps: &[Option<&[i8]>], y: &mut [i8]) -> Result<(), Error> {
+        let w = m.weights(l.weight)?;
+        let params = m.int_params_of(l, i)?;
+        matvec_i8(&w, &params, taps, usize::from(l.in_len), y)
+    }
+}
+
+fn len32_of(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Stores the current frame in the layer's ring of `history + 1` frames and points each tap at
+/// the frame it reads: tap `j` sees frame `t − (kernel − 1 − j)·dilation`.
+fn fill_taps<'t, T: Copy>(
+    l: &Layer,
+    frame: u64,
+    x: &'t [T],
+    hist: &'t mut [T],
+    taps: &'t mut [Option<&'t [T]>; MAX_KERNEL],
+) -> Result<&'t [Option<&'t [T]>], Error> {
+    let k = usize::from(l.kernel);
+    if l.state_len() == 0 {
+        if let Some(t) = taps.get_mut(0) {
+            *t = Some(x);
+        }
+        return taps.get(..1).ok_or(Error::KernelShape);
+    }
+    let n = x.len();
+    let ring = (l.history() + 1) as u64;
+    let slot = (frame % ring) as usize;
+    hist.get_mut(slot * n..(slot + 1) * n).ok_or(Error::KernelShape)?.copy_from_slice(x);
+    let hist: &'t [T] = hist;
+    for (j, tap) in taps.iter_mut().take(k).enumerate() {
+        let back = ((k - 1 - j) * usize::from(l.dilation)) as u64;
+        let s = ((frame % ring + ring - back) % ring) as usize;
+        *tap = hist.get(s * n..(s + 1) * n);
+    }
+    taps.get(..k).ok_or(Error::KernelShape)
+}

@@ -1,0 +1,99 @@
+//! A tensor as the writer holds it until the blob is laid out: its table entry (offsets not
+//! yet set), its bit-width table and data bytes, and, for f32/f16, the values as the runtime
+//! will read them (the integer path's bias constants are computed from those).
+
+use super::WriteError;
+use crate::format::{bits_table_len, bits_width_for, Kind, Layout, TensorEntry, MAX_GROUP};
+use crate::quant::{group_bytes, pack_levels, MAX_BITS};
+use alloc::vec::Vec;
+use std::format;
+
+pub(super) struct Pending {
+    pub entry: TensorEntry,
+    pub table: Vec<u8>,
+    pub data: Vec<u8>,
+    /// f32/f16 only: the stored values, as the runtime reads them.
+    pub values: Vec<f32>,
+}
+
+fn count32(n: usize) -> Result<u32, WriteError> {
+    u32::try_from(n).map_err(|_| WriteError::Shape(format!("tensor of {n} values is too large")))
+}
+
+/// `values` stored as `kind` (f32, or f16 rounded to nearest).
+pub(super) fn plain(values: &[f32], kind: Kind) -> Result<Pending, WriteError> {
+    if values.is_empty() {
+        return Err(WriteError::Shape("empty tensor".into()));
+    }
+    if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+        return Err(WriteError::Value(format!("non-finite value {v}")));
+    }
+    let entry = TensorEntry::plain(kind, count32(values.len())?);
+    let (data, values): (Vec<u8>, Vec<f32>) = if kind == Kind::F16 {
+        let h: Vec<half::f16> = values.iter().map(|&v| half::f16::from_f32(v)).collect();
+        (h.iter().flat_map(|v| v.to_le_bytes()).collect(), h.iter().map(|v| v.to_f32()).collect())
+    } else {
+        (values.iter().flat_map(|v| v.to_le_bytes()).collect(), values.to_vec())
+    };
+    Ok(Pending { entry, table: Vec::new(), data, values })
+}
+
+/// Checks a packed tensor's arguments: group size, level count, range, widths.
+fn check_packed(levels: &[u16], group_bits: &[u8], group_size: usize, min: f32, max: f32) -> Result<(), WriteError> {
+    if group_size < 8 || group_size % 8 != 0 || group_size > usize::from(MAX_GROUP) {
+        return Err(WriteError::Shape(format!("group_size {group_size} must be a multiple of 8 in 8..=4096")));
+    }
+    if levels.is_empty() || levels.len() != group_bits.len() * group_size {
+        return Err(WriteError::Shape(format!(
+            "{} levels do not make {} groups of {group_size}",
+            levels.len(),
+            group_bits.len()
+        )));
+    }
+    if !(min.is_finite() && max.is_finite() && max >= min) {
+        return Err(WriteError::Value(format!("range [{min}, {max}] is not finite and ordered")));
+    }
+    let lo = group_bits.iter().copied().min().unwrap_or(1);
+    let hi = group_bits.iter().copied().max().unwrap_or(1);
+    if lo < 1 || hi > MAX_BITS {
+        return Err(WriteError::Value(format!("bit widths must be in 1..={MAX_BITS}, got {lo}..={hi}")));
+    }
+    Ok(())
+}
+
+/// DiffQ levels in storage order, `group_bits[g]` the width of storage group `g`.
+pub(super) fn packed(
+    layout: Layout,
+    levels: &[u16],
+    group_bits: &[u8],
+    group_size: usize,
+    min: f32,
+    max: f32,
+) -> Result<Pending, WriteError> {
+    check_packed(levels, group_bits, group_size, min, max)?;
+    let base = group_bits.iter().copied().min().unwrap_or(1);
+    let width = bits_width_for(group_bits);
+    let mut table = alloc::vec![0u8; bits_table_len(group_bits.len(), width)];
+    if width > 0 {
+        let entries: Vec<u16> = group_bits.iter().map(|&b| u16::from(b - base)).collect();
+        pack_levels(&entries, width, &mut table).ok_or_else(|| WriteError::Value("bit-width table".into()))?;
+    }
+    let mut data = Vec::new();
+    for (g, (chunk, &b)) in levels.chunks_exact(group_size).zip(group_bits).enumerate() {
+        let mut buf = alloc::vec![0u8; group_bytes(group_size, b)];
+        pack_levels(chunk, b, &mut buf)
+            .ok_or_else(|| WriteError::Value(format!("a level of group {g} does not fit in {b} bits")))?;
+        data.extend_from_slice(&buf);
+    }
+    let entry = TensorEntry {
+        kind: Kind::Packed,
+        bits_base: base,
+        bits_width: width,
+        layout,
+        group_size: group_size as u16,
+        min,
+        max,
+        ..TensorEntry::plain(Kind::Packed, count32(levels.len())?)
+    };
+    Ok(Pending { entry, table, data, values: Vec::new() })
+}
