@@ -1,6 +1,7 @@
 //! Checkpoints: one safetensors file holding the tensors and the JSON metadata (as a u8 tensor),
 //! written to a temporary file and renamed, so a crash never leaves a torn checkpoint.
 
+use crate::config::{Method, TrainConfig};
 use crate::diffq::DiffqConfig;
 use crate::model::Arch;
 use anyhow::{anyhow, bail, Context, Result};
@@ -12,43 +13,6 @@ use std::path::{Path, PathBuf};
 /// File name inside an output directory.
 pub const CKPT_FILE: &str = "checkpoint.safetensors";
 const META_KEY: &str = "__meta_json__";
-
-/// Training methods (all exported through the same blob format).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    /// Full precision weights.
-    Fp32,
-    /// Post-training 8-bit quantisation of an fp32 checkpoint (`--from`).
-    Ptq8,
-    /// Post-training 4-bit quantisation of an fp32 checkpoint (`--from`).
-    Ptq4,
-    /// Quantisation-aware training at 4 bits (straight-through estimator).
-    Qat4,
-    /// DiffQ: learnt bit widths with pseudo quantisation noise.
-    Diffq,
-}
-
-impl Method {
-    /// Fixed bit width of the uniform methods.
-    pub fn fixed_bits(self) -> Option<u8> {
-        match self {
-            Method::Ptq8 => Some(8),
-            Method::Ptq4 | Method::Qat4 => Some(4),
-            Method::Fp32 | Method::Diffq => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Fp32 => "fp32",
-            Method::Ptq8 => "ptq8",
-            Method::Ptq4 => "ptq4",
-            Method::Qat4 => "qat4",
-            Method::Diffq => "diffq",
-        }
-    }
-}
 
 /// One logged point of training.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -68,7 +32,7 @@ pub struct Meta {
     pub method: Method,
     pub arch: Arch,
     pub diffq: DiffqConfig,
-    pub train: crate::train::TrainConfig,
+    pub train: TrainConfig,
     pub step: usize,
     pub lambda: f64,
     /// Per weighted layer: is its weight quantised.

@@ -2,7 +2,8 @@
 //! folded into layer 0, integer-path scales measured on training-split mixtures, and the blob
 //! written by `runtime::writer` (then parsed back by it).
 
-use crate::checkpoint::{self, Meta, Method};
+use crate::checkpoint::{self, Meta};
+use crate::config::Method;
 use crate::data::{self, Corpus, Split};
 use crate::diffq::size::BlobLayout;
 use crate::diffq::{fit, quantize, QuantLayout};

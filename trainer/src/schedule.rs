@@ -1,7 +1,7 @@
 //! Schedules of a training run: the model's learning rate, the λ controller's size target and
 //! the controller itself.
 
-use crate::train::TrainConfig;
+use crate::config::TrainConfig;
 
 /// The model's learning rate at `step` of `steps`.
 pub fn lr_at(cfg: &TrainConfig, step: usize, steps: usize) -> f64 {
@@ -50,11 +50,11 @@ pub fn dual_step(log_i: f64, size: f64, goal: f64, dual_lr: f64) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::preset;
+    use crate::config::preset;
 
     #[test]
     fn cosine_lr_decays_over_the_frozen_phase_only() {
-        let base = TrainConfig { lr: 1e-3, lr_cosine: true, ..preset("tiny").unwrap().2 };
+        let base = TrainConfig { lr: 1e-3, lr_cosine: true, ..preset("tiny").unwrap().train };
         assert_eq!(lr_at(&base, 0, 1000), 1e-3);
         assert!((lr_at(&base, 500, 1000) - 1e-3 * (0.01 + 0.99 * 0.5)).abs() < 1e-12);
         assert!((lr_at(&base, 1000, 1000) - 1e-5).abs() < 1e-12);

@@ -1,9 +1,9 @@
 //! The training loop: fp32, QAT (STE), DiffQ with a fixed λ or with a size target (dual
 //! ascent on λ), and post-training quantisation (a copy of an fp32 checkpoint).
 
-use crate::checkpoint::{self, LogEntry, Meta, Method};
+use crate::checkpoint::{self, LogEntry, Meta};
+use crate::config::{Method, RunConfig};
 use crate::data::{Corpus, Split};
-use crate::diffq::DiffqConfig;
 use crate::ema::WeightAverage;
 use crate::loader::{self, Batch};
 use crate::model::{self, Arch, Params};
@@ -14,110 +14,10 @@ use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
-
-/// Training hyper-parameters (stored in the checkpoint).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainConfig {
-    pub preset: String,
-    pub steps: usize,
-    pub batch: usize,
-    pub seconds: f32,
-    pub lr: f64,
-    pub bits_lr: f64,
-    /// Cosine decay of `lr` to 1% over the run (the bit logits' rate stays constant).
-    #[serde(default)]
-    pub lr_cosine: bool,
-    /// Weight of the distillation term (0 = off): the loss becomes `(1 − α)·task + α·MSE` to
-    /// the `--from` model's estimate, the fp32 teacher's output standing in for part of the target.
-    #[serde(default)]
-    pub distill: f64,
-    /// Fraction of the steps after which the bit widths are rounded and frozen (DiffQ; none = 1).
-    #[serde(default)]
-    pub freeze_bits: Option<f64>,
-    /// At the freeze, move the rounded widths up until the blob fills `target_bytes`.
-    #[serde(default)]
-    pub fill_budget: bool,
-    /// Vary the training music (speed 0.7–1.4×, spectral tilt, a second track mixed in).
-    #[serde(default)]
-    pub vary_music: bool,
-    /// Decay of an exponential moving average of the weights, from the freeze on (DiffQ with
-    /// `freeze_bits`) or from the start; the final checkpoint holds the average (none = off).
-    #[serde(default)]
-    pub ema: Option<f64>,
-    pub seed: u64,
-    pub snr_lo: f32,
-    pub snr_hi: f32,
-    /// Use at most this many speech files of the split (evenly spread).
-    pub max_files: Option<usize>,
-    /// DiffQ penalty weight on the model size in MiB.
-    pub lambda: f64,
-    /// DiffQ size target for the whole blob in bytes (λ is then adapted).
-    pub target_bytes: Option<f64>,
-    /// Step size of the dual ascent on log λ (integral gain of the λ controller).
-    pub dual_lr: f64,
-    /// Fraction of the steps over which the size target is annealed from the initial size.
-    #[serde(default = "default_anneal")]
-    pub target_anneal: f64,
-    pub ckpt_every: usize,
-    pub val_mixtures: usize,
-    pub speech: PathBuf,
-    pub noise: PathBuf,
-}
-
-fn default_anneal() -> f64 {
-    0.6
-}
-
-/// A named configuration: architecture, DiffQ settings, training settings.
-pub fn preset(name: &str) -> Result<(Arch, DiffqConfig, TrainConfig)> {
-    let base = TrainConfig {
-        preset: name.to_string(),
-        steps: 6000, // 6000 × 32 two-second mixtures (~11 min on 2 cores); 3000 cost DiffQ 0.6 dB
-        batch: 32,
-        seconds: 2.0,
-        lr: 1e-3,
-        bits_lr: 1e-3,
-        lr_cosine: false,   // constant rate: what every result before the fine-tuning recipe used
-        distill: 0.0,       // no teacher
-        freeze_bits: None,  // the bits learn until the last step
-        fill_budget: false, // the freeze rounds to nearest; the export then lands in [97%, 100%]
-        vary_music: false,  // the training music as recorded
-        ema: None,          // the last weights, not an average
-        seed: 0,
-        snr_lo: -5.0,
-        snr_hi: 15.0,
-        max_files: None,
-        lambda: 1.0,
-        target_bytes: None,
-        dual_lr: 0.01,
-        target_anneal: default_anneal(),
-        ckpt_every: 250,
-        val_mixtures: 32,
-        speech: PathBuf::from(crate::data::DEFAULT_SPEECH),
-        noise: PathBuf::from(crate::data::DEFAULT_NOISE),
-    };
-    match name {
-        "default" => Ok((Arch::new(64), DiffqConfig::default(), TrainConfig { bits_lr: 5e-3, ..base })),
-        "tiny" => Ok((
-            Arch::new(16),
-            DiffqConfig { min_size: 0, group_size: 16, ..DiffqConfig::default() }, // width 16: 8 inputs × 2 rows
-            TrainConfig {
-                steps: 30,
-                batch: 4,
-                seconds: 1.0,
-                max_files: Some(24),
-                ckpt_every: 20,
-                val_mixtures: 4,
-                ..base
-            },
-        )),
-        _ => bail!("unknown preset `{name}` (tiny, default)"),
-    }
-}
 
 /// What `train` reports.
 #[derive(Clone, Debug, Serialize)]
@@ -140,14 +40,9 @@ pub struct TrainSummary {
 
 /// Everything `train` needs.
 pub struct TrainRequest {
-    pub method: Method,
-    pub arch: Arch,
-    pub diffq: DiffqConfig,
-    pub cfg: TrainConfig,
+    pub run: RunConfig,
     pub out: PathBuf,
     pub resume: bool,
-    /// fp32 checkpoint to start from (required by ptq8/ptq4, optional otherwise).
-    pub from: Option<PathBuf>,
     pub device: Device,
     pub progress: bool,
 }
@@ -205,7 +100,9 @@ fn median(v: &mut [f64]) -> Option<f64> {
 
 /// Runs training and writes `out/checkpoint.safetensors`.
 pub fn train(req: TrainRequest) -> Result<TrainSummary> {
-    let TrainRequest { method, arch, diffq, cfg, out, resume, from, device: dev, progress } = req;
+    let TrainRequest { run, out, resume, device: dev, progress } = req;
+    run.validate()?;
+    let RunConfig { method, arch, diffq, train: cfg, from } = run;
     arch.validate()?;
     let mut corpus = Corpus::load(&cfg.speech, &cfg.noise, Split::Train, cfg.max_files)?;
     corpus.vary_music = cfg.vary_music;
