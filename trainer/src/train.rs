@@ -1,7 +1,7 @@
 //! The training loop: fp32, QAT (STE), DiffQ with a fixed λ or with a size target (dual
 //! ascent on λ), and post-training quantisation (a copy of an fp32 checkpoint).
 
-use crate::checkpoint::{self, LogEntry, Meta};
+use crate::checkpoint::{self, Checkpoint, LogEntry, Meta};
 use crate::config::{Method, RunConfig};
 use crate::data::{Corpus, Split};
 use crate::ema::WeightAverage;
@@ -61,17 +61,6 @@ fn eval_loss(arch: &Arch, weights: &[Tensor], params: &Params, b: &Batch, dev: &
     Ok(f64::from(model::mask_loss(&z, &m, &c)?.to_scalar::<f32>()?))
 }
 
-fn load_params(path: &Path, arch: &Arch, params: &Params, dev: &Device) -> Result<()> {
-    let (meta, map) = checkpoint::load(path, dev)?;
-    if &meta.arch != arch {
-        bail!("{}: its architecture differs from this run's", path.display());
-    }
-    for (name, var) in params.named() {
-        var.set(checkpoint::get(&map, &name)?)?;
-    }
-    Ok(())
-}
-
 fn save_ckpt(
     out: &Path,
     meta: &Meta,
@@ -81,16 +70,11 @@ fn save_ckpt(
     bopt: &Adam,
     extra: Vec<(String, Tensor)>,
 ) -> Result<()> {
-    let mut t: Vec<(String, Tensor)> = params.named().into_iter().map(|(n, v)| (n, v.as_tensor().clone())).collect();
-    for (i, l) in qs.logits.iter().enumerate() {
-        if let Some(l) = l {
-            t.push((format!("logit{i}"), l.as_tensor().clone()));
-        }
-    }
-    t.extend(opt.state("adam"));
-    t.extend(bopt.state("adam_bits"));
-    t.extend(extra);
-    checkpoint::save(out, meta, &t)
+    let mut ck = Checkpoint::of_model(meta.clone(), params, qs);
+    ck.extend(opt.state("adam"));
+    ck.extend(bopt.state("adam_bits"));
+    ck.extend(extra);
+    ck.save(out)
 }
 
 fn median(v: &mut [f64]) -> Option<f64> {
@@ -102,7 +86,7 @@ fn median(v: &mut [f64]) -> Option<f64> {
 pub fn train(req: TrainRequest) -> Result<TrainSummary> {
     let TrainRequest { run, out, resume, device: dev, progress } = req;
     run.validate()?;
-    let RunConfig { method, arch, diffq, train: cfg, from } = run;
+    let RunConfig { method, arch, diffq, train: cfg, from } = run.clone();
     arch.validate()?;
     let mut corpus = Corpus::load(&cfg.speech, &cfg.noise, Split::Train, cfg.max_files)?;
     corpus.vary_music = cfg.vary_music;
@@ -127,59 +111,40 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
     // The weight average starts when the bits are frozen: averaged weights all saw the final noise.
     let ema_start = freeze_at.filter(|_| method == Method::Diffq).unwrap_or(0);
     let mut ema = cfg.ema.map(|d| WeightAverage::new(&pvars, d)).transpose()?;
-    let mut meta = Meta {
-        version: 1,
-        method,
-        arch: arch.clone(),
-        diffq: diffq.clone(),
-        train: cfg.clone(),
-        step: 0,
-        lambda: cfg.lambda,
-        quantized: qs.layouts.iter().map(Option::is_some).collect(),
-        history: Vec::new(),
-        step_ms_median: None,
-        log_lambda_i: None,
-    };
+    let mut meta = Meta::new(&run, &qs);
     let ckpt_path = out.join(checkpoint::CKPT_FILE);
     if resume && ckpt_path.is_file() {
-        let (m, map) = checkpoint::load(&ckpt_path, &dev)?;
-        if m.method != method || m.arch != arch || m.diffq != diffq {
-            bail!("{}: cannot resume, it was trained with another method or configuration", ckpt_path.display());
-        }
-        for (name, var) in params.named() {
-            var.set(checkpoint::get(&map, &name)?)?;
-        }
-        for (i, l) in qs.logits.iter().enumerate() {
-            if let Some(l) = l {
-                l.set(checkpoint::get(&map, &format!("logit{i}"))?)?;
-            }
-        }
-        opt.load("adam", m.step as u64, &map)?;
-        bopt.load("adam_bits", m.step as u64, &map)?;
+        let ck = Checkpoint::load(&ckpt_path, &dev)?;
+        let m = &ck.meta;
+        m.check_resumable(&run).with_context(|| format!("cannot resume {}", ckpt_path.display()))?;
+        ck.restore_params(&arch, &params)?;
+        ck.restore_logits(&qs)?;
+        opt.load("adam", m.step as u64, ck.tensors())?;
+        bopt.load("adam_bits", m.step as u64, ck.tensors())?;
         if let (Some(e), true) = (ema.as_mut(), m.step > ema_start) {
-            e.load((m.step - ema_start) as u64, &map)?;
-            WeightAverage::restore_raw(&pvars, &map)?; // a finished run holds the average
+            e.load((m.step - ema_start) as u64, ck.tensors())?;
+            WeightAverage::restore_raw(&pvars, ck.tensors())?; // a finished run holds the average
         }
         meta.step = m.step;
         meta.lambda = m.lambda;
         meta.log_lambda_i = m.log_lambda_i;
-        meta.history = m.history;
+        meta.history = m.history.clone();
     } else if let Some(f) = &from {
-        load_params(f, &arch, &params, &dev).with_context(|| format!("cannot start from {}", f.display()))?;
-    } else if matches!(method, Method::Ptq8 | Method::Ptq4) {
-        bail!("{} quantises a trained fp32 model: give it with --from DIR", method.name());
+        Checkpoint::load(f, &dev)
+            .and_then(|ck| ck.restore_params(&arch, &params))
+            .with_context(|| format!("cannot start from {}", f.display()))?;
     }
     let teacher = match (&from, cfg.distill > 0.0) {
-        (_, false) => None,
-        (None, true) => bail!("--distill needs the teacher: give the fp32 model with --from DIR"),
         (Some(f), true) => {
-            let t = Params::init(&arch, &mut StdRng::seed_from_u64(0), &dev)?;
-            load_params(f, &arch, &t, &dev).with_context(|| format!("cannot load the teacher {}", f.display()))?;
+            let t = Checkpoint::load(f, &dev)
+                .and_then(|ck| ck.params(&arch, &dev))
+                .with_context(|| format!("cannot load the teacher {}", f.display()))?;
             Some((
                 t.weight_tensors().iter().map(Tensor::detach).collect::<Vec<_>>(),
                 t.bias_tensors().iter().map(Tensor::detach).collect::<Vec<_>>(),
             ))
         }
+        _ => None,
     };
     let start = meta.step.min(steps);
     let rx = loader::spawn(corpus, cfg.seed, start as u64, cfg.batch, samples, (cfg.snr_lo, cfg.snr_hi));

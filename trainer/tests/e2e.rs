@@ -108,6 +108,13 @@ fn baselines_and_size_target_export() {
     let (b8, r8, _) = export::export(std::path::Path::new(&fp), &opts(Some(8)), &Device::Cpu).unwrap();
     let (b4, _, _) = export::export(std::path::Path::new(&fp), &opts(Some(4)), &Device::Cpu).unwrap();
     assert!(r8.has_int && b4.len() < b8.len() && b8.len() < b32.len());
+    // `train --method ptq8` is a checkpoint of the same quantisation (no steps, a null loss)
+    let p8 = common::s(&c.root.join("ptq8"));
+    let mut a = common_args.to_vec();
+    a.extend(["--method", "ptq8", "--from", &fp, "--out", &p8]);
+    assert_eq!(train(&a).steps, 0);
+    let (bp8, _, _) = export::export(std::path::Path::new(&p8), &opts(None), &Device::Cpu).unwrap();
+    assert_eq!(bp8, b8);
     // QAT and a DiffQ size target
     let q = common::s(&c.root.join("qat"));
     let mut a = common_args.to_vec();
