@@ -135,7 +135,16 @@ impl Recipe {
     /// This recipe with every setting `over` gives replaced by `over`'s (the command line over
     /// a file). A size target in `over`, in KiB or in bits, replaces both of this recipe's.
     pub fn overridden_by(self, over: Recipe) -> Recipe {
-        let Recipe {
+        let base = if over.target_kb.is_some() || over.target_bits.is_some() {
+            Recipe { target_kb: None, target_bits: None, ..self }
+        } else {
+            self
+        };
+        // A struct literal without `..`: a field added to `Recipe` and left out here does not compile.
+        macro_rules! over {
+            ($($f:ident),* $(,)?) => { Recipe { $($f: over.$f.or(base.$f)),* } };
+        }
+        over!(
             preset,
             method,
             from,
@@ -168,46 +177,7 @@ impl Recipe {
             width,
             max_files,
             ckpt_every,
-        } = over;
-        let (target_kb, target_bits) = if target_kb.is_some() || target_bits.is_some() {
-            (target_kb, target_bits)
-        } else {
-            (self.target_kb, self.target_bits)
-        };
-        Recipe {
-            preset: preset.or(self.preset),
-            method: method.or(self.method),
-            from: from.or(self.from),
-            lambda: lambda.or(self.lambda),
-            target_kb,
-            target_bits,
-            dual_lr: dual_lr.or(self.dual_lr),
-            target_anneal: target_anneal.or(self.target_anneal),
-            steps: steps.or(self.steps),
-            batch: batch.or(self.batch),
-            seconds: seconds.or(self.seconds),
-            seed: seed.or(self.seed),
-            lr: lr.or(self.lr),
-            lr_cosine: lr_cosine.or(self.lr_cosine),
-            distill: distill.or(self.distill),
-            freeze_bits: freeze_bits.or(self.freeze_bits),
-            fill_budget: fill_budget.or(self.fill_budget),
-            vary_music: vary_music.or(self.vary_music),
-            ema: ema.or(self.ema),
-            bits_lr: bits_lr.or(self.bits_lr),
-            min_bits: min_bits.or(self.min_bits),
-            max_bits: max_bits.or(self.max_bits),
-            init_bits: init_bits.or(self.init_bits),
-            group_size: group_size.or(self.group_size),
-            no_pair_rows: no_pair_rows.or(self.no_pair_rows),
-            min_size: min_size.or(self.min_size),
-            extra_bits: extra_bits.or(self.extra_bits),
-            param: param.or(self.param),
-            noise_kind: noise_kind.or(self.noise_kind),
-            width: width.or(self.width),
-            max_files: max_files.or(self.max_files),
-            ckpt_every: ckpt_every.or(self.ckpt_every),
-        }
+        )
     }
 
     /// The run: the preset with this recipe's settings, reading data from `speech` and `noise`.

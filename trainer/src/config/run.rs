@@ -116,6 +116,11 @@ impl TrainConfig {
         self.freeze_bits.map(|f| (f * steps as f64) as usize)
     }
 
+    /// Whether the bit widths are frozen during step `step` of `steps`.
+    pub fn bits_frozen(&self, step: usize, steps: usize) -> bool {
+        self.freeze_step(steps).is_some_and(|s| step >= s)
+    }
+
     /// Checks every setting whose range the training relies on.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.samples() < runtime::dsp::HOP || self.batch == 0 {
