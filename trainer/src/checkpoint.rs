@@ -1,64 +1,68 @@
 //! Checkpoints: one safetensors file holding the tensors and the JSON metadata (as a u8 tensor),
 //! written to a temporary file and renamed, so a crash never leaves a torn checkpoint.
+//!
+//! [`Checkpoint`] is the one way in and out: training saves through it (every `ckpt_every`
+//! steps and at the end) and resumes from it, a run started `--from` another restores its
+//! weights (and builds its distillation teacher) from it, and export and `eval --ckpt` rebuild
+//! the trained model ([`Trained`]) from it. Tensors: weights `w{i}`, biases `b{i}`, bit logits
+//! `logit{i}` (DiffQ), the optimisers' moments (`adam.*`, `adam_bits.*`) and the weight
+//! average (`ema.*`, `ema_raw.*`).
 
+use crate::config::{Method, RunConfig, TrainConfig};
 use crate::diffq::DiffqConfig;
-use crate::model::Arch;
-use anyhow::{anyhow, bail, Context, Result};
+use crate::model::{Arch, Params};
+use crate::qstate::QState;
+use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
-use serde::{Deserialize, Serialize};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// File name inside an output directory.
 pub const CKPT_FILE: &str = "checkpoint.safetensors";
+/// Readable copy of the metadata beside it.
+pub const META_FILE: &str = "checkpoint.json";
+/// The metadata's format version (new fields come with serde defaults, so it stays 1).
+pub const VERSION: u32 = 1;
 const META_KEY: &str = "__meta_json__";
 
-/// Training methods (all exported through the same blob format).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    /// Full precision weights.
-    Fp32,
-    /// Post-training 8-bit quantisation of an fp32 checkpoint (`--from`).
-    Ptq8,
-    /// Post-training 4-bit quantisation of an fp32 checkpoint (`--from`).
-    Ptq4,
-    /// Quantisation-aware training at 4 bits (straight-through estimator).
-    Qat4,
-    /// DiffQ: learnt bit widths with pseudo quantisation noise.
-    Diffq,
-}
-
-impl Method {
-    /// Fixed bit width of the uniform methods.
-    pub fn fixed_bits(self) -> Option<u8> {
-        match self {
-            Method::Ptq8 => Some(8),
-            Method::Ptq4 | Method::Qat4 => Some(4),
-            Method::Fp32 | Method::Diffq => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Fp32 => "fp32",
-            Method::Ptq8 => "ptq8",
-            Method::Ptq4 => "ptq4",
-            Method::Qat4 => "qat4",
-            Method::Diffq => "diffq",
-        }
-    }
+/// What can be wrong with a checkpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("no checkpoint at {0}")]
+    NotFound(PathBuf),
+    #[error("{0} is not a trainer checkpoint (no metadata)")]
+    NoMetadata(PathBuf),
+    #[error("{path}: checkpoint version {version} is not supported (this trainer reads {VERSION})")]
+    Version { path: PathBuf, version: u32 },
+    #[error("checkpoint has no tensor `{0}`")]
+    MissingTensor(String),
+    #[error("checkpoint tensor `{name}` has shape {found:?}, expected {expected:?}")]
+    Shape { name: String, found: Vec<usize>, expected: Vec<usize> },
+    #[error("its architecture differs from this run's")]
+    Architecture,
+    #[error("it was trained with another method or configuration ({found} instead of {expected})")]
+    Incompatible { found: &'static str, expected: &'static str },
 }
 
 /// One logged point of training.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LogEntry {
     pub step: usize,
+    /// Training loss of the step (NaN, written as null, when no step ran).
+    #[serde(deserialize_with = "f64_or_nan")]
     pub loss: f64,
     pub val_loss: Option<f64>,
     pub lambda: f64,
     pub size_bytes: Option<f64>,
     pub avg_bits: Option<f64>,
+}
+
+/// JSON has no NaN: serde_json writes it as null, and null reads back as NaN.
+fn f64_or_nan<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Everything but the tensors.
@@ -68,7 +72,7 @@ pub struct Meta {
     pub method: Method,
     pub arch: Arch,
     pub diffq: DiffqConfig,
-    pub train: crate::train::TrainConfig,
+    pub train: TrainConfig,
     pub step: usize,
     pub lambda: f64,
     /// Per weighted layer: is its weight quantised.
@@ -80,6 +84,53 @@ pub struct Meta {
     pub log_lambda_i: Option<f64>,
 }
 
+impl Meta {
+    /// The metadata of a run that has not made a step yet.
+    pub fn new(run: &RunConfig, qs: &QState) -> Meta {
+        Meta {
+            version: VERSION,
+            method: run.method,
+            arch: run.arch.clone(),
+            diffq: run.diffq.clone(),
+            train: run.train.clone(),
+            step: 0,
+            lambda: run.train.lambda,
+            quantized: qs.layouts.iter().map(Option::is_some).collect(),
+            history: Vec::new(),
+            step_ms_median: None,
+            log_lambda_i: None,
+        }
+    }
+
+    /// Whether `run` can continue the run this metadata describes (its training settings may
+    /// differ: more steps, say).
+    pub fn check_resumable(&self, run: &RunConfig) -> std::result::Result<(), CheckpointError> {
+        if self.method != run.method {
+            return Err(CheckpointError::Incompatible { found: self.method.name(), expected: run.method.name() });
+        }
+        if self.arch != run.arch {
+            return Err(CheckpointError::Architecture);
+        }
+        if self.diffq != run.diffq {
+            return Err(CheckpointError::Incompatible { found: "other DiffQ settings", expected: "this run's" });
+        }
+        Ok(())
+    }
+}
+
+/// A checkpoint in memory: its metadata and its tensors by name.
+pub struct Checkpoint {
+    pub meta: Meta,
+    tensors: HashMap<String, Tensor>,
+}
+
+/// A trained model rebuilt from a checkpoint: its weights and its quantisation state.
+pub struct Trained {
+    pub meta: Meta,
+    pub params: Params,
+    pub qs: QState,
+}
+
 /// Accepts a directory (containing [`CKPT_FILE`]) or the file itself.
 pub fn resolve(path: &Path) -> PathBuf {
     if path.is_dir() {
@@ -89,47 +140,191 @@ pub fn resolve(path: &Path) -> PathBuf {
     }
 }
 
-/// Atomically writes `tensors` and `meta` to `dir/checkpoint.safetensors` (and a readable copy
-/// of the metadata to `dir/checkpoint.json`).
-pub fn save(dir: &Path, meta: &Meta, tensors: &[(String, Tensor)]) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let json = serde_json::to_string_pretty(meta)?;
-    let mut map: HashMap<String, Tensor> = HashMap::new();
-    for (k, t) in tensors {
-        map.insert(k.clone(), t.to_device(&Device::Cpu)?);
+impl Checkpoint {
+    /// A checkpoint of `meta` with the model's tensors: weights, biases and bit logits.
+    pub fn of_model(meta: Meta, params: &Params, qs: &QState) -> Checkpoint {
+        let mut tensors: HashMap<String, Tensor> =
+            params.named().into_iter().map(|(n, v)| (n, v.as_tensor().clone())).collect();
+        for (i, l) in qs.logits.iter().enumerate() {
+            if let Some(l) = l {
+                tensors.insert(format!("logit{i}"), l.as_tensor().clone());
+            }
+        }
+        Checkpoint { meta, tensors }
     }
-    let bytes = json.as_bytes().to_vec();
-    let n = bytes.len();
-    map.insert(META_KEY.to_string(), Tensor::from_vec(bytes, n, &Device::Cpu)?);
-    let path = dir.join(CKPT_FILE);
-    let tmp = dir.join(format!("{CKPT_FILE}.tmp"));
-    candle_core::safetensors::save(&map, &tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("cannot rename to {}", path.display()))?;
-    let jtmp = dir.join("checkpoint.json.tmp");
-    std::fs::write(&jtmp, json)?;
-    std::fs::rename(&jtmp, dir.join("checkpoint.json"))?;
-    Ok(())
+
+    /// Adds named tensors (optimiser or weight-average state).
+    pub fn extend(&mut self, tensors: impl IntoIterator<Item = (String, Tensor)>) {
+        self.tensors.extend(tensors);
+    }
+
+    /// Every tensor by name (the optimisers and the weight average pick theirs).
+    pub fn tensors(&self) -> &HashMap<String, Tensor> {
+        &self.tensors
+    }
+
+    /// A tensor, or an error naming it.
+    pub fn get(&self, name: &str) -> std::result::Result<&Tensor, CheckpointError> {
+        self.tensors.get(name).ok_or_else(|| CheckpointError::MissingTensor(name.to_string()))
+    }
+
+    /// Reads a checkpoint written by [`Checkpoint::save`] (a directory or the file), tensors on `device`.
+    pub fn load(path: &Path, device: &Device) -> Result<Checkpoint> {
+        let file = resolve(path);
+        if !file.is_file() {
+            return Err(CheckpointError::NotFound(file).into());
+        }
+        let mut tensors = candle_core::safetensors::load(&file, device)
+            .with_context(|| format!("cannot read checkpoint {}", file.display()))?;
+        let meta_t = tensors.remove(META_KEY).ok_or_else(|| CheckpointError::NoMetadata(file.clone()))?;
+        let bytes = meta_t.to_device(&Device::Cpu)?.to_vec1::<u8>()?;
+        let meta: Meta =
+            serde_json::from_slice(&bytes).with_context(|| format!("bad metadata in {}", file.display()))?;
+        if meta.version != VERSION {
+            return Err(CheckpointError::Version { path: file, version: meta.version }.into());
+        }
+        Ok(Checkpoint { meta, tensors })
+    }
+
+    /// Atomically writes the tensors and the metadata to `dir/checkpoint.safetensors`, and a
+    /// readable copy of the metadata to `dir/checkpoint.json`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let json = serde_json::to_string_pretty(&self.meta)?;
+        let mut map: HashMap<String, Tensor> = HashMap::new();
+        for (k, t) in &self.tensors {
+            map.insert(k.clone(), t.to_device(&Device::Cpu)?);
+        }
+        let bytes = json.as_bytes().to_vec();
+        let n = bytes.len();
+        map.insert(META_KEY.to_string(), Tensor::from_vec(bytes, n, &Device::Cpu)?);
+        let path = dir.join(CKPT_FILE);
+        let tmp = dir.join(format!("{CKPT_FILE}.tmp"));
+        candle_core::safetensors::save(&map, &tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("cannot rename to {}", path.display()))?;
+        let jtmp = dir.join(format!("{META_FILE}.tmp"));
+        std::fs::write(&jtmp, json).with_context(|| format!("cannot write {}", jtmp.display()))?;
+        std::fs::rename(&jtmp, dir.join(META_FILE)).with_context(|| format!("cannot write {META_FILE}"))?;
+        Ok(())
+    }
+
+    /// Sets `params` (of architecture `arch`) to the checkpoint's weights and biases.
+    pub fn restore_params(&self, arch: &Arch, params: &Params) -> Result<()> {
+        if &self.meta.arch != arch {
+            return Err(CheckpointError::Architecture.into());
+        }
+        for (name, var) in params.named() {
+            let t = self.get(&name)?;
+            if t.shape() != var.as_tensor().shape() {
+                let (found, expected) = (t.dims().to_vec(), var.as_tensor().dims().to_vec());
+                return Err(CheckpointError::Shape { name, found, expected }.into());
+            }
+            var.set(t)?;
+        }
+        Ok(())
+    }
+
+    /// Sets the bit logits of `qs` (DiffQ) to the checkpoint's.
+    pub fn restore_logits(&self, qs: &QState) -> Result<()> {
+        for (i, l) in qs.logits.iter().enumerate() {
+            if let Some(l) = l {
+                l.set(self.get(&format!("logit{i}"))?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The checkpoint's weights as fresh parameters of architecture `arch` (a teacher).
+    pub fn params(&self, arch: &Arch, dev: &Device) -> Result<Params> {
+        let params = Params::init(arch, &mut StdRng::seed_from_u64(0), dev)?;
+        self.restore_params(arch, &params)?;
+        Ok(params)
+    }
+
+    /// The trained model: weights and bit logits in the checkpoint's own configuration.
+    pub fn into_trained(self, dev: &Device) -> Result<Trained> {
+        self.meta.arch.validate()?;
+        let params = self.params(&self.meta.arch, dev)?;
+        let qs = QState::new(self.meta.method, &self.meta.arch, &self.meta.diffq, dev)?;
+        self.restore_logits(&qs)?;
+        Ok(Trained { meta: self.meta, params, qs })
+    }
 }
 
-/// Loads a checkpoint written by [`save`].
-pub fn load(path: &Path, device: &Device) -> Result<(Meta, HashMap<String, Tensor>)> {
-    let file = resolve(path);
-    if !file.is_file() {
-        bail!("no checkpoint at {}", file.display());
-    }
-    let mut map = candle_core::safetensors::load(&file, device)
-        .with_context(|| format!("cannot read checkpoint {}", file.display()))?;
-    let meta_t =
-        map.remove(META_KEY).ok_or_else(|| anyhow!("{} is not a trainer checkpoint (no metadata)", file.display()))?;
-    let bytes = meta_t.to_device(&Device::Cpu)?.to_vec1::<u8>()?;
-    let meta: Meta = serde_json::from_slice(&bytes).with_context(|| format!("bad metadata in {}", file.display()))?;
-    if meta.version != 1 {
-        bail!("{}: checkpoint version {} is not supported", file.display(), meta.version);
-    }
-    Ok((meta, map))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{preset, Method, RunConfig};
 
-/// A tensor of the checkpoint, or a clear error.
-pub fn get<'a>(map: &'a HashMap<String, Tensor>, name: &str) -> Result<&'a Tensor> {
-    map.get(name).ok_or_else(|| anyhow!("checkpoint has no tensor `{name}`"))
+    fn tiny_run(method: Method) -> RunConfig {
+        let p = preset("tiny").unwrap();
+        RunConfig { method, arch: p.arch, diffq: p.diffq, train: p.train, from: None }
+    }
+
+    fn model(run: &RunConfig, seed: u64) -> (Params, QState) {
+        let dev = Device::Cpu;
+        let params = Params::init(&run.arch, &mut StdRng::seed_from_u64(seed), &dev).unwrap();
+        let qs = QState::new(run.method, &run.arch, &run.diffq, &dev).unwrap();
+        (params, qs)
+    }
+
+    fn values(t: &Tensor) -> Vec<f32> {
+        t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+    }
+
+    #[test]
+    fn saves_and_restores_the_model_and_its_history() {
+        let dir = std::env::temp_dir().join(format!("trainer-ckpt-{}", std::process::id()));
+        let run = tiny_run(Method::Diffq);
+        let (params, qs) = model(&run, 1);
+        let l0 = qs.logits[0].as_ref().unwrap();
+        l0.set(&l0.as_tensor().affine(0.0, 0.5).unwrap()).unwrap(); // not the initial logits
+        let mut meta = Meta::new(&run, &qs);
+        // a run with no step logs a NaN loss, which JSON writes as null
+        meta.history.push(LogEntry {
+            step: 0,
+            loss: f64::NAN,
+            val_loss: Some(0.5),
+            lambda: 1.0,
+            size_bytes: None,
+            avg_bits: None,
+        });
+        let mut ck = Checkpoint::of_model(meta, &params, &qs);
+        ck.extend([("extra.0".to_string(), Tensor::new(&[7f32], &Device::Cpu).unwrap())]);
+        ck.save(&dir).unwrap();
+        assert!(dir.join(META_FILE).is_file());
+
+        let back = Checkpoint::load(&dir, &Device::Cpu).unwrap();
+        assert!(back.meta.history[0].loss.is_nan());
+        assert_eq!(back.meta.train, run.train);
+        assert_eq!(values(back.get("extra.0").unwrap()), vec![7.0]);
+        let t = back.into_trained(&Device::Cpu).unwrap();
+        for (a, b) in t.params.named().iter().zip(params.named()) {
+            assert_eq!((&a.0, values(a.1.as_tensor())), (&b.0, values(b.1.as_tensor())));
+        }
+        let (l0, l1) = (t.qs.logits[0].as_ref().unwrap(), qs.logits[0].as_ref().unwrap());
+        assert_eq!(values(l0.as_tensor()), values(l1.as_tensor()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn mismatches_are_named() {
+        let run = tiny_run(Method::Fp32);
+        let (params, qs) = model(&run, 1);
+        let ck = Checkpoint::of_model(Meta::new(&run, &qs), &params, &qs);
+        let wider = Arch::new(24);
+        let other = Params::init(&wider, &mut StdRng::seed_from_u64(0), &Device::Cpu).unwrap();
+        let e = ck.restore_params(&wider, &other).unwrap_err();
+        assert!(matches!(e.downcast_ref(), Some(CheckpointError::Architecture)), "{e}");
+        assert!(ck.meta.check_resumable(&tiny_run(Method::Diffq)).is_err());
+        assert!(ck.meta.check_resumable(&run).is_ok());
+        let e = ck.get("logit0").unwrap_err();
+        assert_eq!(e.to_string(), "checkpoint has no tensor `logit0`");
+        let mut short = Checkpoint::of_model(Meta::new(&run, &qs), &params, &qs);
+        short.extend([("w0".to_string(), Tensor::new(&[1f32, 2.0], &Device::Cpu).unwrap())]);
+        let e = short.restore_params(&run.arch, &params).unwrap_err();
+        assert!(e.to_string().contains("`w0` has shape [2]"), "{e}");
+        let e = Checkpoint::load(Path::new("/nonexistent/run"), &Device::Cpu).err().unwrap();
+        assert!(e.to_string().contains("/nonexistent/run"), "{e}");
+    }
 }

@@ -9,75 +9,10 @@ use anyhow::{Context, Result};
 use candle_core::Device;
 use serde_json::json;
 
-/// `train`: preset + overrides → checkpoint.
+/// `train`: recipe (file and flags) → checkpoint.
 pub fn train(a: TrainArgs, dev: Device) -> Result<train::TrainSummary> {
-    let (mut arch, mut dq, mut cfg) = train::preset(&a.preset)?;
-    if let Some(w) = a.width {
-        arch.width = w;
-    }
-    macro_rules! set {
-        ($($src:ident => $dst:expr),* $(,)?) => { $( if let Some(v) = a.$src { $dst = v; } )* };
-    }
-    set!(steps => cfg.steps, batch => cfg.batch, seconds => cfg.seconds, seed => cfg.seed, lr => cfg.lr,
-         bits_lr => cfg.bits_lr, distill => cfg.distill, lambda => cfg.lambda, dual_lr => cfg.dual_lr, target_anneal => cfg.target_anneal, ckpt_every => cfg.ckpt_every,
-         min_bits => dq.min_bits, max_bits => dq.max_bits, init_bits => dq.init_bits, group_size => dq.group_size,
-         min_size => dq.min_size, extra_bits => dq.extra_bits, param => dq.param, noise_kind => dq.noise);
-    if a.lr_cosine {
-        cfg.lr_cosine = true;
-    }
-    if a.no_pair_rows {
-        dq.pair_rows = false;
-    }
-    if a.max_files.is_some() {
-        cfg.max_files = a.max_files;
-    }
-    cfg.speech = a.data.speech.clone();
-    cfg.noise = a.data.noise.clone();
-    if let Some(kb) = a.target_kb {
-        cfg.target_bytes = Some(kb * 1024.0);
-    }
-    if let Some(b) = a.target_bits {
-        cfg.target_bytes = Some(b * arch.macs() as f64 / 8.0);
-    }
-    if let Some(t) = cfg.target_bytes {
-        if !(t.is_finite() && t > 0.0) {
-            anyhow::bail!("the size target must be positive");
-        }
-        if a.lambda.is_none() {
-            cfg.lambda = 1.0;
-        }
-    }
-    if let Some(f) = a.freeze_bits {
-        if !(0.0..=1.0).contains(&f) {
-            anyhow::bail!("--freeze-bits must be a fraction in [0, 1], got {f}");
-        }
-        cfg.freeze_bits = Some(f);
-    }
-    if a.fill_budget {
-        if cfg.freeze_bits.is_none() || cfg.target_bytes.is_none() {
-            anyhow::bail!("--fill-budget fills the size target when the bits freeze: it needs --freeze-bits and --target-kb or --target-bits");
-        }
-        cfg.fill_budget = true;
-    }
-    cfg.vary_music |= a.vary_music;
-    if a.ema.is_some() {
-        cfg.ema = a.ema; // its range is checked where the average is made (ema.rs)
-    }
-    if !(0.0..1.0).contains(&cfg.distill) {
-        anyhow::bail!("--distill must be in [0, 1), got {}", cfg.distill);
-    }
-    let json_out = a.json;
-    let req = TrainRequest {
-        method: a.method,
-        arch,
-        diffq: dq,
-        cfg,
-        out: a.out,
-        resume: a.resume,
-        from: a.from,
-        device: dev,
-        progress: true,
-    };
+    let run = a.run_config()?;
+    let req = TrainRequest { run, out: a.out, resume: a.resume, device: dev, progress: true };
     let s = train::train(req)?;
     eprintln!(
         "{}: {} steps, loss {:.4}, val loss {:.4}, {:.1} ms/step, blob ≈ {} bytes{}",
@@ -89,7 +24,7 @@ pub fn train(a: TrainArgs, dev: Device) -> Result<train::TrainSummary> {
         s.blob_bytes_estimate,
         s.avg_bits.map_or(String::new(), |b| format!(", {b:.2} bits/weight"))
     );
-    if json_out {
+    if a.json {
         println!("{}", serde_json::to_string(&s)?);
     }
     Ok(s)

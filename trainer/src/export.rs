@@ -2,13 +2,13 @@
 //! folded into layer 0, integer-path scales measured on training-split mixtures, and the blob
 //! written by `runtime::writer` (then parsed back by it).
 
-use crate::checkpoint::{self, Meta, Method};
+use crate::checkpoint::{Checkpoint, Trained};
+use crate::config::Method;
 use crate::data::{self, Corpus, Split};
 use crate::diffq::size::BlobLayout;
 use crate::diffq::{fit, quantize, QuantLayout};
 use crate::features;
-use crate::model::{self, Arch, Layer, Params, Weighted};
-use crate::qstate::QState;
+use crate::model::{self, Arch, Layer, Weighted};
 use anyhow::{anyhow, bail, Context, Result};
 use candle_core::{Device, Tensor};
 use rand::rngs::StdRng;
@@ -32,35 +32,6 @@ pub struct DeployLayer {
 pub struct Deployable {
     pub arch: Arch,
     pub layers: Vec<DeployLayer>,
-}
-
-/// A trained checkpoint in memory.
-pub struct Trained {
-    pub meta: Meta,
-    pub params: Params,
-    pub qs: QState,
-}
-
-/// Loads a checkpoint with its bit logits.
-pub fn load_trained(path: &Path, dev: &Device) -> Result<Trained> {
-    let (meta, map) = checkpoint::load(path, dev)?;
-    meta.arch.validate()?;
-    let mut rng = StdRng::seed_from_u64(0);
-    let params = Params::init(&meta.arch, &mut rng, dev)?;
-    for (name, var) in params.named() {
-        let t = checkpoint::get(&map, &name)?;
-        if t.shape() != var.as_tensor().shape() {
-            bail!("checkpoint tensor `{name}` has shape {:?}, expected {:?}", t.dims(), var.as_tensor().dims());
-        }
-        var.set(t)?;
-    }
-    let qs = QState::new(meta.method, &meta.arch, &meta.diffq, dev)?;
-    for (i, l) in qs.logits.iter().enumerate() {
-        if let Some(l) = l {
-            l.set(checkpoint::get(&map, &format!("logit{i}"))?)?;
-        }
-    }
-    Ok(Trained { meta, params, qs })
 }
 
 /// Per weighted layer: its layout and true group bits (None = stays f32).
@@ -298,9 +269,32 @@ pub struct ExportReport {
     pub adjusted_groups: usize,
 }
 
+/// The integer path's scales, measured on `opts.calib_mixtures` training-split mixtures (drawn
+/// from the checkpoint's seed).
+fn calibration(t: &Trained, opts: &ExportOptions, dep: &Deployable, dev: &Device) -> Result<IntCalibration> {
+    let speech = opts.speech.clone().unwrap_or_else(|| t.meta.train.speech.clone());
+    let noise = opts.noise.clone().unwrap_or_else(|| t.meta.train.noise.clone());
+    let corpus = Corpus::load(&speech, &noise, Split::Train, t.meta.train.max_files)?;
+    let mut rng = StdRng::seed_from_u64(t.meta.train.seed ^ 0xca11b);
+    let n = (opts.calib_seconds * runtime::dsp::SAMPLE_RATE as f32) as usize;
+    let mixes: Vec<data::Mixture> =
+        (0..opts.calib_mixtures.max(1)).map(|_| data::random_mixture(&corpus, n, -5.0, 15.0, &mut rng)).collect();
+    calibrate(dep, &mixes, dev)
+}
+
+/// Mean packed bits per quantised weight of a plan (none if nothing is quantised).
+fn plan_avg_bits(plan: &BitsPlan) -> Option<f64> {
+    let n_q: usize = plan.iter().flatten().map(|(l, _)| l.count).sum();
+    let bits: f64 =
+        plan.iter().flatten().map(|(l, b)| b.iter().map(|&x| f64::from(x) * l.group_size as f64).sum::<f64>()).sum();
+    (n_q > 0).then(|| bits / n_q as f64)
+}
+
 /// Checkpoint → (blob, report, deployable network).
 pub fn export(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8>, ExportReport, Deployable)> {
-    let t = load_trained(ckpt, dev).with_context(|| format!("cannot load {}", ckpt.display()))?;
+    let t = Checkpoint::load(ckpt, dev)
+        .and_then(|ck| ck.into_trained(dev))
+        .with_context(|| format!("cannot load {}", ckpt.display()))?;
     let mut plan = bits_plan(&t, opts.ptq_bits)?;
     let quantized_all = plan.iter().all(Option::is_some);
     let with_int = opts.with_int && quantized_all;
@@ -315,36 +309,14 @@ pub fn export(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8
     };
     let predicted = plan_bytes(&layout, &plan)?;
     let dep = deployable(&t, &plan)?;
-    let calib = if with_int {
-        let speech = opts.speech.clone().unwrap_or_else(|| t.meta.train.speech.clone());
-        let noise = opts.noise.clone().unwrap_or_else(|| t.meta.train.noise.clone());
-        let corpus = Corpus::load(&speech, &noise, Split::Train, t.meta.train.max_files)?;
-        let mut rng = StdRng::seed_from_u64(t.meta.train.seed ^ 0xca11b);
-        let n = (opts.calib_seconds * crate::audio::SAMPLE_RATE as f32) as usize;
-        let mixes: Vec<data::Mixture> =
-            (0..opts.calib_mixtures.max(1)).map(|_| data::random_mixture(&corpus, n, -5.0, 15.0, &mut rng)).collect();
-        Some(calibrate(&dep, &mixes, dev)?)
-    } else {
-        None
-    };
+    let calib = if with_int { Some(calibration(&t, opts, &dep, dev)?) } else { None };
     let blob = write_blob(&dep, calib.as_ref())?;
     if blob.len() != predicted {
         bail!("internal error: blob is {} bytes, size accounting predicted {predicted}", blob.len());
     }
     let dep = with_blob_biases(dep, &blob)?;
     let weights = t.meta.arch.macs();
-    let n_q: usize = plan.iter().flatten().map(|(l, _)| l.count).sum();
-    let avg_bits = if n_q == 0 {
-        None
-    } else {
-        Some(
-            plan.iter()
-                .flatten()
-                .map(|(l, b)| b.iter().map(|&x| f64::from(x) * l.group_size as f64).sum::<f64>())
-                .sum::<f64>()
-                / n_q as f64,
-        )
-    };
+    let avg_bits = plan_avg_bits(&plan);
     let method = match opts.ptq_bits {
         Some(b) => format!("ptq{b}"),
         None => t.meta.method.name().to_string(),

@@ -1,7 +1,7 @@
 //! Per-method quantisation state: which layers are quantised, their learnable bit logits
 //! (DiffQ), the weights used in the training forward pass, and the true bit widths.
 
-use crate::checkpoint::Method;
+use crate::config::Method;
 use crate::diffq::size::{BlobLayout, PlainKind};
 use crate::diffq::{bits, fit, quantize, DiffqConfig, QuantLayout};
 use crate::model::{Arch, Layer, Params};

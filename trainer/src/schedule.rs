@@ -1,7 +1,7 @@
 //! Schedules of a training run: the model's learning rate, the λ controller's size target and
 //! the controller itself.
 
-use crate::train::TrainConfig;
+use crate::config::TrainConfig;
 
 /// The model's learning rate at `step` of `steps`.
 pub fn lr_at(cfg: &TrainConfig, step: usize, steps: usize) -> f64 {
@@ -47,14 +47,39 @@ pub fn dual_step(log_i: f64, size: f64, goal: f64, dual_lr: f64) -> (f64, f64) {
     (log_i, (log_i + DUAL_P * g).exp())
 }
 
+/// The λ controller of a run with a size target: λ and the integral term of its PI control.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SizeControl {
+    pub lambda: f64,
+    /// The integral term, log λ's part that [`dual_step`] winds up and down.
+    pub log_i: f64,
+    /// The blob's size at the initial bits, where the annealed target starts.
+    size0: f64,
+}
+
+impl SizeControl {
+    /// A controller at `lambda` with the integral term `log_i` (a resumed run's), or `ln λ`.
+    pub fn new(lambda: f64, log_i: Option<f64>, size0: f64) -> SizeControl {
+        SizeControl { lambda, log_i: log_i.unwrap_or(lambda.max(1e-4).ln()), size0 }
+    }
+
+    /// After step `step` of `steps`, which measured the differentiable size `size`: one PI step
+    /// towards the annealed target (nothing without a target).
+    pub fn update(&mut self, cfg: &TrainConfig, size: f64, step: usize, steps: usize) {
+        let Some(target) = cfg.target_bytes else { return };
+        let goal = annealed_target(target, self.size0, step, steps, cfg.target_anneal);
+        (self.log_i, self.lambda) = dual_step(self.log_i, size, goal, cfg.dual_lr);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::preset;
+    use crate::config::preset;
 
     #[test]
     fn cosine_lr_decays_over_the_frozen_phase_only() {
-        let base = TrainConfig { lr: 1e-3, lr_cosine: true, ..preset("tiny").unwrap().2 };
+        let base = TrainConfig { lr: 1e-3, lr_cosine: true, ..preset("tiny").unwrap().train };
         assert_eq!(lr_at(&base, 0, 1000), 1e-3);
         assert!((lr_at(&base, 500, 1000) - 1e-3 * (0.01 + 0.99 * 0.5)).abs() < 1e-12);
         assert!((lr_at(&base, 1000, 1000) - 1e-5).abs() < 1e-12);
@@ -75,6 +100,24 @@ mod tests {
         assert_eq!(annealed_target(t, s0, 900, 1000, 0.5), t);
         assert_eq!(annealed_target(t, s0, 10, 1000, 0.0), t);
         assert_eq!(annealed_target(t, 20_000.0, 10, 1000, 0.5), t);
+    }
+
+    #[test]
+    fn size_control_steps_towards_the_annealed_target_and_only_with_one() {
+        let cfg = TrainConfig { target_bytes: Some(20_000.0), target_anneal: 0.5, ..preset("tiny").unwrap().train };
+        let mut c = SizeControl::new(1.0, None, 80_000.0);
+        assert_eq!(c.log_i, 0.0);
+        c.update(&cfg, 50_000.0, 250, 1000);
+        let goal = annealed_target(20_000.0, 80_000.0, 250, 1000, 0.5);
+        assert!((goal - 40_000.0).abs() < 1e-6, "halfway through the annealing: the geometric mean");
+        let (i, l) = dual_step(0.0, 50_000.0, goal, cfg.dual_lr);
+        assert_eq!((c.log_i, c.lambda), (i, l));
+        assert!(l > 1.0, "over the goal λ grows");
+        let resumed = SizeControl::new(0.5, Some(-3.0), 80_000.0);
+        assert_eq!(resumed.log_i, -3.0);
+        let mut fixed = SizeControl::new(0.5, None, 80_000.0);
+        fixed.update(&TrainConfig { target_bytes: None, ..cfg }, 50_000.0, 250, 1000);
+        assert_eq!(fixed.lambda, 0.5, "without a target λ stays");
     }
 
     #[test]

@@ -118,4 +118,11 @@ fn train_export_inspect_denoise_via_cli() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--freeze-bits"), "{}", String::from_utf8_lossy(&o.stderr));
     let o = bin().args(["train", "--bogus"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
+    // a recipe file with a key that is no setting: exit 1, the key named
+    let typo = c.root.join("typo.toml");
+    std::fs::write(&typo, "preset = \"tiny\"\nnoise-kind = \"uniform\"\n").unwrap();
+    let o = bin().args(["train", "--config", &common::s(&typo), "--out", &out]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("unknown field `noise-kind`") && err.contains("typo.toml"), "{err}");
 }

@@ -108,6 +108,13 @@ fn baselines_and_size_target_export() {
     let (b8, r8, _) = export::export(std::path::Path::new(&fp), &opts(Some(8)), &Device::Cpu).unwrap();
     let (b4, _, _) = export::export(std::path::Path::new(&fp), &opts(Some(4)), &Device::Cpu).unwrap();
     assert!(r8.has_int && b4.len() < b8.len() && b8.len() < b32.len());
+    // `train --method ptq8` is a checkpoint of the same quantisation (no steps, a null loss)
+    let p8 = common::s(&c.root.join("ptq8"));
+    let mut a = common_args.to_vec();
+    a.extend(["--method", "ptq8", "--from", &fp, "--out", &p8]);
+    assert_eq!(train(&a).steps, 0);
+    let (bp8, _, _) = export::export(std::path::Path::new(&p8), &opts(None), &Device::Cpu).unwrap();
+    assert_eq!(bp8, b8);
     // QAT and a DiffQ size target
     let q = common::s(&c.root.join("qat"));
     let mut a = common_args.to_vec();
@@ -132,4 +139,33 @@ fn baselines_and_size_target_export() {
     let (bf, rf, _) = export::export(std::path::Path::new(&f), &opts(None), &Device::Cpu).unwrap();
     assert_eq!((rf.adjusted_groups, bf.len()), (0, sf.blob_bytes_estimate), "the export moved frozen widths");
     assert!(bf.len() <= budget && bf.len() + 16 > budget, "{} bytes do not fill a {budget} budget", bf.len());
+}
+
+#[test]
+fn recipe_files_run_like_their_flags() {
+    let c = common::make("recipe");
+    let (sp, nz) = (common::s(&c.speech), common::s(&c.noise));
+    let stage1 = c.root.join("fp32.toml");
+    std::fs::write(&stage1, "preset = \"tiny\"\nmethod = \"fp32\"\nsteps = 10\n").unwrap();
+    let stage2 = c.root.join("diffq.toml");
+    let recipe = "preset = \"tiny\"\nfrom = \"fp32\"\nsteps = 10\ndistill = 0.3\ntarget_kb = 7\nfreeze_bits = 0.5\n\
+                  fill_budget = true\nnoise_kind = \"uniform\"\nparam = \"noise\"\n";
+    std::fs::write(&stage2, recipe).unwrap();
+    let runs = c.root.join("runs");
+    let (fp32, diffq) = (common::s(&runs.join("fp32")), common::s(&runs.join("diffq")));
+    train(&["--config", &common::s(&stage1), "--out", &fp32, "--speech", &sp, "--noise", &nz]);
+    // `from = "fp32"` is the stage written beside this one
+    let by_file = train(&["--config", &common::s(&stage2), "--out", &diffq, "--speech", &sp, "--noise", &nz]);
+    let flags = common::s(&c.root.join("flags"));
+    let mut a = vec!["--preset", "tiny", "--steps", "10", "--from", &fp32, "--distill", "0.3", "--target-kb", "7"];
+    a.extend(["--freeze-bits", "0.5", "--fill-budget", "--noise-kind", "uniform", "--param", "noise"]);
+    a.extend(["--out", &flags, "--speech", &sp, "--noise", &nz]);
+    let by_flags = train(&a);
+    assert_eq!(by_file.val_loss, by_flags.val_loss, "the recipe file and its flags train the same model");
+    assert_eq!(by_file.blob_bytes_estimate, by_flags.blob_bytes_estimate);
+    // and the file's `from` mattered: without the teacher and the fp32 start the run differs
+    let alone = common::s(&c.root.join("alone"));
+    let mut a = vec!["--preset", "tiny", "--steps", "10", "--target-kb", "7", "--freeze-bits", "0.5", "--fill-budget"];
+    a.extend(["--noise-kind", "uniform", "--param", "noise", "--out", &alone, "--speech", &sp, "--noise", &nz]);
+    assert_ne!(train(&a).val_loss, by_file.val_loss);
 }

@@ -1,0 +1,128 @@
+//! One training step: the forward pass under the method's weights (pseudo quantisation noise,
+//! fake quantisation or none), the task loss blended with the teacher's (distillation) and the
+//! size penalty, the backward pass and the updates (weights, bit logits, weight average).
+
+use super::state::{param_vars, TrainState};
+use crate::checkpoint::Checkpoint;
+use crate::config::RunConfig;
+use crate::diffq::size::BlobLayout;
+use crate::loader::{self, Batch};
+use crate::model::{self, Arch, Params};
+use crate::schedule::lr_at;
+use anyhow::{bail, Context, Result};
+use candle_core::backprop::GradStore;
+use candle_core::{Device, Tensor};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+/// The `--from` model as the distillation teacher: its estimate stands in for part of the target.
+pub struct Teacher {
+    weights: Vec<Tensor>,
+    biases: Vec<Tensor>,
+    /// Weight of the distillation term.
+    alpha: f64,
+}
+
+impl Teacher {
+    /// The teacher of `run` (with `distill > 0` and a `--from` checkpoint), else none.
+    pub fn load(run: &RunConfig, dev: &Device) -> Result<Option<Teacher>> {
+        let (Some(from), true) = (&run.from, run.train.distill > 0.0) else { return Ok(None) };
+        let t = Checkpoint::load(from, dev)
+            .and_then(|ck| ck.params(&run.arch, dev))
+            .with_context(|| format!("cannot load the teacher {}", from.display()))?;
+        Ok(Some(Teacher {
+            weights: t.weight_tensors().iter().map(Tensor::detach).collect(),
+            biases: t.bias_tensors().iter().map(Tensor::detach).collect(),
+            alpha: run.train.distill,
+        }))
+    }
+
+    /// `(1 − α)·task + α·MSE` of the student's logits `z` to the teacher's estimate.
+    fn blend(&self, arch: &Arch, task: &Tensor, z: &Tensor, feats: &Tensor, sqrt_mix: &Tensor) -> Result<Tensor> {
+        let est = model::mask_estimate(&model::forward(arch, &self.weights, &self.biases, feats, true)?, sqrt_mix)?;
+        let distance = model::mask_loss(z, sqrt_mix, &est.detach())?;
+        Ok(((task * (1.0 - self.alpha))? + (distance * self.alpha)?)?)
+    }
+}
+
+/// What every step of a run shares.
+pub struct StepContext<'a> {
+    pub run: &'a RunConfig,
+    /// Steps of the run.
+    pub steps: usize,
+    /// The blob's size structure (the size penalty and the exact size).
+    pub layout: &'a BlobLayout,
+    pub teacher: Option<&'a Teacher>,
+    pub dev: &'a Device,
+}
+
+/// What a step reports.
+pub struct StepOut {
+    /// The task loss (without the distillation and size terms).
+    pub loss: f64,
+    /// The differentiable blob size before the update (DiffQ).
+    pub size: Option<Tensor>,
+    /// The exact blob size at the rounded bits before the update.
+    pub exact: usize,
+}
+
+/// Features, `|X|^0.5` and `|S|^0.5` of a batch as tensors.
+pub fn batch_tensors(b: &Batch, dev: &Device) -> Result<(Tensor, Tensor, Tensor)> {
+    let f = Tensor::from_slice(&b.feats, (b.b, b.t, runtime::dsp::N_FEATURES), dev)?;
+    let m = Tensor::from_slice(&b.sqrt_mix, (b.b, b.t, runtime::dsp::BINS), dev)?;
+    let c = Tensor::from_slice(&b.sqrt_clean, (b.b, b.t, runtime::dsp::BINS), dev)?;
+    Ok((f, m, c))
+}
+
+/// Loss of `weights` on a batch, without gradients.
+pub fn eval_loss(arch: &Arch, weights: &[Tensor], params: &Params, b: &Batch, dev: &Device) -> Result<f64> {
+    let (f, m, c) = batch_tensors(b, dev)?;
+    let z = model::forward(arch, weights, &params.bias_tensors(), &f, true)?;
+    Ok(f64::from(model::mask_loss(&z, &m, &c)?.to_scalar::<f32>()?))
+}
+
+impl TrainState {
+    /// Step `step` on `batch` with the size penalty `lambda` (left out once the bits are frozen).
+    pub fn step(&mut self, cx: &StepContext, batch: &Batch, step: usize, lambda: f64) -> Result<StepOut> {
+        let (arch, cfg) = (&cx.run.arch, &cx.run.train);
+        let frozen = cfg.bits_frozen(step, cx.steps);
+        let (f, m, c) = batch_tensors(batch, cx.dev)?;
+        let mut nrng = StdRng::seed_from_u64(loader::batch_seed(cfg.seed ^ 0xd1ff, step as u64));
+        let w = self.qs.train_weights(&self.params, &mut nrng)?;
+        let z = model::forward(arch, &w, &self.params.bias_tensors(), &f, true)?;
+        let task = model::mask_loss(&z, &m, &c)?;
+        let fit = match cx.teacher {
+            Some(t) => t.blend(arch, &task, &z, &f, &m)?,
+            None => task.clone(),
+        };
+        let (size, exact) = self.qs.size(cx.layout)?;
+        // Once the bits are frozen the size term is a constant: leave it out of the graph.
+        let total = match &size {
+            Some(s) if lambda > 0.0 && !frozen => (&fit + (s * (lambda / f64::from(1u32 << 20)))?)?,
+            _ => fit,
+        };
+        let loss = f64::from(task.to_scalar::<f32>()?);
+        if !loss.is_finite() {
+            bail!("loss became {loss} at step {step}: lower the learning rate");
+        }
+        let grads = total.backward()?;
+        self.update(&grads, cx, step, frozen)?;
+        Ok(StepOut { loss, size, exact })
+    }
+
+    /// Adam on the weights (at the step's learning rate) and, until the freeze, on the bit
+    /// logits (kept in range); then the weight average, once it has started.
+    fn update(&mut self, grads: &GradStore, cx: &StepContext, step: usize, frozen: bool) -> Result<()> {
+        let pvars = param_vars(&self.params);
+        self.opt.lr = lr_at(&cx.run.train, step, cx.steps);
+        self.opt.step(&pvars, grads)?;
+        if !frozen {
+            self.bopt.step(&self.qs.logit_vars(), grads)?;
+            self.qs.project_logits()?;
+        }
+        if let (Some(e), true) = (self.ema.as_mut(), step >= self.ema_start) {
+            e.update(&pvars)?;
+        }
+        Ok(())
+    }
+}
