@@ -9,8 +9,17 @@ for t in thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf; 
   cargo build -q -p runtime --release --target "$t"
 done
 
-echo "== clippy (runtime: no unwrap/expect/panic/indexing in library code)"
+echo "== formatting (rustfmt.toml): root workspace, firmware, fuzz targets"
+cargo fmt --all --check
+(cd firmware && cargo fmt --all --check)
+(cd runtime/fuzz && cargo fmt --all --check)
+
+echo "== structure: no import cycle between source files, no function over 80 lines"
+python3 scripts/structure.py --check >/dev/null
+
+echo "== clippy, every crate and target (runtime: no unwrap/expect/panic/indexing in library code)"
 cargo clippy -q -p runtime --features std -- -D warnings
+cargo clippy -q --workspace --all-targets -- -D warnings
 
 echo "== firmware: every target builds, clippy"
 bash scripts/test-firmware.sh --builds-only
