@@ -15,7 +15,7 @@ cargo fmt --all --check
 (cd runtime/fuzz && cargo fmt --all --check)
 
 echo "== structure: no import cycle between source files, no function over 80 lines"
-python3 scripts/structure.py --check >/dev/null
+python3 scripts/structure.py --check
 
 echo "== clippy, every crate and target (runtime: no unwrap/expect/panic/indexing in library code)"
 cargo clippy -q -p runtime --features std -- -D warnings
