@@ -1,5 +1,5 @@
 //! Kernel micro-benchmark results (firmware/kbench) as a table of instructions per MAC, next to
-//! ARM CMSIS-NN on the same QEMU M4 (/work/shared/ANCHORS.md). QEMU counts instructions, not cycles.
+//! ARM CMSIS-NN on the same QEMU M4 (REFERENCES.md). QEMU counts instructions, not cycles.
 
 use crate::qemu::{self, Target};
 use anyhow::{anyhow, bail, Context, Result};
@@ -50,7 +50,7 @@ pub fn parse(log: &[String], ratio: f64) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// CMSIS-NN / plain C references (instructions per MAC, QEMU M4, ANCHORS.md) per shape.
+/// CMSIS-NN / plain C references (instructions per MAC, QEMU M4, REFERENCES.md) per shape.
 fn reference(shape: &str) -> String {
     match shape {
         "linear 256x256" => "int8 FC 2.07, int4 FC 5.07, C f32 6.04".into(),

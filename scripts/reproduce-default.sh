@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Retrains the shipped model from its two recipe files and compares the result with
+# models/default.dqem byte for byte (about 30 min on 2 cores).
+#
+# candle's CPU matrix multiply (the `gemm` crate) splits each reduction into blocks sized from
+# the L1 data cache it reads in /sys/devices/system/cpu, so float sums, and with them the
+# trained weights, depend on that size. models/default.dqem was trained where gemm saw a 32 KiB
+# 8-way L1d. Run as root, this script shows gemm such a cache in a private mount namespace (the
+# machine is not changed); otherwise it trains with the machine's own cache and the result is an
+# equivalent model, not the same bytes.
+#
+# Usage: bash scripts/reproduce-default.sh [OUT_DIR]   (default out/reproduce)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-out/reproduce}
+cargo build -q -p trainer --release
+t=target/release/trainer
+mkdir -p "$out"
+
+run() {
+  "$t" train --config models/default.fp32.toml --out "$out/fp32"
+  "$t" train --config models/default.toml --out "$out/diffq3"
+  "$t" export --ckpt "$out/diffq3" --out "$out/default.dqem"
+}
+
+l1d=$(cat /sys/devices/system/cpu/cpu0/cache/index0/size 2>/dev/null || echo unknown)
+if [ "$l1d" != "32K" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+  fake=$(mktemp -d)
+  trap 'rm -rf "$fake"' EXIT
+  for cpu in /sys/devices/system/cpu/cpu[0-9]*; do
+    for idx in "$cpu"/cache/index*; do
+      d="$fake/$(basename "$cpu")/cache/$(basename "$idx")"
+      mkdir -p "$d"
+      for f in type level size ways_of_associativity coherency_line_size shared_cpu_list; do
+        cat "$idx/$f" >"$d/$f"
+      done
+      if [ "$(cat "$idx/level")" = 1 ] && [ "$(cat "$idx/type")" = Data ]; then
+        echo 32K >"$d/size"; echo 8 >"$d/ways_of_associativity"
+      fi
+    done
+  done
+  echo "L1d here: $l1d; training with gemm shown a 32 KiB 8-way L1d (private mount namespace)"
+  export -f run; export t out
+  unshare -m bash -c "mount --bind '$fake' /sys/devices/system/cpu && run"
+else
+  [ "$l1d" = "32K" ] || echo "L1d here: $l1d (not 32K, and not root): expect an equivalent model, not the same bytes"
+  run
+fi
+
+if cmp "$out/default.dqem" models/default.dqem; then
+  echo "reproduced: $out/default.dqem is byte-identical to models/default.dqem"
+else
+  echo "differs from models/default.dqem: compare with trainer eval --model $out/default.dqem"
+  exit 1
+fi
