@@ -26,6 +26,16 @@ pub fn run(t: &Target, model: &Path, out: &Path) -> Result<String> {
     let parsed = runtime::Model::parse(&blob).map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
     let shown = model.strip_prefix(&root).unwrap_or(model);
     let mut md = summary(t, &m, shown, blob.len(), parsed.macs_per_frame(), n);
+    if let Some(c) = m.est_cycles {
+        md.push_str(&format!(
+            "\nEstimated Cortex-M4 cycles per frame: {c:.0} ({:.1}% of {} MHz), {:.2} per instruction: a model \
+             (the M4 TRM's timings applied to the instruction profile of the frames, host-tests/src/cycles.rs), \
+             not a measurement; the instruction counts above are exact.\n",
+            crate::metrics::rt_factor(c.round() as u32, m.clock_mhz * 1e6) * 100.0,
+            m.clock_mhz,
+            c / f64::from(m.instr.unwrap_or_default().1.max(1))
+        ));
+    }
     md.push_str(&goals(&m));
     // The M4F demo runs the f32 path; its integer path is the one sized for the 25% goal.
     if t.name == "m4" && m.rt().is_some_and(|rt| rt.0 >= 0.25) {

@@ -1,6 +1,10 @@
-//! Kernel micro-benchmark results (firmware/kbench) as a table of instructions per MAC, next to
-//! ARM CMSIS-NN on the same QEMU M4 (REFERENCES.md). QEMU counts instructions, not cycles.
+//! Kernel micro-benchmark results (firmware/kbench) as tables of instructions per MAC, next to
+//! ARM CMSIS-NN on the same QEMU M4 (REFERENCES.md). QEMU counts instructions, not cycles; on the
+//! M4 the run is also profiled (`profile`, `cycles`) and every figure gets an **estimated**
+//! Cortex-M4 cycle count beside the exact instruction count.
 
+use crate::cycles::Estimate;
+use crate::profile;
 use crate::qemu::{self, Target};
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::BTreeMap;
@@ -15,9 +19,12 @@ pub struct Row {
     pub path: String,
     pub macs: u64,
     pub instructions: u64,
-    /// Prototype rows: whether the output matched `Model::step_i8`.
-    pub same: Option<bool>,
+    /// The profile segment the firmware marked for it.
+    pub seg: Option<u32>,
 }
+
+/// Estimated cycles per instruction of each profile segment (M4 runs only; empty otherwise).
+pub type Cpi = BTreeMap<u32, Estimate>;
 
 fn field<'a>(line: &'a str, key: &str, next: Option<&str>) -> Option<&'a str> {
     let start = line.find(&format!("{key}="))? + key.len() + 1;
@@ -29,19 +36,22 @@ fn field<'a>(line: &'a str, key: &str, next: Option<&str>) -> Option<&'a str> {
     rest.get(..end)
 }
 
+fn num(l: &str, k: &str) -> Option<u64> {
+    field(l, k, None).and_then(|v| v.parse::<u64>().ok())
+}
+
 /// Parses the `bench ...` lines of a decoded kbench log, scaling counter units by `ratio`.
 pub fn parse(log: &[String], ratio: f64) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for l in log.iter().filter(|l| l.contains("bench shape=")) {
-        let num =
-            |k: &str| field(l, k, None).and_then(|v| v.parse::<u64>().ok()).ok_or_else(|| anyhow!("bad line: {l}"));
+        let need = |k: &str| num(l, k).ok_or_else(|| anyhow!("bad line: {l}"));
         rows.push(Row {
             shape: field(l, "shape", Some("bits")).ok_or_else(|| anyhow!("bad line: {l}"))?.to_string(),
             bits: field(l, "bits", None).unwrap_or("?").to_string(),
             path: field(l, "path", None).unwrap_or("?").to_string(),
-            macs: num("macs")?,
-            instructions: (num("units")? as f64 * ratio).round() as u64,
-            same: field(l, "same", None).map(|v| v == "true"),
+            macs: need("macs")?,
+            instructions: (need("units")? as f64 * ratio).round() as u64,
+            seg: num(l, "seg").map(|s| s as u32),
         });
     }
     if rows.is_empty() {
@@ -60,39 +70,47 @@ fn reference(shape: &str) -> String {
     }
 }
 
-/// Markdown table: one row per shape × bit width, f32 and int8 columns.
-/// `arm_m4`: add the CMSIS-NN references (measured on the QEMU M4 only).
-pub fn table(rows: &[Row], arm_m4: bool) -> String {
-    let mut by: BTreeMap<(String, String), [Option<String>; 3]> = BTreeMap::new();
+/// `instructions` scaled by the segment's estimated cycles per instruction, if profiled.
+fn est_cycles(cpi: &Cpi, seg: Option<u32>, instructions: u64) -> Option<f64> {
+    cpi.get(&seg?).filter(|e| e.instructions > 0).map(|e| instructions as f64 * e.cpi())
+}
+
+/// "6.78" or, with an estimate, "6.78 / 8.12".
+fn per_mac(instructions: u64, cycles: Option<f64>, macs: u64) -> String {
+    let m = macs.max(1) as f64;
+    match cycles {
+        Some(c) => format!("{:.2} / {:.2}", instructions as f64 / m, c / m),
+        None => format!("{:.2}", instructions as f64 / m),
+    }
+}
+
+/// Markdown table: one row per shape × bit width, f32 and int8 columns (instructions per MAC,
+/// and estimated cycles per MAC where `cpi` has the row's segment). `arm_m4`: add the CMSIS-NN
+/// references (measured on the QEMU M4 only).
+pub fn table(rows: &[Row], cpi: &Cpi, arm_m4: bool) -> String {
+    let mut by: BTreeMap<(String, String), [Option<String>; 2]> = BTreeMap::new();
     let mut order: Vec<(String, String)> = Vec::new();
     for r in rows {
         let key = (r.shape.clone(), r.bits.clone());
         if !by.contains_key(&key) {
             order.push(key.clone());
         }
-        let e = by.entry(key).or_default();
-        let mut v = format!("{:.2}", r.instructions as f64 / r.macs.max(1) as f64);
-        if r.same == Some(false) {
-            v.push_str(" (output MISMATCH)");
-        }
-        let col = match r.path.as_str() {
-            "f32" => 0,
-            "int8" => 1,
-            _ => 2,
-        };
-        if let Some(slot) = e.get_mut(col) {
-            *slot = Some(v);
+        let col = usize::from(r.path != "f32");
+        if let Some(slot) = by.entry(key).or_default().get_mut(col) {
+            *slot = Some(per_mac(r.instructions, est_cycles(cpi, r.seg, r.instructions), r.macs));
         }
     }
-    let mut s = String::from(
-        "Instructions per MAC under QEMU (`-icount shift=0`; QEMU counts instructions, not \
-         cycles), one layer through `Model::step_*` (bias, requantisation and call overhead included).\n\n\
-         | layer | weight bits | f32 path | int8 path | CMSIS-NN / C, QEMU M4 |\n\
+    let unit = if cpi.is_empty() { "instructions/MAC" } else { "instructions / est. cycles per MAC" };
+    let mut s = format!(
+        "Per MAC under QEMU (`-icount shift=0`: exact instruction counts{}), one layer through \
+         `Model::step_*` (bias, requantisation and call overhead included).\n\n\
+         | layer | weight bits | f32 path, {unit} | int8 path, {unit} | CMSIS-NN / C, QEMU M4, instructions/MAC |\n\
          |---|---|---|---|---|\n",
+        if cpi.is_empty() { "" } else { "; cycles are a Cortex-M4 estimate, see host-tests/src/cycles.rs" }
     );
     let f = |v: &Option<String>| v.clone().unwrap_or_else(|| "–".to_string());
     for key in order {
-        let [a, b, _] = by.get(&key).cloned().unwrap_or_default();
+        let [a, b] = by.get(&key).cloned().unwrap_or_default();
         let r = if arm_m4 { reference(&key.0) } else { String::new() };
         s.push_str(&format!("| {} | {} | {} | {} | {r} |\n", key.0, key.1, f(&a), f(&b)));
     }
@@ -101,48 +119,107 @@ pub fn table(rows: &[Row], arm_m4: bool) -> String {
 
 /// The pipeline's stages, as kbench's `stage` lines name them.
 const STAGES: [&str; 5] = ["analysis", "features", "model", "mask", "synthesis"];
+/// Profile segments kbench gives the model layers of one path (firmware/kbench `MAX_LAYERS`).
+const MAX_LAYERS: u32 = 60;
 
-/// Per-stage cost lines (`stage path=...`) as a small table, instructions per frame.
-pub fn stages(log: &[String], ratio: f64) -> String {
+/// Per-stage cost lines (`stage path=...`) as a table per frame: instructions, and on a profiled
+/// run estimated cycles.
+pub fn stages(log: &[String], ratio: f64, cpi: &Cpi) -> String {
     let mut s = String::from(
-        "| path | analysis | features | model | mask | synthesis | frame | model instr/MAC |\n\
-         |---|---|---|---|---|---|---|---|\n",
+        "| path | figure | analysis | features | model | mask | synthesis | frame | model per MAC |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for l in log.iter().filter(|l| l.contains("stage path=")) {
-        let n = |k: &str| field(l, k, None).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        let frames = n("frames").max(1);
-        let per = |k: &str| (n(k) as f64 * ratio / frames as f64).round() as u64;
-        let cells: Vec<u64> = STAGES.iter().map(|k| per(k)).collect();
-        let row: String = cells.iter().map(|c| format!(" {c} |")).collect();
-        s.push_str(&format!(
-            "| {} |{row} {} | {:.2} |\n",
-            field(l, "path", None).unwrap_or("?"),
-            cells.iter().sum::<u64>(),
-            per("model") as f64 / n("macs").max(1) as f64
-        ));
+        let n = |k: &str| num(l, k).unwrap_or(0);
+        let (frames, macs) = (n("frames").max(1) as f64, n("macs").max(1) as f64);
+        let instr: Vec<f64> = STAGES.iter().map(|k| n(k) as f64 * ratio / frames).collect();
+        let path = field(l, "path", None).unwrap_or("?");
+        let mut row = |what: &str, v: &[f64]| {
+            let cells: String = v.iter().map(|c| format!(" {c:.0} |")).collect();
+            let model = v.get(2).copied().unwrap_or(0.0);
+            s.push_str(&format!("| {path} | {what} |{cells} {:.0} | {:.2} |\n", v.iter().sum::<f64>(), model / macs));
+        };
+        row("instructions", &instr);
+        if let (Some(first), Some(layer_segs)) = (num(l, "segs"), num(l, "layer_segs")) {
+            let est: Option<Vec<f64>> = instr
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    let mut e = cpi.get(&(first as u32 + i as u32)).copied()?;
+                    if STAGES.get(i) == Some(&"model") {
+                        // the model stage's own segment holds the executor; its layers have theirs
+                        let layers = layer_segs as u32..layer_segs as u32 + MAX_LAYERS;
+                        cpi.range(layers).for_each(|(_, l)| e.add(*l));
+                    }
+                    (e.instructions > 0).then(|| v * e.cpi())
+                })
+                .collect();
+            if let Some(est) = est {
+                row("est. cycles", &est);
+            }
+        }
     }
     s
 }
 
-/// Builds and runs kbench on `t`; returns (rows, stage table).
-pub fn run(t: &Target, model: &Path, clip: &Path, work: &Path) -> Result<(Vec<Row>, String)> {
+/// Per-layer cost of the model stage from the profile: segments `layer_segs + i`.
+pub fn layers(log: &[String], cpi: &Cpi, model: &runtime::Model) -> String {
+    let mut s = String::from(
+        "| path | layer | op | MACs | instructions | est. cycles | instructions/MAC | est. cycles/MAC |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for l in log.iter().filter(|l| l.contains("stage path=")) {
+        let (Some(first), Some(frames)) = (num(l, "layer_segs"), num(l, "frames")) else { continue };
+        let path = field(l, "path", None).unwrap_or("?");
+        for i in 0..model.n_layers() {
+            let (Ok(layer), Some(e)) = (model.layer(i), cpi.get(&(first as u32 + u32::from(i)))) else { continue };
+            let (n, c, macs) = (e.instructions as f64 / frames as f64, e.cycles as f64 / frames as f64, layer.macs());
+            let pm = |v: f64| if macs > 0 { format!("{:.2}", v / macs as f64) } else { "–".into() };
+            s.push_str(&format!(
+                "| {path} | {i} | {:?} | {macs} | {n:.0} | {c:.0} | {} | {} |\n",
+                layer.op,
+                pm(n),
+                pm(c)
+            ));
+        }
+    }
+    s
+}
+
+/// Builds and runs kbench on `t` (profiled on the M4); returns (rows, log, ratio, cpi).
+pub fn run(t: &Target, model: &Path, clip: &Path, work: &Path) -> Result<(Vec<Row>, Vec<String>, f64, Cpi)> {
     let elf = qemu::build_pkg("kbench", t, model, clip)?;
-    let (log, _, _) = qemu::run_raw(t, &elf, work, Duration::from_secs(300))?;
+    let timeout = Duration::from_secs(300);
+    let (log, cpi) = if t.name == "m4" {
+        let p = profile::run(t, &elf, work, timeout)?;
+        (p.log, crate::cycles::by_segment(&p.profile))
+    } else {
+        (qemu::run_raw(t, &elf, work, timeout)?.0, Cpi::new())
+    };
     let (instr, units) = qemu::calibration(&log).ok_or_else(|| anyhow!("no calibration line"))?;
     let ratio = ((instr as f64 / units.max(1) as f64) * 2.0).round().max(1.0) / 2.0;
-    Ok((parse(&log, ratio)?, stages(&log, ratio)))
+    Ok((parse(&log, ratio)?, log, ratio, cpi))
 }
 
 /// Runs kbench on `t` with `model`; writes `kbench-<target>.md` into `out` and returns it.
 pub fn report(t: &Target, model: &Path, out: &Path) -> Result<String> {
     let root = crate::repo_root();
-    let (rows, stages) = run(t, model, &root.join("data/clip/noisy.wav"), &out.join("qemu/kbench"))?;
-    let md = format!(
-        "# Kernel benchmarks — {}\n\n{}\n## Demo frame by stage (instructions per frame, model `{}`)\n\n{stages}",
+    let (rows, log, ratio, cpi) = run(t, model, &root.join("data/clip/noisy.wav"), &out.join("qemu/kbench"))?;
+    let mut md = format!(
+        "# Kernel benchmarks — {}\n\n{}\n## Demo frame by stage (per frame, model `{}`)\n\n{}",
         t.core,
-        table(&rows, t.name == "m4"),
-        model.display()
+        table(&rows, &cpi, t.name == "m4"),
+        model.display(),
+        stages(&log, ratio, &cpi)
     );
+    if !cpi.is_empty() {
+        let blob = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+        let m = runtime::Model::parse(&blob).map_err(|e| anyhow!("{}: {e}", model.display()))?;
+        md.push_str(&format!(
+            "\n## Model layers (per frame; the profile's own instruction counts, cycles estimated)\n\n{}",
+            layers(&log, &cpi, &m)
+        ));
+    }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     std::fs::write(out.join(format!("kbench-{}.md", t.name)), &md)?;
     Ok(md)
@@ -154,19 +231,26 @@ mod tests {
 
     #[test]
     fn parses_bench_lines() {
-        let log = vec!["INFO bench shape=linear 256x256 bits=3 path=int8 macs=65536 units=4000".to_string()];
+        let log = vec!["INFO bench shape=linear 256x256 bits=3 path=int8 macs=65536 units=4000 seg=1".to_string()];
         let r = parse(&log, 40.0).unwrap();
         assert_eq!(r[0].shape, "linear 256x256");
         assert_eq!(r[0].instructions, 160_000);
-        assert!(table(&r, true).contains("| linear 256x256 | 3 | – | 2.44 | int8 FC"));
+        assert_eq!(r[0].seg, Some(1));
+        assert!(table(&r, &Cpi::new(), true).contains("| linear 256x256 | 3 | – | 2.44 | int8 FC"));
+        let cpi = Cpi::from([(1, Estimate { instructions: 100, cycles: 150, interrupts: 0 })]);
+        assert!(table(&r, &cpi, true).contains("| – | 2.44 / 3.66 |"), "{}", table(&r, &cpi, true));
     }
 
     #[test]
     fn stage_lines_become_per_frame_rows() {
-        let log =
-            vec!["INFO stage path=int8 frames=10 macs=1000 analysis=100 features=50 model=2000 mask=30 synthesis=70"
-                .to_string()];
-        let t = stages(&log, 40.0);
-        assert!(t.contains("| int8 | 400 | 200 | 8000 | 120 | 280 | 9000 | 8.00 |"), "{t}");
+        let log = vec![
+            "INFO stage path=int8 frames=10 macs=1000 analysis=100 features=50 model=2000 mask=30 synthesis=70 segs=100 layer_segs=120"
+                .to_string(),
+        ];
+        let t = stages(&log, 40.0, &Cpi::new());
+        assert!(t.contains("| int8 | instructions | 400 | 200 | 8000 | 120 | 280 | 9000 | 8.00 |"), "{t}");
+        let cpi: Cpi = (100..105).map(|s| (s, Estimate { instructions: 10, cycles: 20, interrupts: 0 })).collect();
+        let t = stages(&log, 40.0, &cpi);
+        assert!(t.contains("| int8 | est. cycles | 800 | 400 | 16000 | 240 | 560 | 18000 | 16.00 |"), "{t}");
     }
 }

@@ -5,10 +5,12 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 pub mod clip;
+pub mod cycles;
 pub mod demo;
 pub mod footprint;
 pub mod kbench;
 pub mod metrics;
+pub mod profile;
 pub mod qemu;
 pub mod reference;
 pub mod report;

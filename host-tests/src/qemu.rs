@@ -100,6 +100,13 @@ pub fn targets() -> Vec<Target> {
 }
 
 /// The target called `name`; an unknown name is an error listing the valid ones.
+impl Target {
+    /// Whether the Cortex-M4 timing model (`cycles`) applies: the M4 builds, f32 and integer.
+    pub fn m4_timing(&self) -> bool {
+        matches!(self.name, "m4" | "m4-int")
+    }
+}
+
 pub fn target(name: &str) -> Result<Target> {
     targets().into_iter().find(|t| t.name == name).ok_or_else(|| {
         let names: Vec<&str> = targets().iter().map(|t| t.name).collect();
@@ -179,7 +186,12 @@ pub struct RunOutput {
 /// Runs the demo `elf` under the target's QEMU in `work` (emptied first), killing it after
 /// `timeout`, and collects its samples, per-hop counts and log.
 pub fn run(t: &Target, elf_path: &Path, work: &Path, timeout: Duration) -> Result<RunOutput> {
-    let (log, console, wall) = run_raw(t, elf_path, work, timeout)?;
+    run_with(t, elf_path, work, timeout, &[])
+}
+
+/// [`run`] with extra QEMU arguments (e.g. `-plugin`).
+pub fn run_with(t: &Target, elf_path: &Path, work: &Path, timeout: Duration, extra: &[String]) -> Result<RunOutput> {
+    let (log, console, wall) = run_raw_with(t, elf_path, work, timeout, extra)?;
     let samples = raw_i16(&std::fs::read(work.join("out.raw")).context("firmware wrote no out.raw")?)?;
     let fb = std::fs::read(work.join("frames.bin")).context("firmware wrote no frames.bin")?;
     let frame_units = fb.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap_or([0; 4]))).collect();
@@ -197,6 +209,17 @@ fn raw_i16(bytes: &[u8]) -> Result<Vec<i16>> {
 /// Runs any firmware image under QEMU with a timeout; returns (decoded log, console, wall time).
 /// A non-zero exit (panic, error) is an error carrying the console and the log.
 pub fn run_raw(t: &Target, elf_path: &Path, work: &Path, timeout: Duration) -> Result<(Vec<String>, String, Duration)> {
+    run_raw_with(t, elf_path, work, timeout, &[])
+}
+
+/// [`run_raw`] with extra QEMU arguments (e.g. `-plugin`).
+pub fn run_raw_with(
+    t: &Target,
+    elf_path: &Path,
+    work: &Path,
+    timeout: Duration,
+    extra: &[String],
+) -> Result<(Vec<String>, String, Duration)> {
     let (bin, machine) = t.qemu.ok_or_else(|| anyhow!("{} has no QEMU machine", t.name))?;
     if work.exists() {
         std::fs::remove_dir_all(work).with_context(|| format!("cannot clear {}", work.display()))?;
@@ -209,6 +232,7 @@ pub fn run_raw(t: &Target, elf_path: &Path, work: &Path, timeout: Duration) -> R
         .args(ARM_COMMON)
         .args(["-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel"])
         .arg(elf_path)
+        .args(extra)
         .stdin(Stdio::null())
         // Files, not pipes: a chatty firmware must not block on a full pipe and hit the timeout.
         .stdout(Stdio::from(std::fs::File::create(work.join("console.txt"))?))

@@ -2,6 +2,7 @@
 //! JSON + markdown tables. QEMU counts instructions, not cycles: every real-time factor here
 //! assumes one instruction per clock cycle.
 
+use crate::cycles;
 use crate::metrics::{aligned, diff, min_med_max, pcm_si_sdr, rt_factor};
 use crate::qemu::{self, NumPath, Target};
 use crate::reference;
@@ -16,6 +17,9 @@ use std::time::Duration;
 /// multiply-add, same libm/microfft code), so outputs are expected to be identical; up to
 /// this many LSBs of 16-bit audio are accepted in case a compiler orders a sum differently.
 pub const F32_TOLERANCE_LSB: u32 = 2;
+
+/// The profile segment qemu-demo marks its hops with.
+const FRAME_SEGMENT: u32 = 0;
 
 #[derive(Debug, Clone, Default)]
 pub struct Measurement {
@@ -45,6 +49,9 @@ pub struct Measurement {
     pub calibration: (u64, u64),
     /// Wall-clock time of the QEMU run.
     pub wall_s: f64,
+    /// Estimated Cortex-M4 cycles per frame: the median instruction count times the frames'
+    /// estimated cycles per instruction (`cycles`); M4 targets only.
+    pub est_cycles: Option<f64>,
 }
 
 impl Measurement {
@@ -93,7 +100,15 @@ pub fn measure(
     if t.qemu.is_none() {
         return Ok(m);
     }
-    let out = qemu::run(t, &elf, &work.join(t.name), timeout)?;
+    let dir = work.join(t.name);
+    let (out, cpi) = if t.m4_timing() {
+        let (args, profile) = crate::profile::qemu_args(&elf, &dir)?;
+        let out = qemu::run_with(t, &elf, &dir, timeout, &args)?;
+        let frames = cycles::by_segment(&crate::profile::read(&profile)?).get(&FRAME_SEGMENT).copied();
+        (out, frames.filter(|e| e.instructions > 0).map(|e| e.cpi()))
+    } else {
+        (qemu::run(t, &elf, &dir, timeout)?, None)
+    };
     let (instr, units) = qemu::calibration(&out.log).unwrap_or((0, 0));
     if units == 0 {
         bail!("{}: no calibration line in the log:\n{}", t.name, out.log.join("\n"));
@@ -108,6 +123,7 @@ pub fn measure(
     m.calibration = (instr, units);
     let per_frame: Vec<u32> = out.frame_units.iter().map(|&u| (f64::from(u) * ratio).round() as u32).collect();
     m.instr = Some(min_med_max(&per_frame));
+    m.est_cycles = cpi.zip(m.instr).map(|(c, (_, med, _))| f64::from(med) * c);
     m.stack_hwm = qemu::log_value(&out.log, "done:", "stack_used");
     let (max, n) = diff(&host, &out.samples);
     m.max_diff_lsb = Some(max);
@@ -145,12 +161,17 @@ pub fn markdown(ms: &[Measurement]) -> String {
         "QEMU counts instructions, not cycles: instructions/frame are exact instruction counts \
          (`-icount shift=0`), and the real-time factor assumes one instruction per cycle at the stated clock \
          (one frame = one 16 ms hop).\n\n\
-         | target | path | instructions/frame min / median / max | RT factor (median / worst) @ clock | flash code + blob (+ clip) | RAM static + stack (of region) | host agreement | SI-SDR in → out |\n\
-         |---|---|---|---|---|---|---|---|\n",
+         Estimated cycles (Cortex-M4 targets) are a model, not a measurement: the median instruction count times \
+         the frames' cycles per instruction by the M4 TRM's timings (host-tests/src/cycles.rs).\n\n\
+         | target | path | instructions/frame min / median / max | RT factor (median / worst) @ clock | est. cycles/frame (share of clock) | flash code + blob (+ clip) | RAM static + stack (of region) | host agreement | SI-SDR in → out |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for m in ms {
         let instr = m.instr.map_or("(build only)".into(), |(a, b, c)| format!("{a} / {b} / {c}"));
         let rt = m.rt().map_or("–".into(), |(a, b)| format!("{a:.3} / {b:.3} @ {} MHz", m.clock_mhz));
+        let est = m.est_cycles.map_or("–".into(), |c| {
+            format!("{c:.0} ({:.1}% @ {} MHz)", rt_factor(c.round() as u32, m.clock_mhz * 1e6) * 100.0, m.clock_mhz)
+        });
         let stack = m.stack_hwm.map_or("?".into(), kb);
         let agree = match (m.max_diff_lsb, m.differing) {
             (Some(0), _) => "bit-exact".to_string(),
@@ -161,7 +182,7 @@ pub fn markdown(ms: &[Measurement]) -> String {
             format!("{:.2} dB → {o:.2} dB", m.si_sdr_in)
         });
         s.push_str(&format!(
-            "| {} — {} | {} | {instr} | {rt} | {} + {} (+ {}) | {} + {stack} (of {}) | {agree} | {sdr} |\n",
+            "| {} — {} | {} | {instr} | {rt} | {est} | {} + {} (+ {}) | {} + {stack} (of {}) | {agree} | {sdr} |\n",
             m.name,
             m.core,
             m.path,
@@ -184,6 +205,7 @@ pub fn to_json(ms: &[Measurement]) -> serde_json::Value {
                 "macs_per_frame": m.macs_per_frame,
                 "instructions_per_frame": m.instr.map(|(a, b, c)| json!({"min": a, "median": b, "max": c})),
                 "instructions_per_counter_unit": m.instr_per_unit,
+                "estimated_m4_cycles_per_frame": m.est_cycles,
                 "calibration_loop": {"instructions": m.calibration.0, "counter_units": m.calibration.1},
                 "rt_factor_median": m.rt().map(|r| r.0), "rt_factor_worst": m.rt().map(|r| r.1),
                 "flash_code_bytes": m.flash_code, "flash_blob_bytes": m.flash_blob, "flash_clip_bytes": m.flash_clip,

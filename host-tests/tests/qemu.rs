@@ -49,6 +49,14 @@ fn check(name: &str, real_time: bool) -> Measurement {
         m.ram_region
     );
     assert!(m.si_sdr_out.unwrap().is_finite());
+    // The M4 runs go through the instruction profiler: an estimate exists, above one cycle per
+    // instruction (loads and taken branches cost more) and below the slowest class's cost.
+    if t.m4_timing() {
+        let cpi = m.est_cycles.expect("M4 run without a cycle estimate") / f64::from(m.instr.unwrap().1);
+        assert!((1.0..3.0).contains(&cpi), "{name}: estimated {cpi:.3} cycles per instruction");
+    } else {
+        assert_eq!(m.est_cycles, None);
+    }
     m
 }
 

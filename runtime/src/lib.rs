@@ -32,4 +32,4 @@ pub mod writer;
 
 pub use error::{Error, Part};
 pub use format::{Header, Layer, Op, Tensor, Weights};
-pub use model::{Model, StateF32, StateI8};
+pub use model::{LayerHook, Model, StateF32, StateI8};

@@ -2,6 +2,7 @@
 //! entry checks itself in `format`); the frame-by-frame executor is in [`step`].
 
 mod step;
+pub use step::LayerHook;
 
 use crate::error::{Error, Part};
 use crate::format::{

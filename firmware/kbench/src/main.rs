@@ -3,11 +3,14 @@
 //! counter; then the demo's cost per stage (analysis, features, model, mask, synthesis) on the
 //! real model and clip, through the demo's own `runtime::pipeline` denoisers. Results go to the
 //! defmt log (`bench ...` / `stage ...` lines) that `host-tests`' `kbench` program turns into a
-//! table.
+//! table. Each benchmark, stage and model layer also marks its profile segment
+//! (`qemu_support::profile`), named in its log line, so that a run under the instruction profiler
+//! can be costed in estimated cycles segment by segment.
 #![no_std]
 #![no_main]
 
 use demo_core::{assets, Clip, Counter as _};
+use qemu_support::profile::mark;
 use qemu_support::{platform, semihosting::process};
 use runtime::dsp::HOP;
 #[cfg(target_abi = "eabihf")]
@@ -15,7 +18,7 @@ use runtime::pipeline::F32Denoiser;
 use runtime::pipeline::{I8Denoiser, Stages};
 #[cfg(target_abi = "eabihf")]
 use runtime::StateF32;
-use runtime::{Model, StateI8};
+use runtime::{LayerHook, Model, StateI8};
 
 include!(concat!(env!("OUT_DIR"), "/benches.rs"));
 
@@ -24,6 +27,16 @@ const MAX_IN: usize = 512;
 const E: runtime::Error = runtime::Error::KernelShape;
 /// f32 buffers only where there is an FPU (RV32 runs the integer path, in 16 KiB of RAM).
 const F_IN: usize = if cfg!(target_abi = "eabihf") { MAX_IN } else { 0 };
+
+/// Profile segments: benchmark `r` on the f32 path is `2r`, on the integer path `2r + 1`; the
+/// demo's stages on the integer and f32 paths start at `INT_STAGES` and `F32_STAGES`, their model
+/// layers at `INT_LAYERS` and `F32_LAYERS` (up to `MAX_LAYERS` each); `IDLE` is everything between.
+const INT_STAGES: u8 = 100;
+const F32_STAGES: u8 = 110;
+const INT_LAYERS: u8 = 120;
+const F32_LAYERS: u8 = 180;
+const MAX_LAYERS: u8 = 60;
+const IDLE: u8 = 254;
 
 #[cfg_attr(not(target_abi = "eabihf"), allow(dead_code))] // f32 fields are empty there
 struct Bufs {
@@ -73,7 +86,8 @@ fn benches() -> Result<(), runtime::Error> {
     for (x, q) in b.x.iter_mut().zip(b.xq.iter()) {
         *x = f32::from(*q) / 127.0;
     }
-    for (shape, bits, conv, blob) in BENCHES {
+    for (row, (shape, bits, conv, blob)) in BENCHES.iter().enumerate() {
+        let seg = u8::try_from(2 * row).unwrap_or(IDLE - 1).min(INT_STAGES - 2);
         let m = Model::parse(blob)?;
         let (n_in, n_out) = (m.input_len(), m.output_len());
         let steps: u32 = if *conv { 32 } else { 1 };
@@ -81,24 +95,42 @@ fn benches() -> Result<(), runtime::Error> {
         #[cfg(target_abi = "eabihf")]
         {
             let mut st = StateF32::new(&mut b.f_state);
+            mark(usize::from(seg));
             let t0 = c.now();
             for _ in 0..steps {
                 let (x, y) = (b.x.get(..n_in).ok_or(E)?, b.y.get_mut(..n_out).ok_or(E)?);
                 m.step_f32(&mut st, &mut b.f_arena, x, y)?;
             }
             let t1 = c.now();
+            mark(usize::from(IDLE));
             let u = c.to_units(t1.wrapping_sub(t0));
-            defmt::info!("bench shape={=str} bits={=str} path=f32 macs={=u32} units={=u32}", shape, bits, macs, u);
+            defmt::info!(
+                "bench shape={=str} bits={=str} path=f32 macs={=u32} units={=u32} seg={=u8}",
+                shape,
+                bits,
+                macs,
+                u,
+                seg
+            );
         }
         let mut st = StateI8::new(&mut b.i_state);
+        mark(usize::from(seg + 1));
         let t0 = c.now();
         for _ in 0..steps {
             let (x, y) = (b.xq.get(..n_in).ok_or(E)?, b.yq.get_mut(..n_out).ok_or(E)?);
             m.step_i8(&mut st, &mut b.i_arena, x, y)?;
         }
         let t1 = c.now();
+        mark(usize::from(IDLE));
         let u = c.to_units(t1.wrapping_sub(t0));
-        defmt::info!("bench shape={=str} bits={=str} path=int8 macs={=u32} units={=u32}", shape, bits, macs, u);
+        defmt::info!(
+            "bench shape={=str} bits={=str} path=int8 macs={=u32} units={=u32} seg={=u8}",
+            shape,
+            bits,
+            macs,
+            u,
+            seg + 1
+        );
     }
     stages(&mut c)
 }
@@ -112,7 +144,7 @@ fn stages(c: &mut platform::Counter) -> Result<(), runtime::Error> {
     // SAFETY: the only reference to I8B.
     #[allow(unsafe_code)]
     let ib = unsafe { &mut *core::ptr::addr_of_mut!(I8B) };
-    let mut int = Timed::new(I8Denoiser::new(m, &mut ib.arena, &mut ib.state)?);
+    let mut int = Timed::new(I8Denoiser::new(m, &mut ib.arena, &mut ib.state)?, INT_STAGES, INT_LAYERS);
     #[cfg(target_abi = "eabihf")]
     static mut F32B: assets::F32Buffers = assets::F32Buffers::new();
     // SAFETY: the only reference to F32B.
@@ -120,7 +152,7 @@ fn stages(c: &mut platform::Counter) -> Result<(), runtime::Error> {
     #[allow(unsafe_code)]
     let fb = unsafe { &mut *core::ptr::addr_of_mut!(F32B) };
     #[cfg(target_abi = "eabihf")]
-    let mut flt = Timed::new(F32Denoiser::<i16>::new(m, &mut fb.arena, &mut fb.state)?);
+    let mut flt = Timed::new(F32Denoiser::<i16>::new(m, &mut fb.arena, &mut fb.state)?, F32_STAGES, F32_LAYERS);
     let mut hop = [0i16; HOP];
     let mut samples = clip.samples();
     let mut frames = 0u32;
@@ -145,32 +177,57 @@ fn stages(c: &mut platform::Counter) -> Result<(), runtime::Error> {
     Ok(())
 }
 
-/// A pipeline and the counter units each of its five stages took, summed over the hops.
+/// Marks each model layer's profile segment (from `first`), and the model stage's (`stage`)
+/// after the last layer.
+struct LayerMarks {
+    first: u8,
+    stage: u8,
+}
+
+impl LayerHook for LayerMarks {
+    fn before_layer(&mut self, index: usize) {
+        mark(usize::from(self.first) + index.min(usize::from(MAX_LAYERS) - 1));
+    }
+    fn after_layers(&mut self) {
+        mark(usize::from(self.stage));
+    }
+}
+
+/// A pipeline and the counter units each of its five stages took, summed over the hops; the
+/// stages' profile segments start at `segs`, the model layers' at `layers.first`.
 struct Timed<P> {
     pipeline: P,
     units: [u32; 5],
+    segs: u8,
+    layers: LayerMarks,
 }
 
 impl<P: Stages<Sample = i16>> Timed<P> {
-    fn new(pipeline: P) -> Self {
-        Timed { pipeline, units: [0; 5] }
+    fn new(pipeline: P, segs: u8, first_layer: u8) -> Self {
+        Timed { pipeline, units: [0; 5], segs, layers: LayerMarks { first: first_layer, stage: segs + 2 } }
     }
 
     /// One hop through the stages, the counter read between each two.
     fn hop(&mut self, c: &mut platform::Counter, hop: &[i16; HOP]) -> Result<(), runtime::Error> {
-        let p = &mut self.pipeline;
+        let (p, s) = (&mut self.pipeline, usize::from(self.segs));
         let mut out = [0i16; HOP];
+        mark(s);
         let t0 = c.now();
         p.analysis(hop);
         let t1 = c.now();
+        mark(s + 1);
         p.features();
         let t2 = c.now();
-        p.step()?;
+        mark(s + 2);
+        p.step_with(&mut self.layers)?;
         let t3 = c.now();
+        mark(s + 3);
         p.mask();
         let t4 = c.now();
+        mark(s + 4);
         p.synthesis(&mut out);
         let t5 = c.now();
+        mark(usize::from(IDLE));
         for (acc, (a, z)) in self.units.iter_mut().zip([(t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5)]) {
             *acc += c.to_units(z.wrapping_sub(a));
         }
@@ -180,7 +237,7 @@ impl<P: Stages<Sample = i16>> Timed<P> {
     fn report(&self, path: &str, frames: u32, macs: u32) {
         let [analysis, features, model, mask, synthesis] = self.units;
         defmt::info!(
-            "stage path={=str} frames={=u32} macs={=u32} analysis={=u32} features={=u32} model={=u32} mask={=u32} synthesis={=u32}",
+            "stage path={=str} frames={=u32} macs={=u32} analysis={=u32} features={=u32} model={=u32} mask={=u32} synthesis={=u32} segs={=u8} layer_segs={=u8}",
             path,
             frames,
             macs,
@@ -188,7 +245,9 @@ impl<P: Stages<Sample = i16>> Timed<P> {
             features,
             model,
             mask,
-            synthesis
+            synthesis,
+            self.segs,
+            self.layers.first
         );
     }
 }

@@ -5,10 +5,12 @@
 #![no_main]
 
 use qemu_support::platform;
+use qemu_support::profile::mark;
 use qemu_support::semihosting::{self, fs::File, io::Write as _};
 
 use demo_core::{assets, run, AudioSink, Clip, DemoError, IterSource};
 use runtime::dsp::HOP;
+use runtime::pipeline::Denoise;
 use runtime::Model;
 
 /// Sends finished hops to the host file `out.raw`.
@@ -41,6 +43,23 @@ mod path {
     pub type Buffers = demo_core::assets::I8Buffers;
     pub fn denoiser<'a>(m: runtime::Model<'a>, b: &'a mut Buffers) -> Result<impl Denoise + 'a, runtime::Error> {
         I8Denoiser::new(m, &mut b.arena, &mut b.state)
+    }
+}
+
+/// Profile segments: the hops (`FRAMES`), and everything else.
+const FRAMES: usize = 0;
+const OTHER: usize = 1;
+
+/// The denoiser with each hop marked as the profile segment `FRAMES` (two byte stores per hop),
+/// so that a run under the instruction profiler can cost the hops alone.
+struct Marked<D>(D);
+
+impl<D: Denoise> Denoise for Marked<D> {
+    fn process(&mut self, input: &[i16; HOP], output: &mut [i16; HOP]) -> Result<(), runtime::Error> {
+        mark(FRAMES);
+        let r = self.0.process(input, output);
+        mark(OTHER);
+        r
     }
 }
 
@@ -89,7 +108,7 @@ fn demo() -> Result<(), DemoError> {
     // SAFETY: the only reference to BUFFERS, taken once; main never returns.
     #[allow(unsafe_code)]
     let bufs = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
-    let mut den = path::denoiser(model, bufs)?;
+    let mut den = Marked(path::denoiser(model, bufs)?);
     let mut sink = SemihostSink(File::create(c"out.raw").map_err(|_| DemoError::Output)?);
     let mut frames = File::create(c"frames.bin").map_err(|_| DemoError::Output)?;
     let stats = run(&mut den, &mut IterSource(clip.samples()), &mut sink, &mut counter, |_, cost| {

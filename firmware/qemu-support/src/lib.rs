@@ -10,6 +10,7 @@
 pub mod fault;
 pub mod log;
 pub mod platform;
+pub mod profile;
 
 #[cfg(target_arch = "arm")]
 pub use cortex_m_rt::entry;

@@ -6,6 +6,22 @@ use crate::error::Error;
 use crate::format::{Layer, Op, MAX_KERNEL};
 use crate::kernels::{act, matvec_f32, matvec_i8};
 
+/// Told by the executor where each layer of a frame starts and where the last one ends: how a
+/// benchmark attributes a frame's cost to layers. `()` does nothing (and costs nothing).
+pub trait LayerHook {
+    /// Before layer `index` (every layer, weighted or not).
+    fn before_layer(&mut self, index: usize);
+    /// After the last layer, before the output is copied out.
+    fn after_layers(&mut self);
+}
+
+impl LayerHook for () {
+    #[inline(always)]
+    fn before_layer(&mut self, _index: usize) {}
+    #[inline(always)]
+    fn after_layers(&mut self) {}
+}
+
 impl Model<'_> {
     /// Runs one frame on the f32 path. `arena` ≥ `f32_arena_len`, `state` from `StateF32::new`.
     pub fn step_f32(
@@ -16,7 +32,22 @@ impl Model<'_> {
         output: &mut [f32],
     ) -> Result<(), Error> {
         let need = (self.f32_arena_len(), self.f32_state_len());
-        self.run(&F32Path, state.buf, state.frame, need, arena, input, output)?;
+        self.run(&F32Path, (state.buf, state.frame), need, arena, (input, output), &mut ())?;
+        state.frame += 1;
+        Ok(())
+    }
+
+    /// [`step_f32`](Self::step_f32), telling `hook` where each layer starts.
+    pub fn step_f32_with<H: LayerHook>(
+        &self,
+        state: &mut StateF32<'_>,
+        arena: &mut [f32],
+        input: &[f32],
+        output: &mut [f32],
+        hook: &mut H,
+    ) -> Result<(), Error> {
+        let need = (self.f32_arena_len(), self.f32_state_len());
+        self.run(&F32Path, (state.buf, state.frame), need, arena, (input, output), hook)?;
         state.frame += 1;
         Ok(())
     }
@@ -33,28 +64,45 @@ impl Model<'_> {
             return Err(Error::NoIntegerPath);
         }
         let need = (self.i8_arena_len(), self.i8_state_len());
-        self.run(&I8Path, state.buf, state.frame, need, arena, input, output)?;
+        self.run(&I8Path, (state.buf, state.frame), need, arena, (input, output), &mut ())?;
+        state.frame += 1;
+        Ok(())
+    }
+
+    /// [`step_i8`](Self::step_i8), telling `hook` where each layer starts.
+    pub fn step_i8_with<H: LayerHook>(
+        &self,
+        state: &mut StateI8<'_>,
+        arena: &mut [i8],
+        input: &[i8],
+        output: &mut [i8],
+        hook: &mut H,
+    ) -> Result<(), Error> {
+        if !self.has_int() {
+            return Err(Error::NoIntegerPath);
+        }
+        let need = (self.i8_arena_len(), self.i8_state_len());
+        self.run(&I8Path, (state.buf, state.frame), need, arena, (input, output), hook)?;
         state.frame += 1;
         Ok(())
     }
 
     /// The executor: layers in order, ping-ponging between the two halves of the arena.
-    #[allow(clippy::too_many_arguments)]
-    fn run<P: Path>(
+    fn run<P: Path, H: LayerHook>(
         &self,
         path: &P,
-        state: &mut [P::T],
-        frame: u64,
+        (state, frame): (&mut [P::T], u64),
         need: (usize, usize),
         arena: &mut [P::T],
-        input: &[P::T],
-        output: &mut [P::T],
+        (input, output): (&[P::T], &mut [P::T]),
+        hook: &mut H,
     ) -> Result<(), Error> {
         let (a, b) = self.split_io(arena, input.len(), output.len(), state.len(), need.0, need.1)?;
         a.get_mut(..input.len()).ok_or(Error::KernelShape)?.copy_from_slice(input);
         let (mut cur, mut next) = (a, b);
         let mut state_off = 0usize;
         for i in 0..self.n_layers() {
+            hook.before_layer(usize::from(i));
             let l = self.layer(i)?;
             let (n_in, n_out) = (usize::from(l.in_len), usize::from(l.out_len));
             if !l.op.has_weights() {
@@ -70,6 +118,7 @@ impl Model<'_> {
             path.matvec(self, &l, i, taps, y)?;
             core::mem::swap(&mut cur, &mut next);
         }
+        hook.after_layers();
         output.copy_from_slice(cur.get(..output.len()).ok_or(Error::KernelShape)?);
         Ok(())
     }

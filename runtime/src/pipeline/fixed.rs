@@ -6,7 +6,7 @@ use super::check::{check_buffers, check_denoiser};
 use super::stages::Stages;
 use crate::dsp::{BINS, HOP, N_FEATURES};
 use crate::dsp_fixed::FixedFrontEnd;
-use crate::{Error, Model, StateI8};
+use crate::{Error, LayerHook, Model, StateI8};
 
 /// The integer denoiser on i16 PCM: [`FixedFrontEnd`] analysis and int8 features,
 /// [`Model::step_i8`], its int8 mask, integer synthesis.
@@ -57,6 +57,10 @@ impl Stages for I8Denoiser<'_> {
 
     fn step(&mut self) -> Result<(), Error> {
         self.model.step_i8(&mut self.state, self.arena, &self.feat, &mut self.gains)
+    }
+
+    fn step_with<H: LayerHook>(&mut self, hook: &mut H) -> Result<(), Error> {
+        self.model.step_i8_with(&mut self.state, self.arena, &self.feat, &mut self.gains, hook)
     }
 
     fn mask(&mut self) {

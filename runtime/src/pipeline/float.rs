@@ -4,7 +4,7 @@ use super::check::{check_buffers, check_denoiser};
 use super::sample::SampleFormat;
 use super::stages::Stages;
 use crate::dsp::{self, Analyzer, Complex32, Synthesizer, BINS, HOP, N_FEATURES};
-use crate::{Error, Model, StateF32};
+use crate::{Error, LayerHook, Model, StateF32};
 use core::marker::PhantomData;
 
 /// The f32 denoiser: window, FFT, log-power features, [`Model::step_f32`], mask, inverse FFT,
@@ -66,6 +66,10 @@ impl<S: SampleFormat> Stages for F32Denoiser<'_, S> {
 
     fn step(&mut self) -> Result<(), Error> {
         self.model.step_f32(&mut self.state, self.arena, &self.feat, &mut self.gains)
+    }
+
+    fn step_with<H: LayerHook>(&mut self, hook: &mut H) -> Result<(), Error> {
+        self.model.step_f32_with(&mut self.state, self.arena, &self.feat, &mut self.gains, hook)
     }
 
     fn mask(&mut self) {

@@ -1,7 +1,7 @@
 //! The stages of one hop, and the hop itself.
 
 use crate::dsp::HOP;
-use crate::Error;
+use crate::{Error, LayerHook};
 
 /// A pipeline's five stages, which a benchmark can call (and time) one by one, and
 /// [`hop`](Stages::hop), which runs them in order. Each stage works on what the previous one
@@ -16,6 +16,8 @@ pub trait Stages {
     fn features(&mut self);
     /// Model step: one streaming frame, features to mask.
     fn step(&mut self) -> Result<(), Error>;
+    /// [`step`](Stages::step), telling `hook` where each model layer starts (for benchmarks).
+    fn step_with<H: LayerHook>(&mut self, hook: &mut H) -> Result<(), Error>;
     /// Mask: the model's gains applied to the spectrum.
     fn mask(&mut self);
     /// Synthesis: inverse FFT, window, overlap-add; writes the next hop of output.

@@ -155,3 +155,46 @@ fn streaming_graph_equals_layerwise_sequence() {
     assert_eq!(run(&mut st), first);
     assert_eq!(first, streamed);
 }
+
+/// Records the executor's layer hook calls.
+#[derive(Default)]
+struct Seen(Vec<Option<usize>>);
+
+impl runtime::LayerHook for Seen {
+    fn before_layer(&mut self, index: usize) {
+        self.0.push(Some(index));
+    }
+    fn after_layers(&mut self) {
+        self.0.push(None);
+    }
+}
+
+#[test]
+fn layer_hook_sees_every_layer_and_changes_nothing() {
+    let blob = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.dqem")).unwrap();
+    let m = Model::parse(&blob).unwrap();
+    let expect: Vec<Option<usize>> = (0..usize::from(m.n_layers())).map(Some).chain([None]).collect();
+    let mut r = rng(0x400C);
+    let x = rand_vec(&mut r, m.input_len(), 1.0);
+    let (mut s1, mut s2) = (vec![0.0f32; m.f32_state_len()], vec![0.0f32; m.f32_state_len()]);
+    let (mut st1, mut st2) = (StateF32::new(&mut s1), StateF32::new(&mut s2));
+    let mut arena = vec![0.0f32; m.f32_arena_len()];
+    let (mut y1, mut y2) = (vec![0.0f32; m.output_len()], vec![0.0f32; m.output_len()]);
+    for _ in 0..3 {
+        let mut seen = Seen::default();
+        m.step_f32(&mut st1, &mut arena, &x, &mut y1).unwrap();
+        m.step_f32_with(&mut st2, &mut arena, &x, &mut y2, &mut seen).unwrap();
+        assert_eq!(y1, y2);
+        assert_eq!(seen.0, expect);
+    }
+    let xq: Vec<i8> = x.iter().map(|v| (v * 100.0) as i8).collect();
+    let (mut q1, mut q2) = (vec![0i8; m.i8_state_len()], vec![0i8; m.i8_state_len()]);
+    let (mut st1, mut st2) = (runtime::StateI8::new(&mut q1), runtime::StateI8::new(&mut q2));
+    let mut arena = vec![0i8; m.i8_arena_len()];
+    let (mut y1, mut y2) = (vec![0i8; m.output_len()], vec![0i8; m.output_len()]);
+    let mut seen = Seen::default();
+    m.step_i8(&mut st1, &mut arena, &xq, &mut y1).unwrap();
+    m.step_i8_with(&mut st2, &mut arena, &xq, &mut y2, &mut seen).unwrap();
+    assert_eq!(y1, y2);
+    assert_eq!(seen.0, expect);
+}
