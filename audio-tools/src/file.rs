@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 
 /// A write that failed, and the file it was for.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {}: {source}", path.display())]
+#[error("cannot write {}: {error}", path.display())]
 pub struct WriteError {
     pub path: PathBuf,
-    pub source: io::Error,
+    pub error: io::Error,
 }
 
 /// Writes `bytes` to `path` atomically (temporary file, fsync, rename, directory fsync); the
@@ -54,7 +54,7 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 fn write_with(path: &Path, bytes: &[u8], previous: Option<&Path>) -> Result<(), WriteError> {
-    let err = |source| WriteError { path: path.to_path_buf(), source };
+    let err = |error| WriteError { path: path.to_path_buf(), error };
     // Through a symbolic link to the file it names (a dangling link is replaced).
     let target = match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
@@ -79,7 +79,7 @@ fn write_with(path: &Path, bytes: &[u8], previous: Option<&Path>) -> Result<(), 
     let mut tmp = builder.tempfile_in(dir).map_err(err)?;
     tmp.write_all(bytes).and_then(|()| tmp.as_file().sync_all()).map_err(err)?;
     if let Some(prev) = previous.filter(|_| target.is_file()) {
-        keep_previous(&target, prev).map_err(|source| WriteError { path: prev.to_path_buf(), source })?;
+        keep_previous(&target, prev).map_err(|error| WriteError { path: prev.to_path_buf(), error })?;
     }
     tmp.persist(&target).map_err(|e| err(e.error))?;
     sync_dir(dir).map_err(err)

@@ -42,7 +42,7 @@ fn a_full_device_is_an_error_naming_the_path_and_stays_a_device() {
     let link = dir.path().join("out.bin");
     std::os::unix::fs::symlink("/dev/full", &link).unwrap();
     let e = write_atomic(&link, &[0u8; 4096]).unwrap_err();
-    assert_eq!(e.source.raw_os_error(), Some(28), "{e}"); // ENOSPC
+    assert_eq!(e.error.raw_os_error(), Some(28), "{e}"); // ENOSPC
     assert!(e.to_string().contains("out.bin") && e.to_string().contains("No space left"), "{e}");
     assert!(std::fs::metadata("/dev/full").unwrap().file_type().is_char_device());
     assert_eq!(names(dir.path()), ["out.bin"], "no temporary file left");

@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 /// What went wrong with which WAV file.
 #[derive(Debug, thiserror::Error)]
 pub enum WavError {
-    #[error("cannot read {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {}: {error}", path.display())]
+    Io { path: PathBuf, error: std::io::Error },
     #[error("{}: empty file", path.display())]
     Empty { path: PathBuf },
     #[error("{}: truncated WAV header", path.display())]
     TruncatedHeader { path: PathBuf },
-    #[error("{}: not a WAV file this reader understands: {source}", path.display())]
-    NotWav { path: PathBuf, source: hound::Error },
+    #[error("{}: not a WAV file this reader understands: {error}", path.display())]
+    NotWav { path: PathBuf, error: hound::Error },
     #[error("{}: {channels} channels, expected mono", path.display())]
     NotMono { path: PathBuf, channels: u16 },
     #[error("{}: sample rate {found} Hz, expected {expected} Hz", path.display())]
@@ -29,16 +29,16 @@ pub enum WavError {
     Unfinished { path: PathBuf, held: usize },
     #[error("{}: truncated: the header announces {announced} samples, the file holds {found}", path.display())]
     Truncated { path: PathBuf, announced: u32, found: u32 },
-    #[error("{}: corrupt audio data at sample {index}: {source}", path.display())]
-    Corrupt { path: PathBuf, index: u32, source: hound::Error },
+    #[error("{}: corrupt audio data at sample {index}: {error}", path.display())]
+    Corrupt { path: PathBuf, index: u32, error: hound::Error },
     #[error("{}: a chunk of odd length {len} at byte {at} precedes the audio data: not supported (readers disagree on its pad byte)", path.display())]
     OddChunk { path: PathBuf, at: usize, len: usize },
     #[error("{}: non-finite sample at index {index}", path.display())]
     NonFinite { path: PathBuf, index: usize },
-    #[error("cannot write {}: {source}", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
-    #[error("cannot write {}: {source}", path.display())]
-    Encode { path: PathBuf, source: hound::Error },
+    #[error("cannot write {}: {error}", path.display())]
+    Write { path: PathBuf, error: std::io::Error },
+    #[error("cannot write {}: {error}", path.display())]
+    Encode { path: PathBuf, error: hound::Error },
 }
 
 type Reader = WavReader<Cursor<Vec<u8>>>;
@@ -47,7 +47,7 @@ type Reader = WavReader<Cursor<Vec<u8>>>;
 /// first, so every error hound reports afterwards while reading is a short file, not an I/O fault.
 fn open(path: &Path, rate: u32) -> Result<Reader, WavError> {
     let p = || path.to_path_buf();
-    let bytes = std::fs::read(path).map_err(|source| WavError::Io { path: p(), source })?;
+    let bytes = std::fs::read(path).map_err(|error| WavError::Io { path: p(), error })?;
     if bytes.is_empty() {
         return Err(WavError::Empty { path: p() });
     }
@@ -56,9 +56,9 @@ fn open(path: &Path, rate: u32) -> Result<Reader, WavError> {
         Chunks::Data { announced: 0, held } if held > 0 => return Err(WavError::Unfinished { path: p(), held }),
         _ => {}
     }
-    let reader = WavReader::new(Cursor::new(bytes)).map_err(|source| match source {
+    let reader = WavReader::new(Cursor::new(bytes)).map_err(|error| match error {
         hound::Error::IoError(_) => WavError::TruncatedHeader { path: p() },
-        source => WavError::NotWav { path: p(), source },
+        error => WavError::NotWav { path: p(), error },
     })?;
     let spec = reader.spec();
     if spec.channels != 1 {
@@ -117,7 +117,7 @@ fn samples<S: hound::Sample>(reader: Reader, path: &Path) -> Result<Vec<S>, WavE
             Err(hound::Error::IoError(_)) => {
                 return Err(WavError::Truncated { path: path.to_path_buf(), announced, found: out.len() as u32 });
             }
-            Err(source) => return Err(WavError::Corrupt { path: path.to_path_buf(), index: out.len() as u32, source }),
+            Err(error) => return Err(WavError::Corrupt { path: path.to_path_buf(), index: out.len() as u32, error }),
         }
     }
     Ok(out)
@@ -167,14 +167,14 @@ pub fn write_f32(path: &Path, rate: u32, samples: &[f32]) -> Result<(), WavError
 /// sees a partial file, and a failed write leaves any previous file in place.
 pub fn write_i16(path: &Path, rate: u32, samples: &[i16]) -> Result<(), WavError> {
     let spec = WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: SampleFormat::Int };
-    let encode = |source| WavError::Encode { path: path.to_path_buf(), source };
+    let encode = |error| WavError::Encode { path: path.to_path_buf(), error };
     let mut bytes = Cursor::new(Vec::with_capacity(44 + 2 * samples.len()));
     let mut w = WavWriter::new(&mut bytes, spec).map_err(encode)?;
     for &s in samples {
         w.write_sample(s).map_err(encode)?;
     }
     w.finalize().map_err(encode)?;
-    crate::file::write_atomic(path, bytes.get_ref()).map_err(|e| WavError::Write { path: e.path, source: e.source })
+    crate::file::write_atomic(path, bytes.get_ref()).map_err(|e| WavError::Write { path: e.path, error: e.error })
 }
 
 #[cfg(test)]
