@@ -254,3 +254,22 @@ fn a_damaged_checkpoint_is_refused_and_one_without_a_checksum_loads_with_a_warni
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("warning") && stderr(&o).contains("no checksum"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_full_disk_during_training_is_an_error_naming_the_checkpoint() {
+    use std::os::unix::fs::FileTypeExt;
+    if !std::fs::metadata("/dev/full").is_ok_and(|m| m.file_type().is_char_device()) {
+        eprintln!("no /dev/full: skipped");
+        return;
+    }
+    let c = common::make("fullck");
+    let out = c.root.join("run");
+    std::fs::create_dir_all(&out).unwrap();
+    std::os::unix::fs::symlink("/dev/full", out.join("checkpoint.safetensors")).unwrap();
+    let o = train(&c, &out, "2", &["--force"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("run/checkpoint.safetensors") && e.contains("No space left on device"), "{e}");
+    assert!(std::fs::metadata("/dev/full").unwrap().file_type().is_char_device());
+    assert_eq!(names(&out), ["checkpoint.safetensors"], "no temporary, no JSON of a checkpoint never written");
+}
