@@ -7,16 +7,30 @@ fn names(dir: &Path) -> Vec<String> {
     v
 }
 
+fn write_keeping(path: &Path, bytes: &[u8], prev: &Path) {
+    let st = stage(path, bytes).unwrap();
+    st.keep_previous(prev).unwrap();
+    st.commit().unwrap();
+}
+
 #[test]
 fn replaces_and_keeps_the_previous_version() {
     let dir = tempfile::tempdir().unwrap();
     let (p, prev) = (dir.path().join("a/ck.bin"), dir.path().join("a/ck.prev.bin"));
-    write_atomic_keeping(&p, b"one", &prev).unwrap();
+    write_keeping(&p, b"one", &prev);
     assert!(!prev.exists(), "nothing to keep the first time");
-    write_atomic_keeping(&p, b"two", &prev).unwrap();
-    write_atomic_keeping(&p, b"three", &prev).unwrap();
+    write_keeping(&p, b"two", &prev);
+    write_keeping(&p, b"three", &prev);
     assert_eq!(std::fs::read(&p).unwrap(), b"three");
     assert_eq!(std::fs::read(&prev).unwrap(), b"two");
+    assert_eq!(names(&dir.path().join("a")), ["ck.bin", "ck.prev.bin"]);
+    // Staged but dropped (a failure elsewhere before the commit): the target and its previous
+    // version stay, the temporary goes.
+    let st = stage(&p, b"four").unwrap();
+    st.keep_previous(&prev).unwrap();
+    drop(st);
+    assert_eq!(std::fs::read(&p).unwrap(), b"three");
+    assert_eq!(std::fs::read(&prev).unwrap(), b"three");
     assert_eq!(names(&dir.path().join("a")), ["ck.bin", "ck.prev.bin"]);
 }
 

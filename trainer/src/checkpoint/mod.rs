@@ -321,6 +321,30 @@ mod tests {
     }
 
     #[test]
+    fn damaged_files_and_blobs_are_typed_errors_and_the_previous_save_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = tiny_run(Method::Fp32);
+        let (params, qs) = model(&run, 1);
+        let mut meta = Meta::new(&run, &qs);
+        for step in [1, 2] {
+            meta.step = step;
+            Checkpoint::of_model(meta.clone(), &params, &qs).save(dir.path()).unwrap();
+        }
+        // As a save interrupted between its two renames: the new tensors, the old JSON.
+        let file = dir.path().join(CKPT_FILE);
+        std::fs::copy(dir.path().join("checkpoint.prev.json"), dir.path().join(META_FILE)).unwrap();
+        let e = Checkpoint::load(dir.path(), &Device::Cpu).err().unwrap();
+        assert!(matches!(e.downcast_ref(), Some(CheckpointError::Checksum { .. })), "{e}");
+        assert!(e.to_string().contains("checkpoint.prev.safetensors holds the previous save"), "{e}");
+        let prev = Checkpoint::load(&previous_of(&file), &Device::Cpu).unwrap();
+        assert_eq!(prev.meta.step, 1);
+        let blob = dir.path().join("model.safetensors");
+        std::fs::write(&blob, b"DQEM and the rest of a blob").unwrap();
+        let e = Checkpoint::load(&blob, &Device::Cpu).err().unwrap();
+        assert!(matches!(e.downcast_ref(), Some(CheckpointError::IsBlob(_))), "{e}");
+    }
+
+    #[test]
     fn mismatches_are_named() {
         let run = tiny_run(Method::Fp32);
         let (params, qs) = model(&run, 1);

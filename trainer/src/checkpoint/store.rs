@@ -6,7 +6,7 @@
 
 use super::CheckpointError;
 use anyhow::Context;
-use audio_tools::file::write_atomic_keeping;
+use audio_tools::file::stage;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -37,13 +37,17 @@ pub fn previous_of(file: &Path) -> PathBuf {
     file.with_file_name(format!("{stem}.prev{ext}"))
 }
 
-/// Writes the safetensors bytes to `file` and `meta` with their checksum to its JSON, each
-/// keeping the previous version as `*.prev.*`.
+/// Writes the safetensors bytes to `file` and `meta` with their checksum to its JSON, keeping
+/// the previous pair as `*.prev.*`. Both are staged and the previous pair kept before either is
+/// replaced, so an interruption leaves at least one of the two pairs matching its checksum.
 pub fn save<M: Serialize>(file: &Path, bytes: &[u8], meta: &M) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(&Sidecar { meta, safetensors_crc32: crc32fast::hash(bytes) })?;
-    write_atomic_keeping(file, bytes, &previous_of(file))?;
     let side = sidecar_of(file);
-    write_atomic_keeping(&side, json.as_bytes(), &previous_of(&side))?;
+    let (st, js) = (stage(file, bytes)?, stage(&side, json.as_bytes())?);
+    st.keep_previous(&previous_of(file))?;
+    js.keep_previous(&previous_of(&side))?;
+    st.commit()?;
+    js.commit()?;
     Ok(())
 }
 
