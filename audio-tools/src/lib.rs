@@ -2,12 +2,15 @@
 //! and the firmware harness (`host-tests`):
 //!
 //! * [`si_sdr`]: scale-invariant SDR (Le Roux et al. 2019), the project's quality metric;
+//! * [`file`]: the one safe way to write a file: temporary file, fsync, rename (the previous
+//!   version kept on request), and [`file::same_file`] to refuse writing over an input;
 //! * [`wav`]: mono WAV files at a given sample rate, read into f32 or i16, written as 16-bit PCM
-//!   atomically (temporary file, fsync, rename); errors name the file;
+//!   through [`file`]; errors name the file;
 //! * [`split`]: the corpus split (train / validation / test) by a stable hash of the file path;
 //! * [`pcm`]: the i16 ↔ f32 sample conversion, re-exported from `runtime::pcm` (the firmware's).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
+pub mod file;
 pub mod sisdr;
 pub mod split;
 pub mod wav;

@@ -3,20 +3,20 @@
 
 use crate::pcm::{f32_to_i16, i16_to_f32};
 use hound::{SampleFormat, WavReader, WavSpec, WavWriter};
-use std::io::{BufWriter, Cursor};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 /// What went wrong with which WAV file.
 #[derive(Debug, thiserror::Error)]
 pub enum WavError {
-    #[error("cannot read {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {}: {error}", path.display())]
+    Io { path: PathBuf, error: std::io::Error },
     #[error("{}: empty file", path.display())]
     Empty { path: PathBuf },
     #[error("{}: truncated WAV header", path.display())]
     TruncatedHeader { path: PathBuf },
-    #[error("{}: not a WAV file this reader understands: {source}", path.display())]
-    NotWav { path: PathBuf, source: hound::Error },
+    #[error("{}: not a WAV file this reader understands: {error}", path.display())]
+    NotWav { path: PathBuf, error: hound::Error },
     #[error("{}: {channels} channels, expected mono", path.display())]
     NotMono { path: PathBuf, channels: u16 },
     #[error("{}: sample rate {found} Hz, expected {expected} Hz", path.display())]
@@ -25,18 +25,20 @@ pub enum WavError {
     Unsupported { path: PathBuf, bits: u16, format: SampleFormat },
     #[error("{}: no audio samples", path.display())]
     NoSamples { path: PathBuf },
+    #[error("{}: unfinished: the header announces no samples but {held} bytes of audio follow (a write that stopped before its header was completed)", path.display())]
+    Unfinished { path: PathBuf, held: usize },
     #[error("{}: truncated: the header announces {announced} samples, the file holds {found}", path.display())]
     Truncated { path: PathBuf, announced: u32, found: u32 },
-    #[error("{}: corrupt audio data at sample {index}: {source}", path.display())]
-    Corrupt { path: PathBuf, index: u32, source: hound::Error },
+    #[error("{}: corrupt audio data at sample {index}: {error}", path.display())]
+    Corrupt { path: PathBuf, index: u32, error: hound::Error },
     #[error("{}: a chunk of odd length {len} at byte {at} precedes the audio data: not supported (readers disagree on its pad byte)", path.display())]
     OddChunk { path: PathBuf, at: usize, len: usize },
     #[error("{}: non-finite sample at index {index}", path.display())]
     NonFinite { path: PathBuf, index: usize },
-    #[error("cannot write {}: {source}", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
-    #[error("cannot write {}: {source}", path.display())]
-    Encode { path: PathBuf, source: hound::Error },
+    #[error("cannot write {}: {error}", path.display())]
+    Write { path: PathBuf, error: std::io::Error },
+    #[error("cannot write {}: {error}", path.display())]
+    Encode { path: PathBuf, error: hound::Error },
 }
 
 type Reader = WavReader<Cursor<Vec<u8>>>;
@@ -45,16 +47,18 @@ type Reader = WavReader<Cursor<Vec<u8>>>;
 /// first, so every error hound reports afterwards while reading is a short file, not an I/O fault.
 fn open(path: &Path, rate: u32) -> Result<Reader, WavError> {
     let p = || path.to_path_buf();
-    let bytes = std::fs::read(path).map_err(|source| WavError::Io { path: p(), source })?;
+    let bytes = std::fs::read(path).map_err(|error| WavError::Io { path: p(), error })?;
     if bytes.is_empty() {
         return Err(WavError::Empty { path: p() });
     }
-    if let Some((at, len)) = odd_chunk_before_data(&bytes) {
-        return Err(WavError::OddChunk { path: p(), at, len });
+    match scan_chunks(&bytes) {
+        Chunks::OddBeforeData(at, len) => return Err(WavError::OddChunk { path: p(), at, len }),
+        Chunks::Data { announced: 0, held } if held > 0 => return Err(WavError::Unfinished { path: p(), held }),
+        _ => {}
     }
-    let reader = WavReader::new(Cursor::new(bytes)).map_err(|source| match source {
+    let reader = WavReader::new(Cursor::new(bytes)).map_err(|error| match error {
         hound::Error::IoError(_) => WavError::TruncatedHeader { path: p() },
-        source => WavError::NotWav { path: p(), source },
+        error => WavError::NotWav { path: p(), error },
     })?;
     let spec = reader.spec();
     if spec.channels != 1 {
@@ -69,27 +73,38 @@ fn open(path: &Path, rate: u32) -> Result<Reader, WavError> {
     Ok(reader)
 }
 
-/// The first chunk of odd length before the "data" chunk, if any. RIFF pads such a chunk with a
-/// byte that hound does not skip, so hound would read the data from the wrong offset; the
-/// firmware's reader refuses these files too, and so the chip and the desk never hear different
-/// samples.
-fn odd_chunk_before_data(b: &[u8]) -> Option<(usize, usize)> {
+/// What the chunk scan finds before the audio: a chunk of odd length, or the "data" chunk.
+enum Chunks {
+    /// A chunk of odd length (offset, length) before the "data" chunk. RIFF pads it with a byte
+    /// that hound does not skip, so hound would read the data from the wrong offset; the
+    /// firmware's reader refuses these files too, and so the chip and the desk never hear
+    /// different samples.
+    OddBeforeData(usize, usize),
+    /// The "data" chunk: its announced length and the bytes the file holds after its header.
+    Data { announced: usize, held: usize },
+    /// Neither (not RIFF/WAVE, or cut short before the data: hound says what is wrong).
+    Other,
+}
+
+fn scan_chunks(b: &[u8]) -> Chunks {
     if b.get(0..4) != Some(b"RIFF") || b.get(8..12) != Some(b"WAVE") {
-        return None; // hound says what is wrong
+        return Chunks::Other;
     }
-    let mut at = 12;
+    let mut at = 12usize;
     while let (Some(id), Some(len)) = (b.get(at..at + 4), b.get(at + 4..at + 8)) {
-        let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
+        let len = len.try_into().map_or(0, u32::from_le_bytes) as usize;
         if id == b"data" {
-            return None;
+            return Chunks::Data { announced: len, held: b.len().saturating_sub(at + 8) };
         }
-        let end = at.checked_add(8)?.checked_add(len).filter(|&e| e <= b.len())?; // past the end: hound reports it
+        let Some(end) = at.checked_add(8).and_then(|e| e.checked_add(len)).filter(|&e| e <= b.len()) else {
+            return Chunks::Other; // past the end: hound reports it
+        };
         if len % 2 == 1 {
-            return Some((at, len));
+            return Chunks::OddBeforeData(at, len);
         }
         at = end;
     }
-    None
+    Chunks::Other
 }
 
 /// All samples as `S`; a file shorter than its header announces is [`WavError::Truncated`].
@@ -102,7 +117,7 @@ fn samples<S: hound::Sample>(reader: Reader, path: &Path) -> Result<Vec<S>, WavE
             Err(hound::Error::IoError(_)) => {
                 return Err(WavError::Truncated { path: path.to_path_buf(), announced, found: out.len() as u32 });
             }
-            Err(source) => return Err(WavError::Corrupt { path: path.to_path_buf(), index: out.len() as u32, source }),
+            Err(error) => return Err(WavError::Corrupt { path: path.to_path_buf(), index: out.len() as u32, error }),
         }
     }
     Ok(out)
@@ -148,33 +163,18 @@ pub fn write_f32(path: &Path, rate: u32, samples: &[f32]) -> Result<(), WavError
     write_i16(path, rate, &pcm)
 }
 
-/// Writes 16-bit mono PCM at `rate` Hz. The parent directory is created if needed; the data goes
-/// to a temporary file beside `path`, is synced to disk, then renamed over `path`, so a reader
-/// never sees a partial file and a failed write leaves any previous file in place.
+/// Writes 16-bit mono PCM at `rate` Hz through [`crate::file::write_atomic`]: a reader never
+/// sees a partial file, and a failed write leaves any previous file in place.
 pub fn write_i16(path: &Path, rate: u32, samples: &[i16]) -> Result<(), WavError> {
-    let io = |source| WavError::Write { path: path.to_path_buf(), source };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".wav-").suffix(".tmp");
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666)); // less the umask, as File::create
-    let tmp = builder.tempfile_in(dir).map_err(io)?;
     let spec = WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: SampleFormat::Int };
-    let encode = |source| WavError::Encode { path: path.to_path_buf(), source };
-    let mut w = WavWriter::new(BufWriter::new(tmp.as_file()), spec).map_err(encode)?;
+    let encode = |error| WavError::Encode { path: path.to_path_buf(), error };
+    let mut bytes = Cursor::new(Vec::with_capacity(44 + 2 * samples.len()));
+    let mut w = WavWriter::new(&mut bytes, spec).map_err(encode)?;
     for &s in samples {
         w.write_sample(s).map_err(encode)?;
     }
     w.finalize().map_err(encode)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    #[cfg(unix)]
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?; // the rename itself
-    Ok(())
+    crate::file::write_atomic(path, bytes.get_ref()).map_err(|e| WavError::Write { path: e.path, error: e.error })
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 use super::*;
 use std::fs::File;
+use std::io::BufWriter;
 
 fn write_with(path: &Path, spec: WavSpec, f: impl FnOnce(&mut WavWriter<BufWriter<File>>)) {
     let mut w = WavWriter::create(path, spec).unwrap();
@@ -109,6 +110,20 @@ fn empty_and_truncated_files_are_clear_errors() {
     std::fs::write(&cut, &bytes[..30]).unwrap();
     let e = read_f32(&cut, 8000).unwrap_err();
     assert!(matches!(e, WavError::TruncatedHeader { .. }) && e.to_string().contains("cut.wav"), "{e}");
+}
+
+#[test]
+fn an_unfinished_file_is_named_so() {
+    // A writer stopped before it completed the header: its sizes still 0, the samples present.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("unfinished.wav");
+    write_i16(&p, 8000, &[7; 500]).unwrap();
+    let mut bytes = std::fs::read(&p).unwrap();
+    bytes[40..44].copy_from_slice(&[0; 4]);
+    std::fs::write(&p, &bytes).unwrap();
+    let e = read_f32(&p, 8000).unwrap_err();
+    assert!(matches!(e, WavError::Unfinished { held: 1000, .. }), "{e}");
+    assert!(e.to_string().contains("unfinished.wav: unfinished"), "{e}");
 }
 
 #[test]

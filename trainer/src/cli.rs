@@ -1,6 +1,6 @@
 //! Command-line interface of the `trainer` binary.
 
-use crate::config::{ConfigError, Recipe, RunConfig};
+use crate::config::{limits, ConfigError, Recipe, RunConfig};
 use crate::eval::RunPath;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -57,6 +57,10 @@ pub struct TrainArgs {
     /// Continue from OUT/checkpoint.safetensors if it exists.
     #[arg(long)]
     pub resume: bool,
+    /// Start over in an OUT that already holds a run (its checkpoint is replaced at the first
+    /// save, and kept as OUT/checkpoint.prev.* until the second).
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
     /// CPU threads for candle (`CANDLE_NUM_THREADS` wins if set). One leaves a core to the data
@@ -103,7 +107,7 @@ pub struct ExportArgs {
     #[arg(long)]
     pub no_int: bool,
     /// Training-split calibration mixtures for the integer path.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = limits::parse_calib)]
     pub calib: usize,
     #[command(flatten)]
     pub data: DataArgs,
@@ -124,19 +128,32 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Test mixtures per SNR (−5, 0, 5, 10 dB).
-    #[arg(long, default_value_t = 25)]
+    #[arg(long, default_value_t = 25, value_parser = limits::parse_per_snr)]
     pub per_snr: usize,
-    #[arg(long, default_value_t = 4.0)]
+    /// Length of each test mixture in seconds.
+    #[arg(long, default_value_t = 4.0, value_parser = limits::parse_seconds)]
     pub seconds: f32,
     #[arg(long, default_value_t = 1234)]
     pub seed: u64,
-    #[arg(long)]
+    /// Use at most this many test speech files (0 = all).
+    #[arg(long, value_parser = limits::parse_max_files)]
     pub max_files: Option<usize>,
+    #[command(flatten)]
+    pub buffers: BufferCap,
     /// Skip the Wiener baseline.
     #[arg(long)]
     pub no_baseline: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+/// The host-side cap on the buffers a blob asks for (`--max-buffer-mib`).
+#[derive(Args, Debug, Clone, Copy)]
+pub struct BufferCap {
+    /// Refuse a blob whose arena and state buffers (on the chosen path) exceed this many MiB.
+    #[arg(long = "max-buffer-mib", value_name = "MIB", default_value_t = limits::DEFAULT_BUFFER_MIB,
+          value_parser = limits::parse_buffer_mib)]
+    pub mib: u64,
 }
 
 #[derive(Args, Debug)]
@@ -153,5 +170,8 @@ pub struct DenoiseArgs {
     #[arg(long, value_enum, default_value = "f32")]
     pub path: RunPath,
     pub input: PathBuf,
+    /// Where the denoised WAV goes (never over the input or the model).
     pub output: PathBuf,
+    #[command(flatten)]
+    pub buffers: BufferCap,
 }

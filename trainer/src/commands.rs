@@ -1,18 +1,22 @@
 //! The subcommands behind the CLI (kept in the library so tests can call them).
 
-use crate::cli::{EvalArgs, ExportArgs, TrainArgs};
+use crate::audio;
+use crate::checkpoint;
+use crate::cli::{DenoiseArgs, EvalArgs, ExportArgs, TrainArgs};
 use crate::data::{self, Corpus, Split};
 use crate::eval::{self, RunPath};
 use crate::export::{self, ExportOptions};
 use crate::train::{self, TrainRequest};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use audio_tools::file::same_file;
 use candle_core::Device;
 use serde_json::json;
+use std::path::Path;
 
 /// `train`: recipe (file and flags) → checkpoint.
 pub fn train(a: TrainArgs, dev: Device) -> Result<train::TrainSummary> {
     let run = a.run_config()?;
-    let req = TrainRequest { run, out: a.out, resume: a.resume, device: dev, progress: true };
+    let req = TrainRequest { run, out: a.out, resume: a.resume, force: a.force, device: dev, progress: true };
     let s = train::train(req)?;
     eprintln!(
         "{}: {} steps, loss {:.4}, val loss {:.4}, {:.1} ms/step, blob ≈ {} bytes{}",
@@ -41,10 +45,10 @@ pub fn export(a: ExportArgs) -> Result<export::ExportReport> {
         speech: Some(a.data.speech.clone()),
         noise: Some(a.data.noise.clone()),
     };
+    let ckpt = checkpoint::resolve(&a.ckpt);
+    refuse_overwrite(&a.out, &[&ckpt, &checkpoint::sidecar_of(&ckpt)])?;
     let (blob, report, _) = export::export(&a.ckpt, &opts, &Device::Cpu)?;
-    let tmp = a.out.with_extension("tmp");
-    std::fs::write(&tmp, &blob).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &a.out).with_context(|| format!("cannot write {}", a.out.display()))?;
+    audio_tools::file::write_atomic(&a.out, &blob)?;
     eprintln!(
         "wrote {} ({} bytes, {:.2} bits/weight all included{}, integer path: {})",
         a.out.display(),
@@ -59,6 +63,29 @@ pub fn export(a: ExportArgs) -> Result<export::ExportReport> {
     Ok(report)
 }
 
+/// An output path that names one of `inputs` (the same path, a link to it, another name of it)
+/// is an error: a command never writes over what it reads.
+pub fn refuse_overwrite(output: &Path, inputs: &[&Path]) -> Result<()> {
+    match inputs.iter().find(|i| same_file(output, i)) {
+        Some(i) => {
+            bail!("refusing to write {}: it is the input {} (give another output path)", output.display(), i.display())
+        }
+        None => Ok(()),
+    }
+}
+
+/// `denoise`: a WAV file through a blob (`runtime::pipeline`) into another WAV file.
+pub fn denoise(a: &DenoiseArgs) -> Result<usize> {
+    refuse_overwrite(&a.output, &[&a.input, &a.model])?;
+    let blob = std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
+    let model = eval::parse_denoiser(&blob).with_context(|| a.model.display().to_string())?;
+    eval::check_buffers(&model, a.path, a.buffers.mib).with_context(|| a.model.display().to_string())?;
+    let x = audio::read_wav(&a.input)?;
+    let y = eval::enhance_blob(&model, &x, a.path)?;
+    audio::write_wav(&a.output, &y)?;
+    Ok(y.len())
+}
+
 /// `eval`: test-set SI-SDR of a blob through the runtime (or of a checkpoint through candle).
 pub fn eval(a: EvalArgs) -> Result<serde_json::Value> {
     let corpus = Corpus::load(&a.data.speech, &a.data.noise, Split::Test, a.max_files)?;
@@ -66,7 +93,8 @@ pub fn eval(a: EvalArgs) -> Result<serde_json::Value> {
     let (report, bytes, what) = match (&a.model, &a.ckpt) {
         (Some(path), _) => {
             let blob = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let model = eval::parse_denoiser(&blob)?;
+            let model = eval::parse_denoiser(&blob).with_context(|| path.display().to_string())?;
+            eval::check_buffers(&model, a.path, a.buffers.mib).with_context(|| path.display().to_string())?;
             let r = eval::evaluate(&mixes, |x| eval::enhance_blob(&model, x, a.path))?;
             (r, Some(blob.len()), path.display().to_string())
         }
@@ -87,7 +115,7 @@ pub fn eval(a: EvalArgs) -> Result<serde_json::Value> {
             let r = eval::evaluate(&mixes, |x| eval::enhance_deployable(&dep, x, &Device::Cpu))?;
             (r, None, ck.display().to_string())
         }
-        (None, None) => anyhow::bail!("give --model BLOB or --ckpt DIR"),
+        (None, None) => bail!("give --model BLOB or --ckpt DIR"),
     };
     let baseline = if a.no_baseline { None } else { Some(eval::evaluate(&mixes, crate::wiener::enhance)?) };
     let path = if a.model.is_some() { a.path } else { RunPath::F32 };

@@ -18,10 +18,13 @@ pub const TEST_SNRS: [f32; 4] = [-5.0, 0.0, 5.0, 10.0];
 /// corpus root) and its hash, shared with the demo clip's generator.
 pub use audio_tools::split::{fnv1a, split_of, Split};
 
-/// All `*.wav` files under `dir`, recursively, sorted, as (relative path, path).
-pub fn list_wavs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+/// All `*.wav` files under `dir` (given with `flag`), recursively, sorted, as (relative path, path).
+pub fn list_wavs(dir: &Path, flag: &str) -> Result<Vec<(String, PathBuf)>> {
+    if dir.is_file() {
+        bail!("{flag} {} is a file, not a directory (give the directory that holds the .wav files)", dir.display());
+    }
     if !dir.is_dir() {
-        bail!("directory {} does not exist (give another with --speech / --noise)", dir.display());
+        bail!("{flag}: directory {} does not exist (give another with {flag})", dir.display());
     }
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -60,7 +63,7 @@ impl Corpus {
     /// and the noise tracks: `macroform-*` for train/val, the others for test. When a noise
     /// directory has no file of a side, its files are split by hash instead.
     pub fn load(speech_dir: &Path, noise_dir: &Path, split: Split, max_files: Option<usize>) -> Result<Corpus> {
-        let all = list_wavs(speech_dir)?;
+        let all = list_wavs(speech_dir, "--speech")?;
         let mut files: Vec<&PathBuf> = all.iter().filter(|(r, _)| split_of(r) == split).map(|(_, p)| p).collect();
         if let Some(m) = max_files {
             if m > 0 && files.len() > m {
@@ -76,7 +79,7 @@ impl Corpus {
         if speech.is_empty() {
             bail!("every speech file of the {split:?} split under {} is silent", speech_dir.display());
         }
-        let noise_files = list_wavs(noise_dir)?;
+        let noise_files = list_wavs(noise_dir, "--noise")?;
         let is_train_track = |r: &str| r.rsplit('/').next().unwrap_or(r).starts_with("macroform-");
         let has_both =
             noise_files.iter().any(|(r, _)| is_train_track(r)) && noise_files.iter().any(|(r, _)| !is_train_track(r));

@@ -23,11 +23,70 @@ pub enum RunPath {
     Int,
 }
 
+impl RunPath {
+    /// "f32" or "integer".
+    pub fn name(self) -> &'static str {
+        match self {
+            RunPath::F32 => "f32",
+            RunPath::Int => "integer",
+        }
+    }
+}
+
 /// Parses a blob and checks it is a denoiser for this front end ([`pipeline::check_denoiser`]).
 pub fn parse_denoiser(blob: &[u8]) -> Result<Model<'_>> {
     let m = Model::parse(blob).map_err(|e| anyhow!("invalid model blob: {e}"))?;
     pipeline::check_denoiser(&m).map_err(|e| anyhow!("not a denoiser blob: {e}"))?;
     Ok(m)
+}
+
+/// Host RAM in bytes that the runtime's arena and state buffers take to run a blob, on each
+/// path: the header's element counts (which `Model::parse` checked against the layers) times
+/// the element size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct BufferBytes {
+    pub f32_path: u64,
+    pub int_path: u64,
+}
+
+impl BufferBytes {
+    pub fn of(model: &Model) -> BufferBytes {
+        let n = |len: usize| len as u64;
+        let f32_len = n(model.f32_arena_len()).saturating_add(n(model.f32_state_len()));
+        let f32_path = f32_len.saturating_mul(std::mem::size_of::<f32>() as u64);
+        let int_path = n(model.i8_arena_len()).saturating_add(n(model.i8_state_len()));
+        BufferBytes { f32_path, int_path }
+    }
+
+    pub fn on(&self, path: RunPath) -> u64 {
+        match path {
+            RunPath::F32 => self.f32_path,
+            RunPath::Int => self.int_path,
+        }
+    }
+}
+
+/// A blob that asks for more buffer memory than the host allows.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the blob asks for {needed} bytes of buffers on the {} path, over the host's cap of {cap_mib} MiB \
+     (raise it with --max-buffer-mib)",
+    path.name()
+)]
+pub struct BufferCapError {
+    pub needed: u64,
+    pub path: RunPath,
+    pub cap_mib: u64,
+}
+
+/// Checks, before anything is allocated, that running `model` on `path` needs at most
+/// `cap_mib` MiB of buffers.
+pub fn check_buffers(model: &Model, path: RunPath, cap_mib: u64) -> Result<(), BufferCapError> {
+    let needed = BufferBytes::of(model).on(path);
+    if needed > cap_mib.saturating_mul(1 << 20) {
+        return Err(BufferCapError { needed, path, cap_mib });
+    }
+    Ok(())
 }
 
 /// Denoises `noisy` with the blob through `runtime::pipeline`, streaming exactly as on the

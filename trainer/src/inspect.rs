@@ -1,5 +1,6 @@
 //! `inspect`: a per-layer table of a blob (shape, average bits, bytes).
 
+use crate::eval::BufferBytes;
 use anyhow::{anyhow, Result};
 use runtime::format::{int_block_len, Op, Weights, LAYER_ENTRY_LEN};
 use runtime::Model;
@@ -35,6 +36,8 @@ pub struct BlobInfo {
     pub f32_state_len: usize,
     pub i8_arena_len: usize,
     pub i8_state_len: usize,
+    /// Host RAM the arena and state buffers take on each path, in bytes.
+    pub buffer_bytes: BufferBytes,
     pub input_scale: f32,
     pub layers: Vec<LayerRow>,
 }
@@ -111,6 +114,7 @@ pub fn inspect(blob: &[u8]) -> Result<BlobInfo> {
         f32_state_len: m.f32_state_len(),
         i8_arena_len: m.i8_arena_len(),
         i8_state_len: m.i8_state_len(),
+        buffer_bytes: BufferBytes::of(&m),
         input_scale: m.input_scale(),
         layers,
     })
@@ -141,6 +145,11 @@ pub fn render(info: &BlobInfo) -> String {
         info.avg_bits.map_or("-".to_string(), |b| format!("{b:.2}")),
         info.macs_per_frame,
         if info.has_int { "yes" } else { "no" }
+    );
+    let b = &info.buffer_bytes;
+    s += &format!(
+        "buffers (arena + state): f32 path {} bytes ({} + {} f32), integer path {} bytes ({} + {} i8)\n",
+        b.f32_path, info.f32_arena_len, info.f32_state_len, b.int_path, info.i8_arena_len, info.i8_state_len
     );
     s
 }

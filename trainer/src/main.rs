@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use std::process::ExitCode;
 use trainer::cli::{Cli, Cmd, DeviceArg};
-use trainer::{audio, commands};
+use trainer::commands;
 
 fn device(d: DeviceArg) -> Result<candle_core::Device> {
     match d {
@@ -53,12 +53,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Cmd::Denoise(a) => {
-            let blob = std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
-            let model = trainer::eval::parse_denoiser(&blob)?;
-            let x = audio::read_wav(&a.input)?;
-            let y = trainer::eval::enhance_blob(&model, &x, a.path)?;
-            audio::write_wav(&a.output, &y)?;
-            eprintln!("wrote {} ({} samples)", a.output.display(), y.len());
+            let n = commands::denoise(&a)?;
+            eprintln!("wrote {} ({n} samples)", a.output.display());
         }
     }
     Ok(ExitCode::SUCCESS)

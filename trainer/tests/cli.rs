@@ -84,17 +84,20 @@ fn train_export_inspect_denoise_via_cli() {
     let o = bin().args(["denoise", "--model", &blob, &common::s(&bad), &common::s(&wav_out)]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("bad.dqem"));
-    let o = bin().args(["train", "--preset", "tiny", "--out", &out, "--speech", "/nonexistent/dir"]).output().unwrap();
+    // the train errors below, into a directory that holds no run
+    let fresh = common::s(&c.root.join("fresh"));
+    let o =
+        bin().args(["train", "--preset", "tiny", "--out", &fresh, "--speech", "/nonexistent/dir"]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/dir"));
     let o = bin()
-        .args(["train", "--preset", "tiny", "--out", &out, "--method", "ptq4", "--speech", &sp, "--noise", &nz])
+        .args(["train", "--preset", "tiny", "--out", &fresh, "--method", "ptq4", "--speech", &sp, "--noise", &nz])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--from"));
     let o =
-        bin().args(["train", "--out", &out, "--group-size", "12", "--speech", &sp, "--noise", &nz]).output().unwrap();
+        bin().args(["train", "--out", &fresh, "--group-size", "12", "--speech", &sp, "--noise", &nz]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("group size"), "{}", String::from_utf8_lossy(&o.stderr));
     let o = bin()
@@ -103,7 +106,7 @@ fn train_export_inspect_denoise_via_cli() {
             "--preset",
             "tiny",
             "--out",
-            &out,
+            &fresh,
             "--fill-budget",
             "--target-kb",
             "7",
@@ -121,7 +124,7 @@ fn train_export_inspect_denoise_via_cli() {
     // a recipe file with a key that is no setting: exit 1, the key named
     let typo = c.root.join("typo.toml");
     std::fs::write(&typo, "preset = \"tiny\"\nnoise-kind = \"uniform\"\n").unwrap();
-    let o = bin().args(["train", "--config", &common::s(&typo), "--out", &out]).output().unwrap();
+    let o = bin().args(["train", "--config", &common::s(&typo), "--out", &fresh]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("unknown field `noise-kind`") && err.contains("typo.toml"), "{err}");

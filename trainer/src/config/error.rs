@@ -8,6 +8,8 @@ pub enum ConfigError {
     UnknownPreset(String),
     #[error("{setting} must be {range}, got {value}")]
     OutOfRange { setting: &'static str, range: &'static str, value: f64 },
+    #[error("{setting} = {value} is outside the limits {min}..={max}")]
+    Limit { setting: &'static str, value: String, min: String, max: String },
     #[error("batch size and mixture length must be positive (batch = {batch}, seconds = {seconds})")]
     EmptyBatch { batch: usize, seconds: f32 },
     #[error(

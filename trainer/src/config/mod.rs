@@ -5,6 +5,7 @@
 //! `models/default.toml`).
 
 mod error;
+pub mod limits;
 mod presets;
 mod recipe;
 mod run;

@@ -2,6 +2,7 @@
 //! they must pass before any data is read.
 
 use super::error::ConfigError;
+use super::limits;
 use crate::diffq::DiffqConfig;
 use crate::model::Arch;
 use serde::{Deserialize, Serialize};
@@ -123,6 +124,13 @@ impl TrainConfig {
 
     /// Checks every setting whose range the training relies on.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        limits::check("--seconds", self.seconds, limits::SECONDS)?;
+        limits::check("--batch", self.batch, limits::BATCH)?;
+        limits::check("--steps", self.steps, limits::STEPS)?;
+        limits::check("--ckpt-every", self.ckpt_every, limits::CKPT_EVERY)?;
+        if let Some(m) = self.max_files {
+            limits::check("--max-files", m, limits::MAX_FILES)?;
+        }
         if self.samples() < runtime::dsp::HOP || self.batch == 0 {
             return Err(ConfigError::EmptyBatch { batch: self.batch, seconds: self.seconds });
         }
@@ -172,6 +180,7 @@ impl RunConfig {
     /// Checks the settings and that a `--from` checkpoint is given where one is needed.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.train.validate()?;
+        limits::check("--width", self.arch.width, limits::WIDTH)?;
         if self.from.is_none() {
             if self.method.is_post_training() {
                 return Err(ConfigError::PostTrainingNeedsFrom(self.method.name()));

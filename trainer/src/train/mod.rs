@@ -13,7 +13,7 @@ mod step;
 use state::TrainState;
 use step::{eval_loss, StepContext, Teacher};
 
-use crate::checkpoint::{self, Checkpoint, LogEntry, Meta};
+use crate::checkpoint::{self, Checkpoint, CheckpointError, LogEntry, Meta};
 use crate::config::{Method, RunConfig};
 use crate::data::{Corpus, Split};
 use crate::diffq::size::BlobLayout;
@@ -55,6 +55,8 @@ pub struct TrainRequest {
     pub out: PathBuf,
     /// Continue from `out`'s checkpoint if there is one.
     pub resume: bool,
+    /// Start over even if `out` holds a run (without it, or `resume`, that is an error).
+    pub force: bool,
     pub device: Device,
     /// Show a progress bar.
     pub progress: bool,
@@ -108,9 +110,12 @@ fn initial_size(layout: &BlobLayout, diffq: &DiffqConfig) -> f64 {
 
 /// Runs training and writes `out/checkpoint.safetensors`.
 pub fn train(req: TrainRequest) -> Result<TrainSummary> {
-    let TrainRequest { run, out, resume, device: dev, progress } = req;
+    let TrainRequest { run, out, resume, force, device: dev, progress } = req;
     run.validate()?;
     run.arch.validate()?;
+    if !resume && !force && out.join(checkpoint::CKPT_FILE).exists() {
+        return Err(CheckpointError::RunExists(out).into());
+    }
     let steps = run.steps();
     let (st, meta) = setup(&run, steps, &out, resume, &dev)?;
     let (corpus, val) = load_data(&run)?;

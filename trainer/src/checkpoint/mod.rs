@@ -1,5 +1,6 @@
 //! Checkpoints: one safetensors file holding the tensors and the JSON metadata (as a u8 tensor),
-//! written to a temporary file and renamed, so a crash never leaves a torn checkpoint.
+//! and a readable copy of the metadata with the file's CRC-32 beside it, both written safely and
+//! keeping the previous save ([`store`]); loading verifies the checksum.
 //!
 //! [`Checkpoint`] is the one way in and out: training saves through it (every `ckpt_every`
 //! steps and at the end) and resumes from it, a run started `--from` another restores its
@@ -20,6 +21,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+mod store;
+pub use store::{previous_of, sidecar_of};
+
 /// File name inside an output directory.
 pub const CKPT_FILE: &str = "checkpoint.safetensors";
 /// Readable copy of the metadata beside it.
@@ -35,6 +39,19 @@ pub enum CheckpointError {
     NotFound(PathBuf),
     #[error("{0} is not a trainer checkpoint (no metadata)")]
     NoMetadata(PathBuf),
+    #[error("{} already holds a run ({CKPT_FILE}): continue it with --resume, or replace it with --force", .0.display())]
+    RunExists(PathBuf),
+    #[error("{0} is a .dqem model blob, not a checkpoint: give it with --model")]
+    IsBlob(PathBuf),
+    #[error(
+        "{}: checksum mismatch (its JSON records CRC-32 {expected:08x}, the file has {found:08x}): the file is damaged \
+         or a save was interrupted; {} holds the previous save",
+        path.display(),
+        previous_of(path).display()
+    )]
+    Checksum { path: PathBuf, expected: u32, found: u32 },
+    #[error("{}: unreadable checkpoint metadata: {error}", path.display())]
+    BadSidecar { path: PathBuf, error: String },
     #[error("{path}: checkpoint version {version} is not supported (this trainer reads {VERSION})")]
     Version { path: PathBuf, version: u32 },
     #[error("checkpoint has no tensor `{0}`")]
@@ -174,8 +191,9 @@ impl Checkpoint {
         if !file.is_file() {
             return Err(CheckpointError::NotFound(file).into());
         }
-        let mut tensors = candle_core::safetensors::load(&file, device)
-            .with_context(|| format!("cannot read checkpoint {}", file.display()))?;
+        let bytes = store::read_verified(&file)?;
+        let mut tensors = candle_core::safetensors::load_buffer(&bytes, device)
+            .with_context(|| format!("{} is not a safetensors checkpoint", file.display()))?;
         let meta_t = tensors.remove(META_KEY).ok_or_else(|| CheckpointError::NoMetadata(file.clone()))?;
         let bytes = meta_t.to_device(&Device::Cpu)?.to_vec1::<u8>()?;
         let meta: Meta =
@@ -186,26 +204,21 @@ impl Checkpoint {
         Ok(Checkpoint { meta, tensors })
     }
 
-    /// Atomically writes the tensors and the metadata to `dir/checkpoint.safetensors`, and a
-    /// readable copy of the metadata to `dir/checkpoint.json`.
+    /// Writes the tensors and the metadata to `dir/checkpoint.safetensors` and a readable copy
+    /// of the metadata with the file's checksum to `dir/checkpoint.json`, safely (temporary
+    /// file, fsync, rename), the previous save kept as `checkpoint.prev.*`.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let json = serde_json::to_string_pretty(&self.meta)?;
         let mut map: HashMap<String, Tensor> = HashMap::new();
         for (k, t) in &self.tensors {
             map.insert(k.clone(), t.to_device(&Device::Cpu)?);
         }
-        let bytes = json.as_bytes().to_vec();
+        let bytes = json.into_bytes();
         let n = bytes.len();
         map.insert(META_KEY.to_string(), Tensor::from_vec(bytes, n, &Device::Cpu)?);
-        let path = dir.join(CKPT_FILE);
-        let tmp = dir.join(format!("{CKPT_FILE}.tmp"));
-        candle_core::safetensors::save(&map, &tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).with_context(|| format!("cannot rename to {}", path.display()))?;
-        let jtmp = dir.join(format!("{META_FILE}.tmp"));
-        std::fs::write(&jtmp, json).with_context(|| format!("cannot write {}", jtmp.display()))?;
-        std::fs::rename(&jtmp, dir.join(META_FILE)).with_context(|| format!("cannot write {META_FILE}"))?;
-        Ok(())
+        let file = dir.join(CKPT_FILE);
+        let bytes = safetensors::serialize(&map, None).with_context(|| format!("cannot encode {}", file.display()))?;
+        store::save(&file, &bytes, &self.meta)
     }
 
     /// Sets `params` (of architecture `arch`) to the checkpoint's weights and biases.
@@ -305,6 +318,30 @@ mod tests {
         let (l0, l1) = (t.qs.logits[0].as_ref().unwrap(), qs.logits[0].as_ref().unwrap());
         assert_eq!(values(l0.as_tensor()), values(l1.as_tensor()));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn damaged_files_and_blobs_are_typed_errors_and_the_previous_save_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = tiny_run(Method::Fp32);
+        let (params, qs) = model(&run, 1);
+        let mut meta = Meta::new(&run, &qs);
+        for step in [1, 2] {
+            meta.step = step;
+            Checkpoint::of_model(meta.clone(), &params, &qs).save(dir.path()).unwrap();
+        }
+        // As a save interrupted between its two renames: the new tensors, the old JSON.
+        let file = dir.path().join(CKPT_FILE);
+        std::fs::copy(dir.path().join("checkpoint.prev.json"), dir.path().join(META_FILE)).unwrap();
+        let e = Checkpoint::load(dir.path(), &Device::Cpu).err().unwrap();
+        assert!(matches!(e.downcast_ref(), Some(CheckpointError::Checksum { .. })), "{e}");
+        assert!(e.to_string().contains("checkpoint.prev.safetensors holds the previous save"), "{e}");
+        let prev = Checkpoint::load(&previous_of(&file), &Device::Cpu).unwrap();
+        assert_eq!(prev.meta.step, 1);
+        let blob = dir.path().join("model.safetensors");
+        std::fs::write(&blob, b"DQEM and the rest of a blob").unwrap();
+        let e = Checkpoint::load(&blob, &Device::Cpu).err().unwrap();
+        assert!(matches!(e.downcast_ref(), Some(CheckpointError::IsBlob(_))), "{e}");
     }
 
     #[test]
