@@ -446,7 +446,7 @@ fn bad_layout_fields_are_errors() {
     let mut f = b.clone();
     set_u16(&mut f, 4, 1);
     fix_crc(&mut f);
-    assert_eq!(Model::parse(&f).unwrap_err(), Error::Reserved(runtime::Part::Tensor(0)));
+    assert_eq!(Model::parse(&f).unwrap_err(), Error::VersionMismatch { version: 1, part: runtime::Part::Tensor(0) });
     // The f16 bias (tensor 1 of the f32-only blob: v4 keeps no bias tensor beside integer
     // constants) must keep both fields zero.
     let mut f = f32_only.clone();
