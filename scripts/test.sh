@@ -12,6 +12,9 @@ done
 echo "== clippy (runtime: no unwrap/expect/panic/indexing in library code)"
 cargo clippy -q -p runtime --features std -- -D warnings
 
+echo "== fuzz targets compile (stable; scripts/fuzz.sh runs them on nightly)"
+(cd runtime/fuzz && cargo check -q --bins)
+
 echo "== firmware: every target builds, clippy"
 bash scripts/test-firmware.sh --builds-only
 

@@ -132,7 +132,7 @@ fn with_u16(blob: &[u8], at: usize, v: u16) -> Vec<u8> {
 fn version_and_flag_disagreements_name_what_disagrees() {
     let blobs = shipped();
     let (default, v1) = (&blobs[0].1, &blobs[1].1);
-    let no_int = std::fs::read(format!("{DIR}/fuzz/seeds/plain_f32_f16.bin")).unwrap();
+    let no_int = std::fs::read(format!("{DIR}/fuzz/seeds/parse_and_step/plain_f32_f16.bin")).unwrap();
     assert_eq!((no_int[4], no_int[6]), (1, 0));
     let vm = |version, part| Error::VersionMismatch { version, part };
     let m = Model::parse(v1).unwrap();
