@@ -21,6 +21,9 @@ echo "== clippy, every crate and target (runtime: no unwrap/expect/panic/indexin
 cargo clippy -q -p runtime --features std -- -D warnings
 cargo clippy -q --workspace --all-targets -- -D warnings
 
+echo "== fuzz targets compile (stable; scripts/fuzz.sh runs them on nightly)"
+(cd runtime/fuzz && cargo check -q --bins)
+
 echo "== firmware: every target builds, clippy"
 bash scripts/test-firmware.sh --builds-only
 

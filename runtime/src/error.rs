@@ -23,6 +23,17 @@ pub enum Error {
     BadMagic,
     /// A format version this runtime does not read.
     UnsupportedVersion(u16),
+    /// Flag bits this runtime does not know (only `FLAG_HAS_INT` is defined).
+    UnknownFlags(u16),
+    /// The integer-path flag disagrees with `Part`: the header's input scale and i8 sizes say
+    /// the opposite.
+    FlagMismatch(Part),
+    /// The header's format version disagrees with what `part` holds (FORMAT.md, "What each
+    /// check protects").
+    VersionMismatch { version: u16, part: Part },
+    /// The data regions of the tables (as the version sizes them) add up to `regions` bytes, but
+    /// the data area between the layer table and `total_len` holds `area`.
+    RegionsMismatch { regions: u32, area: u32 },
     /// `total_len` in the header differs from the buffer length.
     LengthMismatch { header: u32, actual: u32 },
     /// CRC-32 of the blob body does not match the header.
@@ -61,6 +72,14 @@ impl core::fmt::Display for Error {
             Error::UnsupportedVersion(v) => {
                 let (v, lo, hi) = (u32::from(*v), u32::from(MIN_VERSION), u32::from(VERSION));
                 write!(f, "unsupported blob format version {v} (this runtime reads {lo} to {hi})")
+            }
+            Error::UnknownFlags(v) => write!(f, "unknown flag bits {:#06x} in the header", u32::from(*v)),
+            Error::FlagMismatch(p) => write!(f, "integer-path flag disagrees with {p:?}"),
+            Error::VersionMismatch { version, part } => {
+                write!(f, "format version {} disagrees with {part:?}", u32::from(*version))
+            }
+            Error::RegionsMismatch { regions, area } => {
+                write!(f, "data regions add up to {regions} bytes, the data area holds {area}")
             }
             Error::LengthMismatch { header, actual } => {
                 write!(f, "blob length {actual} differs from the header's total_len {header}")

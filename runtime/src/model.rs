@@ -6,7 +6,8 @@ pub use step::LayerHook;
 
 use crate::error::{Error, Part};
 use crate::format::{
-    checksum, int_block_len, len32, Bias, BufferSizes, Header, IntParams, Layer, Layout, Op, Tensor, Weights, NO_TENSOR,
+    int_block_len, len32, Bias, BufferSizes, Header, IntParams, Layer, Layout, Op, Tensor, Weights, INT_BIAS_VERSION,
+    NO_TENSOR, ROW_PAIRS_VERSION,
 };
 
 /// A blob that passed every check of FORMAT.md; borrows the bytes (flash), copies nothing.
@@ -53,38 +54,47 @@ impl<'s> StateI8<'s> {
 }
 
 impl<'a> Model<'a> {
-    /// Validates everything (lengths, offsets, counts, bit widths, CRC, shapes, sizes).
+    /// Validates everything (lengths, CRC, offsets, counts, bit widths, shapes, sizes, and that
+    /// the version and flags agree with the contents: FORMAT.md, "What each check protects").
     pub fn parse(blob: &'a [u8]) -> Result<Self, Error> {
         let header = Header::read(blob)?;
-        if header.total_len != len32(blob) {
-            return Err(Error::LengthMismatch { header: header.total_len, actual: len32(blob) });
-        }
-        let computed = checksum(blob);
-        if computed != header.crc32 {
-            return Err(Error::Checksum { stored: header.crc32, computed });
-        }
         if header.data_start() > blob.len() {
             return Err(Error::Truncated { needed: header.data_start() as u32, got: len32(blob) });
         }
+        let (mut regions, mut pairs) = (0u64, false);
         for i in 0..header.n_tensors {
-            Tensor::read(blob, &header, i)?;
+            let t = Tensor::read(blob, &header, i)?;
+            regions += t.region_bytes() as u64;
+            pairs |= matches!(t.weights, Weights::Packed(pk) if pk.layout != Layout::Rows);
+        }
+        // The writer writes version 2 only for a blob with row pairs (else 1, which reads the same).
+        if header.version == ROW_PAIRS_VERSION && !pairs {
+            return Err(Error::VersionMismatch { version: header.version, part: Part::TensorTable });
         }
         let m = Model { blob, header };
-        let sizes = m.check_graph()?;
+        let (sizes, int_bytes) = m.check_graph()?;
         let expect = sizes.header_lens(header.has_int()).ok_or(Error::SizeMismatch)?;
         if expect.iter().zip(header.buffer_lens()).any(|(&e, g)| e != g) {
             return Err(Error::SizeMismatch);
+        }
+        // Every data byte belongs to a region as the version sizes them (no gap, no trailing bytes).
+        let area = blob.len().saturating_sub(header.data_start()) as u64;
+        let regions = regions.saturating_add(int_bytes);
+        if regions != area {
+            let u32_of = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+            return Err(Error::RegionsMismatch { regions: u32_of(regions), area: u32_of(area) });
         }
         Ok(m)
     }
 
     /// Checks the layers in order against each other, their tensors and their integer constants;
-    /// returns the buffers they need.
-    fn check_graph(&self) -> Result<BufferSizes, Error> {
+    /// returns the buffers they need and the bytes of their integer constants.
+    fn check_graph(&self) -> Result<(BufferSizes, u64), Error> {
         let h = &self.header;
         let mut sizes = BufferSizes::new(usize::from(h.input_len));
         let mut width = usize::from(h.input_len);
         let mut prev_scale = h.input_scale;
+        let mut int_bytes = 0u64;
         for i in 0..h.n_layers {
             let p = Part::Layer(i);
             let l = self.layer(i)?;
@@ -102,8 +112,13 @@ impl<'a> Model<'a> {
                     return Err(Error::OutOfBounds(p));
                 }
                 let block = self.int_block_of(&l, i)?;
+                int_bytes += block.len() as u64;
                 if l.op.has_weights() {
-                    IntParams::read(block, usize::from(l.out_len), h.version, p)?;
+                    let q = IntParams::read(block, usize::from(l.out_len), h.version, p)?;
+                    // Before v4 the constants of a layer without a bias tensor are zero.
+                    if h.version < INT_BIAS_VERSION && l.bias == NO_TENSOR && !q.bias.is_zero() {
+                        return Err(Error::VersionMismatch { version: h.version, part: p });
+                    }
                 }
                 prev_scale = l.out_scale;
             }
@@ -113,7 +128,7 @@ impl<'a> Model<'a> {
         if width != usize::from(h.output_len) {
             return Err(Error::ShapeMismatch(Part::Header));
         }
-        Ok(sizes)
+        Ok((sizes, int_bytes))
     }
 
     /// A conv1d/linear layer's weight and bias tensors fit its shape (and the integer path).
@@ -203,7 +218,7 @@ impl<'a> Model<'a> {
             let w = self.weights(l.bias)?;
             return Bias::from_weights(w).map(Some).ok_or(Error::ShapeMismatch(Part::Layer(i)));
         }
-        if !(l.op.has_weights() && self.has_int() && self.header.version >= 4) {
+        if !(l.op.has_weights() && self.has_int() && self.header.version >= INT_BIAS_VERSION) {
             return Ok(None);
         }
         Ok(self.int_params_of(l, i)?.f32_bias(l.out_scale))

@@ -1,8 +1,8 @@
-//! The 64-byte header (FORMAT.md, "Header"): decoded by [`Header::read`], encoded by
-//! [`Header::encode`], both through the field offsets below, and the CRC-32 that covers the
-//! rest of the blob.
+//! The 64-byte header (FORMAT.md, "Header"): decoded and checked against the blob by
+//! [`Header::read`], encoded by [`Header::encode`], both through the field offsets below, and
+//! the CRC-32 that covers the rest of the blob.
 
-use super::version::{MAGIC, MIN_VERSION, VERSION};
+use super::version::{I16_BIAS_VERSION, MAGIC, MIN_VERSION, VERSION};
 use crate::bytes::{f32_at, put, slice, u16_at, u32_at};
 use crate::error::{Error, Part};
 
@@ -62,8 +62,35 @@ pub struct Header {
 }
 
 impl Header {
-    /// Reads and checks the header fields that need no other part of the blob (no CRC).
+    /// Reads and checks the header against the whole blob, in the order of FORMAT.md ("What
+    /// each check protects"): the fields before the CRC one by one, the CRC over the rest, then
+    /// the fields it covers and how the version and flags fit them.
     pub fn read(b: &[u8]) -> Result<Header, Error> {
+        let h = Self::decode(b)?;
+        if h.flags & !FLAG_HAS_INT != 0 {
+            return Err(Error::UnknownFlags(h.flags));
+        }
+        if h.total_len != len32(b) {
+            return Err(Error::LengthMismatch { header: h.total_len, actual: len32(b) });
+        }
+        let computed = checksum(b);
+        if computed != h.crc32 {
+            return Err(Error::Checksum { stored: h.crc32, computed });
+        }
+        let p = Part::Header;
+        if slice(b, RESERVED_AT, RESERVED_LEN, p)?.iter().any(|&x| x != 0) {
+            return Err(Error::Reserved(p));
+        }
+        let tables = (u32_at(b, TENSOR_TABLE_AT, p)? as usize, u32_at(b, LAYER_TABLE_AT, p)? as usize);
+        if tables != (HEADER_LEN, h.layer_table_offset()) {
+            return Err(Error::OutOfBounds(p));
+        }
+        h.check_fields()?;
+        Ok(h)
+    }
+
+    /// Decodes the fields; checks the length, the magic and the version range.
+    fn decode(b: &[u8]) -> Result<Header, Error> {
         let p = Part::Header;
         if b.len() < HEADER_LEN {
             return Err(Error::Truncated { needed: HEADER_LEN as u32, got: len32(b) });
@@ -76,7 +103,7 @@ impl Header {
             return Err(Error::UnsupportedVersion(version));
         }
         let [a, s, ia, is] = BUFFER_LENS_AT;
-        let h = Header {
+        Ok(Header {
             version,
             flags: u16_at(b, FLAGS_AT, p)?,
             total_len: u32_at(b, TOTAL_LEN_AT, p)?,
@@ -90,30 +117,31 @@ impl Header {
             i8_arena_len: u32_at(b, ia, p)?,
             i8_state_len: u32_at(b, is, p)?,
             input_scale: f32_at(b, INPUT_SCALE_AT, p)?,
-        };
-        if h.flags & !FLAG_HAS_INT != 0 || slice(b, RESERVED_AT, RESERVED_LEN, p)?.iter().any(|&x| x != 0) {
-            return Err(Error::Reserved(p));
-        }
-        let tables = (u32_at(b, TENSOR_TABLE_AT, p)? as usize, u32_at(b, LAYER_TABLE_AT, p)? as usize);
-        if tables != (HEADER_LEN, h.layer_table_offset()) {
-            return Err(Error::OutOfBounds(p));
-        }
-        h.check_fields()?;
-        Ok(h)
+        })
     }
 
+    /// The counts' ranges; the integer-path flag against the input scale and the i8 sizes; the
+    /// version against the flag (from [`I16_BIAS_VERSION`] the writer writes a blob only with
+    /// integer constants).
     fn check_fields(&self) -> Result<(), Error> {
         let h = self;
+        let p = Part::Header;
         if h.n_tensors > MAX_TENSORS || h.n_layers == 0 || h.n_layers > MAX_LAYERS || h.input_len == 0 {
-            return Err(Error::InvalidField(Part::Header));
+            return Err(Error::InvalidField(p));
         }
-        let int_ok = if h.has_int() {
-            h.input_scale.is_finite() && h.input_scale > 0.0
+        let int_agrees = if h.has_int() {
+            h.input_scale != 0.0
         } else {
             h.input_scale == 0.0 && h.i8_arena_len == 0 && h.i8_state_len == 0
         };
-        if !int_ok {
-            return Err(Error::InvalidField(Part::Header));
+        if !int_agrees {
+            return Err(Error::FlagMismatch(p));
+        }
+        if h.has_int() && !(h.input_scale.is_finite() && h.input_scale > 0.0) {
+            return Err(Error::InvalidField(p));
+        }
+        if h.version >= I16_BIAS_VERSION && !h.has_int() {
+            return Err(Error::VersionMismatch { version: h.version, part: p });
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! block is its 256-byte table as is.
 
 use super::layer::{Layer, Op};
+use super::version::I16_BIAS_VERSION;
 use super::weights::Bias;
 use crate::bytes::{i32_at, i64_at, u16_at, u32_at};
 use crate::error::{Error, Part};
@@ -21,8 +22,6 @@ const M_BITS_AT: usize = 8;
 const BIAS_AT: usize = INT_LINEAR_FIXED;
 /// Largest fixed-point shift `S`.
 const MAX_SHIFT: u32 = 62;
-/// First version with i16 bias constants (and the bias shift `L` in byte 1 of the shift word).
-const I16_BIAS_VERSION: u16 = 3;
 
 /// Bytes of the integer constants of a conv1d/linear layer with `out` outputs.
 pub fn int_linear_len(version: u16, out: usize) -> usize {
@@ -70,6 +69,13 @@ impl BiasQ<'_> {
         self.len() == 0
     }
 
+    /// Every constant is zero (the constants of a layer without a bias).
+    pub fn is_zero(&self) -> bool {
+        match self {
+            BiasQ::I16 { values, .. } | BiasQ::I64(values) => values.iter().all(|&b| b == 0),
+        }
+    }
+
     /// `bias_q[n]` (0 out of range; the kernels check the length first). Out of line: it runs
     /// once per output, and inlined into every kernel copy it cost ~3 KB of RV32 flash.
     #[inline(never)]
@@ -90,6 +96,11 @@ impl<'a> IntParams<'a> {
         // From v3 the bias shift is byte 1 of the shift word; v1/v2 use the whole word.
         let (shift, lshift) = if version >= I16_BIAS_VERSION { (word & 0xFF, word >> 8) } else { (word, 0) };
         if !(1..=MAX_SHIFT).contains(&shift) || lshift > shift {
+            // A v1/v2 shift word that is a valid word of the i16 versions: the version is wrong.
+            let i16_word = version < I16_BIAS_VERSION && word >> 16 == 0 && (1..=MAX_SHIFT).contains(&(word & 0xFF));
+            if i16_word && word >> 8 <= word & 0xFF {
+                return Err(Error::VersionMismatch { version, part });
+            }
             return Err(Error::InvalidField(part));
         }
         let mut m_bits = [0i32; MAX_BITS as usize];

@@ -3,6 +3,7 @@
 //! [`BufferSizes`] is the one rule for the arena and state sizes the header states.
 
 use super::header::{Header, LAYER_ENTRY_LEN};
+use super::version::INT_BIAS_VERSION;
 use crate::bytes::{f32_at, put, slice, u16_at, u32_at, u8_at};
 use crate::error::{Error, Part};
 
@@ -122,9 +123,12 @@ impl Layer {
         } else {
             l.out_scale == 0.0 && l.int_offset == 0
         };
-        // From v4, a blob with integer constants keeps the biases there only.
-        if !scale_ok || (h.has_int() && h.version >= 4 && l.bias != NO_TENSOR) {
+        if !scale_ok {
             return Err(Error::InvalidField(p));
+        }
+        // From v4, a blob with integer constants keeps the biases there only.
+        if h.has_int() && h.version >= INT_BIAS_VERSION && l.bias != NO_TENSOR {
+            return Err(Error::VersionMismatch { version: h.version, part: p });
         }
         Ok(l)
     }

@@ -21,5 +21,5 @@ pub use int_params::{int_block_len, int_linear_len, BiasQ, IntParams, INT_LINEAR
 pub use layer::{BufferSizes, Layer, Op, MAX_DILATION, MAX_KERNEL, NO_TENSOR};
 pub use packed::{bits_table_len, bits_width_for, GroupBits, Packed, MAX_GROUP};
 pub use tensor::{Kind, TensorEntry};
-pub use version::{MAGIC, MIN_VERSION, VERSION};
+pub use version::{I16_BIAS_VERSION, INT_BIAS_VERSION, MAGIC, MIN_VERSION, ROW_PAIRS_VERSION, VERSION};
 pub use weights::{Bias, Tensor, Weights};

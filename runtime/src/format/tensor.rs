@@ -4,6 +4,7 @@
 
 use super::header::{Header, TENSOR_ENTRY_LEN};
 use super::packed::{bits_table_len, MAX_GROUP};
+use super::version::ROW_PAIRS_VERSION;
 use crate::bytes::{f32_at, put, slice, u16_at, u32_at, u8_at};
 use crate::error::{Error, Part};
 use crate::layout::Layout;
@@ -109,9 +110,11 @@ impl TensorEntry {
         let e = slice(b, h.tensor_entry_offset(i), TENSOR_ENTRY_LEN, Part::TensorTable)?;
         let kind_code = u8_at(e, KIND_AT, p)?;
         let (layout_code, row_len) = (u8_at(e, LAYOUT_AT, p)?, u16_at(e, ROW_LEN_AT, p)?);
-        if kind_code != Kind::Packed.code() && (layout_code != 0 || row_len != 0) || (h.version < 2 && layout_code != 0)
-        {
+        if kind_code != Kind::Packed.code() && (layout_code != 0 || row_len != 0) {
             return Err(Error::Reserved(p));
+        }
+        if h.version < ROW_PAIRS_VERSION && layout_code != LAYOUT_ROWS {
+            return Err(Error::VersionMismatch { version: h.version, part: p });
         }
         let (count, group_size) = (u32_at(e, COUNT_AT, p)?, u16_at(e, GROUP_SIZE_AT, p)?);
         let (kind, layout) = (Kind::from_code(kind_code), layout_of(layout_code, row_len, group_size));

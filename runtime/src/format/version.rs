@@ -1,4 +1,6 @@
-//! Which blobs this runtime reads: the magic bytes and the range of format versions.
+//! Which blobs this runtime reads: the magic bytes, the range of format versions, and what each
+//! version implies about the bytes after the header (the parser cross-checks them all: a blob
+//! whose version and contents disagree is rejected with `Error::VersionMismatch`).
 
 pub const MAGIC: [u8; 4] = *b"DQEM";
 /// Newest format version this runtime reads and writes (2 adds the row-pair layout, 3 stores
@@ -7,3 +9,10 @@ pub const MAGIC: [u8; 4] = *b"DQEM";
 pub const VERSION: u16 = 4;
 /// Oldest version still read: a v1 blob is a v2 blob whose tensors all use the row layout.
 pub const MIN_VERSION: u16 = 1;
+/// First version with the row-pair layout; the writer writes it only for a blob that uses it.
+pub const ROW_PAIRS_VERSION: u16 = 2;
+/// First version with i16 bias constants (and the bias shift `L` in byte 1 of the shift word);
+/// from this version on the writer writes a blob only with integer constants.
+pub const I16_BIAS_VERSION: u16 = 3;
+/// First version that keeps the biases of a blob with integer constants in the constants only.
+pub const INT_BIAS_VERSION: u16 = 4;

@@ -109,11 +109,15 @@ impl<'a> Tensor<'a> {
 
     /// Bytes this tensor occupies in flash: table entry plus its data regions.
     pub fn stored_bytes(&self) -> usize {
-        TENSOR_ENTRY_LEN
-            + match self.weights {
-                Weights::F32(d) | Weights::F16(d) => d.len(),
-                Weights::Packed(p) => p.bits_table.len() + p.data.len(),
-            }
+        TENSOR_ENTRY_LEN + self.region_bytes()
+    }
+
+    /// Bytes of its data regions: the values, or the bit-width table and the packed levels.
+    pub fn region_bytes(&self) -> usize {
+        match self.weights {
+            Weights::F32(d) | Weights::F16(d) => d.len(),
+            Weights::Packed(p) => p.bits_table.len() + p.data.len(),
+        }
     }
 }
 

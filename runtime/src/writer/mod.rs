@@ -14,7 +14,7 @@ pub use assemble::{assemble, LayerPart, TensorPart};
 
 use crate::format::{
     BufferSizes, Header, Kind, Layer, Layout, Op, FLAG_HAS_INT, MAX_DILATION, MAX_KERNEL, MAX_LAYERS, MAX_TENSORS,
-    NO_TENSOR, VERSION,
+    MIN_VERSION, NO_TENSOR, ROW_PAIRS_VERSION, VERSION,
 };
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -318,9 +318,9 @@ impl BlobWriter {
         let version = if has_int {
             VERSION
         } else if pairs {
-            2
+            ROW_PAIRS_VERSION
         } else {
-            1
+            MIN_VERSION
         };
         let mut sizes = BufferSizes::new(self.input_len);
         self.layers.iter().for_each(|l| sizes.add(l));

@@ -92,7 +92,8 @@ fn v4_rejects_bias_tensors_beside_integer_constants() {
     b[4] = 4;
     let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&b[16..]);
     b[12..16].copy_from_slice(&crc.to_le_bytes());
-    assert_eq!(Model::parse(&b).unwrap_err(), runtime::Error::InvalidField(runtime::Part::Layer(0)));
+    let e = runtime::Error::VersionMismatch { version: 4, part: runtime::Part::Layer(0) };
+    assert_eq!(Model::parse(&b).unwrap_err(), e);
 }
 
 fn run_golden(b: &[u8]) -> (Vec<f32>, Vec<i8>) {

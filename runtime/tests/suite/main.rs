@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 #![allow(clippy::needless_range_loop, clippy::useless_vec, clippy::type_complexity, clippy::cloned_ref_to_slice_refs)]
 
+mod bitflips;
 mod common;
 mod golden;
 mod intpath;

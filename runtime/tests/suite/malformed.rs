@@ -368,12 +368,12 @@ fn bad_layer_fields_are_errors() {
     }
 }
 
-/// Writes the fuzz seed corpus (valid blobs covering every feature) to `runtime/fuzz/seeds/`:
+/// Writes the fuzz seed corpus (valid blobs covering every feature) to `runtime/fuzz/seeds/parse_and_step/`:
 /// `cargo test -p runtime --features std --test suite -- --ignored write_fuzz_seeds`.
 #[test]
 #[ignore]
 fn write_fuzz_seeds() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/parse_and_step");
     std::fs::create_dir_all(dir).unwrap();
     let mut r = rng(0x5EED5);
     let mut seeds = vec![("rich_int", rich_blob()), ("golden_v4", crate::golden::golden_blob())];
@@ -446,7 +446,7 @@ fn bad_layout_fields_are_errors() {
     let mut f = b.clone();
     set_u16(&mut f, 4, 1);
     fix_crc(&mut f);
-    assert_eq!(Model::parse(&f).unwrap_err(), Error::Reserved(runtime::Part::Tensor(0)));
+    assert_eq!(Model::parse(&f).unwrap_err(), Error::VersionMismatch { version: 1, part: runtime::Part::Tensor(0) });
     // The f16 bias (tensor 1 of the f32-only blob: v4 keeps no bias tensor beside integer
     // constants) must keep both fields zero.
     let mut f = f32_only.clone();
