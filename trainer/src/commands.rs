@@ -77,7 +77,7 @@ pub fn refuse_overwrite(output: &Path, inputs: &[&Path]) -> Result<()> {
 /// `denoise`: a WAV file through a blob (`runtime::pipeline`) into another WAV file.
 pub fn denoise(a: &DenoiseArgs) -> Result<usize> {
     refuse_overwrite(&a.output, &[&a.input, &a.model])?;
-    let blob = std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
+    let blob = eval::read_blob(&a.model)?;
     let model = eval::parse_denoiser(&blob).with_context(|| a.model.display().to_string())?;
     eval::check_buffers(&model, a.path, a.buffers.mib).with_context(|| a.model.display().to_string())?;
     let x = audio::read_wav(&a.input)?;
@@ -92,7 +92,7 @@ pub fn eval(a: EvalArgs) -> Result<serde_json::Value> {
     let mixes = data::test_set(&corpus, a.per_snr.max(1), a.seconds, a.seed);
     let (report, bytes, what) = match (&a.model, &a.ckpt) {
         (Some(path), _) => {
-            let blob = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let blob = eval::read_blob(path)?;
             let model = eval::parse_denoiser(&blob).with_context(|| path.display().to_string())?;
             eval::check_buffers(&model, a.path, a.buffers.mib).with_context(|| path.display().to_string())?;
             let r = eval::evaluate(&mixes, |x| eval::enhance_blob(&model, x, a.path))?;

@@ -7,7 +7,7 @@ use crate::export::Deployable;
 use crate::features;
 use crate::model;
 use crate::noise::NoiseType;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use audio_tools::si_sdr;
 use candle_core::{Device, Tensor};
 use runtime::dsp::N_FEATURES;
@@ -31,6 +31,25 @@ impl RunPath {
             RunPath::Int => "integer",
         }
     }
+}
+
+/// Reads a model blob, saying what the file is when it is a training run or a checkpoint instead.
+pub fn read_blob(path: &std::path::Path) -> Result<Vec<u8>> {
+    let ckpt = "a training run's checkpoint, not a model blob: export it first (trainer export --ckpt RUN \
+                --out MODEL.dqem), or give the run to eval with --ckpt";
+    if path.is_dir() {
+        bail!(
+            "{} is a directory: {}",
+            path.display(),
+            if path.join("checkpoint.safetensors").exists() { ckpt } else { "give a model blob (.dqem)" }
+        );
+    }
+    let blob = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // safetensors: an 8-byte little-endian header length, then the JSON header
+    if blob.get(8) == Some(&b'{') && !blob.starts_with(&runtime::format::MAGIC) {
+        bail!("{} is {ckpt}", path.display());
+    }
+    Ok(blob)
 }
 
 /// Parses a blob and checks it is a denoiser for this front end ([`pipeline::check_denoiser`]).

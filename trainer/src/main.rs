@@ -1,6 +1,6 @@
 //! `trainer` binary: see `trainer --help` and trainer/README.md.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Parser;
 use std::process::ExitCode;
 use trainer::cli::{Cli, Cmd, DeviceArg};
@@ -35,7 +35,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             commands::eval(a)?;
         }
         Cmd::Inspect(a) => {
-            let blob = std::fs::read(&a.blob).with_context(|| format!("cannot read {}", a.blob.display()));
+            let blob = trainer::eval::read_blob(&a.blob);
             let info = blob.and_then(|b| trainer::inspect::inspect(&b));
             match info {
                 Ok(info) => {

@@ -273,3 +273,27 @@ fn a_full_disk_during_training_is_an_error_naming_the_checkpoint() {
     assert!(std::fs::metadata("/dev/full").unwrap().file_type().is_char_device());
     assert_eq!(names(&out), ["checkpoint.safetensors"], "no temporary, no JSON of a checkpoint never written");
 }
+
+#[test]
+fn a_training_run_given_as_a_model_blob_is_named() {
+    let c = common::make("run-as-model");
+    let out = c.root.join("run");
+    assert!(train(&c, &out, "2", &[]).status.success());
+    let wav = c.speech.join("train-0.wav");
+    let wav = if wav.exists() { wav } else { std::fs::read_dir(&c.speech).unwrap().next().unwrap().unwrap().path() };
+    let dest = common::s(&c.root.join("out.wav"));
+    let (dir, file) = (common::s(&out), common::s(&out.join("checkpoint.safetensors")));
+    for m in [&dir, &file] {
+        let o = run(&["denoise", "--model", m, &common::s(&wav), &dest]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("a training run's checkpoint, not a model blob: export it first"),
+            "{}",
+            stderr(&o)
+        );
+        let o = run(&["inspect", m]);
+        assert_ne!(o.status.code(), Some(0));
+        assert!(stderr(&o).contains("a training run's checkpoint, not a model blob"), "{}", stderr(&o));
+    }
+    assert!(!c.root.join("out.wav").exists());
+}
