@@ -14,7 +14,6 @@
 use cortex_m::peripheral::DWT;
 use defmt_rtt as _;
 use demo_core::{assets, run, AudioSink, Clip, Counter, DemoError, IterSource};
-use panic_probe as _;
 use runtime::dsp::HOP;
 #[cfg(not(feature = "fixed"))]
 use runtime::pipeline::F32Denoiser;
@@ -61,7 +60,7 @@ static mut BUFFERS: assets::I8Buffers = assets::I8Buffers::new();
 fn main() -> ! {
     match demo() {
         Ok(()) => defmt::info!("done"),
-        Err(e) => defmt::error!("demo failed: {}", defmt::Display2Format(&e)),
+        Err(e) => defmt::error!("demo failed: {}", e),
     }
     loop {
         cortex_m::asm::wfi();
@@ -98,6 +97,20 @@ fn demo() -> Result<(), DemoError> {
         meter.peak
     );
     Ok(())
+}
+
+/// A panic (none is expected: the runtime and the loop return errors instead) logs where it
+/// happened and halts on a breakpoint. Its message is not formatted: that would link `core::fmt`
+/// (about 7 KB of flash) for a path that should never run.
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    match info.location() {
+        Some(l) => defmt::error!("panic at {=str}:{=u32}", l.file(), l.line()),
+        None => defmt::error!("panic"),
+    }
+    loop {
+        cortex_m::asm::bkpt();
+    }
 }
 
 // SAFETY: cortex-m-rt requires the HardFault handler to be an `unsafe fn`; it only reads the

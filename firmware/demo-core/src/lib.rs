@@ -18,6 +18,7 @@ use core::fmt;
 
 /// Everything that can stop the demo, each with a message that says what to fix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum DemoError {
     Model(runtime::Error),
     Wav(WavError),

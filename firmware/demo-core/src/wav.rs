@@ -4,6 +4,7 @@ use core::fmt;
 
 /// Why a clip was rejected (the firmware reports it instead of playing garbage).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum WavError {
     /// Fewer bytes than a RIFF header, or a chunk runs past the end of the file.
     Truncated { needed: u32, got: u32 },
