@@ -34,6 +34,8 @@ pub struct Target {
     pub clock_hz: f64,
     /// RAM of the memory map (firmware/memory/*.x).
     pub ram_bytes: u64,
+    /// The C example (capi/examples/m4, linked with libdqd.a) instead of qemu-demo.
+    pub c_api: bool,
 }
 
 const ARM_COMMON: [&str; 8] = ["-display", "none", "-monitor", "none", "-serial", "none", "-nic", "none"];
@@ -50,6 +52,7 @@ pub fn targets() -> Vec<Target> {
             qemu: Some(("qemu-system-arm", &["-machine", "mps2-an386", "-cpu", "cortex-m4"])),
             clock_hz: 80e6,
             ram_bytes: 32 * 1024,
+            c_api: false,
         },
         Target {
             name: "m7",
@@ -61,6 +64,7 @@ pub fn targets() -> Vec<Target> {
             qemu: Some(("qemu-system-arm", &["-machine", "mps2-an500", "-cpu", "cortex-m7"])),
             clock_hz: 80e6,
             ram_bytes: 32 * 1024,
+            c_api: false,
         },
         Target {
             name: "m4-int",
@@ -72,6 +76,31 @@ pub fn targets() -> Vec<Target> {
             qemu: Some(("qemu-system-arm", &["-machine", "mps2-an386", "-cpu", "cortex-m4"])),
             clock_hz: 80e6,
             ram_bytes: 32 * 1024,
+            c_api: false,
+        },
+        Target {
+            name: "m4-c",
+            core: "Cortex-M4F, C API (QEMU mps2-an386)",
+            triple: "thumbv7em-none-eabihf",
+            path: NumPath::F32,
+            features: "",
+            rustflags: None,
+            qemu: Some(("qemu-system-arm", &["-machine", "mps2-an386", "-cpu", "cortex-m4"])),
+            clock_hz: 80e6,
+            ram_bytes: 32 * 1024,
+            c_api: true,
+        },
+        Target {
+            name: "m4-c-int",
+            core: "Cortex-M4F, C API, integer path (QEMU mps2-an386)",
+            triple: "thumbv7em-none-eabihf",
+            path: NumPath::I8,
+            features: "",
+            rustflags: None,
+            qemu: Some(("qemu-system-arm", &["-machine", "mps2-an386", "-cpu", "cortex-m4"])),
+            clock_hz: 80e6,
+            ram_bytes: 32 * 1024,
+            c_api: true,
         },
         Target {
             name: "rv32",
@@ -83,6 +112,7 @@ pub fn targets() -> Vec<Target> {
             qemu: Some(("qemu-system-riscv32", &["-machine", "sifive_e", "-bios", "none"])),
             clock_hz: 32e6,
             ram_bytes: 16 * 1024,
+            c_api: false,
         },
         Target {
             name: "m0plus",
@@ -95,6 +125,7 @@ pub fn targets() -> Vec<Target> {
             qemu: Some(("qemu-system-arm", &["-machine", "microbit"])),
             clock_hz: 48e6,
             ram_bytes: 16 * 1024,
+            c_api: false,
         },
     ]
 }
@@ -119,9 +150,13 @@ pub fn firmware_dir() -> PathBuf {
     crate::repo_root().join("firmware")
 }
 
-/// Builds qemu-demo for `t` with `model` and `clip` in flash; returns the path of a copy of the
-/// ELF that no later build overwrites.
+/// Builds the demo for `t` (qemu-demo, or the C example for a `c_api` target) with `model` and
+/// `clip` in flash; returns the path of a copy of the ELF that no later build overwrites.
 pub fn build(t: &Target, model: &Path, clip: &Path) -> Result<PathBuf> {
+    if t.c_api {
+        let _lock = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        return crate::capi::build(t, model, clip);
+    }
     build_pkg("qemu-demo", t, model, clip)
 }
 
@@ -253,8 +288,12 @@ pub fn run_raw_with(
     let wall = start.elapsed();
     let read = |f: &str| String::from_utf8_lossy(&std::fs::read(work.join(f)).unwrap_or_default()).into_owned();
     let console = format!("{}{}", read("console.txt"), read("console.err"));
-    let elf_bytes = std::fs::read(elf_path)?;
-    let log = decode_defmt(&elf_bytes, &std::fs::read(work.join("defmt.bin")).unwrap_or_default());
+    // The C example logs plain lines on the console; the Rust firmware, defmt frames.
+    let log = if t.c_api {
+        Ok(console.lines().map(String::from).collect())
+    } else {
+        decode_defmt(&std::fs::read(elf_path)?, &std::fs::read(work.join("defmt.bin")).unwrap_or_default())
+    };
     // A crash can cut the log mid-frame: report the exit status and console first.
     let log = match log {
         Ok(l) => l,
