@@ -17,10 +17,12 @@
 // Latency in samples: [`dqd_process`] returns the hop fed one call earlier (the first hop is silent).
 #define DQD_LATENCY_SAMPLES 128
 
-// The f32 path (window, FFT and model in floating point; for cores with an FPU).
+// The f32 path (window, FFT and model in floating point; for cores with an FPU). A library
+// built without it (cargo feature `f32`) answers `DQD_ERR_BAD_PATH`.
 #define DQD_PATH_F32 0
 
-// The integer path (fixed-point front end, int8 model; no floating point at all).
+// The integer path (fixed-point front end, int8 model; no floating point at all). A library
+// built without it (cargo feature `int`) answers `DQD_ERR_BAD_PATH`.
 #define DQD_PATH_INT 1
 
 // 64-bit words in a [`DqdModel`].
@@ -42,7 +44,7 @@
 // Two buffers that must be distinct overlap (blob, arena, state, the denoiser, the hops).
 #define DQD_ERR_OVERLAP -3
 
-// The path is neither `DQD_PATH_F32` nor `DQD_PATH_INT`.
+// The path is neither `DQD_PATH_F32` nor `DQD_PATH_INT`, or one this library was built without.
 #define DQD_ERR_BAD_PATH -4
 
 // A `dqd_model` or `dqd_denoiser` that no successful `dqd_model_parse` / `dqd_denoiser_init` filled.

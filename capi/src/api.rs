@@ -2,11 +2,15 @@
 //! `dqd_*` call filled) before it forms a reference, and returns a status code.
 
 use crate::slots::{disjoint, DenoiserSlot, DqdDenoiser, DqdModel, ModelSlot, Path, Region};
-use crate::status::{code, name, status, DQD_ERR_BAD_PATH, DQD_ERR_MISALIGNED, DQD_ERR_NULL, DQD_ERR_OVERLAP};
-use crate::{DQD_HOP, DQD_PATH_F32, DQD_PATH_INT};
+use crate::status::{code, name, status, DQD_ERR_BAD_PATH, DQD_ERR_NULL, DQD_ERR_OVERLAP};
+use crate::DQD_HOP;
 use core::ffi::{c_char, c_void};
 use core::mem::size_of;
-use runtime::pipeline::{Denoise, F32Denoiser, I8Denoiser};
+use runtime::pipeline::Denoise;
+#[cfg(feature = "f32")]
+use runtime::pipeline::F32Denoiser;
+#[cfg(feature = "int")]
+use runtime::pipeline::I8Denoiser;
 use runtime::Model;
 
 /// Bytes in one hop of samples.
@@ -78,11 +82,15 @@ pub unsafe extern "C" fn dqd_sizes(
 
 /// (arena, state) bytes of `path` for `model`.
 fn sizes(model: &Model<'_>, path: i32) -> Result<(usize, usize), i32> {
+    #[cfg(feature = "f32")]
     let f32_bytes = |n: usize| n.saturating_mul(size_of::<f32>());
     match path {
-        DQD_PATH_F32 => Ok((f32_bytes(model.f32_arena_len()), f32_bytes(model.f32_state_len()))),
-        DQD_PATH_INT if model.has_int() => Ok((model.i8_arena_len(), model.i8_state_len())),
-        DQD_PATH_INT => Err(code(runtime::Error::NoIntegerPath)),
+        #[cfg(feature = "f32")]
+        crate::DQD_PATH_F32 => Ok((f32_bytes(model.f32_arena_len()), f32_bytes(model.f32_state_len()))),
+        #[cfg(feature = "int")]
+        crate::DQD_PATH_INT if model.has_int() => Ok((model.i8_arena_len(), model.i8_state_len())),
+        #[cfg(feature = "int")]
+        crate::DQD_PATH_INT => Err(code(runtime::Error::NoIntegerPath)),
         _ => Err(DQD_ERR_BAD_PATH),
     }
 }
@@ -134,16 +142,18 @@ unsafe fn denoiser_init(
     let regions = [blob, arena, state, Region::of(out, size_of::<DqdDenoiser>())];
     disjoint(&regions)?;
     let den = match path {
-        DQD_PATH_F32 => {
+        #[cfg(feature = "f32")]
+        crate::DQD_PATH_F32 => {
             if !arena.aligned_for::<f32>() || !state.aligned_for::<f32>() {
-                return Err(DQD_ERR_MISALIGNED);
+                return Err(crate::status::DQD_ERR_MISALIGNED);
             }
             // SAFETY: non-null, aligned, writable, disjoint regions that outlive the denoiser and
             // that nothing else touches (the caller's contract); every bit pattern is an `f32`.
             let (a, s) = unsafe { (arena.as_slice_mut::<f32>(), state.as_slice_mut::<f32>()) };
             Path::F32(F32Denoiser::new(m, a, s).map_err(code)?)
         }
-        DQD_PATH_INT => {
+        #[cfg(feature = "int")]
+        crate::DQD_PATH_INT => {
             // SAFETY: as above; `i8` has no alignment and every bit pattern is an `i8`.
             let (a, s) = unsafe { (arena.as_slice_mut::<i8>(), state.as_slice_mut::<i8>()) };
             Path::Int(I8Denoiser::new(m, a, s).map_err(code)?)
@@ -180,7 +190,9 @@ pub unsafe extern "C" fn dqd_process(denoiser: *mut DqdDenoiser, input: *const i
     // (checked above); byte copies accept any alignment.
     unsafe { core::ptr::copy_nonoverlapping(input.cast::<u8>(), hop_in.as_mut_ptr().cast::<u8>(), HOP_BYTES) };
     let r = match &mut slot.path {
+        #[cfg(feature = "f32")]
         Path::F32(d) => d.process(&hop_in, &mut hop_out),
+        #[cfg(feature = "int")]
         Path::Int(d) => d.process(&hop_in, &mut hop_out),
     };
     if let Err(e) = r {
@@ -201,7 +213,9 @@ pub unsafe extern "C" fn dqd_reset(denoiser: *mut DqdDenoiser) -> i32 {
     match unsafe { DenoiserSlot::get(denoiser) } {
         Ok(slot) => {
             match &mut slot.path {
+                #[cfg(feature = "f32")]
                 Path::F32(d) => d.reset(),
+                #[cfg(feature = "int")]
                 Path::Int(d) => d.reset(),
             }
             status(Ok(()))

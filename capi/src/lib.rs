@@ -17,6 +17,9 @@
 #[cfg(not(target_os = "none"))]
 extern crate std;
 
+#[cfg(not(any(feature = "f32", feature = "int")))]
+compile_error!("libdqd needs at least one path: enable the feature `f32`, `int` or both");
+
 mod api;
 mod slots;
 mod status;
@@ -32,9 +35,11 @@ pub const DQD_SAMPLE_RATE: u32 = 8000;
 /// Latency in samples: [`dqd_process`] returns the hop fed one call earlier (the first hop is silent).
 pub const DQD_LATENCY_SAMPLES: usize = 128;
 
-/// The f32 path (window, FFT and model in floating point; for cores with an FPU).
+/// The f32 path (window, FFT and model in floating point; for cores with an FPU). A library
+/// built without it (cargo feature `f32`) answers `DQD_ERR_BAD_PATH`.
 pub const DQD_PATH_F32: i32 = 0;
-/// The integer path (fixed-point front end, int8 model; no floating point at all).
+/// The integer path (fixed-point front end, int8 model; no floating point at all). A library
+/// built without it (cargo feature `int`) answers `DQD_ERR_BAD_PATH`.
 pub const DQD_PATH_INT: i32 = 1;
 
 const _: () = assert!(DQD_HOP == runtime::dsp::HOP && DQD_LATENCY_SAMPLES == runtime::pipeline::LATENCY);

@@ -3,7 +3,10 @@
 
 use crate::status::{DQD_ERR_MISALIGNED, DQD_ERR_NOT_INITIALISED, DQD_ERR_NULL, DQD_ERR_OVERLAP};
 use core::mem::{align_of, size_of};
-use runtime::pipeline::{F32Denoiser, I8Denoiser};
+#[cfg(feature = "f32")]
+use runtime::pipeline::F32Denoiser;
+#[cfg(feature = "int")]
+use runtime::pipeline::I8Denoiser;
 use runtime::Model;
 
 /// 64-bit words in a [`DqdModel`].
@@ -48,6 +51,7 @@ impl Region {
         self.start == 0
     }
 
+    #[cfg_attr(not(feature = "f32"), allow(dead_code))]
     pub(crate) fn aligned_for<T>(self) -> bool {
         self.start % align_of::<T>() == 0
     }
@@ -92,7 +96,9 @@ pub(crate) struct ModelSlot {
 /// heap to box into.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Path {
+    #[cfg(feature = "f32")]
     F32(F32Denoiser<'static, i16>),
+    #[cfg(feature = "int")]
     Int(I8Denoiser<'static>),
 }
 

@@ -13,7 +13,7 @@ pub const DQD_ERR_NULL: i32 = -1;
 pub const DQD_ERR_MISALIGNED: i32 = -2;
 /// Two buffers that must be distinct overlap (blob, arena, state, the denoiser, the hops).
 pub const DQD_ERR_OVERLAP: i32 = -3;
-/// The path is neither `DQD_PATH_F32` nor `DQD_PATH_INT`.
+/// The path is neither `DQD_PATH_F32` nor `DQD_PATH_INT`, or one this library was built without.
 pub const DQD_ERR_BAD_PATH: i32 = -4;
 /// A `dqd_model` or `dqd_denoiser` that no successful `dqd_model_parse` / `dqd_denoiser_init` filled.
 pub const DQD_ERR_NOT_INITIALISED: i32 = -5;

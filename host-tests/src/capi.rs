@@ -12,17 +12,20 @@ use std::process::Command;
 /// Compiler flags of the cores the example is built for.
 const M4F_FLAGS: [&str; 4] = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"];
 
-/// Where the staticlib is built (the root workspace's, apart from host builds).
-fn target_dir() -> PathBuf {
-    crate::repo_root().join("target/capi-embedded")
+/// Where the staticlib with `feature` is built: one directory per path, so that neither build
+/// replaces the other's `libdqd.a`.
+fn target_dir(feature: &str) -> PathBuf {
+    crate::repo_root().join("target/capi-embedded").join(feature)
 }
 
-/// Builds `libdqd.a` for `triple`; returns its path.
-fn build_staticlib(triple: &str) -> Result<PathBuf> {
+/// Builds `libdqd.a` for `triple` with the one path `feature` (`f32` or `int`), as a firmware that
+/// runs one path would; returns its path.
+fn build_staticlib(triple: &str, feature: &str) -> Result<PathBuf> {
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(crate::repo_root())
-        .args(["build", "--release", "-p", "diffq-denoise-c", "--target", triple])
-        .env("CARGO_TARGET_DIR", target_dir())
+        .args(["build", "--release", "-p", "diffq-denoise-c", "--target", triple, "--no-default-features"])
+        .args(["--features", feature])
+        .env("CARGO_TARGET_DIR", target_dir(feature))
         .env("CARGO_PROFILE_RELEASE_LTO", "fat")
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
         .env("RUSTFLAGS", "-C target-cpu=cortex-m4")
@@ -32,7 +35,7 @@ fn build_staticlib(triple: &str) -> Result<PathBuf> {
     if !out.status.success() {
         bail!("libdqd.a for {triple} does not build:\n{}", String::from_utf8_lossy(&out.stderr));
     }
-    Ok(target_dir().join(triple).join("release/libdqd.a"))
+    Ok(target_dir(feature).join(triple).join("release/libdqd.a"))
 }
 
 /// Arena and state bytes of `t`'s path for the blob at `model`: the example's static buffers.
@@ -50,18 +53,19 @@ pub fn build(t: &Target, model: &Path, clip: &Path) -> Result<PathBuf> {
     if t.triple != "thumbv7em-none-eabihf" {
         bail!("the C example is built for the Cortex-M4F only, not {} ({})", t.name, t.triple);
     }
-    let lib = build_staticlib(t.triple)?;
+    let (path, feature) = match t.path {
+        NumPath::F32 => ("DQD_PATH_F32", "f32"),
+        NumPath::I8 => ("DQD_PATH_INT", "int"),
+    };
+    let lib = build_staticlib(t.triple, feature)?;
     let (arena, state) = buffer_bytes(t, model)?;
     let root = crate::repo_root();
     let src = root.join("capi/examples/m4");
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (model, clip, t.name).hash(&mut h);
-    let elf = target_dir().join("elf").join(format!("c-demo-{}-{:016x}", t.name, h.finish()));
-    std::fs::create_dir_all(target_dir().join("elf"))?;
-    let path = match t.path {
-        NumPath::F32 => "DQD_PATH_F32",
-        NumPath::I8 => "DQD_PATH_INT",
-    };
+    let elf_dir = target_dir(feature).join("elf");
+    std::fs::create_dir_all(&elf_dir)?;
+    let elf = elf_dir.join(format!("c-demo-{}-{:016x}", t.name, h.finish()));
     let out = Command::new("arm-none-eabi-gcc")
         .args(M4F_FLAGS)
         .args(["-O2", "-g", "-std=c11", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections"])
