@@ -53,6 +53,7 @@ pub fn build(t: &Target, model: &Path, clip: &Path) -> Result<PathBuf> {
     if t.triple != "thumbv7em-none-eabihf" {
         bail!("the C example is built for the Cortex-M4F only, not {} ({})", t.name, t.triple);
     }
+    let _lock = crate::qemu::BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let (path, feature) = match t.path {
         NumPath::F32 => ("DQD_PATH_F32", "f32"),
         NumPath::I8 => ("DQD_PATH_INT", "int"),

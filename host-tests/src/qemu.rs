@@ -40,68 +40,35 @@ pub struct Target {
 
 const ARM_COMMON: [&str; 8] = ["-display", "none", "-monitor", "none", "-serial", "none", "-nic", "none"];
 
+/// A Cortex-M4F target on QEMU's mps2-an386 (80 MHz stated, 32 KiB RAM).
+fn m4(name: &'static str, core: &'static str, path: NumPath, features: &'static str, c_api: bool) -> Target {
+    Target {
+        name,
+        core,
+        triple: "thumbv7em-none-eabihf",
+        path,
+        features,
+        rustflags: None,
+        qemu: Some(("qemu-system-arm", &["-machine", "mps2-an386", "-cpu", "cortex-m4"])),
+        clock_hz: 80e6,
+        ram_bytes: 32 * 1024,
+        c_api,
+    }
+}
+
 pub fn targets() -> Vec<Target> {
     vec![
-        Target {
-            name: "m4",
-            core: "Cortex-M4F (QEMU mps2-an386)",
-            triple: "thumbv7em-none-eabihf",
-            path: NumPath::F32,
-            features: "",
-            rustflags: None,
-            qemu: Some(("qemu-system-arm", &["-machine", "mps2-an386", "-cpu", "cortex-m4"])),
-            clock_hz: 80e6,
-            ram_bytes: 32 * 1024,
-            c_api: false,
-        },
+        m4("m4", "Cortex-M4F (QEMU mps2-an386)", NumPath::F32, "", false),
         Target {
             name: "m7",
             core: "Cortex-M7 (QEMU mps2-an500)",
-            triple: "thumbv7em-none-eabihf",
-            path: NumPath::F32,
-            features: "",
             rustflags: Some("-C target-cpu=cortex-m7"),
             qemu: Some(("qemu-system-arm", &["-machine", "mps2-an500", "-cpu", "cortex-m7"])),
-            clock_hz: 80e6,
-            ram_bytes: 32 * 1024,
-            c_api: false,
+            ..m4("m7", "", NumPath::F32, "", false)
         },
-        Target {
-            name: "m4-int",
-            core: "Cortex-M4F, integer path (QEMU mps2-an386)",
-            triple: "thumbv7em-none-eabihf",
-            path: NumPath::I8,
-            features: "fixed",
-            rustflags: None,
-            qemu: Some(("qemu-system-arm", &["-machine", "mps2-an386", "-cpu", "cortex-m4"])),
-            clock_hz: 80e6,
-            ram_bytes: 32 * 1024,
-            c_api: false,
-        },
-        Target {
-            name: "m4-c",
-            core: "Cortex-M4F, C API (QEMU mps2-an386)",
-            triple: "thumbv7em-none-eabihf",
-            path: NumPath::F32,
-            features: "",
-            rustflags: None,
-            qemu: Some(("qemu-system-arm", &["-machine", "mps2-an386", "-cpu", "cortex-m4"])),
-            clock_hz: 80e6,
-            ram_bytes: 32 * 1024,
-            c_api: true,
-        },
-        Target {
-            name: "m4-c-int",
-            core: "Cortex-M4F, C API, integer path (QEMU mps2-an386)",
-            triple: "thumbv7em-none-eabihf",
-            path: NumPath::I8,
-            features: "",
-            rustflags: None,
-            qemu: Some(("qemu-system-arm", &["-machine", "mps2-an386", "-cpu", "cortex-m4"])),
-            clock_hz: 80e6,
-            ram_bytes: 32 * 1024,
-            c_api: true,
-        },
+        m4("m4-int", "Cortex-M4F, integer path (QEMU mps2-an386)", NumPath::I8, "fixed", false),
+        m4("m4-c", "Cortex-M4F, C API (QEMU mps2-an386)", NumPath::F32, "", true),
+        m4("m4-c-int", "Cortex-M4F, C API, integer path (QEMU mps2-an386)", NumPath::I8, "", true),
         Target {
             name: "rv32",
             core: "RV32IMAC (QEMU sifive_e)",
@@ -150,19 +117,15 @@ pub fn firmware_dir() -> PathBuf {
     crate::repo_root().join("firmware")
 }
 
-/// Builds the demo for `t` (qemu-demo, or the C example for a `c_api` target) with `model` and
-/// `clip` in flash; returns the path of a copy of the ELF that no later build overwrites.
+/// Builds qemu-demo for `t` with `model` and `clip` in flash; returns the path of a copy of the
+/// ELF that no later build overwrites. (`c_api` targets: [`crate::capi::build`].)
 pub fn build(t: &Target, model: &Path, clip: &Path) -> Result<PathBuf> {
-    if t.c_api {
-        let _lock = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        return crate::capi::build(t, model, clip);
-    }
     build_pkg("qemu-demo", t, model, clip)
 }
 
 /// Serialises builds: they share target directories, and each ELF is copied away before the
 /// next build may replace it.
-static BUILD_LOCK: Mutex<()> = Mutex::new(());
+pub(crate) static BUILD_LOCK: Mutex<()> = Mutex::new(());
 
 /// Target directory of `t`: `firmware/target`, shared with plain `cargo build` in firmware/
 /// (dependencies are compiled once per triple), except for targets with their own RUSTFLAGS,
