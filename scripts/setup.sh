@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on a fresh machine: embedded Rust targets,
-# QEMU (Arm + RISC-V) and the Debian audio packages the trainer reads. Idempotent.
+# QEMU (Arm + RISC-V), the Arm GNU toolchain with newlib (the C API's example) and the Debian
+# audio packages the trainer reads. Idempotent.
 set -euo pipefail
 
 TARGETS="thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf"
 # shellcheck disable=SC2086
 rustup target add $TARGETS >/dev/null 2>&1
 
-PKGS="qemu-system-arm qemu-system-misc asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav asterisk-core-sounds-it-wav asterisk-moh-opsound-wav"
+PKGS="qemu-system-arm qemu-system-misc gcc-arm-none-eabi libnewlib-arm-none-eabi asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav asterisk-core-sounds-it-wav asterisk-moh-opsound-wav"
 missing=""
 for p in $PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -18,4 +19,4 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
-echo "setup: rust targets, QEMU and audio packages present"
+echo "setup: rust targets, QEMU, arm-none-eabi-gcc and audio packages present"

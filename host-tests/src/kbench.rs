@@ -188,6 +188,9 @@ pub fn layers(log: &[String], cpi: &Cpi, model: &runtime::Model) -> String {
 
 /// Builds and runs kbench on `t` (profiled on the M4); returns (rows, log, ratio, cpi).
 pub fn run(t: &Target, model: &Path, clip: &Path, work: &Path) -> Result<(Vec<Row>, Vec<String>, f64, Cpi)> {
+    if t.c_api {
+        bail!("kbench measures the Rust kernels; {} is the C example's target", t.name);
+    }
     let elf = qemu::build_pkg("kbench", t, model, clip)?;
     let timeout = Duration::from_secs(300);
     let (log, cpi) = if t.name == "m4" {

@@ -1,9 +1,10 @@
 //! Host side of the firmware work and the workspace's task runner (`cargo xtask`, src/main.rs):
 //! the reference run (the same `demo-core` frame loop, compiled for the host), the QEMU harness
-//! (build, run with a timeout, collect output, counts and sizes), the demo report, the per-target
-//! and kernel benchmarks, and the generator of the demo clip.
+//! (build, run with a timeout, collect output, counts and sizes), the C API's example as a QEMU
+//! target, the demo report, the per-target and kernel benchmarks, and the generator of the demo clip.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
+pub mod capi;
 pub mod clip;
 pub mod cycles;
 pub mod demo;

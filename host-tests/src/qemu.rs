@@ -34,45 +34,41 @@ pub struct Target {
     pub clock_hz: f64,
     /// RAM of the memory map (firmware/memory/*.x).
     pub ram_bytes: u64,
+    /// The C example (capi/examples/m4, linked with libdqd.a) instead of qemu-demo.
+    pub c_api: bool,
 }
 
 const ARM_COMMON: [&str; 8] = ["-display", "none", "-monitor", "none", "-serial", "none", "-nic", "none"];
 
+/// A Cortex-M4F target on QEMU's mps2-an386 (80 MHz stated, 32 KiB RAM).
+fn m4(name: &'static str, core: &'static str, path: NumPath, features: &'static str, c_api: bool) -> Target {
+    Target {
+        name,
+        core,
+        triple: "thumbv7em-none-eabihf",
+        path,
+        features,
+        rustflags: None,
+        qemu: Some(("qemu-system-arm", &["-machine", "mps2-an386", "-cpu", "cortex-m4"])),
+        clock_hz: 80e6,
+        ram_bytes: 32 * 1024,
+        c_api,
+    }
+}
+
 pub fn targets() -> Vec<Target> {
     vec![
-        Target {
-            name: "m4",
-            core: "Cortex-M4F (QEMU mps2-an386)",
-            triple: "thumbv7em-none-eabihf",
-            path: NumPath::F32,
-            features: "",
-            rustflags: None,
-            qemu: Some(("qemu-system-arm", &["-machine", "mps2-an386", "-cpu", "cortex-m4"])),
-            clock_hz: 80e6,
-            ram_bytes: 32 * 1024,
-        },
+        m4("m4", "Cortex-M4F (QEMU mps2-an386)", NumPath::F32, "", false),
         Target {
             name: "m7",
             core: "Cortex-M7 (QEMU mps2-an500)",
-            triple: "thumbv7em-none-eabihf",
-            path: NumPath::F32,
-            features: "",
             rustflags: Some("-C target-cpu=cortex-m7"),
             qemu: Some(("qemu-system-arm", &["-machine", "mps2-an500", "-cpu", "cortex-m7"])),
-            clock_hz: 80e6,
-            ram_bytes: 32 * 1024,
+            ..m4("m7", "", NumPath::F32, "", false)
         },
-        Target {
-            name: "m4-int",
-            core: "Cortex-M4F, integer path (QEMU mps2-an386)",
-            triple: "thumbv7em-none-eabihf",
-            path: NumPath::I8,
-            features: "fixed",
-            rustflags: None,
-            qemu: Some(("qemu-system-arm", &["-machine", "mps2-an386", "-cpu", "cortex-m4"])),
-            clock_hz: 80e6,
-            ram_bytes: 32 * 1024,
-        },
+        m4("m4-int", "Cortex-M4F, integer path (QEMU mps2-an386)", NumPath::I8, "fixed", false),
+        m4("m4-c", "Cortex-M4F, C API (QEMU mps2-an386)", NumPath::F32, "", true),
+        m4("m4-c-int", "Cortex-M4F, C API, integer path (QEMU mps2-an386)", NumPath::I8, "", true),
         Target {
             name: "rv32",
             core: "RV32IMAC (QEMU sifive_e)",
@@ -83,6 +79,7 @@ pub fn targets() -> Vec<Target> {
             qemu: Some(("qemu-system-riscv32", &["-machine", "sifive_e", "-bios", "none"])),
             clock_hz: 32e6,
             ram_bytes: 16 * 1024,
+            c_api: false,
         },
         Target {
             name: "m0plus",
@@ -95,6 +92,7 @@ pub fn targets() -> Vec<Target> {
             qemu: Some(("qemu-system-arm", &["-machine", "microbit"])),
             clock_hz: 48e6,
             ram_bytes: 16 * 1024,
+            c_api: false,
         },
     ]
 }
@@ -120,14 +118,14 @@ pub fn firmware_dir() -> PathBuf {
 }
 
 /// Builds qemu-demo for `t` with `model` and `clip` in flash; returns the path of a copy of the
-/// ELF that no later build overwrites.
+/// ELF that no later build overwrites. (`c_api` targets: [`crate::capi::build`].)
 pub fn build(t: &Target, model: &Path, clip: &Path) -> Result<PathBuf> {
     build_pkg("qemu-demo", t, model, clip)
 }
 
 /// Serialises builds: they share target directories, and each ELF is copied away before the
 /// next build may replace it.
-static BUILD_LOCK: Mutex<()> = Mutex::new(());
+pub(crate) static BUILD_LOCK: Mutex<()> = Mutex::new(());
 
 /// Target directory of `t`: `firmware/target`, shared with plain `cargo build` in firmware/
 /// (dependencies are compiled once per triple), except for targets with their own RUSTFLAGS,
@@ -253,8 +251,12 @@ pub fn run_raw_with(
     let wall = start.elapsed();
     let read = |f: &str| String::from_utf8_lossy(&std::fs::read(work.join(f)).unwrap_or_default()).into_owned();
     let console = format!("{}{}", read("console.txt"), read("console.err"));
-    let elf_bytes = std::fs::read(elf_path)?;
-    let log = decode_defmt(&elf_bytes, &std::fs::read(work.join("defmt.bin")).unwrap_or_default());
+    // The C example logs plain lines on the console; the Rust firmware, defmt frames.
+    let log = if t.c_api {
+        Ok(console.lines().map(String::from).collect())
+    } else {
+        decode_defmt(&std::fs::read(elf_path)?, &std::fs::read(work.join("defmt.bin")).unwrap_or_default())
+    };
     // A crash can cut the log mid-frame: report the exit status and console first.
     let log = match log {
         Ok(l) => l,

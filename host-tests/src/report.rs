@@ -74,7 +74,7 @@ pub fn measure(
     let noisy = read_i16(clip, SAMPLE_RATE)?;
     let clean = read_i16(clean, SAMPLE_RATE)?;
     let host = reference::denoise(&blob, &noisy, t.path)?;
-    let elf = qemu::build(t, model, clip)?;
+    let elf = if t.c_api { crate::capi::build(t, model, clip)? } else { qemu::build(t, model, clip)? };
     let fp = qemu::footprint(&elf)?;
     let flash_clip = std::fs::metadata(clip).with_context(|| format!("cannot read {}", clip.display()))?.len();
     let flash_blob = blob.len() as u64;

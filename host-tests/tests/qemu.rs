@@ -74,6 +74,17 @@ fn m7_f32_matches_host_in_real_time() {
     check("m7", true);
 }
 
+/// The C API's example (capi/examples/m4: C, linked with libdqd.a) on the M4, both paths: the
+/// same output as the Rust pipeline on the host, bit for bit.
+#[test]
+fn m4_c_api_matches_host_bit_exact_on_both_paths() {
+    for name in ["m4-c", "m4-c-int"] {
+        let m = check(name, true);
+        assert_eq!(m.max_diff_lsb, Some(0), "{name}: the C build must be bit-exact with the host");
+        assert_eq!(m.instr_per_unit, 40.0, "{name}: SysTick should tick once per 40 instructions");
+    }
+}
+
 /// RV32IMAC (sifive_e, 16 KiB RAM) on the integer path: bit-exact, fits, and real time at
 /// 32 MHz (the row-pair kernels brought the default model from RT 1.29 to about 0.93).
 #[test]

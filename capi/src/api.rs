@@ -1,0 +1,232 @@
+//! The exported functions. Each checks its pointers (null, alignment, overlap, a struct that no
+//! `dqd_*` call filled) before it forms a reference, and returns a status code.
+
+use crate::slots::{disjoint, DenoiserSlot, DqdDenoiser, DqdModel, ModelSlot, Path, Region};
+use crate::status::{code, name, status, DQD_ERR_BAD_PATH, DQD_ERR_NULL, DQD_ERR_OVERLAP};
+use crate::DQD_HOP;
+use core::ffi::{c_char, c_void};
+use core::mem::size_of;
+use runtime::pipeline::Denoise;
+#[cfg(feature = "f32")]
+use runtime::pipeline::F32Denoiser;
+#[cfg(feature = "int")]
+use runtime::pipeline::I8Denoiser;
+use runtime::Model;
+
+/// Bytes in one hop of samples.
+const HOP_BYTES: usize = DQD_HOP * size_of::<i16>();
+
+/// Checks the blob of `len` bytes at `blob` (header, tables, CRC: `runtime/FORMAT.md`) without
+/// copying it, and fills `*out`. On error `*out` is marked unfilled.
+///
+/// # Safety
+/// `blob` points to `len` readable bytes that stay unchanged while `*out`, or a denoiser made from
+/// it, is used; `out` points to a writable `dqd_model`. Null pointers are reported, not followed.
+#[no_mangle]
+pub unsafe extern "C" fn dqd_model_parse(blob: *const u8, len: usize, out: *mut DqdModel) -> i32 {
+    // SAFETY: the caller's contract, forwarded.
+    let r = unsafe { model_parse(blob, len, out) };
+    if r.is_err() {
+        // SAFETY: the caller's contract for `out`.
+        unsafe { ModelSlot::clear(out) };
+    }
+    status(r)
+}
+
+/// # Safety
+/// As [`dqd_model_parse`].
+unsafe fn model_parse(blob: *const u8, len: usize, out: *mut DqdModel) -> Result<(), i32> {
+    if blob.is_null() || out.is_null() {
+        return Err(DQD_ERR_NULL);
+    }
+    let region = Region::of(blob, len);
+    disjoint(&[region, Region::of(out, size_of::<DqdModel>())])?;
+    // SAFETY: `blob` is non-null and points to `len` bytes that outlive every use of the model
+    // (the caller's contract); nothing writes them through this library.
+    let bytes: &'static [u8] = unsafe { core::slice::from_raw_parts(blob, len) };
+    let model = Model::parse(bytes).map_err(code)?;
+    // SAFETY: the caller's contract for `out`.
+    unsafe { ModelSlot::write(out, region, model) }
+}
+
+/// Writes the arena and state bytes that `path` (`DQD_PATH_F32` or `DQD_PATH_INT`) needs for
+/// `model` into `*arena_bytes` and `*state_bytes`.
+///
+/// # Safety
+/// `model` points to a readable `dqd_model`; `arena_bytes` and `state_bytes` to writable `size_t`s.
+#[no_mangle]
+pub unsafe extern "C" fn dqd_sizes(
+    model: *const DqdModel,
+    path: i32,
+    arena_bytes: *mut usize,
+    state_bytes: *mut usize,
+) -> i32 {
+    if arena_bytes.is_null() || state_bytes.is_null() {
+        return DQD_ERR_NULL;
+    }
+    // SAFETY: the caller's contract for `model`.
+    let sizes = unsafe { ModelSlot::get(model) }.and_then(|slot| sizes(&slot.model, path));
+    match sizes {
+        Ok((arena, state)) => {
+            // SAFETY: both are non-null and writable (the caller's contract); unaligned writes
+            // accept any address.
+            unsafe {
+                arena_bytes.write_unaligned(arena);
+                state_bytes.write_unaligned(state);
+            }
+            status(Ok(()))
+        }
+        Err(e) => e,
+    }
+}
+
+/// (arena, state) bytes of `path` for `model`.
+fn sizes(model: &Model<'_>, path: i32) -> Result<(usize, usize), i32> {
+    #[cfg(feature = "f32")]
+    let f32_bytes = |n: usize| n.saturating_mul(size_of::<f32>());
+    match path {
+        #[cfg(feature = "f32")]
+        crate::DQD_PATH_F32 => Ok((f32_bytes(model.f32_arena_len()), f32_bytes(model.f32_state_len()))),
+        #[cfg(feature = "int")]
+        crate::DQD_PATH_INT if model.has_int() => Ok((model.i8_arena_len(), model.i8_state_len())),
+        #[cfg(feature = "int")]
+        crate::DQD_PATH_INT => Err(code(runtime::Error::NoIntegerPath)),
+        _ => Err(DQD_ERR_BAD_PATH),
+    }
+}
+
+/// Builds a denoiser on `path` for `model` in `*out`, with its activations in `arena` and its
+/// streaming state in `state` (`arena_bytes`, `state_bytes` at least what [`dqd_sizes`] gives; on
+/// the f32 path both 4-byte aligned). Blob, arena, state and `*out` must not overlap. `*model`
+/// is copied: only the blob must stay. On error `*out` is marked unfilled.
+///
+/// # Safety
+/// `model` points to a readable `dqd_model`; `arena` and `state` to that many writable bytes and
+/// `out` to a writable `dqd_denoiser`, all of which stay in place, and are touched by nothing
+/// else, while the denoiser is used.
+#[no_mangle]
+pub unsafe extern "C" fn dqd_denoiser_init(
+    model: *const DqdModel,
+    path: i32,
+    arena: *mut c_void,
+    arena_bytes: usize,
+    state: *mut c_void,
+    state_bytes: usize,
+    out: *mut DqdDenoiser,
+) -> i32 {
+    let bufs = (Region::of(arena, arena_bytes), Region::of(state, state_bytes));
+    // SAFETY: the caller's contract, forwarded.
+    let r = unsafe { denoiser_init(model, path, bufs, out) };
+    if r.is_err() {
+        // SAFETY: the caller's contract for `out`.
+        unsafe { DenoiserSlot::clear(out) };
+    }
+    status(r)
+}
+
+/// # Safety
+/// As [`dqd_denoiser_init`], `arena` and `state` given as regions.
+unsafe fn denoiser_init(
+    model: *const DqdModel,
+    path: i32,
+    bufs: (Region, Region),
+    out: *mut DqdDenoiser,
+) -> Result<(), i32> {
+    let (arena, state) = bufs;
+    if arena.is_null() || state.is_null() || out.is_null() {
+        return Err(DQD_ERR_NULL);
+    }
+    // SAFETY: the caller's contract for `model`.
+    let slot = unsafe { ModelSlot::get(model) }?;
+    let (m, blob) = (slot.model, slot.blob);
+    let regions = [blob, arena, state, Region::of(out, size_of::<DqdDenoiser>())];
+    disjoint(&regions)?;
+    let den = match path {
+        #[cfg(feature = "f32")]
+        crate::DQD_PATH_F32 => {
+            if !arena.aligned_for::<f32>() || !state.aligned_for::<f32>() {
+                return Err(crate::status::DQD_ERR_MISALIGNED);
+            }
+            // SAFETY: non-null, aligned, writable, disjoint regions that outlive the denoiser and
+            // that nothing else touches (the caller's contract); every bit pattern is an `f32`.
+            let (a, s) = unsafe { (arena.as_slice_mut::<f32>(), state.as_slice_mut::<f32>()) };
+            Path::F32(F32Denoiser::new(m, a, s).map_err(code)?)
+        }
+        #[cfg(feature = "int")]
+        crate::DQD_PATH_INT => {
+            // SAFETY: as above; `i8` has no alignment and every bit pattern is an `i8`.
+            let (a, s) = unsafe { (arena.as_slice_mut::<i8>(), state.as_slice_mut::<i8>()) };
+            Path::Int(I8Denoiser::new(m, a, s).map_err(code)?)
+        }
+        _ => return Err(DQD_ERR_BAD_PATH),
+    };
+    // SAFETY: the caller's contract for `out`, which is outside blob, arena and state (checked).
+    unsafe { DenoiserSlot::write(out, regions, den) }
+}
+
+/// Denoises one hop: reads [`DQD_HOP`] samples from `input` and writes the hop fed one call
+/// earlier to `output` (the first call of a stream gives silence). `input` may equal `output`;
+/// neither may overlap the denoiser, its arena, its state or the blob.
+///
+/// # Safety
+/// `denoiser` points to a `dqd_denoiser` that nothing else uses during the call; `input` to
+/// [`DQD_HOP`] readable and `output` to [`DQD_HOP`] writable `int16_t`s (any alignment).
+#[no_mangle]
+pub unsafe extern "C" fn dqd_process(denoiser: *mut DqdDenoiser, input: *const i16, output: *mut i16) -> i32 {
+    if input.is_null() || output.is_null() {
+        return DQD_ERR_NULL;
+    }
+    // SAFETY: the caller's contract for `denoiser`.
+    let slot = match unsafe { DenoiserSlot::get(denoiser) } {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let io = [Region::of(input, HOP_BYTES), Region::of(output, HOP_BYTES)];
+    if io.iter().any(|r| slot.regions.iter().any(|s| r.overlaps(*s))) {
+        return DQD_ERR_OVERLAP;
+    }
+    let (mut hop_in, mut hop_out) = ([0i16; DQD_HOP], [0i16; DQD_HOP]);
+    // SAFETY: `input` holds HOP_BYTES readable bytes outside every buffer the denoiser refers to
+    // (checked above); byte copies accept any alignment.
+    unsafe { core::ptr::copy_nonoverlapping(input.cast::<u8>(), hop_in.as_mut_ptr().cast::<u8>(), HOP_BYTES) };
+    let r = match &mut slot.path {
+        #[cfg(feature = "f32")]
+        Path::F32(d) => d.process(&hop_in, &mut hop_out),
+        #[cfg(feature = "int")]
+        Path::Int(d) => d.process(&hop_in, &mut hop_out),
+    };
+    if let Err(e) = r {
+        return code(e);
+    }
+    // SAFETY: `output` holds HOP_BYTES writable bytes outside every buffer the denoiser refers to.
+    unsafe { core::ptr::copy_nonoverlapping(hop_out.as_ptr().cast::<u8>(), output.cast::<u8>(), HOP_BYTES) };
+    status(Ok(()))
+}
+
+/// Forgets the past: the next [`dqd_process`] starts a new stream.
+///
+/// # Safety
+/// `denoiser` points to a `dqd_denoiser` that nothing else uses during the call.
+#[no_mangle]
+pub unsafe extern "C" fn dqd_reset(denoiser: *mut DqdDenoiser) -> i32 {
+    // SAFETY: the caller's contract for `denoiser`.
+    match unsafe { DenoiserSlot::get(denoiser) } {
+        Ok(slot) => {
+            match &mut slot.path {
+                #[cfg(feature = "f32")]
+                Path::F32(d) => d.reset(),
+                #[cfg(feature = "int")]
+                Path::Int(d) => d.reset(),
+            }
+            status(Ok(()))
+        }
+        Err(e) => e,
+    }
+}
+
+/// The name of a status code (`"DQD_ERR_CHECKSUM"`), `"DQD_ERR_UNKNOWN"` for any other number:
+/// a static, NUL-terminated string.
+#[no_mangle]
+pub extern "C" fn dqd_error_name(status: i32) -> *const c_char {
+    name(status).as_ptr()
+}

@@ -1,0 +1,238 @@
+//! The two structs C allocates (`dqd_model`, `dqd_denoiser`: opaque arrays of 64-bit words), what
+//! Rust keeps in them, and the checks that turn a raw pointer from C into a reference.
+
+use crate::status::{DQD_ERR_MISALIGNED, DQD_ERR_NOT_INITIALISED, DQD_ERR_NULL, DQD_ERR_OVERLAP};
+use core::mem::{align_of, size_of};
+#[cfg(feature = "f32")]
+use runtime::pipeline::F32Denoiser;
+#[cfg(feature = "int")]
+use runtime::pipeline::I8Denoiser;
+use runtime::Model;
+
+/// 64-bit words in a [`DqdModel`].
+pub const DQD_MODEL_WORDS: usize = 12;
+/// 64-bit words in a [`DqdDenoiser`].
+pub const DQD_DENOISER_WORDS: usize = 416;
+
+/// A parsed model (`dqd_model`): filled by `dqd_model_parse`, read by `dqd_sizes` and
+/// `dqd_denoiser_init`. It refers to the blob, which must stay in place while it is used.
+#[repr(C)]
+pub struct DqdModel {
+    pub opaque: [u64; DQD_MODEL_WORDS],
+}
+
+/// A denoiser (`dqd_denoiser`): filled by `dqd_denoiser_init`, used by `dqd_process` and
+/// `dqd_reset`. It refers to the blob, the arena and the state, which must stay in place and
+/// untouched while it is used. It holds the front end's buffers (a few KiB): declare it static
+/// or give it room on the stack.
+#[repr(C)]
+pub struct DqdDenoiser {
+    pub opaque: [u64; DQD_DENOISER_WORDS],
+}
+
+/// Marks a filled [`DqdModel`] ("DQMO").
+const MODEL_TAG: u32 = 0x4451_4D4F;
+/// Marks a filled [`DqdDenoiser`] ("DQDN").
+const DENOISER_TAG: u32 = 0x4451_444E;
+
+/// A byte range `[start, start + len)` of caller memory.
+#[derive(Clone, Copy)]
+pub(crate) struct Region {
+    start: usize,
+    len: usize,
+}
+
+impl Region {
+    pub(crate) fn of<T>(p: *const T, len: usize) -> Self {
+        Region { start: p as usize, len }
+    }
+
+    pub(crate) fn is_null(self) -> bool {
+        self.start == 0
+    }
+
+    #[cfg_attr(not(feature = "f32"), allow(dead_code))]
+    pub(crate) fn aligned_for<T>(self) -> bool {
+        self.start % align_of::<T>() == 0
+    }
+
+    /// The region as a slice of as many whole `T` as fit.
+    ///
+    /// # Safety
+    /// The region is non-null, aligned for `T`, writable, holds valid `T`s for every bit pattern,
+    /// and nothing else reads or writes it while the slice lives.
+    pub(crate) unsafe fn as_slice_mut<T>(self) -> &'static mut [T] {
+        // SAFETY: the caller's contract.
+        unsafe { core::slice::from_raw_parts_mut(self.start as *mut T, self.len / size_of::<T>()) }
+    }
+
+    pub(crate) fn overlaps(self, o: Region) -> bool {
+        self.len > 0
+            && o.len > 0
+            && self.start < o.start.saturating_add(o.len)
+            && o.start < self.start.saturating_add(self.len)
+    }
+}
+
+/// [`DQD_ERR_OVERLAP`] if any two of `regions` share a byte.
+pub(crate) fn disjoint(regions: &[Region]) -> Result<(), i32> {
+    for (i, a) in regions.iter().enumerate() {
+        if regions.iter().skip(i + 1).any(|b| a.overlaps(*b)) {
+            return Err(DQD_ERR_OVERLAP);
+        }
+    }
+    Ok(())
+}
+
+/// What a [`DqdModel`] holds.
+#[repr(C)]
+pub(crate) struct ModelSlot {
+    tag: u32,
+    pub(crate) blob: Region,
+    pub(crate) model: Model<'static>,
+}
+
+/// The denoiser of one path. The C struct has room for the larger one whichever the path: no
+/// heap to box into.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Path {
+    #[cfg(feature = "f32")]
+    F32(F32Denoiser<'static, i16>),
+    #[cfg(feature = "int")]
+    Int(I8Denoiser<'static>),
+}
+
+/// What a [`DqdDenoiser`] holds: the denoiser and the caller memory it refers to.
+#[repr(C)]
+pub(crate) struct DenoiserSlot {
+    tag: u32,
+    pub(crate) regions: [Region; 4],
+    pub(crate) path: Path,
+}
+
+const _: () = assert!(size_of::<ModelSlot>() <= size_of::<DqdModel>());
+const _: () = assert!(align_of::<ModelSlot>() <= align_of::<DqdModel>());
+const _: () = assert!(size_of::<DenoiserSlot>() <= size_of::<DqdDenoiser>());
+const _: () = assert!(align_of::<DenoiserSlot>() <= align_of::<DqdDenoiser>());
+
+/// `p` as a `*mut S` if it is not null and aligned for `S`.
+fn checked<T, S>(p: *const T) -> Result<*mut S, i32> {
+    if p.is_null() {
+        Err(DQD_ERR_NULL)
+    } else if (p as usize) % align_of::<S>() != 0 {
+        Err(DQD_ERR_MISALIGNED)
+    } else {
+        Ok(p.cast::<S>().cast_mut())
+    }
+}
+
+/// Reads the tag of a slot at `p` (non-null, aligned; `tag` is the first field of both slots).
+///
+/// # Safety
+/// `p` points to `size_of::<u32>()` readable bytes.
+unsafe fn tag_at(p: *const u32) -> u32 {
+    // SAFETY: the caller's contract; any bit pattern is a valid `u32`.
+    unsafe { p.read() }
+}
+
+impl ModelSlot {
+    /// Fills `out` (a [`DqdModel`] in caller memory).
+    ///
+    /// # Safety
+    /// `out` is null or points to a writable `dqd_model`.
+    pub(crate) unsafe fn write(out: *mut DqdModel, blob: Region, model: Model<'static>) -> Result<(), i32> {
+        let p = checked::<_, ModelSlot>(out)?;
+        // SAFETY: `p` is non-null, aligned, and the struct behind it is large enough (asserted above).
+        unsafe { p.write(ModelSlot { tag: MODEL_TAG, blob, model }) };
+        Ok(())
+    }
+
+    /// Marks `out` (if non-null and aligned) as not filled, so a failed parse is not used.
+    ///
+    /// # Safety
+    /// As [`ModelSlot::write`].
+    pub(crate) unsafe fn clear(out: *mut DqdModel) {
+        if let Ok(p) = checked::<_, ModelSlot>(out) {
+            // SAFETY: as in `write`; only the tag is written.
+            unsafe { core::ptr::addr_of_mut!((*p).tag).write(0) };
+        }
+    }
+
+    /// The slot a successful `dqd_model_parse` left at `p`.
+    ///
+    /// # Safety
+    /// `p` is null or points to a readable `dqd_model`, not written while the reference lives.
+    pub(crate) unsafe fn get<'a>(p: *const DqdModel) -> Result<&'a ModelSlot, i32> {
+        let s = checked::<_, ModelSlot>(p)?;
+        // SAFETY: `s` is non-null and aligned; the struct is readable (the caller's contract).
+        if unsafe { tag_at(core::ptr::addr_of!((*s).tag)) } != MODEL_TAG {
+            return Err(DQD_ERR_NOT_INITIALISED);
+        }
+        // SAFETY: the tag is only set by `write`, which wrote a whole `ModelSlot` there.
+        Ok(unsafe { &*s })
+    }
+}
+
+impl DenoiserSlot {
+    /// Fills `out` (a [`DqdDenoiser`] in caller memory).
+    ///
+    /// # Safety
+    /// `out` is null or points to a writable `dqd_denoiser`, outside every region in `regions`.
+    pub(crate) unsafe fn write(out: *mut DqdDenoiser, regions: [Region; 4], path: Path) -> Result<(), i32> {
+        let p = checked::<_, DenoiserSlot>(out)?;
+        // SAFETY: `p` is non-null, aligned, and the struct behind it is large enough (asserted above).
+        unsafe { p.write(DenoiserSlot { tag: DENOISER_TAG, regions, path }) };
+        Ok(())
+    }
+
+    /// Marks `out` (if non-null and aligned) as not filled, so a failed init is not used.
+    ///
+    /// # Safety
+    /// As [`DenoiserSlot::write`].
+    pub(crate) unsafe fn clear(out: *mut DqdDenoiser) {
+        if let Ok(p) = checked::<_, DenoiserSlot>(out) {
+            // SAFETY: as in `write`; only the tag is written.
+            unsafe { core::ptr::addr_of_mut!((*p).tag).write(0) };
+        }
+    }
+
+    /// The slot a successful `dqd_denoiser_init` left at `p`.
+    ///
+    /// # Safety
+    /// `p` is null or points to a `dqd_denoiser` that nothing else reads or writes while the
+    /// reference lives.
+    pub(crate) unsafe fn get<'a>(p: *mut DqdDenoiser) -> Result<&'a mut DenoiserSlot, i32> {
+        let s = checked::<_, DenoiserSlot>(p)?;
+        // SAFETY: `s` is non-null and aligned; the struct is readable (the caller's contract).
+        if unsafe { tag_at(core::ptr::addr_of!((*s).tag)) } != DENOISER_TAG {
+            return Err(DQD_ERR_NOT_INITIALISED);
+        }
+        // SAFETY: the tag is only set by `write`, which wrote a whole `DenoiserSlot` there.
+        Ok(unsafe { &mut *s })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_fit_with_little_slack() {
+        let (m, d) = (size_of::<ModelSlot>(), size_of::<DenoiserSlot>());
+        std::eprintln!(
+            "ModelSlot {m} B of {}, DenoiserSlot {d} B of {}",
+            size_of::<DqdModel>(),
+            size_of::<DqdDenoiser>()
+        );
+        assert!(size_of::<DqdModel>() - m < 64 && size_of::<DqdDenoiser>() - d < 128, "shrink the word counts");
+    }
+
+    #[test]
+    fn regions_overlap_only_when_they_share_a_byte() {
+        let r = |start, len| Region { start, len };
+        assert!(disjoint(&[r(0, 4), r(4, 4), r(8, 0)]).is_ok());
+        assert_eq!(disjoint(&[r(0, 5), r(4, 4)]), Err(DQD_ERR_OVERLAP));
+        assert_eq!(disjoint(&[r(10, 1), r(0, 4), r(0, 20)]), Err(DQD_ERR_OVERLAP));
+        assert!(disjoint(&[r(usize::MAX - 1, 1), r(0, 4)]).is_ok());
+    }
+}
