@@ -104,15 +104,23 @@ impl Pareto {
     }
 }
 
-/// 1-2-5 ticks between `lo` and `hi`.
+/// 1-2-5 ticks between `lo` and `hi`, or every integer multiple of a decade when that gives
+/// fewer than three (a narrow range).
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
-    let mut v = Vec::new();
-    let mut decade = 10f64.powf(lo.log10().floor());
-    while decade <= hi {
-        v.extend([1.0, 2.0, 5.0].iter().map(|m| m * decade).filter(|t| (lo..=hi).contains(t)));
-        decade *= 10.0;
+    let ticks = |mults: &[f64]| {
+        let mut v = Vec::new();
+        let mut decade = 10f64.powf(lo.log10().floor());
+        while decade <= hi {
+            v.extend(mults.iter().map(|m| m * decade).filter(|t| (lo..=hi).contains(t)));
+            decade *= 10.0;
+        }
+        v
+    };
+    let v = ticks(&[1.0, 2.0, 5.0]);
+    if v.len() >= 3 {
+        return v;
     }
-    v
+    ticks(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
 }
 
 fn kb(bytes: u64) -> f64 {
@@ -170,6 +178,9 @@ impl Figure for Pareto {
         let (ylo, yhi) =
             self.points.iter().fold((f64::MAX, f64::MIN), |(l, h), p| (l.min(p.si_sdri), h.max(p.si_sdri)));
         let pad = ((yhi - ylo) * 0.12).max(0.1);
+        // At least a factor of 4 across, so the log axis has ticks.
+        let widen = (4.0 / (hi / lo)).max(1.0).sqrt();
+        let (lo, hi) = (lo / widen, hi * widen);
         let mut chart = ChartBuilder::on(root)
             .caption(format!("Size against quality ({})", self.source), font(20.0))
             .margin(16)
