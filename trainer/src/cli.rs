@@ -40,6 +40,8 @@ pub enum Cmd {
     Inspect(InspectArgs),
     /// Denoise a WAV file (8 kHz mono) with a blob.
     Denoise(DenoiseArgs),
+    /// Pictures (PNG and SVG): training curves, bit widths, size against quality, spectrograms.
+    Report(ReportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -128,12 +130,12 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Test mixtures per SNR (−5, 0, 5, 10 dB).
-    #[arg(long, default_value_t = 25, value_parser = limits::parse_per_snr)]
+    #[arg(long, default_value_t = crate::eval::TEST_PER_SNR, value_parser = limits::parse_per_snr)]
     pub per_snr: usize,
     /// Length of each test mixture in seconds.
-    #[arg(long, default_value_t = 4.0, value_parser = limits::parse_seconds)]
+    #[arg(long, default_value_t = crate::eval::TEST_SECONDS, value_parser = limits::parse_seconds)]
     pub seconds: f32,
-    #[arg(long, default_value_t = 1234)]
+    #[arg(long, default_value_t = crate::eval::TEST_SEED)]
     pub seed: u64,
     /// Use at most this many test speech files (0 = all).
     #[arg(long, value_parser = limits::parse_max_files)]
@@ -174,4 +176,34 @@ pub struct DenoiseArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub buffers: BufferCap,
+}
+
+/// `report`: what to draw (trainer/src/report/) and where.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Training run for the curves (`curves.*`): its directory (holding checkpoint.json) or that
+    /// JSON file; repeat to overlay runs.
+    #[arg(long = "run", value_name = "DIR")]
+    pub runs: Vec<PathBuf>,
+    /// Blob for the bit-width heat map (`bits-STEM.*`); repeat for several.
+    #[arg(long = "model", value_name = "BLOB")]
+    pub models: Vec<PathBuf>,
+    /// Size-against-quality table for the Pareto plot (`pareto.*`): TOML `[[point]]` tables of
+    /// `method`, `label`, `bytes`, `si_sdri`.
+    #[arg(long, value_name = "FILE", conflicts_with = "eval")]
+    pub points: Option<PathBuf>,
+    /// Blobs to evaluate on the test set (as `trainer eval`) for the Pareto plot instead.
+    #[arg(long, value_name = "BLOB", num_args = 1..)]
+    pub eval: Vec<PathBuf>,
+    /// Noisy clip for the spectrograms (`spectrogram.*`), denoised by the first `--model`.
+    #[arg(long, value_name = "WAV", requires = "clean")]
+    pub clip: Option<PathBuf>,
+    /// The clean reference of `--clip`.
+    #[arg(long, value_name = "WAV", requires = "clip")]
+    pub clean: Option<PathBuf>,
+    /// Directory the pictures are written to (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
 }

@@ -15,6 +15,12 @@ use runtime::pipeline::{self, F32Denoiser, I8Denoiser};
 use runtime::{pcm, Model};
 use serde::Serialize;
 
+/// The held-out test set of `eval` (and of `report --eval`): mixtures per SNR, their length in
+/// seconds, and the seed.
+pub const TEST_PER_SNR: usize = 25;
+pub const TEST_SECONDS: f32 = 4.0;
+pub const TEST_SEED: u64 = 1234;
+
 /// Which runtime path runs the model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

@@ -19,6 +19,7 @@ pub mod model;
 pub mod noise;
 pub mod optim;
 pub mod qstate;
+pub mod report;
 pub mod schedule;
 pub mod train;
 pub mod wiener;

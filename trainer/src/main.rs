@@ -56,6 +56,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let n = commands::denoise(&a)?;
             eprintln!("wrote {} ({n} samples)", a.output.display());
         }
+        Cmd::Report(a) => {
+            for f in trainer::report::report(&a)? {
+                println!("{}", f.display());
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
