@@ -7,6 +7,7 @@
 use super::error::ConfigError;
 use super::presets::preset;
 use super::run::{Method, RunConfig};
+use crate::data::DataSel;
 use crate::diffq::{BitsParam, NoiseKind};
 use clap::Args;
 use serde::Deserialize;
@@ -180,8 +181,8 @@ impl Recipe {
         )
     }
 
-    /// The run: the preset with this recipe's settings, reading data from `speech` and `noise`.
-    pub fn resolve(&self, speech: &Path, noise: &Path) -> Result<RunConfig, ConfigError> {
+    /// The run: the preset with this recipe's settings, reading the data `data` selects.
+    pub fn resolve(&self, data: &DataSel) -> Result<RunConfig, ConfigError> {
         let p = preset(self.preset.as_deref().unwrap_or(DEFAULT_PRESET))?;
         let (mut arch, mut dq, mut cfg) = (p.arch, p.diffq, p.train);
         macro_rules! set {
@@ -200,8 +201,10 @@ impl Recipe {
         cfg.max_files = self.max_files.or(cfg.max_files);
         cfg.freeze_bits = self.freeze_bits.or(cfg.freeze_bits);
         cfg.ema = self.ema.or(cfg.ema);
-        cfg.speech = speech.to_path_buf();
-        cfg.noise = noise.to_path_buf();
+        cfg.speech = data.speech.clone();
+        cfg.noise = data.noise.clone();
+        cfg.split_mode = data.split;
+        cfg.noise_kinds = data.kinds.clone();
         cfg.target_bytes = match (self.target_kb, self.target_bits) {
             (Some(_), Some(_)) => return Err(ConfigError::TwoTargets),
             (Some(kb), None) => Some(kb * 1024.0),
