@@ -5,8 +5,9 @@
 use crate::checkpoint::{Checkpoint, Trained};
 use crate::config::Method;
 use crate::data::{self, Corpus, DataSel, Split};
+use crate::diffq::fit::{self, BudgetFit};
 use crate::diffq::size::BlobLayout;
-use crate::diffq::{fit, quantize, QuantLayout};
+use crate::diffq::{quantize, QuantLayout};
 use crate::features;
 use crate::model::{self, Arch, Layer, Weighted};
 use anyhow::{anyhow, bail, Context, Result};
@@ -71,53 +72,6 @@ pub fn plan_layout(arch: &Arch, plan: &BitsPlan, with_int: bool) -> BlobLayout {
 
 fn plan_bytes(layout: &BlobLayout, plan: &BitsPlan) -> Result<usize> {
     Ok(layout.exact_bytes(&plan.iter().flatten().map(|(_, b)| b.clone()).collect::<Vec<_>>())?)
-}
-
-/// What the budget fit did to the rounded widths: groups moved down and up, bits moved each way,
-/// the mean width before and after, and the lowest width it was allowed.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct BudgetFit {
-    pub groups_lowered: usize,
-    pub bits_lowered: usize,
-    pub groups_raised: usize,
-    pub bits_raised: usize,
-    pub mean_bits_before: f64,
-    pub mean_bits_after: f64,
-    pub min_bits: u8,
-}
-
-impl BudgetFit {
-    fn of(before: &[u8], after: &[u8], min_bits: u8) -> BudgetFit {
-        let mut f = BudgetFit { min_bits, ..BudgetFit::default() };
-        for (&a, &b) in before.iter().zip(after) {
-            if b < a {
-                (f.groups_lowered, f.bits_lowered) = (f.groups_lowered + 1, f.bits_lowered + usize::from(a - b));
-            } else if b > a {
-                (f.groups_raised, f.bits_raised) = (f.groups_raised + 1, f.bits_raised + usize::from(b - a));
-            }
-        }
-        let mean = |v: &[u8]| v.iter().map(|&x| f64::from(x)).sum::<f64>() / v.len().max(1) as f64;
-        (f.mean_bits_before, f.mean_bits_after) = (mean(before), mean(after));
-        f
-    }
-
-    /// A warning when widths moved (how many groups, by how many bits), none otherwise.
-    pub fn warning(&self, target: usize) -> Option<String> {
-        if self.groups_lowered + self.groups_raised == 0 {
-            return None;
-        }
-        Some(format!(
-            "warning: to fit the {target}-byte budget, export moved {} groups down by {} bits and {} up by {} bits \
-             (mean width {:.2} → {:.2} bits, none below {})",
-            self.groups_lowered,
-            self.bits_lowered,
-            self.groups_raised,
-            self.bits_raised,
-            self.mean_bits_before,
-            self.mean_bits_after,
-            self.min_bits
-        ))
-    }
 }
 
 /// Moves the rounding of DiffQ's bits so the blob lands in `[0.97, 1]·target` bytes

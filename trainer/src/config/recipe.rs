@@ -47,15 +47,19 @@ pub struct Recipe {
     /// Fraction of training over which the size target is lowered from the initial size.
     #[arg(long)]
     pub target_anneal: Option<f64>,
+    /// Training steps.
     #[arg(long)]
     pub steps: Option<usize>,
+    /// Mixtures per batch.
     #[arg(long)]
     pub batch: Option<usize>,
     /// Mixture length in seconds.
     #[arg(long)]
     pub seconds: Option<f32>,
+    /// Seed of the initial weights and of the training batches.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Learning rate of the model's weights (Adam).
     #[arg(long)]
     pub lr: Option<f64>,
     /// Decay the model's learning rate along a cosine to 1% at the last step (the bit logits
@@ -86,10 +90,13 @@ pub struct Recipe {
     /// Learning rate of the bit logits' own Adam (DiffQ default 1e-3).
     #[arg(long)]
     pub bits_lr: Option<f64>,
+    /// DiffQ: lowest bit width a group can learn (export keeps widths at or above it).
     #[arg(long)]
     pub min_bits: Option<f32>,
+    /// DiffQ: highest bit width a group can learn.
     #[arg(long)]
     pub max_bits: Option<f32>,
+    /// DiffQ: bit width every group starts from.
     #[arg(long)]
     pub init_bits: Option<f32>,
     /// Weights per learnt bit width (multiple of 8; 0 = one per tensor). The runtime's fast
@@ -102,6 +109,7 @@ pub struct Recipe {
     /// Weights smaller than this stay f32.
     #[arg(long)]
     pub min_size: Option<usize>,
+    /// DiffQ: bits added to the learnt widths before rounding at export.
     #[arg(long)]
     pub extra_bits: Option<f32>,
     #[arg(long, value_enum)]
@@ -114,6 +122,7 @@ pub struct Recipe {
     /// Use at most this many speech files per split.
     #[arg(long)]
     pub max_files: Option<usize>,
+    /// Save a checkpoint (and log the validation loss) every this many steps.
     #[arg(long)]
     pub ckpt_every: Option<usize>,
 }

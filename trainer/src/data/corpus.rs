@@ -2,7 +2,7 @@
 //! manifest for the default directories, the split hash or every file otherwise), their audio
 //! brought to the model's rate, and a summary of what was loaded.
 
-use super::manifest::{self, Source, MANIFEST_PATH};
+use super::manifest::{self, Entry, Source, MANIFEST_PATH};
 use super::{list_wavs, split_of, Split};
 use crate::noise::{self, NoiseType};
 use anyhow::{bail, Context, Result};
@@ -102,21 +102,26 @@ struct Listing {
     unlisted: usize,
 }
 
-/// The files of `dir`: the manifest's for a default directory (each listed file must be there
-/// with its size), otherwise every `.wav` under it with its split.
+/// The files of `dir`: the manifest's for a default directory, otherwise every `.wav` under it
+/// with its split.
 fn listing(dir: &Path, source: Source) -> Result<Listing> {
     let found = list_wavs(dir, &format!("--{}", source.name()))?;
-    if !manifest::is_default(dir, source) {
-        let both = manifest::has_both_sides(found.iter().map(|(r, _)| r.as_str()));
-        let split = |r: &str| if source == Source::Speech { split_of(r) } else { manifest::noise_side(r, both) };
-        let files = found.into_iter().map(|(rel, path)| Listed { split: split(&rel), rel, path, pin: None }).collect();
-        return Ok(Listing { files, pinned: false, unlisted: 0 });
+    if manifest::is_default(dir, source) {
+        return pinned_listing(dir, source, &found, &manifest::pinned(source)?);
     }
-    let pins = manifest::pinned(source)?;
+    let both = manifest::has_both_sides(found.iter().map(|(r, _)| r.as_str()));
+    let split = |r: &str| if source == Source::Speech { split_of(r) } else { manifest::noise_side(r, both) };
+    let files = found.into_iter().map(|(rel, path)| Listed { split: split(&rel), rel, path, pin: None }).collect();
+    Ok(Listing { files, pinned: false, unlisted: 0 })
+}
+
+/// The files `pins` lists under `dir` (each must be there with its size), and how many of the
+/// `found` files it does not list.
+fn pinned_listing(dir: &Path, source: Source, found: &[(String, PathBuf)], pins: &[Entry]) -> Result<Listing> {
     let listed: HashSet<&str> = pins.iter().map(|e| e.path.as_str()).collect();
     let unlisted = found.iter().filter(|(r, _)| !listed.contains(r.as_str())).count();
     let mut files = Vec::with_capacity(pins.len());
-    for e in &pins {
+    for e in pins {
         let path = dir.join(&e.path);
         match std::fs::metadata(&path) {
             Ok(m) if m.len() == e.bytes => {}
@@ -313,3 +318,7 @@ fn unused_noise(dir: &Path) -> SourceSummary {
         first_conversion: None,
     }
 }
+
+#[cfg(test)]
+#[path = "corpus_tests.rs"]
+mod tests;
