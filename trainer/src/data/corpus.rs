@@ -180,6 +180,9 @@ fn thin<T: Copy>(files: Vec<T>, max: Option<usize>) -> Vec<T> {
     }
 }
 
+/// A loaded source: its audio, (relative path, content hash) of each file, its summary.
+type Loaded = (Vec<Vec<f32>>, Vec<(String, u64)>, SourceSummary);
+
 /// Loads `files` of `source`, leaving out silent ones: their audio, names and summary.
 fn load_source(
     source: Source,
@@ -187,7 +190,7 @@ fn load_source(
     split: &'static str,
     listing: &Listing,
     files: &[&Listed],
-) -> Result<(Vec<Vec<f32>>, Vec<(String, u64)>, SourceSummary)> {
+) -> Result<Loaded> {
     let (mut audio, mut names, mut convs) = (Vec::new(), Vec::new(), Vec::new());
     let mut silent = 0;
     for f in files {
@@ -283,8 +286,6 @@ impl Corpus {
         Ok(Corpus { speech, noise, vary_music: false, kinds, speech_files, noise_files, summary })
     }
 }
-
-type Loaded = (Vec<Vec<f32>>, Vec<(String, u64)>, SourceSummary);
 
 fn load_noise(sel: &DataSel, split: Split, label: &'static str) -> Result<Loaded> {
     let nz = listing(&sel.noise, Source::Noise)?;
