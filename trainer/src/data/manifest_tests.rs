@@ -49,3 +49,14 @@ fn noise_sides_follow_the_names_then_the_hash() {
     assert_eq!(noise_side("a", false), Split::Test); // split_of("a") is Test
     assert_eq!(noise_side("en/6.wav", false), Split::Train);
 }
+
+#[test]
+fn the_installed_packages_match_the_built_in_manifest() {
+    let (speech, noise) = (Path::new(DEFAULT_SPEECH), Path::new(DEFAULT_NOISE));
+    if !speech.is_dir() || !noise.is_dir() {
+        eprintln!("skipped: the Asterisk sound packages are not installed");
+        return;
+    }
+    // what `trainer data-manifest` would write today is what the trainer was built with
+    assert_eq!(parse(&build(speech, noise).unwrap()).unwrap(), parse(MANIFEST).unwrap());
+}
