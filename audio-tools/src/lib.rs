@@ -6,10 +6,13 @@
 //!   version kept on request), and [`file::same_file`] to refuse writing over an input;
 //! * [`wav`]: mono WAV files at a given sample rate, read into f32 or i16, written as 16-bit PCM
 //!   through [`file`]; errors name the file;
+//! * [`convert`]: any WAV file `wav` decodes (rate, channels, 8 to 32-bit PCM or float) brought
+//!   to mono at a given rate (rubato's FFT resampler), with a note of what was done;
 //! * [`split`]: the corpus split (train / validation / test) by a stable hash of the file path;
 //! * [`pcm`]: the i16 ↔ f32 sample conversion, re-exported from `runtime::pcm` (the firmware's).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
+pub mod convert;
 pub mod file;
 pub mod sisdr;
 pub mod split;

@@ -1,5 +1,6 @@
-//! Mono WAV files through `hound`: read at a required sample rate into f32 or i16 samples, write
-//! 16-bit PCM atomically. Every error names the file.
+//! WAV files through `hound`: mono at a required sample rate read into f32 or i16 samples, any
+//! rate and channel count decoded into f32 ([`decode_f32`], for [`crate::convert`]), 16-bit PCM
+//! written atomically. Every error names the file.
 
 use crate::pcm::{f32_to_i16, i16_to_f32};
 use hound::{SampleFormat, WavReader, WavSpec, WavWriter};
@@ -35,6 +36,8 @@ pub enum WavError {
     OddChunk { path: PathBuf, at: usize, len: usize },
     #[error("{}: non-finite sample at index {index}", path.display())]
     NonFinite { path: PathBuf, index: usize },
+    #[error("{}: cannot resample {from} Hz to {to} Hz: {error}", path.display())]
+    Resample { path: PathBuf, from: u32, to: u32, error: String },
     #[error("cannot write {}: {error}", path.display())]
     Write { path: PathBuf, error: std::io::Error },
     #[error("cannot write {}: {error}", path.display())]
@@ -46,8 +49,22 @@ type Reader = WavReader<Cursor<Vec<u8>>>;
 /// Reads `path` and checks that it is a non-empty mono WAV at `rate` Hz. The file is read whole
 /// first, so every error hound reports afterwards while reading is a short file, not an I/O fault.
 fn open(path: &Path, rate: u32) -> Result<Reader, WavError> {
+    let bytes = std::fs::read(path).map_err(|error| WavError::Io { path: path.to_path_buf(), error })?;
+    let reader = open_bytes(path, bytes)?;
+    let spec = reader.spec();
+    if spec.channels != 1 {
+        return Err(WavError::NotMono { path: path.to_path_buf(), channels: spec.channels });
+    }
+    if spec.sample_rate != rate {
+        return Err(WavError::SampleRate { path: path.to_path_buf(), found: spec.sample_rate, expected: rate });
+    }
+    Ok(reader)
+}
+
+/// A reader over the bytes of the WAV file `path` (named in errors), of any rate and channel
+/// count, that holds at least one sample.
+fn open_bytes(path: &Path, bytes: Vec<u8>) -> Result<Reader, WavError> {
     let p = || path.to_path_buf();
-    let bytes = std::fs::read(path).map_err(|error| WavError::Io { path: p(), error })?;
     if bytes.is_empty() {
         return Err(WavError::Empty { path: p() });
     }
@@ -60,14 +77,7 @@ fn open(path: &Path, rate: u32) -> Result<Reader, WavError> {
         hound::Error::IoError(_) => WavError::TruncatedHeader { path: p() },
         error => WavError::NotWav { path: p(), error },
     })?;
-    let spec = reader.spec();
-    if spec.channels != 1 {
-        return Err(WavError::NotMono { path: p(), channels: spec.channels });
-    }
-    if spec.sample_rate != rate {
-        return Err(WavError::SampleRate { path: p(), found: spec.sample_rate, expected: rate });
-    }
-    if reader.len() == 0 {
+    if reader.spec().channels == 0 || reader.len() == 0 {
         return Err(WavError::NoSamples { path: p() });
     }
     Ok(reader)
@@ -126,7 +136,27 @@ fn samples<S: hound::Sample>(reader: Reader, path: &Path) -> Result<Vec<S>, WavE
 /// Reads a mono WAV at `rate` Hz as f32 samples: integer PCM of 8 to 32 bits as `v / 2^(bits−1)`
 /// (16-bit through [`i16_to_f32`]), 32-bit float as is (every sample must be finite).
 pub fn read_f32(path: &Path, rate: u32) -> Result<Vec<f32>, WavError> {
-    let reader = open(path, rate)?;
+    samples_f32(open(path, rate)?, path)
+}
+
+/// A WAV file's audio at its own rate and channel count, samples as by [`read_f32`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoded {
+    pub rate: u32,
+    pub channels: u16,
+    /// Frames, channels interleaved.
+    pub samples: Vec<f32>,
+}
+
+/// Decodes the bytes of the WAV file `path` (named in errors) whatever its rate and channel
+/// count: any format [`read_f32`] reads.
+pub fn decode_f32(path: &Path, bytes: Vec<u8>) -> Result<Decoded, WavError> {
+    let reader = open_bytes(path, bytes)?;
+    let spec = reader.spec();
+    Ok(Decoded { rate: spec.sample_rate, channels: spec.channels, samples: samples_f32(reader, path)? })
+}
+
+fn samples_f32(reader: Reader, path: &Path) -> Result<Vec<f32>, WavError> {
     let spec = reader.spec();
     match (spec.sample_format, spec.bits_per_sample) {
         (SampleFormat::Float, 32) => {

@@ -1,13 +1,16 @@
 //! The trainer's WAV files: mono at the runtime's sample rate, samples as f32 in [-1, 1)
-//! (`audio_tools::wav`: 8 to 32-bit PCM or 32-bit float in; 16-bit PCM out, written atomically).
+//! (`audio_tools`: any rate and channel count, 8 to 32-bit PCM or 32-bit float in, brought to
+//! mono at the rate by `audio_tools::convert`; 16-bit PCM out, written atomically).
 
 use anyhow::Result;
+pub use audio_tools::convert::Conversion;
 pub use runtime::dsp::SAMPLE_RATE;
 use std::path::Path;
 
-/// Reads a mono `SAMPLE_RATE` WAV as f32 samples.
-pub fn read_wav(path: &Path) -> Result<Vec<f32>> {
-    Ok(audio_tools::read_f32(path, SAMPLE_RATE)?)
+/// Reads a WAV file as mono `SAMPLE_RATE` samples, with the conversion that took (none for a
+/// file already mono at the rate).
+pub fn read_wav(path: &Path) -> Result<(Vec<f32>, Option<Conversion>)> {
+    Ok(audio_tools::convert::read_mono(path, SAMPLE_RATE)?)
 }
 
 /// Writes 16-bit mono `SAMPLE_RATE` PCM (`runtime::pcm::f32_to_i16`: rounded, saturating).

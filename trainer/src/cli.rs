@@ -1,7 +1,9 @@
 //! Command-line interface of the `trainer` binary.
 
 use crate::config::{limits, ConfigError, Recipe, RunConfig};
+use crate::data::{DataSel, SplitMode};
 use crate::eval::RunPath;
+use crate::noise::NoiseType;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -20,12 +22,33 @@ pub enum DeviceArg {
 
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// Clean speech directory (searched recursively for .wav, 8 kHz mono).
+    /// Clean speech directory (searched recursively for .wav; any rate and channel count,
+    /// converted to 8 kHz mono). The default directory is pinned by data/manifest.tsv.
     #[arg(long, default_value = crate::data::DEFAULT_SPEECH)]
     pub speech: PathBuf,
-    /// Noise directory (macroform-* tracks train, the others test).
+    /// Noise directory (with `--split hash`: macroform-* tracks train, the others test). The
+    /// default directory is pinned by data/manifest.tsv.
     #[arg(long, default_value = crate::data::DEFAULT_NOISE)]
     pub noise: PathBuf,
+    /// Which files serve each split: `hash` (speech 80/10/10 by a hash of the path, noise by
+    /// name) or `all` (every file of both directories, whichever split is asked for).
+    #[arg(long, value_enum, default_value = "hash")]
+    pub split: SplitMode,
+    /// Noise kinds mixed into the speech, comma-separated (`recorded`: the --noise tracks).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "recorded,white,pink,brown,hum")]
+    pub noise_kinds: Vec<NoiseType>,
+}
+
+impl DataArgs {
+    /// The data these flags select.
+    pub fn selection(&self) -> DataSel {
+        DataSel {
+            speech: self.speech.clone(),
+            noise: self.noise.clone(),
+            split: self.split,
+            kinds: self.noise_kinds.clone(),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -38,10 +61,20 @@ pub enum Cmd {
     Eval(EvalArgs),
     /// Per-layer table of a blob (exit code 2 for an invalid file).
     Inspect(InspectArgs),
-    /// Denoise a WAV file (8 kHz mono) with a blob.
+    /// Denoise a WAV file (any rate and channel count, converted to 8 kHz mono) with a blob.
     Denoise(DenoiseArgs),
     /// Pictures (PNG and SVG): training curves, bit widths, size against quality, spectrograms.
     Report(ReportArgs),
+    /// Write the manifest that pins the default corpus (data/manifest.tsv: every file of the
+    /// en, es and it prompt folders and of the music-on-hold tracks, with size, hash and split).
+    DataManifest(ManifestArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ManifestArgs {
+    /// Where the manifest goes (the trainer is built with data/manifest.tsv).
+    #[arg(long, default_value = crate::data::manifest::MANIFEST_PATH)]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -63,6 +96,7 @@ pub struct TrainArgs {
     /// save, and kept as OUT/checkpoint.prev.* until the second).
     #[arg(long, conflicts_with = "resume")]
     pub force: bool,
+    /// Device candle trains on.
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
     /// CPU threads for candle (`CANDLE_NUM_THREADS` wins if set). One leaves a core to the data
@@ -71,7 +105,7 @@ pub struct TrainArgs {
     pub threads: usize,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Print one JSON object as the last line of stdout.
+    /// Print one JSON document on stdout (the progress bar and messages go to stderr).
     #[arg(long)]
     pub json: bool,
 }
@@ -87,7 +121,7 @@ impl TrainArgs {
             }
             None => self.recipe.clone(),
         };
-        recipe.resolve(&self.data.speech, &self.data.noise)
+        recipe.resolve(&self.data.selection())
     }
 }
 
@@ -111,8 +145,12 @@ pub struct ExportArgs {
     /// Training-split calibration mixtures for the integer path.
     #[arg(long, default_value_t = 32, value_parser = limits::parse_calib)]
     pub calib: usize,
+    /// Let the budget fit move bit widths below the checkpoint's `--min-bits` (down to 1).
+    #[arg(long)]
+    pub allow_below_min_bits: bool,
     #[command(flatten)]
     pub data: DataArgs,
+    /// Print one JSON document on stdout (messages go to stderr).
     #[arg(long)]
     pub json: bool,
 }
@@ -125,6 +163,7 @@ pub struct EvalArgs {
     /// Instead of a blob: the trainer's own candle evaluation of a checkpoint's exported weights.
     #[arg(long, conflicts_with = "model")]
     pub ckpt: Option<PathBuf>,
+    /// Arithmetic path of the runtime (with --model): f32, or the integer path.
     #[arg(long, value_enum, default_value = "f32")]
     pub path: RunPath,
     #[command(flatten)]
@@ -135,6 +174,7 @@ pub struct EvalArgs {
     /// Length of each test mixture in seconds.
     #[arg(long, default_value_t = crate::eval::TEST_SECONDS, value_parser = limits::parse_seconds)]
     pub seconds: f32,
+    /// Seed of the test mixtures.
     #[arg(long, default_value_t = crate::eval::TEST_SEED)]
     pub seed: u64,
     /// Use at most this many test speech files (0 = all).
@@ -145,6 +185,7 @@ pub struct EvalArgs {
     /// Skip the Wiener baseline.
     #[arg(long)]
     pub no_baseline: bool,
+    /// Print one JSON document on stdout (the table goes to stderr).
     #[arg(long)]
     pub json: bool,
 }
@@ -160,17 +201,22 @@ pub struct BufferCap {
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
+    /// Blob to describe.
     pub blob: PathBuf,
+    /// Print one JSON document on stdout (the table goes to stderr).
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct DenoiseArgs {
+    /// Blob to run.
     #[arg(long)]
     pub model: PathBuf,
+    /// Arithmetic path of the runtime: f32, or the integer path.
     #[arg(long, value_enum, default_value = "f32")]
     pub path: RunPath,
+    /// WAV file to denoise (any rate and channel count: converted to 8 kHz mono, with a note).
     pub input: PathBuf,
     /// Where the denoised WAV goes (never over the input or the model).
     pub output: PathBuf,

@@ -2,7 +2,7 @@
 
 use crate::audio;
 use crate::checkpoint;
-use crate::cli::{DenoiseArgs, EvalArgs, ExportArgs, TrainArgs};
+use crate::cli::{DenoiseArgs, EvalArgs, ExportArgs, ManifestArgs, TrainArgs};
 use crate::data::{self, Corpus, Split};
 use crate::eval::{self, RunPath};
 use crate::export::{self, ExportOptions};
@@ -16,22 +16,41 @@ use std::path::Path;
 /// `train`: recipe (file and flags) → checkpoint.
 pub fn train(a: TrainArgs, dev: Device) -> Result<train::TrainSummary> {
     let run = a.run_config()?;
+    let target = run.train.target_bytes.filter(|_| run.method == crate::config::Method::Diffq);
     let req = TrainRequest { run, out: a.out, resume: a.resume, force: a.force, device: dev, progress: true };
     let s = train::train(req)?;
     eprintln!(
-        "{}: {} steps, loss {:.4}, val loss {:.4}, {:.1} ms/step, blob ≈ {} bytes{}",
+        "{}: {} steps ({} run in {:.1} s, {:.2} steps/s), loss {:.4}, val loss {:.4}, {:.1} ms/step, blob ≈ {} bytes{}",
         s.method,
         s.steps,
+        s.steps_run,
+        s.seconds,
+        s.steps_run as f64 / s.seconds.max(1e-9),
         s.final_loss,
         s.val_loss,
         s.step_ms_median.unwrap_or(f64::NAN),
         s.blob_bytes_estimate,
         s.avg_bits.map_or(String::new(), |b| format!(", {b:.2} bits/weight"))
     );
+    if let Some(w) = target.and_then(|t| size_miss_warning(s.blob_bytes_estimate, t)) {
+        eprintln!("{w}");
+    }
     if a.json {
         println!("{}", serde_json::to_string(&s)?);
     }
     Ok(s)
+}
+
+/// A warning when a run ended more than 3% away from its size target.
+pub fn size_miss_warning(bytes: usize, target: f64) -> Option<String> {
+    let off = (bytes as f64 - target) / target;
+    (off.abs() > 0.03).then(|| {
+        format!(
+            "warning: the run ended at {bytes} bytes, {:+.1}% from its size target of {target:.0} bytes (export \
+             moves bit widths to meet the target and says how many; more steps or a higher --dual-lr get closer)",
+            off * 100.0
+        )
+    })
 }
 
 /// `export`: checkpoint → blob file.
@@ -42,12 +61,15 @@ pub fn export(a: ExportArgs) -> Result<export::ExportReport> {
         with_int: !a.no_int,
         calib_mixtures: a.calib,
         calib_seconds: 4.0,
-        speech: Some(a.data.speech.clone()),
-        noise: Some(a.data.noise.clone()),
+        data: Some(a.data.selection()),
+        allow_below_min_bits: a.allow_below_min_bits,
     };
     let ckpt = checkpoint::resolve(&a.ckpt);
     refuse_overwrite(&a.out, &[&ckpt, &checkpoint::sidecar_of(&ckpt)])?;
     let (blob, report, _) = export::export(&a.ckpt, &opts, &Device::Cpu)?;
+    if let Some(w) = report.warning() {
+        eprintln!("{w}");
+    }
     audio_tools::file::write_atomic(&a.out, &blob)?;
     eprintln!(
         "wrote {} ({} bytes, {:.2} bits/weight all included{}, integer path: {})",
@@ -80,16 +102,27 @@ pub fn denoise(a: &DenoiseArgs) -> Result<usize> {
     let blob = eval::read_blob(&a.model)?;
     let model = eval::parse_denoiser(&blob).with_context(|| a.model.display().to_string())?;
     eval::check_buffers(&model, a.path, a.buffers.mib).with_context(|| a.model.display().to_string())?;
-    let x = audio::read_wav(&a.input)?;
+    let (x, conversion) = audio::read_wav(&a.input)?;
+    if let Some(c) = conversion {
+        eprintln!("note: {}: converted {c}", a.input.display());
+    }
     let y = eval::enhance_blob(&model, &x, a.path)?;
     audio::write_wav(&a.output, &y)?;
     Ok(y.len())
 }
 
+/// The test set of `eval`: the corpus `a` selects (summary on stderr), its mixtures and fingerprint.
+fn eval_data(a: &EvalArgs) -> Result<(Corpus, Vec<data::Mixture>, String)> {
+    let corpus = Corpus::load(&a.data.selection(), Split::Test, a.max_files)?;
+    let mixes = data::test_set(&corpus, a.per_snr.max(1), a.seconds, a.seed);
+    let fingerprint = data::test_set_fingerprint(&corpus, a.per_snr.max(1), a.seconds, a.seed);
+    eprintln!("test set {fingerprint}: {} mixtures", mixes.len());
+    Ok((corpus, mixes, fingerprint))
+}
+
 /// `eval`: test-set SI-SDR of a blob through the runtime (or of a checkpoint through candle).
 pub fn eval(a: EvalArgs) -> Result<serde_json::Value> {
-    let corpus = Corpus::load(&a.data.speech, &a.data.noise, Split::Test, a.max_files)?;
-    let mixes = data::test_set(&corpus, a.per_snr.max(1), a.seconds, a.seed);
+    let (corpus, mixes, fingerprint) = eval_data(&a)?;
     let (report, bytes, what) = match (&a.model, &a.ckpt) {
         (Some(path), _) => {
             let blob = eval::read_blob(path)?;
@@ -101,15 +134,14 @@ pub fn eval(a: EvalArgs) -> Result<serde_json::Value> {
         (None, Some(ck)) => {
             // The same export as `export`'s defaults (integer constants included: they decide the
             // size fit and, from format v4, the biases), so this measures what would ship.
-            let speech = Some(a.data.speech.clone());
             let opts = ExportOptions {
                 ptq_bits: None,
                 target_bytes: None,
                 with_int: true,
                 calib_mixtures: 32,
                 calib_seconds: 4.0,
-                speech,
-                noise: Some(a.data.noise.clone()),
+                data: Some(a.data.selection()),
+                allow_below_min_bits: false,
             };
             let (_, _, dep) = export::export(ck, &opts, &Device::Cpu)?;
             let r = eval::evaluate(&mixes, |x| eval::enhance_deployable(&dep, x, &Device::Cpu))?;
@@ -119,19 +151,11 @@ pub fn eval(a: EvalArgs) -> Result<serde_json::Value> {
     };
     let baseline = if a.no_baseline { None } else { Some(eval::evaluate(&mixes, crate::wiener::enhance)?) };
     let path = if a.model.is_some() { a.path } else { RunPath::F32 };
-    println!("model {what} ({} path): {} test mixtures", if path == RunPath::F32 { "f32" } else { "int" }, report.n);
-    println!("{:>8} {:>10} {:>10} {:>8}", "SNR dB", "noisy", "enhanced", "SI-SDRi");
-    for r in &report.per_snr {
-        println!("{:>8.1} {:>10.2} {:>10.2} {:>8.2}", r.snr_db, r.noisy_si_sdr, r.enhanced_si_sdr, r.si_sdri);
-    }
-    println!("{:>8} {:>10.2} {:>10.2} {:>8.2}", "all", report.noisy_si_sdr, report.enhanced_si_sdr, report.si_sdri);
-    println!("{:>8} {:>10} {:>10} {:>8} {:>4}", "noise", "noisy", "enhanced", "SI-SDRi", "n");
-    for r in &report.per_noise {
-        let name = format!("{:?}", r.noise).to_lowercase();
-        println!("{:>8} {:>10.2} {:>10.2} {:>8.2} {:>4}", name, r.noisy_si_sdr, r.enhanced_si_sdr, r.si_sdri, r.n);
-    }
-    if let Some(b) = &baseline {
-        println!("Wiener baseline (decision-directed, minimum statistics): SI-SDRi {:.2} dB", b.si_sdri);
+    let table = eval_table(&what, path, &report, baseline.as_ref());
+    if a.json {
+        eprint!("{table}");
+    } else {
+        print!("{table}");
     }
     let v = json!({
         "model": what,
@@ -144,9 +168,48 @@ pub fn eval(a: EvalArgs) -> Result<serde_json::Value> {
         "per_snr": report.per_snr,
         "per_noise": report.per_noise,
         "wiener_si_sdri": baseline.as_ref().map(|b| b.si_sdri),
+        "test_set": { "fingerprint": fingerprint, "split": a.data.split, "noise_kinds": corpus.kinds, "sources": corpus.summary },
     });
     if a.json {
         println!("{v}");
     }
     Ok(v)
+}
+
+/// The human-readable table of an evaluation.
+fn eval_table(what: &str, path: RunPath, report: &eval::EvalReport, baseline: Option<&eval::EvalReport>) -> String {
+    use std::fmt::Write as _;
+    let mut t = String::new();
+    let p = if path == RunPath::F32 { "f32" } else { "int" };
+    let _ = writeln!(t, "model {what} ({p} path): {} test mixtures", report.n);
+    let _ = writeln!(t, "{:>8} {:>10} {:>10} {:>8}", "SNR dB", "noisy", "enhanced", "SI-SDRi");
+    for r in &report.per_snr {
+        let _ =
+            writeln!(t, "{:>8.1} {:>10.2} {:>10.2} {:>8.2}", r.snr_db, r.noisy_si_sdr, r.enhanced_si_sdr, r.si_sdri);
+    }
+    let _ = writeln!(
+        t,
+        "{:>8} {:>10.2} {:>10.2} {:>8.2}",
+        "all", report.noisy_si_sdr, report.enhanced_si_sdr, report.si_sdri
+    );
+    let _ = writeln!(t, "{:>8} {:>10} {:>10} {:>8} {:>4}", "noise", "noisy", "enhanced", "SI-SDRi", "n");
+    for r in &report.per_noise {
+        let name = format!("{:?}", r.noise).to_lowercase();
+        let _ = writeln!(
+            t,
+            "{:>8} {:>10.2} {:>10.2} {:>8.2} {:>4}",
+            name, r.noisy_si_sdr, r.enhanced_si_sdr, r.si_sdri, r.n
+        );
+    }
+    if let Some(b) = baseline {
+        let _ = writeln!(t, "Wiener baseline (decision-directed, minimum statistics): SI-SDRi {:.2} dB", b.si_sdri);
+    }
+    t
+}
+
+/// `data-manifest`: writes the manifest of the default directories to `a.out`.
+pub fn data_manifest(a: &ManifestArgs) -> Result<usize> {
+    let text = data::manifest::build(Path::new(data::DEFAULT_SPEECH), Path::new(data::DEFAULT_NOISE))?;
+    audio_tools::file::write_atomic(&a.out, text.as_bytes())?;
+    Ok(data::manifest::parse(&text)?.len())
 }

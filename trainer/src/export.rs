@@ -4,9 +4,10 @@
 
 use crate::checkpoint::{Checkpoint, Trained};
 use crate::config::Method;
-use crate::data::{self, Corpus, Split};
+use crate::data::{self, Corpus, DataSel, Split};
+use crate::diffq::fit::{self, BudgetFit};
 use crate::diffq::size::BlobLayout;
-use crate::diffq::{fit, quantize, QuantLayout};
+use crate::diffq::{quantize, QuantLayout};
 use crate::features;
 use crate::model::{self, Arch, Layer, Weighted};
 use anyhow::{anyhow, bail, Context, Result};
@@ -15,7 +16,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use runtime::writer::{BlobWriter, IntCalibration};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One weighted layer as the runtime will compute it (raw features in, folded weights).
 #[derive(Clone, Debug)]
@@ -74,14 +75,21 @@ fn plan_bytes(layout: &BlobLayout, plan: &BitsPlan) -> Result<usize> {
 }
 
 /// Moves the rounding of DiffQ's bits so the blob lands in `[0.97, 1]·target` bytes
-/// ([`fit::fit_widths`]): groups rounded up the most lose a bit first (over budget), groups
-/// rounded down the most gain one (more than 3% under). Ties (with frozen bits every group is
-/// exactly rounded) go by storage order, which is what the shipped model was exported with;
-/// ordering them by quantisation error measured +0.06 dB on a short fine-tune and −0.02 dB on
-/// the full one (RESULTS.md), so it was not kept. It stops at 97%: filling the budget after
-/// training did not buy quality (`train --fill-budget` fills it when the bits freeze instead).
-/// Returns the number of group changes.
-pub fn fit_to_target(t: &Trained, plan: &mut BitsPlan, layout: &BlobLayout, target: usize) -> Result<usize> {
+/// ([`fit::fit_widths`]), no width below the checkpoint's `min_bits` (rounded as the training
+/// rounds it) unless `allow_below_min` (then 1): groups rounded up the most lose a bit first
+/// (over budget), groups rounded down the most gain one (more than 3% under). Ties (with frozen
+/// bits every group is exactly rounded) go by storage order, which is what the shipped model was
+/// exported with; ordering them by quantisation error measured +0.06 dB on a short fine-tune and
+/// −0.02 dB on the full one (RESULTS.md), so it was not kept. It stops at 97%: filling the budget
+/// after training did not buy quality (`train --fill-budget` fills it when the bits freeze
+/// instead). Returns the number of single-bit moves and what they did.
+pub fn fit_to_target(
+    t: &Trained,
+    plan: &mut BitsPlan,
+    layout: &BlobLayout,
+    target: usize,
+    allow_below_min: bool,
+) -> Result<(usize, BudgetFit)> {
     // continuous bits (extra bits included) and rounded bits of every quantised group, flattened
     let (mut cont, mut flat, mut counts) = (Vec::new(), Vec::new(), Vec::new());
     for (i, p) in plan.iter().enumerate() {
@@ -96,17 +104,24 @@ pub fn fit_to_target(t: &Trained, plan: &mut BitsPlan, layout: &BlobLayout, targ
         flat.extend_from_slice(b);
         counts.push((l.n_groups, 1));
     }
+    let min = if allow_below_min { 1 } else { quantize::round_bits(t.meta.diffq.min_bits, t.meta.diffq.extra_bits)? };
+    let before = flat.clone();
     let lo = (target as f64 * 0.97) as usize;
-    let fit = fit::fit_widths(&cont, &mut flat, (1, 15), (lo, target), |b| {
+    let fit = fit::fit_widths(&cont, &mut flat, (min, 15), (lo, target), |b| {
         layout.exact_bytes(&fit::split_widths(b, &counts))
     })?;
     if fit.bytes > target {
-        bail!("cannot fit the model in {target} bytes (smallest reachable: {} bytes)", fit.bytes);
+        let how = if allow_below_min {
+            String::new()
+        } else {
+            format!(" with no width below {min} bits (the checkpoint's --min-bits; --allow-below-min-bits lets them go to 1)")
+        };
+        bail!("cannot fit the model in {target} bytes{how}: smallest reachable {} bytes", fit.bytes);
     }
     for (p, b) in plan.iter_mut().flatten().zip(fit::split_widths(&flat, &counts)) {
         p.1 = b;
     }
-    Ok(fit.moves)
+    Ok((fit.moves, BudgetFit::of(&before, &flat, min)))
 }
 
 /// Quantises with `plan` and folds the feature normalisation into layer 0:
@@ -250,8 +265,10 @@ pub struct ExportOptions {
     pub with_int: bool,
     pub calib_mixtures: usize,
     pub calib_seconds: f32,
-    pub speech: Option<PathBuf>,
-    pub noise: Option<PathBuf>,
+    /// Calibration data (defaults to the checkpoint's).
+    pub data: Option<DataSel>,
+    /// Let the budget fit move widths below the checkpoint's `min_bits`.
+    pub allow_below_min_bits: bool,
 }
 
 /// What `export` reports.
@@ -266,15 +283,24 @@ pub struct ExportReport {
     pub bits_per_weight_total: f64,
     pub weights: usize,
     pub target_bytes: Option<usize>,
+    /// Single-bit moves the budget fit made.
     pub adjusted_groups: usize,
+    /// What the budget fit did (with a size target).
+    pub budget_fit: Option<BudgetFit>,
+}
+
+impl ExportReport {
+    /// The warning about widths the budget fit moved, if it moved any.
+    pub fn warning(&self) -> Option<String> {
+        self.budget_fit.as_ref().zip(self.target_bytes).and_then(|(f, t)| f.warning(t))
+    }
 }
 
 /// The integer path's scales, measured on `opts.calib_mixtures` training-split mixtures (drawn
 /// from the checkpoint's seed).
 fn calibration(t: &Trained, opts: &ExportOptions, dep: &Deployable, dev: &Device) -> Result<IntCalibration> {
-    let speech = opts.speech.clone().unwrap_or_else(|| t.meta.train.speech.clone());
-    let noise = opts.noise.clone().unwrap_or_else(|| t.meta.train.noise.clone());
-    let corpus = Corpus::load(&speech, &noise, Split::Train, t.meta.train.max_files)?;
+    let sel = opts.data.clone().unwrap_or_else(|| t.meta.train.data());
+    let corpus = Corpus::load(&sel, Split::Train, t.meta.train.max_files)?;
     let mut rng = StdRng::seed_from_u64(t.meta.train.seed ^ 0xca11b);
     let n = (opts.calib_seconds * runtime::dsp::SAMPLE_RATE as f32) as usize;
     let mixes: Vec<data::Mixture> =
@@ -303,9 +329,12 @@ pub fn export(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8
         .target_bytes
         .or(t.meta.train.target_bytes.map(|v| v as usize))
         .filter(|_| t.meta.method == Method::Diffq && opts.ptq_bits.is_none());
-    let adjusted = match target {
-        Some(tb) => fit_to_target(&t, &mut plan, &layout, tb)?,
-        None => 0,
+    let (adjusted, budget_fit) = match target {
+        Some(tb) => {
+            let (moves, f) = fit_to_target(&t, &mut plan, &layout, tb, opts.allow_below_min_bits)?;
+            (moves, Some(f))
+        }
+        None => (0, None),
     };
     let predicted = plan_bytes(&layout, &plan)?;
     let dep = deployable(&t, &plan)?;
@@ -331,6 +360,7 @@ pub fn export(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8
         weights,
         target_bytes: target,
         adjusted_groups: adjusted,
+        budget_fit,
     };
     Ok((blob, report, dep))
 }

@@ -40,7 +40,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             match info {
                 Ok(info) => {
                     if a.json {
-                        print!("{}", trainer::inspect::render(&info));
+                        eprint!("{}", trainer::inspect::render(&info));
                         println!("{}", serde_json::to_string(&info)?);
                     } else {
                         print!("{}", trainer::inspect::render(&info));
@@ -51,6 +51,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             }
+        }
+        Cmd::DataManifest(a) => {
+            let n = commands::data_manifest(&a)?;
+            eprintln!("wrote {} ({n} files; rebuild the trainer to use it)", a.out.display());
         }
         Cmd::Denoise(a) => {
             let n = commands::denoise(&a)?;

@@ -4,13 +4,18 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 /// Kinds of noise mixed into the speech.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum NoiseType {
+    /// Segments of the noise directory's tracks (music on hold by default).
     Recorded,
+    /// Gaussian white noise.
     White,
+    /// 1/f noise.
     Pink,
+    /// 1/f² noise.
     Brown,
+    /// Mains hum (50/60 Hz and harmonics).
     Hum,
 }
 
@@ -171,15 +176,26 @@ pub fn generate<R: Rng>(kind: NoiseType, tracks: &[Vec<f32>], n: usize, vary_mus
     x
 }
 
-/// Draws a noise type: recorded music 40%, each generated kind 15%.
-pub fn pick_type<R: Rng>(rng: &mut R) -> NoiseType {
-    match rng.random_range(0..20) {
-        0..=7 => NoiseType::Recorded,
-        8..=10 => NoiseType::White,
-        11..=13 => NoiseType::Pink,
-        14..=16 => NoiseType::Brown,
-        _ => NoiseType::Hum,
+/// Relative weight of each kind when all are drawn: recorded music 40%, each generated kind 15%.
+fn weight(kind: NoiseType) -> u32 {
+    match kind {
+        NoiseType::Recorded => 8,
+        _ => 3,
     }
+}
+
+/// Draws a noise type among `kinds` (in [`NoiseType`] order), each with its [`weight`]: with every
+/// kind, recorded music 40% and each generated kind 15%.
+pub fn pick_type<R: Rng>(rng: &mut R, kinds: &[NoiseType]) -> NoiseType {
+    let total: u32 = kinds.iter().map(|&k| weight(k)).sum();
+    let mut r = rng.random_range(0..total.max(1));
+    for &k in kinds {
+        if r < weight(k) {
+            return k;
+        }
+        r -= weight(k);
+    }
+    NoiseType::White
 }
 
 #[cfg(test)]
@@ -201,6 +217,30 @@ mod tests {
         let p = generate(NoiseType::Pink, &[], 8000, false, &mut rng);
         let b = generate(NoiseType::Brown, &[], 8000, false, &mut rng);
         assert!(corr(&w).abs() < 0.1 && corr(&p) > corr(&w) && corr(&b) > 0.9);
+    }
+
+    #[test]
+    fn pick_type_draws_only_the_given_kinds_at_their_weights() {
+        let all = crate::data::ALL_KINDS;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let mut n = [0usize; 5];
+        for _ in 0..20_000 {
+            n[pick_type(&mut rng, &all) as usize] += 1;
+        }
+        assert!((7600..8400).contains(&n[0]) && n[1..].iter().all(|&c| (2700..3300).contains(&c)), "{n:?}");
+        // the draw with every kind is `random_range(0..20)` cut at 8, 11, 14, 17
+        for seed in 0..50 {
+            let a = pick_type(&mut rand::rngs::StdRng::seed_from_u64(seed), &all);
+            let v = rand::rngs::StdRng::seed_from_u64(seed).random_range(0..20u32);
+            let want =
+                [(8, NoiseType::Recorded), (11, NoiseType::White), (14, NoiseType::Pink), (17, NoiseType::Brown)]
+                    .iter()
+                    .find(|(end, _)| v < *end)
+                    .map_or(NoiseType::Hum, |&(_, k)| k);
+            assert_eq!(a, want);
+        }
+        let some = [NoiseType::White, NoiseType::Hum];
+        assert!((0..500).all(|_| some.contains(&pick_type(&mut rng, &some))));
     }
 
     #[test]

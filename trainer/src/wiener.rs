@@ -87,13 +87,11 @@ mod tests {
     #[test]
     #[ignore]
     fn wiener_tune() {
-        let c = crate::data::Corpus::load(
+        let sel = crate::data::DataSel::dirs(
             std::path::Path::new(crate::data::DEFAULT_SPEECH),
             std::path::Path::new(crate::data::DEFAULT_NOISE),
-            crate::data::Split::Val,
-            None,
-        )
-        .unwrap();
+        );
+        let c = crate::data::Corpus::load(&sel, crate::data::Split::Val, None).unwrap();
         let mixes = crate::data::test_set(&c, 25, 4.0, 1234);
         let v: Vec<f32> =
             std::env::var("WIENER").unwrap_or_default().split(',').filter_map(|x| x.parse().ok()).collect();

@@ -20,20 +20,22 @@ fn train_export_inspect_denoise_via_cli() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8(o.stdout).unwrap();
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let last: serde_json::Value = serde_json::from_str(&stdout).unwrap(); // all of stdout
     assert_eq!(last["steps"], 5);
 
     let blob = common::s(&c.root.join("m.dqem"));
     let o = bin()
-        .args(["export", "--ckpt", &out, "--out", &blob, "--speech", &sp, "--noise", &nz, "--calib", "2"])
+        .args(["export", "--ckpt", &out, "--out", &blob, "--speech", &sp, "--noise", &nz, "--calib", "2", "--json"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ex: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap(); // all of stdout
+    assert_eq!(ex["blob_bytes"].as_u64().unwrap(), std::fs::metadata(&blob).unwrap().len());
 
     let o = bin().args(["inspect", &blob, "--json"]).output().unwrap();
     assert!(o.status.success());
     let stdout = String::from_utf8(o.stdout).unwrap();
-    let info: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let info: serde_json::Value = serde_json::from_str(&stdout).unwrap(); // all of stdout
     assert_eq!(info["layers"].as_array().unwrap().len(), 8);
     assert_eq!(info["total_bytes"].as_u64().unwrap(), std::fs::metadata(&blob).unwrap().len());
 
@@ -58,7 +60,9 @@ fn train_export_inspect_denoise_via_cli() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8(o.stdout).unwrap();
-    let ev: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let ev: serde_json::Value = serde_json::from_str(&stdout).unwrap(); // all of stdout
+    assert_eq!(ev["test_set"]["fingerprint"].as_str().unwrap().len(), 16);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("SI-SDRi"), "the table goes to stderr");
     assert!(ev["si_sdri"].as_f64().unwrap().is_finite());
 
     let wav_in = c.root.join("in.wav");
@@ -66,7 +70,7 @@ fn train_export_inspect_denoise_via_cli() {
     let wav_out = c.root.join("out.wav");
     let o = bin().args(["denoise", "--model", &blob, &common::s(&wav_in), &common::s(&wav_out)]).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(trainer::audio::read_wav(&wav_out).unwrap().len(), 3000);
+    assert_eq!(trainer::audio::read_wav(&wav_out).unwrap().0.len(), 3000);
 
     // bad inputs: clear errors, no panic
     let bad = c.root.join("bad.dqem");

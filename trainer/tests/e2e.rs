@@ -7,7 +7,7 @@ mod common;
 use candle_core::Device;
 use clap::Parser;
 use trainer::cli::{Cli, Cmd};
-use trainer::data::{self, Corpus, Split};
+use trainer::data::{self, Corpus, DataSel, Split};
 use trainer::eval::{self, RunPath};
 use trainer::export::{self, ExportOptions};
 
@@ -35,15 +35,15 @@ fn tiny_train_export_eval_matches_runtime() {
         with_int: true,
         calib_mixtures: 4,
         calib_seconds: 1.0,
-        speech: None,
-        noise: None,
+        data: None,
+        allow_below_min_bits: false,
     };
     let (blob, report, dep) = export::export(&out, &opts, &Device::Cpu).unwrap();
     assert_eq!(report.blob_bytes, blob.len());
     assert_eq!(summary.blob_bytes_estimate, blob.len(), "train's size accounting equals the blob");
     assert!(report.has_int);
 
-    let corpus = Corpus::load(&c.speech, &c.noise, Split::Test, None).unwrap();
+    let corpus = Corpus::load(&DataSel::dirs(&c.speech, &c.noise), Split::Test, None).unwrap();
     let mixes = data::test_set(&corpus, 2, 1.0, 7);
     let model = eval::parse_denoiser(&blob).unwrap();
     let rt = eval::evaluate(&mixes, |x| eval::enhance_blob(&model, x, RunPath::F32)).unwrap();
@@ -100,8 +100,8 @@ fn baselines_and_size_target_export() {
         with_int: true,
         calib_mixtures: 2,
         calib_seconds: 1.0,
-        speech: None,
-        noise: None,
+        data: None,
+        allow_below_min_bits: false,
     };
     let (b32, r32, _) = export::export(std::path::Path::new(&fp), &opts(None), &Device::Cpu).unwrap();
     assert!(!r32.has_int, "fp32 weights have no integer path");

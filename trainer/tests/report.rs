@@ -102,9 +102,13 @@ fn report_draws_every_picture_and_refuses_bad_inputs() {
     assert!(e.contains("points file") && e.contains("clean.wav"), "{e}");
     let wide = root.join("16k.wav");
     audio_tools::write_f32(&wide, 16000, &speech).unwrap();
-    let args = ["report", "--model", &i.blob, "--clip", &common::s(&wide), "--clean", &cl, "--out", &bad_out];
-    let e = failed(&bin().args(args).output().unwrap());
-    assert!(e.contains("16k.wav") && e.contains("16000"), "{e}");
+    // a 16 kHz clip is converted to the model's rate, and its panel says so
+    let wide_out = common::s(&root.join("wide"));
+    let args = ["report", "--model", &i.blob, "--clip", &common::s(&wide), "--clean", &cl, "--out", &wide_out];
+    let o = bin().args(args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let svg = std::fs::read_to_string(root.join("wide/spectrogram.svg")).unwrap();
+    assert!(svg.contains("16k.wav, 16000 Hz mono → 8000 Hz mono"), "the converted clip's title");
     let e = failed(&bin().args(["report", "--clip", &nw, "--clean", &cl, "--out", &bad_out]).output().unwrap());
     assert!(e.contains("--clip needs a --model"), "{e}");
     let e = failed(&bin().args(["report", "--out", &bad_out]).output().unwrap());

@@ -42,6 +42,8 @@ fn base(name: &str) -> TrainConfig {
         val_mixtures: 32,
         speech: PathBuf::from(crate::data::DEFAULT_SPEECH),
         noise: PathBuf::from(crate::data::DEFAULT_NOISE),
+        split_mode: crate::data::SplitMode::Hash,
+        noise_kinds: crate::data::ALL_KINDS.to_vec(),
     }
 }
 

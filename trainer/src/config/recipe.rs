@@ -7,6 +7,7 @@
 use super::error::ConfigError;
 use super::presets::preset;
 use super::run::{Method, RunConfig};
+use crate::data::DataSel;
 use crate::diffq::{BitsParam, NoiseKind};
 use clap::Args;
 use serde::Deserialize;
@@ -46,15 +47,19 @@ pub struct Recipe {
     /// Fraction of training over which the size target is lowered from the initial size.
     #[arg(long)]
     pub target_anneal: Option<f64>,
+    /// Training steps.
     #[arg(long)]
     pub steps: Option<usize>,
+    /// Mixtures per batch.
     #[arg(long)]
     pub batch: Option<usize>,
     /// Mixture length in seconds.
     #[arg(long)]
     pub seconds: Option<f32>,
+    /// Seed of the initial weights and of the training batches.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Learning rate of the model's weights (Adam).
     #[arg(long)]
     pub lr: Option<f64>,
     /// Decay the model's learning rate along a cosine to 1% at the last step (the bit logits
@@ -85,10 +90,13 @@ pub struct Recipe {
     /// Learning rate of the bit logits' own Adam (DiffQ default 1e-3).
     #[arg(long)]
     pub bits_lr: Option<f64>,
+    /// DiffQ: lowest bit width a group can learn (export keeps widths at or above it).
     #[arg(long)]
     pub min_bits: Option<f32>,
+    /// DiffQ: highest bit width a group can learn.
     #[arg(long)]
     pub max_bits: Option<f32>,
+    /// DiffQ: bit width every group starts from.
     #[arg(long)]
     pub init_bits: Option<f32>,
     /// Weights per learnt bit width (multiple of 8; 0 = one per tensor). The runtime's fast
@@ -101,6 +109,7 @@ pub struct Recipe {
     /// Weights smaller than this stay f32.
     #[arg(long)]
     pub min_size: Option<usize>,
+    /// DiffQ: bits added to the learnt widths before rounding at export.
     #[arg(long)]
     pub extra_bits: Option<f32>,
     #[arg(long, value_enum)]
@@ -113,6 +122,7 @@ pub struct Recipe {
     /// Use at most this many speech files per split.
     #[arg(long)]
     pub max_files: Option<usize>,
+    /// Save a checkpoint (and log the validation loss) every this many steps.
     #[arg(long)]
     pub ckpt_every: Option<usize>,
 }
@@ -180,8 +190,8 @@ impl Recipe {
         )
     }
 
-    /// The run: the preset with this recipe's settings, reading data from `speech` and `noise`.
-    pub fn resolve(&self, speech: &Path, noise: &Path) -> Result<RunConfig, ConfigError> {
+    /// The run: the preset with this recipe's settings, reading the data `data` selects.
+    pub fn resolve(&self, data: &DataSel) -> Result<RunConfig, ConfigError> {
         let p = preset(self.preset.as_deref().unwrap_or(DEFAULT_PRESET))?;
         let (mut arch, mut dq, mut cfg) = (p.arch, p.diffq, p.train);
         macro_rules! set {
@@ -200,8 +210,10 @@ impl Recipe {
         cfg.max_files = self.max_files.or(cfg.max_files);
         cfg.freeze_bits = self.freeze_bits.or(cfg.freeze_bits);
         cfg.ema = self.ema.or(cfg.ema);
-        cfg.speech = speech.to_path_buf();
-        cfg.noise = noise.to_path_buf();
+        cfg.speech = data.speech.clone();
+        cfg.noise = data.noise.clone();
+        cfg.split_mode = data.split;
+        cfg.noise_kinds = data.kinds.clone();
         cfg.target_bytes = match (self.target_kb, self.target_bits) {
             (Some(_), Some(_)) => return Err(ConfigError::TwoTargets),
             (Some(kb), None) => Some(kb * 1024.0),

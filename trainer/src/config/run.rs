@@ -3,8 +3,10 @@
 
 use super::error::ConfigError;
 use super::limits;
+use crate::data::{DataSel, SplitMode, ALL_KINDS};
 use crate::diffq::DiffqConfig;
 use crate::model::Arch;
+use crate::noise::NoiseType;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -98,6 +100,16 @@ pub struct TrainConfig {
     pub val_mixtures: usize,
     pub speech: PathBuf,
     pub noise: PathBuf,
+    /// Which files of `speech` and `noise` serve each split.
+    #[serde(default)]
+    pub split_mode: SplitMode,
+    /// Noise kinds mixed in.
+    #[serde(default = "all_kinds")]
+    pub noise_kinds: Vec<NoiseType>,
+}
+
+fn all_kinds() -> Vec<NoiseType> {
+    ALL_KINDS.to_vec()
 }
 
 /// The size target's annealing fraction (the presets' value, and that of checkpoints written
@@ -107,6 +119,16 @@ pub fn default_anneal() -> f64 {
 }
 
 impl TrainConfig {
+    /// The run's data selection.
+    pub fn data(&self) -> DataSel {
+        DataSel {
+            speech: self.speech.clone(),
+            noise: self.noise.clone(),
+            split: self.split_mode,
+            kinds: self.noise_kinds.clone(),
+        }
+    }
+
     /// Samples per training mixture.
     pub fn samples(&self) -> usize {
         (self.seconds * runtime::dsp::SAMPLE_RATE as f32) as usize

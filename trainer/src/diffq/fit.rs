@@ -1,7 +1,8 @@
 //! Moving rounded bit widths one bit at a time until a blob fits a byte budget. Used at export
 //! (land in `[97%, 100%]` of the target) and, with `--fill-budget`, when the bits are frozen
 //! (fill the budget, so the frozen phase trains the weights under the widths that will ship).
-//! `split_widths` cuts the flat list the moves work on back into one list per tensor.
+//! `split_widths` cuts the flat list the moves work on back into one list per tensor; `BudgetFit`
+//! says what the moves did.
 
 use super::DiffqError;
 
@@ -57,6 +58,53 @@ pub fn fit_widths(
     Ok(Fit { moves, bytes })
 }
 
+/// What the budget fit did to the rounded widths: groups moved down and up, bits moved each way,
+/// the mean width before and after, and the lowest width it was allowed.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct BudgetFit {
+    pub groups_lowered: usize,
+    pub bits_lowered: usize,
+    pub groups_raised: usize,
+    pub bits_raised: usize,
+    pub mean_bits_before: f64,
+    pub mean_bits_after: f64,
+    pub min_bits: u8,
+}
+
+impl BudgetFit {
+    pub fn of(before: &[u8], after: &[u8], min_bits: u8) -> BudgetFit {
+        let mut f = BudgetFit { min_bits, ..BudgetFit::default() };
+        for (&a, &b) in before.iter().zip(after) {
+            if b < a {
+                (f.groups_lowered, f.bits_lowered) = (f.groups_lowered + 1, f.bits_lowered + usize::from(a - b));
+            } else if b > a {
+                (f.groups_raised, f.bits_raised) = (f.groups_raised + 1, f.bits_raised + usize::from(b - a));
+            }
+        }
+        let mean = |v: &[u8]| v.iter().map(|&x| f64::from(x)).sum::<f64>() / v.len().max(1) as f64;
+        (f.mean_bits_before, f.mean_bits_after) = (mean(before), mean(after));
+        f
+    }
+
+    /// A warning when widths moved (how many groups, by how many bits), none otherwise.
+    pub fn warning(&self, target: usize) -> Option<String> {
+        if self.groups_lowered + self.groups_raised == 0 {
+            return None;
+        }
+        Some(format!(
+            "warning: to fit the {target}-byte budget, export moved {} groups down by {} bits and {} up by {} bits \
+             (mean width {:.2} → {:.2} bits, none below {})",
+            self.groups_lowered,
+            self.bits_lowered,
+            self.groups_raised,
+            self.bits_raised,
+            self.mean_bits_before,
+            self.mean_bits_after,
+            self.min_bits
+        ))
+    }
+}
+
 /// Splits a flat list of widths into one list per tensor: tensor `t` takes the next `parts[t].0`
 /// widths, each repeated `parts[t].1` times (one width per logit covering that many groups).
 pub fn split_widths(flat: &[u8], parts: &[(usize, usize)]) -> Vec<Vec<u8>> {
@@ -104,6 +152,16 @@ mod tests {
                                                                               // an unreachable budget ends with every width at its minimum, still over
         let fit = fit_widths(&cont, &mut bits, (2, 15), (0, 12), size).unwrap();
         assert_eq!((bits, fit), ([2, 2, 2, 2], Fit { moves: 4, bytes: 18 }));
+    }
+
+    #[test]
+    fn budget_fit_counts_groups_and_bits_moved_each_way() {
+        let f = BudgetFit::of(&[8, 8, 4, 3], &[2, 7, 4, 5], 2);
+        assert_eq!((f.groups_lowered, f.bits_lowered, f.groups_raised, f.bits_raised), (2, 7, 1, 2));
+        assert_eq!((f.mean_bits_before, f.mean_bits_after), (5.75, 4.5));
+        let w = f.warning(1000).unwrap();
+        assert!(w.contains("moved 2 groups down by 7 bits and 1 up by 2 bits") && w.contains("5.75 → 4.50"), "{w}");
+        assert_eq!(BudgetFit::of(&[3, 4], &[3, 4], 2).warning(1000), None);
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl Pareto {
     /// Evaluates each blob through `runtime::Model` (f32 path) on the test set of `trainer
     /// eval`'s defaults.
     pub fn evaluate(blobs: &[PathBuf], data: &DataArgs) -> Result<Pareto> {
-        let corpus = Corpus::load(&data.speech, &data.noise, Split::Test, None)?;
+        let corpus = Corpus::load(&data.selection(), Split::Test, None)?;
         let mixes = data::test_set(&corpus, eval::TEST_PER_SNR, eval::TEST_SECONDS, eval::TEST_SEED);
         let mut points = Vec::new();
         for path in blobs {

@@ -55,17 +55,22 @@ pub struct Spectrograms {
 impl Spectrograms {
     /// Reads the noisy and the clean clip and denoises the noisy one with the blob at `model`.
     pub fn load(noisy: &Path, clean: &Path, model: &Path) -> Result<Spectrograms> {
-        let x = audio::read_wav(noisy)?;
-        let s = audio::read_wav(clean)?;
+        let (x, cx) = audio::read_wav(noisy)?;
+        let (s, cs) = audio::read_wav(clean)?;
         let blob = eval::read_blob(model)?;
         let m = eval::parse_denoiser(&blob).with_context(|| model.display().to_string())?;
         let y = eval::enhance_blob(&m, &x, RunPath::F32)?;
-        let name = |p: &Path| p.file_name().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-        let model_name = name(model);
+        let file = |p: &Path| p.file_name().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        // a converted clip says so in its panel's title (the model hears it at its own rate)
+        let name = |p: &Path, c: &Option<audio_tools::convert::Conversion>| match c {
+            Some(c) => format!("{}, {c}", file(p)),
+            None => file(p),
+        };
+        let model_name = file(model);
         Ok(Spectrograms {
             panels: vec![
-                Spectrogram::of(&format!("noisy ({})", name(noisy)), &x),
-                Spectrogram::of(&format!("clean ({})", name(clean)), &s),
+                Spectrogram::of(&format!("noisy ({})", name(noisy, &cx)), &x),
+                Spectrogram::of(&format!("clean ({})", name(clean, &cs)), &s),
                 Spectrogram::of(&format!("denoised by {model_name} (f32 path)"), &y),
             ],
             model: model_name,

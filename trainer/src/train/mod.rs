@@ -15,7 +15,7 @@ use step::{eval_loss, StepContext, Teacher};
 
 use crate::checkpoint::{self, Checkpoint, CheckpointError, LogEntry, Meta};
 use crate::config::{Method, RunConfig};
-use crate::data::{Corpus, Split};
+use crate::data::{Corpus, Split, SplitMode};
 use crate::diffq::size::BlobLayout;
 use crate::diffq::DiffqConfig;
 use crate::loader::{self, Batch};
@@ -46,6 +46,10 @@ pub struct TrainSummary {
     pub avg_bits: Option<f64>,
     pub weights: usize,
     pub checkpoint: PathBuf,
+    /// Wall-clock seconds of this invocation's steps, and how many it made (a resumed run
+    /// counts from where it resumed).
+    pub seconds: f64,
+    pub steps_run: usize,
 }
 
 /// Everything `train` needs.
@@ -77,9 +81,13 @@ struct Session<'a> {
 /// The training and validation data of a run: the training corpus and the fixed validation batch.
 fn load_data(run: &RunConfig) -> Result<(Arc<Corpus>, Batch)> {
     let cfg = &run.train;
-    let mut corpus = Corpus::load(&cfg.speech, &cfg.noise, Split::Train, cfg.max_files)?;
+    let sel = cfg.data();
+    if sel.split == SplitMode::All {
+        eprintln!("warning: --split all: validation draws from the training files (its loss measures fit, not generalisation)");
+    }
+    let mut corpus = Corpus::load(&sel, Split::Train, cfg.max_files)?;
     corpus.vary_music = cfg.vary_music;
-    let val_corpus = Corpus::load(&cfg.speech, &cfg.noise, Split::Val, cfg.max_files)?;
+    let val_corpus = Corpus::load(&sel, Split::Val, cfg.max_files)?;
     let n = cfg.val_mixtures.max(1);
     let val = loader::batch_at(&val_corpus, cfg.seed ^ 0x5a1, 0, n, cfg.samples(), (cfg.snr_lo, cfg.snr_hi));
     Ok((Arc::new(corpus), val))
@@ -223,7 +231,10 @@ impl Session<'_> {
         }
         r.st.checkpoint(&r.meta, raw).save(self.out)?;
         let (_, exact) = r.st.qs.size(&self.layout)?;
+        let (seconds, steps_run) = prog.elapsed(self.steps);
         Ok(TrainSummary {
+            seconds,
+            steps_run,
             method: self.run.method.name(),
             preset: self.run.train.preset.clone(),
             steps: self.steps,

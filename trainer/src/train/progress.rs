@@ -1,5 +1,5 @@
-//! What a run shows and measures while it trains: the progress bar and its status line, the time
-//! of every step and how long each waited for the data loader.
+//! What a run shows and measures while it trains: the progress bar (steps/s, ETA) and its status
+//! line, the time of every step and how long each waited for the data loader, and the wall time.
 
 use crate::loader::Batch;
 use anyhow::{Context, Result};
@@ -9,6 +9,8 @@ use std::time::Instant;
 
 pub struct Progress {
     bar: ProgressBar,
+    /// When the bar started, and the step it started at.
+    started: (Instant, usize),
     /// Milliseconds of every step (data waits excluded).
     times: Vec<f64>,
     /// Milliseconds every step waited for its batch.
@@ -21,16 +23,17 @@ pub fn median(v: &mut [f64]) -> Option<f64> {
     v.get(v.len() / 2).copied()
 }
 
+/// The bar: elapsed time, steps done, steps per second and the time left, then the status line.
+pub const BAR_TEMPLATE: &str = "{elapsed_precise} [{bar:30}] {pos}/{len} {per_sec:.1} ETA {eta} {msg}";
+
 impl Progress {
     /// A bar over `steps` steps, at `start` (shown only with `show`).
     pub fn new(show: bool, steps: usize, start: usize) -> Progress {
         let bar = if show { ProgressBar::new(steps as u64) } else { ProgressBar::hidden() };
-        bar.set_style(
-            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
+        bar.set_style(ProgressStyle::with_template(BAR_TEMPLATE).unwrap_or_else(|_| ProgressStyle::default_bar()));
         bar.set_position(start as u64);
-        Progress { bar, times: Vec::new(), waits: Vec::new() }
+        bar.reset_eta(); // a resumed run's rate counts from here
+        Progress { bar, started: (Instant::now(), start), times: Vec::new(), waits: Vec::new() }
     }
 
     /// Prints a line above the bar.
@@ -75,5 +78,10 @@ impl Progress {
 
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+
+    /// Seconds since the bar started and the steps made in them.
+    pub fn elapsed(&self, done: usize) -> (f64, usize) {
+        (self.started.0.elapsed().as_secs_f64(), done.saturating_sub(self.started.1))
     }
 }

@@ -1,6 +1,11 @@
-//! Corpus: clean speech and noise files, split by file, and noisy mixtures.
+//! Corpus: clean speech and noise files, split by file ([`corpus`], pinned by [`manifest`] for
+//! the default directories), and noisy mixtures.
 
-use crate::audio::read_wav;
+pub mod corpus;
+pub mod manifest;
+
+pub use corpus::{Corpus, DataSel, SourceSummary, SplitMode, ALL_KINDS};
+
 use crate::noise::{self, NoiseType};
 use anyhow::{bail, Context, Result};
 use rand::rngs::StdRng;
@@ -46,56 +51,6 @@ pub fn list_wavs(dir: &Path, flag: &str) -> Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
-/// Speech and noise of one split, in memory.
-pub struct Corpus {
-    pub speech: Vec<Vec<f32>>,
-    pub noise: Vec<Vec<f32>>,
-    /// Vary the recorded music (speed, tilt, a second track) when mixing: training only.
-    pub vary_music: bool,
-}
-
-fn load_all(files: &[&PathBuf]) -> Result<Vec<Vec<f32>>> {
-    files.iter().map(|p| read_wav(p)).collect()
-}
-
-impl Corpus {
-    /// Loads the speech files of `split` (at most `max_files`, taken evenly across the sorted list)
-    /// and the noise tracks: `macroform-*` for train/val, the others for test. When a noise
-    /// directory has no file of a side, its files are split by hash instead.
-    pub fn load(speech_dir: &Path, noise_dir: &Path, split: Split, max_files: Option<usize>) -> Result<Corpus> {
-        let all = list_wavs(speech_dir, "--speech")?;
-        let mut files: Vec<&PathBuf> = all.iter().filter(|(r, _)| split_of(r) == split).map(|(_, p)| p).collect();
-        if let Some(m) = max_files {
-            if m > 0 && files.len() > m {
-                let stride = files.len() as f64 / m as f64;
-                files = (0..m).filter_map(|i| files.get((i as f64 * stride) as usize).copied()).collect();
-            }
-        }
-        if files.is_empty() {
-            bail!("no speech file of the {split:?} split under {}", speech_dir.display());
-        }
-        let mut speech = load_all(&files)?;
-        speech.retain(|s| noise::rms(s) > 1e-4);
-        if speech.is_empty() {
-            bail!("every speech file of the {split:?} split under {} is silent", speech_dir.display());
-        }
-        let noise_files = list_wavs(noise_dir, "--noise")?;
-        let is_train_track = |r: &str| r.rsplit('/').next().unwrap_or(r).starts_with("macroform-");
-        let has_both =
-            noise_files.iter().any(|(r, _)| is_train_track(r)) && noise_files.iter().any(|(r, _)| !is_train_track(r));
-        let chosen: Vec<&PathBuf> = noise_files
-            .iter()
-            .filter(|(r, _)| {
-                let train_side = if has_both { is_train_track(r) } else { split_of(r) != Split::Test };
-                train_side == (split != Split::Test)
-            })
-            .map(|(_, p)| p)
-            .collect();
-        let noise = load_all(&chosen)?;
-        Ok(Corpus { speech, noise, vary_music: false })
-    }
-}
-
 /// One clean/noisy pair.
 #[derive(Clone, Debug)]
 pub struct Mixture {
@@ -136,8 +91,7 @@ pub fn mixture(corpus: &Corpus, n: usize, snr_db: f32, rng: &mut StdRng) -> Mixt
         }
         clean = speech_segment(corpus, n, rng);
     }
-    let kind = noise::pick_type(rng);
-    let kind = if kind == NoiseType::Recorded && corpus.noise.is_empty() { NoiseType::Pink } else { kind };
+    let kind = noise::pick_type(rng, &corpus.kinds);
     let nz = noise::generate(kind, &corpus.noise, n, corpus.vary_music, rng);
     let ps = noise::rms(&clean).max(1e-6);
     let g_noise = ps / 10f32.powf(snr_db / 20.0);
@@ -173,6 +127,25 @@ pub fn test_set(corpus: &Corpus, per_snr: usize, seconds: f32, seed: u64) -> Vec
     out
 }
 
+/// A short fingerprint of a test set: FNV-1a 64 of the speech and noise files it draws from
+/// (relative paths and content hashes, in order), the noise kinds, the mixture count, length and
+/// seed. Two evaluations with the same fingerprint ran on the same mixtures.
+pub fn test_set_fingerprint(corpus: &Corpus, per_snr: usize, seconds: f32, seed: u64) -> String {
+    let mut text = String::new();
+    for (what, files) in [("speech", &corpus.speech_files), ("noise", &corpus.noise_files)] {
+        text.push_str(what);
+        text.push('\n');
+        for (rel, hash) in files {
+            text.push_str(&format!("{rel}\t{hash:016x}\n"));
+        }
+    }
+    text.push_str(&format!(
+        "kinds {:?}\nper_snr {per_snr} seconds {seconds} seed {seed} snrs {TEST_SNRS:?}\n",
+        corpus.kinds
+    ));
+    format!("{:016x}", fnv1a(text.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,7 +154,7 @@ mod tests {
     fn mixture_has_requested_snr() {
         let speech: Vec<Vec<f32>> =
             (0..3).map(|k| (0..4000).map(|i| ((i * (k + 3)) as f32 * 0.05).sin() * 0.3).collect()).collect();
-        let corpus = Corpus { speech, noise: vec![], vary_music: false };
+        let corpus = Corpus::in_memory(speech, vec![]);
         let mut rng = StdRng::seed_from_u64(9);
         for snr in [-5.0f32, 10.0] {
             let m = mixture(&corpus, 8000, snr, &mut rng);
@@ -194,9 +167,8 @@ mod tests {
 
     #[test]
     fn missing_directory_is_a_clear_error() {
-        let e = Corpus::load(Path::new("/nonexistent/speech"), Path::new("/nonexistent/noise"), Split::Train, None)
-            .err()
-            .unwrap();
+        let sel = DataSel::dirs(Path::new("/nonexistent/speech"), Path::new("/nonexistent/noise"));
+        let e = Corpus::load(&sel, Split::Train, None).err().unwrap();
         assert!(e.to_string().contains("/nonexistent/speech"), "{e}");
     }
 }
