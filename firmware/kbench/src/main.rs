@@ -32,8 +32,10 @@ const F_IN: usize = if cfg!(target_abi = "eabihf") { MAX_IN } else { 0 };
 /// demo's stages on the integer and f32 paths start at `INT_STAGES` and `F32_STAGES`, their model
 /// layers at `INT_LAYERS` and `F32_LAYERS` (up to `MAX_LAYERS` each); `IDLE` is everything between.
 const INT_STAGES: u8 = 100;
+#[cfg_attr(not(target_abi = "eabihf"), allow(dead_code))] // the f32 path needs an FPU
 const F32_STAGES: u8 = 110;
 const INT_LAYERS: u8 = 120;
+#[cfg_attr(not(target_abi = "eabihf"), allow(dead_code))]
 const F32_LAYERS: u8 = 180;
 const MAX_LAYERS: u8 = 60;
 const IDLE: u8 = 254;
