@@ -81,6 +81,6 @@ pub fn make_clip(dir: &Path) -> Result<String> {
          (CC-BY-SA-3.0),\n\
          https://creativecommons.org/licenses/by-sa/3.0/ . These derived clips are under the same license.\n"
     );
-    std::fs::write(dir.join("ATTRIBUTION"), attribution)?;
+    audio_tools::file::write_atomic(&dir.join("ATTRIBUTION"), attribution.as_bytes())?;
     Ok(format!("{rel} + {noise_name} at {SNR_DB} dB, {:.2} s", speech.len() as f32 / SAMPLE_RATE as f32))
 }

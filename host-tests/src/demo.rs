@@ -43,9 +43,9 @@ pub fn run(t: &Target, model: &Path, out: &Path) -> Result<String> {
             "\nThe same M4 on the integer path (same model, bit-exact with the host): `bash scripts/demo.sh m4-int`.\n",
         );
     }
-    std::fs::write(out.join("report.md"), &md)?;
+    audio_tools::file::write_atomic(&out.join("report.md"), md.as_bytes())?;
     let json = serde_json::to_string_pretty(&report::to_json(std::slice::from_ref(&m)))?;
-    std::fs::write(out.join("report.json"), json)?;
+    audio_tools::file::write_atomic(&out.join("report.json"), json.as_bytes())?;
     Ok(md)
 }
 

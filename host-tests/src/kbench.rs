@@ -224,7 +224,7 @@ pub fn report(t: &Target, model: &Path, out: &Path) -> Result<String> {
         ));
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    std::fs::write(out.join(format!("kbench-{}.md", t.name)), &md)?;
+    audio_tools::file::write_atomic(&out.join(format!("kbench-{}.md", t.name)), md.as_bytes())?;
     Ok(md)
 }
 

@@ -146,8 +146,8 @@ pub fn bench(targets: &[Target], model: &Path, out: &Path) -> Result<String> {
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let md = format!("# Firmware benchmark\n\nmodel: `{}`\n\n{}", model.display(), markdown(&ms));
-    std::fs::write(out.join("bench.md"), &md)?;
-    std::fs::write(out.join("bench.json"), serde_json::to_string_pretty(&to_json(&ms))?)?;
+    audio_tools::file::write_atomic(&out.join("bench.md"), md.as_bytes())?;
+    audio_tools::file::write_atomic(&out.join("bench.json"), serde_json::to_string_pretty(&to_json(&ms))?.as_bytes())?;
     Ok(md)
 }
 
