@@ -101,6 +101,18 @@
 // A kernel met slices whose lengths do not fit its weights.
 #define DQD_ERR_KERNEL_SHAPE -26
 
+// The blob's header has flag bits this library does not know.
+#define DQD_ERR_UNKNOWN_FLAGS -27
+
+// The blob's flags disagree with its contents (e.g. the integer-path flag without integer constants).
+#define DQD_ERR_FLAG_MISMATCH -28
+
+// The blob's version disagrees with what it holds (e.g. a version that stores biases differently).
+#define DQD_ERR_VERSION_MISMATCH -29
+
+// The blob's data regions do not add up to its data area.
+#define DQD_ERR_REGIONS_MISMATCH -30
+
 // A parsed model (`dqd_model`): filled by `dqd_model_parse`, read by `dqd_sizes` and
 // `dqd_denoiser_init`. It refers to the blob, which must stay in place while it is used.
 typedef struct dqd_model {

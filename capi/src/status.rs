@@ -51,6 +51,14 @@ pub const DQD_ERR_NO_INTEGER_PATH: i32 = -24;
 pub const DQD_ERR_NOT_A_DENOISER: i32 = -25;
 /// A kernel met slices whose lengths do not fit its weights.
 pub const DQD_ERR_KERNEL_SHAPE: i32 = -26;
+/// The blob's header has flag bits this library does not know.
+pub const DQD_ERR_UNKNOWN_FLAGS: i32 = -27;
+/// The blob's flags disagree with its contents (e.g. the integer-path flag without integer constants).
+pub const DQD_ERR_FLAG_MISMATCH: i32 = -28;
+/// The blob's version disagrees with what it holds (e.g. a version that stores biases differently).
+pub const DQD_ERR_VERSION_MISMATCH: i32 = -29;
+/// The blob's data regions do not add up to its data area.
+pub const DQD_ERR_REGIONS_MISMATCH: i32 = -30;
 
 /// The status code of a runtime error (its kind; the details stay on the Rust side).
 pub(crate) fn code(e: Error) -> i32 {
@@ -72,11 +80,15 @@ pub(crate) fn code(e: Error) -> i32 {
         Error::NoIntegerPath => DQD_ERR_NO_INTEGER_PATH,
         Error::NotADenoiser { .. } => DQD_ERR_NOT_A_DENOISER,
         Error::KernelShape => DQD_ERR_KERNEL_SHAPE,
+        Error::UnknownFlags(_) => DQD_ERR_UNKNOWN_FLAGS,
+        Error::FlagMismatch(_) => DQD_ERR_FLAG_MISMATCH,
+        Error::VersionMismatch { .. } => DQD_ERR_VERSION_MISMATCH,
+        Error::RegionsMismatch { .. } => DQD_ERR_REGIONS_MISMATCH,
     }
 }
 
 /// Every code with its name: the one table [`name`] reads.
-pub(crate) const NAMES: [(i32, &CStr); 23] = [
+pub(crate) const NAMES: [(i32, &CStr); 27] = [
     (DQD_OK, c"DQD_OK"),
     (DQD_ERR_NULL, c"DQD_ERR_NULL"),
     (DQD_ERR_MISALIGNED, c"DQD_ERR_MISALIGNED"),
@@ -100,6 +112,10 @@ pub(crate) const NAMES: [(i32, &CStr); 23] = [
     (DQD_ERR_NO_INTEGER_PATH, c"DQD_ERR_NO_INTEGER_PATH"),
     (DQD_ERR_NOT_A_DENOISER, c"DQD_ERR_NOT_A_DENOISER"),
     (DQD_ERR_KERNEL_SHAPE, c"DQD_ERR_KERNEL_SHAPE"),
+    (DQD_ERR_UNKNOWN_FLAGS, c"DQD_ERR_UNKNOWN_FLAGS"),
+    (DQD_ERR_FLAG_MISMATCH, c"DQD_ERR_FLAG_MISMATCH"),
+    (DQD_ERR_VERSION_MISMATCH, c"DQD_ERR_VERSION_MISMATCH"),
+    (DQD_ERR_REGIONS_MISMATCH, c"DQD_ERR_REGIONS_MISMATCH"),
 ];
 
 /// The name of `status`, or `DQD_ERR_UNKNOWN` for a number that is no status code.
@@ -148,6 +164,10 @@ mod tests {
             Error::NoIntegerPath,
             Error::NotADenoiser { inputs: 1, outputs: 2 },
             Error::KernelShape,
+            Error::UnknownFlags(0x80),
+            Error::FlagMismatch(Part::Header),
+            Error::VersionMismatch { version: 3, part: Part::Layer(0) },
+            Error::RegionsMismatch { regions: 1, area: 2 },
         ];
         let codes: std::vec::Vec<i32> = all.iter().map(|e| code(*e)).collect();
         for (i, c) in codes.iter().enumerate() {

@@ -22,11 +22,22 @@ fn rust_denoise(d: &mut impl Denoise, input: &[i16]) -> Vec<i16> {
     out
 }
 
-/// `libdqd.a` of this build: cargo puts it beside `deps/`, where this test runs from.
+/// `libdqd.a` of this build's profile, beside `deps/` where this test runs from. `cargo test`
+/// compiles the staticlib but leaves it under `deps/` with a hash in its name; `cargo build` of the
+/// library (quick: nothing left to compile) puts it there under its own name.
 fn staticlib() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let lib = exe.parent().and_then(Path::parent).unwrap().join("libdqd.a");
-    assert!(lib.exists(), "{} missing (cargo builds it with the crate)", lib.display());
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.args(["build", "-q", "-p", "diffq-denoise-c", "--lib"]);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cargo.arg("--release");
+    }
+    let target_dir = profile_dir.parent().unwrap();
+    let status = cargo.env("CARGO_TARGET_DIR", target_dir).status().expect("cargo");
+    assert!(status.success(), "cargo build -p diffq-denoise-c failed");
+    let lib = profile_dir.join("libdqd.a");
+    assert!(lib.exists(), "{} missing after cargo build", lib.display());
     lib
 }
 
