@@ -24,14 +24,14 @@ fn help_lists_the_tasks_and_the_targets() {
         assert_eq!(o.status.code(), Some(0), "{task} --help: {}", text(&o));
     }
     let o = xtask(&["demo", "--help"]);
-    assert!(text(&o).contains("possible values: m4, m7, m4-int, rv32, m0plus"), "{}", text(&o));
+    assert!(text(&o).contains("possible values: m4, m7, m4-int, m4-c, m4-c-int, rv32, m0plus"), "{}", text(&o));
 }
 
 #[test]
 fn usage_errors_exit_2_without_a_backtrace() {
     for (args, expect) in [
         (&["demo", "nosuch"][..], "invalid value 'nosuch'"),
-        (&["kbench", "m5"][..], "possible values: m4, m7, m4-int, rv32, m0plus"),
+        (&["kbench", "m5"][..], "possible values: m4, m7, m4-int, m4-c, m4-c-int, rv32, m0plus"),
         (&["bench", "m4", "nosuch"][..], "invalid value 'nosuch'"),
         (&["bench", "--model"][..], "a value is required for '--model <PATH>'"),
         (&["bench", "--out"][..], "a value is required for '--out <DIR>'"),
