@@ -16,7 +16,8 @@ pub trait Stages {
     fn features(&mut self);
     /// Model step: one streaming frame, features to mask.
     fn step(&mut self) -> Result<(), Error>;
-    /// [`step`](Stages::step), telling `hook` where each model layer starts (for benchmarks).
+    /// [`step`](Stages::step), telling `hook` where each model layer starts (for benchmarks);
+    /// kept apart from `step` so the demo's path compiles exactly as without hooks.
     fn step_with<H: LayerHook>(&mut self, hook: &mut H) -> Result<(), Error>;
     /// Mask: the model's gains applied to the spectrum.
     fn mask(&mut self);
