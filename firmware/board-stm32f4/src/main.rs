@@ -33,7 +33,8 @@ const SYSCLK_HZ: u32 = 100_000_000;
 /// HSE crystal of the Black Pill (WeAct STM32F411CEU6).
 const HSE_HZ: u32 = 25_000_000;
 /// PLLI2S output: 64 MHz = 8 kHz x 64 bit clocks x 125, so the I2S prescaler (I2SDIV = 62,
-/// ODD = 1) gives exactly 8 kHz with 32-bit channels (the PLL: 25 MHz / 25 x 128 / 2).
+/// ODD = 1) gives exactly 8 kHz with 32-bit channels; exactly reachable from 25 MHz (e.g.
+/// / 25 x 128 / 2, the HAL picks the factors).
 const I2S_CLK_HZ: u32 = 64_000_000;
 
 /// DWT cycle counter: real cycles on silicon (QEMU does not model it).
