@@ -1,29 +1,41 @@
-//! The denoiser on an STM32F411 board. The pipeline is `runtime::pipeline`'s and the stream loop
-//! demo-core's, as in QEMU; what differs is the board glue: DWT cycle counter (real cycles, not
-//! instructions), defmt over RTT, and the audio endpoints.
+//! The denoiser on an STM32F411 board (Black Pill) at its full 100 MHz. The pipeline is
+//! `runtime::pipeline`'s and the stream loop demo-core's `run`, as in QEMU; what is the board's:
+//! the clock tree, the audio endpoints, the DWT cycle counter (real cycles) and defmt over RTT.
 //!
-//! Audio: the source is the clip in flash and the sink keeps statistics, so the binary runs on a
-//! bare board with only a debug probe. For live audio, use `demo_core::QueueSource` /
-//! `QueueSink`: the HAL's I2S + DMA half/full-transfer interrupt (e.g. `stm32f4xx-hal`'s
-//! `I2sTransfer`) pushes input samples into a `heapless::spsc::Queue` and drains the output
-//! queue, `wait` is `wfi`, and `run` is called with them instead; nothing else changes
-//! (host-tests/tests/queue.rs runs exactly that with a simulated interrupt).
+//! * default: live audio ([`live`]): INMP441 microphone on I2S2, MAX98357A amplifier on I2S3,
+//!   both at 8 kHz with circular double-buffered DMA, one hop per DMA buffer;
+//! * feature `clip`: the clip in flash as the source and a meter as the sink ([`clip`]), for a
+//!   bare board with only a debug probe.
+//!
+//! Feature `fixed` selects the integer path instead of f32 in either mode.
 #![no_std]
 #![no_main]
 
+#[cfg(feature = "clip")]
+mod clip;
+#[cfg(not(feature = "clip"))]
+mod live;
+
 use cortex_m::peripheral::DWT;
 use defmt_rtt as _;
-use demo_core::{assets, run, AudioSink, Clip, Counter, DemoError, IterSource};
-use runtime::dsp::HOP;
+use demo_core::{assets, Counter, DemoError, RunStats};
 #[cfg(not(feature = "fixed"))]
 use runtime::pipeline::F32Denoiser;
 #[cfg(feature = "fixed")]
 use runtime::pipeline::I8Denoiser;
 use runtime::Model;
+use stm32f4xx_hal::pac;
+use stm32f4xx_hal::prelude::*;
+use stm32f4xx_hal::rcc::{Config, Rcc};
 
-/// Reset clock of the STM32F411 (HSI, 16 MHz): cycles convert to time at this rate until the
-/// PLL is configured.
-const CLOCK_HZ: u32 = 16_000_000;
+/// System clock: the F411's maximum, from the Black Pill's 25 MHz crystal through the main PLL.
+const SYSCLK_HZ: u32 = 100_000_000;
+/// HSE crystal of the Black Pill (WeAct STM32F411CEU6).
+const HSE_HZ: u32 = 25_000_000;
+/// PLLI2S output: 64 MHz = 8 kHz x 64 bit clocks x 125, so the I2S prescaler (I2SDIV = 62,
+/// ODD = 1) gives exactly 8 kHz with 32-bit channels; exactly reachable from 25 MHz (e.g.
+/// / 25 x 128 / 2, the HAL picks the factors).
+const I2S_CLK_HZ: u32 = 64_000_000;
 
 /// DWT cycle counter: real cycles on silicon (QEMU does not model it).
 struct Cycles;
@@ -34,23 +46,6 @@ impl Counter for Cycles {
     }
 }
 
-/// Keeps the peak and the energy of the output instead of playing it.
-#[derive(Default)]
-struct Meter {
-    peak: i16,
-    energy: u64,
-}
-
-impl AudioSink for Meter {
-    fn write_hop(&mut self, hop: &[i16; HOP]) -> Result<(), DemoError> {
-        for &s in hop {
-            self.peak = self.peak.max(s.saturating_abs());
-            self.energy += (i32::from(s) * i32::from(s)) as u64;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(not(feature = "fixed"))]
 static mut BUFFERS: assets::F32Buffers = assets::F32Buffers::new();
 #[cfg(feature = "fixed")]
@@ -58,7 +53,7 @@ static mut BUFFERS: assets::I8Buffers = assets::I8Buffers::new();
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    match demo() {
+    match start() {
         Ok(()) => defmt::info!("done"),
         Err(e) => defmt::error!("demo failed: {}", e),
     }
@@ -67,12 +62,15 @@ fn main() -> ! {
     }
 }
 
-fn demo() -> Result<(), DemoError> {
+/// Clocks, cycle counter, the denoiser on its static buffers, then the selected audio mode.
+fn start() -> Result<(), DemoError> {
     let mut cp = cortex_m::Peripherals::take().ok_or(DemoError::Internal)?;
+    let dp = pac::Peripherals::take().ok_or(DemoError::Internal)?;
+    #[cfg_attr(feature = "clip", allow(unused_mut))]
+    let mut rcc = clocks(dp.RCC);
     cp.DCB.enable_trace();
     cp.DWT.enable_cycle_counter();
     let model = Model::parse(assets::BLOB)?;
-    let clip = Clip::parse(assets::CLIP)?;
     // SAFETY: the only reference to BUFFERS, taken once.
     #[allow(unsafe_code)]
     let b = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
@@ -80,23 +78,40 @@ fn demo() -> Result<(), DemoError> {
     let mut den = F32Denoiser::<i16>::new(model, &mut b.arena, &mut b.state)?;
     #[cfg(feature = "fixed")]
     let mut den = I8Denoiser::new(model, &mut b.arena, &mut b.state)?;
-    let mut meter = Meter::default();
-    let stats = run(&mut den, &mut IterSource(clip.samples()), &mut meter, &mut Cycles, |i, c| {
-        if i % 50 == 0 {
-            defmt::info!("frame {=u32}: {=u32} cycles", i, c);
-        }
-    })?;
-    let mean_ms = stats.total as f32 / stats.frames.max(1) as f32 / CLOCK_HZ as f32 * 1e3;
+    #[cfg(feature = "clip")]
+    return clip::stream(&mut den, &rcc);
+    #[cfg(not(feature = "clip"))]
+    {
+        let p = live::Peripherals { gpioa: dp.GPIOA, gpiob: dp.GPIOB, spi2: dp.SPI2, spi3: dp.SPI3, dma1: dp.DMA1 };
+        live::stream(&mut den, p, &mut rcc, &mut cp.NVIC)
+    }
+}
+
+/// 100 MHz from the 25 MHz crystal (APB1 50 MHz, APB2 100 MHz, flash wait states set by the
+/// HAL), and the I2S clock from PLLI2S.
+fn clocks(rcc: pac::RCC) -> Rcc {
+    let rcc = rcc.freeze(Config::hse(HSE_HZ.Hz()).sysclk(SYSCLK_HZ.Hz()).i2s_clk(I2S_CLK_HZ.Hz()));
     defmt::info!(
-        "{=u32} frames, cycles/frame min {=u32} max {=u32}; mean {=f32} ms per 16 ms hop at {=u32} MHz; out peak {=i16}",
-        stats.frames,
-        stats.min,
-        stats.max,
-        mean_ms,
-        CLOCK_HZ / 1_000_000,
-        meter.peak
+        "clocks: sysclk {=u32} Hz, hclk {=u32} Hz, i2s {=u32} Hz",
+        rcc.clocks.sysclk().raw(),
+        rcc.clocks.hclk().raw(),
+        rcc.clocks.i2s_clk().map_or(0, |f| f.raw())
     );
-    Ok(())
+    rcc
+}
+
+/// Logs one window of per-hop cycle counts against the real-time budget of a hop.
+fn log_cycles(s: &RunStats) {
+    let budget = demo_core::hop_budget_cycles(SYSCLK_HZ);
+    defmt::info!(
+        "{=u32} hops: cycles/hop min {=u32} mean {=u32} max {=u32}; mean {=u32} per mille of the {=u32}-cycle hop budget",
+        s.frames,
+        s.min,
+        s.mean(),
+        s.max,
+        u32::try_from(u64::from(s.mean()) * 1000 / u64::from(budget.max(1))).unwrap_or(u32::MAX),
+        budget
+    );
 }
 
 /// A panic (none is expected: the runtime and the loop return errors instead) logs where it

@@ -3,15 +3,21 @@
 //! (`F32Denoiser`, `I8Denoiser`); this crate feeds it.
 //!
 //! * [`stream`]: audio source/sink/counter traits and the stream loop around a
-//!   [`runtime::pipeline::Denoise`];
+//!   [`runtime::pipeline::Denoise`], per-hop cost statistics;
+//! * [`i2s`]: a board's I2S microphone and amplifier formats and the DMA-interrupt hand-over to
+//!   the stream loop (register-free, host-tested);
 //! * [`wav`]: the `no_std` WAV reader of the clip;
 //! * [`assets`]: the model blob and the noisy clip in flash, and arena sizes from the blob header.
 #![no_std]
 
+pub mod i2s;
 pub mod stream;
 pub mod wav;
 
-pub use stream::{run, AudioSink, AudioSource, Counter, IterSource, NoCounter, QueueSink, QueueSource, RunStats};
+pub use stream::{
+    hop_budget_cycles, run, AudioSink, AudioSource, Counter, CycleWindow, IterSource, NoCounter, QueueSink,
+    QueueSource, RunStats,
+};
 pub use wav::{Clip, WavError};
 
 use core::fmt;

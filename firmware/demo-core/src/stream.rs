@@ -4,7 +4,7 @@
 
 use crate::DemoError;
 use heapless::Vec;
-use runtime::dsp::HOP;
+use runtime::dsp::{HOP, SAMPLE_RATE};
 use runtime::pipeline::Denoise;
 
 /// Where samples come from. `None` ends the stream.
@@ -53,6 +53,56 @@ pub struct RunStats {
     pub total: u64,
 }
 
+impl RunStats {
+    /// No hop yet (`min` starts at `u32::MAX` so the first hop sets it).
+    pub const EMPTY: RunStats = RunStats { frames: 0, min: u32::MAX, max: 0, total: 0 };
+
+    /// Adds one hop's cost.
+    pub fn record(&mut self, cost: u32) {
+        self.frames += 1;
+        self.min = self.min.min(cost);
+        self.max = self.max.max(cost);
+        self.total += u64::from(cost);
+    }
+
+    /// Mean cost per hop (0 without hops).
+    pub fn mean(&self) -> u32 {
+        u32::try_from(self.total / u64::from(self.frames.max(1))).unwrap_or(u32::MAX)
+    }
+}
+
+/// Per-hop costs summarised every `every` hops (a board logs one line per window instead of one
+/// per hop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CycleWindow {
+    every: u32,
+    stats: RunStats,
+}
+
+impl CycleWindow {
+    /// A window of `every` hops (at least 1).
+    pub const fn new(every: u32) -> Self {
+        CycleWindow { every: if every == 0 { 1 } else { every }, stats: RunStats::EMPTY }
+    }
+
+    /// Adds one hop's cost; returns the window's summary and starts a new window when it is full.
+    pub fn record(&mut self, cost: u32) -> Option<RunStats> {
+        self.stats.record(cost);
+        if self.stats.frames < self.every {
+            return None;
+        }
+        let full = self.stats;
+        self.stats = RunStats::EMPTY;
+        Some(full)
+    }
+}
+
+/// Cycles available per hop at `clock_hz` (the real-time budget: one hop of samples lasts
+/// `HOP / SAMPLE_RATE` seconds).
+pub const fn hop_budget_cycles(clock_hz: u32) -> u32 {
+    (clock_hz as u64 * HOP as u64 / SAMPLE_RATE as u64) as u32
+}
+
 /// Runs the whole stream; a last partial hop is padded with zeros so no input is dropped.
 /// `on_frame(index, cost)` sees every hop's cost (instructions/cycles) after it is written.
 pub fn run<D: Denoise, S: AudioSource, K: AudioSink, C: Counter>(
@@ -62,7 +112,7 @@ pub fn run<D: Denoise, S: AudioSource, K: AudioSink, C: Counter>(
     counter: &mut C,
     mut on_frame: impl FnMut(u32, u32),
 ) -> Result<RunStats, DemoError> {
-    let mut stats = RunStats { min: u32::MAX, ..RunStats::default() };
+    let mut stats = RunStats::EMPTY;
     let mut hop: Vec<i16, HOP> = Vec::new();
     let mut out = [0i16; HOP];
     let mut done = false;
@@ -83,10 +133,7 @@ pub fn run<D: Denoise, S: AudioSource, K: AudioSink, C: Counter>(
             let cost = counter.to_units(t1.wrapping_sub(t0));
             sink.write_hop(&out)?;
             on_frame(stats.frames, cost);
-            stats.frames += 1;
-            stats.min = stats.min.min(cost);
-            stats.max = stats.max.max(cost);
-            stats.total += u64::from(cost);
+            stats.record(cost);
             hop.clear();
         }
     }
@@ -96,8 +143,8 @@ pub fn run<D: Denoise, S: AudioSource, K: AudioSink, C: Counter>(
     Ok(stats)
 }
 
-/// Live input: samples that an interrupt handler (I2S/SAI DMA half-transfer) pushes into a
-/// lock-free SPSC queue. While the queue is empty the loop calls `wait` (on a board: `wfi`);
+/// Live input: samples that an interrupt handler (a finished I2S DMA buffer, see
+/// [`crate::i2s::LinkStats::receive`]) pushes into a lock-free SPSC queue. While the queue is empty the loop calls `wait` (on a board: `wfi`);
 /// `wait` returning false ends the stream.
 pub struct QueueSource<'q, W: FnMut() -> bool> {
     pub rx: heapless::spsc::Consumer<'q, i16>,
@@ -117,7 +164,8 @@ impl<W: FnMut() -> bool> AudioSource for QueueSource<'_, W> {
     }
 }
 
-/// Live output: hops go into a queue that the DMA/interrupt side drains. A full queue means the
+/// Live output: hops go into a queue that the DMA interrupt drains
+/// ([`crate::i2s::LinkStats::transmit`]). A full queue means the
 /// consumer fell behind: the loop calls `wait` and retries, and fails if `wait` gives up.
 pub struct QueueSink<'q, W: FnMut() -> bool> {
     pub tx: heapless::spsc::Producer<'q, i16>,
