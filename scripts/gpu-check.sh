@@ -61,15 +61,17 @@ fi
 [ -d "$DATA/speech" ] && [ -d "$DATA/noise" ] || die "$DATA has no speech/ and noise/ folders"
 
 # The CUDA libraries the binary loads: the driver's libcuda.so.1 must be installed; the toolkit's
-# (cuBLAS, cudart, cuRAND, NVRTC) are looked for in Python environments and then the file system.
+# (cuBLAS, cudart, cuRAND) are looked for in NVIDIA's wheels (nvidia/*/lib in a Python
+# environment, the running python3's first) or a CUDA install, unless LD_LIBRARY_PATH finds them.
 find_lib() {
   local name="$1" dir hit
   for dir in $(python3 -c 'import site; print(" ".join(site.getsitepackages() + [site.getusersitepackages()]))'); do
     [ -d "$dir/nvidia" ] || continue
-    hit="$(find "$dir/nvidia" -name "$name" -print -quit 2>/dev/null)"
+    hit="$(find "$dir/nvidia" -path "*/lib/$name" -print -quit 2>/dev/null)"
     [ -n "$hit" ] && { echo "$hit"; return; }
   done
-  timeout 120 find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o -name "$name" -print -quit 2>/dev/null
+  timeout 120 find / \( -path /proc -o -path /sys -o -path /dev -o -path /tmp \) -prune -o -name "$name" \
+    \( -path "*/nvidia/*/lib/$name" -o -path "*/cuda*/lib*/$name" \) -print -quit 2>/dev/null || true
 }
 missing() { ldd "$TRAINER" 2>/dev/null | awk '/not found/ {print $1}'; }
 for lib in $(missing); do
