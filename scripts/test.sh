@@ -18,6 +18,9 @@ cargo fmt --all --check
 echo "== structure: no import cycle between source files, no function over 80 lines"
 python3 scripts/structure.py --check
 
+echo "== GPU scripts: shell syntax (they need a CUDA toolkit and a GPU to run: trainer/README.md)"
+for f in scripts/cuda-toolkit.sh scripts/build-cuda.sh scripts/gpu-check.sh scripts/gpu-check/pack.sh; do bash -n "$f"; done
+
 echo "== clippy, every crate and target (runtime: no unwrap/expect/panic/indexing in library code)"
 cargo clippy -q -p runtime --features std -- -D warnings
 cargo clippy -q --workspace --all-targets -- -D warnings
