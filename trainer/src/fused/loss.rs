@@ -1,0 +1,133 @@
+//! The loss terms of a step on the mask logits: the task MSE between `(sigmoid(z)·|X|)^0.5` and
+//! `|S|^0.5` and, with a teacher, the same distance to the teacher's estimate; their gradient
+//! with respect to the logits. The formulas are [`crate::model::mask_estimate`]'s.
+
+use super::net::NetShape;
+use anyhow::{bail, Result};
+
+/// Bound of the logits before the sigmoid (the candle graph's clamp).
+const Z_LIMIT: f32 = 30.0;
+/// Added to the mask before the square root (keeps the gradient finite at a zero mask).
+const SQRT_EPS: f32 = 1e-10;
+
+/// What the backward pass needs from the forward pass, per data element.
+#[derive(Default)]
+pub struct LossCache {
+    /// `∂estimate/∂z` (zero where the clamp is active).
+    pub dest_dz: Vec<f32>,
+    /// `estimate − |S|^0.5`.
+    pub task_diff: Vec<f32>,
+    /// `estimate − teacher estimate` (with a teacher).
+    pub teacher_diff: Vec<f32>,
+}
+
+/// `sqrt(sigmoid(clamp(z)) + ε)` and its derivative in `z`.
+#[inline]
+fn root_mask(z: f32) -> (f32, f32) {
+    let zc = z.clamp(-Z_LIMIT, Z_LIMIT);
+    let m = 1.0 / (1.0 + (-zc).exp());
+    let r = (m + SQRT_EPS).sqrt();
+    let inside = if z > -Z_LIMIT && z < Z_LIMIT { 1.0 } else { 0.0 };
+    (r, inside * 0.5 / r * m * (1.0 - m))
+}
+
+/// The estimates `(sigmoid(z)·|X|)^0.5` of the logits in `z` (padded layout) as `(B·T) × n_out`.
+pub fn estimate(s: &NetShape, z: &[f32], sqrt_mix: &[f32], out: &mut Vec<f32>) -> Result<()> {
+    let k = s.n_out();
+    check_len(s, z, sqrt_mix)?;
+    out.clear();
+    for (zi, mi) in data_rows(s, z).zip(sqrt_mix.chunks_exact(k)) {
+        out.extend(zi.iter().zip(mi).map(|(&z, &m)| root_mask(z).0 * m));
+    }
+    Ok(())
+}
+
+fn check_len(s: &NetShape, z: &[f32], data: &[f32]) -> Result<()> {
+    let k = s.n_out();
+    if z.len() != s.rows() * k || data.len() != s.batch * s.frames * k {
+        bail!("{} logits and {} targets for a batch of {} × {} frames × {k}", z.len(), data.len(), s.batch, s.frames);
+    }
+    Ok(())
+}
+
+/// The frame rows of the padded logits, batch item by batch item.
+fn data_rows<'a>(s: &NetShape, z: &'a [f32]) -> impl Iterator<Item = &'a [f32]> {
+    let (k, pad) = (s.n_out(), s.pad);
+    z.chunks_exact(s.item_rows() * k).flat_map(move |item| item.get(pad * k..).unwrap_or_default().chunks_exact(k))
+}
+
+/// Task loss and (with `teacher`) the distance to the teacher's estimate, both means over every
+/// element; fills `cache` for [`loss_grad`].
+pub fn loss(
+    s: &NetShape,
+    z: &[f32],
+    (sqrt_mix, sqrt_clean): (&[f32], &[f32]),
+    teacher: Option<&[f32]>,
+    cache: &mut LossCache,
+) -> Result<(f64, f64)> {
+    check_len(s, z, sqrt_mix)?;
+    if sqrt_clean.len() != sqrt_mix.len() || teacher.is_some_and(|t| t.len() != sqrt_mix.len()) {
+        bail!("the loss targets differ in length");
+    }
+    let k = s.n_out();
+    let LossCache { dest_dz, task_diff, teacher_diff } = cache;
+    dest_dz.clear();
+    task_diff.clear();
+    teacher_diff.clear();
+    let (mut task, mut dist) = (0f64, 0f64);
+    for (row, zi) in data_rows(s, z).enumerate() {
+        let at = row * k..(row + 1) * k;
+        let (Some(mi), Some(ci)) = (sqrt_mix.get(at.clone()), sqrt_clean.get(at.clone())) else { continue };
+        let (mut row_task, mut row_dist) = (0f32, 0f32);
+        let start = task_diff.len();
+        for ((&z, &m), &c) in zi.iter().zip(mi).zip(ci) {
+            let (r, dr) = root_mask(z);
+            let e = r * m;
+            dest_dz.push(dr * m);
+            task_diff.push(e - c);
+            row_task += (e - c) * (e - c);
+        }
+        if let Some(ti) = teacher.and_then(|t| t.get(at)) {
+            for (d, (&t, &c)) in task_diff.get(start..).unwrap_or_default().iter().zip(ti.iter().zip(ci)) {
+                let diff = d + c - t; // estimate − teacher
+                teacher_diff.push(diff);
+                row_dist += diff * diff;
+            }
+        }
+        task += f64::from(row_task);
+        dist += f64::from(row_dist);
+    }
+    let n = (s.batch * s.frames * k).max(1) as f64;
+    Ok((task / n, dist / n))
+}
+
+/// The gradient of `g_task·task + g_teacher·distance` with respect to the logits, in the padded
+/// layout with zero padding rows.
+pub fn loss_grad(s: &NetShape, cache: &LossCache, (g_task, g_teacher): (f32, f32), dz: &mut Vec<f32>) {
+    let k = s.n_out();
+    let n = (s.batch * s.frames * k).max(1) as f32;
+    let (a, b) = (2.0 * g_task / n, 2.0 * g_teacher / n);
+    dz.clear();
+    dz.resize(s.rows() * k, 0.0);
+    let pad = s.pad * k;
+    let frames = s.frames * k;
+    let teacher = !cache.teacher_diff.is_empty();
+    for (item, dzi) in dz.chunks_exact_mut(s.item_rows() * k).enumerate() {
+        let at = item * frames..(item + 1) * frames;
+        let (Some(d), Some(td), Some(dst)) =
+            (cache.dest_dz.get(at.clone()), cache.task_diff.get(at.clone()), dzi.get_mut(pad..))
+        else {
+            continue;
+        };
+        if teacher {
+            let tt = cache.teacher_diff.get(at).unwrap_or_default();
+            for (((o, &d), &x), &y) in dst.iter_mut().zip(d).zip(td).zip(tt) {
+                *o = d * (a * x + b * y);
+            }
+        } else {
+            for ((o, &d), &x) in dst.iter_mut().zip(d).zip(td) {
+                *o = d * a * x;
+            }
+        }
+    }
+}
