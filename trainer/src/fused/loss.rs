@@ -21,14 +21,41 @@ pub struct LossCache {
     pub teacher_diff: Vec<f32>,
 }
 
+/// `e^x` for `x` in [−88, 88], within 2 ulp of the exact value: `2^n·p(r)` with
+/// `x = n·ln 2 + r`, `|r| ≤ ln 2 / 2` and `p` the degree-6 Taylor polynomial; branch-free, so
+/// the loops below vectorise.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    const SHIFTER: f32 = 12_582_912.0; // 1.5·2^23: adding it rounds to an integer
+    let x = x.clamp(-87.0, 87.0);
+    let shifted = x * std::f32::consts::LOG2_E + SHIFTER;
+    let n = shifted - SHIFTER;
+    let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6; // ln 2 split in two (Cody–Waite)
+    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    // n as a two's complement integer in the low bits of `shifted`, then 2^n from its exponent
+    let n_bits = shifted.to_bits().wrapping_sub(SHIFTER.to_bits());
+    p * f32::from_bits(n_bits.wrapping_add(127) << 23)
+}
+
 /// `sqrt(sigmoid(clamp(z)) + ε)` and its derivative in `z`.
-#[inline]
+#[inline(always)]
 fn root_mask(z: f32) -> (f32, f32) {
     let zc = z.clamp(-Z_LIMIT, Z_LIMIT);
-    let m = 1.0 / (1.0 + (-zc).exp());
+    let m = 1.0 / (1.0 + exp(-zc));
     let r = (m + SQRT_EPS).sqrt();
     let inside = if z > -Z_LIMIT && z < Z_LIMIT { 1.0 } else { 0.0 };
     (r, inside * 0.5 / r * m * (1.0 - m))
+}
+
+/// `Σ v²` in eight lanes (so that it vectorises), in f64 at the end.
+fn sum_sq(v: &[f32]) -> f64 {
+    let mut lanes = [0f32; 8];
+    let chunks = v.chunks_exact(8);
+    let tail: f32 = chunks.remainder().iter().map(|x| x * x).sum();
+    for c in chunks {
+        lanes.iter_mut().zip(c).for_each(|(l, x)| *l += x * x);
+    }
+    lanes.iter().map(|&l| f64::from(l)).sum::<f64>() + f64::from(tail)
 }
 
 /// The estimates `(sigmoid(z)·|X|)^0.5` of the logits in `z` (padded layout) as `(B·T) × n_out`.
@@ -70,35 +97,25 @@ pub fn loss(
         bail!("the loss targets differ in length");
     }
     let k = s.n_out();
+    let n = sqrt_mix.len();
     let LossCache { dest_dz, task_diff, teacher_diff } = cache;
-    dest_dz.clear();
-    task_diff.clear();
-    teacher_diff.clear();
-    let (mut task, mut dist) = (0f64, 0f64);
-    for (row, zi) in data_rows(s, z).enumerate() {
-        let at = row * k..(row + 1) * k;
-        let (Some(mi), Some(ci)) = (sqrt_mix.get(at.clone()), sqrt_clean.get(at.clone())) else { continue };
-        let (mut row_task, mut row_dist) = (0f32, 0f32);
-        let start = task_diff.len();
-        for ((&z, &m), &c) in zi.iter().zip(mi).zip(ci) {
+    dest_dz.resize(n, 0.0);
+    task_diff.resize(n, 0.0);
+    let rows = data_rows(s, z).zip(sqrt_mix.chunks_exact(k).zip(sqrt_clean.chunks_exact(k)));
+    for ((zi, (mi, ci)), (dd, td)) in rows.zip(dest_dz.chunks_exact_mut(k).zip(task_diff.chunks_exact_mut(k))) {
+        for ((((&z, &m), &c), d), t) in zi.iter().zip(mi).zip(ci).zip(dd.iter_mut()).zip(td.iter_mut()) {
             let (r, dr) = root_mask(z);
-            let e = r * m;
-            dest_dz.push(dr * m);
-            task_diff.push(e - c);
-            row_task += (e - c) * (e - c);
+            *d = dr * m;
+            *t = r * m - c;
         }
-        if let Some(ti) = teacher.and_then(|t| t.get(at)) {
-            for (d, (&t, &c)) in task_diff.get(start..).unwrap_or_default().iter().zip(ti.iter().zip(ci)) {
-                let diff = d + c - t; // estimate − teacher
-                teacher_diff.push(diff);
-                row_dist += diff * diff;
-            }
-        }
-        task += f64::from(row_task);
-        dist += f64::from(row_dist);
     }
-    let n = (s.batch * s.frames * k).max(1) as f64;
-    Ok((task / n, dist / n))
+    teacher_diff.clear();
+    if let Some(t) = teacher {
+        // estimate − teacher = (estimate − clean) + clean − teacher
+        teacher_diff.extend(task_diff.iter().zip(sqrt_clean).zip(t).map(|((d, c), t)| d + c - t));
+    }
+    let count = (s.batch * s.frames * k).max(1) as f64;
+    Ok((sum_sq(task_diff) / count, sum_sq(teacher_diff) / count))
 }
 
 /// The gradient of `g_task·task + g_teacher·distance` with respect to the logits, in the padded

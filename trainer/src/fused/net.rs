@@ -32,6 +32,28 @@ impl LayerShape {
     fn tap(&self, j: usize) -> View {
         View::rows(0, self.out, self.w_off + j * self.inp, self.inp, self.kernel * self.inp)
     }
+
+    /// The taps as groups read by one multiply each: `(first tap, taps, shift of the first)`.
+    /// Without dilation the taps of a row are consecutive rows of the input, so a view with
+    /// row stride `inp` over `kernel·inp` columns reads them all (the rows overlap) and one
+    /// multiply covers the whole kernel; with dilation each tap is its own group.
+    fn groups(&self) -> Vec<(usize, usize, usize)> {
+        if self.dilation == 1 {
+            vec![(0, self.kernel, self.shift(0))]
+        } else {
+            (0..self.kernel).map(|j| (j, 1, self.shift(j))).collect()
+        }
+    }
+
+    /// The weight columns of taps `j..j + taps`, as an `out × taps·inp` view.
+    fn weight_cols(&self, j: usize, taps: usize) -> View {
+        View::rows(0, self.out, self.w_off + j * self.inp, taps * self.inp, self.kernel * self.inp)
+    }
+
+    /// The input rows `pad − shift ..` of `rows` output rows, `taps·inp` columns wide.
+    fn input_rows(&self, pad: usize, rows: usize, shift: usize, taps: usize) -> View {
+        View { offset: (pad - shift) * self.inp, rows, cols: taps * self.inp, rs: self.inp, cs: 1 }
+    }
 }
 
 /// The network and batch geometry of the padded layout.
@@ -132,12 +154,11 @@ fn layer_forward(
     for _ in 0..n {
         out.extend_from_slice(bias);
     }
-    for j in 0..l.kernel {
-        let sh = l.shift(j);
+    for (j, taps, sh) in l.groups() {
         matmul(
             (out, View::rows(p, n - p, 0, l.out, l.out)),
-            (inp, View::rows(p - sh, n - p, 0, l.inp, l.inp)),
-            (params, l.tap(j).t()),
+            (inp, l.input_rows(p, n - p, sh, taps)),
+            (params, l.weight_cols(j, taps).t()),
             true,
             threads,
         )?;
@@ -196,11 +217,15 @@ pub fn backward(
         for row in dy.chunks_exact(l.out) {
             db.iter_mut().zip(row).for_each(|(d, g)| *d += g);
         }
-        for j in 0..l.kernel {
-            let sh = l.shift(j);
-            let dw = View::rows(0, l.out, l.w_off + j * l.inp, l.inp, l.kernel * l.inp);
-            let dy_t = View::rows(p, n - p, 0, l.out, l.out).t();
-            matmul((grad, dw), (dy, dy_t), (inp, View::rows(p - sh, n - p, 0, l.inp, l.inp)), false, threads)?;
+        let dy_t = View::rows(p, n - p, 0, l.out, l.out).t();
+        for (j, taps, sh) in l.groups() {
+            matmul(
+                (grad, l.weight_cols(j, taps)),
+                (dy, dy_t),
+                (inp, l.input_rows(p, n - p, sh, taps)),
+                false,
+                threads,
+            )?;
         }
         if i == 0 {
             break;
@@ -213,11 +238,7 @@ pub fn backward(
             matmul((dh, dst), (dy, View::rows(p, n - p, 0, l.out, l.out)), (params, l.tap(j)), true, threads)?;
         }
         // through the ReLU (zero where the output was clipped, and in the padding rows)
-        dh.iter_mut().zip(inp).for_each(|(g, h)| {
-            if *h <= 0.0 {
-                *g = 0.0;
-            }
-        });
+        dh.iter_mut().zip(inp).for_each(|(g, &h)| *g = if h > 0.0 { *g } else { 0.0 });
         std::mem::swap(&mut dy, &mut dh);
     }
     Ok(())
