@@ -4,6 +4,7 @@
 
 use super::net::NetShape;
 use anyhow::{bail, Result};
+use rayon::prelude::*;
 
 /// Bound of the logits before the sigmoid (the candle graph's clamp).
 const Z_LIMIT: f32 = 30.0;
@@ -91,25 +92,35 @@ pub fn loss(
     (sqrt_mix, sqrt_clean): (&[f32], &[f32]),
     teacher: Option<&[f32]>,
     cache: &mut LossCache,
+    threads: usize,
 ) -> Result<(f64, f64)> {
     check_len(s, z, sqrt_mix)?;
     if sqrt_clean.len() != sqrt_mix.len() || teacher.is_some_and(|t| t.len() != sqrt_mix.len()) {
         bail!("the loss targets differ in length");
     }
-    let k = s.n_out();
-    let n = sqrt_mix.len();
+    let (k, n, per) = (s.n_out(), sqrt_mix.len(), s.frames * s.n_out());
     let LossCache { dest_dz, task_diff, teacher_diff } = cache;
     dest_dz.resize(n, 0.0);
     task_diff.resize(n, 0.0);
-    let rows = data_rows(s, z).zip(sqrt_mix.chunks_exact(k).zip(sqrt_clean.chunks_exact(k)));
-    for ((zi, (mi, ci)), (dd, td)) in rows.zip(dest_dz.chunks_exact_mut(k).zip(task_diff.chunks_exact_mut(k))) {
+    teacher_diff.clear();
+    if per == 0 {
+        return Ok((0.0, 0.0));
+    }
+    let item = |(i, (dd, td)): (usize, (&mut [f32], &mut [f32]))| {
+        let zi = z.get(s.row(i, 0) * k..s.row(i, 0) * k + per).unwrap_or_default();
+        let at = i * per..(i + 1) * per;
+        let (mi, ci) = (sqrt_mix.get(at.clone()).unwrap_or_default(), sqrt_clean.get(at).unwrap_or_default());
         for ((((&z, &m), &c), d), t) in zi.iter().zip(mi).zip(ci).zip(dd.iter_mut()).zip(td.iter_mut()) {
             let (r, dr) = root_mask(z);
             *d = dr * m;
             *t = r * m - c;
         }
+    };
+    if threads > 1 {
+        dest_dz.par_chunks_mut(per).zip(task_diff.par_chunks_mut(per)).enumerate().for_each(item);
+    } else {
+        dest_dz.chunks_mut(per).zip(task_diff.chunks_mut(per)).enumerate().for_each(item);
     }
-    teacher_diff.clear();
     if let Some(t) = teacher {
         // estimate − teacher = (estimate − clean) + clean − teacher
         teacher_diff.extend(task_diff.iter().zip(sqrt_clean).zip(t).map(|((d, c), t)| d + c - t));
@@ -120,22 +131,18 @@ pub fn loss(
 
 /// The gradient of `g_task·task + g_teacher·distance` with respect to the logits, in the padded
 /// layout with zero padding rows.
-pub fn loss_grad(s: &NetShape, cache: &LossCache, (g_task, g_teacher): (f32, f32), dz: &mut Vec<f32>) {
-    let k = s.n_out();
-    let n = (s.batch * s.frames * k).max(1) as f32;
+pub fn loss_grad(s: &NetShape, cache: &LossCache, (g_task, g_teacher): (f32, f32), dz: &mut Vec<f32>, threads: usize) {
+    let (k, per) = (s.n_out(), s.frames * s.n_out());
+    let n = (s.batch * per).max(1) as f32;
     let (a, b) = (2.0 * g_task / n, 2.0 * g_teacher / n);
-    dz.clear();
     dz.resize(s.rows() * k, 0.0);
-    let pad = s.pad * k;
-    let frames = s.frames * k;
-    let teacher = !cache.teacher_diff.is_empty();
-    for (item, dzi) in dz.chunks_exact_mut(s.item_rows() * k).enumerate() {
-        let at = item * frames..(item + 1) * frames;
-        let (Some(d), Some(td), Some(dst)) =
-            (cache.dest_dz.get(at.clone()), cache.task_diff.get(at.clone()), dzi.get_mut(pad..))
-        else {
-            continue;
-        };
+    let (pad, teacher) = (s.pad * k, !cache.teacher_diff.is_empty());
+    let item = |(i, dzi): (usize, &mut [f32])| {
+        let (head, dst) = dzi.split_at_mut(pad.min(dzi.len()));
+        head.iter_mut().for_each(|v| *v = 0.0);
+        let at = i * per..(i + 1) * per;
+        let d = cache.dest_dz.get(at.clone()).unwrap_or_default();
+        let td = cache.task_diff.get(at.clone()).unwrap_or_default();
         if teacher {
             let tt = cache.teacher_diff.get(at).unwrap_or_default();
             for (((o, &d), &x), &y) in dst.iter_mut().zip(d).zip(td).zip(tt) {
@@ -146,5 +153,14 @@ pub fn loss_grad(s: &NetShape, cache: &LossCache, (g_task, g_teacher): (f32, f32
                 *o = d * a * x;
             }
         }
+    };
+    let item_len = s.item_rows() * k;
+    if item_len == 0 {
+        return;
+    }
+    if threads > 1 {
+        dz.par_chunks_mut(item_len).enumerate().for_each(item);
+    } else {
+        dz.chunks_mut(item_len).enumerate().for_each(item);
     }
 }

@@ -110,7 +110,7 @@ impl LossOp {
         net::forward(s, params, &ws.x, &mut ws.acts, self.threads)?;
         let z = ws.acts.last().ok_or_else(|| anyhow!("empty network"))?;
         let teacher = (!ws.teacher.is_empty()).then_some(ws.teacher.as_slice());
-        let (task, dist) = loss::loss(s, z, (&ws.sqrt_mix, &ws.sqrt_clean), teacher, &mut ws.cache)?;
+        let (task, dist) = loss::loss(s, z, (&ws.sqrt_mix, &ws.sqrt_clean), teacher, &mut ws.cache, self.threads)?;
         ws.owner = self.id;
         Ok(if teacher.is_some() { vec![task as f32, dist as f32] } else { vec![task as f32] })
     }
@@ -123,7 +123,7 @@ impl LossOp {
         }
         let s = ws.shape.as_ref().ok_or_else(|| anyhow!("no batch prepared"))?;
         let gains = (g.first().copied().unwrap_or(0.0), g.get(1).copied().unwrap_or(0.0));
-        loss::loss_grad(s, &ws.cache, gains, &mut ws.dz);
+        loss::loss_grad(s, &ws.cache, gains, &mut ws.dz, self.threads);
         let mut grad = vec![0f32; s.n_params];
         net::backward(s, params, (&ws.x, &ws.acts), (&mut ws.dz, &mut ws.spare), &mut grad, self.threads)?;
         Ok(grad)

@@ -10,6 +10,7 @@
 use super::gemm::{matmul, View};
 use crate::model::Arch;
 use anyhow::{anyhow, bail, Result};
+use rayon::prelude::*;
 
 /// One weighted layer and where its weight and bias sit in the flat parameter vector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,10 +131,15 @@ pub fn load_input(s: &NetShape, feats: &[f32], x: &mut Vec<f32>) -> Result<()> {
     Ok(())
 }
 
-/// Zeroes the leading rows of every batch item of an `(rows × width)` buffer.
-fn zero_pad_rows(s: &NetShape, buf: &mut [f32], width: usize) {
-    for item in buf.chunks_exact_mut(s.item_rows() * width) {
-        item.iter_mut().take(s.pad * width).for_each(|v| *v = 0.0);
+/// Runs `f` on every `len`-long chunk of `data` (a batch item's rows), on `threads` threads.
+fn for_items(data: &mut [f32], len: usize, threads: usize, f: impl Fn(&mut [f32]) + Send + Sync) {
+    if len == 0 {
+        return;
+    }
+    if threads > 1 {
+        data.par_chunks_mut(len).for_each(f);
+    } else {
+        data.chunks_mut(len).for_each(f);
     }
 }
 
@@ -163,10 +169,14 @@ fn layer_forward(
             threads,
         )?;
     }
-    if relu {
-        out.iter_mut().for_each(|v| *v = v.max(0.0));
-    }
-    zero_pad_rows(s, out, l.out);
+    let head = s.pad * l.out;
+    for_items(out, s.item_rows() * l.out, threads, |item| {
+        let (pad_rows, frames) = item.split_at_mut(head.min(item.len()));
+        pad_rows.iter_mut().for_each(|v| *v = 0.0);
+        if relu {
+            frames.iter_mut().for_each(|v| *v = v.max(0.0));
+        }
+    });
     Ok(())
 }
 
@@ -238,7 +248,15 @@ pub fn backward(
             matmul((dh, dst), (dy, View::rows(p, n - p, 0, l.out, l.out)), (params, l.tap(j)), true, threads)?;
         }
         // through the ReLU (zero where the output was clipped, and in the padding rows)
-        dh.iter_mut().zip(inp).for_each(|(g, &h)| *g = if h > 0.0 { *g } else { 0.0 });
+        let relu_grad = |(g, h): (&mut [f32], &[f32])| {
+            g.iter_mut().zip(h).for_each(|(g, &h)| *g = if h > 0.0 { *g } else { 0.0 });
+        };
+        let item = s.item_rows() * l.inp;
+        if threads > 1 && item > 0 {
+            dh.par_chunks_mut(item).zip(inp.par_chunks(item)).for_each(relu_grad);
+        } else {
+            relu_grad((dh.as_mut_slice(), inp));
+        }
         std::mem::swap(&mut dy, &mut dh);
     }
     Ok(())
