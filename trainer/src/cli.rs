@@ -133,8 +133,10 @@ pub struct BenchStepArgs {
     /// CPU threads (`CANDLE_NUM_THREADS` wins if set).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// How a step computes the network and its gradients (as `train --step-impl`).
     #[arg(long, value_enum, default_value = "fused")]
     pub step_impl: StepImpl,
+    /// Device candle computes on.
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
     /// Also write the batch and the initial weights here (`inputs.safetensors`, `inputs.json`),
