@@ -3,7 +3,7 @@
 layers, ReLU, a linear mask layer), the same loss (MSE between (sigmoid(z)·|X|)^0.5 and |S|^0.5),
 Adam at the same rate, on the batch and initial weights `trainer bench-step --dump DIR` wrote.
 
-Usage: torch_step.py DIR --threads N [--measure 60] [--warmup 5]
+Usage: torch_step.py DIR --threads N [--measure 60] [--warmup 5] [--tag LABEL]
 Prints one JSON line: median ms per step, forward/backward/update split, first and last loss.
 """
 import argparse, json, struct, sys, time
@@ -34,6 +34,7 @@ def main():
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--measure", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--tag", default="", help="a label copied into the JSON line")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     meta = json.load(open(f"{a.dir}/inputs.json"))
@@ -83,7 +84,7 @@ def main():
         "impl": "pytorch", "version": torch.__version__, "threads": a.threads, "step_ms": med(times),
         "forward_ms": med([s[0] for s in split]), "backward_ms": med([s[1] for s in split]),
         "update_ms": med([s[2] for s in split]), "first_loss": losses[a.warmup], "last_loss": losses[-1],
-        "steps": a.measure,
+        "steps": a.measure, "tag": a.tag,
     }))
 
 
