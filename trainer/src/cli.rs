@@ -4,6 +4,7 @@ use crate::config::{limits, ConfigError, Recipe, RunConfig};
 use crate::data::{DataSel, SplitMode};
 use crate::eval::RunPath;
 use crate::noise::NoiseType;
+use crate::train::StepImpl;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -65,6 +66,9 @@ pub enum Cmd {
     Denoise(DenoiseArgs),
     /// Pictures (PNG and SVG): training curves, bit widths, size against quality, spectrograms.
     Report(ReportArgs),
+    /// Time the training step (forward, backward, updates) on a fixed batch, without data
+    /// loading or checkpoints.
+    BenchStep(Box<BenchStepArgs>),
     /// Write the manifest that pins the default corpus (data/manifest.tsv: every file of the
     /// en, es and it prompt folders and of the music-on-hold tracks, with size, hash and split).
     DataManifest(ManifestArgs),
@@ -103,9 +107,45 @@ pub struct TrainArgs {
     /// loader; candle's spinning thread pool degrades badly when cores are oversubscribed.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// How a step computes the network and its gradients: `fused` (one CPU op with a
+    /// hand-written backward pass; the graph on other devices) or `graph` (candle's autograd,
+    /// the float summation order `scripts/reproduce-default.sh` reproduces the shipped model with).
+    #[arg(long, value_enum, default_value = "fused")]
+    pub step_impl: StepImpl,
     #[command(flatten)]
     pub data: DataArgs,
     /// Print one JSON document on stdout (the progress bar and messages go to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `bench-step`: the recipe's step timed on its first training batch.
+#[derive(Args, Debug)]
+pub struct BenchStepArgs {
+    #[command(flatten)]
+    pub recipe: Recipe,
+    /// Steps timed (after the warm-up).
+    #[arg(long, default_value_t = 60)]
+    pub measure: usize,
+    /// Steps run before timing.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: usize,
+    /// CPU threads (`CANDLE_NUM_THREADS` wins if set).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// How a step computes the network and its gradients (as `train --step-impl`).
+    #[arg(long, value_enum, default_value = "fused")]
+    pub step_impl: StepImpl,
+    /// Device candle computes on.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+    /// Also write the batch and the initial weights here (`inputs.safetensors`, `inputs.json`),
+    /// for `scripts/step-compare/`.
+    #[arg(long, value_name = "DIR")]
+    pub dump: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
 }

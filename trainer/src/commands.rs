@@ -2,7 +2,7 @@
 
 use crate::audio;
 use crate::checkpoint;
-use crate::cli::{DenoiseArgs, EvalArgs, ExportArgs, ManifestArgs, TrainArgs};
+use crate::cli::{BenchStepArgs, DenoiseArgs, EvalArgs, ExportArgs, ManifestArgs, TrainArgs};
 use crate::data::{self, Corpus, Split};
 use crate::eval::{self, RunPath};
 use crate::export::{self, ExportOptions};
@@ -17,7 +17,16 @@ use std::path::Path;
 pub fn train(a: TrainArgs, dev: Device) -> Result<train::TrainSummary> {
     let run = a.run_config()?;
     let target = run.train.target_bytes.filter(|_| run.method == crate::config::Method::Diffq);
-    let req = TrainRequest { run, out: a.out, resume: a.resume, force: a.force, device: dev, progress: true };
+    let req = TrainRequest {
+        run,
+        out: a.out,
+        resume: a.resume,
+        force: a.force,
+        device: dev,
+        step_impl: a.step_impl,
+        threads: threads(a.threads),
+        progress: true,
+    };
     let s = train::train(req)?;
     eprintln!(
         "{}: {} steps ({} run in {:.1} s, {:.2} steps/s), loss {:.4}, val loss {:.4}, {:.1} ms/step, blob ≈ {} bytes{}",
@@ -35,6 +44,36 @@ pub fn train(a: TrainArgs, dev: Device) -> Result<train::TrainSummary> {
     if let Some(w) = target.and_then(|t| size_miss_warning(s.blob_bytes_estimate, t)) {
         eprintln!("{w}");
     }
+    if a.json {
+        println!("{}", serde_json::to_string(&s)?);
+    }
+    Ok(s)
+}
+
+/// The CPU threads of a run: `CANDLE_NUM_THREADS` if set, else `flag`.
+pub fn threads(flag: usize) -> usize {
+    std::env::var("CANDLE_NUM_THREADS").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(flag).max(1)
+}
+
+/// Makes `threads(flag)` candle's thread count and the size of rayon's pool (candle's matrix
+/// multiply runs on it), before the first tensor operation starts the pool.
+pub fn set_threads(flag: usize) {
+    let n = threads(flag).to_string();
+    std::env::set_var("CANDLE_NUM_THREADS", &n);
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        std::env::set_var("RAYON_NUM_THREADS", &n);
+    }
+}
+
+/// `bench-step`: the table line (and with `--json` the JSON document) of a timed step.
+pub fn bench_step(a: BenchStepArgs, dev: Device) -> Result<train::BenchSummary> {
+    let run = a.recipe.resolve(&a.data.selection())?;
+    let s = train::bench_step(&run, a.step_impl, (a.warmup, a.measure), threads(a.threads), a.dump.as_deref(), &dev)?;
+    eprintln!(
+        "{} {} {:?}, {} thread(s), batch {} × {} frames: {:.2} ms/step (forward {:.2}, backward {:.2}, updates {:.2}; median of {}), loss {:.5} → {:.5}",
+        s.preset, s.method, s.step_impl, s.threads, s.batch, s.frames, s.step_ms, s.forward_ms, s.backward_ms, s.update_ms,
+        s.steps, s.first_loss, s.last_loss
+    );
     if a.json {
         println!("{}", serde_json::to_string(&s)?);
     }

@@ -13,6 +13,7 @@ pub mod ema;
 pub mod eval;
 pub mod export;
 pub mod features;
+pub mod fused;
 pub mod inspect;
 pub mod loader;
 pub mod model;

@@ -21,12 +21,14 @@ fn device(d: DeviceArg) -> Result<candle_core::Device> {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
         Cmd::Train(a) => {
-            if std::env::var_os("CANDLE_NUM_THREADS").is_none() && a.threads > 0 {
-                // Before candle starts its thread pool (first tensor op).
-                std::env::set_var("CANDLE_NUM_THREADS", a.threads.to_string());
-            }
+            commands::set_threads(a.threads);
             let dev = device(a.device)?;
             commands::train(*a, dev)?;
+        }
+        Cmd::BenchStep(a) => {
+            commands::set_threads(a.threads);
+            let dev = device(a.device)?;
+            commands::bench_step(*a, dev)?;
         }
         Cmd::Export(a) => {
             commands::export(a)?;

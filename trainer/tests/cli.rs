@@ -133,3 +133,32 @@ fn train_export_inspect_denoise_via_cli() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("unknown field `noise-kind`") && err.contains("typo.toml"), "{err}");
 }
+
+/// `bench-step`: one JSON document; the fused and the graph step make the same DiffQ steps
+/// (the same losses to float rounding), and the dump holds the batch and the weights.
+#[test]
+fn bench_step_times_both_step_implementations_alike() {
+    let c = common::make("bench");
+    let (sp, nz) = (common::s(&c.speech), common::s(&c.noise));
+    let dump = c.root.join("dump");
+    let bench = |imp: &str| {
+        let mut args = vec!["bench-step", "--preset", "tiny", "--method", "diffq", "--measure", "3", "--warmup", "1"];
+        args.extend(["--step-impl", imp, "--speech", &sp, "--noise", &nz, "--json"]);
+        let d = common::s(&dump);
+        if imp == "fused" {
+            args.extend(["--dump", &d]);
+        }
+        let o = bin().args(&args).env("CANDLE_NUM_THREADS", "1").output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap() // all of stdout
+    };
+    let (f, g) = (bench("fused"), bench("graph"));
+    assert_eq!((f["step_impl"].as_str(), g["step_impl"].as_str()), (Some("fused"), Some("graph")));
+    assert_eq!((f["steps"].as_u64(), f["threads"].as_u64()), (Some(3), Some(1)));
+    assert!(f["step_ms"].as_f64().unwrap() > 0.0);
+    for key in ["first_loss", "last_loss"] {
+        let (a, b) = (f[key].as_f64().unwrap(), g[key].as_f64().unwrap());
+        assert!((a - b).abs() <= 1e-3 * b.abs(), "{key}: fused {a}, graph {b}");
+    }
+    assert!(dump.join("inputs.safetensors").is_file() && dump.join("inputs.json").is_file());
+}

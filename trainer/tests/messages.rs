@@ -128,7 +128,7 @@ fn size_targets_missed_and_widths_moved_are_told() {
 
 #[test]
 fn every_option_has_help_text() {
-    for cmd in ["train", "export", "eval", "inspect", "denoise", "data-manifest"] {
+    for cmd in ["train", "export", "eval", "inspect", "denoise", "data-manifest", "bench-step"] {
         let (o, err) = run(&[cmd, "-h"]);
         assert!(o.status.success(), "{err}");
         let help = String::from_utf8(o.stdout).unwrap();

@@ -6,11 +6,14 @@
 //! adapted after each (`SizeControl`), logs and checkpoints it every `ckpt_every` steps, and
 //! at the end puts the weight average in (`--ema`) and writes the final checkpoint.
 
+mod bench;
 mod progress;
 mod state;
 mod step;
 
+pub use bench::{bench_step, BenchSummary};
 use state::TrainState;
+pub use step::StepImpl;
 use step::{eval_loss, StepContext, Teacher};
 
 use crate::checkpoint::{self, Checkpoint, CheckpointError, LogEntry, Meta};
@@ -18,6 +21,7 @@ use crate::config::{Method, RunConfig};
 use crate::data::{Corpus, Split, SplitMode};
 use crate::diffq::size::BlobLayout;
 use crate::diffq::DiffqConfig;
+use crate::fused::FusedNet;
 use crate::loader::{self, Batch};
 use crate::schedule::SizeControl;
 use anyhow::{Context, Result};
@@ -62,6 +66,9 @@ pub struct TrainRequest {
     /// Start over even if `out` holds a run (without it, or `resume`, that is an error).
     pub force: bool,
     pub device: Device,
+    /// How each step computes the network and its gradients, and on how many CPU threads.
+    pub step_impl: StepImpl,
+    pub threads: usize,
     /// Show a progress bar.
     pub progress: bool,
 }
@@ -74,6 +81,7 @@ struct Session<'a> {
     dev: &'a Device,
     layout: BlobLayout,
     teacher: Option<Teacher>,
+    fused: Option<FusedNet>,
     /// The fixed validation batch.
     val: Batch,
 }
@@ -118,7 +126,7 @@ fn initial_size(layout: &BlobLayout, diffq: &DiffqConfig) -> f64 {
 
 /// Runs training and writes `out/checkpoint.safetensors`.
 pub fn train(req: TrainRequest) -> Result<TrainSummary> {
-    let TrainRequest { run, out, resume, force, device: dev, progress } = req;
+    let TrainRequest { run, out, resume, force, device: dev, step_impl, threads, progress } = req;
     run.validate()?;
     run.arch.validate()?;
     if !resume && !force && out.join(checkpoint::CKPT_FILE).exists() {
@@ -129,7 +137,8 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
     let (corpus, val) = load_data(&run)?;
     let layout = st.qs.blob_layout(&run.arch, st.qs.all_quantized());
     let teacher = Teacher::load(&run, &dev)?;
-    let s = Session { run: &run, steps, out: &out, dev: &dev, layout, teacher, val };
+    let fused = step_impl.fused(&dev, threads);
+    let s = Session { run: &run, steps, out: &out, dev: &dev, layout, teacher, fused, val };
     let ctl = SizeControl::new(meta.lambda, meta.log_lambda_i, initial_size(&s.layout, &run.diffq));
     let start = meta.step.min(steps);
     let mut prog = Progress::new(progress, steps, start);
@@ -178,6 +187,7 @@ impl Session<'_> {
             layout: &self.layout,
             teacher: self.teacher.as_ref(),
             dev: self.dev,
+            fused: self.fused.as_ref(),
         };
         let out = r.st.step(&cx, &batch, step, r.ctl.lambda)?;
         if let (Some(size), Some(_), false) = (&out.size, cfg.target_bytes, cfg.bits_frozen(step, self.steps)) {

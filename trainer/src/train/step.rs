@@ -6,6 +6,7 @@ use super::state::{param_vars, TrainState};
 use crate::checkpoint::Checkpoint;
 use crate::config::RunConfig;
 use crate::diffq::size::BlobLayout;
+use crate::fused::FusedNet;
 use crate::loader::{self, Batch};
 use crate::model::{self, Arch, Params};
 use crate::schedule::lr_at;
@@ -14,6 +15,26 @@ use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use serde::Serialize;
+use std::time::Instant;
+
+/// How a step computes the network, the loss and their gradients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum StepImpl {
+    /// One fused CPU op with a hand-written backward pass ([`crate::fused`]); the graph on
+    /// other devices.
+    Fused,
+    /// candle's graph and autograd (float sums in the order `scripts/reproduce-default.sh` needs).
+    Graph,
+}
+
+impl StepImpl {
+    /// The fused network of a run on `dev` with `threads` threads (none for the graph or off the CPU).
+    pub fn fused(self, dev: &Device, threads: usize) -> Option<FusedNet> {
+        (self == StepImpl::Fused && dev.is_cpu()).then(|| FusedNet::new(threads))
+    }
+}
 
 /// The `--from` model as the distillation teacher: its estimate stands in for part of the target.
 pub struct Teacher {
@@ -54,6 +75,8 @@ pub struct StepContext<'a> {
     pub layout: &'a BlobLayout,
     pub teacher: Option<&'a Teacher>,
     pub dev: &'a Device,
+    /// The fused CPU network (else the candle graph).
+    pub fused: Option<&'a FusedNet>,
 }
 
 /// What a step reports.
@@ -64,6 +87,9 @@ pub struct StepOut {
     pub size: Option<Tensor>,
     /// The exact blob size at the rounded bits before the update.
     pub exact: usize,
+    /// Milliseconds of the forward pass (weights, network, loss terms, size), the backward pass
+    /// and the updates.
+    pub phase_ms: [f64; 3],
 }
 
 /// Features, `|X|^0.5` and `|S|^0.5` of a batch as tensors.
@@ -84,16 +110,14 @@ pub fn eval_loss(arch: &Arch, weights: &[Tensor], params: &Params, b: &Batch, de
 impl TrainState {
     /// Step `step` on `batch` with the size penalty `lambda` (left out once the bits are frozen).
     pub fn step(&mut self, cx: &StepContext, batch: &Batch, step: usize, lambda: f64) -> Result<StepOut> {
-        let (arch, cfg) = (&cx.run.arch, &cx.run.train);
+        let t0 = Instant::now();
+        let cfg = &cx.run.train;
         let frozen = cfg.bits_frozen(step, cx.steps);
-        let (f, m, c) = batch_tensors(batch, cx.dev)?;
         let mut nrng = StdRng::seed_from_u64(loader::batch_seed(cfg.seed ^ 0xd1ff, step as u64));
         let w = self.qs.train_weights(&self.params, &mut nrng)?;
-        let z = model::forward(arch, &w, &self.params.bias_tensors(), &f, true)?;
-        let task = model::mask_loss(&z, &m, &c)?;
-        let fit = match cx.teacher {
-            Some(t) => t.blend(arch, &task, &z, &f, &m)?,
-            None => task.clone(),
+        let (task, fit) = match cx.fused {
+            Some(f) => self.fused_loss(f, cx, &w, batch)?,
+            None => self.graph_loss(cx, &w, batch)?,
         };
         let (size, exact) = self.qs.size(cx.layout)?;
         // Once the bits are frozen the size term is a constant: leave it out of the graph.
@@ -105,9 +129,37 @@ impl TrainState {
         if !loss.is_finite() {
             bail!("loss became {loss} at step {step}: lower the learning rate");
         }
+        let t1 = Instant::now();
         let grads = total.backward()?;
+        let t2 = Instant::now();
         self.update(&grads, cx, step, frozen)?;
-        Ok(StepOut { loss, size, exact })
+        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1000.0;
+        Ok(StepOut { loss, size, exact, phase_ms: [ms(t0, t1), ms(t1, t2), ms(t2, Instant::now())] })
+    }
+
+    /// Task loss and fit term (the task loss blended with the teacher's) through candle's graph.
+    fn graph_loss(&self, cx: &StepContext, w: &[Tensor], batch: &Batch) -> Result<(Tensor, Tensor)> {
+        let arch = &cx.run.arch;
+        let (f, m, c) = batch_tensors(batch, cx.dev)?;
+        let z = model::forward(arch, w, &self.params.bias_tensors(), &f, true)?;
+        let task = model::mask_loss(&z, &m, &c)?;
+        let fit = match cx.teacher {
+            Some(t) => t.blend(arch, &task, &z, &f, &m)?,
+            None => task.clone(),
+        };
+        Ok((task, fit))
+    }
+
+    /// [`TrainState::graph_loss`] through the fused CPU op.
+    fn fused_loss(&self, f: &FusedNet, cx: &StepContext, w: &[Tensor], batch: &Batch) -> Result<(Tensor, Tensor)> {
+        f.prepare(&cx.run.arch, batch, cx.teacher.map(|t| (t.weights.as_slice(), t.biases.as_slice())))?;
+        let terms = f.loss(w, &self.params.bias_tensors())?;
+        let task = terms.get(0)?;
+        let fit = match cx.teacher {
+            Some(t) => ((&task * (1.0 - t.alpha))? + (terms.get(1)? * t.alpha)?)?,
+            None => task.clone(),
+        };
+        Ok((task, fit))
     }
 
     /// Adam on the weights (at the step's learning rate) and, until the freeze, on the bit
