@@ -1,6 +1,6 @@
 //! `trainer` binary: see `trainer --help` and trainer/README.md.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Parser;
 use std::process::ExitCode;
 use trainer::cli::{Cli, Cmd, DeviceArg};
@@ -13,7 +13,9 @@ fn device(d: DeviceArg) -> Result<candle_core::Device> {
             if !candle_core::utils::cuda_is_available() {
                 bail!("CUDA is not available (build with `--features cuda` on a machine with a GPU)");
             }
-            Ok(candle_core::Device::new_cuda(0)?)
+            candle_core::Device::new_cuda(0).context(
+                "cannot open CUDA device 0: is an NVIDIA driver (>= 580 for this CUDA 13.0 build) installed and a GPU visible?",
+            )
         }
     }
 }
