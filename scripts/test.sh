@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 echo "== runtime and the C API's staticlib build for every embedded target"
 for t in thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf; do
-  cargo build -q -p runtime --release --target "$t"
+  cargo build -q -p diffq-runtime --release --target "$t"
   cargo build -q -p diffq-denoise-c --release --target "$t"
 done
 
@@ -19,7 +19,7 @@ echo "== structure: no import cycle between source files, no function over 80 li
 python3 scripts/structure.py --check
 
 echo "== clippy, every crate and target (runtime: no unwrap/expect/panic/indexing in library code)"
-cargo clippy -q -p runtime --features std -- -D warnings
+cargo clippy -q -p diffq-runtime --features std -- -D warnings
 cargo clippy -q --workspace --all-targets -- -D warnings
 cargo clippy -q -p diffq-denoise-c --target thumbv7em-none-eabihf -- -D warnings   # the bare-metal panic handler
 
