@@ -23,9 +23,10 @@ cargo clippy -q -p diffq-runtime --features std -- -D warnings
 cargo clippy -q --workspace --all-targets -- -D warnings
 cargo clippy -q -p diffq-denoise-c --target thumbv7em-none-eabihf -- -D warnings   # the bare-metal panic handler
 
-echo "== library docs: every public item documented, no broken links (with and without features)"
+echo "== library docs: every public item documented, no broken links (with and without features); doc tests"
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p diffq-runtime -p diffq-denoise-c
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p diffq-runtime --features std,defmt
+cargo test -q --doc -p diffq-runtime --features std   # the crate example runs (it builds its model with std's writer)
 
 echo "== library packages: cargo publish --dry-run (packages, then builds each from its .crate)"
 # The C API is verified against the runtime's package in a local registry (cargo publishes the
@@ -43,5 +44,5 @@ echo "== fuzz targets compile (stable; scripts/fuzz.sh runs them on nightly)"
 echo "== firmware: every target builds, clippy"
 bash scripts/test-firmware.sh --builds-only
 
-echo "== host tests (runtime and its doc tests with feature std, trainer, C API: header current, C test with cc; host-tests: QEMU M4/M7/RV32/M0 and the C example on the M4 vs host)"
+echo "== host tests (runtime, trainer, C API: header current, C test with cc; host-tests: QEMU M4/M7/RV32/M0 and the C example on the M4 vs host)"
 cargo test --workspace --no-fail-fast
