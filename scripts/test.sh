@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== runtime and the C API's staticlib build for every embedded target"
+echo "== runtime (and its no_std example) and the C API's staticlib build for every embedded target"
 for t in thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf; do
-  cargo build -q -p runtime --release --target "$t"
+  cargo build -q -p diffq-runtime --release --target "$t" --lib --example embedded
   cargo build -q -p diffq-denoise-c --release --target "$t"
 done
 
@@ -22,9 +22,24 @@ echo "== GPU scripts: shell syntax (they need a CUDA toolkit and a GPU to run: t
 for f in scripts/cuda-toolkit.sh scripts/build-cuda.sh scripts/gpu-check.sh scripts/gpu-check/pack.sh; do bash -n "$f"; done
 
 echo "== clippy, every crate and target (runtime: no unwrap/expect/panic/indexing in library code)"
-cargo clippy -q -p runtime --features std -- -D warnings
+cargo clippy -q -p diffq-runtime --features std -- -D warnings
 cargo clippy -q --workspace --all-targets -- -D warnings
 cargo clippy -q -p diffq-denoise-c --target thumbv7em-none-eabihf -- -D warnings   # the bare-metal panic handler
+
+echo "== library docs: every public item documented, no broken links (with and without features); doc tests"
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p diffq-runtime -p diffq-denoise-c
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p diffq-runtime --features std,defmt
+cargo test -q --doc -p diffq-runtime --features std   # the crate example runs (it builds its model with std's writer)
+
+echo "== library packages: cargo publish --dry-run (packages, then builds each from its .crate)"
+# The C API is verified against the runtime's package in a local registry (cargo publishes the
+# two in dependency order). The dry run asks crates.io's index whether the versions exist.
+if ! cargo publish -q --dry-run --allow-dirty -p diffq-runtime -p diffq-denoise-c; then
+  echo "cargo publish --dry-run failed (see above). It needs network access to crates.io's index;" >&2
+  echo "offline, 'cargo package --offline -p diffq-runtime -p diffq-denoise-c' makes the same checks" >&2
+  echo "except the registry's." >&2
+  exit 1
+fi
 
 echo "== fuzz targets compile (stable; scripts/fuzz.sh runs them on nightly)"
 (cd runtime/fuzz && cargo check -q --bins)

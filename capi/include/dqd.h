@@ -116,6 +116,7 @@
 // A parsed model (`dqd_model`): filled by `dqd_model_parse`, read by `dqd_sizes` and
 // `dqd_denoiser_init`. It refers to the blob, which must stay in place while it is used.
 typedef struct dqd_model {
+  // Opaque storage: only the `dqd_*` functions read or write it.
   uint64_t opaque[DQD_MODEL_WORDS];
 } dqd_model;
 
@@ -124,6 +125,7 @@ typedef struct dqd_model {
 // untouched while it is used. It holds the front end's buffers (a few KiB): declare it static
 // or give it room on the stack.
 typedef struct dqd_denoiser {
+  // Opaque storage: only the `dqd_*` functions read or write it.
   uint64_t opaque[DQD_DENOISER_WORDS];
 } dqd_denoiser;
 

@@ -12,6 +12,7 @@
 //! staticlib carries a panic handler that stops the core, and on a host it links `std`, whose
 //! `extern "C"` boundary aborts instead of unwinding.
 #![no_std]
+#![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 #[cfg(not(target_os = "none"))]

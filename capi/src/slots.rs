@@ -18,6 +18,7 @@ pub const DQD_DENOISER_WORDS: usize = 416;
 /// `dqd_denoiser_init`. It refers to the blob, which must stay in place while it is used.
 #[repr(C)]
 pub struct DqdModel {
+    /// Opaque storage: only the `dqd_*` functions read or write it.
     pub opaque: [u64; DQD_MODEL_WORDS],
 }
 
@@ -27,6 +28,7 @@ pub struct DqdModel {
 /// or give it room on the stack.
 #[repr(C)]
 pub struct DqdDenoiser {
+    /// Opaque storage: only the `dqd_*` functions read or write it.
     pub opaque: [u64; DQD_DENOISER_WORDS],
 }
 

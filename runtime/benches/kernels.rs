@@ -1,4 +1,4 @@
-//! Kernel benchmarks: `cargo bench -p runtime --features std` (criterion; short measurement times
+//! Kernel benchmarks: `cargo bench -p diffq-runtime --features std` (criterion; short measurement times
 //! so a full run takes ~1 minute on 2 cores). Results, with ns/MAC: runtime/README.md.
 //!
 //! * `linear256`: one 256→256 matrix-vector product (65 536 MACs), calling the kernel directly;
@@ -11,12 +11,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use diffq_runtime::format::IntParams;
+use diffq_runtime::kernels::{matvec_f32, matvec_i8};
+use diffq_runtime::writer::{BlobWriter, IntCalibration, TensorId};
+use diffq_runtime::{Model, Part, StateF32, StateI8};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use runtime::format::IntParams;
-use runtime::kernels::{matvec_f32, matvec_i8};
-use runtime::writer::{BlobWriter, IntCalibration, TensorId};
-use runtime::{Model, Part, StateF32, StateI8};
 use std::hint::black_box;
 use std::time::Duration;
 

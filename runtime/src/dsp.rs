@@ -58,6 +58,7 @@ impl Default for Analyzer {
 }
 
 impl Analyzer {
+    /// An analyzer whose previous hop is silence: the start of a stream.
     pub const fn new() -> Self {
         Analyzer { prev: [0.0; HOP] }
     }
@@ -116,6 +117,7 @@ impl Default for Synthesizer {
 }
 
 impl Synthesizer {
+    /// A synthesizer with nothing to overlap-add yet: the start of a stream.
     pub const fn new() -> Self {
         Synthesizer { tail: [0.0; HOP] }
     }

@@ -59,7 +59,7 @@ const UNMASKED_NORM: i32 = -2;
 /// Integer analysis (features) and synthesis (mask, inverse FFT, overlap-add) for one stream.
 /// Per hop, in this order: [`analyze`](Self::analyze), [`features`](Self::features), the model,
 /// [`apply_mask`](Self::apply_mask), [`synthesize`](Self::synthesize); the spectrum waits in the
-/// struct between the calls (`runtime::pipeline::I8Denoiser` makes the calls).
+/// struct between the calls (`diffq_runtime::pipeline::I8Denoiser` makes the calls).
 #[derive(Clone)]
 pub struct FixedFrontEnd {
     /// Spectrum of the current frame (slot 0: DC in `re`, Nyquist in `im`); FFT work area.

@@ -6,10 +6,15 @@ use crate::format::version::{MIN_VERSION, VERSION};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Part {
+    /// The 64-byte header.
     Header,
+    /// The tensor table as a whole (its offset, its length).
     TensorTable,
+    /// The layer table as a whole (its offset, its length).
     LayerTable,
+    /// The tensor entry with this index, or its data.
     Tensor(u16),
+    /// The layer entry with this index, or its integer constants.
     Layer(u16),
 }
 
@@ -18,7 +23,12 @@ pub enum Part {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Error {
     /// Fewer bytes than the header or the declared length.
-    Truncated { needed: u32, got: u32 },
+    Truncated {
+        /// Bytes needed.
+        needed: u32,
+        /// Bytes given.
+        got: u32,
+    },
     /// The first four bytes are not `DQEM`.
     BadMagic,
     /// A format version this runtime does not read.
@@ -30,14 +40,34 @@ pub enum Error {
     FlagMismatch(Part),
     /// The header's format version disagrees with what `part` holds (FORMAT.md, "What each
     /// check protects").
-    VersionMismatch { version: u16, part: Part },
+    VersionMismatch {
+        /// The header's format version.
+        version: u16,
+        /// The part whose contents belong to another version.
+        part: Part,
+    },
     /// The data regions of the tables (as the version sizes them) add up to `regions` bytes, but
     /// the data area between the layer table and `total_len` holds `area`.
-    RegionsMismatch { regions: u32, area: u32 },
+    RegionsMismatch {
+        /// Bytes the tables' data regions add up to.
+        regions: u32,
+        /// Bytes of the data area.
+        area: u32,
+    },
     /// `total_len` in the header differs from the buffer length.
-    LengthMismatch { header: u32, actual: u32 },
+    LengthMismatch {
+        /// `total_len` as the header states it.
+        header: u32,
+        /// The buffer's length.
+        actual: u32,
+    },
     /// CRC-32 of the blob body does not match the header.
-    Checksum { stored: u32, computed: u32 },
+    Checksum {
+        /// The CRC-32 the header stores.
+        stored: u32,
+        /// The CRC-32 of the bytes given.
+        computed: u32,
+    },
     /// A reserved field or flag is not zero.
     Reserved(Part),
     /// An offset/length pair points outside the data area.
@@ -46,20 +76,40 @@ pub enum Error {
     InvalidField(Part),
     /// Sizes, shapes or counts that do not fit together.
     ShapeMismatch(Part),
-    /// An arena or state sizes in the header differ from what the graph needs.
+    /// The arena or state sizes in the header differ from what the graph needs.
     SizeMismatch,
     /// A valid blob asks for something this runtime does not implement.
     Unsupported(Part),
     /// The caller's arena is smaller than [`crate::Model::f32_arena_len`] (or the i8 one).
-    ArenaTooSmall { needed: u32, got: u32 },
+    ArenaTooSmall {
+        /// Elements the model needs.
+        needed: u32,
+        /// Elements the caller gave.
+        got: u32,
+    },
     /// The caller's state buffer is smaller than the model needs.
-    StateTooSmall { needed: u32, got: u32 },
+    StateTooSmall {
+        /// Elements the model needs.
+        needed: u32,
+        /// Elements the caller gave.
+        got: u32,
+    },
     /// Input or output slice length differs from the model's.
-    BadIoLength { expected: u32, got: u32 },
+    BadIoLength {
+        /// The length the model (or the input) gives.
+        expected: u32,
+        /// The length of the caller's slice.
+        got: u32,
+    },
     /// The integer path was requested but the blob has no integer constants.
     NoIntegerPath,
     /// The model does not map the STFT front end's features to its gains ([`crate::pipeline`]).
-    NotADenoiser { inputs: u32, outputs: u32 },
+    NotADenoiser {
+        /// The model's inputs per frame.
+        inputs: u32,
+        /// The model's outputs per frame.
+        outputs: u32,
+    },
     /// A kernel was called with slices whose lengths do not fit its weights.
     KernelShape,
 }

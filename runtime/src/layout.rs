@@ -10,7 +10,10 @@ pub enum Layout {
     /// Rows `2p` and `2p+1` interleaved by segments of `group_size / 2` values, so one group (one
     /// bit width) covers the same inputs of two output rows and a kernel computes both rows with
     /// one pass over the inputs. A last, odd row is stored row-major.
-    RowPairs { row_len: u16 },
+    RowPairs {
+        /// Values per output row.
+        row_len: u16,
+    },
 }
 
 impl Layout {

@@ -35,7 +35,7 @@ impl<'s> StateF32<'s> {
         buf.fill(0.0);
         StateF32 { buf, frame: 0 }
     }
-    /// Forget the past: the next frame is the start of a stream.
+    /// Forgets the past: the next frame is the start of a stream.
     pub fn reset(&mut self) {
         self.buf.fill(0.0);
         self.frame = 0;
@@ -43,10 +43,12 @@ impl<'s> StateF32<'s> {
 }
 
 impl<'s> StateI8<'s> {
+    /// Wraps a buffer of at least `Model::i8_state_len` elements and zeroes it.
     pub fn new(buf: &'s mut [i8]) -> Self {
         buf.fill(0);
         StateI8 { buf, frame: 0 }
     }
+    /// Forgets the past: the next frame is the start of a stream.
     pub fn reset(&mut self) {
         self.buf.fill(0);
         self.frame = 0;
@@ -158,30 +160,40 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
+    /// The decoded header.
     pub fn header(&self) -> &Header {
         &self.header
     }
+    /// The whole blob, as given to [`Model::parse`].
     pub fn bytes(&self) -> &'a [u8] {
         self.blob
     }
+    /// Inputs per frame (the features).
     pub fn input_len(&self) -> usize {
         usize::from(self.header.input_len)
     }
+    /// Outputs per frame (the mask).
     pub fn output_len(&self) -> usize {
         usize::from(self.header.output_len)
     }
+    /// f32 elements of activation arena [`Model::step_f32`] needs.
     pub fn f32_arena_len(&self) -> usize {
         self.header.f32_arena_len as usize
     }
+    /// f32 elements of state buffer ([`StateF32`]) the f32 path needs.
     pub fn f32_state_len(&self) -> usize {
         self.header.f32_state_len as usize
     }
+    /// i8 elements of activation arena [`Model::step_i8`] needs (0 without integer constants).
     pub fn i8_arena_len(&self) -> usize {
         self.header.i8_arena_len as usize
     }
+    /// i8 elements of state buffer ([`StateI8`]) the integer path needs (0 without integer
+    /// constants).
     pub fn i8_state_len(&self) -> usize {
         self.header.i8_state_len as usize
     }
+    /// Whether the blob carries the integer path's constants ([`Model::step_i8`] runs).
     pub fn has_int(&self) -> bool {
         self.header.has_int()
     }
@@ -193,15 +205,19 @@ impl<'a> Model<'a> {
     pub fn output_scale(&self) -> f32 {
         self.layer(self.header.n_layers.saturating_sub(1)).map_or(0.0, |l| l.out_scale)
     }
+    /// Number of layers.
     pub fn n_layers(&self) -> u16 {
         self.header.n_layers
     }
+    /// Number of tensors.
     pub fn n_tensors(&self) -> u16 {
         self.header.n_tensors
     }
+    /// Layer `i` (0-based, in execution order); an error past the last.
     pub fn layer(&self, i: u16) -> Result<Layer, Error> {
         Layer::read(self.blob, &self.header, i)
     }
+    /// Tensor `i`, its values in place; an error past the last.
     pub fn tensor(&self, i: u16) -> Result<Tensor<'a>, Error> {
         Tensor::read(self.blob, &self.header, i)
     }

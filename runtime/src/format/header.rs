@@ -6,10 +6,13 @@ use super::version::{I16_BIAS_VERSION, MAGIC, MIN_VERSION, VERSION};
 use crate::bytes::{f32_at, put, slice, u16_at, u32_at};
 use crate::error::{Error, Part};
 
+/// Bytes of the header, at the start of every blob.
 pub const HEADER_LEN: usize = 64;
 /// Flag bit 0: integer-path constants present.
 pub const FLAG_HAS_INT: u16 = 1;
+/// Most tensors a blob may hold.
 pub const MAX_TENSORS: u16 = 1024;
+/// Most layers a blob may hold.
 pub const MAX_LAYERS: u16 = 64;
 /// Bytes of one tensor-table entry (FORMAT.md, "Tensor table entry").
 pub const TENSOR_ENTRY_LEN: usize = 32;
@@ -46,18 +49,32 @@ pub fn checksum(blob: &[u8]) -> u32 {
 /// The 64-byte header. The table offsets are not stored here: they follow from `n_tensors`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Header {
+    /// Format version ([`MIN_VERSION`]..=[`VERSION`]).
     pub version: u16,
+    /// Flag bits: [`FLAG_HAS_INT`] or none.
     pub flags: u16,
+    /// Bytes of the whole blob, header included.
     pub total_len: u32,
+    /// CRC-32 of bytes [`CRC_START`]`..total_len` ([`checksum`]).
     pub crc32: u32,
+    /// Entries of the tensor table.
     pub n_tensors: u16,
+    /// Entries of the layer table.
     pub n_layers: u16,
+    /// Inputs per frame (features).
     pub input_len: u16,
+    /// Outputs per frame (gains).
     pub output_len: u16,
+    /// f32 elements of activation arena the f32 path needs.
     pub f32_arena_len: u32,
+    /// f32 elements of streaming state (conv histories) the f32 path needs.
     pub f32_state_len: u32,
+    /// i8 elements of activation arena the integer path needs (0 without [`FLAG_HAS_INT`]).
     pub i8_arena_len: u32,
+    /// i8 elements of streaming state the integer path needs (0 without [`FLAG_HAS_INT`]).
     pub i8_state_len: u32,
+    /// Integer path: a feature `x` enters as `clamp(round(x / input_scale), −127, 127)`; 0
+    /// without [`FLAG_HAS_INT`].
     pub input_scale: f32,
 }
 
@@ -167,6 +184,7 @@ impl Header {
         b
     }
 
+    /// Whether [`FLAG_HAS_INT`] is set: the blob carries the integer path's constants.
     pub fn has_int(&self) -> bool {
         self.flags & FLAG_HAS_INT != 0
     }

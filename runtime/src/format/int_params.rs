@@ -1,6 +1,6 @@
 //! A layer's integer-path constants (FORMAT.md, "Integer-path constants"): the fixed-point
 //! multipliers and bias constants of a conv1d/linear layer, decoded by [`IntParams::read`] and
-//! encoded by [`IntParams::encode_into`] through the same field offsets; a sigmoid/tanh layer's
+//! encoded by `IntParams::encode_into` (feature `alloc`) through the same field offsets; a sigmoid/tanh layer's
 //! block is its 256-byte table as is.
 
 use super::layer::{Layer, Op};
@@ -40,10 +40,13 @@ pub fn int_block_len(l: &Layer, version: u16) -> usize {
 /// Fixed-point constants of one conv1d/linear layer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IntParams<'a> {
+    /// The fixed-point shift `S`: `q_y = clamp((acc + 2^(S−1)) >> S, −127, 127)`.
     pub shift: u32,
+    /// Multiplies the sum of the input levels: `round(s_x·min/s_y·2^S)`.
     pub m_min: i32,
     /// `m_bits[b − 1]` multiplies the level sums of `b`-bit groups.
     pub m_bits: [i32; MAX_BITS as usize],
+    /// The per-output bias constants.
     pub bias: BiasQ<'a>,
 }
 
@@ -51,7 +54,12 @@ pub struct IntParams<'a> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum BiasQ<'a> {
     /// Format ≥ 3: `out` little-endian i16 values `c[n]`, `bias_q[n] = c[n]·2^lshift`.
-    I16 { values: &'a [u8], lshift: u32 },
+    I16 {
+        /// The little-endian i16 values.
+        values: &'a [u8],
+        /// The shift `L` applied to each.
+        lshift: u32,
+    },
     /// Formats 1 and 2: `out` little-endian i64 values.
     I64(&'a [u8]),
 }
@@ -65,6 +73,7 @@ impl BiasQ<'_> {
         }
     }
 
+    /// Whether there are no constants.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -11,6 +11,7 @@ use crate::error::{Error, Part};
 pub const NO_TENSOR: u16 = 0xFFFF;
 /// Largest conv kernel (taps live in a stack array of this size).
 pub const MAX_KERNEL: usize = 16;
+/// Largest conv dilation.
 pub const MAX_DILATION: u16 = 256;
 
 // Field offsets.
@@ -31,14 +32,20 @@ const INT_OFFSET_AT: usize = 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Op {
+    /// Causal 1-d convolution over frames (code 1): weights, optional bias, kernel, dilation.
     Conv1d,
+    /// Matrix-vector product (code 2): weights, optional bias.
     Linear,
+    /// `max(x, 0)` element-wise (code 3).
     Relu,
+    /// The logistic function element-wise (code 4); a 256-entry table on the integer path.
     Sigmoid,
+    /// `tanh` element-wise (code 5); a 256-entry table on the integer path.
     Tanh,
 }
 
 impl Op {
+    /// The op's byte in a layer entry.
     pub fn code(self) -> u8 {
         match self {
             Op::Conv1d => 1,
@@ -49,6 +56,7 @@ impl Op {
         }
     }
 
+    /// Whether the op has a weight tensor (and may have a bias): conv1d and linear.
     pub fn has_weights(self) -> bool {
         matches!(self, Op::Conv1d | Op::Linear)
     }
@@ -63,14 +71,24 @@ impl Op {
 /// valid value).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Layer {
+    /// The operation.
     pub op: Op,
+    /// Input features per frame: the previous layer's `out_len` (the model's input for the first).
     pub in_len: u16,
+    /// Output features per frame; element-wise ops: `out_len == in_len`.
     pub out_len: u16,
+    /// Conv1d/linear: the weight tensor's index; else [`NO_TENSOR`].
     pub weight: u16,
+    /// Conv1d/linear: the bias tensor's index, or [`NO_TENSOR`] for none (always none in a
+    /// version ≥ 4 blob with integer constants, whose biases are constants); else [`NO_TENSOR`].
     pub bias: u16,
+    /// Conv1d: taps, 1..=[`MAX_KERNEL`]; linear: 1; else 0.
     pub kernel: u8,
+    /// Conv1d: frames between taps, 1..=[`MAX_DILATION`]; linear: 1; else 0.
     pub dilation: u16,
+    /// Integer path: the scale of this layer's int8 output (> 0); else 0.
     pub out_scale: f32,
+    /// Integer path, ops other than relu: where the layer's integer constants start; else 0.
     pub int_offset: u32,
 }
 
@@ -180,10 +198,12 @@ pub struct BufferSizes {
 }
 
 impl BufferSizes {
+    /// The sizes of a graph with no layers yet, whose input is `input_len` wide.
     pub fn new(input_len: usize) -> Self {
         BufferSizes { max_width: input_len, state: 0 }
     }
 
+    /// Accounts for layer `l`: its output width and its streaming state.
     pub fn add(&mut self, l: &Layer) {
         self.max_width = self.max_width.max(usize::from(l.out_len));
         self.state = self.state.saturating_add(l.state_len()); // no wrap on 32-bit targets

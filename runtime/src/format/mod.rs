@@ -1,6 +1,6 @@
 //! The blob format (FORMAT.md), one file per entry, each with its field offsets, its decoder
 //! (`read`: the checks that need only the entry) and its encoder (`encode`, used by
-//! [`crate::writer`]): [`header`], [`tensor`] (with the [`packed`] view and the bit-width-table
+//! `crate::writer`): [`header`], [`tensor`] (with the [`packed`] view and the bit-width-table
 //! rule, and [`weights`], the regions in place), [`layer`], [`int_params`]. `Model::parse`
 //! checks how the entries fit together.
 

@@ -28,19 +28,28 @@ pub fn bits_table_len(n_groups: usize, bits_width: u8) -> usize {
 /// A DiffQ-packed tensor: variable-bit levels, one bit width per group.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Packed<'a> {
+    /// Number of values.
     pub count: u32,
+    /// Storage order of the values.
     pub layout: Layout,
+    /// Values per group (one bit width each).
     pub group_size: u16,
+    /// The smallest bit width, 1..=15: a group's width is `bits_base` plus its table entry.
     pub bits_base: u8,
     /// Bits per entry of the bit-width table; 0 = every group has `bits_base` bits.
     pub bits_width: u8,
+    /// The value of level 0.
     pub min: f32,
+    /// The value of the top level of every width.
     pub max: f32,
+    /// The bit-width table: one `bits_width`-bit entry per group (empty when `bits_width` is 0).
     pub bits_table: &'a [u8],
+    /// The packed levels, group after group.
     pub data: &'a [u8],
 }
 
 impl Packed<'_> {
+    /// Number of groups.
     pub fn n_groups(&self) -> usize {
         self.count as usize / usize::from(self.group_size.max(1))
     }

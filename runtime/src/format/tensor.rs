@@ -32,13 +32,16 @@ const LAYOUT_ROW_PAIRS: u8 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Kind {
+    /// f32 values (code 1).
     F32,
+    /// f16 values (code 2).
     F16,
     /// DiffQ levels, one bit width per group.
     Packed,
 }
 
 impl Kind {
+    /// The kind's byte in a tensor entry.
     pub fn code(self) -> u8 {
         match self {
             Kind::F32 => 1,
@@ -70,16 +73,27 @@ impl Kind {
 /// (`layout` is `Rows`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TensorEntry {
+    /// How the values are stored.
     pub kind: Kind,
+    /// Packed: the smallest bit width, 1..=15.
     pub bits_base: u8,
+    /// Packed: bits per entry of the bit-width table (0, 1, 2 or 4).
     pub bits_width: u8,
+    /// Packed: storage order of the values.
     pub layout: Layout,
+    /// Packed: values per group.
     pub group_size: u16,
+    /// Number of values, ≥ 1.
     pub count: u32,
+    /// Packed: the value of level 0.
     pub min: f32,
+    /// Packed: the value of the top level.
     pub max: f32,
+    /// Packed with `bits_width > 0`: where the bit-width table starts.
     pub bits_offset: u32,
+    /// Where the values or packed levels start.
     pub data_offset: u32,
+    /// Bytes of the values or packed levels.
     pub data_len: u32,
 }
 

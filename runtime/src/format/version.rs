@@ -2,6 +2,7 @@
 //! version implies about the bytes after the header (the parser cross-checks them all: a blob
 //! whose version and contents disagree is rejected with `Error::VersionMismatch`).
 
+/// The first four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"DQEM";
 /// Newest format version this runtime reads and writes (2 adds the row-pair layout, 3 stores
 /// the integer path's bias constants as i16 with a shift instead of i64, 4 keeps the biases of

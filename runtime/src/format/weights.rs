@@ -15,6 +15,7 @@ pub enum Weights<'a> {
     F32(&'a [u8]),
     /// Little-endian f16 values.
     F16(&'a [u8]),
+    /// DiffQ levels, read in place.
     Packed(Packed<'a>),
 }
 
@@ -27,7 +28,12 @@ pub enum Bias<'a> {
     F16(&'a [u8]),
     /// Little-endian i16 values `c`, each meaning `c as f32 · scale`: a v4 blob's integer bias
     /// constants (FORMAT.md, "Biases in version 4").
-    ScaledI16 { data: &'a [u8], scale: f32 },
+    ScaledI16 {
+        /// The little-endian i16 values.
+        data: &'a [u8],
+        /// What one unit of a value is worth.
+        scale: f32,
+    },
 }
 
 impl<'a> Bias<'a> {
@@ -49,6 +55,7 @@ impl<'a> Bias<'a> {
         }
     }
 
+    /// Whether there are no values.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -57,7 +64,9 @@ impl<'a> Bias<'a> {
 /// One tensor-table entry with its regions resolved.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tensor<'a> {
+    /// Number of values.
     pub count: u32,
+    /// The values, in place.
     pub weights: Weights<'a>,
 }
 

@@ -39,6 +39,7 @@ impl<'a> I8Denoiser<'a> {
         self.state.reset();
     }
 
+    /// The model the denoiser runs.
     pub fn model(&self) -> &Model<'a> {
         &self.model
     }

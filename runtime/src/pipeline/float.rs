@@ -47,6 +47,7 @@ impl<'a, S: SampleFormat> F32Denoiser<'a, S> {
         self.state.reset();
     }
 
+    /// The model the denoiser runs.
     pub fn model(&self) -> &Model<'a> {
         &self.model
     }

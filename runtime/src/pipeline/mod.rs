@@ -18,10 +18,10 @@
 //! error, not a panic. Nothing allocates.
 //!
 //! ```no_run
-//! use runtime::dsp::HOP;
-//! use runtime::pipeline::{Denoise, I8Denoiser};
-//! use runtime::Model;
-//! # fn demo(blob: &[u8], pcm: &[[i16; HOP]]) -> Result<(), runtime::Error> {
+//! use diffq_runtime::dsp::HOP;
+//! use diffq_runtime::pipeline::{Denoise, I8Denoiser};
+//! use diffq_runtime::Model;
+//! # fn demo(blob: &[u8], pcm: &[[i16; HOP]]) -> Result<(), diffq_runtime::Error> {
 //! let model = Model::parse(blob)?;
 //! let mut arena = [0i8; 512]; // at least model.i8_arena_len()
 //! let mut state = [0i8; 4096]; // at least model.i8_state_len()

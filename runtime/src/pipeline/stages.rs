@@ -38,6 +38,8 @@ pub trait Stages {
 
 /// A streaming denoiser on 16-bit PCM: one hop in, one hop out (one hop of latency).
 pub trait Denoise {
+    /// Denoises one hop: `output` is the denoised hop fed before `input` (silence for the first
+    /// hop of a stream).
     fn process(&mut self, input: &[i16; HOP], output: &mut [i16; HOP]) -> Result<(), Error>;
 }
 

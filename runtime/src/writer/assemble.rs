@@ -11,9 +11,11 @@ use std::format;
 /// A tensor to lay out: its entry (offsets and `data_len` are set here) and its regions.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TensorPart<'a> {
+    /// The tensor-table entry.
     pub entry: TensorEntry,
     /// The bit-width table (empty without one).
     pub bits_table: &'a [u8],
+    /// The values or packed levels.
     pub data: &'a [u8],
 }
 
@@ -21,7 +23,9 @@ pub struct TensorPart<'a> {
 /// for a ReLU or a blob without them).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LayerPart<'a> {
+    /// The layer-table entry.
     pub layer: Layer,
+    /// The encoded integer constants.
     pub int_block: &'a [u8],
 }
 

@@ -71,6 +71,7 @@ fn u16_of(v: usize, what: &str) -> Result<u16, WriteError> {
 }
 
 impl BlobWriter {
+    /// An empty graph whose input is `input_len` features per frame.
     pub fn new(input_len: usize) -> Self {
         BlobWriter { input_len, tensors: Vec::new(), layers: Vec::new() }
     }
@@ -237,12 +238,15 @@ impl BlobWriter {
         self.layers.push(Layer { op, in_len: w, out_len: w, weight, bias, kernel, dilation, out_scale, int_offset });
         Ok(())
     }
+    /// Appends a ReLU.
     pub fn relu(&mut self) -> Result<(), WriteError> {
         self.elementwise(Op::Relu)
     }
+    /// Appends a sigmoid.
     pub fn sigmoid(&mut self) -> Result<(), WriteError> {
         self.elementwise(Op::Sigmoid)
     }
+    /// Appends a tanh.
     pub fn tanh(&mut self) -> Result<(), WriteError> {
         self.elementwise(Op::Tanh)
     }

@@ -3,8 +3,8 @@
 //! `Model::parse` with the error of the check that protects that byte (FORMAT.md, "What each
 //! check protects").
 
-use runtime::format::{CRC_START, MIN_VERSION, VERSION};
-use runtime::{Error, Model, Part};
+use diffq_runtime::format::{CRC_START, MIN_VERSION, VERSION};
+use diffq_runtime::{Error, Model, Part};
 use std::collections::BTreeMap;
 
 const DIR: &str = env!("CARGO_MANIFEST_DIR");

@@ -1,10 +1,10 @@
 //! Random models, an independent f64 reference executor, and blob helpers.
 
+use diffq_runtime::format::Layout;
+use diffq_runtime::quant::{dequantize, scale_for_bits};
+use diffq_runtime::writer::{BlobWriter, TensorId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use runtime::format::Layout;
-use runtime::quant::{dequantize, scale_for_bits};
-use runtime::writer::{BlobWriter, TensorId};
 
 pub fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
@@ -68,7 +68,7 @@ impl Q {
         (self.levels[q], self.bits[q / self.gs])
     }
 
-    /// Each weight, row-major, exactly as FORMAT.md dequantises it (`runtime::quant::dequantize`).
+    /// Each weight, row-major, exactly as FORMAT.md dequantises it (`diffq_runtime::quant::dequantize`).
     pub fn dequant(&self) -> Vec<f32> {
         (0..self.levels.len())
             .map(|i| {
@@ -262,10 +262,10 @@ pub fn f32_at(b: &[u8], off: usize) -> f32 {
 
 /// Runs a blob's f32 path over `frames` (state carried across frames).
 pub fn run_f32(blob: &[u8], frames: &[Vec<f32>]) -> Vec<Vec<f32>> {
-    let m = runtime::Model::parse(blob).unwrap();
+    let m = diffq_runtime::Model::parse(blob).unwrap();
     let mut arena = vec![0.0f32; m.f32_arena_len()];
     let mut sbuf = vec![0.0f32; m.f32_state_len()];
-    let mut st = runtime::StateF32::new(&mut sbuf);
+    let mut st = diffq_runtime::StateF32::new(&mut sbuf);
     frames
         .iter()
         .map(|x| {
@@ -278,10 +278,10 @@ pub fn run_f32(blob: &[u8], frames: &[Vec<f32>]) -> Vec<Vec<f32>> {
 
 /// Runs a blob's integer path over `frames`.
 pub fn run_i8(blob: &[u8], frames: &[Vec<i8>]) -> Vec<Vec<i8>> {
-    let m = runtime::Model::parse(blob).unwrap();
+    let m = diffq_runtime::Model::parse(blob).unwrap();
     let mut arena = vec![0i8; m.i8_arena_len()];
     let mut sbuf = vec![0i8; m.i8_state_len()];
-    let mut st = runtime::StateI8::new(&mut sbuf);
+    let mut st = diffq_runtime::StateI8::new(&mut sbuf);
     frames
         .iter()
         .map(|x| {
@@ -294,5 +294,5 @@ pub fn run_i8(blob: &[u8], frames: &[Vec<i8>]) -> Vec<Vec<i8>> {
 
 /// FORMAT.md's input quantisation: `clamp(round(x / s), −127, 127)`.
 pub fn quantize_input(x: &[f32], s: f32) -> Vec<i8> {
-    x.iter().map(|&v| runtime::quant::round(v / s).clamp(-127.0, 127.0) as i8).collect()
+    x.iter().map(|&v| diffq_runtime::quant::round(v / s).clamp(-127.0, 127.0) as i8).collect()
 }

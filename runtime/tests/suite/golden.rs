@@ -1,17 +1,17 @@
 //! Pins format v4: a small fixed model written by `BlobWriter` must be byte-identical to
 //! `tests/golden/v4_small.bin` (hex dump beside it, `v4_small.hex`), and every field is also
-//! decoded here by hand from FORMAT.md, independently of `runtime::format`, so the writer, the
+//! decoded here by hand from FORMAT.md, independently of `diffq_runtime::format`, so the writer, the
 //! parser and the document cannot drift apart together. `v3_small.bin` (bias tensors beside
 //! the integer constants) and `v1_small.bin` (i64 bias constants) are the same model as the
 //! version-3 and version-1 writers wrote it: still read, and still decoded here.
 //!
 //! A deliberate format change regenerates the v4 files with
-//! `UPDATE_GOLDEN=1 cargo test -p runtime --features std golden` (and needs a new version).
+//! `UPDATE_GOLDEN=1 cargo test -p diffq-runtime --features std golden` (and needs a new version).
 
 use crate::common::{f32_at, u16_at, u32_at};
-use runtime::quant::scale_for_bits;
-use runtime::writer::{BlobWriter, IntCalibration};
-use runtime::{Model, StateF32, StateI8};
+use diffq_runtime::quant::scale_for_bits;
+use diffq_runtime::writer::{BlobWriter, IntCalibration};
+use diffq_runtime::{Model, StateF32, StateI8};
 
 const BIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v4_small.bin");
 const HEX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v4_small.hex");
@@ -92,7 +92,7 @@ fn v4_rejects_bias_tensors_beside_integer_constants() {
     b[4] = 4;
     let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&b[16..]);
     b[12..16].copy_from_slice(&crc.to_le_bytes());
-    let e = runtime::Error::VersionMismatch { version: 4, part: runtime::Part::Layer(0) };
+    let e = diffq_runtime::Error::VersionMismatch { version: 4, part: diffq_runtime::Part::Layer(0) };
     assert_eq!(Model::parse(&b).unwrap_err(), e);
 }
 
@@ -240,7 +240,7 @@ fn check_fields(b: &[u8], version: u16) {
                 let scale = OUT_SCALES[0] * (f64::from(lshift) - f64::from(shift)).exp2() as f32;
                 let want = f32::from(c) * scale;
                 let got = match Model::parse(&b).unwrap().bias(0).unwrap() {
-                    Some(runtime::format::Bias::ScaledI16 { data, scale }) => {
+                    Some(diffq_runtime::format::Bias::ScaledI16 { data, scale }) => {
                         f32::from(i16::from_le_bytes([data[2 * n], data[2 * n + 1]])) * scale
                     }
                     other => panic!("bias of layer 0: {other:?}"),
@@ -285,7 +285,7 @@ fn check_fields(b: &[u8], version: u16) {
 
 /// The usage example of runtime/README.md, kept compiling and running.
 #[test]
-fn readme_example() -> Result<(), runtime::Error> {
+fn readme_example() -> Result<(), diffq_runtime::Error> {
     let blob: &[u8] = &golden_blob(); // firmware: `include_bytes!("model.bin")`, read in place
     let model = Model::parse(blob)?; // checks everything, copies nothing
                                      // Buffers sized from the header (a build script can read the same four numbers).
@@ -303,8 +303,10 @@ fn readme_example() -> Result<(), runtime::Error> {
     let mut state_q = StateI8::new(&mut state_q_buf);
     let mut out_q = vec![0i8; model.output_len()];
     let features = vec![0.25f32; model.input_len()];
-    let q: Vec<i8> =
-        features.iter().map(|&x| runtime::quant::round(x / model.input_scale()).clamp(-127.0, 127.0) as i8).collect();
+    let q: Vec<i8> = features
+        .iter()
+        .map(|&x| diffq_runtime::quant::round(x / model.input_scale()).clamp(-127.0, 127.0) as i8)
+        .collect();
     model.step_i8(&mut state_q, &mut arena_q, &q, &mut out_q)?;
     let _y: Vec<f32> = out_q.iter().map(|&v| f32::from(v) * model.output_scale()).collect();
     Ok(())

@@ -13,8 +13,8 @@
 //!   input: max 1.04, mean 0.28 LSB (asserted ≤ 4 and ≤ 0.75).
 
 use crate::common::*;
+use diffq_runtime::writer::IntCalibration;
 use rand::Rng;
-use runtime::writer::IntCalibration;
 
 fn max_abs(ys: &[Vec<f32>]) -> f32 {
     ys.iter().flatten().fold(0.0f32, |a, v| a.max(v.abs()))

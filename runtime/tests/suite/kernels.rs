@@ -1,5 +1,5 @@
 //! `matvec_f32` (fixed-bit fast path for every width, variable-bit path, f32 and f16 weights)
-//! against an independent reference: each weight dequantised with `runtime::quant::dequantize`,
+//! against an independent reference: each weight dequantised with `diffq_runtime::quant::dequantize`,
 //! then the dot product taken in f64.
 //!
 //! **Error measure.** For output `n`, `err = |y − y_ref| / M` with
@@ -11,10 +11,10 @@
 //! 1.2e-7, f16 weights 1.6e-7 (about one f32 ulp, 1.2e-7); asserted: `err ≤ 1e-6` (TOL).
 
 use crate::common::*;
+use diffq_runtime::format::{BiasQ, IntParams};
+use diffq_runtime::kernels::{matvec_f32, matvec_i8};
+use diffq_runtime::{Error, Model, Weights};
 use rand::Rng;
-use runtime::format::{BiasQ, IntParams};
-use runtime::kernels::{matvec_f32, matvec_i8};
-use runtime::{Error, Model, Weights};
 
 /// Asserted bound on the normalised error (see the module doc for the measured value).
 const TOL: f64 = 1e-6;
@@ -68,7 +68,7 @@ fn matvec_f32_matches_dequantized_reference() {
                 _ => unreachable!(),
             };
             assert_eq!(p.fixed_bits().is_some(), q.bits.iter().all(|&b| b == q.bits[0]));
-            assert_eq!(p.layout, if p.fixed_bits().is_some() { runtime::format::Layout::Rows } else { q.layout });
+            assert_eq!(p.layout, if p.fixed_bits().is_some() { diffq_runtime::format::Layout::Rows } else { q.layout });
         }
         let bt = m.bias(0).unwrap();
         let taps: Vec<Option<Vec<f32>>> =
@@ -120,7 +120,7 @@ fn kernels_reject_bad_shapes() {
     // A bias of the wrong length.
     let bias = [0u8; 12];
     assert_eq!(
-        matvec_f32(&w, Some(&runtime::format::Bias::F32(&bias)), &[None, None], 16, &mut y),
+        matvec_f32(&w, Some(&diffq_runtime::format::Bias::F32(&bias)), &[None, None], 16, &mut y),
         Err(Error::KernelShape)
     );
     // The integer kernel: packed weights only, bias constants of the right length.
@@ -147,7 +147,7 @@ fn kernels_reject_bad_shapes() {
     };
     assert!(matvec_i8(&w, &wild, &[Some(&[i8::MIN; 16][..]), Some(&[i8::MIN; 16][..])], 16, &mut yi).is_ok());
     // Whole-sequence kernels: empty output, zero stride/kernel, huge dilation.
-    use runtime::kernels::{conv1d_seq_f32, conv1d_seq_i8};
+    use diffq_runtime::kernels::{conv1d_seq_f32, conv1d_seq_i8};
     let xs = vec![0.1f32; 16 * 5];
     assert_eq!(conv1d_seq_f32(&w, None, 16, 2, 1, 1, &xs, &mut []), Err(Error::KernelShape));
     assert_eq!(conv1d_seq_f32(&w, None, 16, 2, 1, 0, &xs, &mut vec![0.0; 20]), Err(Error::KernelShape));
@@ -165,7 +165,7 @@ fn kernels_reject_bad_shapes() {
 /// row counts) and the variable-bit path, inputs spanning the whole i8 range (−128 included).
 #[test]
 fn matvec_i8_is_exactly_the_format_formula() {
-    use runtime::writer::IntCalibration;
+    use diffq_runtime::writer::IntCalibration;
     let mut r = rng(0x1778);
     for case in 0..300 {
         let gs = [8, 16, 32, 48, 64][r.random_range(0..5)];
@@ -192,8 +192,8 @@ fn matvec_i8_is_exactly_the_format_formula() {
         let m = Model::parse(&blob).unwrap();
         let l = m.layer(0).unwrap();
         let w = m.tensor(l.weight).unwrap().weights;
-        let p =
-            IntParams::read(&blob[l.int_offset as usize..], out, m.header().version, runtime::Part::Layer(0)).unwrap();
+        let p = IntParams::read(&blob[l.int_offset as usize..], out, m.header().version, diffq_runtime::Part::Layer(0))
+            .unwrap();
         let extremes = case % 5 == 0;
         let taps: Vec<Option<Vec<i8>>> = (0..k)
             .map(|_| {

@@ -1,9 +1,9 @@
 //! Hostile and broken inputs: every one is an `Err`, never a panic, never a hang.
 
 use crate::common::*;
+use diffq_runtime::writer::IntCalibration;
+use diffq_runtime::{Error, Model, StateF32, StateI8};
 use rand::Rng;
-use runtime::writer::IntCalibration;
-use runtime::{Error, Model, StateF32, StateI8};
 use std::time::Instant;
 
 /// A blob using every feature: variable and fixed bits, both layouts, all bit-width-table widths, f16/f32
@@ -302,7 +302,7 @@ fn huge_counts_fail_fast() {
 #[test]
 fn int_path_survives_minus_128() {
     let levels = vec![16383u16; 1032];
-    let q = Q { levels, bits: vec![14], gs: 1032, min: 0.0, max: 1.0, layout: runtime::format::Layout::Rows };
+    let q = Q { levels, bits: vec![14], gs: 1032, min: 0.0, max: 1.0, layout: diffq_runtime::format::Layout::Rows };
     let linear = L::Linear { w: W::Packed(q), b: Bias::None, cin: 1032, cout: 1 };
     let blob = writer(1032, &[linear.clone()])
         .finish_with_int(&IntCalibration { input_scale: 0.01, out_scales: vec![1.0] })
@@ -369,7 +369,7 @@ fn bad_layer_fields_are_errors() {
 }
 
 /// Writes the fuzz seed corpus (valid blobs covering every feature) to `runtime/fuzz/seeds/parse_and_step/`:
-/// `cargo test -p runtime --features std --test suite -- --ignored write_fuzz_seeds`.
+/// `cargo test -p diffq-runtime --features std --test suite -- --ignored write_fuzz_seeds`.
 #[test]
 #[ignore]
 fn write_fuzz_seeds() {
@@ -446,7 +446,10 @@ fn bad_layout_fields_are_errors() {
     let mut f = b.clone();
     set_u16(&mut f, 4, 1);
     fix_crc(&mut f);
-    assert_eq!(Model::parse(&f).unwrap_err(), Error::VersionMismatch { version: 1, part: runtime::Part::Tensor(0) });
+    assert_eq!(
+        Model::parse(&f).unwrap_err(),
+        Error::VersionMismatch { version: 1, part: diffq_runtime::Part::Tensor(0) }
+    );
     // The f16 bias (tensor 1 of the f32-only blob: v4 keeps no bias tensor beside integer
     // constants) must keep both fields zero.
     let mut f = f32_only.clone();

@@ -4,9 +4,9 @@
 //! result is the original blob byte for byte. Run on the shipped model, the golden blobs of
 //! versions 4, 3 and 1, and the fuzz seeds (every op, bit widths 1..=15, row pairs, f16/f32).
 
-use runtime::format::{Header, TensorEntry, HEADER_LEN, LAYER_ENTRY_LEN, TENSOR_ENTRY_LEN};
-use runtime::writer::{assemble, LayerPart, TensorPart};
-use runtime::{Model, Weights};
+use diffq_runtime::format::{Header, TensorEntry, HEADER_LEN, LAYER_ENTRY_LEN, TENSOR_ENTRY_LEN};
+use diffq_runtime::writer::{assemble, LayerPart, TensorPart};
+use diffq_runtime::{Model, Weights};
 
 const DIR: &str = env!("CARGO_MANIFEST_DIR");
 

@@ -1,10 +1,10 @@
 //! Bit packing round trips: the raw LSB-first stream for every width 1..=15 and any length, and
 //! whole packed tensors (odd group sizes, every bit-width-table width) through a written blob.
 
+use diffq_runtime::quant::{pack_levels, unpack_levels, MAX_BITS};
+use diffq_runtime::writer::BlobWriter;
+use diffq_runtime::{Model, Weights};
 use proptest::prelude::*;
-use runtime::quant::{pack_levels, unpack_levels, MAX_BITS};
-use runtime::writer::BlobWriter;
-use runtime::{Model, Weights};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(192))]

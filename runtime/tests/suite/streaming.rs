@@ -4,11 +4,11 @@
 //! Also checked against the independent f64 reference (`common::reference_seq`).
 
 use crate::common::*;
+use diffq_runtime::format::IntParams;
+use diffq_runtime::kernels::{conv1d_seq_f32, conv1d_seq_i8};
+use diffq_runtime::writer::IntCalibration;
+use diffq_runtime::{Model, Part, StateF32};
 use rand::Rng;
-use runtime::format::IntParams;
-use runtime::kernels::{conv1d_seq_f32, conv1d_seq_i8};
-use runtime::writer::IntCalibration;
-use runtime::{Model, Part, StateF32};
 
 fn int_params<'a>(m: &Model<'a>, layer: u16) -> IntParams<'a> {
     let l = m.layer(layer).unwrap();
@@ -109,9 +109,9 @@ fn streaming_graph_equals_layerwise_sequence() {
     for i in 0..m.n_layers() {
         let l = m.layer(i).unwrap();
         match l.op {
-            runtime::Op::Relu => runtime::kernels::relu(&mut cur),
-            runtime::Op::Tanh => runtime::kernels::tanh(&mut cur),
-            runtime::Op::Sigmoid => runtime::kernels::sigmoid(&mut cur),
+            diffq_runtime::Op::Relu => diffq_runtime::kernels::relu(&mut cur),
+            diffq_runtime::Op::Tanh => diffq_runtime::kernels::tanh(&mut cur),
+            diffq_runtime::Op::Sigmoid => diffq_runtime::kernels::sigmoid(&mut cur),
             _ => {
                 let w = m.tensor(l.weight).unwrap().weights;
                 let b = m.bias(i).unwrap();
@@ -160,7 +160,7 @@ fn streaming_graph_equals_layerwise_sequence() {
 #[derive(Default)]
 struct Seen(Vec<Option<usize>>);
 
-impl runtime::LayerHook for Seen {
+impl diffq_runtime::LayerHook for Seen {
     fn before_layer(&mut self, index: usize) {
         self.0.push(Some(index));
     }
@@ -189,7 +189,7 @@ fn layer_hook_sees_every_layer_and_changes_nothing() {
     }
     let xq: Vec<i8> = x.iter().map(|v| (v * 100.0) as i8).collect();
     let (mut q1, mut q2) = (vec![0i8; m.i8_state_len()], vec![0i8; m.i8_state_len()]);
-    let (mut st1, mut st2) = (runtime::StateI8::new(&mut q1), runtime::StateI8::new(&mut q2));
+    let (mut st1, mut st2) = (diffq_runtime::StateI8::new(&mut q1), diffq_runtime::StateI8::new(&mut q2));
     let mut arena = vec![0i8; m.i8_arena_len()];
     let (mut y1, mut y2) = (vec![0i8; m.output_len()], vec![0i8; m.output_len()]);
     let mut seen = Seen::default();
