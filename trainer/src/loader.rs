@@ -48,7 +48,13 @@ pub fn batch_at(corpus: &Corpus, seed: u64, k: u64, batch: usize, samples: usize
     make_batch(&mixtures)
 }
 
-/// Starts a thread producing batches `start, start+1, …` (stops when the receiver is dropped).
+/// Threads making batches: whole batches in parallel, so the loader keeps ahead of a step
+/// running on the other core even though one batch costs about as much CPU as one step.
+pub const WORKERS: u64 = 2;
+
+/// Starts [`WORKERS`] threads producing batches `start, start+1, …` (worker `j` makes the
+/// batches `k ≡ start + j` modulo [`WORKERS`]) and one that hands them on in order; all stop
+/// when the receiver is dropped. Each batch is [`batch_at`]'s, whichever thread made it.
 pub fn spawn(
     corpus: Arc<Corpus>,
     seed: u64,
@@ -57,16 +63,59 @@ pub fn spawn(
     samples: usize,
     snr: (f32, f32),
 ) -> Receiver<Batch> {
-    let (tx, rx) = sync_channel(3);
+    let workers: Vec<Receiver<Batch>> = (0..WORKERS)
+        .map(|j| {
+            let (tx, rx) = sync_channel(1);
+            let corpus = Arc::clone(&corpus);
+            std::thread::spawn(move || {
+                let mut k = start + j;
+                while tx.send(batch_at(&corpus, seed, k, batch, samples, snr)).is_ok() {
+                    k += WORKERS;
+                }
+            });
+            rx
+        })
+        .collect();
+    let (tx, rx) = sync_channel(1);
     std::thread::spawn(move || {
-        let mut k = start;
-        loop {
-            let b = batch_at(&corpus, seed, k, batch, samples, snr);
+        for w in workers.iter().cycle() {
+            let Ok(b) = w.recv() else { break };
             if tx.send(b).is_err() {
                 break;
             }
-            k += 1;
         }
     });
     rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus() -> Corpus {
+        let tone = |k: usize| (0..3000).map(|i| ((i * (k + 2)) as f32 * 0.03).sin() * 0.2).collect::<Vec<f32>>();
+        Corpus::in_memory((0..4).map(tone).collect(), vec![tone(7), tone(11)])
+    }
+
+    fn same(a: &Batch, b: &Batch) -> bool {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+        (a.b, a.t) == (b.b, b.t)
+            && bits(&a.feats) == bits(&b.feats)
+            && bits(&a.sqrt_mix) == bits(&b.sqrt_mix)
+            && bits(&a.sqrt_clean) == bits(&b.sqrt_clean)
+    }
+
+    #[test]
+    fn spawned_batches_are_batch_at_in_order_from_any_start() {
+        let c = Arc::new(corpus());
+        for start in [0u64, 3] {
+            let rx = spawn(Arc::clone(&c), 5, start, 6, 1600, (-5.0, 15.0));
+            for k in start..start + 5 {
+                let got = rx.recv().unwrap();
+                assert!(same(&got, &batch_at(&c, 5, k, 6, 1600, (-5.0, 15.0))), "batch {k} from start {start}");
+            }
+        }
+        let (a, b) = (batch_at(&c, 5, 1, 6, 1600, (-5.0, 15.0)), batch_at(&c, 5, 2, 6, 1600, (-5.0, 15.0)));
+        assert!(!same(&a, &b), "different k, different batches");
+    }
 }
