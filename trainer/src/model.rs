@@ -217,10 +217,15 @@ pub fn sigmoid(x: &Tensor) -> candle_core::Result<Tensor> {
     (x.neg()?.exp()? + 1.0)?.recip()
 }
 
+/// Bound of the mask logits before the sigmoid.
+pub const MASK_LOGIT_LIMIT: f32 = 30.0;
+/// Added to the mask before the square root (keeps the gradient finite at a zero mask).
+pub const MASK_SQRT_EPS: f64 = 1e-10;
+
 /// The compressed magnitude estimate `(mask·|X|)^0.5 = mask^0.5·|X|^0.5`.
 pub fn mask_estimate(logits: &Tensor, sqrt_mix: &Tensor) -> candle_core::Result<Tensor> {
-    let m = sigmoid(&logits.clamp(-30f32, 30f32)?)?;
-    (m + 1e-10)?.sqrt()?.mul(sqrt_mix)
+    let m = sigmoid(&logits.clamp(-MASK_LOGIT_LIMIT, MASK_LOGIT_LIMIT)?)?;
+    (m + MASK_SQRT_EPS)?.sqrt()?.mul(sqrt_mix)
 }
 
 /// MSE between [`mask_estimate`] and `|S|^0.5`.

@@ -50,28 +50,20 @@ fn size_targets_missed_and_widths_moved_are_told() {
 
     // at --min-bits 2 the 3-bit budget is out of reach: refused, with the way out named
     let blob = common::s(&c.root.join("m.dqem"));
-    let (o, err) =
-        run(&["export", "--ckpt", &run_dir, "--out", &blob, "--speech", &sp, "--noise", &nz, "--calib", "2"]);
+    // the export of `run_dir` to `blob` with the test data, and `extra`
+    let export = |extra: &[&str]| {
+        let mut args =
+            vec!["export", "--ckpt", &run_dir, "--out", &blob, "--speech", &sp, "--noise", &nz, "--calib", "2"];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let (o, err) = export(&[]);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("no width below 2 bits") && err.contains("--allow-below-min-bits"), "{err}");
     assert!(!std::path::Path::new(&blob).exists());
 
     // allowed: it fits, and says how many groups moved by how many bits
-    let (o, err) = run(&[
-        "export",
-        "--ckpt",
-        &run_dir,
-        "--out",
-        &blob,
-        "--speech",
-        &sp,
-        "--noise",
-        &nz,
-        "--calib",
-        "2",
-        "--allow-below-min-bits",
-        "--json",
-    ]);
+    let (o, err) = export(&["--allow-below-min-bits", "--json"]);
     assert!(o.status.success(), "{err}");
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let f = &r["budget_fit"];
@@ -82,22 +74,7 @@ fn size_targets_missed_and_widths_moved_are_told() {
     assert!(err.contains(&want) && err.contains("none below 1"), "{err}");
 
     // a reachable budget: widths move, none below --min-bits
-    let (o, err) = run(&[
-        "export",
-        "--ckpt",
-        &run_dir,
-        "--out",
-        &blob,
-        "--speech",
-        &sp,
-        "--noise",
-        &nz,
-        "--calib",
-        "2",
-        "--target-kb",
-        "5",
-        "--json",
-    ]);
+    let (o, err) = export(&["--target-kb", "5", "--json"]);
     assert!(o.status.success(), "{err}");
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(r["budget_fit"]["mean_bits_after"].as_f64().unwrap() >= 2.0 && r["budget_fit"]["min_bits"] == 2, "{r}");

@@ -6,10 +6,9 @@ use super::net::NetShape;
 use anyhow::{bail, Result};
 use rayon::prelude::*;
 
-/// Bound of the logits before the sigmoid (the candle graph's clamp).
-const Z_LIMIT: f32 = 30.0;
-/// Added to the mask before the square root (keeps the gradient finite at a zero mask).
-const SQRT_EPS: f32 = 1e-10;
+/// The candle graph's clamp of the logits and the ε under the square root.
+const Z_LIMIT: f32 = crate::model::MASK_LOGIT_LIMIT;
+const SQRT_EPS: f32 = crate::model::MASK_SQRT_EPS as f32;
 
 /// What the backward pass needs from the forward pass, per data element.
 #[derive(Default)]
