@@ -5,6 +5,11 @@
 
 pub use microfft::Complex32;
 
+mod bands;
+#[cfg(feature = "std")]
+pub use bands::mel_filterbank;
+pub use bands::{band_features, band_gains, FilterBank};
+
 /// Sample rate the models are trained for.
 pub const SAMPLE_RATE: u32 = 8000;
 /// STFT frame length (32 ms).

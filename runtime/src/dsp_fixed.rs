@@ -32,6 +32,7 @@
 //!
 //! [`crate::pipeline::I8Denoiser`] runs it with the model, one hop at a time.
 
+mod bands;
 mod fft;
 mod tables;
 #[cfg(test)]
@@ -128,10 +129,7 @@ impl FixedFrontEnd {
     /// [`analyze`](Self::analyze).
     #[inline(never)]
     pub fn features(&self, features: &mut [i8; N_FEATURES]) {
-        // |X_f|² = |spec|²·2^−(44+2s): the floor in spec units is POWER_FLOOR·2^(44+2s)
-        // = FLOOR_Q40 << (4 + 2s), 4 + 2s in 0..=32, below 2^50.
-        let shift = u32::try_from(2 * self.exp + 4).unwrap_or(0).min(32);
-        let (floor, offset) = (FLOOR_Q40 << shift, (POWER_FRAC_BITS + shift as i32) << 16);
+        let (floor, offset) = self.floor_and_offset();
         for (k, (f, s)) in features.iter_mut().zip(self.spec.iter()).enumerate() {
             // Slot 0 packs the (real) DC and Nyquist bins: the feature of bin 0 is DC alone.
             let im = if k == 0 { 0 } else { s.im };
@@ -143,13 +141,28 @@ impl FixedFrontEnd {
     /// `mask[k]` means gain `mask[k] · output_scale` on bin k, 0..=128.
     #[inline(never)]
     pub fn apply_mask(&mut self, mask: &[i8; BINS]) {
+        let gain_mul = self.gain_mul;
+        self.apply_gains(|k| {
+            mask.get(k).map_or(0, |q| gain_q15(*q, gain_mul).clamp(-MAX_GAIN_Q15, MAX_GAIN_Q15) << 15)
+        });
+    }
+
+    /// The power floor and the log offset of the features, in the units of the current spectrum.
+    fn floor_and_offset(&self) -> (u64, i32) {
+        // |X_f|² = |spec|²·2^−(44+2s): the floor in spec units is POWER_FLOOR·2^(44+2s)
+        // = FLOOR_Q40 << (4 + 2s), 4 + 2s in 0..=32, below 2^50.
+        let shift = u32::try_from(2 * self.exp + 4).unwrap_or(0).min(32);
+        (FLOOR_Q40 << shift, (POWER_FRAC_BITS + shift as i32) << 16)
+    }
+
+    /// Masks the spectrum with `gain_h(k)`, bin `k`'s gain in Q15 shifted up by 15 (clamped).
+    #[inline(always)]
+    fn apply_gains(&mut self, gain_h: impl Fn(usize) -> i32) {
         // Masking: Y = X·gain/4 (mulh by gain·2^15); OR of magnitudes for the block exponent.
-        let gain = |q: &i8| (i32::from(*q) * self.gain_mul + (1 << 7)) >> (GAIN_MUL_BITS - 15);
-        let gain_h = |q: &i8| gain(q).clamp(-MAX_GAIN_Q15, MAX_GAIN_Q15) << 15;
-        let g_nyq = mask.last().map_or(0, gain_h);
+        let g_nyq = gain_h(BINS - 1);
         let mut bits = 0u32;
-        for (k, (s, q)) in self.spec.iter_mut().zip(mask.iter()).enumerate() {
-            let g = gain_h(q);
+        for (k, s) in self.spec.iter_mut().enumerate() {
+            let g = gain_h(k);
             // Slot 0: DC (gain of bin 0) in re, Nyquist (gain of bin 128) in im.
             *s = Cpx { re: mulh(s.re, g), im: mulh(s.im, if k == 0 { g_nyq } else { g }) };
             bits |= s.re.unsigned_abs() | s.im.unsigned_abs();
@@ -229,6 +242,13 @@ impl FixedFrontEnd {
         let q = (h + (1 << (self.q_shift - 1))) >> self.q_shift;
         q.clamp(-127, 127) as i8
     }
+}
+
+/// Mask byte `q` as a gain in Q15: `q · output_scale` (`gain_mul` = `output_scale·2^23`),
+/// rounded, not clamped.
+#[inline(always)]
+fn gain_q15(q: i8, gain_mul: i32) -> i32 {
+    (i32::from(q) * gain_mul + (1 << 7)) >> (GAIN_MUL_BITS - 15)
 }
 
 /// `(negative, m, e)` with `|x| = m·2^e` exactly, or `None` for infinities and NaN.
