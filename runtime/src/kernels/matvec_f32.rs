@@ -48,11 +48,11 @@ pub fn matvec_f32(
     add_bias(bias, out)
 }
 
-fn f32_le(c: &[u8]) -> f32 {
+pub(crate) fn f32_le(c: &[u8]) -> f32 {
     <[u8; 4]>::try_from(c).map(f32::from_le_bytes).unwrap_or(0.0)
 }
 
-fn f16_le(c: &[u8]) -> f32 {
+pub(crate) fn f16_le(c: &[u8]) -> f32 {
     <[u8; 2]>::try_from(c).map(|a| half::f16::from_le_bytes(a).to_f32()).unwrap_or(0.0)
 }
 

@@ -9,18 +9,29 @@
 //! dispatch) → `dot_f32` / `dot_i8` (one group's dot product, any-width and two-row variants) →
 //! `matvec_f32` / `matvec_i8` (a layer frame) → `conv` (whole sequences); `shape` (shape checks,
 //! the fast group size) and `act` (element-wise ops) stand alone.
+//!
+//! The graph ops beyond conv1d/linear: `grouped` (a walk over weights stored
+//! `[out][kernel][in/groups]`, 8 packed levels at a time, groups free to span rows) →
+//! `conv_grouped_f32` / `conv_grouped_i8` (grouped and depthwise conv1d frames).
 
 pub mod act;
 mod bits;
 mod conv;
+mod conv_grouped_f32;
+mod conv_grouped_i8;
 mod dot_f32;
 mod dot_i8;
+mod grouped;
 mod matvec_f32;
 mod matvec_i8;
 mod shape;
+#[cfg(test)]
+mod test_util;
 
 pub use act::{add, mul, relu, relu_i8, sigmoid, tanh};
 pub use conv::{conv1d_seq_f32, conv1d_seq_i8};
+pub use conv_grouped_f32::conv_grouped_f32;
+pub use conv_grouped_i8::conv_grouped_i8;
 pub use matvec_f32::{add_bias, matvec_f32};
 pub use matvec_i8::matvec_i8;
 pub use shape::FAST_GROUP_SIZE;
