@@ -12,7 +12,8 @@
 //!
 //! The graph ops beyond conv1d/linear: `grouped` (a walk over weights stored
 //! `[out][kernel][in/groups]`, 8 packed levels at a time, groups free to span rows) →
-//! `conv_grouped_f32` / `conv_grouped_i8` (grouped and depthwise conv1d frames).
+//! `conv_grouped_f32` / `conv_grouped_i8` (grouped and depthwise conv1d frames); `gru_f32` /
+//! `gru_i8` (one GRU step, the integer one with the Q15 gate tables of `gru_tables`).
 
 pub mod act;
 mod bits;
@@ -22,6 +23,9 @@ mod conv_grouped_i8;
 mod dot_f32;
 mod dot_i8;
 mod grouped;
+mod gru_f32;
+mod gru_i8;
+mod gru_tables;
 mod matvec_f32;
 mod matvec_i8;
 mod shape;
@@ -32,6 +36,8 @@ pub use act::{add, mul, relu, relu_i8, sigmoid, tanh};
 pub use conv::{conv1d_seq_f32, conv1d_seq_i8};
 pub use conv_grouped_f32::conv_grouped_f32;
 pub use conv_grouped_i8::conv_grouped_i8;
+pub use gru_f32::gru_f32;
+pub use gru_i8::{gru_i8, GRU_GATE_SCALE, GRU_OUT_SCALE};
 pub use matvec_f32::{add_bias, matvec_f32};
 pub use matvec_i8::matvec_i8;
 pub use shape::FAST_GROUP_SIZE;
