@@ -13,7 +13,8 @@
 //! The graph ops beyond conv1d/linear: `grouped` (a walk over weights stored
 //! `[out][kernel][in/groups]`, 8 packed levels at a time, groups free to span rows) →
 //! `conv_grouped_f32` / `conv_grouped_i8` (grouped and depthwise conv1d frames); `gru_f32` /
-//! `gru_i8` (one GRU step, the integer one with the Q15 gate tables of `gru_tables`).
+//! `gru_i8` (one GRU step, the integer one with the Q15 gate tables of `gru_tables`);
+//! `requant_i8` (int8 add, mul, concat with requantisation, and their constants).
 
 pub mod act;
 mod bits;
@@ -28,6 +29,7 @@ mod gru_i8;
 mod gru_tables;
 mod matvec_f32;
 mod matvec_i8;
+mod requant_i8;
 mod shape;
 #[cfg(test)]
 mod test_util;
@@ -40,4 +42,7 @@ pub use gru_f32::gru_f32;
 pub use gru_i8::{gru_i8, GRU_GATE_SCALE, GRU_OUT_SCALE};
 pub use matvec_f32::{add_bias, matvec_f32};
 pub use matvec_i8::matvec_i8;
+pub use requant_i8::{
+    add_i8, concat_i8, mul_i8, requant_consts, requant_mul_consts, ADD_M_LIMIT, MUL_M_LIMIT, REQUANT_MAX_SHIFT,
+};
 pub use shape::FAST_GROUP_SIZE;
