@@ -6,7 +6,7 @@
 
 use super::bits::{dispatch_bits_upto8, split_group, unpack8, LevelReader};
 use crate::error::Error;
-use crate::format::{Layout, Packed, Weights, MAX_KERNEL};
+use crate::format::{GroupBits, Layout, Packed, Weights, MAX_KERNEL};
 
 /// Checks a grouped frame's shapes: `groups ≥ 1` divides `in_len` and `out_len`, 1 to
 /// [`MAX_KERNEL`] taps of `in_len` values each, and `count = out_len · kernel · in_len/groups`.
@@ -128,4 +128,59 @@ fn chunks_any(g: &[u8], b: u8, f: &mut impl FnMut(u8, [u32; 8])) {
     for _ in 0..g.len() / usize::from(b.max(1)) {
         f(b, core::array::from_fn(|_| r.next_level()));
     }
+}
+
+/// The levels of a row-major packed tensor one at a time, each with its group's width, decoded
+/// 8 at a time; a copy replays the walk from where it was taken (a row read once per output).
+#[derive(Clone)]
+pub(crate) struct LevelWalk<'a> {
+    bits: GroupBits<'a>,
+    /// Bytes of the groups not yet started.
+    data: &'a [u8],
+    /// Bytes of the current group's chunks not yet decoded.
+    group: &'a [u8],
+    gs: usize,
+    b: u8,
+    chunk: [u32; 8],
+    /// Next index into `chunk` (8: decode the next one).
+    pos: usize,
+}
+
+impl<'a> LevelWalk<'a> {
+    /// At the first level of `p` (row-major, group size a multiple of 8 dividing the count).
+    pub(crate) fn new(p: &'a Packed<'a>) -> Result<Self, Error> {
+        let gs = usize::from(p.group_size);
+        if gs == 0 || gs % 8 != 0 || p.count as usize % gs != 0 || p.layout != Layout::Rows {
+            return Err(Error::KernelShape);
+        }
+        Ok(LevelWalk { bits: p.bits_iter(), data: p.data, group: &[], gs, b: 0, chunk: [0; 8], pos: 8 })
+    }
+
+    /// The next level and its width (`Error::KernelShape` past the packed data).
+    #[inline(always)]
+    pub(crate) fn next_level(&mut self) -> Result<(u8, u32), Error> {
+        if self.pos >= 8 {
+            self.refill()?;
+        }
+        let l = self.chunk.get(self.pos).copied().unwrap_or(0);
+        self.pos += 1;
+        Ok((self.b, l))
+    }
+
+    fn refill(&mut self) -> Result<(), Error> {
+        if self.group.is_empty() {
+            let b = self.bits.next().unwrap_or(0);
+            (self.group, self.data) = split_group(self.data, self.gs, b).ok_or(Error::KernelShape)?;
+            self.b = b;
+        }
+        let (c, rest) = self.group.split_at_checked(usize::from(self.b)).ok_or(Error::KernelShape)?;
+        self.chunk = dispatch_bits_upto8!(self.b, unpack8, read8_any(c, self.b), (c));
+        (self.group, self.pos) = (rest, 0);
+        Ok(())
+    }
+}
+
+fn read8_any(c: &[u8], b: u8) -> [u32; 8] {
+    let mut r = LevelReader::new(c, b);
+    core::array::from_fn(|_| r.next_level())
 }

@@ -62,6 +62,16 @@ fn scaled_i16(c: &[u8], scale: f32) -> f32 {
     f32::from(v) * scale
 }
 
+/// Value `n` of a bias (0 without one or past its end: callers check the length first).
+pub(crate) fn bias_value(bias: Option<&Bias<'_>>, n: usize) -> f32 {
+    match bias {
+        None => 0.0,
+        Some(Bias::F32(d)) => d.get(4 * n..4 * n + 4).map_or(0.0, f32_le),
+        Some(Bias::F16(d)) => d.get(2 * n..2 * n + 2).map_or(0.0, f16_le),
+        Some(&Bias::ScaledI16 { data, scale }) => data.get(2 * n..2 * n + 2).map_or(0.0, |c| scaled_i16(c, scale)),
+    }
+}
+
 /// Adds a bias of `out.len()` values (f32, f16, or a v4 blob's i16 constants).
 pub fn add_bias(bias: Option<&Bias<'_>>, out: &mut [f32]) -> Result<(), Error> {
     match bias {

@@ -14,11 +14,15 @@
 //! `[out][kernel][in/groups]`, 8 packed levels at a time, groups free to span rows) →
 //! `conv_grouped_f32` / `conv_grouped_i8` (grouped and depthwise conv1d frames); `gru_f32` /
 //! `gru_i8` (one GRU step, the integer one with the Q15 gate tables of `gru_tables`);
-//! `requant_i8` (int8 add, mul, concat with requantisation, and their constants).
+//! `requant_i8` (int8 add, mul, concat with requantisation, and their constants); `conv2d`
+//! (geometry and the walk of one time column) → `conv2d_f32` / `conv2d_i8`.
 
 pub mod act;
 mod bits;
 mod conv;
+mod conv2d;
+mod conv2d_f32;
+mod conv2d_i8;
 mod conv_grouped_f32;
 mod conv_grouped_i8;
 mod dot_f32;
@@ -36,6 +40,9 @@ mod test_util;
 
 pub use act::{add, mul, relu, relu_i8, sigmoid, tanh};
 pub use conv::{conv1d_seq_f32, conv1d_seq_i8};
+pub use conv2d::Conv2dShape;
+pub use conv2d_f32::conv2d_f32;
+pub use conv2d_i8::conv2d_i8;
 pub use conv_grouped_f32::conv_grouped_f32;
 pub use conv_grouped_i8::conv_grouped_i8;
 pub use gru_f32::gru_f32;
