@@ -1,9 +1,9 @@
 //! One frame of a grouped or depthwise causal conv1d on the f32 path.
 
-use super::grouped::{check_grouped, for_each_chunk, is_matvec, Cursor};
+use super::grouped::{check_grouped, for_each_chunk, for_each_run, is_matvec, Cursor};
 use super::matvec_f32::{add_bias, f16_le, f32_le, matvec_f32};
 use crate::error::Error;
-use crate::format::{Bias, Weights};
+use crate::format::{Bias, Packed, Weights, MAX_KERNEL};
 use crate::quant::{scale_for_bits, MAX_BITS};
 
 /// `out[n] = bias[n] + Σ_j Σ_{i<ipg} W[n, j, i] · taps[j][g(n)·ipg + i]` with `groups` groups:
@@ -42,34 +42,96 @@ fn grouped_rows_f32(
     opg: usize,
     out: &mut [f32],
 ) -> Result<(), Error> {
+    if let (Weights::Packed(p), 1) = (w, ipg) {
+        return depthwise_rows_f32(p, taps, opg, out);
+    }
     let mut cur = Cursor::new(taps, ipg, opg);
     let mut outs = out.iter_mut();
     let mut acc = 0.0f32;
-    let mut put = |wv: f32| {
-        if let Some(x) = cur.x() {
-            acc += wv * x;
-        }
-        if cur.step() {
-            if let Some(y) = outs.next() {
-                *y = acc;
+    let mut put = |ws: &[f32]| {
+        for_each_run(&mut cur, ws, |wr, xs, row_end| {
+            if let Some(xs) = xs {
+                for (wv, x) in wr.iter().zip(xs) {
+                    acc += wv * x;
+                }
             }
-            acc = 0.0;
-        }
+            if row_end {
+                if let Some(y) = outs.next() {
+                    *y = acc;
+                }
+                acc = 0.0;
+            }
+        })
     };
     match w {
         Weights::Packed(p) => {
-            let scales: [f32; MAX_BITS as usize + 1] = core::array::from_fn(|b| scale_for_bits(p.min, p.max, b as u8));
+            let scales = scales(p);
             for_each_chunk(p, |b, levels| {
                 let scale = scales.get(usize::from(b)).copied().unwrap_or(0.0);
-                for l in levels {
-                    put(p.min + l as f32 * scale);
-                }
+                put(&levels.map(|l| p.min + l as f32 * scale));
             })?;
         }
-        Weights::F32(d) => d.chunks_exact(4).for_each(|c| put(f32_le(c))),
-        Weights::F16(d) => d.chunks_exact(2).for_each(|c| put(f16_le(c))),
+        Weights::F32(d) => d.chunks(32).for_each(|c| put(plain8(c, 4, f32_le).get(..c.len() / 4).unwrap_or(&[]))),
+        Weights::F16(d) => d.chunks(16).for_each(|c| put(plain8(c, 2, f16_le).get(..c.len() / 2).unwrap_or(&[]))),
     }
     Ok(())
+}
+
+/// `scale_b` for every width (index = width).
+fn scales(p: &Packed<'_>) -> [f32; MAX_BITS as usize + 1] {
+    core::array::from_fn(|b| scale_for_bits(p.min, p.max, b as u8))
+}
+
+/// Up to 8 little-endian values of `size` bytes.
+fn plain8(c: &[u8], size: usize, read: fn(&[u8]) -> f32) -> [f32; 8] {
+    let mut v = [0.0f32; 8];
+    for (o, b) in v.iter_mut().zip(c.chunks_exact(size)) {
+        *o = read(b);
+    }
+    v
+}
+
+/// Depthwise (one input per group): rows in blocks of 8, whose `8·kernel` weights (`kernel`
+/// runs of 8 levels) are dequantised first, then each row's few products summed in storage
+/// order (the same sums as the general walk).
+fn depthwise_rows_f32(p: &Packed<'_>, taps: &[Option<&[f32]>], opg: usize, out: &mut [f32]) -> Result<(), Error> {
+    let (k, scales) = (taps.len(), scales(p));
+    let mut buf = [0.0f32; 8 * MAX_KERNEL];
+    let (mut filled, mut n0) = (0usize, 0usize);
+    let mut blocks = out.chunks_mut(8);
+    for_each_chunk(p, |b, levels| {
+        let scale = scales.get(usize::from(b)).copied().unwrap_or(0.0);
+        if let Some(dst) = buf.get_mut(filled..filled + 8) {
+            for (d, l) in dst.iter_mut().zip(levels) {
+                *d = p.min + l as f32 * scale;
+            }
+        }
+        filled += 8;
+        if filled == 8 * k {
+            if let Some(ys) = blocks.next() {
+                depthwise_block_f32(&buf, taps, opg, n0, ys);
+            }
+            (filled, n0) = (0, n0 + 8);
+        }
+    })?;
+    if let Some(ys) = blocks.next() {
+        depthwise_block_f32(&buf, taps, opg, n0, ys); // the last rows (fewer than 8)
+    }
+    Ok(())
+}
+
+#[inline(always)]
+fn depthwise_block_f32(w: &[f32], taps: &[Option<&[f32]>], opg: usize, n0: usize, ys: &mut [f32]) {
+    for (r, (y, wr)) in ys.iter_mut().zip(w.chunks_exact(taps.len())).enumerate() {
+        let g = (n0 + r) / opg.max(1);
+        let mut acc = 0.0f32;
+        for (wv, t) in wr.iter().zip(taps) {
+            if let Some(x) = t.and_then(|t| t.get(g)) {
+                acc += wv * x;
+            }
+        }
+        *y = acc;
+    }
 }
 
 #[cfg(test)]
@@ -79,10 +141,12 @@ mod tests {
     use crate::kernels::test_util::{f32_bytes, grouped_ref, random_taps_f32, OwnedPacked, Rng};
     use std::vec::Vec;
 
-    /// (in, out, kernel, groups, group size): depthwise with groups spanning 8 and 21 rows, a row
+    /// (in, out, kernel, groups, group size): depthwise with groups spanning 8 and 21 rows (and
+    /// two outputs per input, 10 rows: a last block of 2), a row
     /// holding two groups, groups that never line up with rows, odd channel counts, one group.
-    pub(crate) const SHAPES: [(usize, usize, usize, usize, usize); 7] = [
+    pub(crate) const SHAPES: [(usize, usize, usize, usize, usize); 8] = [
         (16, 16, 3, 16, 24),
+        (5, 10, 8, 5, 16),
         (64, 64, 3, 64, 64),
         (16, 6, 2, 2, 8),
         (16, 6, 2, 2, 32),

@@ -1,9 +1,9 @@
 //! One frame of a grouped or depthwise causal conv1d on the integer path.
 
-use super::grouped::{check_grouped, for_each_chunk, is_matvec, Cursor};
+use super::grouped::{check_grouped, for_each_chunk, for_each_run, is_matvec, Cursor};
 use super::matvec_i8::matvec_i8;
 use crate::error::{Error, Part};
-use crate::format::{IntParams, Packed, Weights};
+use crate::format::{IntParams, Packed, Weights, MAX_KERNEL};
 
 /// Longest row (`kernel · in/groups` weights) whose input sum `Σq` is exact in i32.
 const MAX_ROW: usize = 1 << 23;
@@ -36,8 +36,8 @@ pub fn conv_grouped_i8(
     grouped_rows_i8(p, params, taps, ipg, out.len() / groups, out)
 }
 
-/// Rows in storage order: per run of 8 levels (one width) an i32 level sum, folded into the
-/// row's i64 accumulator with that width's multiplier at the run's end or the row's.
+/// Rows in storage order: per run of levels (one width, one row) an i32 level sum, folded into
+/// the row's i64 accumulator with that width's multiplier.
 fn grouped_rows_i8(
     p: &Packed<'_>,
     params: &IntParams<'_>,
@@ -46,33 +46,88 @@ fn grouped_rows_i8(
     opg: usize,
     out: &mut [i8],
 ) -> Result<(), Error> {
-    let m: [i64; 16] = core::array::from_fn(|b| if b == 0 { 0 } else { params.m(b as u8) });
+    let m = multipliers(params);
+    if ipg == 1 {
+        return depthwise_rows_i8(p, params, &m, taps, opg, out);
+    }
     let m_min = i64::from(params.m_min);
     let mut cur = Cursor::new(taps, ipg, opg);
     let mut outs = out.iter_mut();
     let (mut n, mut sum_q, mut acc) = (0usize, 0i32, 0i64);
     for_each_chunk(p, |b, levels| {
         let mb = m.get(usize::from(b)).copied().unwrap_or(0);
-        // |a| ≤ 8·128·(2^15 − 1) < 2^25: exact in i32.
-        let mut a = 0i32;
-        for l in levels {
-            if let Some(x) = cur.x() {
-                sum_q += i32::from(x);
-                a += i32::from(x) * l as i32;
+        for_each_run(&mut cur, &levels, |lr, xs, row_end| {
+            if let Some(xs) = xs {
+                // |a| ≤ 8·128·(2^15 − 1) < 2^25: exact in i32.
+                let mut a = 0i32;
+                for (l, x) in lr.iter().zip(xs) {
+                    sum_q += i32::from(*x);
+                    a += i32::from(*x) * *l as i32;
+                }
+                acc = acc.wrapping_add(mb.wrapping_mul(i64::from(a)));
             }
-            if cur.step() {
-                let total = acc
-                    .wrapping_add(mb.wrapping_mul(i64::from(a)))
-                    .wrapping_add(m_min.wrapping_mul(i64::from(sum_q)))
-                    .wrapping_add(params.bias_at(n));
+            if row_end {
+                let total = acc.wrapping_add(m_min.wrapping_mul(i64::from(sum_q))).wrapping_add(params.bias_at(n));
                 if let Some(y) = outs.next() {
                     *y = params.requant(total);
                 }
-                (n, sum_q, acc, a) = (n + 1, 0, 0, 0);
+                (n, sum_q, acc) = (n + 1, 0, 0);
+            }
+        });
+    })
+}
+
+/// `m_bits[b − 1]` at index `b` (0 at index 0).
+fn multipliers(params: &IntParams<'_>) -> [i64; 16] {
+    core::array::from_fn(|b| if b == 0 { 0 } else { params.m(b as u8) })
+}
+
+/// Depthwise (one input per group): rows in blocks of 8, whose `8·kernel` weights are first
+/// turned into fixed-point values `m_min + m_b·level` (i64), then each row is
+/// `bias_q + Σ_j w_j·q_j`: the same integer as the formula.
+fn depthwise_rows_i8(
+    p: &Packed<'_>,
+    params: &IntParams<'_>,
+    m: &[i64; 16],
+    taps: &[Option<&[i8]>],
+    opg: usize,
+    out: &mut [i8],
+) -> Result<(), Error> {
+    let (k, m_min) = (taps.len(), i64::from(params.m_min));
+    let mut buf = [0i64; 8 * MAX_KERNEL];
+    let (mut filled, mut n0) = (0usize, 0usize);
+    let mut blocks = out.chunks_mut(8);
+    let block = |buf: &[i64], n0: usize, ys: &mut [i8]| {
+        for (r, (y, wr)) in ys.iter_mut().zip(buf.chunks_exact(k)).enumerate() {
+            let g = (n0 + r) / opg.max(1);
+            let mut acc = params.bias_at(n0 + r);
+            for (wv, t) in wr.iter().zip(taps) {
+                if let Some(x) = t.and_then(|t| t.get(g)) {
+                    acc = acc.wrapping_add(wv.wrapping_mul(i64::from(*x)));
+                }
+            }
+            *y = params.requant(acc);
+        }
+    };
+    for_each_chunk(p, |b, levels| {
+        let mb = m.get(usize::from(b)).copied().unwrap_or(0);
+        if let Some(dst) = buf.get_mut(filled..filled + 8) {
+            for (d, l) in dst.iter_mut().zip(levels) {
+                *d = m_min.wrapping_add(mb.wrapping_mul(i64::from(l)));
             }
         }
-        acc = acc.wrapping_add(mb.wrapping_mul(i64::from(a)));
-    })
+        filled += 8;
+        if filled == 8 * k {
+            if let Some(ys) = blocks.next() {
+                block(&buf, n0, ys);
+            }
+            (filled, n0) = (0, n0 + 8);
+        }
+    })?;
+    if let Some(ys) = blocks.next() {
+        block(&buf, n0, ys); // the last rows (fewer than 8)
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -83,8 +138,9 @@ mod tests {
     use std::vec::Vec;
 
     /// (in, out, kernel, groups, group size), as the f32 kernel's tests.
-    const SHAPES: [(usize, usize, usize, usize, usize); 7] = [
+    const SHAPES: [(usize, usize, usize, usize, usize); 8] = [
         (16, 16, 3, 16, 24),
+        (5, 10, 8, 5, 16),
         (64, 64, 3, 64, 64),
         (16, 6, 2, 2, 8),
         (16, 6, 2, 2, 32),

@@ -69,16 +69,17 @@ impl<'t, T: Copy> Cursor<'t, T> {
         self.cur = self.taps.get(self.j).copied().flatten().and_then(|t| t.get(self.base..self.base + self.ipg));
     }
 
-    /// The input the current weight multiplies (`None`: a zero before the stream start).
+    /// The weights left in the current row's current tap, and that tap's inputs from the
+    /// current one on (`None`: a tap before the stream start).
     #[inline(always)]
-    pub(crate) fn x(&self) -> Option<T> {
-        self.cur.and_then(|t| t.get(self.i)).copied()
+    pub(crate) fn segment(&self) -> (usize, Option<&'t [T]>) {
+        (self.ipg - self.i, self.cur.and_then(|t| t.get(self.i..)))
     }
 
-    /// Moves to the next weight; `true` when the one just passed was the last of its row.
+    /// Moves `n` weights on (at most to the end of the segment); `true` when that ends a row.
     #[inline(always)]
-    pub(crate) fn step(&mut self) -> bool {
-        self.i += 1;
+    pub(crate) fn advance(&mut self, n: usize) -> bool {
+        self.i += n;
         if self.i < self.ipg {
             return false;
         }
@@ -95,6 +96,26 @@ impl<'t, T: Copy> Cursor<'t, T> {
         }
         self.load();
         row_done
+    }
+}
+
+/// Splits a few levels (or weights) into the runs the cursor's segments cut them into: `f(levels, inputs,
+/// row_end)` for each run (`inputs` as long as `levels`, or `None`; `row_end`: the run ends a
+/// row).
+#[inline(always)]
+pub(crate) fn for_each_run<T: Copy, L>(
+    cur: &mut Cursor<'_, T>,
+    levels: &[L],
+    mut f: impl FnMut(&[L], Option<&[T]>, bool),
+) {
+    let mut lv = levels;
+    while !lv.is_empty() {
+        let (left, xs) = cur.segment();
+        let (now, rest) = lv.split_at(left.min(lv.len()));
+        let xs = xs.and_then(|x| x.get(..now.len()));
+        lv = rest;
+        let row_end = cur.advance(now.len());
+        f(now, xs, row_end);
     }
 }
 
