@@ -32,9 +32,14 @@ fn update(gx: [i8; 3], gh: [i8; 3], h: i32) -> i32 {
     let r = table(&SIG, xr + hr); // 0..=32767
     let z = table(&SIG, xz + hz);
     let n_pre = (xn + ((r * hn + (1 << 14)) >> 15)).clamp(-127, 127);
-    let n = table(&TANH, n_pre); // −32767..=32767
-                                 // |z·(h − n)| ≤ 32767·65535 < 2^31 − 2^14, and the rounded product lies between 0 and
-                                 // h − n, so h' lies between n and h: an i16 whenever h is (the clamp never acts).
+    blend(z, h, table(&TANH, n_pre)) // n: −32767..=32767
+}
+
+/// `h' = n + ((z·(h − n) + 2^14) >> 15)` for `z` in 0..=32767, `h`, `n` i16. `|z·(h − n)| ≤
+/// 32767·65535 < 2^31 − 2^14`, and the rounded product lies between 0 and `h − n`, so `h'` lies
+/// between `n` and `h`: an i16 (the clamp never acts).
+#[inline]
+fn blend(z: i32, h: i32, n: i32) -> i32 {
     (n + ((z * (h - n) + (1 << 14)) >> 15)).clamp(-32768, 32767)
 }
 
@@ -178,15 +183,19 @@ mod tests {
         assert_eq!(r, Err(Error::KernelShape));
     }
 
-    /// The update stays inside i16 even at the extremes of state, tables and gates.
+    /// `h'` lies between `n` and `h` (so inside i16) at the extremes of gate and values.
     #[test]
-    fn update_never_leaves_i16() {
-        for h in [-32768, -32767, 0, 32767] {
-            for g in [-128i8, -127, 0, 127] {
-                let v = update([g, g, g], [g, -g.saturating_neg(), g], h);
-                assert!((-32768..=32767).contains(&v));
-                assert!(v >= h.min(-32767) && v <= h.max(32767), "between n and h");
+    fn blend_stays_between_n_and_h() {
+        let vals = [-32768, -32767, -16385, -1, 0, 1, 16384, 32767];
+        for z in [0, 1, 16383, 16384, 32766, 32767] {
+            for h in vals {
+                for n in vals {
+                    let v = blend(z, h, n);
+                    assert!(v >= h.min(n) && v <= h.max(n), "z {z} h {h} n {n}: {v}");
+                }
             }
         }
+        assert_eq!(blend(0, 1000, -500), -500, "z = 0: the candidate");
+        assert_eq!(blend(32767, 1000, -500), 1000, "z ≈ 1: the old state (rounded)");
     }
 }
