@@ -48,11 +48,11 @@ pub fn matvec_f32(
     add_bias(bias, out)
 }
 
-fn f32_le(c: &[u8]) -> f32 {
+pub(crate) fn f32_le(c: &[u8]) -> f32 {
     <[u8; 4]>::try_from(c).map(f32::from_le_bytes).unwrap_or(0.0)
 }
 
-fn f16_le(c: &[u8]) -> f32 {
+pub(crate) fn f16_le(c: &[u8]) -> f32 {
     <[u8; 2]>::try_from(c).map(|a| half::f16::from_le_bytes(a).to_f32()).unwrap_or(0.0)
 }
 
@@ -60,6 +60,16 @@ fn f16_le(c: &[u8]) -> f32 {
 fn scaled_i16(c: &[u8], scale: f32) -> f32 {
     let v = <[u8; 2]>::try_from(c).map(i16::from_le_bytes).unwrap_or(0);
     f32::from(v) * scale
+}
+
+/// Value `n` of a bias (0 without one or past its end: callers check the length first).
+pub(crate) fn bias_value(bias: Option<&Bias<'_>>, n: usize) -> f32 {
+    match bias {
+        None => 0.0,
+        Some(Bias::F32(d)) => d.get(4 * n..4 * n + 4).map_or(0.0, f32_le),
+        Some(Bias::F16(d)) => d.get(2 * n..2 * n + 2).map_or(0.0, f16_le),
+        Some(&Bias::ScaledI16 { data, scale }) => data.get(2 * n..2 * n + 2).map_or(0.0, |c| scaled_i16(c, scale)),
+    }
 }
 
 /// Adds a bias of `out.len()` values (f32, f16, or a v4 blob's i16 constants).

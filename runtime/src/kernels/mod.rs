@@ -9,18 +9,52 @@
 //! dispatch) → `dot_f32` / `dot_i8` (one group's dot product, any-width and two-row variants) →
 //! `matvec_f32` / `matvec_i8` (a layer frame) → `conv` (whole sequences); `shape` (shape checks,
 //! the fast group size) and `act` (element-wise ops) stand alone.
+//!
+//! The graph ops beyond conv1d/linear: `grouped` (a walk over weights stored
+//! `[out][kernel][in/groups]`, 8 packed levels at a time, groups free to span rows) →
+//! `conv_grouped_f32` / `conv_grouped_i8` (grouped and depthwise conv1d frames); `gru_f32` /
+//! `gru_i8` (one GRU step, the integer one with the Q15 gate tables of `gru_tables`);
+//! `requant_i8` (int8 add, mul, concat with requantisation, and their constants); `conv2d`
+//! (geometry and the walk of one time column) → `conv2d_f32` / `conv2d_i8`; `pool` (time and
+//! global average/max pooling) and `classify` (softmax, argmax) stand alone.
 
 pub mod act;
 mod bits;
+mod classify;
 mod conv;
+mod conv2d;
+mod conv2d_f32;
+mod conv2d_i8;
+mod conv_grouped_f32;
+mod conv_grouped_i8;
 mod dot_f32;
 mod dot_i8;
+mod grouped;
+mod gru_f32;
+mod gru_i8;
+mod gru_tables;
 mod matvec_f32;
 mod matvec_i8;
+mod pool;
+mod requant_i8;
 mod shape;
+#[cfg(test)]
+mod test_util;
 
 pub use act::{add, mul, relu, relu_i8, sigmoid, tanh};
+pub use classify::{argmax_f32, argmax_i8, softmax_f32};
 pub use conv::{conv1d_seq_f32, conv1d_seq_i8};
+pub use conv2d::Conv2dShape;
+pub use conv2d_f32::conv2d_f32;
+pub use conv2d_i8::conv2d_i8;
+pub use conv_grouped_f32::conv_grouped_f32;
+pub use conv_grouped_i8::conv_grouped_i8;
+pub use gru_f32::gru_f32;
+pub use gru_i8::{gru_i8, GRU_GATE_SCALE, GRU_OUT_SCALE};
 pub use matvec_f32::{add_bias, matvec_f32};
 pub use matvec_i8::matvec_i8;
+pub use pool::{avg_pool_f32, avg_pool_i8, global_avg_f32, global_avg_i8, max_pool_f32, max_pool_i8};
+pub use requant_i8::{
+    add_i8, concat_i8, mul_i8, requant_consts, requant_mul_consts, ADD_M_LIMIT, MUL_M_LIMIT, REQUANT_MAX_SHIFT,
+};
 pub use shape::FAST_GROUP_SIZE;

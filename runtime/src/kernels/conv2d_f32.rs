@@ -1,0 +1,171 @@
+//! One time column of a conv2d (time-causal, frequency "same") on the f32 path.
+
+use super::conv2d::{conv2d_walk, Conv2dShape, Visit};
+use super::grouped::LevelWalk;
+use super::matvec_f32::{bias_value, f16_le, f32_le};
+use crate::error::Error;
+use crate::format::{Bias, Weights};
+use crate::quant::{scale_for_bits, MAX_BITS};
+
+/// `out[c·F_out + f] = bias[c] + Σ_{j, i, k} W[c, j, i, k] · taps[j][(g(c)·ipg + i)·F + f·stride_f
+/// − pad + k]` (see [`Conv2dShape`] and the `conv2d` module: storage `[C_out][k_t][C_in/G][k_f]`,
+/// `pad = (k_f − 1)/2`, zeros outside the input). `taps[j]`: the input column `[C_in][F]` of
+/// `k_t − 1 − j` frames ago (`None` before the stream start); `out`: `[C_out][F_out]`; `bias`:
+/// one value per output channel. Packed weights are dequantised as FORMAT.md says
+/// (`min + level·scale_b`, no fused multiply-add), each output summed in storage order.
+pub fn conv2d_f32(
+    w: &Weights<'_>,
+    bias: Option<&Bias<'_>>,
+    taps: &[Option<&[f32]>],
+    shape: &Conv2dShape,
+    out: &mut [f32],
+) -> Result<(), Error> {
+    let count = match w {
+        Weights::Packed(p) => p.count as usize,
+        Weights::F32(d) => d.len() / 4,
+        Weights::F16(d) => d.len() / 2,
+    };
+    let c_out = shape.check(count, taps, out.len())?;
+    if bias.is_some_and(|b| b.len() != c_out) {
+        return Err(Error::KernelShape);
+    }
+    let mut acc = 0.0f32;
+    let mut put = |v: Visit<f32, f32>| match v {
+        Visit::Weight(wv, Some(x)) => acc += wv * x,
+        Visit::Weight(_, None) => {}
+        Visit::End { channel, index } => {
+            if let Some(y) = out.get_mut(index) {
+                *y = acc + bias_value(bias, channel);
+            }
+            acc = 0.0;
+        }
+    };
+    match w {
+        Weights::Packed(p) => {
+            let scales: [f32; MAX_BITS as usize + 1] = core::array::from_fn(|b| scale_for_bits(p.min, p.max, b as u8));
+            let next = |lw: &mut LevelWalk<'_>| {
+                let (b, l) = lw.next_level()?;
+                Ok(p.min + l as f32 * scales.get(usize::from(b)).copied().unwrap_or(0.0))
+            };
+            conv2d_walk(LevelWalk::new(p)?, next, taps, shape, c_out, &mut put)
+        }
+        Weights::F32(d) => conv2d_walk(
+            d.chunks_exact(4),
+            |it| it.next().map(f32_le).ok_or(Error::KernelShape),
+            taps,
+            shape,
+            c_out,
+            &mut put,
+        ),
+        Weights::F16(d) => conv2d_walk(
+            d.chunks_exact(2),
+            |it| it.next().map(f16_le).ok_or(Error::KernelShape),
+            taps,
+            shape,
+            c_out,
+            &mut put,
+        ),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    extern crate std;
+    use super::*;
+    use crate::kernels::test_util::{f32_bytes, OwnedPacked, Rng};
+    use std::vec::Vec;
+
+    /// (shape, k_t, C_out, group size): stride 1 and 2, odd and even k_f, groups and depthwise,
+    /// groups spanning rows and rows holding several groups.
+    pub(crate) fn shapes() -> [(Conv2dShape, usize, usize, usize); 6] {
+        let s = |c_in, freq, k_f, stride_f, groups| Conv2dShape { c_in, freq, k_f, stride_f, groups };
+        [
+            (s(4, 10, 3, 1, 1), 2, 6, 16),
+            (s(4, 9, 3, 2, 2), 3, 4, 24),
+            (s(6, 7, 2, 1, 3), 2, 3, 8),
+            (s(8, 12, 3, 2, 8), 2, 8, 48),
+            (s(3, 5, 5, 3, 1), 1, 8, 40),
+            (s(2, 16, 1, 1, 1), 4, 4, 8),
+        ]
+    }
+
+    /// The f64 frame without bias, `w(idx)` weight `idx` of the `[C_out][k_t][C_in/G][k_f]`
+    /// tensor, `x` the taps as f64.
+    pub(crate) fn reference(
+        w: impl Fn(usize) -> f64,
+        x: &[Option<Vec<f64>>],
+        s: &Conv2dShape,
+        c_out: usize,
+    ) -> Vec<f64> {
+        let (ipg, opg, f_out, pad) = (s.c_in / s.groups, c_out / s.groups, s.f_out(), (s.k_f - 1) as i64 / 2);
+        let mut out = std::vec![0.0; c_out * f_out];
+        for c in 0..c_out {
+            for fo in 0..f_out {
+                let mut acc = 0.0;
+                for (j, tap) in x.iter().enumerate() {
+                    for i in 0..ipg {
+                        for k in 0..s.k_f {
+                            let pos = (fo * s.stride_f + k) as i64 - pad;
+                            if let (Some(t), true) = (tap, (0..s.freq as i64).contains(&pos)) {
+                                let idx = ((c * x.len() + j) * ipg + i) * s.k_f + k;
+                                acc += w(idx) * t[((c / opg) * ipg + i) * s.freq + pos as usize];
+                            }
+                        }
+                    }
+                }
+                out[c * f_out + fo] = acc;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn conv2d_f32_matches_f64_reference() {
+        let mut rng = Rng::new(71);
+        for (shape, k_t, c_out, gs) in shapes() {
+            let count = c_out * k_t * shape.k_f * shape.c_in / shape.groups;
+            let t = OwnedPacked::random(&mut rng, count, gs, &[2, 5, 8, 12], -0.6, 0.8);
+            let taps: Vec<Option<Vec<f32>>> =
+                (0..k_t).map(|j| (j > 0 || k_t == 1).then(|| rng.f32s(shape.c_in * shape.freq, 2.0))).collect();
+            let refs: Vec<Option<&[f32]>> = taps.iter().map(|t| t.as_deref()).collect();
+            let bias = rng.f32s(c_out, 1.0);
+            let bb = f32_bytes(&bias);
+            let mut out = std::vec![0.0f32; c_out * shape.f_out()];
+            conv2d_f32(&Weights::Packed(t.packed()), Some(&Bias::F32(&bb)), &refs, &shape, &mut out).unwrap();
+            let x64: Vec<Option<Vec<f64>>> =
+                taps.iter().map(|t| t.as_ref().map(|v| v.iter().map(|&x| f64::from(x)).collect())).collect();
+            let want = reference(|i| t.weight(i), &x64, &shape, c_out);
+            let tol = 4e-6 * (count / c_out + 2) as f64;
+            for (i, (y, r)) in out.iter().zip(&want).enumerate() {
+                let err = (f64::from(*y) - r - f64::from(bias[i / shape.f_out()])).abs();
+                assert!(err <= tol, "{shape:?} output {i}: error {err:e} > {tol:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn conv2d_f32_plain_weights_and_shape_errors() {
+        let mut rng = Rng::new(72);
+        let shape = Conv2dShape { c_in: 2, freq: 5, k_f: 3, stride_f: 2, groups: 2 };
+        let w = rng.f32s(4 * 2 * 3, 1.0);
+        let wb = f32_bytes(&w);
+        let x = rng.f32s(10, 2.0);
+        let taps = [Some(&x[..]), Some(&x[..])];
+        let mut out = [0.0f32; 12];
+        conv2d_f32(&Weights::F32(&wb), None, &taps, &shape, &mut out).unwrap();
+        let x64 = std::vec![Some(x.iter().map(|&v| f64::from(v)).collect::<Vec<_>>()); 2];
+        let want = reference(|i| f64::from(w[i]), &x64, &shape, 4);
+        for (y, r) in out.iter().zip(&want) {
+            assert!((f64::from(*y) - r).abs() < 1e-5, "{y} vs {r}");
+        }
+        let wt = Weights::F32(&wb);
+        assert_eq!(conv2d_f32(&wt, None, &taps, &shape, &mut out[..11]), Err(Error::KernelShape));
+        assert_eq!(conv2d_f32(&wt, None, &taps[..1], &shape, &mut out), Err(Error::KernelShape));
+        let short = [Some(&x[..9]), Some(&x[..])];
+        assert_eq!(conv2d_f32(&wt, None, &short, &shape, &mut out), Err(Error::KernelShape));
+        let bad = Conv2dShape { groups: 3, ..shape };
+        assert_eq!(conv2d_f32(&wt, None, &taps, &bad, &mut out), Err(Error::KernelShape));
+        let b3 = f32_bytes(&[0.0; 3]);
+        assert_eq!(conv2d_f32(&wt, Some(&Bias::F32(&b3)), &taps, &shape, &mut out), Err(Error::KernelShape));
+    }
+}
