@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod data;
+pub mod describe;
 pub mod diffq;
 pub mod ema;
 pub mod eval;
