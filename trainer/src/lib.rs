@@ -14,6 +14,7 @@ pub mod ema;
 pub mod eval;
 pub mod export;
 pub mod features;
+pub mod graph;
 pub mod fused;
 pub mod inspect;
 pub mod loader;
