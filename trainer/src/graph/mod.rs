@@ -1,0 +1,205 @@
+//! The candle model of a validated description ([`crate::describe`]): one function per op family
+//! ([`conv`], [`gru`], the element-wise ops here), with the runtime's causal semantics, so any
+//! description computes in training what the runtime will compute frame by frame.
+
+pub mod conv;
+pub mod gru;
+
+use crate::describe::{Act, ModelDesc, Node, Op, Shape, Src};
+use anyhow::{anyhow, bail, Result};
+use candle_core::{DType, Device, Tensor, Var};
+use rand::rngs::StdRng;
+use rand::Rng;
+
+/// The trainable tensors of a description: per weight tensor (in layer order; a GRU's `W_x`
+/// then `W_h`) its weight `(rows, row_len)` and bias.
+pub struct GraphParams {
+    pub weights: Vec<Var>,
+    pub biases: Vec<Var>,
+}
+
+impl GraphParams {
+    /// He-uniform weights for the layers feeding a ReLU or anything else, a smaller bound for the
+    /// output layer, PyTorch's `±1/√H` for a GRU; zero biases.
+    pub fn init(m: &ModelDesc, rng: &mut StdRng, dev: &Device) -> Result<GraphParams> {
+        let (mut weights, mut biases) = (Vec::new(), Vec::new());
+        let out_node = m.nodes.iter().rposition(|n| n.op.is_weighted());
+        for (i, n) in m.nodes.iter().enumerate() {
+            for w in &n.weights {
+                let fan_in = w.shape.row_len as f32;
+                let bound = match n.op {
+                    Op::Gru { hidden } => 1.0 / (hidden as f32).sqrt(),
+                    _ if Some(i) == out_node => (3.0 / fan_in).sqrt(),
+                    _ => (6.0 / fan_in).sqrt(),
+                };
+                let vals: Vec<f32> = (0..w.shape.count()).map(|_| rng.random_range(-bound..bound)).collect();
+                weights.push(Var::from_tensor(&Tensor::from_vec(vals, (w.shape.rows, w.shape.row_len), dev)?)?);
+                biases.push(Var::from_tensor(&Tensor::zeros(w.bias, DType::F32, dev)?)?);
+            }
+        }
+        Ok(GraphParams { weights, biases })
+    }
+
+    pub fn weight_tensors(&self) -> Vec<Tensor> {
+        self.weights.iter().map(|v| v.as_tensor().clone()).collect()
+    }
+
+    pub fn bias_tensors(&self) -> Vec<Tensor> {
+        self.biases.iter().map(|v| v.as_tensor().clone()).collect()
+    }
+}
+
+fn act(x: Tensor, a: Option<Act>) -> candle_core::Result<Tensor> {
+    match a {
+        None => Ok(x),
+        Some(Act::Relu) => x.relu(),
+        Some(Act::Sigmoid) => crate::model::sigmoid(&x),
+        Some(Act::Tanh) => x.tanh(),
+    }
+}
+
+/// Mean or maximum of each frame and the `window − 1` before it (zeros before the stream).
+fn pool(x: &Tensor, window: usize, max: bool) -> candle_core::Result<Tensor> {
+    let t = x.dim(1)?;
+    let xp = conv::pad_time(x, window - 1, 0.0)?;
+    let taps: Vec<Tensor> = (0..window).map(|j| xp.narrow(1, j, t)).collect::<candle_core::Result<_>>()?;
+    let s = Tensor::stack(&taps, 0)?;
+    if max {
+        s.max(0)
+    } else {
+        s.mean(0)
+    }
+}
+
+/// The values a forward pass has computed, and where its weights are.
+struct Run<'a> {
+    weights: &'a [Tensor],
+    biases: &'a [Tensor],
+    values: Vec<Tensor>,
+    input: Tensor,
+    /// The value of the frames before the stream for a layer reading the input.
+    input_pad: f32,
+    next: usize,
+}
+
+impl<'a> Run<'a> {
+    fn get(&self, s: Src) -> Result<&Tensor> {
+        match s {
+            Src::Input => Ok(&self.input),
+            Src::Node(i) => self.values.get(i).ok_or_else(|| anyhow!("layer {i} read before it ran")),
+        }
+    }
+
+    /// The next weight tensor and its bias.
+    fn take(&mut self) -> Result<(&'a Tensor, &'a Tensor)> {
+        let (w, b) = (self.weights.get(self.next), self.biases.get(self.next));
+        self.next += 1;
+        w.zip(b).ok_or_else(|| anyhow!("{} weight tensors given for a model that needs more", self.weights.len()))
+    }
+
+    /// Layer `n`'s output before its fused activation.
+    fn linear_part(&mut self, n: &Node) -> Result<Tensor> {
+        let first = *n.inputs.first().ok_or_else(|| anyhow!("layer `{}` has no input", n.name))?;
+        let pad = if first == Src::Input { self.input_pad } else { 0.0 };
+        let x = self.get(first)?.clone();
+        let (bs, t, _) = x.dims3()?;
+        Ok(match n.op {
+            Op::Conv1d { kernel, dilation, groups, .. } => {
+                let (w, b) = self.take()?;
+                conv::conv1d(&x, w, b, kernel, dilation, groups, pad)?
+            }
+            Op::Linear { out } => {
+                let (w, b) = self.take()?;
+                let width = x.dim(2)?;
+                x.reshape((bs * t, width))?.matmul(&w.t()?)?.broadcast_add(b)?.reshape((bs, t, out))?
+            }
+            Op::Gru { .. } => {
+                let ((wx, bx), (wh, bh)) = (self.take()?, self.take()?);
+                gru::gru(&x, wx, wh, bx, bh)?
+            }
+            Op::Conv2d { kernel, kernel_f, stride_f, dilation, groups, .. } => {
+                let Shape::Map { c, f } = n.in_shape else { bail!("conv2d `{}` on a vector", n.name) };
+                let (w, b) = self.take()?;
+                let s = conv::Conv2d { kernel, kernel_f, stride_f, dilation, groups, c, f };
+                conv::conv2d(&x, w, b, s, pad)?
+            }
+            Op::Add | Op::Mul | Op::Concat => {
+                let xs: Vec<Tensor> = n.inputs.iter().map(|&s| self.get(s).cloned()).collect::<Result<_>>()?;
+                if n.op == Op::Concat {
+                    return concat(&xs, n.shape);
+                }
+                let mut acc = xs.first().cloned().ok_or_else(|| anyhow!("layer `{}` has no input", n.name))?;
+                for v in xs.iter().skip(1) {
+                    acc = if n.op == Op::Add { (&acc + v)? } else { (&acc * v)? };
+                }
+                acc
+            }
+            Op::Relu | Op::Sigmoid | Op::Tanh | Op::Softmax => x,
+            Op::AvgPool { window } => pool(&x, window, false)?,
+            Op::MaxPool { window } => pool(&x, window, true)?,
+        })
+    }
+}
+
+/// Joins values along the channels: maps of one frequency size stack channels, otherwise the
+/// flattened values join.
+fn concat(xs: &[Tensor], shape: Shape) -> Result<Tensor> {
+    match shape {
+        Shape::Map { f, .. } => {
+            let maps: Vec<Tensor> = xs
+                .iter()
+                .map(|x| {
+                    let (b, t, w) = x.dims3()?;
+                    x.reshape((b, t, w / f, f))
+                })
+                .collect::<candle_core::Result<_>>()?;
+            let y = Tensor::cat(&maps, 2)?;
+            let (b, t, c, f) = y.dims4()?;
+            Ok(y.reshape((b, t, c * f))?)
+        }
+        Shape::Vec(_) => Ok(Tensor::cat(xs, 2)?),
+    }
+}
+
+/// The model's output before its last squashing (the mask's sigmoid or the classes' softmax):
+/// mask logits or class logits `(B, T, n_out)`, for features `(B, T, n_features)`. With
+/// `normalize` the features enter as `(x − in_mean)·2^−in_shift` and the frames before the
+/// stream as the normalised raw zero (training weights); without, raw (exported, folded weights).
+pub fn forward(
+    m: &ModelDesc,
+    weights: &[Tensor],
+    biases: &[Tensor],
+    feats: &Tensor,
+    normalize: bool,
+) -> Result<Tensor> {
+    let f = &m.frontend;
+    let sc = (-f.in_shift as f32).exp2();
+    let (input, input_pad) = if normalize {
+        (feats.affine(f64::from(sc), -f64::from(f.in_mean * sc))?, -f.in_mean * sc)
+    } else {
+        (feats.clone(), 0.0)
+    };
+    let mut run = Run { weights, biases, values: Vec::with_capacity(m.nodes.len()), input, input_pad, next: 0 };
+    let last = m.nodes.len().saturating_sub(1);
+    for (i, n) in m.nodes.iter().enumerate() {
+        let pre = run.linear_part(n)?;
+        let squash_last = i == last && matches!(n.op, Op::Sigmoid | Op::Softmax);
+        let v = match n.op {
+            _ if squash_last => pre,
+            Op::Relu => pre.relu()?,
+            Op::Sigmoid => crate::model::sigmoid(&pre)?,
+            Op::Tanh => pre.tanh()?,
+            Op::Softmax => candle_nn::ops::softmax_last_dim(&pre)?,
+            _ if i == last && matches!(n.act, Some(Act::Sigmoid)) => pre,
+            _ => act(pre, n.act)?,
+        };
+        run.values.push(v);
+    }
+    if run.next != run.weights.len() {
+        bail!("{} weight tensors given, the model has {}", run.weights.len(), run.next);
+    }
+    run.values.pop().ok_or_else(|| anyhow!("empty model"))
+}
+
+#[cfg(test)]
+mod tests;
