@@ -157,6 +157,35 @@ fn integer_path_of_a_graph() {
     assert_eq!(run_f32(&blob, &frames(5, 3)).len(), 3);
 }
 
+/// Scales calibrated on the f64 reference (`max|v| / 127` per value): the integer path of a
+/// conv1d with a fused relu, a linear and a sigmoid stays within a few steps of the linear's
+/// output of the f32 path (the sigmoid's slope is at most 1/4: one step `s_b` of its input moves
+/// the output by at most `s_b / 4`).
+#[test]
+fn calibrated_integer_path_follows_the_f32_path() {
+    let mut r = rng(0xCA1B);
+    let mut g = G::new();
+    let a = g.weighted(&mut r, 0, 32, (2, 1), Act::Relu);
+    let b = g.weighted(&mut r, a, 16, (0, 0), Act::None);
+    g.sigmoid(b);
+    let xs = frames(7, 40);
+    let values = g.reference_values(&xs);
+    let scale = |v: &Vec<Vec<f64>>| (v.iter().flatten().fold(0.0f64, |m, x| m.max(x.abs())) / 127.0) as f32;
+    let out_scales: Vec<f32> = values[1..].iter().map(scale).collect();
+    let s_b = out_scales[1];
+    let input_scale = scale(&values[0]);
+    let blob = g.w.finish_with_int(&GraphCalibration { input_scale, out_scales, pre_act_scales: vec![] }).unwrap();
+    let m = Model::parse(&blob).unwrap();
+    let yf = run_f32(&blob, &xs);
+    let yq = run_i8(&blob, &xs.iter().map(|x| quantize_input(x, input_scale)).collect::<Vec<_>>());
+    let s = m.output_scale();
+    let steps =
+        yf.iter().flatten().zip(yq.iter().flatten()).map(|(&f, &q)| (f / s - f32::from(q)).abs()).fold(0.0, f32::max);
+    let bound = 2.0 * 0.25 * s_b / s + 1.0; // two steps of the linear's output, one of the sigmoid's
+    eprintln!("calibrated graph: integer path within {steps:.2} output steps of the f32 path (bound {bound:.2})");
+    assert!(steps <= bound, "{steps} output steps, bound {bound}");
+}
+
 impl G {
     /// The f32-only blob.
     pub fn finish_f32(g: G) -> Vec<u8> {

@@ -118,6 +118,11 @@ impl G {
 
     /// The f64 reference over a sequence of frames: the last value of each frame.
     pub fn reference(&self, frames: &[Vec<f32>]) -> Vec<Vec<f64>> {
+        self.reference_values(frames).pop().unwrap()
+    }
+
+    /// The f64 reference of every value (`[value][frame][element]`).
+    pub fn reference_values(&self, frames: &[Vec<f32>]) -> Vec<Vec<Vec<f64>>> {
         // values[v][t]: value v at frame t.
         let mut values: Vec<Vec<Vec<f64>>> =
             vec![frames.iter().map(|f| f.iter().map(|&x| f64::from(x)).collect()).collect()];
@@ -125,7 +130,7 @@ impl G {
             let seq: Vec<Vec<f64>> = (0..frames.len()).map(|t| eval(n, &values, t)).collect();
             values.push(seq);
         }
-        values.pop().unwrap()
+        values
     }
 }
 
