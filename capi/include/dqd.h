@@ -113,6 +113,12 @@
 // The blob's data regions do not add up to its data area.
 #define DQD_ERR_REGIONS_MISMATCH -30
 
+// A node of the blob's graph reads a value that is not an earlier one.
+#define DQD_ERR_BAD_OPERAND -31
+
+// The blob's arena plan puts two values live at the same time in overlapping places.
+#define DQD_ERR_ARENA_OVERLAP -32
+
 // A parsed model (`dqd_model`): filled by `dqd_model_parse`, read by `dqd_sizes` and
 // `dqd_denoiser_init`. It refers to the blob, which must stay in place while it is used.
 typedef struct dqd_model {

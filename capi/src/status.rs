@@ -59,6 +59,10 @@ pub const DQD_ERR_FLAG_MISMATCH: i32 = -28;
 pub const DQD_ERR_VERSION_MISMATCH: i32 = -29;
 /// The blob's data regions do not add up to its data area.
 pub const DQD_ERR_REGIONS_MISMATCH: i32 = -30;
+/// A node of the blob's graph reads a value that is not an earlier one.
+pub const DQD_ERR_BAD_OPERAND: i32 = -31;
+/// The blob's arena plan puts two values live at the same time in overlapping places.
+pub const DQD_ERR_ARENA_OVERLAP: i32 = -32;
 
 /// The status code of a runtime error (its kind; the details stay on the Rust side).
 pub(crate) fn code(e: Error) -> i32 {
@@ -84,11 +88,13 @@ pub(crate) fn code(e: Error) -> i32 {
         Error::FlagMismatch(_) => DQD_ERR_FLAG_MISMATCH,
         Error::VersionMismatch { .. } => DQD_ERR_VERSION_MISMATCH,
         Error::RegionsMismatch { .. } => DQD_ERR_REGIONS_MISMATCH,
+        Error::BadOperand { .. } => DQD_ERR_BAD_OPERAND,
+        Error::ArenaOverlap { .. } => DQD_ERR_ARENA_OVERLAP,
     }
 }
 
 /// Every code with its name: the one table [`name`] reads.
-pub(crate) const NAMES: [(i32, &CStr); 27] = [
+pub(crate) const NAMES: [(i32, &CStr); 29] = [
     (DQD_OK, c"DQD_OK"),
     (DQD_ERR_NULL, c"DQD_ERR_NULL"),
     (DQD_ERR_MISALIGNED, c"DQD_ERR_MISALIGNED"),
@@ -116,6 +122,8 @@ pub(crate) const NAMES: [(i32, &CStr); 27] = [
     (DQD_ERR_FLAG_MISMATCH, c"DQD_ERR_FLAG_MISMATCH"),
     (DQD_ERR_VERSION_MISMATCH, c"DQD_ERR_VERSION_MISMATCH"),
     (DQD_ERR_REGIONS_MISMATCH, c"DQD_ERR_REGIONS_MISMATCH"),
+    (DQD_ERR_BAD_OPERAND, c"DQD_ERR_BAD_OPERAND"),
+    (DQD_ERR_ARENA_OVERLAP, c"DQD_ERR_ARENA_OVERLAP"),
 ];
 
 /// The name of `status`, or `DQD_ERR_UNKNOWN` for a number that is no status code.
@@ -168,6 +176,8 @@ mod tests {
             Error::FlagMismatch(Part::Header),
             Error::VersionMismatch { version: 3, part: Part::Layer(0) },
             Error::RegionsMismatch { regions: 1, area: 2 },
+            Error::BadOperand { node: 1, operand: 0, value: 2 },
+            Error::ArenaOverlap { node: 1, with: 0 },
         ];
         let codes: std::vec::Vec<i32> = all.iter().map(|e| code(*e)).collect();
         for (i, c) in codes.iter().enumerate() {

@@ -14,8 +14,32 @@ pub enum Part {
     LayerTable,
     /// The tensor entry with this index, or its data.
     Tensor(u16),
-    /// The layer entry with this index, or its integer constants.
+    /// The layer entry with this index, or its integer constants (versions 1–4).
     Layer(u16),
+    /// The node entry with this index, its operands, or its integer constants (version 5).
+    Node(u16),
+    /// The node table as a whole (its offset, its length; version 5).
+    NodeTable,
+    /// The front-end record (version 5), or a front end the pipeline does not implement.
+    FrontEnd,
+    /// The operand list as a whole (version 5): its length against the nodes' inputs.
+    OperandList,
+}
+
+impl core::fmt::Display for Part {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Part::Header => write!(f, "the header"),
+            Part::TensorTable => write!(f, "the tensor table"),
+            Part::LayerTable => write!(f, "the layer table"),
+            Part::Tensor(i) => write!(f, "tensor {i}"),
+            Part::Layer(i) => write!(f, "layer {i}"),
+            Part::Node(i) => write!(f, "node {i}"),
+            Part::NodeTable => write!(f, "the node table"),
+            Part::FrontEnd => write!(f, "the front-end record"),
+            Part::OperandList => write!(f, "the operand list"),
+        }
+    }
 }
 
 /// Errors from parsing a blob or running a model.
@@ -112,6 +136,24 @@ pub enum Error {
     },
     /// A kernel was called with slices whose lengths do not fit its weights.
     KernelShape,
+    /// Version 5: operand `operand` of node `node` names value `value`, which is not an earlier
+    /// value (a node reads only the input and the outputs of the nodes before it).
+    BadOperand {
+        /// The node whose operand it is.
+        node: u16,
+        /// The operand's position among the node's inputs.
+        operand: u8,
+        /// The value id it names.
+        value: u16,
+    },
+    /// Version 5: node `node`'s output (or its scratch) overlaps value `with` in the arena while
+    /// both are live (value 0 is the input, value `j + 1` node `j`'s output).
+    ArenaOverlap {
+        /// The node whose region overlaps.
+        node: u16,
+        /// The value it overlaps.
+        with: u16,
+    },
 }
 
 impl core::fmt::Display for Error {
@@ -124,9 +166,9 @@ impl core::fmt::Display for Error {
                 write!(f, "unsupported blob format version {v} (this runtime reads {lo} to {hi})")
             }
             Error::UnknownFlags(v) => write!(f, "unknown flag bits {:#06x} in the header", u32::from(*v)),
-            Error::FlagMismatch(p) => write!(f, "integer-path flag disagrees with {p:?}"),
+            Error::FlagMismatch(p) => write!(f, "integer-path flag disagrees with {p}"),
             Error::VersionMismatch { version, part } => {
-                write!(f, "format version {} disagrees with {part:?}", u32::from(*version))
+                write!(f, "format version {} disagrees with {part}", u32::from(*version))
             }
             Error::RegionsMismatch { regions, area } => {
                 write!(f, "data regions add up to {regions} bytes, the data area holds {area}")
@@ -137,12 +179,12 @@ impl core::fmt::Display for Error {
             Error::Checksum { stored, computed } => {
                 write!(f, "checksum mismatch: stored {stored:#010x}, computed {computed:#010x} (corrupt blob)")
             }
-            Error::Reserved(p) => write!(f, "reserved field not zero in {p:?}"),
-            Error::OutOfBounds(p) => write!(f, "offset/length out of bounds in {p:?}"),
-            Error::InvalidField(p) => write!(f, "field out of range in {p:?}"),
-            Error::ShapeMismatch(p) => write!(f, "inconsistent shapes or counts in {p:?}"),
+            Error::Reserved(p) => write!(f, "reserved field not zero in {p}"),
+            Error::OutOfBounds(p) => write!(f, "offset/length out of bounds in {p}"),
+            Error::InvalidField(p) => write!(f, "field out of range in {p}"),
+            Error::ShapeMismatch(p) => write!(f, "inconsistent shapes or counts in {p}"),
             Error::SizeMismatch => write!(f, "arena/state sizes in the header differ from the graph's"),
-            Error::Unsupported(p) => write!(f, "unsupported feature in {p:?}"),
+            Error::Unsupported(p) => write!(f, "unsupported feature in {p}"),
             Error::ArenaTooSmall { needed, got } => write!(f, "arena too small: need {needed} elements, got {got}"),
             Error::StateTooSmall { needed, got } => write!(f, "state too small: need {needed} elements, got {got}"),
             Error::BadIoLength { expected, got } => write!(f, "input/output length {got}, model expects {expected}"),
@@ -154,6 +196,12 @@ impl core::fmt::Display for Error {
                 crate::dsp::BINS
             ),
             Error::KernelShape => write!(f, "kernel called with inconsistent slice lengths"),
+            Error::BadOperand { node, operand, value } => {
+                write!(f, "operand {} of node {node} names value {value}, not an earlier value", u32::from(*operand))
+            }
+            Error::ArenaOverlap { node, with } => {
+                write!(f, "arena plan: node {node}'s output overlaps value {with} while both are live")
+            }
         }
     }
 }

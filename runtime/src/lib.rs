@@ -86,5 +86,5 @@ pub mod quant;
 pub mod writer;
 
 pub use error::{Error, Part};
-pub use format::{Header, Layer, Op, Tensor, Weights};
-pub use model::{LayerHook, Model, StateF32, StateI8};
+pub use format::{Act, FrontEnd, Header, Layer, Node, Op, Tensor, Weights};
+pub use model::{Inputs, LayerHook, Model, StateF32, StateI8};

@@ -43,13 +43,7 @@ pub struct BlobInfo {
 }
 
 fn op_name(op: Op) -> &'static str {
-    match op {
-        Op::Conv1d => "conv1d",
-        Op::Linear => "linear",
-        Op::Relu => "relu",
-        Op::Sigmoid => "sigmoid",
-        Op::Tanh => "tanh",
-    }
+    op.name()
 }
 
 /// Decodes the table of a valid blob (invalid blobs give the runtime's error).

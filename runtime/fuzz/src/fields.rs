@@ -1,7 +1,10 @@
-//! Field-aware blob edits for the `blob_fields` mutator: one field of the header, of a tensor or
-//! layer entry, or of a layer's integer constants (FORMAT.md), set to a value near its limits.
+//! Field-aware blob edits for the `blob_fields` mutator: one field of the header, of the front
+//! end (version 5), of a tensor, layer or node entry, of the operand list (version 5), or of a
+//! layer's or node's integer constants (FORMAT.md), set to a value near its limits.
 
-use runtime::format::{HEADER_LEN, INT_LINEAR_FIXED, LAYER_ENTRY_LEN, TENSOR_ENTRY_LEN};
+use runtime::format::{
+    FRONT_END_LEN, GRAPH_VERSION, HEADER_LEN, INT_LINEAR_FIXED, LAYER_ENTRY_LEN, NODE_ENTRY_LEN, TENSOR_ENTRY_LEN,
+};
 
 /// (offset, bytes) of the header fields, the CRC and `total_len` left out (rewritten after).
 const HEADER: &[(usize, usize)] = &[
@@ -18,6 +21,31 @@ const HEADER: &[(usize, usize)] = &[
     (40, 4),
     (44, 4),
     (48, 4),
+    (52, 2),
+    (54, 2),
+];
+/// (offset, bytes) of the front-end record's fields (version 5).
+const FRONT_END: &[(usize, usize)] = &[(0, 2), (2, 2), (4, 2), (6, 2), (8, 1), (9, 1), (10, 2), (12, 1), (14, 2)];
+/// (offset, bytes) of a node-table entry's fields (version 5).
+const NODE: &[(usize, usize)] = &[
+    (0, 1),
+    (1, 1),
+    (2, 1),
+    (4, 2),
+    (6, 2),
+    (8, 2),
+    (10, 2),
+    (12, 2),
+    (14, 2),
+    (16, 2),
+    (18, 1),
+    (19, 1),
+    (20, 2),
+    (22, 2),
+    (24, 1),
+    (28, 4),
+    (32, 4),
+    (36, 4),
 ];
 /// (offset, bytes) of a tensor-table entry's fields.
 const TENSOR: &[(usize, usize)] =
@@ -79,30 +107,39 @@ fn value(old: u64, len: usize, other: u64, rng: &mut Rng) -> u64 {
     v & max
 }
 
-/// Where a layer's integer constants start (0 when the entry is out of the blob).
-fn int_offset(b: &[u8], layer_at: usize) -> usize {
-    get(b, layer_at + 20, 4).unwrap_or(0) as usize
+/// Where the integer constants of the entry at `entry_at` start (0 when it is out of the blob).
+fn int_offset(b: &[u8], entry_at: usize, graph: bool) -> usize {
+    get(b, entry_at + if graph { 32 } else { 20 }, 4).unwrap_or(0) as usize
 }
 
 /// Rewrites one field of `b` (a blob laid out as FORMAT.md says; anything else is left alone
 /// where a field falls outside it).
 pub fn edit(b: &mut [u8], rng: &mut Rng) {
+    let graph = get(b, 4, 2).is_some_and(|v| v >= u64::from(GRAPH_VERSION));
     let n_tensors = get(b, 16, 2).unwrap_or(0) as usize;
-    let n_layers = get(b, 18, 2).unwrap_or(0) as usize;
-    let layer_table = HEADER_LEN + n_tensors * TENSOR_ENTRY_LEN;
-    let (at, len) = match rng.below(4) {
+    let n_nodes = get(b, 18, 2).unwrap_or(0) as usize;
+    let n_operands = if graph { get(b, 52, 2).unwrap_or(0) as usize } else { 0 };
+    let tensor_table = HEADER_LEN + if graph { FRONT_END_LEN } else { 0 };
+    let (fields, entry_len) = if graph { (NODE, NODE_ENTRY_LEN) } else { (LAYER, LAYER_ENTRY_LEN) };
+    let node_table = tensor_table + n_tensors * TENSOR_ENTRY_LEN;
+    let (at, len) = match rng.below(6) {
         0 => HEADER[rng.below(HEADER.len())],
         1 if n_tensors > 0 => {
             let (o, l) = TENSOR[rng.below(TENSOR.len())];
-            (HEADER_LEN + rng.below(n_tensors) * TENSOR_ENTRY_LEN + o, l)
+            (tensor_table + rng.below(n_tensors) * TENSOR_ENTRY_LEN + o, l)
         }
-        2 if n_layers > 0 => {
-            let (o, l) = LAYER[rng.below(LAYER.len())];
-            (layer_table + rng.below(n_layers) * LAYER_ENTRY_LEN + o, l)
+        2 if n_nodes > 0 => {
+            let (o, l) = fields[rng.below(fields.len())];
+            (node_table + rng.below(n_nodes) * entry_len + o, l)
         }
-        _ if n_layers > 0 => {
+        3 if graph => {
+            let (o, l) = FRONT_END[rng.below(FRONT_END.len())];
+            (HEADER_LEN + o, l)
+        }
+        4 if n_operands > 0 => (node_table + n_nodes * entry_len + 2 * rng.below(n_operands), 2),
+        _ if n_nodes > 0 => {
             // Shift byte, bias shift, m_min, an m_bits entry, or an early bias constant.
-            let base = int_offset(b, layer_table + rng.below(n_layers) * LAYER_ENTRY_LEN);
+            let base = int_offset(b, node_table + rng.below(n_nodes) * entry_len, graph);
             let (o, l) = match rng.below(5) {
                 0 => (0, 1),
                 1 => (1, 1),

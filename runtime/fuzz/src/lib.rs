@@ -9,14 +9,15 @@ use runtime::{Model, StateF32, StateI8};
 /// Buffers above this many elements are skipped (the fuzzer's 2 GB RSS limit, not a bug).
 const MAX_ELEMS: usize = 1 << 20;
 
-/// Sets `total_len` to the length and the CRC to the checksum of bytes 16.. (no-op under 16 bytes).
+/// Sets `total_len` to the length and the CRC to the checksum the blob's version defines
+/// (`runtime::format::checksum`; no-op under 16 bytes).
 pub fn fix_len_crc(b: &mut [u8]) {
     if b.len() < 16 {
         return;
     }
     let n = b.len() as u32;
     b[8..12].copy_from_slice(&n.to_le_bytes());
-    let c = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&b[16..]);
+    let c = runtime::format::checksum(b);
     b[12..16].copy_from_slice(&c.to_le_bytes());
 }
 
@@ -27,9 +28,10 @@ pub fn exercise(data: &[u8]) {
     let Ok(m) = Model::parse(data) else { return };
     // Everything the validated view exposes must be callable.
     let _ = (m.macs_per_frame(), m.output_scale(), m.input_scale());
-    for i in 0..m.n_layers() {
-        let _ = (m.layer(i), m.bias(i), m.int_block(i));
+    for i in 0..m.n_nodes() {
+        let _ = (m.node(i), m.inputs(i), m.layer(i), m.bias(i), m.int_block(i), m.int_params(i));
     }
+    let _ = (m.front_end(), m.value_shape(m.n_nodes()), m.value_scale(0));
     for i in 0..m.n_tensors() {
         let _ = m.tensor(i).map(|t| t.stored_bytes());
     }

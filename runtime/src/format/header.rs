@@ -1,8 +1,9 @@
 //! The 64-byte header (FORMAT.md, "Header"): decoded and checked against the blob by
-//! [`Header::read`], encoded by [`Header::encode`], both through the field offsets below, and
-//! the CRC-32 that covers the rest of the blob.
+//! [`Header::read`], encoded by [`Header::encode`], both through the field offsets below; where
+//! the tables start (they follow from the version and the counts); and the CRC-32 as each
+//! version defines it ([`checksum`]).
 
-use super::version::{I16_BIAS_VERSION, MAGIC, MIN_VERSION, VERSION};
+use super::version::{GRAPH_VERSION, I16_BIAS_VERSION, INT_BIAS_VERSION, MAGIC, MIN_VERSION, VERSION};
 use crate::bytes::{f32_at, put, slice, u16_at, u32_at};
 use crate::error::{Error, Part};
 
@@ -12,12 +13,20 @@ pub const HEADER_LEN: usize = 64;
 pub const FLAG_HAS_INT: u16 = 1;
 /// Most tensors a blob may hold.
 pub const MAX_TENSORS: u16 = 1024;
-/// Most layers a blob may hold.
+/// Most layers a version 1–4 blob may hold.
 pub const MAX_LAYERS: u16 = 64;
+/// Most nodes a version 5 blob may hold (the parser's stack arrays are this long).
+pub const MAX_NODES: u16 = 128;
 /// Bytes of one tensor-table entry (FORMAT.md, "Tensor table entry").
 pub const TENSOR_ENTRY_LEN: usize = 32;
-/// Bytes of one layer-table entry (FORMAT.md, "Layer table entry").
+/// Bytes of one layer-table entry (FORMAT.md, "Layer table entry", versions 1–4).
 pub const LAYER_ENTRY_LEN: usize = 24;
+/// Bytes of one node-table entry (FORMAT.md, "Node table entry", version 5).
+pub const NODE_ENTRY_LEN: usize = 40;
+/// Bytes of the front-end record, just after the header (version 5).
+pub const FRONT_END_LEN: usize = 16;
+/// Bytes of one operand-list entry (a value id).
+pub const OPERAND_LEN: usize = 2;
 
 // Field offsets.
 const MAGIC_AT: usize = 0;
@@ -25,28 +34,41 @@ const VERSION_AT: usize = 4;
 const FLAGS_AT: usize = 6;
 const TOTAL_LEN_AT: usize = 8;
 const CRC32_AT: usize = 12;
-/// First byte the CRC-32 covers: everything after the checksum field, to `total_len`.
+/// First byte the CRC-32 of versions 1–4 covers: everything after the checksum field.
 pub const CRC_START: usize = CRC32_AT + 4;
 const N_TENSORS_AT: usize = 16;
-const N_LAYERS_AT: usize = 18;
+const N_NODES_AT: usize = 18;
 const INPUT_LEN_AT: usize = 20;
 const OUTPUT_LEN_AT: usize = 22;
 const TENSOR_TABLE_AT: usize = 24;
-const LAYER_TABLE_AT: usize = 28;
+const NODE_TABLE_AT: usize = 28;
 /// The four buffer sizes, in the order of [`Header::buffer_lens`].
 const BUFFER_LENS_AT: [usize; 4] = [32, 36, 40, 44];
 const INPUT_SCALE_AT: usize = 48;
-const RESERVED_AT: usize = 52;
-const RESERVED_LEN: usize = HEADER_LEN - RESERVED_AT;
+const N_OPERANDS_AT: usize = 52;
+const INPUT_HEIGHT_AT: usize = 54;
+/// Reserved to the end of the header: from byte 52 in versions 1–4, from 56 in version 5.
+const RESERVED_CHAIN_AT: usize = 52;
+const RESERVED_GRAPH_AT: usize = 56;
 
 const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
-/// CRC-32/ISO-HDLC of a blob's bytes `[CRC_START, len)`: the checksum its header stores.
+/// The CRC-32/ISO-HDLC a blob's header stores, as its version (bytes 4..6) defines it: version 5
+/// the whole blob with bytes 12..16 read as zero, versions 1–4 bytes `[CRC_START, len)`.
 pub fn checksum(blob: &[u8]) -> u32 {
-    CRC.checksum(blob.get(CRC_START..).unwrap_or(&[]))
+    let version = u16_at(blob, VERSION_AT, Part::Header).unwrap_or(0);
+    if version < GRAPH_VERSION {
+        return CRC.checksum(blob.get(CRC_START..).unwrap_or(&[]));
+    }
+    let mut d = CRC.digest();
+    d.update(blob.get(..CRC32_AT).unwrap_or(blob));
+    d.update(&[0; 4]);
+    d.update(blob.get(CRC_START..).unwrap_or(&[]));
+    d.finalize()
 }
 
-/// The 64-byte header. The table offsets are not stored here: they follow from `n_tensors`.
+/// The 64-byte header. The table offsets are not stored here: they follow from the version and
+/// the counts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Header {
     /// Format version ([`MIN_VERSION`]..=[`VERSION`]).
@@ -55,19 +77,19 @@ pub struct Header {
     pub flags: u16,
     /// Bytes of the whole blob, header included.
     pub total_len: u32,
-    /// CRC-32 of bytes [`CRC_START`]`..total_len` ([`checksum`]).
+    /// The CRC-32 ([`checksum`]).
     pub crc32: u32,
     /// Entries of the tensor table.
     pub n_tensors: u16,
-    /// Entries of the layer table.
-    pub n_layers: u16,
-    /// Inputs per frame (features).
+    /// Entries of the node table (versions 1–4: of the layer table).
+    pub n_nodes: u16,
+    /// Elements of the input (value 0): the features of one frame.
     pub input_len: u16,
-    /// Outputs per frame (gains).
+    /// Elements of the output (the last node's value).
     pub output_len: u16,
     /// f32 elements of activation arena the f32 path needs.
     pub f32_arena_len: u32,
-    /// f32 elements of streaming state (conv histories) the f32 path needs.
+    /// f32 elements of streaming state the f32 path needs.
     pub f32_state_len: u32,
     /// i8 elements of activation arena the integer path needs (0 without [`FLAG_HAS_INT`]).
     pub i8_arena_len: u32,
@@ -76,12 +98,16 @@ pub struct Header {
     /// Integer path: a feature `x` enters as `clamp(round(x / input_scale), −127, 127)`; 0
     /// without [`FLAG_HAS_INT`].
     pub input_scale: f32,
+    /// Entries of the operand list (version 5; 0 before).
+    pub n_operands: u16,
+    /// Height of value 0 (version 5: 1 or `input_len`; 1 before).
+    pub input_height: u16,
 }
 
 impl Header {
     /// Reads and checks the header against the whole blob, in the order of FORMAT.md ("What
-    /// each check protects"): the fields before the CRC one by one, the CRC over the rest, then
-    /// the fields it covers and how the version and flags fit them.
+    /// each check protects"): the fields before the CRC one by one, the CRC, then the fields it
+    /// covers and how the version and flags fit them.
     pub fn read(b: &[u8]) -> Result<Header, Error> {
         let h = Self::decode(b)?;
         if h.flags & !FLAG_HAS_INT != 0 {
@@ -95,11 +121,12 @@ impl Header {
             return Err(Error::Checksum { stored: h.crc32, computed });
         }
         let p = Part::Header;
-        if slice(b, RESERVED_AT, RESERVED_LEN, p)?.iter().any(|&x| x != 0) {
+        let reserved_at = if h.is_graph() { RESERVED_GRAPH_AT } else { RESERVED_CHAIN_AT };
+        if slice(b, reserved_at, HEADER_LEN - reserved_at, p)?.iter().any(|&x| x != 0) {
             return Err(Error::Reserved(p));
         }
-        let tables = (u32_at(b, TENSOR_TABLE_AT, p)? as usize, u32_at(b, LAYER_TABLE_AT, p)? as usize);
-        if tables != (HEADER_LEN, h.layer_table_offset()) {
+        let tables = (u32_at(b, TENSOR_TABLE_AT, p)? as usize, u32_at(b, NODE_TABLE_AT, p)? as usize);
+        if tables != (h.tensor_table_offset(), h.node_table_offset()) {
             return Err(Error::OutOfBounds(p));
         }
         h.check_fields()?;
@@ -119,6 +146,7 @@ impl Header {
         if !(MIN_VERSION..=VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion(version));
         }
+        let graph = version >= GRAPH_VERSION;
         let [a, s, ia, is] = BUFFER_LENS_AT;
         Ok(Header {
             version,
@@ -126,7 +154,7 @@ impl Header {
             total_len: u32_at(b, TOTAL_LEN_AT, p)?,
             crc32: u32_at(b, CRC32_AT, p)?,
             n_tensors: u16_at(b, N_TENSORS_AT, p)?,
-            n_layers: u16_at(b, N_LAYERS_AT, p)?,
+            n_nodes: u16_at(b, N_NODES_AT, p)?,
             input_len: u16_at(b, INPUT_LEN_AT, p)?,
             output_len: u16_at(b, OUTPUT_LEN_AT, p)?,
             f32_arena_len: u32_at(b, a, p)?,
@@ -134,16 +162,19 @@ impl Header {
             i8_arena_len: u32_at(b, ia, p)?,
             i8_state_len: u32_at(b, is, p)?,
             input_scale: f32_at(b, INPUT_SCALE_AT, p)?,
+            n_operands: if graph { u16_at(b, N_OPERANDS_AT, p)? } else { 0 },
+            input_height: if graph { u16_at(b, INPUT_HEIGHT_AT, p)? } else { 1 },
         })
     }
 
-    /// The counts' ranges; the integer-path flag against the input scale and the i8 sizes; the
-    /// version against the flag (from [`I16_BIAS_VERSION`] the writer writes a blob only with
-    /// integer constants).
+    /// The counts' ranges; value 0's height; the integer-path flag against the input scale and
+    /// the i8 sizes; the version against the flag (versions 3 and 4 hold integer constants).
     fn check_fields(&self) -> Result<(), Error> {
         let h = self;
         let p = Part::Header;
-        if h.n_tensors > MAX_TENSORS || h.n_layers == 0 || h.n_layers > MAX_LAYERS || h.input_len == 0 {
+        let max_nodes = if h.is_graph() { MAX_NODES } else { MAX_LAYERS };
+        let height_ok = h.input_height == 1 || h.input_height == h.input_len;
+        if h.n_tensors > MAX_TENSORS || h.n_nodes == 0 || h.n_nodes > max_nodes || h.input_len == 0 || !height_ok {
             return Err(Error::InvalidField(p));
         }
         let int_agrees = if h.has_int() {
@@ -157,13 +188,14 @@ impl Header {
         if h.has_int() && !(h.input_scale.is_finite() && h.input_scale > 0.0) {
             return Err(Error::InvalidField(p));
         }
-        if h.version >= I16_BIAS_VERSION && !h.has_int() {
+        if (I16_BIAS_VERSION..=INT_BIAS_VERSION).contains(&h.version) && !h.has_int() {
             return Err(Error::VersionMismatch { version: h.version, part: p });
         }
         Ok(())
     }
 
-    /// The 64 bytes of this header (table offsets from `n_tensors`, reserved bytes zero).
+    /// The 64 bytes of this header (table offsets from the version and the counts, reserved
+    /// bytes zero; the version 5 fields only in a version 5 header).
     pub fn encode(&self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];
         put(&mut b, MAGIC_AT, MAGIC);
@@ -172,21 +204,30 @@ impl Header {
         put(&mut b, TOTAL_LEN_AT, self.total_len.to_le_bytes());
         put(&mut b, CRC32_AT, self.crc32.to_le_bytes());
         put(&mut b, N_TENSORS_AT, self.n_tensors.to_le_bytes());
-        put(&mut b, N_LAYERS_AT, self.n_layers.to_le_bytes());
+        put(&mut b, N_NODES_AT, self.n_nodes.to_le_bytes());
         put(&mut b, INPUT_LEN_AT, self.input_len.to_le_bytes());
         put(&mut b, OUTPUT_LEN_AT, self.output_len.to_le_bytes());
-        put(&mut b, TENSOR_TABLE_AT, (HEADER_LEN as u32).to_le_bytes());
-        put(&mut b, LAYER_TABLE_AT, (self.layer_table_offset() as u32).to_le_bytes());
+        put(&mut b, TENSOR_TABLE_AT, (self.tensor_table_offset() as u32).to_le_bytes());
+        put(&mut b, NODE_TABLE_AT, (self.node_table_offset() as u32).to_le_bytes());
         for (at, v) in BUFFER_LENS_AT.into_iter().zip(self.buffer_lens()) {
             put(&mut b, at, v.to_le_bytes());
         }
         put(&mut b, INPUT_SCALE_AT, self.input_scale.to_le_bytes());
+        if self.is_graph() {
+            put(&mut b, N_OPERANDS_AT, self.n_operands.to_le_bytes());
+            put(&mut b, INPUT_HEIGHT_AT, self.input_height.to_le_bytes());
+        }
         b
     }
 
     /// Whether [`FLAG_HAS_INT`] is set: the blob carries the integer path's constants.
     pub fn has_int(&self) -> bool {
         self.flags & FLAG_HAS_INT != 0
+    }
+
+    /// Whether the blob is a node graph (version 5), not a chain of layers (versions 1–4).
+    pub fn is_graph(&self) -> bool {
+        self.version >= GRAPH_VERSION
     }
 
     /// f32 arena, f32 state, i8 arena, i8 state: the four sizes a caller's buffers need.
@@ -199,24 +240,43 @@ impl Header {
         (self.f32_arena_len, self.f32_state_len, self.i8_arena_len, self.i8_state_len) = (a, s, ia, is);
     }
 
-    /// Where tensor-table entry `i` starts.
-    pub fn tensor_entry_offset(&self, i: u16) -> usize {
-        HEADER_LEN + usize::from(i) * TENSOR_ENTRY_LEN
+    /// Where the tensor table starts: after the header, and in version 5 the front-end record.
+    pub fn tensor_table_offset(&self) -> usize {
+        HEADER_LEN + if self.is_graph() { FRONT_END_LEN } else { 0 }
     }
 
-    /// Where the layer table starts (just after the tensor table).
-    pub fn layer_table_offset(&self) -> usize {
+    /// Where tensor-table entry `i` starts.
+    pub fn tensor_entry_offset(&self, i: u16) -> usize {
+        self.tensor_table_offset() + usize::from(i) * TENSOR_ENTRY_LEN
+    }
+
+    /// Where the node table (versions 1–4: the layer table) starts, just after the tensor table.
+    pub fn node_table_offset(&self) -> usize {
         self.tensor_entry_offset(self.n_tensors)
     }
 
-    /// Where layer-table entry `i` starts.
-    pub fn layer_entry_offset(&self, i: u16) -> usize {
-        self.layer_table_offset() + usize::from(i) * LAYER_ENTRY_LEN
+    /// Bytes of one node-table entry: [`NODE_ENTRY_LEN`], or [`LAYER_ENTRY_LEN`] in versions 1–4.
+    pub fn node_entry_len(&self) -> usize {
+        if self.is_graph() {
+            NODE_ENTRY_LEN
+        } else {
+            LAYER_ENTRY_LEN
+        }
     }
 
-    /// First byte after the layer table: where data regions may start.
+    /// Where node-table entry `i` starts.
+    pub fn node_entry_offset(&self, i: u16) -> usize {
+        self.node_table_offset() + usize::from(i) * self.node_entry_len()
+    }
+
+    /// Where the operand list starts (version 5), just after the node table.
+    pub fn operand_list_offset(&self) -> usize {
+        self.node_entry_offset(self.n_nodes)
+    }
+
+    /// First byte after the tables (the operand list in version 5): where data regions start.
     pub fn data_start(&self) -> usize {
-        self.layer_entry_offset(self.n_layers)
+        self.operand_list_offset() + usize::from(self.n_operands) * OPERAND_LEN
     }
 }
 

@@ -3,7 +3,7 @@
 //! encoded by `IntParams::encode_into` (feature `alloc`) through the same field offsets; a sigmoid/tanh layer's
 //! block is its 256-byte table as is.
 
-use super::layer::{Layer, Op};
+use super::layer::Layer;
 use super::version::I16_BIAS_VERSION;
 use super::weights::Bias;
 use crate::bytes::{i32_at, i64_at, u16_at, u32_at};
@@ -28,13 +28,10 @@ pub fn int_linear_len(version: u16, out: usize) -> usize {
     INT_LINEAR_FIXED + if version >= I16_BIAS_VERSION { 2 } else { 8 } * out
 }
 
-/// Bytes of a layer's integer constants in a blob of format `version`.
+/// Bytes of a layer's integer constants in a blob of format `version` (its node's
+/// [`super::Node::int_block_len`]).
 pub fn int_block_len(l: &Layer, version: u16) -> usize {
-    match l.op {
-        Op::Conv1d | Op::Linear => int_linear_len(version, usize::from(l.out_len)),
-        Op::Sigmoid | Op::Tanh => INT_LUT_LEN,
-        Op::Relu => 0,
-    }
+    l.as_node(0).int_block_len(version)
 }
 
 /// Fixed-point constants of one conv1d/linear layer.

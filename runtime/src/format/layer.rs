@@ -1,18 +1,15 @@
-//! One layer-table entry (FORMAT.md, "Layer table entry"): [`Layer::read`] decodes and checks
+//! One layer-table entry (FORMAT.md, "Layer table entry", versions 1–4): [`Layer::read`] decodes and checks
 //! the 24 bytes on their own, [`Layer::encode`] writes them, through the same field offsets;
 //! [`BufferSizes`] is the one rule for the arena and state sizes the header states.
 
 use super::header::{Header, LAYER_ENTRY_LEN};
+use super::node::{Act, Node, Op, MAX_DILATION, MAX_KERNEL, NO_TENSOR, PREVIOUS};
 use super::version::INT_BIAS_VERSION;
 use crate::bytes::{f32_at, put, slice, u16_at, u32_at, u8_at};
 use crate::error::{Error, Part};
 
-/// Tensor index meaning "none".
-pub const NO_TENSOR: u16 = 0xFFFF;
-/// Largest conv kernel (taps live in a stack array of this size).
-pub const MAX_KERNEL: usize = 16;
-/// Largest conv dilation.
-pub const MAX_DILATION: u16 = 256;
+/// The layer table's ops: codes 1..=5 (conv1d, linear, relu, sigmoid, tanh).
+const CHAIN_OPS: u8 = 5;
 
 // Field offsets.
 const OP_AT: usize = 0;
@@ -27,45 +24,6 @@ const DILATION_AT: usize = 12;
 const STRIDE_AT: usize = 14;
 const OUT_SCALE_AT: usize = 16;
 const INT_OFFSET_AT: usize = 20;
-
-/// Graph operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Op {
-    /// Causal 1-d convolution over frames (code 1): weights, optional bias, kernel, dilation.
-    Conv1d,
-    /// Matrix-vector product (code 2): weights, optional bias.
-    Linear,
-    /// `max(x, 0)` element-wise (code 3).
-    Relu,
-    /// The logistic function element-wise (code 4); a 256-entry table on the integer path.
-    Sigmoid,
-    /// `tanh` element-wise (code 5); a 256-entry table on the integer path.
-    Tanh,
-}
-
-impl Op {
-    /// The op's byte in a layer entry.
-    pub fn code(self) -> u8 {
-        match self {
-            Op::Conv1d => 1,
-            Op::Linear => 2,
-            Op::Relu => 3,
-            Op::Sigmoid => 4,
-            Op::Tanh => 5,
-        }
-    }
-
-    /// Whether the op has a weight tensor (and may have a bias): conv1d and linear.
-    pub fn has_weights(self) -> bool {
-        matches!(self, Op::Conv1d | Op::Linear)
-    }
-
-    /// The only stride the format allows: 1 for conv1d/linear, 0 (unused) for the others.
-    pub fn stride(self) -> u16 {
-        u16::from(self.has_weights())
-    }
-}
 
 /// One decoded layer-table entry (the stride is not stored here: [`Op::stride`] is the only
 /// valid value).
@@ -96,16 +54,12 @@ impl Layer {
     /// Reads layer `i` and checks its fields in isolation.
     pub fn read(b: &[u8], h: &Header, i: u16) -> Result<Layer, Error> {
         let p = Part::Layer(i);
-        if i >= h.n_layers {
+        if i >= h.n_nodes || h.is_graph() {
             return Err(Error::InvalidField(p));
         }
-        let e = slice(b, h.layer_entry_offset(i), LAYER_ENTRY_LEN, Part::LayerTable)?;
-        let op = match u8_at(e, OP_AT, p)? {
-            1 => Op::Conv1d,
-            2 => Op::Linear,
-            3 => Op::Relu,
-            4 => Op::Sigmoid,
-            5 => Op::Tanh,
+        let e = slice(b, h.node_entry_offset(i), LAYER_ENTRY_LEN, Part::LayerTable)?;
+        let op = match Op::from_code(u8_at(e, OP_AT, p)?) {
+            Some(op) if op.code() <= CHAIN_OPS => op,
             _ => return Err(Error::InvalidField(p)),
         };
         if u8_at(e, RESERVED1_AT, p)? != 0 || u8_at(e, RESERVED11_AT, p)? != 0 {
@@ -149,6 +103,33 @@ impl Layer {
             return Err(Error::VersionMismatch { version: h.version, part: p });
         }
         Ok(l)
+    }
+
+    /// This layer as a node reading the previous value, its output in the ping-pong half
+    /// `arena_offset`.
+    pub fn as_node(&self, arena_offset: u32) -> Node {
+        let l = self;
+        let weighted = l.op.is_weighted_layer();
+        Node {
+            op: l.op,
+            act: Act::None,
+            n_in: 1,
+            operands: PREVIOUS,
+            out_c: l.out_len,
+            out_h: 1,
+            weight: l.weight,
+            weight2: NO_TENSOR,
+            bias: l.bias,
+            bias2: NO_TENSOR,
+            kernel_t: l.kernel,
+            kernel_h: 0,
+            dilation: l.dilation,
+            groups: u16::from(weighted),
+            stride_h: 0,
+            out_scale: l.out_scale,
+            int_offset: l.int_offset,
+            arena_offset,
+        }
     }
 
     /// The 24 bytes of this entry (stride from [`Op::stride`], reserved bytes zero).

@@ -27,6 +27,8 @@ const DATA_LEN_AT: usize = 28;
 /// Layout codes of a packed tensor.
 const LAYOUT_ROWS: u8 = 0;
 const LAYOUT_ROW_PAIRS: u8 = 1;
+/// Reserved (lane pairs): rejected as `Unsupported` until a runtime defines it.
+const LAYOUT_LANE_PAIRS: u8 = 2;
 
 /// How a tensor's values are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +131,9 @@ impl TensorEntry {
         }
         if h.version < ROW_PAIRS_VERSION && layout_code != LAYOUT_ROWS {
             return Err(Error::VersionMismatch { version: h.version, part: p });
+        }
+        if layout_code == LAYOUT_LANE_PAIRS {
+            return Err(Error::Unsupported(p));
         }
         let (count, group_size) = (u32_at(e, COUNT_AT, p)?, u16_at(e, GROUP_SIZE_AT, p)?);
         let (kind, layout) = (Kind::from_code(kind_code), layout_of(layout_code, row_len, group_size));

@@ -4,16 +4,18 @@
 
 /// The first four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"DQEM";
-/// Newest format version this runtime reads and writes (2 adds the row-pair layout, 3 stores
-/// the integer path's bias constants as i16 with a shift instead of i64, 4 keeps the biases of
-/// a blob with integer constants only there: both paths read them from the constants).
-pub const VERSION: u16 = 4;
+/// Newest format version this runtime reads and writes: the node graph (FORMAT.md, version 5).
+pub const VERSION: u16 = 5;
 /// Oldest version still read: a v1 blob is a v2 blob whose tensors all use the row layout.
 pub const MIN_VERSION: u16 = 1;
-/// First version with the row-pair layout; the writer writes it only for a blob that uses it.
+/// First version with the row-pair layout; the chain writer writes it only for a blob that uses it.
 pub const ROW_PAIRS_VERSION: u16 = 2;
 /// First version with i16 bias constants (and the bias shift `L` in byte 1 of the shift word);
-/// from this version on the writer writes a blob only with integer constants.
+/// versions 3 and 4 hold a blob only with integer constants.
 pub const I16_BIAS_VERSION: u16 = 3;
-/// First version that keeps the biases of a blob with integer constants in the constants only.
+/// First version that keeps the biases of a blob with integer constants in the constants only;
+/// the last chain version (a layer table), the one `writer::BlobWriter` writes with integer
+/// constants.
 pub const INT_BIAS_VERSION: u16 = 4;
+/// First version with the node graph, the front-end record and the whole-blob CRC.
+pub const GRAPH_VERSION: u16 = 5;

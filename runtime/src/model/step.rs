@@ -32,7 +32,11 @@ impl Model<'_> {
         output: &mut [f32],
     ) -> Result<(), Error> {
         let need = (self.f32_arena_len(), self.f32_state_len());
-        self.run(&F32Path, (state.buf, state.frame), need, arena, (input, output), &mut ())?;
+        if self.header.is_graph() {
+            self.run_graph(&F32Path, (state.buf, state.frame), need, arena, (input, output), &mut ())?;
+        } else {
+            self.run(&F32Path, (state.buf, state.frame), need, arena, (input, output), &mut ())?;
+        }
         state.frame += 1;
         Ok(())
     }
@@ -49,7 +53,11 @@ impl Model<'_> {
         hook: &mut H,
     ) -> Result<(), Error> {
         let need = (self.f32_arena_len(), self.f32_state_len());
-        self.run(&F32Path, (state.buf, state.frame), need, arena, (input, output), hook)?;
+        if self.header.is_graph() {
+            self.run_graph(&F32Path, (state.buf, state.frame), need, arena, (input, output), hook)?;
+        } else {
+            self.run(&F32Path, (state.buf, state.frame), need, arena, (input, output), hook)?;
+        }
         state.frame += 1;
         Ok(())
     }
@@ -66,7 +74,11 @@ impl Model<'_> {
             return Err(Error::NoIntegerPath);
         }
         let need = (self.i8_arena_len(), self.i8_state_len());
-        self.run(&I8Path, (state.buf, state.frame), need, arena, (input, output), &mut ())?;
+        if self.header.is_graph() {
+            self.run_graph(&I8Path, (state.buf, state.frame), need, arena, (input, output), &mut ())?;
+        } else {
+            self.run(&I8Path, (state.buf, state.frame), need, arena, (input, output), &mut ())?;
+        }
         state.frame += 1;
         Ok(())
     }
@@ -84,12 +96,18 @@ impl Model<'_> {
             return Err(Error::NoIntegerPath);
         }
         let need = (self.i8_arena_len(), self.i8_state_len());
-        self.run(&I8Path, (state.buf, state.frame), need, arena, (input, output), hook)?;
+        if self.header.is_graph() {
+            self.run_graph(&I8Path, (state.buf, state.frame), need, arena, (input, output), hook)?;
+        } else {
+            self.run(&I8Path, (state.buf, state.frame), need, arena, (input, output), hook)?;
+        }
         state.frame += 1;
         Ok(())
     }
 
-    /// The executor: layers in order, ping-ponging between the two halves of the arena.
+    /// The chain executor (versions 1–4): layers in order, ping-ponging between the two halves
+    /// of the arena, element-wise layers in place. A loop of its own, apart from the graph
+    /// executor, so that the default model's per-frame code stays as measured.
     fn run<P: Path, H: LayerHook>(
         &self,
         path: &P,
@@ -116,7 +134,7 @@ impl Model<'_> {
             let hist = state.get_mut(state_off..state_off + l.state_len()).ok_or(Error::KernelShape)?;
             state_off += l.state_len();
             let mut taps: [Option<&[P::T]>; MAX_KERNEL] = [None; MAX_KERNEL];
-            let taps = fill_taps(&l, frame, x, hist, &mut taps)?;
+            let taps = fill_taps((usize::from(l.kernel), usize::from(l.dilation)), frame, x, hist, &mut taps)?;
             path.matvec(self, &l, i, taps, y)?;
             core::mem::swap(&mut cur, &mut next);
         }
@@ -135,6 +153,19 @@ impl Model<'_> {
         need_arena: usize,
         need_state: usize,
     ) -> Result<(&'b mut [T], &'b mut [T]), Error> {
+        let arena = self.check_io(arena, (n_in, n_out), state_len, (need_arena, need_state))?;
+        Ok(arena.split_at_mut(need_arena / 2))
+    }
+
+    /// Checks the caller's input and output lengths and buffer sizes; returns the arena the
+    /// model uses.
+    pub(super) fn check_io<'b, T>(
+        &self,
+        arena: &'b mut [T],
+        (n_in, n_out): (usize, usize),
+        state_len: usize,
+        (need_arena, need_state): (usize, usize),
+    ) -> Result<&'b mut [T], Error> {
         if n_in != self.input_len() {
             return Err(Error::BadIoLength { expected: self.input_len() as u32, got: n_in as u32 });
         }
@@ -147,13 +178,12 @@ impl Model<'_> {
         if state_len < need_state {
             return Err(Error::StateTooSmall { needed: need_state as u32, got: len32_of(state_len) });
         }
-        let arena = arena.get_mut(..need_arena).ok_or(Error::KernelShape)?;
-        Ok(arena.split_at_mut(need_arena / 2))
+        arena.get_mut(..need_arena).ok_or(Error::KernelShape)
     }
 }
 
 /// What differs between the f32 and the integer path: the element type and the kernels.
-trait Path {
+pub(super) trait Path {
     type T: Copy;
     fn elementwise(&self, m: &Model<'_>, l: &Layer, i: u16, x: &mut [Self::T]) -> Result<(), Error>;
     fn matvec(
@@ -166,8 +196,10 @@ trait Path {
     ) -> Result<(), Error>;
 }
 
-struct F32Path;
-struct I8Path;
+/// The f32 path's kernels.
+pub(super) struct F32Path;
+/// The integer path's kernels.
+pub(super) struct I8Path;
 
 impl Path for F32Path {
     type T = f32;
@@ -176,13 +208,13 @@ impl Path for F32Path {
             Op::Relu => act::relu(x),
             Op::Sigmoid => act::sigmoid(x),
             Op::Tanh => act::tanh(x),
-            Op::Conv1d | Op::Linear => return Err(Error::KernelShape),
+            _ => return Err(Error::KernelShape),
         }
         Ok(())
     }
     fn matvec(&self, m: &Model<'_>, l: &Layer, i: u16, taps: &[Option<&[f32]>], y: &mut [f32]) -> Result<(), Error> {
         let w = m.weights(l.weight)?;
-        let bias = m.bias_of(l, i)?;
+        let bias = m.layer_bias(l, i)?;
         matvec_f32(&w, bias.as_ref(), taps, usize::from(l.in_len), y)
     }
 }
@@ -192,14 +224,14 @@ impl Path for I8Path {
     fn elementwise(&self, m: &Model<'_>, l: &Layer, i: u16, x: &mut [i8]) -> Result<(), Error> {
         match l.op {
             Op::Relu => act::relu_i8(x),
-            Op::Sigmoid | Op::Tanh => act::lut_i8(m.int_block_of(l, i)?, x),
-            Op::Conv1d | Op::Linear => return Err(Error::KernelShape),
+            Op::Sigmoid | Op::Tanh => act::lut_i8(m.layer_int_block(l, i)?, x),
+            _ => return Err(Error::KernelShape),
         }
         Ok(())
     }
     fn matvec(&self, m: &Model<'_>, l: &Layer, i: u16, taps: &[Option<&[i8]>], y: &mut [i8]) -> Result<(), Error> {
         let w = m.weights(l.weight)?;
-        let params = m.int_params_of(l, i)?;
+        let params = m.layer_int_params(l, i)?;
         matvec_i8(&w, &params, taps, usize::from(l.in_len), y)
     }
 }
@@ -208,29 +240,29 @@ fn len32_of(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// Stores the current frame in the layer's ring of `history + 1` frames and points each tap at
-/// the frame it reads: tap `j` sees frame `t − (kernel − 1 − j)·dilation`.
-fn fill_taps<'t, T: Copy>(
-    l: &Layer,
+/// Stores the current frame in the ring of `history + 1` frames of a conv with `(kernel,
+/// dilation)` and points each tap at the frame it reads: tap `j` sees frame
+/// `t − (kernel − 1 − j)·dilation`. A kernel of 1 has no ring: its tap is `x`.
+pub(super) fn fill_taps<'t, T: Copy>(
+    (k, dilation): (usize, usize),
     frame: u64,
     x: &'t [T],
     hist: &'t mut [T],
     taps: &'t mut [Option<&'t [T]>; MAX_KERNEL],
 ) -> Result<&'t [Option<&'t [T]>], Error> {
-    let k = usize::from(l.kernel);
-    if l.state_len() == 0 {
+    if k <= 1 {
         if let Some(t) = taps.get_mut(0) {
             *t = Some(x);
         }
         return taps.get(..1).ok_or(Error::KernelShape);
     }
     let n = x.len();
-    let ring = (l.history() + 1) as u64;
+    let ring = ((k - 1) * dilation + 1) as u64;
     let slot = (frame % ring) as usize;
     hist.get_mut(slot * n..(slot + 1) * n).ok_or(Error::KernelShape)?.copy_from_slice(x);
     let hist: &'t [T] = hist;
     for (j, tap) in taps.iter_mut().take(k).enumerate() {
-        let back = ((k - 1 - j) * usize::from(l.dilation)) as u64;
+        let back = ((k - 1 - j) * dilation) as u64;
         let s = ((frame % ring + ring - back) % ring) as usize;
         *tap = hist.get(s * n..(s + 1) * n);
     }

@@ -3,7 +3,10 @@
 
 use super::tensor::Pending;
 use super::{IntCalibration, WriteError};
-use crate::format::{int_linear_len, BiasQ, IntParams, Kind, Layer, Op, VERSION};
+use crate::format::{
+    int_linear_len, Act, BiasQ, IntParams, Kind, Layer, Node, Op, Requant, MAX_ADD_M, MAX_ELEMENTWISE_SHIFT, MAX_MUL_M,
+    VERSION,
+};
 use crate::quant::{scale_for_bits, MAX_BITS};
 use alloc::vec::Vec;
 use std::format;
@@ -48,22 +51,84 @@ pub(super) fn layer_scales(ops: &[Op], c: &IntCalibration) -> Result<Scales, Wri
 
 /// The constants block of layer `l` (empty for ReLU); `tensors` indexed by the writer's ids.
 pub(super) fn int_block(tensors: &[Pending], l: &Layer, in_scale: f32, out_scale: f32) -> Result<Vec<u8>, WriteError> {
-    let (sx, sy) = (f64::from(in_scale), f64::from(out_scale));
-    match l.op {
-        Op::Relu => Ok(Vec::new()),
-        Op::Sigmoid | Op::Tanh => Ok(lut(l.op, sx, sy)),
-        Op::Conv1d | Op::Linear => {
-            let w = tensors.get(usize::from(l.weight)).ok_or_else(|| WriteError::Shape("unknown weight".into()))?;
-            if w.entry.kind != Kind::Packed {
-                return Err(WriteError::Value("the integer path needs packed (quantised) weights".into()));
+    node_block(tensors, &l.as_node(0), &NodeScales { ins: &[in_scale], out: out_scale, pre: out_scale })
+}
+
+/// The scales around a node: its inputs', its output's, and the one its weighted-layer block
+/// rounds to (the pre-activation scale of a fused sigmoid/tanh, else `out`).
+pub(super) struct NodeScales<'s> {
+    pub ins: &'s [f32],
+    pub out: f32,
+    pub pre: f32,
+}
+
+/// The integer constants of node `n` (FORMAT.md, "Integer constants per op"); `tensors`
+/// indexed by the writer's ids.
+pub(super) fn node_block(tensors: &[Pending], n: &Node, s: &NodeScales<'_>) -> Result<Vec<u8>, WriteError> {
+    let sx = f64::from(s.ins.first().copied().unwrap_or(0.0));
+    let (sy, pre) = (f64::from(s.out), f64::from(s.pre));
+    let out = usize::from(n.out_c);
+    match n.op {
+        Op::Relu | Op::AvgPool | Op::MaxPool | Op::Softmax => Ok(Vec::new()),
+        Op::Sigmoid | Op::Tanh => Ok(lut(n.op, sx, sy)),
+        Op::Conv1d | Op::Linear | Op::Conv2d => {
+            let mut block = weighted_block(tensors, (n.weight, n.bias), out, sx, pre)?;
+            if n.act.has_table() {
+                block.extend_from_slice(&s.pre.to_le_bytes());
+                block.extend(lut(if n.act == Act::Sigmoid { Op::Sigmoid } else { Op::Tanh }, pre, sy));
             }
-            let bias = match tensors.get(usize::from(l.bias)) {
-                Some(b) => b.values.clone(),
-                None => alloc::vec![0.0; usize::from(l.out_len)],
-            };
-            linear_block(w.entry.min, w.entry.max, &bias, sx, sy)
+            Ok(block)
+        }
+        Op::Gru => {
+            let gate = f64::from(GRU_GATE_SCALE);
+            let mut block = weighted_block(tensors, (n.weight, n.bias), 3 * out, sx, gate)?;
+            block.extend(weighted_block(tensors, (n.weight2, n.bias2), 3 * out, 1.0 / 128.0, gate)?);
+            Ok(block)
+        }
+        Op::Add | Op::Concat => {
+            let m: Vec<f64> = s.ins.iter().map(|&si| f64::from(si) / sy).collect();
+            requant_block(&m, MAX_ADD_M)
+        }
+        Op::Mul => {
+            let m = s.ins.iter().map(|&si| f64::from(si)).product::<f64>() / sy;
+            requant_block(&[m], MAX_MUL_M)
         }
     }
+}
+
+/// The gate scale of a gru's products (FORMAT.md: 1/16).
+const GRU_GATE_SCALE: f32 = 1.0 / 16.0;
+
+/// The weighted-layer block of weight tensor `w` with bias tensor `b` (zeros without one).
+fn weighted_block(
+    tensors: &[Pending],
+    (w, b): (u16, u16),
+    out: usize,
+    sx: f64,
+    sy: f64,
+) -> Result<Vec<u8>, WriteError> {
+    let w = tensors.get(usize::from(w)).ok_or_else(|| WriteError::Shape("unknown weight".into()))?;
+    if w.entry.kind != Kind::Packed {
+        return Err(WriteError::Value("the integer path needs packed (quantised) weights".into()));
+    }
+    let bias = match tensors.get(usize::from(b)) {
+        Some(b) => b.values.clone(),
+        None => alloc::vec![0.0; out],
+    };
+    linear_block(w.entry.min, w.entry.max, &bias, sx, sy)
+}
+
+/// An add/mul/concat block: the largest shift `S` ≤ 30 that keeps every `round(m·2^S)` under
+/// `bound` in magnitude.
+fn requant_block(m: &[f64], bound: i32) -> Result<Vec<u8>, WriteError> {
+    let fits = |s: u8| m.iter().all(|&v| (v * f64::from(s).exp2()).round().abs() < f64::from(bound));
+    let s = (1..=MAX_ELEMENTWISE_SHIFT).rev().find(|&s| fits(s)).ok_or_else(|| {
+        WriteError::Value(format!("scale ratios {m:?} do not fit the integer format (|m| < {bound} at shift 1)"))
+    })?;
+    let q: Vec<i32> = m.iter().map(|&v| (v * f64::from(s).exp2()).round() as i32).collect();
+    let mut block = Vec::with_capacity(4 + 4 * q.len());
+    Requant::encode_into(s, &q, &mut block);
+    Ok(block)
 }
 
 /// `q_y = round(f(q_x·s_x) / s_y)` for every int8 `q_x`, indexed by its two's-complement byte.

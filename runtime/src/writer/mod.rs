@@ -7,19 +7,22 @@
 //! before it is returned.
 
 mod assemble;
+mod graph;
 mod int;
+mod plan;
 mod tensor;
 
-pub use assemble::{assemble, LayerPart, TensorPart};
+pub use assemble::{assemble, assemble_graph, LayerPart, NodePart, TensorPart};
+pub use graph::{ConvSpec, GraphCalibration, GraphWriter, ValueId};
 
 use crate::format::{
-    BufferSizes, Header, Kind, Layer, Layout, Op, FLAG_HAS_INT, MAX_DILATION, MAX_KERNEL, MAX_LAYERS, MAX_TENSORS,
-    MIN_VERSION, NO_TENSOR, ROW_PAIRS_VERSION, VERSION,
+    BufferSizes, Header, Kind, Layer, Layout, Op, FLAG_HAS_INT, INT_BIAS_VERSION, MAX_DILATION, MAX_KERNEL, MAX_LAYERS,
+    MIN_VERSION, NO_TENSOR, ROW_PAIRS_VERSION,
 };
 use alloc::string::String;
 use alloc::vec::Vec;
 use std::format;
-use tensor::Pending;
+use tensor::Store;
 
 /// Why a model could not be written.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,7 +64,7 @@ pub struct IntCalibration {
 /// Builds a blob: add tensors, then layers in execution order, then `finish`.
 pub struct BlobWriter {
     input_len: usize,
-    tensors: Vec<Pending>,
+    tensors: Store,
     /// Tensor indices are [`TensorId`]s; scales and offsets are set by `finish`.
     layers: Vec<Layer>,
 }
@@ -73,27 +76,17 @@ fn u16_of(v: usize, what: &str) -> Result<u16, WriteError> {
 impl BlobWriter {
     /// An empty graph whose input is `input_len` features per frame.
     pub fn new(input_len: usize) -> Self {
-        BlobWriter { input_len, tensors: Vec::new(), layers: Vec::new() }
-    }
-
-    fn push(&mut self, t: Pending) -> Result<TensorId, WriteError> {
-        if self.tensors.len() >= usize::from(MAX_TENSORS) {
-            return Err(WriteError::Shape("too many tensors".into()));
-        }
-        self.tensors.push(t);
-        Ok(TensorId((self.tensors.len() - 1) as u16))
+        BlobWriter { input_len, tensors: Store::default(), layers: Vec::new() }
     }
 
     /// Stores `values` as f32.
     pub fn f32_tensor(&mut self, values: &[f32]) -> Result<TensorId, WriteError> {
-        let t = tensor::plain(values, Kind::F32)?;
-        self.push(t)
+        self.tensors.plain(values, Kind::F32)
     }
 
     /// Stores `values` as f16 (rounded to nearest).
     pub fn f16_tensor(&mut self, values: &[f32]) -> Result<TensorId, WriteError> {
-        let t = tensor::plain(values, Kind::F16)?;
-        self.push(t)
+        self.tensors.plain(values, Kind::F16)
     }
 
     /// Stores DiffQ levels in the row layout: `levels[i]` row-major, `group_bits[g]` for each
@@ -106,7 +99,7 @@ impl BlobWriter {
         min: f32,
         max: f32,
     ) -> Result<TensorId, WriteError> {
-        self.packed_tensor_in(Layout::Rows, levels, group_bits, group_size, min, max)
+        self.tensors.packed(Layout::Rows, levels, group_bits, group_size, (min, max))
     }
 
     /// Stores DiffQ levels in `layout`: `levels[i]` is the value at storage position `i`
@@ -122,26 +115,12 @@ impl BlobWriter {
         min: f32,
         max: f32,
     ) -> Result<TensorId, WriteError> {
-        if let Layout::RowPairs { row_len } = layout {
-            let len = usize::from(row_len);
-            if group_size % 16 != 0 || len < group_size || len % group_size != 0 || levels.len() % len != 0 {
-                return Err(WriteError::Shape(format!(
-                    "row-pair layout needs group_size a multiple of 16 dividing the row length {len}, and whole rows"
-                )));
-            }
-            if group_bits.windows(2).all(|w| w.first() == w.get(1)) {
-                let pos = layout.storage_order(levels.len(), group_size);
-                let rows: Vec<u16> = pos.iter().map(|&q| levels.get(q).copied().unwrap_or(0)).collect();
-                return self.packed_tensor_in(Layout::Rows, &rows, group_bits, group_size, min, max);
-            }
-        }
-        let t = tensor::packed(layout, levels, group_bits, group_size, min, max)?;
-        self.push(t)
+        self.tensors.packed(layout, levels, group_bits, group_size, (min, max))
     }
 
     fn check_weights(&self, w: TensorId, bias: Option<TensorId>, l: &Layer) -> Result<(), WriteError> {
         let (count, in_len, out) = (l.macs() as usize, usize::from(l.in_len), usize::from(l.out_len));
-        let t = self.tensors.get(usize::from(w.0)).ok_or_else(|| WriteError::Shape("unknown weight tensor".into()))?;
+        let t = self.tensors.get(w).ok_or_else(|| WriteError::Shape("unknown weight tensor".into()))?;
         let t = &t.entry;
         if t.count as usize != count {
             return Err(WriteError::Shape(format!("weight has {} values, layer needs {count}", t.count)));
@@ -161,8 +140,7 @@ impl BlobWriter {
             }
         }
         if let Some(b) = bias {
-            let bt =
-                self.tensors.get(usize::from(b.0)).ok_or_else(|| WriteError::Shape("unknown bias tensor".into()))?;
+            let bt = self.tensors.get(b).ok_or_else(|| WriteError::Shape("unknown bias tensor".into()))?;
             if bt.entry.kind == Kind::Packed || bt.entry.count as usize != out {
                 return Err(WriteError::Shape(format!("bias must be {out} f32/f16 values")));
             }
@@ -277,7 +255,7 @@ impl BlobWriter {
             let (out_scale, block) = match &scales {
                 Some(s) => {
                     let (in_scale, out_scale) = s.around(i);
-                    (out_scale, int::int_block(&self.tensors, l, in_scale, out_scale)?)
+                    (out_scale, int::int_block(&self.tensors.0, l, in_scale, out_scale)?)
                 }
                 None => (0.0, Vec::new()),
             };
@@ -285,7 +263,7 @@ impl BlobWriter {
             blocks.push(block);
         }
         let header = self.header(has_int, scales.as_ref().map_or(0.0, |s| s.input))?;
-        let tensors: Vec<TensorPart<'_>> = (self.tensors.iter().zip(&new_index))
+        let tensors: Vec<TensorPart<'_>> = (self.tensors.0.iter().zip(&new_index))
             .filter(|(_, &n)| n != NO_TENSOR)
             .map(|(t, _)| TensorPart { entry: t.entry, bits_table: &t.table, data: &t.data })
             .collect();
@@ -302,7 +280,7 @@ impl BlobWriter {
                 && !self.layers.iter().any(|l| usize::from(l.weight) == i)
         };
         let mut next = 0u16;
-        (0..self.tensors.len())
+        (0..self.tensors.0.len())
             .map(|i| {
                 if has_int && is_bias(i) {
                     NO_TENSOR
@@ -318,9 +296,9 @@ impl BlobWriter {
     /// blob (so older readers keep working: 4 for biases kept in the integer constants only, 2
     /// for row pairs, else 1), the sizes, the input scale.
     fn header(&self, has_int: bool, input_scale: f32) -> Result<Header, WriteError> {
-        let pairs = self.tensors.iter().any(|t| t.entry.layout != Layout::Rows);
+        let pairs = self.tensors.0.iter().any(|t| t.entry.layout != Layout::Rows);
         let version = if has_int {
-            VERSION
+            INT_BIAS_VERSION
         } else if pairs {
             ROW_PAIRS_VERSION
         } else {
@@ -335,7 +313,9 @@ impl BlobWriter {
             total_len: 0,
             crc32: 0,
             n_tensors: 0,
-            n_layers: 0,
+            n_nodes: 0,
+            n_operands: 0,
+            input_height: 1,
             input_len: u16_of(self.input_len, "input_len")?,
             output_len: u16_of(self.width(), "output_len")?,
             f32_arena_len: 0,

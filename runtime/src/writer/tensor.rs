@@ -2,8 +2,8 @@
 //! yet set), its bit-width table and data bytes, and, for f32/f16, the values as the runtime
 //! will read them (the integer path's bias constants are computed from those).
 
-use super::WriteError;
-use crate::format::{bits_table_len, bits_width_for, Kind, Layout, TensorEntry, MAX_GROUP};
+use super::{TensorId, WriteError};
+use crate::format::{bits_table_len, bits_width_for, Kind, Layout, TensorEntry, MAX_GROUP, MAX_TENSORS};
 use crate::quant::{group_bytes, pack_levels, MAX_BITS};
 use alloc::vec::Vec;
 use std::format;
@@ -16,12 +16,64 @@ pub(super) struct Pending {
     pub values: Vec<f32>,
 }
 
+/// The tensors a writer holds, indexed by [`TensorId`].
+#[derive(Default)]
+pub(super) struct Store(pub Vec<Pending>);
+
+impl Store {
+    fn push(&mut self, t: Pending) -> Result<TensorId, WriteError> {
+        if self.0.len() >= usize::from(MAX_TENSORS) {
+            return Err(WriteError::Shape("too many tensors".into()));
+        }
+        self.0.push(t);
+        Ok(TensorId((self.0.len() - 1) as u16))
+    }
+
+    /// Tensor `id`.
+    pub fn get(&self, id: TensorId) -> Option<&Pending> {
+        self.0.get(usize::from(id.0))
+    }
+
+    /// `values` stored as `kind` (f32, or f16 rounded to nearest).
+    pub fn plain(&mut self, values: &[f32], kind: Kind) -> Result<TensorId, WriteError> {
+        let t = plain(values, kind)?;
+        self.push(t)
+    }
+
+    /// DiffQ levels in `layout` over `(min, max)` (a `RowPairs` tensor whose groups all share one
+    /// width is stored in the row layout: same values, the fixed-bit fast path).
+    pub fn packed(
+        &mut self,
+        layout: Layout,
+        levels: &[u16],
+        group_bits: &[u8],
+        group_size: usize,
+        (min, max): (f32, f32),
+    ) -> Result<TensorId, WriteError> {
+        if let Layout::RowPairs { row_len } = layout {
+            let len = usize::from(row_len);
+            if group_size % 16 != 0 || len < group_size || len % group_size != 0 || levels.len() % len != 0 {
+                return Err(WriteError::Shape(format!(
+                    "row-pair layout needs group_size a multiple of 16 dividing the row length {len}, and whole rows"
+                )));
+            }
+            if group_bits.windows(2).all(|w| w.first() == w.get(1)) {
+                let pos = layout.storage_order(levels.len(), group_size);
+                let rows: Vec<u16> = pos.iter().map(|&q| levels.get(q).copied().unwrap_or(0)).collect();
+                return self.packed(Layout::Rows, &rows, group_bits, group_size, (min, max));
+            }
+        }
+        let t = packed(layout, levels, group_bits, group_size, min, max)?;
+        self.push(t)
+    }
+}
+
 fn count32(n: usize) -> Result<u32, WriteError> {
     u32::try_from(n).map_err(|_| WriteError::Shape(format!("tensor of {n} values is too large")))
 }
 
 /// `values` stored as `kind` (f32, or f16 rounded to nearest).
-pub(super) fn plain(values: &[f32], kind: Kind) -> Result<Pending, WriteError> {
+fn plain(values: &[f32], kind: Kind) -> Result<Pending, WriteError> {
     if values.is_empty() {
         return Err(WriteError::Shape("empty tensor".into()));
     }
@@ -62,7 +114,7 @@ fn check_packed(levels: &[u16], group_bits: &[u8], group_size: usize, min: f32, 
 }
 
 /// DiffQ levels in storage order, `group_bits[g]` the width of storage group `g`.
-pub(super) fn packed(
+fn packed(
     layout: Layout,
     levels: &[u16],
     group_bits: &[u8],

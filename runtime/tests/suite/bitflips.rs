@@ -1,9 +1,10 @@
 //! Corrupted shipped blobs: every single-bit flip of `models/default.dqem` and of the golden
-//! blobs, and every value of each header byte the CRC does not cover, is rejected by
+//! blobs (versions 1, 3, 4 and 5), and every value of each of header bytes 0..16 (which the CRC
+//! of versions 1–4 does not cover), is rejected by
 //! `Model::parse` with the error of the check that protects that byte (FORMAT.md, "What each
 //! check protects").
 
-use diffq_runtime::format::{CRC_START, MIN_VERSION, VERSION};
+use diffq_runtime::format::{CRC_START, GRAPH_VERSION, MIN_VERSION, VERSION};
 use diffq_runtime::{Error, Model, Part};
 use std::collections::BTreeMap;
 
@@ -15,10 +16,16 @@ fn read(path: &str) -> Vec<u8> {
 
 /// The shipped blobs: the default model and the golden blobs of each format version.
 fn shipped() -> Vec<(&'static str, Vec<u8>)> {
-    ["../models/default.dqem", "tests/golden/v1_small.bin", "tests/golden/v3_small.bin", "tests/golden/v4_small.bin"]
-        .into_iter()
-        .map(|p| (p, read(p)))
-        .collect()
+    [
+        "../models/default.dqem",
+        "tests/golden/v1_small.bin",
+        "tests/golden/v3_small.bin",
+        "tests/golden/v4_small.bin",
+        "tests/golden/v5_small.bin",
+    ]
+    .into_iter()
+    .map(|p| (p, read(p)))
+    .collect()
 }
 
 /// The variant's name (`Checksum` of `Checksum { .. }`).
@@ -27,20 +34,26 @@ fn variant(e: &Error) -> String {
 }
 
 /// The checks that may catch a flip of `bit` of byte `at`: each field before the CRC has its
-/// own; a version this runtime reads is cross-checked against the contents; the CRC catches
-/// every flip of the bytes it covers and of itself.
+/// own; a version this runtime reads is cross-checked against the contents (a version 1–4
+/// blob's) or changes the CRC the parser checks (to or from version 5); the CRC catches every
+/// flip of the bytes it covers (version 5: all but its own, and it catches those too).
 fn expected(blob: &[u8], at: usize, bit: usize) -> &'static [&'static str] {
+    let graph = u16::from_le_bytes([blob[4], blob[5]]) >= GRAPH_VERSION;
     match at {
         0..4 => &["BadMagic"],
         4..6 => {
             let mut v = [blob[4], blob[5]];
             v[at - 4] ^= 1 << bit;
-            if (MIN_VERSION..=VERSION).contains(&u16::from_le_bytes(v)) {
-                &["VersionMismatch", "RegionsMismatch"]
-            } else {
+            let v = u16::from_le_bytes(v);
+            if !(MIN_VERSION..=VERSION).contains(&v) {
                 &["UnsupportedVersion"]
+            } else if graph || v >= GRAPH_VERSION {
+                &["Checksum"]
+            } else {
+                &["VersionMismatch", "RegionsMismatch"]
             }
         }
+        6 if bit == 0 && graph => &["Checksum"],
         6 if bit == 0 => &["FlagMismatch"],
         6..8 => &["UnknownFlags"],
         8..12 => &["LengthMismatch"],

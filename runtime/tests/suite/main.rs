@@ -7,9 +7,13 @@
 mod bitflips;
 mod common;
 mod golden;
+mod golden_v5;
+mod graph;
+mod graphs;
 mod intpath;
 mod kernels;
 mod malformed;
+mod malformed_v5;
 mod reencode;
 mod roundtrip;
 mod streaming;

@@ -1,11 +1,12 @@
-//! Decode → encode is the identity: every tensor, layer and integer-constant block of a blob is
-//! decoded through the public API (`Model`, `format::TensorEntry`, `format::IntParams`), encoded
-//! again with the format's encoders and laid out by the writer (`writer::assemble`), and the
-//! result is the original blob byte for byte. Run on the shipped model, the golden blobs of
-//! versions 4, 3 and 1, and the fuzz seeds (every op, bit widths 1..=15, row pairs, f16/f32).
+//! Decode → encode is the identity: every tensor, layer or node, front end, operand list and
+//! integer-constant block of a blob is decoded through the public API (`Model`,
+//! `format::TensorEntry`, `format::IntParams`), encoded again with the format's encoders and laid
+//! out by the writer (`writer::assemble`, `writer::assemble_graph`), and the result is the
+//! original blob byte for byte. Run on the shipped model, the golden blobs of versions 5, 4, 3
+//! and 1, and the fuzz seeds (every op, bit widths 1..=15, row pairs, f16/f32, v5 graphs).
 
-use diffq_runtime::format::{Header, TensorEntry, HEADER_LEN, LAYER_ENTRY_LEN, TENSOR_ENTRY_LEN};
-use diffq_runtime::writer::{assemble, LayerPart, TensorPart};
+use diffq_runtime::format::{Header, TensorEntry, HEADER_LEN, PREVIOUS, TENSOR_ENTRY_LEN};
+use diffq_runtime::writer::{assemble, assemble_graph, LayerPart, NodePart, TensorPart};
 use diffq_runtime::{Model, Weights};
 
 const DIR: &str = env!("CARGO_MANIFEST_DIR");
@@ -18,7 +19,7 @@ fn reencode(blob: &[u8]) -> Vec<u8> {
     let mut tensors = Vec::new();
     for i in 0..m.n_tensors() {
         let entry = TensorEntry::read(blob, &h, i).unwrap();
-        let at = HEADER_LEN + usize::from(i) * TENSOR_ENTRY_LEN;
+        let at = h.tensor_entry_offset(i);
         assert_eq!(entry.encode()[..], blob[at..at + TENSOR_ENTRY_LEN], "tensor entry {i}");
         let (bits_table, data) = match m.tensor(i).unwrap().weights {
             Weights::F32(d) | Weights::F16(d) => (&[][..], d),
@@ -26,11 +27,14 @@ fn reencode(blob: &[u8]) -> Vec<u8> {
         };
         tensors.push(TensorPart { entry, bits_table, data });
     }
+    if h.is_graph() {
+        return reencode_graph(&m, &tensors);
+    }
     let mut blocks = Vec::new();
     for i in 0..m.n_layers() {
         let l = m.layer(i).unwrap();
-        let at = HEADER_LEN + tensors.len() * TENSOR_ENTRY_LEN + usize::from(i) * LAYER_ENTRY_LEN;
-        assert_eq!(l.encode()[..], blob[at..at + LAYER_ENTRY_LEN], "layer entry {i}");
+        let at = h.node_entry_offset(i);
+        assert_eq!(l.encode()[..], blob[at..at + h.node_entry_len()], "layer entry {i}");
         let raw = m.int_block(i).unwrap();
         let block = if m.has_int() && l.op.has_weights() {
             let mut v = Vec::new();
@@ -44,6 +48,25 @@ fn reencode(blob: &[u8]) -> Vec<u8> {
     }
     let layers: Vec<LayerPart> = blocks.iter().map(|(layer, b)| LayerPart { layer: *layer, int_block: b }).collect();
     assemble(h, &tensors, &layers).unwrap()
+}
+
+/// A version 5 blob rebuilt from its front end, nodes, operand list and constants.
+fn reencode_graph(m: &Model<'_>, tensors: &[TensorPart<'_>]) -> Vec<u8> {
+    let (blob, h) = (m.bytes(), *m.header());
+    let fe = m.front_end().unwrap();
+    assert_eq!(fe.encode()[..], blob[HEADER_LEN..h.tensor_table_offset()], "front end");
+    let (mut nodes, mut operands) = (Vec::new(), Vec::new());
+    for i in 0..m.n_nodes() {
+        let n = m.node(i).unwrap();
+        let at = h.node_entry_offset(i);
+        assert_eq!(n.encode()[..], blob[at..at + h.node_entry_len()], "node entry {i}");
+        if n.operands != PREVIOUS {
+            operands.extend_from_slice(m.inputs(i).unwrap().as_slice());
+        }
+        nodes.push((n, m.int_block(i).unwrap()));
+    }
+    let parts: Vec<NodePart> = nodes.iter().map(|&(node, int_block)| NodePart { node, int_block }).collect();
+    assemble_graph(h, &fe, tensors, &parts, &operands).unwrap()
 }
 
 fn check(path: &str) {
@@ -61,7 +84,7 @@ fn default_model_reencodes_byte_for_byte() {
 
 #[test]
 fn golden_blobs_reencode_byte_for_byte() {
-    for v in ["v4", "v3", "v1"] {
+    for v in ["v5", "v4", "v3", "v1"] {
         check(&format!("{DIR}/tests/golden/{v}_small.bin"));
     }
 }
@@ -73,5 +96,5 @@ fn fuzz_seeds_reencode_byte_for_byte() {
         check(e.unwrap().path().to_str().unwrap());
         n += 1;
     }
-    assert!(n >= 8, "{n} seeds");
+    assert!(n >= 12, "{n} seeds");
 }

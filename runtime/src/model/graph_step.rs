@@ -1,0 +1,285 @@
+//! The graph executor (version 5): nodes in order, each reading its inputs' regions of the
+//! planned arena and writing its own ([`super::split`]), streaming state in node order. The
+//! kernels of the ops the runtime does not run yet are behind [`super::kern`].
+
+use super::kern;
+use super::split::split;
+use super::step::{fill_taps, F32Path, I8Path, LayerHook, Path};
+use super::Model;
+use crate::error::Error;
+use crate::format::{Act, Node, Op, MAX_INPUTS, MAX_KERNEL};
+use crate::kernels::{act, matvec_f32, matvec_i8};
+
+impl Model<'_> {
+    /// Runs one frame of a node graph. `need`: the arena and state lengths of the path.
+    pub(super) fn run_graph<P: GraphPath, H: LayerHook>(
+        &self,
+        path: &P,
+        (state, frame): (&mut [P::T], u64),
+        need: (usize, usize),
+        arena: &mut [P::T],
+        (input, output): (&[P::T], &mut [P::T]),
+        hook: &mut H,
+    ) -> Result<(), Error> {
+        let arena = self.check_io(arena, (input.len(), output.len()), state.len(), need)?;
+        arena.get_mut(..input.len()).ok_or(Error::KernelShape)?.copy_from_slice(input);
+        let mut state_off = 0usize;
+        for i in 0..self.n_nodes() {
+            hook.before_layer(usize::from(i));
+            let n = self.node(i)?;
+            let ins = self.inputs_of(&n, i)?;
+            let mut regions = [(0usize, 0usize); MAX_INPUTS];
+            for (r, &v) in regions.iter_mut().zip(ins.as_slice()) {
+                *r = self.value_region(v)?;
+            }
+            let regions = regions.get(..ins.len()).ok_or(Error::KernelShape)?;
+            let e = regions.first().map_or(0, |r| r.1);
+            let state_len = n.state_len(e, P::INT);
+            let hist = state.get_mut(state_off..state_off + state_len).ok_or(Error::KernelShape)?;
+            state_off += state_len;
+            let out = (n.arena_offset as usize, n.out_len() + n.scratch_len());
+            let (xs, y) = split(arena, regions, out)?;
+            let xs = xs.get(..ins.len()).ok_or(Error::KernelShape)?;
+            self.run_node(path, &n, i, xs, (hist, frame), y)?;
+        }
+        hook.after_layers();
+        let (off, len) = self.value_region(self.n_nodes())?;
+        output.copy_from_slice(arena.get(off..off + len).ok_or(Error::KernelShape)?);
+        Ok(())
+    }
+
+    /// Value `v`'s arena region: offset and elements.
+    fn value_region(&self, v: u16) -> Result<(usize, usize), Error> {
+        if v == 0 {
+            return Ok((0, self.input_len()));
+        }
+        let n = self.node(v - 1)?;
+        Ok((n.arena_offset as usize, n.out_len()))
+    }
+
+    /// One node: `xs` its inputs, `hist` its streaming state, `y` its output (and scratch).
+    fn run_node<P: GraphPath>(
+        &self,
+        path: &P,
+        n: &Node,
+        i: u16,
+        xs: &[&[P::T]],
+        (hist, frame): (&mut [P::T], u64),
+        y: &mut [P::T],
+    ) -> Result<(), Error> {
+        let x = xs.first().copied().unwrap_or(&[]);
+        match n.op {
+            Op::Conv1d if n.groups == 1 => {
+                let mut taps: [Option<&[P::T]>; MAX_KERNEL] = [None; MAX_KERNEL];
+                let kd = (usize::from(n.kernel_t), usize::from(n.dilation));
+                let taps = fill_taps(kd, frame, x, hist, &mut taps)?;
+                path.weighted(self, n, i, taps, x.len(), y)
+            }
+            Op::Linear => path.weighted(self, n, i, &[Some(x)], x.len(), y),
+            Op::Relu | Op::Sigmoid | Op::Tanh => path.unary(self, n, i, x, y),
+            Op::Add | Op::Mul => path.binary(self, n, i, xs, y),
+            Op::Concat => path.concat(self, n, i, xs, y),
+            Op::Softmax => path.softmax(x, y),
+            Op::Conv1d | Op::Gru | Op::Conv2d | Op::AvgPool | Op::MaxPool => {
+                path.pending(self, n, i, x, (hist, frame), y)
+            }
+        }
+    }
+}
+
+/// What the graph executor runs on each path, beyond the chain's [`Path`].
+pub(super) trait GraphPath: Path {
+    /// Whether this is the integer path (state sizes differ for a gru).
+    const INT: bool;
+    /// conv1d with groups 1 or linear: the product of the taps (each `in_len` long), the bias,
+    /// the fused activation.
+    fn weighted(
+        &self,
+        m: &Model<'_>,
+        n: &Node,
+        i: u16,
+        taps: &[Option<&[Self::T]>],
+        in_len: usize,
+        y: &mut [Self::T],
+    ) -> Result<(), Error>;
+    /// relu, sigmoid, tanh from `x` to `y`.
+    fn unary(&self, m: &Model<'_>, n: &Node, i: u16, x: &[Self::T], y: &mut [Self::T]) -> Result<(), Error>;
+    /// add, mul.
+    fn binary(&self, m: &Model<'_>, n: &Node, i: u16, xs: &[&[Self::T]], y: &mut [Self::T]) -> Result<(), Error>;
+    /// concat.
+    fn concat(&self, m: &Model<'_>, n: &Node, i: u16, xs: &[&[Self::T]], y: &mut [Self::T]) -> Result<(), Error>;
+    /// softmax (the last node).
+    fn softmax(&self, x: &[Self::T], y: &mut [Self::T]) -> Result<(), Error>;
+    /// Grouped conv1d, gru, conv2d and the pools: the kernels of [`super::kern`].
+    fn pending(
+        &self,
+        m: &Model<'_>,
+        n: &Node,
+        i: u16,
+        x: &[Self::T],
+        state: (&mut [Self::T], u64),
+        y: &mut [Self::T],
+    ) -> Result<(), Error>;
+}
+
+fn copy<T: Copy>(x: &[T], y: &mut [T]) -> Result<(), Error> {
+    if x.len() != y.len() {
+        return Err(Error::KernelShape);
+    }
+    y.copy_from_slice(x);
+    Ok(())
+}
+
+impl GraphPath for F32Path {
+    const INT: bool = false;
+    fn weighted(
+        &self,
+        m: &Model<'_>,
+        n: &Node,
+        i: u16,
+        taps: &[Option<&[f32]>],
+        in_len: usize,
+        y: &mut [f32],
+    ) -> Result<(), Error> {
+        let w = m.weights(n.weight)?;
+        let bias = m.bias_of(n, i)?;
+        matvec_f32(&w, bias.as_ref(), taps, in_len, y)?;
+        match n.act {
+            Act::None => {}
+            Act::Relu => act::relu(y),
+            Act::Sigmoid => act::sigmoid(y),
+            Act::Tanh => act::tanh(y),
+        }
+        Ok(())
+    }
+    fn unary(&self, m: &Model<'_>, n: &Node, i: u16, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+        let _ = (m, i);
+        copy(x, y)?;
+        match n.op {
+            Op::Relu => act::relu(y),
+            Op::Sigmoid => act::sigmoid(y),
+            _ => act::tanh(y),
+        }
+        Ok(())
+    }
+    fn binary(&self, _: &Model<'_>, n: &Node, _: u16, xs: &[&[f32]], y: &mut [f32]) -> Result<(), Error> {
+        let [a, b] = xs else { return Err(Error::KernelShape) };
+        if a.len() != y.len() || b.len() != y.len() {
+            return Err(Error::KernelShape);
+        }
+        if n.op == Op::Mul {
+            act::mul(a, b, y);
+        } else {
+            act::add(a, b, y);
+        }
+        Ok(())
+    }
+    fn concat(&self, _: &Model<'_>, _: &Node, _: u16, xs: &[&[f32]], y: &mut [f32]) -> Result<(), Error> {
+        let mut at = 0;
+        for x in xs {
+            copy(x, y.get_mut(at..at + x.len()).ok_or(Error::KernelShape)?)?;
+            at += x.len();
+        }
+        if at == y.len() {
+            Ok(())
+        } else {
+            Err(Error::KernelShape)
+        }
+    }
+    fn softmax(&self, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+        copy(x, y)?;
+        softmax(y);
+        Ok(())
+    }
+    fn pending(
+        &self,
+        m: &Model<'_>,
+        n: &Node,
+        i: u16,
+        x: &[f32],
+        state: (&mut [f32], u64),
+        y: &mut [f32],
+    ) -> Result<(), Error> {
+        match n.op {
+            Op::Conv1d => kern::conv1d_grouped_f32(m, n, i, x, state, y),
+            Op::Gru => kern::gru_f32(m, n, i, x, state.0, y),
+            Op::Conv2d => kern::conv2d_f32(m, n, i, x, state, y),
+            _ => kern::pool_f32(n, i, x, state, y),
+        }
+    }
+}
+
+impl GraphPath for I8Path {
+    const INT: bool = true;
+    fn weighted(
+        &self,
+        m: &Model<'_>,
+        n: &Node,
+        i: u16,
+        taps: &[Option<&[i8]>],
+        in_len: usize,
+        y: &mut [i8],
+    ) -> Result<(), Error> {
+        let w = m.weights(n.weight)?;
+        let params = m.int_params_of(n, i)?;
+        matvec_i8(&w, &params, taps, in_len, y)?;
+        match (n.act, m.act_tail_of(n, i)?) {
+            (Act::Relu, _) => act::relu_i8(y),
+            (Act::Sigmoid | Act::Tanh, Some(tail)) => act::lut_i8(tail.lut, y),
+            (Act::Sigmoid | Act::Tanh, None) => return Err(Error::KernelShape),
+            (Act::None, _) => {}
+        }
+        Ok(())
+    }
+    fn unary(&self, m: &Model<'_>, n: &Node, i: u16, x: &[i8], y: &mut [i8]) -> Result<(), Error> {
+        copy(x, y)?;
+        match n.op {
+            Op::Relu => act::relu_i8(y),
+            _ => act::lut_i8(m.int_block_of(n, i)?, y),
+        }
+        Ok(())
+    }
+    fn binary(&self, m: &Model<'_>, n: &Node, i: u16, xs: &[&[i8]], y: &mut [i8]) -> Result<(), Error> {
+        if n.op == Op::Mul {
+            kern::mul_i8(m, n, i, xs, y)
+        } else {
+            kern::add_i8(m, n, i, xs, y)
+        }
+    }
+    fn concat(&self, m: &Model<'_>, n: &Node, i: u16, xs: &[&[i8]], y: &mut [i8]) -> Result<(), Error> {
+        kern::concat_i8(m, n, i, xs, y)
+    }
+    fn softmax(&self, x: &[i8], y: &mut [i8]) -> Result<(), Error> {
+        // The integer path leaves the scores as they are: the argmax is the same.
+        copy(x, y)
+    }
+    fn pending(
+        &self,
+        m: &Model<'_>,
+        n: &Node,
+        i: u16,
+        x: &[i8],
+        state: (&mut [i8], u64),
+        y: &mut [i8],
+    ) -> Result<(), Error> {
+        match n.op {
+            Op::Conv1d => kern::conv1d_grouped_i8(m, n, i, x, state, y),
+            Op::Gru => kern::gru_i8(m, n, i, x, state.0, y),
+            Op::Conv2d => kern::conv2d_i8(m, n, i, x, state, y),
+            _ => kern::pool_i8(n, i, x, state, y),
+        }
+    }
+}
+
+/// `y_c = exp(y_c − max y) / Σ exp(y − max y)` in place (libm's `expf`: the same on every machine).
+fn softmax(y: &mut [f32]) {
+    let max = y.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0f32;
+    for v in y.iter_mut() {
+        *v = libm::expf(*v - max);
+        sum += *v;
+    }
+    for v in y.iter_mut() {
+        *v /= sum;
+    }
+}
