@@ -1,21 +1,67 @@
-//! What a pipeline checks before it runs: the model's shape and the caller's buffers.
+//! What a pipeline checks before it runs: the front end the model names, its shape, and the
+//! caller's buffers.
 
-use crate::dsp::{BINS, N_FEATURES};
-use crate::format::FrontEnd;
+use crate::dsp::{FilterBank, BINS, N_FEATURES};
+use crate::format::{Features, FrontEnd, Output};
 use crate::{Error, Model, Part};
 
-/// Whether `model` is a denoiser for this front end: the front end it names is the one this
-/// pipeline implements ([`FrontEnd::DEFAULT`]: 8 kHz; [`Error::Unsupported`] of
-/// [`Part::FrontEnd`] otherwise), [`N_FEATURES`] log-power features in, [`BINS`] gains out
-/// ([`Error::NotADenoiser`] otherwise).
+/// How the model meets the spectrum: its features per bin (log power of bins `0..128`) or per
+/// band of the blob's filterbank, and its gains per bin (129) or per band, spread over the bins
+/// by the filterbank (FORMAT.md, "Front end").
+#[derive(Debug, Clone, Copy)]
+pub struct Spectral<'a> {
+    /// The filterbank of band features (`None`: per-bin log power).
+    pub features: Option<FilterBank<'a>>,
+    /// The filterbank of band gains (`None`: a gain per bin).
+    pub gains: Option<FilterBank<'a>>,
+}
+
+impl<'a> Spectral<'a> {
+    /// The mapping `model`'s front end names, if this pipeline implements it: 8 kHz, 256-sample
+    /// frames (otherwise [`Error::Unsupported`] of [`Part::FrontEnd`]), log power or log-mel
+    /// features, gains per bin or per band ([`Error::NotADenoiser`] for class scores or a model
+    /// whose widths do not fit).
+    pub fn of(model: &Model<'a>) -> Result<Self, Error> {
+        let fe = model.front_end()?;
+        if (fe.sample_rate, fe.frame) != (FrontEnd::DEFAULT.sample_rate, FrontEnd::DEFAULT.frame) {
+            return Err(Error::Unsupported(Part::FrontEnd));
+        }
+        let bank = || -> Result<FilterBank<'a>, Error> {
+            let t = fe.filterbank.ok_or(Error::InvalidField(Part::FrontEnd))?;
+            FilterBank::new(model.tensor(t)?.weights, usize::from(fe.n_bands))
+                .map_err(|_| Error::ShapeMismatch(Part::FrontEnd))
+        };
+        let features = match fe.features {
+            Features::LogPower => None,
+            Features::LogMel => Some(bank()?),
+        };
+        let gains = match fe.output {
+            Output::BinGains => None,
+            Output::BandGains => Some(bank()?),
+            Output::Scores => None,
+        };
+        let n_in = features.map_or(N_FEATURES, |b| b.n_bands());
+        let n_out = gains.map_or(BINS, |b| b.n_bands());
+        if fe.output == Output::Scores || model.input_len() != n_in || model.output_len() != n_out {
+            return Err(Error::NotADenoiser { inputs: len32(model.input_len()), outputs: len32(model.output_len()) });
+        }
+        Ok(Spectral { features, gains })
+    }
+}
+
+/// Whether `model` is a denoiser this pipeline runs: the front end it names is one the
+/// pipeline implements ([`Spectral::of`]: 8 kHz; [`Error::Unsupported`] of [`Part::FrontEnd`]
+/// otherwise), with as many inputs as features and outputs as gains ([`Error::NotADenoiser`]
+/// otherwise).
 pub fn check_denoiser(model: &Model<'_>) -> Result<(), Error> {
-    if model.front_end()? != FrontEnd::DEFAULT {
-        return Err(Error::Unsupported(Part::FrontEnd));
-    }
-    if model.input_len() != N_FEATURES || model.output_len() != BINS {
-        return Err(Error::NotADenoiser { inputs: len32(model.input_len()), outputs: len32(model.output_len()) });
-    }
-    Ok(())
+    Spectral::of(model).map(|_| ())
+}
+
+/// The model's input (the first `input_len` features) and output (the first `output_len`
+/// gains: per bin or per band) within the pipeline's buffers.
+pub(super) fn io<'b, T>(model: &Model<'_>, feat: &'b [T], gains: &'b mut [T]) -> (&'b [T], &'b mut [T]) {
+    let (n_in, n_out) = (model.input_len(), model.output_len());
+    (feat.get(..n_in).unwrap_or(&[]), gains.get_mut(..n_out).unwrap_or(&mut []))
 }
 
 /// The caller's arena and state buffers against what the model needs (lengths in elements).

@@ -177,3 +177,49 @@ fn wrong_models_and_buffers_are_typed_errors() {
     assert_eq!(e, Err(Error::BadIoLength { expected: 10, got: 9 }));
     assert!(std::format!("{}", Error::NotADenoiser { inputs: 64, outputs: 129 }).contains("128 features to 129 gains"));
 }
+
+/// A version 5 model on `n` log-mel bands giving `n` band gains: a linear layer (weights ±`w`, bias
+/// `bias`) with a fused sigmoid; the filterbank is `dsp::mel_filterbank` as f16.
+fn band_blob(n: usize, w: f32, bias: f32) -> Vec<u8> {
+    use crate::format::{Act, Features, FrontEnd, Output};
+    use crate::writer::{GraphCalibration, GraphWriter};
+    let fe = FrontEnd { features: Features::LogMel, n_bands: n as u16, output: Output::BandGains, ..FrontEnd::DEFAULT };
+    let mut g = GraphWriter::new(fe);
+    let fb = g.f16_tensor(&dsp::mel_filterbank(8000, n)).unwrap();
+    g.filterbank(fb);
+    let weights: Vec<f32> = (0..n * n).map(|i| if i % 3 == 0 { w } else { -w }).collect();
+    let bt = g.f32_tensor(&vec![bias; n]).unwrap();
+    let levels: Vec<u16> = weights.iter().map(|&v| if v > 0.0 { 255 } else { 0 }).collect();
+    let pk = g.packed_tensor_in(crate::format::Layout::Rows, &levels, &vec![8; n * n / 8], 8, (-w, w)).unwrap();
+    g.linear(g.input(), pk, Some(bt), n, Act::Sigmoid).unwrap();
+    let pre = (bias.abs() + w * n as f32 * 16.2) / 127.0;
+    let calib =
+        GraphCalibration { input_scale: 16.2 / 127.0, out_scales: vec![1.0 / 127.0], pre_act_scales: vec![pre] };
+    g.finish_with_int(&calib).unwrap()
+}
+
+/// Log-mel features in, band gains out (FORMAT.md, "Front end"): unit band gains give the input
+/// back on both paths, gains of one half halve it, within the f16 rounding of the filterbank's
+/// weights (its bins' weights sum to 1 ± 2^−10).
+#[test]
+fn band_models_run_through_the_filterbank() {
+    let x = signal(HOP * 30 + 77);
+    let peak = x.iter().map(|v| f32::from(v.unsigned_abs())).fold(0.0, f32::max);
+    for (bias, gain) in [(20.0f32, 1.0f32), (0.0, 0.5)] {
+        let b = band_blob(24, 1e-6, bias);
+        let m = Model::parse(&b).unwrap();
+        let (mut arena, mut state) = (vec![0.0; m.f32_arena_len()], vec![0.0; m.f32_state_len()]);
+        let mut den = F32Denoiser::<i16>::new(m, &mut arena, &mut state).unwrap();
+        let mut y = vec![0i16; x.len()];
+        process_signal(&mut den, &x, &mut y).unwrap();
+        let worst = x.iter().zip(&y).map(|(a, b)| (f32::from(*a) * gain - f32::from(*b)).abs()).fold(0.0, f32::max);
+        std::println!("band gains {gain}, f32 path: max error {worst} LSB");
+        assert!(worst <= 2.0 + peak * 2e-3, "f32 path, gain {gain}: {worst} LSB");
+        let (mut arena, mut state) = (vec![0; m.i8_arena_len()], vec![0; m.i8_state_len()]);
+        let mut den = I8Denoiser::new(m, &mut arena, &mut state).unwrap();
+        process_signal(&mut den, &x, &mut y).unwrap();
+        let worst = x.iter().zip(&y).map(|(a, b)| (f32::from(*a) * gain - f32::from(*b)).abs()).fold(0.0, f32::max);
+        std::println!("band gains {gain}, integer path: max error {worst} LSB");
+        assert!(worst <= 4.0 + peak * 1e-2, "integer path, gain {gain}: {worst} LSB");
+    }
+}
