@@ -321,6 +321,13 @@ pub fn export(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8
     let t = Checkpoint::load(ckpt, dev)
         .and_then(|ck| ck.into_trained(dev))
         .with_context(|| format!("cannot load {}", ckpt.display()))?;
+    if t.model.is_some() {
+        bail!(
+            "{}: a model description's checkpoint is written as a format v5 graph blob, which this \
+             trainer's export does not write yet",
+            ckpt.display()
+        );
+    }
     let mut plan = bits_plan(&t, opts.ptq_bits)?;
     let quantized_all = plan.iter().all(Option::is_some);
     let with_int = opts.with_int && quantized_all;

@@ -43,6 +43,22 @@ pub fn features(specs: &[Spectrum]) -> Vec<f32> {
     out
 }
 
+/// Band features (`runtime::dsp::band_features`) of filterbank `fb` (`n_bands × BINS`,
+/// row-major), frame-major `(T, n_bands)`: what the runtime computes from the same filterbank.
+pub fn band_features(specs: &[Spectrum], fb: &[f32]) -> Result<Vec<f32>> {
+    let n = fb.len() / BINS;
+    let bytes: Vec<u8> = fb.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let bank = dsp::FilterBank::new(runtime::format::Weights::F32(&bytes), n)
+        .map_err(|e| anyhow::anyhow!("filterbank of {} values: {e}", fb.len()))?;
+    let mut out = Vec::with_capacity(specs.len() * n);
+    let mut f = vec![0.0f32; n];
+    for s in specs {
+        dsp::band_features(s, &bank, &mut f);
+        out.extend_from_slice(&f);
+    }
+    Ok(out)
+}
+
 /// `|X|^0.5` of every bin, frame-major `(T, BINS)` (the loss's compressed magnitudes).
 pub fn sqrt_magnitudes(specs: &[Spectrum]) -> Vec<f32> {
     let mut out = Vec::with_capacity(specs.len() * BINS);

@@ -11,6 +11,7 @@
 
 use crate::config::{Method, RunConfig, TrainConfig};
 use crate::diffq::DiffqConfig;
+use crate::graph::Described;
 use crate::model::{Arch, Params};
 use crate::qstate::QState;
 use anyhow::{Context, Result};
@@ -99,6 +100,10 @@ pub struct Meta {
     /// Integral state of the λ controller (size target only).
     #[serde(default)]
     pub log_lambda_i: Option<f64>,
+    /// The text of the model description trained (`train --model`); none for the built-in
+    /// architecture (`arch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 impl Meta {
@@ -116,6 +121,7 @@ impl Meta {
             history: Vec::new(),
             step_ms_median: None,
             log_lambda_i: None,
+            model: run.model.as_ref().map(|d| d.text.clone()),
         }
     }
 
@@ -125,7 +131,7 @@ impl Meta {
         if self.method != run.method {
             return Err(CheckpointError::Incompatible { found: self.method.name(), expected: run.method.name() });
         }
-        if self.arch != run.arch {
+        if self.arch != run.arch || self.model != run.model.as_ref().map(|d| d.text.clone()) {
             return Err(CheckpointError::Architecture);
         }
         if self.diffq != run.diffq {
@@ -141,11 +147,13 @@ pub struct Checkpoint {
     tensors: HashMap<String, Tensor>,
 }
 
-/// A trained model rebuilt from a checkpoint: its weights and its quantisation state.
+/// A trained model rebuilt from a checkpoint: its weights and its quantisation state, and its
+/// description when it is one.
 pub struct Trained {
     pub meta: Meta,
     pub params: Params,
     pub qs: QState,
+    pub model: Option<Described>,
 }
 
 /// Accepts a directory (containing [`CKPT_FILE`]) or the file itself.
@@ -256,11 +264,19 @@ impl Checkpoint {
 
     /// The trained model: weights and bit logits in the checkpoint's own configuration.
     pub fn into_trained(self, dev: &Device) -> Result<Trained> {
+        if let Some(text) = &self.meta.model {
+            let d = Described::parse(text, Path::new("checkpoint"))?;
+            let params = crate::graph::init_params(&d.desc, &mut StdRng::seed_from_u64(0), dev)?;
+            self.restore_params(&self.meta.arch, &params)?;
+            let qs = QState::for_desc(self.meta.method, &d.desc, &self.meta.diffq, dev)?;
+            self.restore_logits(&qs)?;
+            return Ok(Trained { meta: self.meta, params, qs, model: Some(d) });
+        }
         self.meta.arch.validate()?;
         let params = self.params(&self.meta.arch, dev)?;
         let qs = QState::new(self.meta.method, &self.meta.arch, &self.meta.diffq, dev)?;
         self.restore_logits(&qs)?;
-        Ok(Trained { meta: self.meta, params, qs })
+        Ok(Trained { meta: self.meta, params, qs, model: None })
     }
 }
 
@@ -271,7 +287,7 @@ mod tests {
 
     fn tiny_run(method: Method) -> RunConfig {
         let p = preset("tiny").unwrap();
-        RunConfig { method, arch: p.arch, diffq: p.diffq, train: p.train, from: None }
+        RunConfig { method, arch: p.arch, diffq: p.diffq, train: p.train, from: None, model: None }
     }
 
     fn model(run: &RunConfig, seed: u64) -> (Params, QState) {

@@ -23,6 +23,10 @@ pub enum ConfigError {
     PostTrainingNeedsFrom(&'static str),
     #[error("--distill needs the teacher: give the fp32 model with --from DIR")]
     DistillNeedsFrom,
+    #[error("--distill is not available with --model (the teacher is a built-in model)")]
+    DistillWithModel,
+    #[error("--model: {0}")]
+    Model(String),
     #[error("cannot read the recipe {path}: {error}")]
     ReadRecipe { path: PathBuf, error: std::io::Error },
     #[error("recipe {path}: {error}")]

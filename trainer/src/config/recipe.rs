@@ -9,6 +9,7 @@ use super::presets::preset;
 use super::run::{Method, RunConfig};
 use crate::data::DataSel;
 use crate::diffq::{BitsParam, NoiseKind};
+use crate::graph::Described;
 use clap::Args;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,10 @@ pub struct Recipe {
     /// Preset: `tiny` (seconds, for tests) or `default` (the shipped model) [default: default].
     #[arg(long)]
     pub preset: Option<String>,
+    /// Train this model description (`models/*.model.toml`, docs/model-description.md) instead
+    /// of the built-in architecture; its checkpoint stores the description.
+    #[arg(long, value_name = "FILE.model.toml")]
+    pub model: Option<PathBuf>,
     /// Training method [default: diffq].
     #[arg(long, value_enum)]
     pub method: Option<Method>,
@@ -156,6 +161,7 @@ impl Recipe {
         }
         over!(
             preset,
+            model,
             method,
             from,
             lambda,
@@ -194,6 +200,14 @@ impl Recipe {
     pub fn resolve(&self, data: &DataSel) -> Result<RunConfig, ConfigError> {
         let p = preset(self.preset.as_deref().unwrap_or(DEFAULT_PRESET))?;
         let (mut arch, mut dq, mut cfg) = (p.arch, p.diffq, p.train);
+        let model = match &self.model {
+            Some(path) => {
+                let d = Described::load(path).map_err(|e| ConfigError::Model(e.to_string()))?;
+                d.check_trainable().map_err(|e| ConfigError::Model(e.to_string()))?;
+                Some(d)
+            }
+            None => None,
+        };
         macro_rules! set {
             ($($src:ident => $dst:expr),* $(,)?) => { $( if let Some(v) = self.$src { $dst = v; } )* };
         }
@@ -217,7 +231,9 @@ impl Recipe {
         cfg.target_bytes = match (self.target_kb, self.target_bits) {
             (Some(_), Some(_)) => return Err(ConfigError::TwoTargets),
             (Some(kb), None) => Some(kb * 1024.0),
-            (None, Some(b)) => Some(b * arch.macs() as f64 / 8.0),
+            (None, Some(b)) => {
+                Some(b * model.as_ref().map_or_else(|| arch.macs(), |d| d.desc.n_weights()) as f64 / 8.0)
+            }
             (None, None) => cfg.target_bytes,
         };
         let run = RunConfig {
@@ -226,6 +242,7 @@ impl Recipe {
             diffq: dq,
             train: cfg,
             from: self.from.clone(),
+            model,
         };
         run.validate()?;
         Ok(run)

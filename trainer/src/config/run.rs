@@ -5,6 +5,7 @@ use super::error::ConfigError;
 use super::limits;
 use crate::data::{DataSel, SplitMode, ALL_KINDS};
 use crate::diffq::DiffqConfig;
+use crate::graph::Described;
 use crate::model::Arch;
 use crate::noise::NoiseType;
 use serde::{Deserialize, Serialize};
@@ -187,9 +188,21 @@ pub struct RunConfig {
     /// Checkpoint to start from (and, with `distill`, the teacher); post-training methods
     /// quantise its weights.
     pub from: Option<PathBuf>,
+    /// The model description trained instead of the built-in architecture (`--model`).
+    pub model: Option<Described>,
 }
 
 impl RunConfig {
+    /// The features the model reads.
+    pub fn features(&self) -> crate::loader::FeatureKind {
+        self.model.as_ref().map(Described::features).unwrap_or_default()
+    }
+
+    /// Weights of the model trained.
+    pub fn n_weights(&self) -> usize {
+        self.model.as_ref().map_or_else(|| self.arch.macs(), |d| d.desc.n_weights())
+    }
+
     /// Training steps: none for the post-training methods.
     pub fn steps(&self) -> usize {
         if self.method.is_post_training() {
@@ -210,6 +223,9 @@ impl RunConfig {
             if self.train.distill > 0.0 {
                 return Err(ConfigError::DistillNeedsFrom);
             }
+        }
+        if self.model.is_some() && self.train.distill > 0.0 {
+            return Err(ConfigError::DistillWithModel);
         }
         Ok(())
     }

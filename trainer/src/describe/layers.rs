@@ -3,7 +3,7 @@
 
 use super::cx::LayerCx;
 use super::error::{DescError, Source};
-use super::graph::{Node, Shape, Src};
+use super::graph::{Node, Op, Shape, Src};
 use super::ops;
 use super::quant::{self, QuantDefaults};
 use super::schema::RawLayer;
@@ -57,8 +57,10 @@ impl<'a, 'b> Layers<'a, 'b> {
         let (quant, weights) = if op.is_weighted() {
             let q = quant::layer(self.src, &cx.field, &cx.op_span(), r.quant.as_ref(), &self.defaults)?;
             let mut ws = Vec::new();
+            // FORMAT.md: conv2d and grouped conv1d store their groups in the row-major order only
+            let rows_only = matches!(op, Op::Conv2d { .. } | Op::Conv1d { groups: 2.., .. });
             for (shape, bias) in ops::weight_shapes(&op, in_shape) {
-                let layout = quant::layout(&q, &shape, pair_rows).map_err(|m| {
+                let layout = quant::layout(&q, &shape, pair_rows && !rows_only).map_err(|m| {
                     let span = r.quant.as_ref().map_or(cx.op_span(), Spanned::span);
                     cx.err(span, "quant.group_size", m)
                 })?;

@@ -165,7 +165,7 @@ fn concat(cx: &LayerCx, span: std::ops::Range<usize>, ins: &[Shape]) -> Result<S
 }
 
 /// The weight tensors of a weighted op on input `inp` (with their bias entries); weights are
-/// stored `[out][tap][in/groups]` (conv2d: `[out][tap][kernel_f][in/groups]`, GRU: `W_x
+/// stored `[out][tap][in/groups]` (conv2d: `[out][tap][in/groups][kernel_f]`, GRU: `W_x
 /// [3H][in]` then `W_h [3H][H]`, gates r, z, n).
 pub fn weight_shapes(op: &Op, inp: Shape) -> Vec<(WeightShape, usize)> {
     let w = inp.width();
@@ -180,7 +180,10 @@ pub fn weight_shapes(op: &Op, inp: Shape) -> Vec<(WeightShape, usize)> {
         ],
         Op::Conv2d { out, kernel, kernel_f, groups, .. } => {
             let c = if let Shape::Map { c, .. } = inp { c } else { w };
-            vec![(WeightShape { rows: out, row_len: kernel * kernel_f * c / groups, inner: c / groups }, out)]
+            vec![(
+                WeightShape { rows: out, row_len: kernel * kernel_f * c / groups, inner: kernel_f * c / groups },
+                out,
+            )]
         }
         _ => Vec::new(),
     }

@@ -1,5 +1,5 @@
 //! Causal convolutions as time-shifted matmuls (the runtime's storage order): conv1d
-//! `[out][tap][in/groups]`, conv2d `[out][tap][kernel_f][in_channels/groups]` with "same" zero
+//! `[out][tap][in/groups]`, conv2d `[out][tap][in_channels/groups][kernel_f]` with "same" zero
 //! padding in frequency. Values are `(B, T, width)`, maps channel-major.
 
 use candle_core::{Result, Tensor, D};
@@ -73,17 +73,20 @@ pub fn conv2d(x: &Tensor, w: &Tensor, b: &Tensor, s: Conv2d, pad: f32) -> Result
     let xp = if half > 0 { xp.pad_with_zeros(3, half, half)? } else { xp };
     let idx: Vec<u32> = (0..f_out).map(|p| (p * s.stride_f) as u32).collect();
     let idx = Tensor::from_vec(idx, f_out, x.device())?;
-    let mut cols = Vec::with_capacity(s.kernel * s.kernel_f);
+    let mut cols = Vec::with_capacity(s.kernel);
     for j in 0..s.kernel {
         let frames = xp.narrow(1, j * s.dilation, t)?;
+        let mut taps = Vec::with_capacity(s.kernel_f);
         for u in 0..s.kernel_f {
             let shifted = frames.narrow(3, u, s.f)?;
-            let picked = if s.stride_f > 1 { shifted.contiguous()?.index_select(&idx, 3)? } else { shifted };
-            cols.push(picked.permute((0, 1, 3, 2))?); // (B, T, F_out, C)
+            taps.push(if s.stride_f > 1 { shifted.contiguous()?.index_select(&idx, 3)? } else { shifted });
         }
+        // (B, T, C, F_out, kernel_f) → (B, T, F_out, C·kernel_f): one tap's run `[c][u]`
+        let run = Tensor::stack(&taps, 4)?.permute((0, 1, 3, 2, 4))?;
+        cols.push(run.reshape((bs, t, f_out, s.c * s.kernel_f))?);
     }
-    let xs = Tensor::cat(&cols, D::Minus1)?.reshape((bs * t * f_out, s.kernel * s.kernel_f * s.c))?;
-    let y = grouped_matmul(&xs, w, s.kernel * s.kernel_f, s.groups)?.broadcast_add(b)?;
+    let xs = Tensor::cat(&cols, D::Minus1)?.reshape((bs * t * f_out, s.kernel * s.c * s.kernel_f))?;
+    let y = grouped_matmul(&xs, w, s.kernel, s.groups)?.broadcast_add(b)?;
     y.reshape((bs, t, f_out, out))?.permute((0, 1, 3, 2))?.reshape((bs, t, out * f_out))
 }
 
@@ -129,14 +132,16 @@ mod tests {
         }
     }
 
-    /// conv2d equals the direct sum, with "same" padding, a frequency stride and groups.
+    /// conv2d equals the direct sum `Σ_j Σ_i Σ_u W[n][j][i][u]·x[…]`, with "same" padding, a
+    /// frequency stride and groups of two channels.
     #[test]
     fn conv2d_is_the_direct_sum() {
-        let s = Conv2d { kernel: 2, kernel_f: 3, stride_f: 2, dilation: 1, groups: 2, c: 2, f: 5 };
+        let s = Conv2d { kernel: 2, kernel_f: 3, stride_f: 2, dilation: 1, groups: 2, c: 4, f: 5 };
         let (tl, out) = (4, 4);
         let f_out = 3;
         let x = vals(tl * s.c * s.f, 7);
-        let row = s.kernel * s.kernel_f * s.c / s.groups;
+        let cg = s.c / s.groups;
+        let row = s.kernel * s.kernel_f * cg;
         let w = vals(out * row, 5);
         let b = vals(out, 3);
         let y = conv2d(&t(x.clone(), &[1, tl, s.c * s.f]), &t(w.clone(), &[out, row]), &t(b.clone(), &[out]), s, 0.0)
@@ -151,10 +156,15 @@ mod tests {
                     let mut acc = b[n];
                     for j in 0..s.kernel {
                         let Some(src) = (tt + j).checked_sub(s.kernel - 1) else { continue };
-                        for u in 0..s.kernel_f {
-                            let Some(fi) = (p * s.stride_f + u).checked_sub(1).filter(|&v| v < s.f) else { continue };
-                            let ci = n / (out / s.groups);
-                            acc += w[n * row + (j * s.kernel_f + u)] * x[src * s.c * s.f + ci * s.f + fi];
+                        for i in 0..cg {
+                            for u in 0..s.kernel_f {
+                                let Some(fi) = (p * s.stride_f + u).checked_sub(1).filter(|&v| v < s.f) else {
+                                    continue;
+                                };
+                                let ci = n / (out / s.groups) * cg + i;
+                                let wi = n * row + (j * cg + i) * s.kernel_f + u;
+                                acc += w[wi] * x[src * s.c * s.f + ci * s.f + fi];
+                            }
                         }
                     }
                     let got = y[tt * out * f_out + n * f_out + p];

@@ -4,49 +4,37 @@
 
 pub mod conv;
 pub mod gru;
+mod task;
+
+pub use task::{task_loss, Described};
 
 use crate::describe::{Act, ModelDesc, Node, Op, Shape, Src};
+use crate::model::Params;
 use anyhow::{anyhow, bail, Result};
 use candle_core::{DType, Device, Tensor, Var};
 use rand::rngs::StdRng;
 use rand::Rng;
 
-/// The trainable tensors of a description: per weight tensor (in layer order; a GRU's `W_x`
-/// then `W_h`) its weight `(rows, row_len)` and bias.
-pub struct GraphParams {
-    pub weights: Vec<Var>,
-    pub biases: Vec<Var>,
-}
-
-impl GraphParams {
-    /// He-uniform weights for the layers feeding a ReLU or anything else, a smaller bound for the
-    /// output layer, PyTorch's `±1/√H` for a GRU; zero biases.
-    pub fn init(m: &ModelDesc, rng: &mut StdRng, dev: &Device) -> Result<GraphParams> {
-        let (mut weights, mut biases) = (Vec::new(), Vec::new());
-        let out_node = m.nodes.iter().rposition(|n| n.op.is_weighted());
-        for (i, n) in m.nodes.iter().enumerate() {
-            for w in &n.weights {
-                let fan_in = w.shape.row_len as f32;
-                let bound = match n.op {
-                    Op::Gru { hidden } => 1.0 / (hidden as f32).sqrt(),
-                    _ if Some(i) == out_node => (3.0 / fan_in).sqrt(),
-                    _ => (6.0 / fan_in).sqrt(),
-                };
-                let vals: Vec<f32> = (0..w.shape.count()).map(|_| rng.random_range(-bound..bound)).collect();
-                weights.push(Var::from_tensor(&Tensor::from_vec(vals, (w.shape.rows, w.shape.row_len), dev)?)?);
-                biases.push(Var::from_tensor(&Tensor::zeros(w.bias, DType::F32, dev)?)?);
-            }
+/// Fresh trainable tensors of a description, per weight tensor in layer order (a GRU's `W_x`
+/// then `W_h`): weights `(rows, row_len)`, He-uniform for the layers feeding a ReLU or anything
+/// else, a smaller bound for the output layer, PyTorch's `±1/√H` for a GRU; zero biases.
+pub fn init_params(m: &ModelDesc, rng: &mut StdRng, dev: &Device) -> Result<Params> {
+    let (mut weights, mut biases) = (Vec::new(), Vec::new());
+    let out_node = m.nodes.iter().rposition(|n| n.op.is_weighted());
+    for (i, n) in m.nodes.iter().enumerate() {
+        for w in &n.weights {
+            let fan_in = w.shape.row_len as f32;
+            let bound = match n.op {
+                Op::Gru { hidden } => 1.0 / (hidden as f32).sqrt(),
+                _ if Some(i) == out_node => (3.0 / fan_in).sqrt(),
+                _ => (6.0 / fan_in).sqrt(),
+            };
+            let vals: Vec<f32> = (0..w.shape.count()).map(|_| rng.random_range(-bound..bound)).collect();
+            weights.push(Var::from_tensor(&Tensor::from_vec(vals, (w.shape.rows, w.shape.row_len), dev)?)?);
+            biases.push(Var::from_tensor(&Tensor::zeros(w.bias, DType::F32, dev)?)?);
         }
-        Ok(GraphParams { weights, biases })
     }
-
-    pub fn weight_tensors(&self) -> Vec<Tensor> {
-        self.weights.iter().map(|v| v.as_tensor().clone()).collect()
-    }
-
-    pub fn bias_tensors(&self) -> Vec<Tensor> {
-        self.biases.iter().map(|v| v.as_tensor().clone()).collect()
-    }
+    Ok(Params { weights, biases })
 }
 
 fn act(x: Tensor, a: Option<Act>) -> candle_core::Result<Tensor> {

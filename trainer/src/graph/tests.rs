@@ -35,7 +35,7 @@ fn the_conv_description_computes_the_builtin_model() {
 fn every_reference_model_runs_causally_with_gradients() {
     for name in ["conv.model.toml", "tcn.model.toml", "gru.model.toml", "conv2d.model.toml"] {
         let m = load(name);
-        let p = GraphParams::init(&m, &mut StdRng::seed_from_u64(1), &Device::Cpu).unwrap();
+        let p = init_params(&m, &mut StdRng::seed_from_u64(1), &Device::Cpu).unwrap();
         let nf = m.frontend.n_features();
         let x = feats(2, 12, nf);
         let y = forward(&m, &p.weight_tensors(), &p.bias_tensors(), &x, true).unwrap();
@@ -58,4 +58,22 @@ fn every_reference_model_runs_causally_with_gradients() {
             .unwrap();
         assert_eq!(d, 0.0, "{name} is not causal");
     }
+}
+
+/// A band mask of all ones is an all-ones bin mask (the mel bands sum to 1 in every bin): the
+/// loss of a clean input is zero; a band mask of zeros leaves nothing.
+#[test]
+fn band_masks_spread_to_the_bins_as_the_runtime_spreads_them() {
+    let d = Described::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/gru.model.toml")).unwrap();
+    let fb = d.filterbank_tensor(&Device::Cpu).unwrap().unwrap();
+    let bins = runtime::dsp::BINS;
+    let mix =
+        Tensor::from_vec((0..2 * bins).map(|i| (i % 7) as f32 * 0.3).collect(), (1, 2, bins), &Device::Cpu).unwrap();
+    let open = Tensor::full(40f32, (1, 2, 32), &Device::Cpu).unwrap();
+    let l = task_loss(&open, Some(&fb), &mix, &mix).unwrap().to_scalar::<f32>().unwrap();
+    assert!(l < 1e-9, "{l}");
+    let shut = Tensor::full(-40f32, (1, 2, 32), &Device::Cpu).unwrap();
+    let zero = mix.zeros_like().unwrap();
+    let l = task_loss(&shut, Some(&fb), &mix, &zero).unwrap().to_scalar::<f32>().unwrap();
+    assert!(l < 1e-9, "{l}");
 }

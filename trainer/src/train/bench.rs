@@ -45,18 +45,21 @@ pub fn bench_step(
     dev: &Device,
 ) -> Result<BenchSummary> {
     run.validate()?;
-    run.arch.validate()?;
+    if run.model.is_none() {
+        run.arch.validate()?;
+    }
     let cfg = &run.train;
     let corpus = Corpus::load(&cfg.data(), Split::Train, cfg.max_files)?;
-    let batch = loader::batch_at(&corpus, cfg.seed, 0, cfg.batch, cfg.samples(), (cfg.snr_lo, cfg.snr_hi));
+    let batch =
+        loader::batch_at(&corpus, cfg.seed, 0, (cfg.batch, cfg.samples()), (cfg.snr_lo, cfg.snr_hi), &run.features());
     let total = warmup + steps;
     let mut st = TrainState::new(run, total, dev)?;
     if let Some(dir) = dump {
         dump_inputs(dir, run, &st, &batch).with_context(|| format!("cannot write {}", dir.display()))?;
     }
-    let layout = st.qs.blob_layout(&run.arch, st.qs.all_quantized());
+    let layout = st.layout(run);
     let teacher = Teacher::load(run, dev)?;
-    let fused = imp.fused(dev, threads);
+    let fused = imp.fused(dev, threads).filter(|_| run.model.is_none());
     let cx = StepContext { run, steps: total, layout: &layout, teacher: teacher.as_ref(), dev, fused: fused.as_ref() };
     let (mut all, mut fwd, mut bwd, mut upd, mut losses) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for step in 0..total {

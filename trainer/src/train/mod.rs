@@ -97,7 +97,14 @@ fn load_data(run: &RunConfig) -> Result<(Arc<Corpus>, Batch)> {
     corpus.vary_music = cfg.vary_music;
     let val_corpus = Corpus::load(&sel, Split::Val, cfg.max_files)?;
     let n = cfg.val_mixtures.max(1);
-    let val = loader::batch_at(&val_corpus, cfg.seed ^ 0x5a1, 0, n, cfg.samples(), (cfg.snr_lo, cfg.snr_hi));
+    let val = loader::batch_at(
+        &val_corpus,
+        cfg.seed ^ 0x5a1,
+        0,
+        (n, cfg.samples()),
+        (cfg.snr_lo, cfg.snr_hi),
+        &run.features(),
+    );
     Ok((Arc::new(corpus), val))
 }
 
@@ -128,22 +135,32 @@ fn initial_size(layout: &BlobLayout, diffq: &DiffqConfig) -> f64 {
 pub fn train(req: TrainRequest) -> Result<TrainSummary> {
     let TrainRequest { run, out, resume, force, device: dev, step_impl, threads, progress } = req;
     run.validate()?;
-    run.arch.validate()?;
+    if run.model.is_none() {
+        run.arch.validate()?;
+    }
     if !resume && !force && out.join(checkpoint::CKPT_FILE).exists() {
         return Err(CheckpointError::RunExists(out).into());
     }
     let steps = run.steps();
     let (st, meta) = setup(&run, steps, &out, resume, &dev)?;
     let (corpus, val) = load_data(&run)?;
-    let layout = st.qs.blob_layout(&run.arch, st.qs.all_quantized());
+    let layout = st.layout(&run);
     let teacher = Teacher::load(&run, &dev)?;
-    let fused = step_impl.fused(&dev, threads);
+    // a description runs through candle's graph (the fused op computes the built-in model only)
+    let fused = step_impl.fused(&dev, threads).filter(|_| run.model.is_none());
     let s = Session { run: &run, steps, out: &out, dev: &dev, layout, teacher, fused, val };
     let ctl = SizeControl::new(meta.lambda, meta.log_lambda_i, initial_size(&s.layout, &run.diffq));
     let start = meta.step.min(steps);
     let mut prog = Progress::new(progress, steps, start);
     let cfg = &run.train;
-    let rx = loader::spawn(corpus, cfg.seed, start as u64, cfg.batch, cfg.samples(), (cfg.snr_lo, cfg.snr_hi));
+    let rx = loader::spawn(
+        corpus,
+        cfg.seed,
+        start as u64,
+        (cfg.batch, cfg.samples()),
+        (cfg.snr_lo, cfg.snr_hi),
+        &run.features(),
+    );
     let mut r = Running { st, meta, ctl, last_loss: f64::NAN };
     for step in start..steps {
         s.step(&mut r, &mut prog, &rx, step)?;
@@ -220,7 +237,7 @@ impl Session<'_> {
 
     /// Loss on the validation batch under the exported quantisation.
     fn val_loss(&self, st: &TrainState) -> Result<f64> {
-        eval_loss(&self.run.arch, &st.qs.eval_weights(&st.params)?, &st.params, &self.val, self.dev)
+        eval_loss(self.run, &st.qs.eval_weights(&st.params)?, &st.params, &self.val, self.dev)
     }
 
     /// The end: the weight average into the weights, the final log point (unless the last step
@@ -255,7 +272,7 @@ impl Session<'_> {
             lambda: r.ctl.lambda,
             blob_bytes_estimate: exact,
             avg_bits: r.st.qs.avg_bits()?,
-            weights: self.run.arch.macs(),
+            weights: self.run.n_weights(),
             checkpoint: self.out.join(checkpoint::CKPT_FILE),
         })
     }

@@ -6,6 +6,7 @@ use crate::checkpoint::{Checkpoint, Meta};
 use crate::config::{Method, RunConfig, TrainConfig};
 use crate::diffq::size::BlobLayout;
 use crate::ema::WeightAverage;
+use crate::graph;
 use crate::model::Params;
 use crate::optim::Adam;
 use crate::qstate::QState;
@@ -35,14 +36,28 @@ pub fn param_vars(params: &Params) -> Vec<&Var> {
 impl TrainState {
     /// A fresh state: weights initialised from the run's seed, bit logits at `init_bits`.
     pub fn new(run: &RunConfig, steps: usize, dev: &Device) -> Result<TrainState> {
-        let params = Params::init(&run.arch, &mut StdRng::seed_from_u64(run.train.seed), dev)?;
-        let qs = QState::new(run.method, &run.arch, &run.diffq, dev)?;
+        let mut rng = StdRng::seed_from_u64(run.train.seed);
+        let (params, qs) = match &run.model {
+            Some(d) => {
+                (graph::init_params(&d.desc, &mut rng, dev)?, QState::for_desc(run.method, &d.desc, &run.diffq, dev)?)
+            }
+            None => (Params::init(&run.arch, &mut rng, dev)?, QState::new(run.method, &run.arch, &run.diffq, dev)?),
+        };
         let opt = Adam::new(&param_vars(&params), run.train.lr)?;
         let bopt = Adam::new(&qs.logit_vars(), run.train.bits_lr)?;
         // The weight average starts when the bits are frozen: averaged weights all saw the final noise.
         let ema_start = run.train.freeze_step(steps).filter(|_| run.method == Method::Diffq).unwrap_or(0);
         let ema = run.train.ema.map(|d| WeightAverage::new(&param_vars(&params), d)).transpose()?;
         Ok(TrainState { params, qs, opt, bopt, ema, ema_start })
+    }
+
+    /// The size structure of this run's blob (the integer path's constants included when every
+    /// layer of the built-in model is quantised).
+    pub fn layout(&self, run: &RunConfig) -> BlobLayout {
+        match &run.model {
+            Some(d) => crate::qstate::desc_blob_layout(&d.desc, &self.qs.layouts),
+            None => self.qs.blob_layout(&run.arch, self.qs.all_quantized()),
+        }
     }
 
     /// Continues the run saved in `ck`: weights, bit logits, optimisers and weight average, and

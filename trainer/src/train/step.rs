@@ -7,6 +7,7 @@ use crate::checkpoint::Checkpoint;
 use crate::config::RunConfig;
 use crate::diffq::size::BlobLayout;
 use crate::fused::FusedNet;
+use crate::graph;
 use crate::loader::{self, Batch};
 use crate::model::{self, Arch, Params};
 use crate::schedule::lr_at;
@@ -94,17 +95,35 @@ pub struct StepOut {
 
 /// Features, `|X|^0.5` and `|S|^0.5` of a batch as tensors.
 pub fn batch_tensors(b: &Batch, dev: &Device) -> Result<(Tensor, Tensor, Tensor)> {
-    let f = Tensor::from_slice(&b.feats, (b.b, b.t, runtime::dsp::N_FEATURES), dev)?;
+    let f = Tensor::from_slice(&b.feats, (b.b, b.t, b.width), dev)?;
     let m = Tensor::from_slice(&b.sqrt_mix, (b.b, b.t, runtime::dsp::BINS), dev)?;
     let c = Tensor::from_slice(&b.sqrt_clean, (b.b, b.t, runtime::dsp::BINS), dev)?;
     Ok((f, m, c))
 }
 
+/// The task loss of `run`'s model with `weights` and `biases` on batch tensors, and its logits.
+fn task_loss(run: &RunConfig, weights: &[Tensor], biases: &[Tensor], (f, m, c): Bt) -> Result<(Tensor, Tensor)> {
+    match &run.model {
+        Some(d) => {
+            let z = graph::forward(&d.desc, weights, biases, f, true)?;
+            let fb = d.filterbank_tensor(f.device())?;
+            Ok((graph::task_loss(&z, fb.as_ref(), m, c)?, z))
+        }
+        None => {
+            let z = model::forward(&run.arch, weights, biases, f, true)?;
+            Ok((model::mask_loss(&z, m, c)?, z))
+        }
+    }
+}
+
+/// Features, `|X|^0.5` and `|S|^0.5`.
+type Bt<'a> = (&'a Tensor, &'a Tensor, &'a Tensor);
+
 /// Loss of `weights` on a batch, without gradients.
-pub fn eval_loss(arch: &Arch, weights: &[Tensor], params: &Params, b: &Batch, dev: &Device) -> Result<f64> {
+pub fn eval_loss(run: &RunConfig, weights: &[Tensor], params: &Params, b: &Batch, dev: &Device) -> Result<f64> {
     let (f, m, c) = batch_tensors(b, dev)?;
-    let z = model::forward(arch, weights, &params.bias_tensors(), &f, true)?;
-    Ok(f64::from(model::mask_loss(&z, &m, &c)?.to_scalar::<f32>()?))
+    let (loss, _) = task_loss(run, weights, &params.bias_tensors(), (&f, &m, &c))?;
+    Ok(f64::from(loss.to_scalar::<f32>()?))
 }
 
 impl TrainState {
@@ -139,12 +158,10 @@ impl TrainState {
 
     /// Task loss and fit term (the task loss blended with the teacher's) through candle's graph.
     fn graph_loss(&self, cx: &StepContext, w: &[Tensor], batch: &Batch) -> Result<(Tensor, Tensor)> {
-        let arch = &cx.run.arch;
         let (f, m, c) = batch_tensors(batch, cx.dev)?;
-        let z = model::forward(arch, w, &self.params.bias_tensors(), &f, true)?;
-        let task = model::mask_loss(&z, &m, &c)?;
+        let (task, z) = task_loss(cx.run, w, &self.params.bias_tensors(), (&f, &m, &c))?;
         let fit = match cx.teacher {
-            Some(t) => t.blend(arch, &task, &z, &f, &m)?,
+            Some(t) => t.blend(&cx.run.arch, &task, &z, &f, &m)?,
             None => task.clone(),
         };
         Ok((task, fit))

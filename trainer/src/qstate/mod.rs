@@ -6,7 +6,10 @@ use crate::diffq::size::{BlobLayout, PlainKind};
 use crate::diffq::{bits, fit, quantize, DiffqConfig, QuantLayout};
 use crate::model::{Arch, Layer, Params};
 use anyhow::{anyhow, Result};
+
+mod desc;
 use candle_core::{Device, Tensor, Var};
+pub use desc::desc_blob_layout;
 use rand::rngs::StdRng;
 
 /// Bound of the bit logits (sigmoid(4.5) = 0.989).
@@ -22,6 +25,13 @@ pub struct QState {
     /// Per weighted layer: the row-pair gather index of its noise scales (DiffQ with row
     /// pairs only), built once rather than on every step.
     gathers: Vec<Option<Tensor>>,
+    /// Per weighted layer: its DiffQ settings (bit range, group size; `cfg` for every layer of
+    /// the built-in model, a description's per-layer `quant` otherwise).
+    pub cfgs: Vec<DiffqConfig>,
+    /// Per weighted layer: a fixed width (a description's `bits = B`): noise at `B` bits, a
+    /// constant in the size term, exported at `B`.
+    pub fixed: Vec<Option<u8>>,
+    device: Device,
 }
 
 impl QState {
@@ -50,7 +60,17 @@ impl QState {
             logits.push(logit);
             gathers.push(gather);
         }
-        Ok(QState { method, cfg: cfg.clone(), layouts, logits, gathers })
+        let n = layouts.len();
+        Ok(QState {
+            method,
+            cfg: cfg.clone(),
+            layouts,
+            logits,
+            gathers,
+            cfgs: vec![cfg.clone(); n],
+            fixed: vec![None; n],
+            device: device.clone(),
+        })
     }
 
     pub fn logit_vars(&self) -> Vec<&Var> {
@@ -100,7 +120,7 @@ impl QState {
                 .get(at..at + n)
                 .unwrap_or_default()
                 .iter()
-                .map(|&r| bits::logit_of_bits(f64::from(r) - f64::from(extra), &self.cfg))
+                .map(|&r| bits::logit_of_bits(f64::from(r) - f64::from(extra), self.cfg_of(i)))
                 .collect();
             l.set(&Tensor::from_vec(snapped, l.as_tensor().shape(), l.as_tensor().device())?)?;
             at += n;
@@ -125,8 +145,17 @@ impl QState {
                     let n = bits::sample_noise(self.cfg.noise, l.count, rng);
                     let n = Tensor::from_vec(n, w.shape(), w.device())?;
                     let gather = self.gathers.get(i).and_then(Option::as_ref);
-                    bits::pseudo_quantize_with(w, logit.as_tensor(), &n, &l, gather, &self.cfg)?
+                    bits::pseudo_quantize_with(w, logit.as_tensor(), &n, &l, gather, self.cfg_of(i))?
                 }
+                (Method::Diffq, Some(l), None) => match self.fixed.get(i).copied().flatten() {
+                    Some(b) => {
+                        let n = bits::sample_noise(self.cfg_of(i).noise, l.count, rng);
+                        let n = Tensor::from_vec(n, w.shape(), w.device())?;
+                        let delta = (bits::range(w)? * bits::rel_step_of_bits(f64::from(b)))?;
+                        (w + n.broadcast_mul(&delta)?)?
+                    }
+                    None => w.clone(),
+                },
                 (Method::Qat4, Some(_), _) => {
                     let q = self.quantized_tensor(i, w)?;
                     (w + (q - w)?.detach())?
@@ -138,10 +167,15 @@ impl QState {
         Ok(out)
     }
 
+    /// The DiffQ settings of layer `i`.
+    pub fn cfg_of(&self, i: usize) -> &DiffqConfig {
+        self.cfgs.get(i).unwrap_or(&self.cfg)
+    }
+
     /// Continuous bit widths of layer `i` (one per logit), DiffQ only.
     pub fn continuous_bits(&self, i: usize) -> Result<Option<Tensor>> {
         match self.logits.get(i).and_then(Option::as_ref) {
-            Some(l) => Ok(Some(bits::bits(l.as_tensor(), &self.cfg)?)),
+            Some(l) => Ok(Some(bits::bits(l.as_tensor(), self.cfg_of(i))?)),
             None => Ok(None),
         }
     }
@@ -149,7 +183,7 @@ impl QState {
     /// True (rounded) bit width of every storage group of layer `i`, or `None` if unquantised.
     pub fn group_bits(&self, i: usize) -> Result<Option<Vec<u8>>> {
         let Some(layout) = self.layouts.get(i).copied().flatten() else { return Ok(None) };
-        if let Some(b) = self.method.fixed_bits() {
+        if let Some(b) = self.fixed.get(i).copied().flatten().or(self.method.fixed_bits()) {
             return Ok(Some(vec![b; layout.n_groups]));
         }
         let cont = self.continuous_bits(i)?.ok_or_else(|| anyhow!("layer {i} has no bit logits"))?;
@@ -157,7 +191,7 @@ impl QState {
         let per = layout.groups_per_logit();
         let mut out = Vec::with_capacity(layout.n_groups);
         for b in cont {
-            let r = quantize::round_bits(b, self.cfg.extra_bits)?;
+            let r = quantize::round_bits(b, self.cfg_of(i).extra_bits)?;
             out.extend(std::iter::repeat_n(r, per));
         }
         Ok(Some(out))
@@ -209,6 +243,10 @@ impl QState {
         for i in 0..self.logits.len() {
             if let Some(t) = self.continuous_bits(i)? {
                 b.push(t);
+            } else if let (Some(l), Some(w)) =
+                (self.layouts.get(i).copied().flatten(), self.fixed.get(i).copied().flatten())
+            {
+                b.push(Tensor::full(f32::from(w) - self.cfg.extra_bits, l.n_logits, &self.device)?);
             }
         }
         let t = layout.size_bytes(&b, &rounded, f64::from(self.cfg.extra_bits))?;
