@@ -7,7 +7,8 @@ use super::step::fill_taps;
 use super::Model;
 use crate::error::Error;
 use crate::format::{
-    int_linear_len, Act, Bias, IntParams, Node, Op, Requant, MAX_ADD_M, MAX_INPUTS, MAX_KERNEL, MAX_MUL_M, NO_TENSOR,
+    int_linear_len, Act, Bias, IntParams, Node, Op, Requant, MAX_ADD_M, MAX_CONCAT_M, MAX_INPUTS, MAX_KERNEL,
+    MAX_MUL_M, NO_TENSOR,
 };
 use crate::kernels::{self, act, Conv2dShape, GRU_GATE_SCALE};
 
@@ -201,7 +202,7 @@ pub(super) fn mul_i8(m: &Model<'_>, n: &Node, i: u16, xs: &[&[i8]], y: &mut [i8]
 
 /// concat, integer path (one `m_k` per input).
 pub(super) fn concat_i8(m: &Model<'_>, n: &Node, i: u16, xs: &[&[i8]], y: &mut [i8]) -> Result<(), Error> {
-    let q = Requant::read(m.int_block_of(n, i)?, xs.len(), MAX_ADD_M, m.part(i))?;
+    let q = Requant::read(m.int_block_of(n, i)?, xs.len(), MAX_CONCAT_M, m.part(i))?;
     let mut ins: [(&[i8], i32); MAX_INPUTS] = [(&[], 0); MAX_INPUTS];
     for (k, (slot, x)) in ins.iter_mut().zip(xs).enumerate() {
         *slot = (x, q.m_at(k));

@@ -7,6 +7,7 @@ use crate::format::{
     int_linear_len, Act, BiasQ, IntParams, Kind, Layer, Node, Op, Requant, MAX_ADD_M, MAX_CONCAT_M,
     MAX_ELEMENTWISE_SHIFT, MAX_MUL_M, VERSION,
 };
+use crate::kernels::GRU_GATE_SCALE;
 use crate::quant::{scale_for_bits, MAX_BITS};
 use alloc::vec::Vec;
 use std::format;
@@ -95,9 +96,6 @@ pub(super) fn node_block(tensors: &[Pending], n: &Node, s: &NodeScales<'_>) -> R
         }
     }
 }
-
-/// The gate scale of a gru's products (FORMAT.md: 1/16).
-const GRU_GATE_SCALE: f32 = 1.0 / 16.0;
 
 /// The weighted-layer block of weight tensor `w` with bias tensor `b` (zeros without one).
 fn weighted_block(
