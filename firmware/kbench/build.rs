@@ -1,12 +1,14 @@
-//! Writes one single-layer blob per benchmark (shape × bit width) into OUT_DIR with the
-//! runtime's own writer, and a `benches.rs` that puts them in flash.
+//! Writes one blob per benchmark (shape × bit width) into OUT_DIR with the runtime's own
+//! writers: single layers (`BlobWriter`) and small graphs of the graph ops (`GraphWriter`: a gru,
+//! a depthwise conv1d, a depthwise-separable block, two conv2d), and a `benches.rs` that puts
+//! them in flash.
 //!
 //! The "mixed" layer takes its per-group bit widths from the trained model (`DQ_MODEL`, else
 //! `models/default.dqem`: its largest variable-bit tensor, tiled, with that tensor's group size
 //! and layout); without one it falls back to a fixed pseudo-random mix of 2–5 bits (mean 3.3),
 //! row-pair groups of 64, and says so in the benchmark's name.
-use runtime::format::Layout;
-use runtime::writer::{BlobWriter, IntCalibration};
+use runtime::format::{Act, Features, FrontEnd, Layout, Output};
+use runtime::writer::{BlobWriter, ConvSpec, GraphCalibration, GraphWriter, IntCalibration, TensorId};
 use runtime::{Model, Weights};
 use std::path::{Path, PathBuf};
 
@@ -68,6 +70,65 @@ fn layer_blob(conv: bool, n_in: usize, n_out: usize, mix: &Mix, rng: &mut Lcg) -
     w.finish_with_int(&IntCalibration { input_scale: 1.0 / 127.0, out_scales: vec![1.0 / 127.0] }).map_err(e)
 }
 
+/// Packed weights of `count` values in groups of `mix.group` (row layout), widths from `mix`.
+fn packed(g: &mut GraphWriter, count: usize, fan_in: usize, mix: &Mix, rng: &mut Lcg) -> Result<TensorId, String> {
+    let group = if count % mix.group == 0 { mix.group } else { 8 };
+    let bits: Vec<u8> = (0..count / group).map(|i| mix.bits.get(i % mix.bits.len()).copied().unwrap_or(3)).collect();
+    let levels: Vec<u16> =
+        bits.iter().flat_map(|&b| (0..group).map(|_| (rng.next() % (1u32 << b)) as u16).collect::<Vec<_>>()).collect();
+    let bound = (3.0 / fan_in as f32).sqrt();
+    g.packed_tensor_in(Layout::Rows, &levels, &bits, group, (-bound, bound)).map_err(|e| e.to_string())
+}
+
+/// A graph bench's input: `n` log-mel bands (an all-zero filterbank in flash, which a bench does
+/// not read), class scores out; one channel of `n` rows for a conv2d graph.
+fn graph_writer(n: u16, two_d: bool) -> Result<GraphWriter, String> {
+    let fe = FrontEnd { features: Features::LogMel, n_bands: n, output: Output::Scores, ..FrontEnd::DEFAULT };
+    let mut g = if two_d { GraphWriter::new_2d(fe) } else { GraphWriter::new(fe) };
+    let fb = g.f16_tensor(&vec![0.0; usize::from(n) * usize::from(fe.bins())]).map_err(|e| e.to_string())?;
+    g.filterbank(fb);
+    Ok(g)
+}
+
+/// The graph-op benches: `(shape, frames per run, blob)` for the widths of `mix`.
+fn graph_blobs(mix: &Mix, rng: &mut Lcg) -> Result<Vec<(&'static str, u32, Vec<u8>)>, String> {
+    let e = |e: runtime::writer::WriteError| e.to_string();
+    let spec = |out_c, kernel, groups, act| ConvSpec { out_c, kernel, dilation: 1, groups, act };
+    let mut out = Vec::new();
+    // GRU, 64 inputs, 64 units.
+    let mut g = graph_writer(64, false)?;
+    let (wx, wh) = (packed(&mut g, 192 * 64, 64, mix, rng)?, packed(&mut g, 192 * 64, 64, mix, rng)?);
+    g.gru(g.input(), (wx, wh), (None, None), 64).map_err(e)?;
+    out.push(("gru 64x64", 1, finish(g, 1)?));
+    // Depthwise conv1d, 64 channels, 3 taps.
+    let mut g = graph_writer(64, false)?;
+    let w = packed(&mut g, 64 * 3, 3, mix, rng)?;
+    g.conv1d(g.input(), w, None, spec(64, 3, 64, Act::None)).map_err(e)?;
+    out.push(("dwconv 64 k3 x32", 32, finish(g, 1)?));
+    // Depthwise-separable residual block 64 -> 64: depthwise k3 + relu, pointwise, add.
+    let mut g = graph_writer(64, false)?;
+    let (dw, pw) = (packed(&mut g, 64 * 3, 3, mix, rng)?, packed(&mut g, 64 * 64, 64, mix, rng)?);
+    let d = g.conv1d(g.input(), dw, None, spec(64, 3, 64, Act::Relu)).map_err(e)?;
+    let p = g.conv1d(d, pw, None, spec(64, 1, 1, Act::None)).map_err(e)?;
+    g.add(g.input(), p).map_err(e)?;
+    out.push(("ds block 64 k3 x32", 32, finish(g, 3)?));
+    // conv2d 3x3 (time x frequency) 8 -> 16 channels on 32 rows (output rows at stride 2), fed
+    // by a 1x3 conv2d 1 -> 8 (its 576 MACs are 8% of the frame's).
+    let mut g = graph_writer(32, true)?;
+    let (w1, w2) = (packed(&mut g, 8 * 3, 3, mix, rng)?, packed(&mut g, 16 * 9 * 8, 72, mix, rng)?);
+    let a = g.conv2d(g.input(), (w1, None), spec(8, 1, 1, Act::Relu), (3, 1)).map_err(e)?;
+    g.conv2d(a, (w2, None), spec(16, 3, 1, Act::None), (3, 2)).map_err(e)?;
+    out.push(("conv2d 1x3 1-8, 3x3/2 8-16, 32x10", 10, finish(g, 2)?));
+    Ok(out)
+}
+
+/// A bench graph with integer constants (every value at scale 1/16).
+fn finish(g: GraphWriter, nodes: usize) -> Result<Vec<u8>, String> {
+    let calib =
+        GraphCalibration { input_scale: 1.0 / 16.0, out_scales: vec![1.0 / 16.0; nodes], pre_act_scales: vec![] };
+    g.finish_with_int(&calib).map_err(|e| e.to_string())
+}
+
 fn main() -> Result<(), String> {
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
     let root = dir.join("../..");
@@ -101,7 +162,7 @@ fn main() -> Result<(), String> {
     let shapes =
         [("linear 256x256", false, 256, 256), ("linear 512x128", false, 512, 128), ("conv 64x64 k3 x32", true, 64, 64)];
     let mut rng = Lcg(1);
-    let mut list = String::from("pub static BENCHES: &[(&str, &str, bool, &[u8])] = &[\n");
+    let mut list = String::from("pub static BENCHES: &[(&str, &str, u32, &[u8])] = &[\n");
     for (si, (shape, conv, n_in, n_out)) in shapes.iter().enumerate() {
         let mut widths: Vec<(String, Mix)> = [2u8, 3, 4, 6, 8]
             .iter()
@@ -117,8 +178,22 @@ fn main() -> Result<(), String> {
             let blob = layer_blob(*conv, *n_in, *n_out, mix, &mut rng)?;
             let file = out.join(format!("bench_{si}_{bi}.dqem"));
             std::fs::write(&file, blob).map_err(|e| e.to_string())?;
+            let steps = if *conv { 32 } else { 1 };
             list.push_str(&format!(
-                "    ({shape:?}, {label:?}, {conv}, include_bytes!({:?})),\n",
+                "    ({shape:?}, {label:?}, {steps}, include_bytes!({:?})),\n",
+                file.display().to_string()
+            ));
+        }
+    }
+    let label = format!("mixed-{origin}-{mean:.2}");
+    for (bi, (label, mix)) in
+        [("3".to_string(), Mix { bits: vec![3], group: 64, pairs: false }), (label, mixed)].iter().enumerate()
+    {
+        for (gi, (shape, steps, blob)) in graph_blobs(mix, &mut rng)?.into_iter().enumerate() {
+            let file = out.join(format!("graph_{gi}_{bi}.dqem"));
+            std::fs::write(&file, blob).map_err(|e| e.to_string())?;
+            list.push_str(&format!(
+                "    ({shape:?}, {label:?}, {steps}, include_bytes!({:?})),\n",
                 file.display().to_string()
             ));
         }

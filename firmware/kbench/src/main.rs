@@ -1,5 +1,6 @@
-//! Kernel micro-benchmarks under QEMU: each benchmark layer runs through `Model::step_*`
-//! (conv: 32 streaming steps, so 32 full output frames of 3 taps), timed by the instruction
+//! Kernel micro-benchmarks under QEMU: each benchmark layer or graph (the graph ops: gru,
+//! depthwise conv1d, a depthwise-separable block, conv2d) runs through `Model::step_*` for the
+//! frames its name says (conv: 32 streaming steps, so 32 full output frames of 3 taps), timed by the instruction
 //! counter; then the demo's cost per stage (analysis, features, model, mask, synthesis) on the
 //! real model and clip, through the demo's own `runtime::pipeline` denoisers. Results go to the
 //! defmt log (`bench ...` / `stage ...` lines) that `host-tests`' `kbench` program turns into a
@@ -40,12 +41,26 @@ const F32_LAYERS: u8 = 180;
 const MAX_LAYERS: u8 = 60;
 const IDLE: u8 = 254;
 
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+/// Streaming state: the benchmarks' (the conv2d graph's 3 frames of 8 × 32 the most) or the
+/// demo model's, whichever is larger (the stage timings reuse the benchmarks' buffers).
+const I_STATE: usize = max(3 * 256, assets::I8_STATE);
+const F_STATE: usize = if F_IN > 0 { max(3 * 256, assets::F32_STATE) } else { 0 };
+const I_ARENA: usize = max(2 * MAX_IN, assets::I8_ARENA);
+const F_ARENA: usize = if F_IN > 0 { max(2 * F_IN, assets::F32_ARENA) } else { 0 };
+
 #[cfg_attr(not(target_abi = "eabihf"), allow(dead_code))] // f32 fields are empty there
 struct Bufs {
-    f_arena: [f32; 2 * F_IN],
-    f_state: [f32; 3 * F_IN / 8],
-    i_arena: [i8; 2 * MAX_IN],
-    i_state: [i8; 3 * 64],
+    f_arena: [f32; F_ARENA],
+    f_state: [f32; F_STATE],
+    i_arena: [i8; I_ARENA],
+    i_state: [i8; I_STATE],
     x: [f32; F_IN],
     xq: [i8; MAX_IN],
     y: [f32; F_IN / 2],
@@ -53,10 +68,10 @@ struct Bufs {
 }
 
 static mut BUFS: Bufs = Bufs {
-    f_arena: [0.0; 2 * F_IN],
-    f_state: [0.0; 3 * F_IN / 8],
-    i_arena: [0; 2 * MAX_IN],
-    i_state: [0; 3 * 64],
+    f_arena: [0.0; F_ARENA],
+    f_state: [0.0; F_STATE],
+    i_arena: [0; I_ARENA],
+    i_state: [0; I_STATE],
     x: [0.0; F_IN],
     xq: [0; MAX_IN],
     y: [0.0; F_IN / 2],
@@ -88,11 +103,10 @@ fn benches() -> Result<(), runtime::Error> {
     for (x, q) in b.x.iter_mut().zip(b.xq.iter()) {
         *x = f32::from(*q) / 127.0;
     }
-    for (row, (shape, bits, conv, blob)) in BENCHES.iter().enumerate() {
+    for (row, (shape, bits, steps, blob)) in BENCHES.iter().enumerate() {
         let seg = u8::try_from(2 * row).unwrap_or(IDLE - 1).min(INT_STAGES - 2);
         let m = Model::parse(blob)?;
-        let (n_in, n_out) = (m.input_len(), m.output_len());
-        let steps: u32 = if *conv { 32 } else { 1 };
+        let (n_in, n_out, steps) = (m.input_len(), m.output_len(), *steps);
         let macs = m.macs_per_frame() as u32 * steps;
         #[cfg(target_abi = "eabihf")]
         {
@@ -134,27 +148,17 @@ fn benches() -> Result<(), runtime::Error> {
             seg + 1
         );
     }
-    stages(&mut c)
+    stages(&mut c, b)
 }
 
 /// Per-stage cost of the demo (model and clip from flash), summed over the clip's hops: the
 /// demo's own pipelines (`runtime::pipeline`, i16 in and out), timed stage by stage.
-fn stages(c: &mut platform::Counter) -> Result<(), runtime::Error> {
+fn stages(c: &mut platform::Counter, b: &mut Bufs) -> Result<(), runtime::Error> {
     let m = Model::parse(assets::BLOB)?;
     let clip = Clip::parse(assets::CLIP).map_err(|_| runtime::Error::KernelShape)?;
-    static mut I8B: assets::I8Buffers = assets::I8Buffers::new();
-    // SAFETY: the only reference to I8B.
-    #[allow(unsafe_code)]
-    let ib = unsafe { &mut *core::ptr::addr_of_mut!(I8B) };
-    let mut int = Timed::new(I8Denoiser::new(m, &mut ib.arena, &mut ib.state)?, INT_STAGES, INT_LAYERS);
+    let mut int = Timed::new(I8Denoiser::new(m, &mut b.i_arena, &mut b.i_state)?, INT_STAGES, INT_LAYERS);
     #[cfg(target_abi = "eabihf")]
-    static mut F32B: assets::F32Buffers = assets::F32Buffers::new();
-    // SAFETY: the only reference to F32B.
-    #[cfg(target_abi = "eabihf")]
-    #[allow(unsafe_code)]
-    let fb = unsafe { &mut *core::ptr::addr_of_mut!(F32B) };
-    #[cfg(target_abi = "eabihf")]
-    let mut flt = Timed::new(F32Denoiser::<i16>::new(m, &mut fb.arena, &mut fb.state)?, F32_STAGES, F32_LAYERS);
+    let mut flt = Timed::new(F32Denoiser::<i16>::new(m, &mut b.f_arena, &mut b.f_state)?, F32_STAGES, F32_LAYERS);
     let mut hop = [0i16; HOP];
     let mut samples = clip.samples();
     let mut frames = 0u32;
