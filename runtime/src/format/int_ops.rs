@@ -11,8 +11,10 @@ use crate::error::{Error, Part};
 
 /// Largest shift `S` of the add, mul and concat constants.
 pub const MAX_ELEMENTWISE_SHIFT: u8 = 30;
-/// Bound on `|m|` of add and concat: `2^23`.
-pub const MAX_ADD_M: i32 = 1 << 23;
+/// Bound on `|m_a|`, `|m_b|` of add: `2^22` (so `m_a·q_a + m_b·q_b + 2^(S−1)` fits an i32).
+pub const MAX_ADD_M: i32 = 1 << 22;
+/// Bound on `|m_k|` of concat: `2^23`.
+pub const MAX_CONCAT_M: i32 = 1 << 23;
 /// Bound on `|m|` of mul: `2^16`.
 pub const MAX_MUL_M: i32 = 1 << 16;
 /// Bytes of an add block.
@@ -135,7 +137,7 @@ pub fn check_block(n: &Node, block: &[u8], version: u16, p: Part) -> Result<(), 
             Requant::read(block, 1, MAX_MUL_M, p)?;
         }
         Op::Concat => {
-            Requant::read(block, usize::from(n.n_in), MAX_ADD_M, p)?;
+            Requant::read(block, usize::from(n.n_in), MAX_CONCAT_M, p)?;
         }
         Op::Sigmoid | Op::Tanh | Op::Relu | Op::AvgPool | Op::MaxPool | Op::Softmax => {}
     }

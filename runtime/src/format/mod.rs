@@ -23,7 +23,9 @@ pub use header::{
     checksum, Header, CRC_START, FLAG_HAS_INT, FRONT_END_LEN, HEADER_LEN, LAYER_ENTRY_LEN, MAX_LAYERS, MAX_NODES,
     MAX_TENSORS, NODE_ENTRY_LEN, OPERAND_LEN, TENSOR_ENTRY_LEN,
 };
-pub use int_ops::{check_block, ActTail, Requant, ACT_TAIL_LEN, MAX_ADD_M, MAX_ELEMENTWISE_SHIFT, MAX_MUL_M};
+pub use int_ops::{
+    check_block, ActTail, Requant, ACT_TAIL_LEN, MAX_ADD_M, MAX_CONCAT_M, MAX_ELEMENTWISE_SHIFT, MAX_MUL_M,
+};
 pub use int_params::{int_block_len, int_linear_len, BiasQ, IntParams, INT_LINEAR_FIXED, INT_LUT_LEN};
 pub use layer::{BufferSizes, Layer};
 pub use node::{Act, Node, Op, MAX_DILATION, MAX_INPUTS, MAX_KERNEL, NO_TENSOR, PREVIOUS};

@@ -1,13 +1,13 @@
 //! The graph executor (version 5): nodes in order, each reading its inputs' regions of the
-//! planned arena and writing its own ([`super::split`]), streaming state in node order. The
-//! kernels of the ops the runtime does not run yet are behind [`super::kern`].
+//! planned arena and writing its own ([`super::split`]), streaming state in node order; the
+//! ops beyond a chain's call their kernels through [`super::kern`].
 
 use super::kern;
 use super::split::split;
 use super::step::{fill_taps, F32Path, I8Path, LayerHook, Path};
 use super::Model;
 use crate::error::Error;
-use crate::format::{Act, Node, Op, MAX_INPUTS, MAX_KERNEL};
+use crate::format::{Node, Op, MAX_INPUTS, MAX_KERNEL};
 use crate::kernels::{act, matvec_f32, matvec_i8};
 
 impl Model<'_> {
@@ -81,7 +81,7 @@ impl Model<'_> {
             Op::Concat => path.concat(self, n, i, xs, y),
             Op::Softmax => path.softmax(x, y),
             Op::Conv1d | Op::Gru | Op::Conv2d | Op::AvgPool | Op::MaxPool => {
-                path.pending(self, n, i, x, (hist, frame), y)
+                path.streaming_op(self, n, i, x, (hist, frame), y)
             }
         }
     }
@@ -110,8 +110,8 @@ pub(super) trait GraphPath: Path {
     fn concat(&self, m: &Model<'_>, n: &Node, i: u16, xs: &[&[Self::T]], y: &mut [Self::T]) -> Result<(), Error>;
     /// softmax (the last node).
     fn softmax(&self, x: &[Self::T], y: &mut [Self::T]) -> Result<(), Error>;
-    /// Grouped conv1d, gru, conv2d and the pools: the kernels of [`super::kern`].
-    fn pending(
+    /// Grouped conv1d, gru, conv2d and the pools (through [`super::kern`]).
+    fn streaming_op(
         &self,
         m: &Model<'_>,
         n: &Node,
@@ -144,12 +144,7 @@ impl GraphPath for F32Path {
         let w = m.weights(n.weight)?;
         let bias = m.bias_of(n, i)?;
         matvec_f32(&w, bias.as_ref(), taps, in_len, y)?;
-        match n.act {
-            Act::None => {}
-            Act::Relu => act::relu(y),
-            Act::Sigmoid => act::sigmoid(y),
-            Act::Tanh => act::tanh(y),
-        }
+        kern::fused_f32(n.act, y);
         Ok(())
     }
     fn unary(&self, m: &Model<'_>, n: &Node, i: u16, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
@@ -191,7 +186,7 @@ impl GraphPath for F32Path {
         softmax(y);
         Ok(())
     }
-    fn pending(
+    fn streaming_op(
         &self,
         m: &Model<'_>,
         n: &Node,
@@ -223,13 +218,7 @@ impl GraphPath for I8Path {
         let w = m.weights(n.weight)?;
         let params = m.int_params_of(n, i)?;
         matvec_i8(&w, &params, taps, in_len, y)?;
-        match (n.act, m.act_tail_of(n, i)?) {
-            (Act::Relu, _) => act::relu_i8(y),
-            (Act::Sigmoid | Act::Tanh, Some(tail)) => act::lut_i8(tail.lut, y),
-            (Act::Sigmoid | Act::Tanh, None) => return Err(Error::KernelShape),
-            (Act::None, _) => {}
-        }
-        Ok(())
+        kern::fused_i8(m, n, i, y)
     }
     fn unary(&self, m: &Model<'_>, n: &Node, i: u16, x: &[i8], y: &mut [i8]) -> Result<(), Error> {
         copy(x, y)?;
@@ -253,7 +242,7 @@ impl GraphPath for I8Path {
         // The integer path leaves the scores as they are: the argmax is the same.
         copy(x, y)
     }
-    fn pending(
+    fn streaming_op(
         &self,
         m: &Model<'_>,
         n: &Node,

@@ -4,9 +4,10 @@
 use super::tensor::Pending;
 use super::{IntCalibration, WriteError};
 use crate::format::{
-    int_linear_len, Act, BiasQ, IntParams, Kind, Layer, Node, Op, Requant, MAX_ADD_M, MAX_ELEMENTWISE_SHIFT, MAX_MUL_M,
-    VERSION,
+    int_linear_len, Act, BiasQ, IntParams, Kind, Layer, Node, Op, Requant, MAX_ADD_M, MAX_CONCAT_M,
+    MAX_ELEMENTWISE_SHIFT, MAX_MUL_M, VERSION,
 };
+use crate::kernels::GRU_GATE_SCALE;
 use crate::quant::{scale_for_bits, MAX_BITS};
 use alloc::vec::Vec;
 use std::format;
@@ -87,7 +88,7 @@ pub(super) fn node_block(tensors: &[Pending], n: &Node, s: &NodeScales<'_>) -> R
         }
         Op::Add | Op::Concat => {
             let m: Vec<f64> = s.ins.iter().map(|&si| f64::from(si) / sy).collect();
-            requant_block(&m, MAX_ADD_M)
+            requant_block(&m, if n.op == Op::Add { MAX_ADD_M } else { MAX_CONCAT_M })
         }
         Op::Mul => {
             let m = s.ins.iter().map(|&si| f64::from(si)).product::<f64>() / sy;
@@ -95,9 +96,6 @@ pub(super) fn node_block(tensors: &[Pending], n: &Node, s: &NodeScales<'_>) -> R
         }
     }
 }
-
-/// The gate scale of a gru's products (FORMAT.md: 1/16).
-const GRU_GATE_SCALE: f32 = 1.0 / 16.0;
 
 /// The weighted-layer block of weight tensor `w` with bias tensor `b` (zeros without one).
 fn weighted_block(

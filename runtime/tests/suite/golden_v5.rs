@@ -115,12 +115,12 @@ fn golden_v5_fields_match_format_md() {
     // The data area: the three tensors' tables and levels, then the constants.
     let tensors: usize = (0..nt).map(|t| u32_at(&b, 80 + 32 * t + 28) as usize + [8, 0, 0][t]).sum();
     assert_eq!(operands + 8 + tensors + int_bytes, b.len());
-    // The add's constants: m_a = round(0.05/0.08·2^S), m_b the same, S the largest under 2^23.
+    // The add's constants: m_a = round(0.05/0.08·2^S), m_b the same, S the largest under 2^22.
     let add = u32_at(&b, nodes + 40 * 2 + 32) as usize;
     let s = b[add];
     assert_eq!(&b[add + 1..add + 4], &[0, 0, 0]);
     let m = (0.05f64 / 0.08 * f64::from(s).exp2()).round() as u32;
     assert_eq!((u32_at(&b, add + 4), u32_at(&b, add + 8)), (m, m));
-    assert!(f64::from(m) < f64::from(1u32 << 23) && f64::from(2 * m) >= f64::from(1u32 << 23), "S = {s}");
+    assert!(f64::from(m) < f64::from(1u32 << 22) && f64::from(2 * m) >= f64::from(1u32 << 22), "S = {s}");
     Model::parse(&b).unwrap();
 }

@@ -6,7 +6,7 @@ use crate::common::*;
 use crate::graphs::G;
 use diffq_runtime::format::Act;
 use diffq_runtime::writer::{GraphCalibration, IntCalibration};
-use diffq_runtime::{Error, Model, Part};
+use diffq_runtime::Model;
 
 fn frames(seed: u64, n: usize) -> Vec<Vec<f32>> {
     let mut r = rng(seed);
@@ -137,9 +137,8 @@ fn a_concat_graph_matches_the_reference() {
     }
 }
 
-/// With integer constants, the graph parses and the ops whose integer kernels are not in the
-/// runtime yet (add, mul, concat) answer `Unsupported` at their node; the f32 path of the same
-/// blob runs.
+/// A residual graph's integer path (its add requantises both inputs to the output scale)
+/// follows its f32 path: within a few output steps.
 #[test]
 fn integer_path_of_a_graph() {
     let mut r = rng(0x1A7);
@@ -147,14 +146,27 @@ fn integer_path_of_a_graph() {
     let a = g.weighted(&mut r, 0, 16, (0, 0), Act::Relu);
     let b = g.weighted(&mut r, a, 16, (2, 1), Act::None);
     g.add(b, a);
-    let calib = GraphCalibration { input_scale: 0.02, out_scales: vec![0.05, 0.05, 0.1], pre_act_scales: vec![] };
+    let xs = frames(5, 30);
+    let values = g.reference_values(&xs);
+    let scale = |v: &Vec<Vec<f64>>| (v.iter().flatten().fold(0.0f64, |m, x| m.max(x.abs())) / 127.0) as f32;
+    let out_scales: Vec<f32> = values[1..].iter().map(scale).collect();
+    let input_scale = scale(&values[0]);
+    let calib = GraphCalibration { input_scale, out_scales, pre_act_scales: vec![] };
     let blob = g.w.finish_with_int(&calib).unwrap();
-    let m = Model::parse(&blob).unwrap();
-    let (mut arena, mut state) = (vec![0i8; m.i8_arena_len()], vec![0i8; m.i8_state_len()]);
-    let mut st = diffq_runtime::StateI8::new(&mut state);
-    let mut y = vec![0i8; m.output_len()];
-    assert_eq!(m.step_i8(&mut st, &mut arena, &[1; 128], &mut y), Err(Error::Unsupported(Part::Node(2))));
-    assert_eq!(run_f32(&blob, &frames(5, 3)).len(), 3);
+    let s = Model::parse(&blob).unwrap().output_scale();
+    let (yf, yq) = (run_f32(&blob, &xs), run_i8(&blob, &quantized(&xs, input_scale)));
+    let steps = worst_steps(&yf, &yq, s);
+    eprintln!("residual graph: integer path within {steps:.2} output steps of the f32 path");
+    assert!(steps <= 4.0, "{steps} output steps");
+}
+
+fn quantized(xs: &[Vec<f32>], s: f32) -> Vec<Vec<i8>> {
+    xs.iter().map(|x| quantize_input(x, s)).collect()
+}
+
+/// The largest `|f / s − q|` over the frames: the integer path's distance in output steps.
+fn worst_steps(yf: &[Vec<f32>], yq: &[Vec<i8>], s: f32) -> f32 {
+    yf.iter().flatten().zip(yq.iter().flatten()).map(|(&f, &q)| (f / s - f32::from(q)).abs()).fold(0.0, f32::max)
 }
 
 /// Scales calibrated on the f64 reference (`max|v| / 127` per value): the integer path of a
@@ -235,10 +247,10 @@ pub fn conv2d_blob() -> Vec<u8> {
     g.finish_with_int(&calib).unwrap()
 }
 
-/// gru and conv2d graphs parse (shapes, constants, state, arena with the gru's scratch); their
-/// kernels are not in the executor yet: `Unsupported` at the node.
+/// gru and conv2d graphs parse (shapes, constants, state, arena with the gru's scratch) and
+/// run on both paths, the integer path within a stated distance of the f32 one.
 #[test]
-fn gru_and_conv2d_graphs_parse() {
+fn gru_and_conv2d_graphs_parse_and_run() {
     let m_blob = gru_blob();
     let m = Model::parse(&m_blob).unwrap();
     let gru = m.node(1).unwrap();
@@ -249,10 +261,23 @@ fn gru_and_conv2d_graphs_parse() {
     // States: the gru's h (f32: H, integer path: 2H as i16).
     assert_eq!((m.f32_state_len(), m.i8_state_len()), (8, 16));
     assert_eq!(m.int_block(1).unwrap().len(), 2 * (68 + 2 * 24));
-    let mut y = vec![0.0f32; 4];
-    let (mut a, mut s) = (vec![0.0f32; m.f32_arena_len()], vec![0.0f32; m.f32_state_len()]);
-    let mut st = diffq_runtime::StateF32::new(&mut s);
-    assert_eq!(m.step_f32(&mut st, &mut a, &[0.5; 128], &mut y), Err(Error::Unsupported(Part::Node(1))));
+    let xs: Vec<Vec<f32>> = frames(11, 40).into_iter().map(|x| x.iter().map(|v| v * 0.5).collect()).collect();
+    let (yf, yq) = (run_f32(&m_blob, &xs), run_i8(&m_blob, &quantized(&xs, 0.02)));
+    let steps = worst_steps(&yf, &yq, m.output_scale());
+    let range = yf.iter().flatten().fold(0.0f32, |a, v| a.max(v.abs())) / m.output_scale();
+    eprintln!(
+        "gru graph: integer path within {steps:.1} output steps of the f32 path (f32 outputs up to {range:.1} steps)"
+    );
+    assert!(range > 5.0 && steps <= 0.25 * range, "{steps} steps of {range}");
+    {
+        let c_blob = conv2d_blob();
+        let m = Model::parse(&c_blob).unwrap();
+        let (yf, yq) = (run_f32(&c_blob, &xs), run_i8(&c_blob, &quantized(&xs, 0.02)));
+        let steps = worst_steps(&yf, &yq, m.output_scale());
+        let range = yf.iter().flatten().fold(0.0f32, |a, v| a.max(v.abs())) / m.output_scale();
+        eprintln!("conv2d graph: integer path within {steps:.1} output steps of the f32 path (f32 outputs up to {range:.1} steps)");
+        assert!(range > 5.0 && steps <= 0.25 * range, "{steps} steps of {range}");
+    }
 
     let c_blob = conv2d_blob();
     let m = Model::parse(&c_blob).unwrap();

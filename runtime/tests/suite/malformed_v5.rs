@@ -52,7 +52,7 @@ fn each_v5_edit_is_rejected_with_what_and_where() {
         ("bin gains, 4 outputs", Box::new(|b| b[76] = 0), Error::ShapeMismatch(Part::FrontEnd)),
         ("reserved front-end byte", Box::new(|b| b[77] = 1), Error::Reserved(Part::FrontEnd)),
         ("add shift 0", Box::new(move |b| b[add_block] = 0), Error::InvalidField(Part::Node(2))),
-        ("add m_a 2^23", Box::new(move |b| set32(b, add_block + 4, 1 << 23)), Error::InvalidField(Part::Node(2))),
+        ("add m_a 2^22", Box::new(move |b| set32(b, add_block + 4, 1 << 22)), Error::InvalidField(Part::Node(2))),
         // The fused sigmoid dropped: its block is 260 bytes shorter than the data holds.
         ("int block length", Box::new(|b| b[node(4) + 1] = 0), Error::RegionsMismatch { regions: area - 260, area }),
         ("layout 2", Box::new(|b| b[80 + 3] = 2), Error::Unsupported(Part::Tensor(0))),
