@@ -19,11 +19,6 @@ use trainer::describe::LayerQuant;
 use trainer::eval::{self, RunPath};
 use trainer::export::{self, ExportOptions, Exported};
 
-/// Models whose ops the runtime's executor may not run yet (grouped conv1d, gru, conv2d): for
-/// these only, a run that fails with `Unsupported` is reported and skipped; parse, size and
-/// arena are still checked.
-const AWAITING_KERNELS: [&str; 3] = ["tcn", "gru", "conv2d"];
-
 fn train(args: &[&str]) -> trainer::train::TrainSummary {
     let mut v = vec!["trainer", "train"];
     v.extend_from_slice(args);
@@ -94,18 +89,10 @@ fn opts(with_int: bool) -> ExportOptions {
     }
 }
 
-/// The blob's SI-SDR report on `path`, or `None` when a model awaiting its kernels is refused
-/// as unsupported.
-fn run(name: &str, blob: &[u8], mixes: &[data::Mixture], path: RunPath) -> Option<eval::EvalReport> {
+/// The blob's SI-SDR report on `path`, through the runtime's pipeline.
+fn run(name: &str, blob: &[u8], mixes: &[data::Mixture], path: RunPath) -> eval::EvalReport {
     let model = eval::parse_denoiser(blob).unwrap();
-    match eval::evaluate(mixes, |x| eval::enhance_blob(&model, x, path)) {
-        Ok(r) => Some(r),
-        Err(e) if AWAITING_KERNELS.contains(&name) && format!("{e:#}").contains("unsupported") => {
-            eprintln!("{name}: RUN SKIPPED ({path:?} path): {e:#}");
-            None
-        }
-        Err(e) => panic!("{name} {path:?}: {e:#}"),
-    }
+    eval::evaluate(mixes, |x| eval::enhance_blob(&model, x, path)).unwrap_or_else(|e| panic!("{name} {path:?}: {e:#}"))
 }
 
 fn export_and_run(name: &str, ckpt: &std::path::Path, c: &common::Corpus) {
@@ -134,14 +121,16 @@ fn export_and_run(name: &str, ckpt: &std::path::Path, c: &common::Corpus) {
     let corpus = Corpus::load(&DataSel::dirs(&c.speech, &c.noise), Split::Test, None).unwrap();
     let mixes: Vec<data::Mixture> = data::test_set(&corpus, 1, 1.0, 7).into_iter().take(2).collect();
     let own = eval::evaluate(&mixes, |x| export::graph_calib::enhance(&g, x, &Device::Cpu)).unwrap();
-    if let Some(rt) = run(name, &b32, &mixes, RunPath::F32) {
+    {
+        let rt = run(name, &b32, &mixes, RunPath::F32);
         for (a, b) in rt.per_snr.iter().zip(&own.per_snr) {
             let d = (a.enhanced_si_sdr - b.enhanced_si_sdr).abs();
             assert!(d < 0.01, "{name}: runtime f32 {} vs trainer {}", a.enhanced_si_sdr, b.enhanced_si_sdr);
         }
         eprintln!("{name}: SI-SDRi f32 {:.2} dB (trainer {:.2})", rt.si_sdri, own.si_sdri);
     }
-    if let Some(rt) = run(name, &bint, &mixes, RunPath::F32) {
+    {
+        let rt = run(name, &bint, &mixes, RunPath::F32);
         assert!(
             (rt.si_sdri - own.si_sdri).abs() < 0.1,
             "{name}: int blob's f32 path {} vs {}",
@@ -149,7 +138,8 @@ fn export_and_run(name: &str, ckpt: &std::path::Path, c: &common::Corpus) {
             own.si_sdri
         );
     }
-    if let Some(int) = run(name, &bint, &mixes, RunPath::Int) {
+    {
+        let int = run(name, &bint, &mixes, RunPath::Int);
         assert!(int.si_sdri.is_finite(), "{name}");
         eprintln!("{name}: SI-SDRi int {:.2} dB", int.si_sdri);
     }
