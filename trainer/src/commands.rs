@@ -105,7 +105,7 @@ pub fn export(a: ExportArgs) -> Result<export::ExportReport> {
     };
     let ckpt = checkpoint::resolve(&a.ckpt);
     refuse_overwrite(&a.out, &[&ckpt, &checkpoint::sidecar_of(&ckpt)])?;
-    let (blob, report, _) = export::export(&a.ckpt, &opts, &Device::Cpu)?;
+    let (blob, report, _) = export::export_checkpoint(&a.ckpt, &opts, &Device::Cpu)?;
     if let Some(w) = report.warning() {
         eprintln!("{w}");
     }
@@ -182,8 +182,8 @@ pub fn eval(a: EvalArgs) -> Result<serde_json::Value> {
                 data: Some(a.data.selection()),
                 allow_below_min_bits: false,
             };
-            let (_, _, dep) = export::export(ck, &opts, &Device::Cpu)?;
-            let r = eval::evaluate(&mixes, |x| eval::enhance_deployable(&dep, x, &Device::Cpu))?;
+            let (_, _, dep) = export::export_checkpoint(ck, &opts, &Device::Cpu)?;
+            let r = eval::evaluate(&mixes, |x| eval::enhance_exported(&dep, x, &Device::Cpu))?;
             (r, None, ck.display().to_string())
         }
         (None, None) => bail!("give --model BLOB or --ckpt DIR"),

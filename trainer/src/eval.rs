@@ -3,7 +3,7 @@
 //! improvement over the noisy input of any of them (or of the Wiener baseline).
 
 use crate::data::Mixture;
-use crate::export::Deployable;
+use crate::export::{Deployable, Exported};
 use crate::features;
 use crate::model;
 use crate::noise::NoiseType;
@@ -136,6 +136,14 @@ pub fn enhance_blob(model: &Model, noisy: &[f32], path: RunPath) -> Result<Vec<f
         }
     }
     Ok(out)
+}
+
+/// Denoises `noisy` with the trainer's candle forward of an exported network.
+pub fn enhance_exported(e: &Exported, noisy: &[f32], dev: &Device) -> Result<Vec<f32>> {
+    match e {
+        Exported::Chain(d) => enhance_deployable(d, noisy, dev),
+        Exported::Graph(g) => crate::export::graph_calib::enhance(g, noisy, dev),
+    }
 }
 
 /// Denoises `noisy` with the trainer's candle forward of the deployable (quantised) weights.

@@ -2,7 +2,7 @@
 
 use crate::eval::BufferBytes;
 use anyhow::{anyhow, Result};
-use runtime::format::{int_block_len, Op, Weights, LAYER_ENTRY_LEN};
+use runtime::format::{Op, Weights, LAYER_ENTRY_LEN, NODE_ENTRY_LEN, NO_TENSOR};
 use runtime::Model;
 use serde::Serialize;
 
@@ -51,46 +51,58 @@ pub fn inspect(blob: &[u8]) -> Result<BlobInfo> {
     let m = Model::parse(blob).map_err(|e| anyhow!("invalid model blob: {e}"))?;
     let mut layers = Vec::new();
     let (mut wsum, mut bitsum, mut qcount) = (0usize, 0f64, 0usize);
-    for i in 0..m.n_layers() {
-        let l = m.layer(i)?;
+    let entry = if m.header().is_graph() { NODE_ENTRY_LEN } else { LAYER_ENTRY_LEN };
+    for i in 0..m.n_nodes() {
+        let n = m.node(i)?;
+        let (c, h) = m.value_shape(m.inputs(i)?.as_slice().first().copied().unwrap_or(0))?;
+        let in_len = u32::from(c) * u32::from(h);
+        let out = if n.out_h > 1 { format!("{}x{}", n.out_c, n.out_h) } else { n.out_c.to_string() };
         let mut row = LayerRow {
             index: i,
-            op: op_name(l.op),
-            shape: format!("{} -> {}", l.in_len, l.out_len),
+            op: op_name(n.op),
+            shape: format!("{in_len} -> {out}"),
             weights: 0,
             storage: "",
             avg_bits: None,
             min_bits: None,
             max_bits: None,
-            bytes: LAYER_ENTRY_LEN + if m.has_int() { int_block_len(&l, m.header().version) } else { 0 },
-            out_scale: l.out_scale,
+            bytes: entry + if m.has_int() { n.int_block_len(m.header().version) } else { 0 },
+            out_scale: n.out_scale,
         };
-        if l.op.has_weights() {
-            row.shape = if l.op == Op::Conv1d {
-                format!("{}x{}x{} (k{} d{})", l.out_len, l.kernel, l.in_len, l.kernel, l.dilation)
-            } else {
-                format!("{}x{}", l.out_len, l.in_len)
+        if n.op.has_weights() {
+            row.shape = match n.op {
+                Op::Conv1d => format!("{}x{}x{} (k{} d{})", n.out_c, n.kernel_t, c, n.kernel_t, n.dilation),
+                Op::Conv2d => {
+                    format!("{}x{}x{}x{} (k{} d{})", n.out_c, n.kernel_t, c, n.kernel_h, n.kernel_t, n.dilation)
+                }
+                _ => format!("{out}x{in_len}"),
             };
-            let t = m.tensor(l.weight)?;
-            row.weights = t.count as usize;
-            row.bytes += t.stored_bytes();
-            wsum += row.weights;
-            match t.weights {
-                Weights::F32(_) => row.storage = "f32",
-                Weights::F16(_) => row.storage = "f16",
-                Weights::Packed(p) => {
-                    row.storage = "packed";
-                    let gb: Vec<u8> = (0..p.n_groups()).map(|g| p.group_bits(g)).collect();
-                    let s: f64 = gb.iter().map(|&b| f64::from(b)).sum();
-                    row.avg_bits = Some(s / gb.len().max(1) as f64);
-                    row.min_bits = gb.iter().copied().min();
-                    row.max_bits = gb.iter().copied().max();
-                    bitsum += s * f64::from(p.group_size);
-                    qcount += p.count as usize;
+            let mut row_q = 0f64;
+            for t in [n.weight, n.weight2].into_iter().filter(|&t| t != NO_TENSOR) {
+                let t = m.tensor(t)?;
+                row.weights += t.count as usize;
+                row.bytes += t.stored_bytes();
+                wsum += t.count as usize;
+                match t.weights {
+                    Weights::F32(_) => row.storage = "f32",
+                    Weights::F16(_) => row.storage = "f16",
+                    Weights::Packed(p) => {
+                        row.storage = "packed";
+                        let gb: Vec<u8> = (0..p.n_groups()).map(|g| p.group_bits(g)).collect();
+                        let s: f64 = gb.iter().map(|&b| f64::from(b)).sum();
+                        // the mean over the layer's packed weights (a gru has two tensors)
+                        let before = row.avg_bits.map_or((0.0, 0.0), |a| (a * row_q, row_q));
+                        row_q = before.1 + f64::from(p.count);
+                        row.avg_bits = Some((before.0 + s * f64::from(p.group_size)) / row_q);
+                        row.min_bits = gb.iter().copied().chain(row.min_bits).min();
+                        row.max_bits = gb.iter().copied().chain(row.max_bits).max();
+                        bitsum += s * f64::from(p.group_size);
+                        qcount += p.count as usize;
+                    }
                 }
             }
-            if l.bias != runtime::format::NO_TENSOR {
-                row.bytes += m.tensor(l.bias)?.stored_bytes();
+            for b in [n.bias, n.bias2].into_iter().filter(|&b| b != NO_TENSOR) {
+                row.bytes += m.tensor(b)?.stored_bytes();
             }
         }
         layers.push(row);

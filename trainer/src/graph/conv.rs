@@ -49,6 +49,16 @@ pub fn conv1d(
     y.broadcast_add(b)?.reshape((bs, t, out))
 }
 
+/// `x` `(B, T, C, F)` with `n` positions of `pad` on both sides of the frequency axis.
+fn pad_freq(x: &Tensor, n: usize, pad: f32) -> Result<Tensor> {
+    if pad == 0.0 {
+        return x.pad_with_zeros(3, n, n);
+    }
+    let (b, t, c, _) = x.dims4()?;
+    let side = (Tensor::zeros((b, t, c, n), x.dtype(), x.device())? + f64::from(pad))?;
+    Tensor::cat(&[&side, x, &side], 3)
+}
+
 /// The shape of a conv2d: taps in time and frequency, strides, groups, input map `c × f`.
 #[derive(Clone, Copy, Debug)]
 pub struct Conv2d {
@@ -61,7 +71,9 @@ pub struct Conv2d {
     pub f: usize,
 }
 
-/// One conv2d over `x (B, T, c·f)` → `(B, T, out·⌈f/stride_f⌉)`.
+/// One conv2d over `x (B, T, c·f)` → `(B, T, out·⌈f/stride_f⌉)`; `pad` is the value before the
+/// stream and outside the frequency range (the features' raw zero, normalised, for a layer
+/// reading the input, so that export can fold the normalisation into its bias; else 0).
 pub fn conv2d(x: &Tensor, w: &Tensor, b: &Tensor, s: Conv2d, pad: f32) -> Result<Tensor> {
     let (bs, t, _) = x.dims3()?;
     let out = w.dim(0)?;
@@ -70,7 +82,7 @@ pub fn conv2d(x: &Tensor, w: &Tensor, b: &Tensor, s: Conv2d, pad: f32) -> Result
     let xp = pad_time(x, (s.kernel - 1) * s.dilation, pad)?;
     let tp = xp.dim(1)?;
     let xp = xp.reshape((bs, tp, s.c, s.f))?;
-    let xp = if half > 0 { xp.pad_with_zeros(3, half, half)? } else { xp };
+    let xp = if half > 0 { pad_freq(&xp, half, pad)? } else { xp };
     let idx: Vec<u32> = (0..f_out).map(|p| (p * s.stride_f) as u32).collect();
     let idx = Tensor::from_vec(idx, f_out, x.device())?;
     let mut cols = Vec::with_capacity(s.kernel);

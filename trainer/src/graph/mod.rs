@@ -6,7 +6,7 @@ pub mod conv;
 pub mod gru;
 mod task;
 
-pub use task::{task_loss, Described};
+pub use task::{bin_gains, task_loss, Described};
 
 use crate::describe::{Act, ModelDesc, Node, Op, Shape, Src};
 use crate::model::Params;
@@ -152,7 +152,8 @@ fn concat(xs: &[Tensor], shape: Shape) -> Result<Tensor> {
 /// The model's output before its last squashing (the mask's sigmoid or the classes' softmax):
 /// mask logits or class logits `(B, T, n_out)`, for features `(B, T, n_features)`. With
 /// `normalize` the features enter as `(x − in_mean)·2^−in_shift` and the frames before the
-/// stream as the normalised raw zero (training weights); without, raw (exported, folded weights).
+/// stream (and a conv2d's frequency padding) as the normalised raw zero (training weights);
+/// without, raw (exported, folded weights).
 pub fn forward(
     m: &ModelDesc,
     weights: &[Tensor],
@@ -160,6 +161,28 @@ pub fn forward(
     feats: &Tensor,
     normalize: bool,
 ) -> Result<Tensor> {
+    let (mut values, _) = run(m, weights, biases, feats, normalize, false)?;
+    values.pop().ok_or_else(|| anyhow!("empty model"))
+}
+
+/// Every layer's value with its activation applied (the output's squashing too) and, per
+/// layer, its result before the activation, for raw features and exported weights: what the
+/// integer path's calibration measures.
+pub fn trace(m: &ModelDesc, weights: &[Tensor], biases: &[Tensor], feats: &Tensor) -> Result<Vec<(Tensor, Tensor)>> {
+    let (values, pres) = run(m, weights, biases, feats, false, true)?;
+    Ok(pres.into_iter().zip(values).collect())
+}
+
+/// Runs every layer; returns the values (the last one unsquashed unless `squash_last`) and,
+/// with `squash_last`, each layer's result before its activation.
+fn run(
+    m: &ModelDesc,
+    weights: &[Tensor],
+    biases: &[Tensor],
+    feats: &Tensor,
+    normalize: bool,
+    squash_last: bool,
+) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
     let f = &m.frontend;
     let sc = (-f.in_shift as f32).exp2();
     let (input, input_pad) = if normalize {
@@ -168,25 +191,29 @@ pub fn forward(
         (feats.clone(), 0.0)
     };
     let mut run = Run { weights, biases, values: Vec::with_capacity(m.nodes.len()), input, input_pad, next: 0 };
+    let mut pres = Vec::new();
     let last = m.nodes.len().saturating_sub(1);
     for (i, n) in m.nodes.iter().enumerate() {
         let pre = run.linear_part(n)?;
-        let squash_last = i == last && matches!(n.op, Op::Sigmoid | Op::Softmax);
+        let keep_logits = !squash_last && i == last;
         let v = match n.op {
-            _ if squash_last => pre,
+            _ if keep_logits && matches!(n.op, Op::Sigmoid | Op::Softmax) => pre.clone(),
             Op::Relu => pre.relu()?,
             Op::Sigmoid => crate::model::sigmoid(&pre)?,
             Op::Tanh => pre.tanh()?,
             Op::Softmax => candle_nn::ops::softmax_last_dim(&pre)?,
-            _ if i == last && matches!(n.act, Some(Act::Sigmoid)) => pre,
-            _ => act(pre, n.act)?,
+            _ if keep_logits && matches!(n.act, Some(Act::Sigmoid)) => pre.clone(),
+            _ => act(pre.clone(), n.act)?,
         };
+        if squash_last {
+            pres.push(pre);
+        }
         run.values.push(v);
     }
     if run.next != run.weights.len() {
         bail!("{} weight tensors given, the model has {}", run.weights.len(), run.next);
     }
-    run.values.pop().ok_or_else(|| anyhow!("empty model"))
+    Ok((run.values, pres))
 }
 
 #[cfg(test)]

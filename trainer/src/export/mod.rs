@@ -1,6 +1,10 @@
 //! Checkpoint → blob: true quantisation through `runtime::quant`, the feature normalisation
 //! folded into layer 0, integer-path scales measured on training-split mixtures, and the blob
-//! written by `runtime::writer` (then parsed back by it).
+//! written by `runtime::writer` (then parsed back by it). A model description's checkpoint is
+//! written as a format v5 graph ([`graph`]).
+
+pub mod graph;
+pub mod graph_calib;
 
 use crate::checkpoint::{Checkpoint, Trained};
 use crate::config::Method;
@@ -276,6 +280,7 @@ pub struct ExportOptions {
 pub struct ExportReport {
     pub method: String,
     pub blob_bytes: usize,
+    /// What the size accounting predicted (a graph: the blob's own size).
     pub predicted_bytes: usize,
     pub has_int: bool,
     pub avg_bits: Option<f64>,
@@ -287,6 +292,9 @@ pub struct ExportReport {
     pub adjusted_groups: usize,
     /// What the budget fit did (with a size target).
     pub budget_fit: Option<BudgetFit>,
+    /// A graph's planned arena and a chain's (twice its widest value), in elements.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arena_elements: Option<(usize, usize)>,
 }
 
 impl ExportReport {
@@ -296,16 +304,14 @@ impl ExportReport {
     }
 }
 
-/// The integer path's scales, measured on `opts.calib_mixtures` training-split mixtures (drawn
+/// The integer path's calibration data: `opts.calib_mixtures` training-split mixtures (drawn
 /// from the checkpoint's seed).
-fn calibration(t: &Trained, opts: &ExportOptions, dep: &Deployable, dev: &Device) -> Result<IntCalibration> {
+fn calibration_mixtures(t: &Trained, opts: &ExportOptions) -> Result<Vec<data::Mixture>> {
     let sel = opts.data.clone().unwrap_or_else(|| t.meta.train.data());
     let corpus = Corpus::load(&sel, Split::Train, t.meta.train.max_files)?;
     let mut rng = StdRng::seed_from_u64(t.meta.train.seed ^ 0xca11b);
     let n = (opts.calib_seconds * runtime::dsp::SAMPLE_RATE as f32) as usize;
-    let mixes: Vec<data::Mixture> =
-        (0..opts.calib_mixtures.max(1)).map(|_| data::random_mixture(&corpus, n, -5.0, 15.0, &mut rng)).collect();
-    calibrate(dep, &mixes, dev)
+    Ok((0..opts.calib_mixtures.max(1)).map(|_| data::random_mixture(&corpus, n, -5.0, 15.0, &mut rng)).collect())
 }
 
 /// Mean packed bits per quantised weight of a plan (none if nothing is quantised).
@@ -316,18 +322,35 @@ fn plan_avg_bits(plan: &BitsPlan) -> Option<f64> {
     (n_q > 0).then(|| bits / n_q as f64)
 }
 
-/// Checkpoint → (blob, report, deployable network).
-pub fn export(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8>, ExportReport, Deployable)> {
+/// A checkpoint's exported network, as the trainer computes it.
+pub enum Exported {
+    /// The built-in model (format v4).
+    Chain(Deployable),
+    /// A model description (format v5).
+    Graph(graph::DeployGraph),
+}
+
+/// Checkpoint → (blob, report, exported network): the built-in model's, or a description's
+/// graph.
+pub fn export_checkpoint(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8>, ExportReport, Exported)> {
     let t = Checkpoint::load(ckpt, dev)
         .and_then(|ck| ck.into_trained(dev))
         .with_context(|| format!("cannot load {}", ckpt.display()))?;
-    if t.model.is_some() {
-        bail!(
-            "{}: a model description's checkpoint is written as a format v5 graph blob, which this \
-             trainer's export does not write yet",
-            ckpt.display()
-        );
+    match t.model.clone() {
+        Some(d) => graph_calib::export(&t, &d, opts, dev).map(|(b, r, g)| (b, r, Exported::Graph(g))),
+        None => export_chain(&t, opts, dev).map(|(b, r, c)| (b, r, Exported::Chain(c))),
     }
+}
+
+/// The built-in model's checkpoint → (blob, report, deployable network).
+pub fn export(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8>, ExportReport, Deployable)> {
+    match export_checkpoint(ckpt, opts, dev)? {
+        (b, r, Exported::Chain(c)) => Ok((b, r, c)),
+        (_, _, Exported::Graph(_)) => bail!("{}: a model description's checkpoint (a graph)", ckpt.display()),
+    }
+}
+
+fn export_chain(t: &Trained, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8>, ExportReport, Deployable)> {
     let mut plan = bits_plan(&t, opts.ptq_bits)?;
     let quantized_all = plan.iter().all(Option::is_some);
     let with_int = opts.with_int && quantized_all;
@@ -345,7 +368,7 @@ pub fn export(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8
     };
     let predicted = plan_bytes(&layout, &plan)?;
     let dep = deployable(&t, &plan)?;
-    let calib = if with_int { Some(calibration(&t, opts, &dep, dev)?) } else { None };
+    let calib = if with_int { Some(calibrate(&dep, &calibration_mixtures(&t, opts)?, dev)?) } else { None };
     let blob = write_blob(&dep, calib.as_ref())?;
     if blob.len() != predicted {
         bail!("internal error: blob is {} bytes, size accounting predicted {predicted}", blob.len());
@@ -368,6 +391,7 @@ pub fn export(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8
         target_bytes: target,
         adjusted_groups: adjusted,
         budget_fit,
+        arena_elements: None,
     };
     Ok((blob, report, dep))
 }

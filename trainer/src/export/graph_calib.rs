@@ -1,0 +1,125 @@
+//! A description's export (the graph of [`super::graph`], calibrated, written, reported). The
+//! integer path's scales of an exported graph, measured per value on calibration mixtures
+//! with the trainer's forward of the exported (folded, dequantised) weights, and that forward as
+//! a denoiser (what the runtime's f32 path should reproduce).
+
+use super::graph::DeployGraph;
+use super::{ExportOptions, ExportReport};
+use crate::checkpoint::Trained;
+use crate::describe::{Act, Node, Op};
+use crate::graph::Described;
+use crate::{data, features, graph};
+use anyhow::{bail, Result};
+use candle_core::{Device, Tensor};
+use runtime::dsp::BINS;
+use runtime::writer::GraphCalibration;
+
+/// The features the exported graph reads (log power, or the blob's f16 filterbank's bands).
+pub fn features_of(dep: &DeployGraph, specs: &[features::Spectrum]) -> Result<Vec<f32>> {
+    match &dep.filterbank {
+        Some(fb) => features::band_features(specs, fb),
+        None => Ok(features::features(specs)),
+    }
+}
+
+/// Whether `n`'s output is squashed into `[−1, 1]` (sigmoid or tanh, as an op or fused).
+fn squashed(n: &Node) -> bool {
+    matches!(n.op, Op::Sigmoid | Op::Tanh) || matches!(n.act, Some(Act::Sigmoid | Act::Tanh))
+}
+
+fn max_abs(t: &Tensor) -> Result<f32> {
+    Ok(t.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?)
+}
+
+/// Per value `max|v| / 127` over `mixtures` (a squashed value: 1/127), per node the same of its
+/// result before the activation, and the input's.
+pub fn calibrate(dep: &DeployGraph, mixtures: &[data::Mixture], dev: &Device) -> Result<GraphCalibration> {
+    let (w, b) = dep.tensors(dev)?;
+    let n = dep.desc.nodes.len();
+    let (mut outs, mut pres, mut in_max) = (vec![0f32; n], vec![0f32; n], 0f32);
+    for m in mixtures {
+        let specs = features::spectra(&m.noisy);
+        let feats = features_of(dep, &specs)?;
+        in_max = feats.iter().fold(in_max, |a, v| a.max(v.abs()));
+        let x = Tensor::from_vec(feats, (1, specs.len(), dep.desc.frontend.n_features()), dev)?;
+        for (k, (pre, v)) in graph::trace(&dep.desc, &w, &b, &x)?.iter().enumerate() {
+            if let (Some(o), Some(p)) = (outs.get_mut(k), pres.get_mut(k)) {
+                *o = o.max(max_abs(v)?);
+                *p = p.max(max_abs(pre)?);
+            }
+        }
+    }
+    let scale = |m: f32| m.max(1e-6) / 127.0;
+    let out_scales =
+        dep.desc.nodes.iter().zip(&outs).map(|(n, &m)| if squashed(n) { 1.0 / 127.0 } else { scale(m) }).collect();
+    Ok(GraphCalibration {
+        input_scale: scale(in_max),
+        out_scales,
+        pre_act_scales: pres.iter().map(|&m| scale(m)).collect(),
+    })
+}
+
+/// Denoises `noisy` with the trainer's candle forward of the exported graph: its mask (per bin,
+/// or per band spread by the blob's filterbank) applied to the spectra and resynthesised.
+pub fn enhance(dep: &DeployGraph, noisy: &[f32], dev: &Device) -> Result<Vec<f32>> {
+    if dep.desc.frontend.output != crate::describe::Output::Mask {
+        bail!("a classifier's graph does not denoise");
+    }
+    let specs = features::spectra(noisy);
+    let feats = features_of(dep, &specs)?;
+    let (w, b) = dep.tensors(dev)?;
+    let x = Tensor::from_vec(feats, (1, specs.len(), dep.desc.frontend.n_features()), dev)?;
+    let z = graph::forward(&dep.desc, &w, &b, &x, false)?;
+    let fb = match &dep.filterbank {
+        Some(fb) => Some(Tensor::from_slice(fb, (fb.len() / BINS, BINS), dev)?),
+        None => None,
+    };
+    let gains = graph::bin_gains(&z, fb.as_ref())?.flatten_all()?.to_device(&Device::Cpu)?.to_vec1::<f32>()?;
+    features::synthesize(&specs, &gains, noisy.len())
+}
+
+/// A description's checkpoint → (blob, report, deployed graph).
+pub fn export(
+    t: &Trained,
+    d: &Described,
+    o: &ExportOptions,
+    dev: &Device,
+) -> Result<(Vec<u8>, ExportReport, DeployGraph)> {
+    if o.target_bytes.is_some() {
+        bail!("{}: a size target (--target-kb) applies to the built-in model only; a description's widths are exported as trained", d.name);
+    }
+    let dep = super::graph::deploy(t, d, o)?;
+    let calib = if o.with_int {
+        let mixes = super::calibration_mixtures(t, o)?;
+        Some(calibrate(&dep, &mixes, dev)?)
+    } else {
+        None
+    };
+    let (blob, arena) = super::graph::write_graph(&dep, calib.as_ref())?;
+    let n_q: usize = dep.tensors.iter().filter_map(|g| g.quant.as_ref()).map(|(q, _)| q.levels.len()).sum();
+    let sum_bits: f64 = dep
+        .tensors
+        .iter()
+        .filter_map(|g| g.quant.as_ref())
+        .map(|(q, _)| q.group_bits.iter().map(|&b| f64::from(b) * q.group_size as f64).sum::<f64>())
+        .sum();
+    let weights = d.desc.n_weights();
+    let method = match o.ptq_bits {
+        Some(b) => format!("ptq{b}"),
+        None => t.meta.method.name().to_string(),
+    };
+    let report = ExportReport {
+        method,
+        blob_bytes: blob.len(),
+        predicted_bytes: blob.len(),
+        has_int: calib.is_some(),
+        avg_bits: (n_q > 0).then(|| sum_bits / n_q as f64),
+        bits_per_weight_total: blob.len() as f64 * 8.0 / weights.max(1) as f64,
+        weights,
+        target_bytes: None,
+        adjusted_groups: 0,
+        budget_fit: None,
+        arena_elements: Some(arena),
+    };
+    Ok((blob, report, dep))
+}
