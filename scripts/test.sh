@@ -47,5 +47,12 @@ echo "== fuzz targets compile (stable; scripts/fuzz.sh runs them on nightly)"
 echo "== firmware: every target builds, clippy"
 bash scripts/test-firmware.sh --builds-only
 
+echo "== reference models: each models/*.model.toml trained tiny, exported, evaluated on the host (trainer),"
+echo "   then under QEMU on the M4 (f32, int) and RV32 (int), bit-exact with the host (host-tests)"
+rm -rf target/reference-models
+cargo test -p trainer --test reference_models
+cargo test -p host-tests --test reference_models -- --nocapture
+
 echo "== host tests (runtime, trainer, C API: header current, C test with cc; host-tests: QEMU M4/M7/RV32/M0 and the C example on the M4 vs host)"
-cargo test --workspace --no-fail-fast
+# The reference-model tests ran above, in their order (the QEMU test reads what the trainer's wrote).
+cargo test --workspace --no-fail-fast -- --skip every_reference_model --skip reference_models_match

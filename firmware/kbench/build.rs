@@ -72,7 +72,7 @@ fn layer_blob(conv: bool, n_in: usize, n_out: usize, mix: &Mix, rng: &mut Lcg) -
 
 /// Packed weights of `count` values in groups of `mix.group` (row layout), widths from `mix`.
 fn packed(g: &mut GraphWriter, count: usize, fan_in: usize, mix: &Mix, rng: &mut Lcg) -> Result<TensorId, String> {
-    let group = if count % mix.group == 0 { mix.group } else { 8 };
+    let group = if count.is_multiple_of(mix.group) { mix.group } else { 8 };
     let bits: Vec<u8> = (0..count / group).map(|i| mix.bits.get(i % mix.bits.len()).copied().unwrap_or(3)).collect();
     let levels: Vec<u16> =
         bits.iter().flat_map(|&b| (0..group).map(|_| (rng.next() % (1u32 << b)) as u16).collect::<Vec<_>>()).collect();
