@@ -69,16 +69,20 @@ pub enum Cmd {
     /// Time the training step (forward, backward, updates) on a fixed batch, without data
     /// loading or checkpoints.
     BenchStep(Box<BenchStepArgs>),
-    /// Write the manifest that pins the default corpus (data/manifest.tsv: every file of the
-    /// en, es and it prompt folders and of the music-on-hold tracks, with size, hash and split).
+    /// Write the manifest that pins the default corpus at a rate (data/manifest.tsv at 8 kHz,
+    /// data/manifest-16k.tsv at 16 kHz: every file of the en, es and it prompt folders and of the
+    /// music-on-hold tracks, with size, hash and split).
     DataManifest(ManifestArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct ManifestArgs {
-    /// Where the manifest goes (the trainer is built with data/manifest.tsv).
-    #[arg(long, default_value = crate::data::manifest::MANIFEST_PATH)]
-    pub out: PathBuf,
+    /// The corpus's rate: 8000 (the WAV packages) or 16000 (the G.722 packages).
+    #[arg(long, default_value_t = 8000)]
+    pub rate: u32,
+    /// Where the manifest goes (default: the rate's manifest, which the trainer is built with).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

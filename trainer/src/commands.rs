@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use audio_tools::file::same_file;
 use candle_core::Device;
 use serde_json::json;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// `train`: recipe (file and flags) → checkpoint.
 pub fn train(a: TrainArgs, dev: Device) -> Result<train::TrainSummary> {
@@ -246,9 +246,12 @@ fn eval_table(what: &str, path: RunPath, report: &eval::EvalReport, baseline: Op
     t
 }
 
-/// `data-manifest`: writes the manifest of the default directories to `a.out`.
-pub fn data_manifest(a: &ManifestArgs) -> Result<usize> {
-    let text = data::manifest::build(Path::new(data::DEFAULT_SPEECH), Path::new(data::DEFAULT_NOISE))?;
-    audio_tools::file::write_atomic(&a.out, text.as_bytes())?;
-    Ok(data::manifest::parse(&text)?.len())
+/// `data-manifest`: writes the manifest of the default directories at `a.rate` to `a.out` (by
+/// default the rate's manifest); returns where it went and the number of files.
+pub fn data_manifest(a: &ManifestArgs) -> Result<(PathBuf, usize)> {
+    let corpus = data::manifest::Pinned::for_rate(a.rate)?;
+    let text = data::manifest::build(&corpus, Path::new(data::DEFAULT_SPEECH), Path::new(data::DEFAULT_NOISE))?;
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from(corpus.path));
+    audio_tools::file::write_atomic(&out, text.as_bytes())?;
+    Ok((out, data::manifest::parse(&text)?.len()))
 }

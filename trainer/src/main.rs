@@ -57,8 +57,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Cmd::DataManifest(a) => {
-            let n = commands::data_manifest(&a)?;
-            eprintln!("wrote {} ({n} files; rebuild the trainer to use it)", a.out.display());
+            let (out, n) = commands::data_manifest(&a)?;
+            eprintln!("wrote {} ({n} files; rebuild the trainer to use it)", out.display());
         }
         Cmd::Denoise(a) => {
             let n = commands::denoise(&a)?;

@@ -1,20 +1,73 @@
-//! The pinned default corpus: `data/manifest.tsv` (built into the binary) lists every file of the
-//! default speech and noise directories the trainer uses, with its size, FNV-1a 64 content hash
-//! and split, so that what else is installed there (another language's prompts) changes nothing.
-//! Written by `trainer data-manifest` from the packages' folders named in [`SPEECH_FOLDERS`].
+//! The pinned default corpora: `data/manifest.tsv` (8 kHz WAV) and `data/manifest-16k.tsv`
+//! (16 kHz G.722), built into the binary, list every file of the default speech and noise
+//! directories the trainer uses at that rate, with its size, FNV-1a 64 content hash and split, so
+//! that what else is installed there (another language's prompts, the other rate's files) changes
+//! nothing. Written by `trainer data-manifest` from the packages' folders named in
+//! [`SPEECH_FOLDERS`].
 
-use super::{list_wavs, split_of, Split, DEFAULT_NOISE, DEFAULT_SPEECH};
+use super::{list_files, split_of, Split, DEFAULT_NOISE, DEFAULT_SPEECH};
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// The manifest the binary was built with.
-pub const MANIFEST: &str = include_str!("../../../data/manifest.tsv");
-/// Where the manifest lives in the repository.
+/// Where the 8 kHz manifest lives in the repository.
 pub const MANIFEST_PATH: &str = "data/manifest.tsv";
-/// The speech folders of the default corpus (Debian `asterisk-core-sounds-{en,es,it}-wav`);
+/// The speech folders of the default corpus (Debian `asterisk-core-sounds-{en,es,it}-{wav,g722}`);
 /// other languages under the same root are never part of it.
 pub const SPEECH_FOLDERS: [&str; 3] = ["en_US_f_Allison", "es_MX_f_Allison", "it_IT_m_Carlo"];
+
+/// One pinned default corpus: the same prompts and tracks in one encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pinned {
+    /// Where its manifest lives in the repository.
+    pub path: &'static str,
+    /// The manifest the binary was built with.
+    pub text: &'static str,
+    /// The extension of its files.
+    pub ext: &'static str,
+    /// The rate its files hold.
+    pub rate: u32,
+    /// The Debian packages that install it.
+    pub packages: &'static str,
+}
+
+/// The 8 kHz corpus: 16-bit WAV.
+pub const NARROWBAND: Pinned = Pinned {
+    path: MANIFEST_PATH,
+    text: include_str!("../../../data/manifest.tsv"),
+    ext: "wav",
+    rate: 8000,
+    packages: "asterisk-core-sounds-{en,es,it}-wav and asterisk-moh-opsound-wav",
+};
+
+/// The 16 kHz corpus: G.722 at 64 kbit/s (the same recordings as [`NARROWBAND`]).
+pub const WIDEBAND: Pinned = Pinned {
+    path: "data/manifest-16k.tsv",
+    text: include_str!("../../../data/manifest-16k.tsv"),
+    ext: super::g722::EXT,
+    rate: super::g722::RATE,
+    packages: "asterisk-core-sounds-{en,es,it}-g722 and asterisk-moh-opsound-g722",
+};
+
+impl Pinned {
+    /// The pinned corpus of a sample rate (8000 or 16000).
+    pub fn for_rate(rate: u32) -> Result<Pinned> {
+        match rate {
+            8000 => Ok(NARROWBAND),
+            16_000 => Ok(WIDEBAND),
+            r => bail!("no pinned corpus at {r} Hz (8000: {}; 16000: {})", NARROWBAND.path, WIDEBAND.path),
+        }
+    }
+}
+
+/// The path a file's split is drawn from: a G.722 file takes the split of the WAV of the same
+/// prompt (`a/b.g722` → `a/b.wav`), so both rates split the prompts alike.
+pub fn split_key(rel: &str) -> String {
+    match rel.rsplit_once('.') {
+        Some((stem, ext)) if ext.eq_ignore_ascii_case(super::g722::EXT) => format!("{stem}.wav"),
+        _ => rel.to_string(),
+    }
+}
 
 /// Which directory an entry lies under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,21 +108,21 @@ fn split_name(s: Split) -> &'static str {
 fn parse_line(line: &str, n: usize) -> Result<Entry> {
     let f: Vec<&str> = line.split('\t').collect();
     let [source, path, bytes, hash, split] = f.as_slice() else {
-        bail!("{MANIFEST_PATH} line {n}: expected 5 tab-separated fields, found {}", f.len());
+        bail!("manifest line {n}: expected 5 tab-separated fields, found {}", f.len());
     };
     let source = match *source {
         "speech" => Source::Speech,
         "noise" => Source::Noise,
-        s => bail!("{MANIFEST_PATH} line {n}: unknown source {s:?}"),
+        s => bail!("manifest line {n}: unknown source {s:?}"),
     };
     let split = match *split {
         "train" => Split::Train,
         "val" => Split::Val,
         "test" => Split::Test,
-        s => bail!("{MANIFEST_PATH} line {n}: unknown split {s:?}"),
+        s => bail!("manifest line {n}: unknown split {s:?}"),
     };
-    let bytes = bytes.parse().with_context(|| format!("{MANIFEST_PATH} line {n}: size {bytes:?}"))?;
-    let hash = u64::from_str_radix(hash, 16).with_context(|| format!("{MANIFEST_PATH} line {n}: hash {hash:?}"))?;
+    let bytes = bytes.parse().with_context(|| format!("manifest line {n}: size {bytes:?}"))?;
+    let hash = u64::from_str_radix(hash, 16).with_context(|| format!("manifest line {n}: hash {hash:?}"))?;
     Ok(Entry { source, path: path.to_string(), bytes, hash, split })
 }
 
@@ -82,9 +135,10 @@ pub fn parse(text: &str) -> Result<Vec<Entry>> {
         .collect()
 }
 
-/// The entries of `source` in the built-in manifest, sorted by path.
-pub fn pinned(source: Source) -> Result<Vec<Entry>> {
-    let mut v: Vec<Entry> = parse(MANIFEST)?.into_iter().filter(|e| e.source == source).collect();
+/// The entries of `source` in the built-in manifest of `corpus`, sorted by path.
+pub fn pinned(corpus: &Pinned, source: Source) -> Result<Vec<Entry>> {
+    let all = parse(corpus.text).with_context(|| format!("the built-in {}", corpus.path))?;
+    let mut v: Vec<Entry> = all.into_iter().filter(|e| e.source == source).collect();
     v.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(v)
 }
@@ -99,9 +153,10 @@ pub fn is_default(dir: &Path, source: Source) -> bool {
 }
 
 /// The noise side of a track: with tracks named `macroform-*` and others present, the
-/// `macroform-*` ones train and the others test; otherwise by [`split_of`] (test or not).
+/// `macroform-*` ones train and the others test; otherwise by [`split_of`] of its [`split_key`]
+/// (test or not).
 pub fn noise_side(rel: &str, has_both: bool) -> Split {
-    let train = if has_both { is_macroform(rel) } else { split_of(rel) != Split::Test };
+    let train = if has_both { is_macroform(rel) } else { split_of(&split_key(rel)) != Split::Test };
     if train {
         Split::Train
     } else {
@@ -123,31 +178,41 @@ fn entry(source: Source, rel: &str, path: &Path, split: Split) -> Result<Entry> 
     Ok(Entry { source, path: rel.to_string(), bytes: bytes.len() as u64, hash: super::fnv1a(&bytes), split })
 }
 
-/// The manifest text of the speech folders [`SPEECH_FOLDERS`] under `speech` and every track
-/// under `noise`, each with today's split.
-pub fn build(speech: &Path, noise: &Path) -> Result<String> {
+/// The manifest text of `corpus`: its files in the speech folders [`SPEECH_FOLDERS`] under
+/// `speech` and every track under `noise`, each with today's split.
+pub fn build(corpus: &Pinned, speech: &Path, noise: &Path) -> Result<String> {
     let mut entries = Vec::new();
     for folder in SPEECH_FOLDERS {
-        for (rel, p) in list_wavs(&speech.join(folder), "--speech")? {
+        for (rel, p) in list_files(&speech.join(folder), "--speech", &[corpus.ext])? {
             let rel = format!("{folder}/{rel}");
-            entries.push(entry(Source::Speech, &rel, &p, split_of(&rel))?);
+            entries.push(entry(Source::Speech, &rel, &p, split_of(&split_key(&rel)))?);
         }
     }
-    let tracks = list_wavs(noise, "--noise")?;
+    let tracks = list_files(noise, "--noise", &[corpus.ext])?;
     let both = has_both_sides(tracks.iter().map(|(r, _)| r.as_str()));
     for (rel, p) in &tracks {
         entries.push(entry(Source::Noise, rel, p, noise_side(rel, both))?);
     }
-    let mut out = String::from(
-        "# The pinned default corpus (speech: asterisk-core-sounds-{en,es,it}-wav; noise: asterisk-moh-opsound-wav).\n\
-         # Written by `trainer data-manifest`; built into the trainer. Noise tracks of the train side also serve validation.\n\
-         # source\tpath\tbytes\tfnv1a64\tsplit\n",
+    let mut out = format!(
+        "# The pinned default corpus at {} Hz (Debian {}).\n\
+         # Written by `trainer data-manifest --rate {}`; built into the trainer. Noise tracks of the train side also \
+         serve validation.\n",
+        corpus.rate, corpus.packages, corpus.rate
     );
+    out.push_str(ATTRIBUTION);
+    out.push_str("# source\tpath\tbytes\tfnv1a64\tsplit\n");
     for e in &entries {
         let _ = writeln!(out, "{}\t{}\t{}\t{:016x}\t{}", e.source.name(), e.path, e.bytes, e.hash, split_name(e.split));
     }
     Ok(out)
 }
+
+/// The sources and licences of the files a manifest lists (the Debian packages' copyright files).
+const ATTRIBUTION: &str = "\
+# Prompts: en_US_f_Allison, es_MX_f_Allison: Allison Smith, (C) 2003-2010, CC-BY-SA-3.0; it_IT_m_Carlo:\n\
+#   Carlo Flora, (C) 2012, translated by Silvia Petrin, CC-BY-3.0 (Asterisk core sounds, Digium, Inc.).\n\
+# Music on hold (opsound), CC-BY-SA-3.0: macroform-*: Paul Shuler (Macroform), (C) 2009;\n\
+#   manolo_camp-morning_coffee: Manolo Camp, (C) 2009; reno_project-system: Reno Project, (C) 2008.\n";
 
 #[cfg(test)]
 #[path = "manifest_tests.rs"]

@@ -1,10 +1,13 @@
 //! Corpus: clean speech and noise files, split by file ([`corpus`], pinned by [`manifest`] for
-//! the default directories), and noisy mixtures.
+//! the default directories, at 8 kHz from WAV or 16 kHz from [`g722`]), and noisy mixtures at
+//! the corpus's rate.
 
 pub mod corpus;
+pub mod g722;
 pub mod manifest;
+mod summary;
 
-pub use corpus::{Corpus, DataSel, SourceSummary, SplitMode, ALL_KINDS};
+pub use corpus::{Corpus, DataSel, SourceSummary, SplitMode, ALL_KINDS, WIDEBAND_KINDS};
 
 use crate::noise::{self, NoiseType};
 use anyhow::{bail, Context, Result};
@@ -12,9 +15,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 
-/// Default clean speech directory (Debian `asterisk-core-sounds-{en,es,it}-wav`).
+/// Default clean speech directory (Debian `asterisk-core-sounds-{en,es,it}-{wav,g722}`).
 pub const DEFAULT_SPEECH: &str = "/usr/share/asterisk/sounds";
-/// Default noise directory (Debian `asterisk-moh-opsound-wav`).
+/// Default noise directory (Debian `asterisk-moh-opsound-{wav,g722}`).
 pub const DEFAULT_NOISE: &str = "/usr/share/asterisk/moh";
 /// SNRs of the test set, in dB.
 pub const TEST_SNRS: [f32; 4] = [-5.0, 0.0, 5.0, 10.0];
@@ -23,10 +26,11 @@ pub const TEST_SNRS: [f32; 4] = [-5.0, 0.0, 5.0, 10.0];
 /// corpus root) and its hash, shared with the demo clip's generator.
 pub use audio_tools::split::{fnv1a, split_of, Split};
 
-/// All `*.wav` files under `dir` (given with `flag`), recursively, sorted, as (relative path, path).
-pub fn list_wavs(dir: &Path, flag: &str) -> Result<Vec<(String, PathBuf)>> {
+/// All files under `dir` (given with `flag`) whose extension is one of `exts`, recursively,
+/// sorted, as (relative path, path).
+pub fn list_files(dir: &Path, flag: &str, exts: &[&str]) -> Result<Vec<(String, PathBuf)>> {
     if dir.is_file() {
-        bail!("{flag} {} is a file, not a directory (give the directory that holds the .wav files)", dir.display());
+        bail!("{flag} {} is a file, not a directory (give the directory that holds the audio files)", dir.display());
     }
     if !dir.is_dir() {
         bail!("{flag}: directory {} does not exist (give another with {flag})", dir.display());
@@ -38,7 +42,7 @@ pub fn list_wavs(dir: &Path, flag: &str) -> Result<Vec<(String, PathBuf)>> {
             let p = e?.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("wav")) {
+            } else if p.extension().is_some_and(|x| exts.iter().any(|e| x.eq_ignore_ascii_case(e))) {
                 let rel = p.strip_prefix(dir).unwrap_or(&p).to_string_lossy().replace('\\', "/");
                 out.push((rel, p));
             }
@@ -46,7 +50,7 @@ pub fn list_wavs(dir: &Path, flag: &str) -> Result<Vec<(String, PathBuf)>> {
     }
     out.sort();
     if out.is_empty() {
-        bail!("no .wav files under {}", dir.display());
+        bail!("no .{} files under {}", exts.join(" or ."), dir.display());
     }
     Ok(out)
 }
@@ -61,38 +65,50 @@ pub struct Mixture {
     pub noise: NoiseType,
 }
 
-/// Concatenated utterances (random gaps) filling `n` samples.
-fn speech_segment(corpus: &Corpus, n: usize, rng: &mut StdRng) -> Vec<f32> {
+/// Concatenated utterances (random gaps of up to 0.3 s) filling `n` samples at `rate`, and the
+/// indices of the utterances used.
+fn speech_segment(corpus: &Corpus, n: usize, rng: &mut StdRng) -> (Vec<f32>, Vec<usize>) {
     let mut out = Vec::with_capacity(n);
+    let mut used = Vec::new();
     let mut first = true;
+    let max_gap = 2400 * corpus.rate as usize / 8000;
     while out.len() < n {
         let i = rng.random_range(0..corpus.speech.len().max(1));
+        used.push(i);
         let utt = corpus.speech.get(i).map(Vec::as_slice).unwrap_or(&[]);
         let start = if first && utt.len() > 1 { rng.random_range(0..utt.len() / 2) } else { 0 };
         first = false;
         out.extend_from_slice(utt.get(start..).unwrap_or(&[]));
-        let gap = rng.random_range(0..2400);
+        let gap = rng.random_range(0..max_gap);
         out.extend(std::iter::repeat_n(0.0, gap));
         if utt.is_empty() {
             out.extend(std::iter::repeat_n(0.0, n));
         }
     }
     out.truncate(n);
-    out
+    (out, used)
 }
 
-/// A mixture of `n` samples at `snr_db`, scaled to a random level between −35 and −15 dBFS RMS
-/// (and never above 0.99 peak).
+/// A mixture of `n` samples at `snr_db` and the corpus's rate, with one of its noise kinds
+/// (babble never from the target's own utterances), scaled to a random level between −35 and
+/// −15 dBFS RMS (and never above 0.99 peak).
 pub fn mixture(corpus: &Corpus, n: usize, snr_db: f32, rng: &mut StdRng) -> Mixture {
-    let mut clean = speech_segment(corpus, n, rng);
+    let (mut clean, mut used) = speech_segment(corpus, n, rng);
     for _ in 0..8 {
         if noise::rms(&clean) > 1e-4 {
             break;
         }
-        clean = speech_segment(corpus, n, rng);
+        (clean, used) = speech_segment(corpus, n, rng);
     }
     let kind = noise::pick_type(rng, &corpus.kinds);
-    let nz = noise::generate(kind, &corpus.noise, n, corpus.vary_music, rng);
+    let sources = noise::Sources {
+        rate: corpus.rate,
+        tracks: &corpus.noise,
+        vary_music: corpus.vary_music,
+        speech: &corpus.speech,
+        exclude: &used,
+    };
+    let nz = noise::generate(kind, &sources, n, rng);
     let ps = noise::rms(&clean).max(1e-6);
     let g_noise = ps / 10f32.powf(snr_db / 20.0);
     let mut noisy: Vec<f32> = clean.iter().zip(&nz).map(|(s, v)| s + g_noise * v).collect();
@@ -114,9 +130,9 @@ pub fn random_mixture(corpus: &Corpus, n: usize, snr_lo: f32, snr_hi: f32, rng: 
 }
 
 /// The fixed test set: `per_snr` mixtures of `seconds` at each of [`TEST_SNRS`], from the test
-/// split, with a fixed seed.
+/// split, at the corpus's rate, with a fixed seed.
 pub fn test_set(corpus: &Corpus, per_snr: usize, seconds: f32, seed: u64) -> Vec<Mixture> {
-    let n = (seconds * crate::audio::SAMPLE_RATE as f32) as usize;
+    let n = (seconds * corpus.rate as f32) as usize;
     let mut rng = StdRng::seed_from_u64(seed ^ 0x07e5_75e7);
     let mut out = Vec::with_capacity(per_snr * TEST_SNRS.len());
     for &snr in &TEST_SNRS {
@@ -128,8 +144,8 @@ pub fn test_set(corpus: &Corpus, per_snr: usize, seconds: f32, seed: u64) -> Vec
 }
 
 /// A short fingerprint of a test set: FNV-1a 64 of the speech and noise files it draws from
-/// (relative paths and content hashes, in order), the noise kinds, the mixture count, length and
-/// seed. Two evaluations with the same fingerprint ran on the same mixtures.
+/// (relative paths and content hashes, in order), the noise kinds, the mixture count, length,
+/// seed and rate. Two evaluations with the same fingerprint ran on the same mixtures.
 pub fn test_set_fingerprint(corpus: &Corpus, per_snr: usize, seconds: f32, seed: u64) -> String {
     let mut text = String::new();
     for (what, files) in [("speech", &corpus.speech_files), ("noise", &corpus.noise_files)] {
@@ -143,6 +159,10 @@ pub fn test_set_fingerprint(corpus: &Corpus, per_snr: usize, seconds: f32, seed:
         "kinds {:?}\nper_snr {per_snr} seconds {seconds} seed {seed} snrs {TEST_SNRS:?}\n",
         corpus.kinds
     ));
+    // the rate is named when it is not 8 kHz, so that 8 kHz fingerprints stay as they are
+    if corpus.rate != 8000 {
+        text.push_str(&format!("rate {}\n", corpus.rate));
+    }
     format!("{:016x}", fnv1a(text.as_bytes()))
 }
 
@@ -163,6 +183,51 @@ mod tests {
             assert!((got - snr).abs() < 0.05, "{got} vs {snr}");
             assert!(m.noisy.iter().all(|v| v.abs() <= 0.99 + 1e-6));
         }
+    }
+
+    /// The share of `x`'s power at `f` ± 20%, by correlation with a sine and cosine.
+    fn tone_share(x: &[f32], rate: u32, f: f32) -> f32 {
+        let power = |g: f32| {
+            let (mut c, mut s) = (0f32, 0f32);
+            for (i, &v) in x.iter().enumerate() {
+                let a = std::f32::consts::TAU * g * i as f32 / rate as f32;
+                (c, s) = (c + v * a.cos(), s + v * a.sin());
+            }
+            2.0 * (c * c + s * s) / (x.len() as f32).powi(2)
+        };
+        let band: f32 = (0..41).map(|k| power(f * (0.8 + 0.01 * k as f32))).fold(0.0, f32::max);
+        band / noise::rms(x).powi(2).max(1e-12)
+    }
+
+    #[test]
+    fn babble_in_a_mixture_never_speaks_the_targets_utterance() {
+        // four utterances, each a steady tone of its own, each longer than a mixture: the target
+        // is one of them, babble (read at 0.85–1.2×) comes from the other three
+        let rate = 16_000;
+        let tones = [300.0f32, 900.0, 2000.0, 4500.0];
+        let speech: Vec<Vec<f32>> = tones
+            .iter()
+            .map(|f| {
+                (0..2 * rate as usize)
+                    .map(|i| 0.3 * (std::f32::consts::TAU * f * i as f32 / rate as f32).sin())
+                    .collect()
+            })
+            .collect();
+        let mut corpus = Corpus::in_memory(speech, vec![]);
+        (corpus.rate, corpus.kinds) = (rate, vec![NoiseType::Babble]);
+        let mut rng = StdRng::seed_from_u64(5);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..12 {
+            let m = mixture(&corpus, 4000, 0.0, &mut rng);
+            let target = (0..4)
+                .max_by(|&a, &b| tone_share(&m.clean, rate, tones[a]).total_cmp(&tone_share(&m.clean, rate, tones[b])));
+            let target = target.unwrap();
+            seen.insert(target);
+            let nz: Vec<f32> = m.noisy.iter().zip(&m.clean).map(|(a, b)| a - b).collect();
+            assert_eq!(m.noise, NoiseType::Babble);
+            assert!(tone_share(&nz, rate, tones[target]) < 0.02, "target {target} in the babble");
+        }
+        assert!(seen.len() >= 3, "{seen:?}");
     }
 
     #[test]
