@@ -90,8 +90,11 @@ fn graph_writer(n: u16, two_d: bool) -> Result<GraphWriter, String> {
     Ok(g)
 }
 
-/// The graph-op benches: `(shape, frames per run, blob)` for the widths of `mix`.
-fn graph_blobs(mix: &Mix, rng: &mut Lcg) -> Result<Vec<(&'static str, u32, Vec<u8>)>, String> {
+/// A graph bench: its shape's name, the frames one run steps, the blob.
+type GraphBench = (&'static str, u32, Vec<u8>);
+
+/// The graph-op benches for the widths of `mix`.
+fn graph_blobs(mix: &Mix, rng: &mut Lcg) -> Result<Vec<GraphBench>, String> {
     let e = |e: runtime::writer::WriteError| e.to_string();
     let spec = |out_c, kernel, groups, act| ConvSpec { out_c, kernel, dilation: 1, groups, act };
     let mut out = Vec::new();
