@@ -29,7 +29,7 @@
 #define DQD_MODEL_WORDS 12
 
 // 64-bit words in a [`DqdDenoiser`].
-#define DQD_DENOISER_WORDS 416
+#define DQD_DENOISER_WORDS 424
 
 // Success.
 #define DQD_OK 0

@@ -12,7 +12,7 @@ use runtime::Model;
 /// 64-bit words in a [`DqdModel`].
 pub const DQD_MODEL_WORDS: usize = 12;
 /// 64-bit words in a [`DqdDenoiser`].
-pub const DQD_DENOISER_WORDS: usize = 416;
+pub const DQD_DENOISER_WORDS: usize = 424;
 
 /// A parsed model (`dqd_model`): filled by `dqd_model_parse`, read by `dqd_sizes` and
 /// `dqd_denoiser_init`. It refers to the blob, which must stay in place while it is used.

@@ -351,7 +351,7 @@ pub fn export(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8
 }
 
 fn export_chain(t: &Trained, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8>, ExportReport, Deployable)> {
-    let mut plan = bits_plan(&t, opts.ptq_bits)?;
+    let mut plan = bits_plan(t, opts.ptq_bits)?;
     let quantized_all = plan.iter().all(Option::is_some);
     let with_int = opts.with_int && quantized_all;
     let layout = plan_layout(&t.meta.arch, &plan, with_int);
@@ -361,14 +361,14 @@ fn export_chain(t: &Trained, opts: &ExportOptions, dev: &Device) -> Result<(Vec<
         .filter(|_| t.meta.method == Method::Diffq && opts.ptq_bits.is_none());
     let (adjusted, budget_fit) = match target {
         Some(tb) => {
-            let (moves, f) = fit_to_target(&t, &mut plan, &layout, tb, opts.allow_below_min_bits)?;
+            let (moves, f) = fit_to_target(t, &mut plan, &layout, tb, opts.allow_below_min_bits)?;
             (moves, Some(f))
         }
         None => (0, None),
     };
     let predicted = plan_bytes(&layout, &plan)?;
-    let dep = deployable(&t, &plan)?;
-    let calib = if with_int { Some(calibrate(&dep, &calibration_mixtures(&t, opts)?, dev)?) } else { None };
+    let dep = deployable(t, &plan)?;
+    let calib = if with_int { Some(calibrate(&dep, &calibration_mixtures(t, opts)?, dev)?) } else { None };
     let blob = write_blob(&dep, calib.as_ref())?;
     if blob.len() != predicted {
         bail!("internal error: blob is {} bytes, size accounting predicted {predicted}", blob.len());
