@@ -9,11 +9,11 @@ use crate::{Error, Model, Part};
 /// band of the blob's filterbank, and its gains per bin (129) or per band, spread over the bins
 /// by the filterbank (FORMAT.md, "Front end").
 #[derive(Debug, Clone, Copy)]
-pub struct Spectral<'a> {
+pub(super) struct Spectral<'a> {
     /// The filterbank of band features (`None`: per-bin log power).
-    pub features: Option<FilterBank<'a>>,
+    pub(super) features: Option<FilterBank<'a>>,
     /// The filterbank of band gains (`None`: a gain per bin).
-    pub gains: Option<FilterBank<'a>>,
+    pub(super) gains: Option<FilterBank<'a>>,
 }
 
 impl<'a> Spectral<'a> {
@@ -21,7 +21,7 @@ impl<'a> Spectral<'a> {
     /// frames (otherwise [`Error::Unsupported`] of [`Part::FrontEnd`]), log power or log-mel
     /// features, gains per bin or per band ([`Error::NotADenoiser`] for class scores or a model
     /// whose widths do not fit).
-    pub fn of(model: &Model<'a>) -> Result<Self, Error> {
+    pub(super) fn of(model: &Model<'a>) -> Result<Self, Error> {
         let fe = model.front_end()?;
         if (fe.sample_rate, fe.frame) != (FrontEnd::DEFAULT.sample_rate, FrontEnd::DEFAULT.frame) {
             return Err(Error::Unsupported(Part::FrontEnd));
@@ -50,9 +50,9 @@ impl<'a> Spectral<'a> {
 }
 
 /// Whether `model` is a denoiser this pipeline runs: the front end it names is one the
-/// pipeline implements ([`Spectral::of`]: 8 kHz; [`Error::Unsupported`] of [`Part::FrontEnd`]
-/// otherwise), with as many inputs as features and outputs as gains ([`Error::NotADenoiser`]
-/// otherwise).
+/// pipeline implements (8 kHz, 256-sample frames, log-power or log-mel features, gains per bin
+/// or per band; [`Error::Unsupported`] of [`Part::FrontEnd`] otherwise), with as many inputs as
+/// features and outputs as gains ([`Error::NotADenoiser`] otherwise).
 pub fn check_denoiser(model: &Model<'_>) -> Result<(), Error> {
     Spectral::of(model).map(|_| ())
 }

@@ -21,7 +21,7 @@ pub struct I8Denoiser<'a> {
 }
 
 impl<'a> I8Denoiser<'a> {
-    /// `model` must be a denoiser ([`check_denoiser`]) with integer constants
+    /// `model` must be a denoiser ([`check_denoiser`](super::check_denoiser)) with integer constants
     /// ([`Error::NoIntegerPath`] otherwise); `arena` and `state` hold at least
     /// [`Model::i8_arena_len`] and [`Model::i8_state_len`] elements.
     pub fn new(model: Model<'a>, arena: &'a mut [i8], state: &'a mut [i8]) -> Result<Self, Error> {

@@ -23,7 +23,7 @@ pub struct F32Denoiser<'a, S: SampleFormat = i16> {
 }
 
 impl<'a, S: SampleFormat> F32Denoiser<'a, S> {
-    /// `model` must be a denoiser ([`check_denoiser`]); `arena` and `state` hold at least
+    /// `model` must be a denoiser ([`check_denoiser`](super::check_denoiser)); `arena` and `state` hold at least
     /// [`Model::f32_arena_len`] and [`Model::f32_state_len`] elements.
     pub fn new(model: Model<'a>, arena: &'a mut [f32], state: &'a mut [f32]) -> Result<Self, Error> {
         let spectral = Spectral::of(&model)?;
