@@ -3,7 +3,7 @@
 //! variants ("SWAR": two rows' levels in one 32-bit word, one multiply for two MACs) for the
 //! fixed-bit path and for row-pair groups.
 
-use super::bits::{le_u128, le_u32, le_u64, unpack8, LevelReader};
+use super::bits::{le_u128, le_u64, le_words_u128, unpack8, LevelReader};
 use crate::quant::group_bytes;
 
 /// Whether `Σ q·level` over `group_size` levels of `bits` bits fits i32 for any i8 input.
@@ -140,27 +140,34 @@ pub(crate) fn dot_rows2_i8<const B: usize>(x: &[i8], pa: &[u8], pb: &[u8]) -> (i
 }
 
 /// Both rows' level sums of one row-pair group (`bytes`: row `a`'s `B`-bit levels, then row
-/// `b`'s; `S`: the segment length). Kept out of line: one small, register-friendly body per
-/// width instead of eight inlined into the group loop. Widths up to 4 bits with segments of at
-/// most 16 bytes multiply both rows' levels with one instruction ([`mac8x2_i8`]). `bytes` must
-/// be the group's `2·S·B/8` bytes (the caller splits them off); the result is returned in
-/// registers, not through memory.
-#[cfg_attr(target_arch = "riscv32", inline(always))]
-#[cfg_attr(not(target_arch = "riscv32"), inline(never))]
+/// `b`'s; `S`: the segment length; inlined into the group loop). Widths up to 4 bits with
+/// segments of at most 16 bytes per row: each row's segment is read as whole words, and one
+/// word holds `16 / B` levels of row `a` in its low half and the same inputs' levels of row `b`
+/// in its high half (a halfword pack), so an `and` with a shifted operand extracts two levels
+/// and one multiply-accumulate by `x_i` does two MACs: `acc = A + 2^16·B`. Between flushes
+/// `|A| ≤ F·128·(2^B − 1) < 2^15` (`F` levels), so `A` is `acc`'s low half sign-extended and
+/// `B = (acc − A) >> 16`, exactly (and `|acc| < 2^31` for any `i8` input, −128 included).
+#[inline(always)]
 pub(crate) fn dot_pair_i8<const B: usize, const S: usize>(xs: &[i8], bytes: &[u8]) -> (i32, i32) {
     let half = group_bytes(S, B as u8);
     if B > 4 || half > 16 || xs.len() != S {
         return dot_pair_anylen_i8::<B>(xs, bytes);
     }
     let (Some(pa), Some(pb)) = (bytes.get(..half), bytes.get(half..2 * half)) else { return (0, 0) };
-    // Chunks between flushes: |A| ≤ F·8·128·(2^B − 1) < 2^15 (as in `dot_rows2_i8`).
-    let f: usize = ((32_767 / (128 * ((1 << B) - 1))) / 8).min(4);
+    let (va, vb) = (le_words_u128(pa), le_words_u128(pb));
+    let per_word = 16 / B; // levels of each row in a packed word
+    let lane = (1u32 << B) - 1;
+    let mask = lane | (lane << 16);
+    // Packed words between flushes: B = 1..=4 → 15, 10, 7, 4 (16, 80, 35, 16 levels).
+    let flush_every = ((32_767 / (128 * ((1 << B) - 1))) / per_word).max(1);
     let (mut sa, mut sb, mut acc) = (0i32, 0i32, 0i32);
-    // One chunk (8 levels = B bytes per row, one word each) at a time: few live registers, so
-    // the out-of-line body needs no callee-saved registers on RISC-V.
-    for (c, ((x8, ca), cb)) in xs.chunks_exact(8).zip(pa.chunks_exact(B)).zip(pb.chunks_exact(B)).enumerate() {
-        acc += mac8x2_i8::<B>(x8, le_u32(ca), le_u32(cb));
-        if (c + 1) % f == 0 {
+    for (c, xw) in xs.chunks(per_word).enumerate() {
+        let at = c * per_word * B;
+        let w = ((va >> at) as u32 & 0xFFFF) | (((vb >> at) as u32) << 16);
+        for (j, x) in xw.iter().enumerate() {
+            acc += i32::from(*x) * ((w >> (j * B)) & mask) as i32;
+        }
+        if (c + 1) % flush_every == 0 {
             let lo = i32::from(acc as i16);
             (sa, sb, acc) = (sa + lo, sb + ((acc - lo) >> 16), 0);
         }
