@@ -3,7 +3,7 @@
 //! that turns a run-time width into a const generic.
 
 use crate::error::Error;
-use crate::format::GroupBits;
+use crate::format::Packed;
 use crate::quant::{group_bytes, MAX_BITS};
 
 /// The 8 levels stored in `p` (`p.len() == B`; shorter input yields zeros, never a panic).
@@ -75,6 +75,17 @@ pub(crate) fn le_u128(p: &[u8]) -> u128 {
     u128::from_le_bytes(w)
 }
 
+/// Up to 16 bytes as a little-endian `u128`, read a 32-bit word at a time: with a constant
+/// length of whole words this compiles to one word load per word (unaligned `ldr` on Armv7-M),
+/// where [`le_u128`]'s byte copy becomes byte loads.
+#[inline(always)]
+pub(crate) fn le_words_u128(p: &[u8]) -> u128 {
+    let words = p.chunks_exact(4);
+    let tail = u128::from(le_u32(words.remainder())).checked_shl(8 * (p.len() & !3) as u32).unwrap_or(0);
+    let word = |w: &[u8]| <[u8; 4]>::try_from(w).map_or(0, u32::from_le_bytes);
+    words.take(4).enumerate().fold(tail, |v, (i, w)| v | u128::from(word(w)) << (32 * i))
+}
+
 /// Levels of `b` bits (1..=15), LSB-first, read one at a time from `data` (0 past its end): the
 /// any-width kernels' reader.
 pub(crate) struct LevelReader<'a> {
@@ -121,7 +132,7 @@ pub(crate) fn split_group(data: &[u8], len: usize, bits: u8) -> Option<(&[u8], &
 /// Steps over `n` groups of `gs` levels (a tap before the stream start reads only zeros).
 #[inline]
 pub(crate) fn skip_groups<'d>(
-    bits: &mut GroupBits<'_>,
+    bits: &mut impl Iterator<Item = u8>,
     data: &'d [u8],
     n: usize,
     gs: usize,
@@ -132,6 +143,59 @@ pub(crate) fn skip_groups<'d>(
         data = data.get(nb..).ok_or(Error::KernelShape)?;
     }
     Ok(data)
+}
+
+/// The groups' bit widths in order, read from a packed tensor's bit-width table three bytes at a
+/// time: the entries (1, 2 or 4 bits, LSB-first in each byte) sit in a word under a marker bit,
+/// and a refill is due when only the marker is left. Past the table it yields `bits_base`.
+#[derive(Clone)]
+pub(crate) struct Widths<'a> {
+    table: &'a [u8],
+    word: u32,
+    width: u32,
+    mask: u32,
+    base: u8,
+}
+
+/// The marker above a refill's 24 bits of entries.
+const WIDTHS_MARK: u32 = 1 << 24;
+
+impl<'a> Widths<'a> {
+    pub(crate) fn new(p: &Packed<'a>) -> Self {
+        // A table width that does not divide 24 (the parser allows 1, 2, 4) would skip the
+        // marker: it then reads as width 0, every group at `bits_base`.
+        let width = u32::from(p.bits_width);
+        let width = if width != 0 && 24 % width == 0 { width } else { 0 };
+        Widths { table: p.bits_table, word: 1, width, mask: (1 << width) - 1, base: p.bits_base }
+    }
+
+    /// The next group's width.
+    #[inline(always)]
+    pub(crate) fn next_width(&mut self) -> u8 {
+        if self.word == 1 {
+            self.refill();
+        }
+        let e = self.word & self.mask;
+        self.word >>= self.width;
+        self.base.wrapping_add(e as u8)
+    }
+
+    /// The next three table bytes under the marker (out of line: once per 24 bits of entries).
+    #[cold]
+    #[inline(never)]
+    fn refill(&mut self) {
+        let (now, rest) = self.table.split_at_checked(3).unwrap_or((self.table, &[]));
+        self.word = le_u32(now) | WIDTHS_MARK;
+        self.table = rest;
+    }
+}
+
+impl Iterator for Widths<'_> {
+    type Item = u8;
+    #[inline(always)]
+    fn next(&mut self) -> Option<u8> {
+        Some(self.next_width())
+    }
 }
 
 /// Calls `$f::<B>` (or `$f::<B, $extra…>`) with the run-time bit width `$b` turned into a const
@@ -254,6 +318,33 @@ mod tests {
                 assert_eq!(r.next_level(), u32::from(*want), "bits {bits} level {i}");
             }
             assert_eq!(r.next_level(), 0, "past the end: zeros");
+        }
+    }
+
+    /// `Widths` yields what `Packed::group_bits` reads, group by group, for every table width the
+    /// format allows (and `bits_base` past the table).
+    #[test]
+    fn widths_match_group_bits() {
+        let table: [u8; 11] = core::array::from_fn(|i| ((i as u32).wrapping_mul(2_654_435_761) >> 13) as u8);
+        for bits_width in [0u8, 1, 2, 4] {
+            let n_groups = if bits_width == 0 { 40 } else { 8 * table.len() / usize::from(bits_width) };
+            let table = if bits_width == 0 { &table[..0] } else { &table[..] };
+            let p = Packed {
+                count: 8 * n_groups as u32,
+                layout: crate::format::Layout::Rows,
+                group_size: 8,
+                bits_base: 3,
+                bits_width,
+                min: 0.0,
+                max: 1.0,
+                bits_table: table,
+                data: &[],
+            };
+            let mut w = Widths::new(&p);
+            for g in 0..n_groups {
+                assert_eq!(w.next_width(), p.group_bits(g), "table width {bits_width}, group {g}");
+            }
+            assert_eq!(w.next_width(), 3, "past the table: bits_base");
         }
     }
 

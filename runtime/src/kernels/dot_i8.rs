@@ -3,7 +3,7 @@
 //! variants ("SWAR": two rows' levels in one 32-bit word, one multiply for two MACs) for the
 //! fixed-bit path and for row-pair groups.
 
-use super::bits::{le_u128, le_u32, le_u64, unpack8, LevelReader};
+use super::bits::{le_u128, le_u32, le_u64, le_words_u128, unpack8, LevelReader};
 use crate::quant::group_bytes;
 
 /// Whether `Σ q·level` over `group_size` levels of `bits` bits fits i32 for any i8 input.
@@ -140,24 +140,63 @@ pub(crate) fn dot_rows2_i8<const B: usize>(x: &[i8], pa: &[u8], pb: &[u8]) -> (i
 }
 
 /// Both rows' level sums of one row-pair group (`bytes`: row `a`'s `B`-bit levels, then row
-/// `b`'s; `S`: the segment length). Kept out of line: one small, register-friendly body per
-/// width instead of eight inlined into the group loop. Widths up to 4 bits with segments of at
-/// most 16 bytes multiply both rows' levels with one instruction ([`mac8x2_i8`]). `bytes` must
-/// be the group's `2·S·B/8` bytes (the caller splits them off); the result is returned in
-/// registers, not through memory.
-#[cfg_attr(target_arch = "riscv32", inline(always))]
-#[cfg_attr(not(target_arch = "riscv32"), inline(never))]
+/// `b`'s; `S`: the segment length; inlined into the group loop, out of line on Armv6-M). Widths
+/// up to 4 bits with segments of at most 16 bytes put row `a`'s levels in the low half of a
+/// word and the same inputs' levels of row `b` in the high half, so one multiply-accumulate by
+/// `x_i` does two MACs: `acc = A + 2^16·B`. Between flushes `|A| ≤ F·128·(2^B − 1) < 2^15` (`F`
+/// levels), so `A` is `acc`'s low half sign-extended and `B = (acc − A) >> 16`, exactly (and
+/// `|acc| < 2^31` for any `i8` input, −128 included). Each row's segment is read as whole words
+/// ([`pair_words_i8`]), except on Armv6-M (8 low registers, no shifted operands), which takes 8
+/// levels at a time out of line ([`pair_chunks_i8`]: fewer live registers; the words body cost
+/// it 1% more instructions per frame). Armv6-M is told apart as the Arm target without 32-bit
+/// atomics (stable Rust exposes no Arm architecture features to `cfg`).
+#[cfg_attr(not(all(target_arch = "arm", not(target_has_atomic = "32"))), inline(always))]
+#[cfg_attr(all(target_arch = "arm", not(target_has_atomic = "32")), inline(never))]
 pub(crate) fn dot_pair_i8<const B: usize, const S: usize>(xs: &[i8], bytes: &[u8]) -> (i32, i32) {
     let half = group_bytes(S, B as u8);
     if B > 4 || half > 16 || xs.len() != S {
         return dot_pair_anylen_i8::<B>(xs, bytes);
     }
     let (Some(pa), Some(pb)) = (bytes.get(..half), bytes.get(half..2 * half)) else { return (0, 0) };
-    // Chunks between flushes: |A| ≤ F·8·128·(2^B − 1) < 2^15 (as in `dot_rows2_i8`).
-    let f: usize = ((32_767 / (128 * ((1 << B) - 1))) / 8).min(4);
+    if cfg!(all(target_arch = "arm", not(target_has_atomic = "32"))) {
+        pair_chunks_i8::<B>(xs, pa, pb)
+    } else {
+        pair_words_i8::<B>(xs, pa, pb)
+    }
+}
+
+/// [`dot_pair_i8`]'s body: one word holds `16 / B` levels of each row (a halfword
+/// pack: `pkhbt`/`pkhtb`), and an `and` with a shifted operand extracts two levels.
+#[inline(always)]
+fn pair_words_i8<const B: usize>(xs: &[i8], pa: &[u8], pb: &[u8]) -> (i32, i32) {
+    let (va, vb) = (le_words_u128(pa), le_words_u128(pb));
+    let per_word = 16 / B; // levels of each row in a packed word
+    let lane = (1u32 << B) - 1;
+    let mask = lane | (lane << 16);
+    // Packed words between flushes: B = 1..=4 → 15, 10, 7, 4 (240, 80, 35, 16 levels).
+    let flush_every = ((32_767 / (128 * ((1 << B) - 1))) / per_word).max(1);
     let (mut sa, mut sb, mut acc) = (0i32, 0i32, 0i32);
-    // One chunk (8 levels = B bytes per row, one word each) at a time: few live registers, so
-    // the out-of-line body needs no callee-saved registers on RISC-V.
+    for (c, xw) in xs.chunks(per_word).enumerate() {
+        let at = c * per_word * B;
+        let w = ((va >> at) as u32 & 0xFFFF) | (((vb >> at) as u32) << 16);
+        for (j, x) in xw.iter().enumerate() {
+            acc += i32::from(*x) * ((w >> (j * B)) & mask) as i32;
+        }
+        if (c + 1) % flush_every == 0 {
+            let lo = i32::from(acc as i16);
+            (sa, sb, acc) = (sa + lo, sb + ((acc - lo) >> 16), 0);
+        }
+    }
+    let lo = i32::from(acc as i16);
+    (sa + lo, sb + ((acc - lo) >> 16))
+}
+
+/// [`dot_pair_i8`]'s body on Armv6-M: one chunk of 8 levels (`B` bytes per row) at a time through
+/// [`mac8x2_i8`], flushed every `F` chunks (`|A| ≤ F·8·128·(2^B − 1) < 2^15`).
+#[inline(always)]
+fn pair_chunks_i8<const B: usize>(xs: &[i8], pa: &[u8], pb: &[u8]) -> (i32, i32) {
+    let f: usize = ((32_767 / (128 * ((1 << B) - 1))) / 8).clamp(1, 4);
+    let (mut sa, mut sb, mut acc) = (0i32, 0i32, 0i32);
     for (c, ((x8, ca), cb)) in xs.chunks_exact(8).zip(pa.chunks_exact(B)).zip(pb.chunks_exact(B)).enumerate() {
         acc += mac8x2_i8::<B>(x8, le_u32(ca), le_u32(cb));
         if (c + 1) % f == 0 {

@@ -2,21 +2,18 @@
 //! group sums, int64 accumulation and a fixed-point rescale per output (constants precomputed in
 //! the blob), adding each group with [`super::dot_i8`].
 //!
-//! The names of the `#[inline(always)]` helpers matter for speed: LLVM inlines them in the order
-//! of their symbol names, and that order decides the register allocation of the mixed-bit loops.
-//! With `add_dot_i8` sorting before `row_sums_i8` and `row_pair_sums_i8` after every other helper
-//! of `rows_var_i8`, the M4's row-pair loop keeps every value it needs in registers; other orders
-//! cost up to 1.4% more instructions on the default model (`kbench m4`). Check `kbench` after
-//! renaming any of them.
+//! Mixed widths: each group's exact i32 level sum is multiplied by its width's constant and added
+//! to its row's i64 sum at once; the group bodies (one per width up to 8 bits) are inlined into
+//! the group loop, and the loop reads the widths from the bit-width table a word at a time.
 
-use super::bits::{dispatch_bits_upto8, skip_groups, split_group};
+use super::bits::{dispatch_bits_upto8, skip_groups, split_group, Widths};
 use super::dot_i8::{
     dot_group_any_i8, dot_group_any_wide_i8, dot_group_i8, dot_group_wide_i8, dot_pair_any_i8, dot_pair_i8,
     dot_rows2_i8, fits_i32,
 };
 use super::shape::{check_shape, FAST_GROUP_SIZE};
 use crate::error::{Error, Part};
-use crate::format::{GroupBits, IntParams, Layout, Packed, Weights};
+use crate::format::{IntParams, Layout, Packed, Weights};
 use crate::quant::{group_bytes, MAX_BITS};
 
 /// Integer `out = requant(W·[x_taps] + b)`; weights must be packed.
@@ -127,11 +124,14 @@ fn rows_fixed_i8<const B: usize>(
     Ok(())
 }
 
-/// One exact i32 level sum per bit width (index = width).
-type Sums = [i32; 16];
+/// The multiplier of each width's level sums, indexed by width (0 for width 0). i32, widened
+/// where it is used, so the fold is one 32×32→64 multiply-accumulate.
+type Mults = [i32; 16];
 
 /// General path: `G` is the group size when known at compile time, 0 to read it from the tensor;
-/// `S = G / 2` (the row-pair segment).
+/// `S = G / 2` (the row-pair segment). Each group's exact i32 level sum is multiplied by its
+/// width's constant and added to the row's i64 sum right away (a long multiply-accumulate):
+/// `Σ_g m(b_g)·A_g`, no per-width sums to keep.
 fn rows_var_i8<const G: usize, const S: usize>(
     p: &Packed<'_>,
     params: &IntParams<'_>,
@@ -141,149 +141,135 @@ fn rows_var_i8<const G: usize, const S: usize>(
     out: &mut [i8],
 ) -> Result<(), Error> {
     let top = p.bits_base + ((1u8 << p.bits_width) - 1);
-    // Per-width i32 sums over a whole row are exact when a row of top-width levels fits.
-    if !fits_i32(in_len * taps.len(), top.min(MAX_BITS)) {
+    // A group's i32 level sum is exact when a group of top-width levels fits (a pair group's
+    // rows have half as many levels each).
+    if !fits_i32(usize::from(p.group_size), top.min(MAX_BITS)) {
         return rows_var_wide_i8(p, params, taps, in_len, min_term, out);
     }
-    let m: [i64; 16] = core::array::from_fn(|b| if b == 0 { 0 } else { params.m(b as u8) });
-    let widths = (p.bits_base, top.min(MAX_BITS));
-    let (mut bits, mut data) = (p.bits_iter(), p.data);
+    let m: Mults = core::array::from_fn(|b| params.m_bits.get(b.wrapping_sub(1)).copied().unwrap_or(0));
+    let (mut widths, mut data) = (Widths::new(p), p.data);
     let gs = usize::from(p.group_size);
-    let n_out = out.len();
-    let lone = match p.layout {
-        Layout::Rows => 0..n_out,
+    let finish = |acc: i64, n: usize| params.requant(acc.wrapping_add(min_term).wrapping_add(params.bias_at(n)));
+    let paired = match p.layout {
+        Layout::Rows => 0,
         Layout::RowPairs { .. } => {
             for (k, yy) in out.chunks_exact_mut(2).enumerate() {
-                let (mut sa, mut sb) = ([0i32; 16], [0i32; 16]);
-                row_pair_sums_i8::<S>(gs, &mut bits, &mut data, taps, in_len, &mut sa, &mut sb)?;
+                let (sa, sb) = row_pair_sum_i8::<S>(gs, &m, &mut widths, &mut data, taps, in_len)?;
                 if let [ya, yb] = yy {
-                    *ya = finish_sums_i8(params, &m, widths, &sa, min_term, 2 * k);
-                    *yb = finish_sums_i8(params, &m, widths, &sb, min_term, 2 * k + 1);
+                    *ya = finish(sa, 2 * k);
+                    *yb = finish(sb, 2 * k + 1);
                 }
             }
-            n_out / 2 * 2..n_out
+            out.len() / 2 * 2
         }
     };
-    for n in lone {
-        let mut sums = [0i32; 16];
-        row_sums_i8::<G>(gs, &mut bits, &mut data, taps, in_len, &mut sums)?;
-        if let Some(y) = out.get_mut(n) {
-            *y = finish_sums_i8(params, &m, widths, &sums, min_term, n);
-        }
+    for (n, y) in out.iter_mut().enumerate().skip(paired) {
+        *y = finish(row_sum_i8::<G>(gs, &m, &mut widths, &mut data, taps, in_len)?, n);
     }
     Ok(())
 }
 
-/// Σ_g m(b_g)·A_g = Σ_b m(b)·(Σ_{g: b_g = b} A_g): one i64 multiply per width per row, none
-/// per group; then bias, rounding and the int8 clamp.
+/// `Σ_g m(b_g)·A_g` over one row (all taps) from the groups at `widths`/`data`.
 #[inline(always)]
-fn finish_sums_i8(
-    params: &IntParams<'_>,
-    m: &[i64; 16],
-    (lo, hi): (u8, u8),
-    sums: &Sums,
-    min_term: i64,
-    n: usize,
-) -> i8 {
-    let mut acc = min_term.wrapping_add(params.bias_at(n));
-    for b in usize::from(lo)..=usize::from(hi) {
-        if let (Some(s), Some(mb)) = (sums.get(b), m.get(b)) {
-            acc = acc.wrapping_add(mb.wrapping_mul(i64::from(*s)));
-        }
-    }
-    params.requant(acc)
-}
-
-/// Level sums of one row (all taps), one i32 per bit width, from the groups at `bits`/`data`.
-#[inline(always)]
-fn row_sums_i8<const G: usize>(
+fn row_sum_i8<const G: usize>(
     gs: usize,
-    bits: &mut GroupBits<'_>,
+    m: &Mults,
+    widths: &mut Widths<'_>,
     data: &mut &[u8],
     taps: &[Option<&[i8]>],
     in_len: usize,
-    sums: &mut Sums,
-) -> Result<(), Error> {
+) -> Result<i64, Error> {
     let gs = if G == 0 { gs } else { G };
+    let mut acc = 0i64;
     for tap in taps {
-        match tap {
-            Some(x) => {
-                for xg in x.chunks_exact(gs) {
-                    let b = bits.next().unwrap_or(0);
-                    *data = if G == 0 || b > 8 {
-                        add_dot_any_i8(xg, data, b, sums)
-                    } else {
-                        dispatch_bits_upto8!(b, add_dot_i8, None, (xg, *data, sums))
-                    }
-                    .ok_or(Error::KernelShape)?;
-                }
+        let Some(x) = tap else {
+            *data = skip_groups(widths, data, in_len / gs, gs)?;
+            continue;
+        };
+        for xg in x.chunks_exact(gs) {
+            let b = widths.next_width();
+            *data = if G == 0 || b > 8 {
+                add_group_any_i8(xg, data, b, m, &mut acc)
+            } else {
+                dispatch_bits_upto8!(b, add_group_i8, None, (xg, *data, m, &mut acc))
             }
-            None => *data = skip_groups(bits, data, in_len / gs, gs)?,
+            .ok_or(Error::KernelShape)?;
         }
     }
-    Ok(())
+    Ok(acc)
 }
 
-/// Adds one `B`-bit group's level sum to `sums[B]`; returns the packed bytes after it.
+/// Adds `m(B)·Σ x·level` of one `B`-bit group to `acc`; returns the packed bytes after it.
 #[inline(always)]
-fn add_dot_i8<'d, const B: usize>(xg: &[i8], data: &'d [u8], sums: &mut Sums) -> Option<&'d [u8]> {
+fn add_group_i8<'d, const B: usize>(xg: &[i8], data: &'d [u8], m: &Mults, acc: &mut i64) -> Option<&'d [u8]> {
     let (bytes, rest) = data.split_at_checked(group_bytes(xg.len(), B as u8))?;
-    if let Some(s) = sums.get_mut(B) {
-        *s = s.wrapping_add(dot_group_i8::<B>(xg, bytes));
-    }
+    let mb = i64::from(m.get(B).copied().unwrap_or(0));
+    *acc = acc.wrapping_add(mb.wrapping_mul(i64::from(dot_group_i8::<B>(xg, bytes))));
     Some(rest)
 }
 
-/// [`add_dot_i8`] for any width (one body for all): other group sizes and widths 9..=15.
-/// Inlined: out of line, the call in the group loop cost RV32 6% on the mixed-bit layers.
+/// [`add_group_i8`] for any width (one body for all): other group sizes and widths 9..=15.
 #[inline(always)]
-fn add_dot_any_i8<'d>(xg: &[i8], data: &'d [u8], b: u8, sums: &mut Sums) -> Option<&'d [u8]> {
+fn add_group_any_i8<'d>(xg: &[i8], data: &'d [u8], b: u8, m: &Mults, acc: &mut i64) -> Option<&'d [u8]> {
     let (bytes, rest) = split_group(data, xg.len(), b)?;
-    if let Some(s) = sums.get_mut(usize::from(b)) {
-        *s = s.wrapping_add(dot_group_any_i8(xg, bytes, b));
-    }
+    let mb = i64::from(m.get(usize::from(b)).copied().unwrap_or(0));
+    *acc = acc.wrapping_add(mb.wrapping_mul(i64::from(dot_group_any_i8(xg, bytes, b))));
     Some(rest)
 }
 
-/// Level sums of two rows stored as a pair (`Layout::RowPairs`): each group is a segment of
-/// `S` levels of row `a`, then the same inputs' levels of row `b`, both at the group's width.
+/// The sums of two rows stored as a pair (`Layout::RowPairs`): each group is a segment of `S`
+/// levels of row `a`, then the same inputs' levels of row `b`, both at the group's width.
 /// `S`: the segment length when known at compile time (0: `gs / 2`).
 #[inline(always)]
-fn row_pair_sums_i8<const S: usize>(
+fn row_pair_sum_i8<const S: usize>(
     gs: usize,
-    bits: &mut GroupBits<'_>,
+    m: &Mults,
+    widths: &mut Widths<'_>,
     data: &mut &[u8],
     taps: &[Option<&[i8]>],
     in_len: usize,
-    sa: &mut Sums,
-    sb: &mut Sums,
-) -> Result<(), Error> {
+) -> Result<(i64, i64), Error> {
     let seg = if S == 0 { gs / 2 } else { S };
+    let mut acc = (0i64, 0i64);
     for tap in taps {
-        match tap {
-            Some(x) => {
-                for xs in x.chunks_exact(seg) {
-                    let b = bits.next().unwrap_or(0);
-                    let (bytes, rest) = data.split_at_checked(group_bytes(2 * seg, b)).ok_or(Error::KernelShape)?;
+        let Some(x) = tap else {
+            *data = skip_groups(widths, data, in_len / seg, 2 * seg)?;
+            continue;
+        };
+        for xs in x.chunks_exact(seg) {
+            let b = widths.next_width();
+            // One arm per width, each splitting off its constant-size group (a short group
+            // returns the error from the arm).
+            macro_rules! pair {
+                ($b:literal) => {{
+                    let (g, rest) = data.split_at_checked(group_bytes(2 * S, $b)).ok_or(Error::KernelShape)?;
                     *data = rest;
-                    if b == 0 || b > MAX_BITS {
-                        return Err(Error::KernelShape);
-                    }
-                    let (a, c) = if S == 0 || b > 8 {
-                        dot_pair_any_i8(xs, bytes, b)
-                    } else {
-                        dispatch_bits_upto8!(b, dot_pair_i8, [S], (0, 0), (xs, bytes))
-                    };
-                    if let (Some(x), Some(y)) = (sa.get_mut(usize::from(b)), sb.get_mut(usize::from(b))) {
-                        *x = x.wrapping_add(a);
-                        *y = y.wrapping_add(c);
-                    }
-                }
+                    dot_pair_i8::<$b, S>(xs, g)
+                }};
             }
-            None => *data = skip_groups(bits, data, in_len / seg, 2 * seg)?,
+            let (sa, sb) = match b {
+                1 if S != 0 => pair!(1),
+                2 if S != 0 => pair!(2),
+                3 if S != 0 => pair!(3),
+                4 if S != 0 => pair!(4),
+                5 if S != 0 => pair!(5),
+                6 if S != 0 => pair!(6),
+                7 if S != 0 => pair!(7),
+                8 if S != 0 => pair!(8),
+                _ => {
+                    let (g, rest) = split_group(data, 2 * seg, b).ok_or(Error::KernelShape)?;
+                    *data = rest;
+                    dot_pair_any_i8(xs, g, b)
+                }
+            };
+            let mb = i64::from(m.get(usize::from(b) & 15).copied().unwrap_or(0));
+            acc = (
+                acc.0.wrapping_add(mb.wrapping_mul(i64::from(sa))),
+                acc.1.wrapping_add(mb.wrapping_mul(i64::from(sb))),
+            );
         }
     }
-    Ok(())
+    Ok(acc)
 }
 
 /// Mixed widths whose row sums could overflow i32 (wide groups at high bit widths): i64 sums

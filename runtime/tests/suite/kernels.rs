@@ -162,18 +162,27 @@ fn kernels_reject_bad_shapes() {
 /// `matvec_i8` equals FORMAT.md's integer formula evaluated independently in i128:
 /// `acc = m_min·Σq + Σ_g m_bits[b_g−1]·A_g + bias_q`, `q = clamp((acc + 2^(S−1)) >> S, ±127)`,
 /// bit for bit, on the fixed-bit path (every width; the 2-rows-at-once path for ≤ 4 bits, odd
-/// row counts) and the variable-bit path, inputs spanning the whole i8 range (−128 included).
+/// row counts) and the variable-bit path (groups of 64 with each width's own body, other sizes,
+/// and groups of 1024 at up to 15 bits, whose sums take i64), inputs spanning the whole i8
+/// range (−128 included).
 #[test]
 fn matvec_i8_is_exactly_the_format_formula() {
     use diffq_runtime::writer::IntCalibration;
     let mut r = rng(0x1778);
     for case in 0..300 {
-        let gs = [8, 16, 32, 48, 64][r.random_range(0..5)];
+        // Groups of 1024 at up to 15 bits: a group's i32 level sum could overflow (the i64 path).
+        let wide = case % 20 == 19;
+        let gs = if wide { 1024 } else { [8, 16, 32, 48, 64][r.random_range(0..5)] };
         let in_len = gs * r.random_range(1..=4);
         let out = r.random_range(1..=9);
         let k = r.random_range(1..=3);
-        let bits =
-            if case % 4 == 3 { Bits::Var(1, r.random_range(2..=15)) } else { Bits::Fixed((case % 15 + 1) as u8) };
+        let bits = if wide {
+            Bits::Var(13, 15)
+        } else if case % 4 == 3 {
+            Bits::Var(1, r.random_range(2..=15))
+        } else {
+            Bits::Fixed((case % 15 + 1) as u8)
+        };
         let q = Q::random(&mut r, out * k * in_len, gs, bits);
         let q = if gs % 16 == 0 && case % 2 == 1 { q.paired(k * in_len) } else { q };
         let layers = [L::Conv {
