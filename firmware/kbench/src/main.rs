@@ -51,9 +51,11 @@ const fn max(a: usize, b: usize) -> usize {
 /// Streaming state: the benchmarks' (the conv2d graph's 3 frames of 8 × 32 the most) or the
 /// demo model's, whichever is larger (the stage timings reuse the benchmarks' buffers).
 const I_STATE: usize = max(3 * 256, assets::I8_STATE);
-const F_STATE: usize = if F_IN > 0 { max(3 * 256, assets::F32_STATE) } else { 0 };
+/// 1 where there is an FPU (the f32 buffers exist), else 0.
+const HAS_F32: usize = F_IN / MAX_IN;
+const F_STATE: usize = HAS_F32 * max(3 * 256, assets::F32_STATE);
 const I_ARENA: usize = max(2 * MAX_IN, assets::I8_ARENA);
-const F_ARENA: usize = if F_IN > 0 { max(2 * F_IN, assets::F32_ARENA) } else { 0 };
+const F_ARENA: usize = HAS_F32 * max(2 * F_IN, assets::F32_ARENA);
 
 #[cfg_attr(not(target_abi = "eabihf"), allow(dead_code))] // f32 fields are empty there
 struct Bufs {
