@@ -4,21 +4,12 @@
 
 mod common;
 
+use common::train;
+
 use candle_core::Device;
-use clap::Parser;
-use trainer::cli::{Cli, Cmd};
 use trainer::data::{self, Corpus, DataSel, Split};
 use trainer::eval::{self, RunPath};
 use trainer::export::{self, ExportOptions};
-
-fn train(args: &[&str]) -> trainer::train::TrainSummary {
-    let mut v = vec!["trainer", "train"];
-    v.extend_from_slice(args);
-    match Cli::try_parse_from(v).unwrap().cmd {
-        Cmd::Train(a) => trainer::commands::train(*a, Device::Cpu).unwrap(),
-        _ => unreachable!(),
-    }
-}
 
 #[test]
 fn tiny_train_export_eval_matches_runtime() {

@@ -10,23 +10,14 @@
 
 mod common;
 
+use common::train;
+
 use candle_core::Device;
-use clap::Parser;
 use trainer::checkpoint::Checkpoint;
-use trainer::cli::{Cli, Cmd};
 use trainer::data::{self, Corpus, DataSel, Split};
 use trainer::describe::LayerQuant;
 use trainer::eval::{self, RunPath};
 use trainer::export::{self, ExportOptions, Exported};
-
-fn train(args: &[&str]) -> trainer::train::TrainSummary {
-    let mut v = vec!["trainer", "train"];
-    v.extend_from_slice(args);
-    match Cli::try_parse_from(v).unwrap().cmd {
-        Cmd::Train(a) => trainer::commands::train(*a, Device::Cpu).unwrap(),
-        _ => unreachable!(),
-    }
-}
 
 fn model_path(name: &str) -> String {
     format!("{}/../models/{name}.model.toml", env!("CARGO_MANIFEST_DIR"))

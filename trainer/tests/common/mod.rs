@@ -83,3 +83,15 @@ impl Drop for Corpus {
 pub fn s(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
+
+/// `trainer train ARGS` in this process (on the CPU), through the command line's parser.
+pub fn train(args: &[&str]) -> trainer::train::TrainSummary {
+    use clap::Parser;
+    use trainer::cli::{Cli, Cmd};
+    let mut v = vec!["trainer", "train"];
+    v.extend_from_slice(args);
+    match Cli::try_parse_from(v).unwrap().cmd {
+        Cmd::Train(a) => trainer::commands::train(*a, candle_core::Device::Cpu).unwrap(),
+        _ => unreachable!(),
+    }
+}
