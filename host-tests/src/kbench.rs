@@ -65,7 +65,7 @@ fn reference(shape: &str) -> String {
     match shape {
         "linear 256x256" => "int8 FC 2.07, int4 FC 5.07, C f32 6.04".into(),
         "linear 512x128" => "int8 FC 1.97, int4 FC 4.97".into(),
-        s if s.starts_with("conv") => "int8 conv 1.93".into(),
+        s if s.starts_with("conv 64x64") => "int8 conv 1.93".into(),
         _ => String::new(),
     }
 }
