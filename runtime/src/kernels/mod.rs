@@ -54,7 +54,5 @@ pub use gru_i8::{gru_i8, GRU_GATE_SCALE, GRU_OUT_SCALE};
 pub use matvec_f32::{add_bias, matvec_f32};
 pub use matvec_i8::matvec_i8;
 pub use pool::{avg_pool_f32, avg_pool_i8, global_avg_f32, global_avg_i8, max_pool_f32, max_pool_i8};
-pub use requant_i8::{
-    add_i8, concat_i8, mul_i8, requant_consts, requant_mul_consts, ADD_M_LIMIT, MUL_M_LIMIT, REQUANT_MAX_SHIFT,
-};
+pub use requant_i8::{add_i8, concat_i8, mul_i8, requant_consts, requant_mul_consts, requant_multipliers};
 pub use shape::FAST_GROUP_SIZE;

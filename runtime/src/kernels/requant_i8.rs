@@ -4,13 +4,10 @@
 //! `q = clamp((m·q_a·q_b + 2^(S−1)) >> S, −127, 127)` (mul).
 
 use crate::error::Error;
+use crate::format::{MAX_ADD_M, MAX_CONCAT_M, MAX_ELEMENTWISE_SHIFT, MAX_MUL_M};
 
-/// Largest shift `S` of the element-wise constants.
-pub const REQUANT_MAX_SHIFT: u32 = 30;
-/// Bound on the add/concat multipliers: `|m| < 2^23`.
-pub const ADD_M_LIMIT: i32 = 1 << 23;
-/// Bound on the mul multiplier: `|m| < 2^16`.
-pub const MUL_M_LIMIT: i32 = 1 << 16;
+/// Largest shift `S` of the element-wise constants (FORMAT.md).
+const REQUANT_MAX_SHIFT: u32 = MAX_ELEMENTWISE_SHIFT as u32;
 
 fn check_consts(shift: u32, ms: &[i32], limit: i32) -> Result<(), Error> {
     if (1..=REQUANT_MAX_SHIFT).contains(&shift) && ms.iter().all(|m| m.unsigned_abs() < limit.unsigned_abs()) {
@@ -29,7 +26,7 @@ fn round_shift(v: i64, shift: u32) -> i8 {
 /// `out = requant(m_a·a + m_b·b)`: all three the same length, `S` in 1..=30, `|m| < 2^23`
 /// (else `Error::KernelShape`). Each product fits i32, their rounded sum is taken in i64.
 pub fn add_i8(a: &[i8], b: &[i8], m_a: i32, m_b: i32, shift: u32, out: &mut [i8]) -> Result<(), Error> {
-    check_consts(shift, &[m_a, m_b], ADD_M_LIMIT)?;
+    check_consts(shift, &[m_a, m_b], MAX_ADD_M)?;
     if a.len() != out.len() || b.len() != out.len() {
         return Err(Error::KernelShape);
     }
@@ -43,7 +40,7 @@ pub fn add_i8(a: &[i8], b: &[i8], m_a: i32, m_b: i32, shift: u32, out: &mut [i8]
 /// `out = requant(m·a·b)`: all three the same length, `S` in 1..=30, `|m| < 2^16` (else
 /// `Error::KernelShape`); `|m·a·b| < 2^30`, so the whole sum stays in i32.
 pub fn mul_i8(a: &[i8], b: &[i8], m: i32, shift: u32, out: &mut [i8]) -> Result<(), Error> {
-    check_consts(shift, &[m], MUL_M_LIMIT)?;
+    check_consts(shift, &[m], MAX_MUL_M)?;
     if a.len() != out.len() || b.len() != out.len() {
         return Err(Error::KernelShape);
     }
@@ -64,7 +61,7 @@ pub fn concat_i8(inputs: &[(&[i8], i32)], shift: u32, out: &mut [i8]) -> Result<
     }
     let mut rest = out;
     for &(x, m) in inputs {
-        check_consts(shift, &[m], ADD_M_LIMIT)?;
+        check_consts(shift, &[m], MAX_CONCAT_M)?;
         let (o, tail) = rest.split_at_mut_checked(x.len()).ok_or(Error::KernelShape)?;
         if m == 1 << shift {
             o.copy_from_slice(x);
@@ -80,9 +77,10 @@ pub fn concat_i8(inputs: &[(&[i8], i32)], shift: u32, out: &mut [i8]) -> Result<
     Ok(())
 }
 
-/// `round(r·2^S)` for the largest `S ≤ 30` keeping every `|m| < limit`; `None` when even
-/// `S = 1` does not (or a ratio is not finite).
-fn consts_for(ratios: impl Iterator<Item = f64> + Clone, limit: i32, ms: &mut [i32]) -> Option<u32> {
+/// `m_k = round(r_k·2^S)` for the largest `S ≤ 30` keeping every `|m_k| < limit`, written to
+/// `ms`; `None` when even `S = 1` does not (or a ratio is not finite). The one rule for the
+/// element-wise constants: the writer stores what it picks.
+pub fn requant_multipliers(ratios: impl Iterator<Item = f64> + Clone, limit: i32, ms: &mut [i32]) -> Option<u32> {
     if ratios.clone().any(|r| !r.is_finite()) {
         return None;
     }
@@ -101,7 +99,7 @@ fn consts_for(ratios: impl Iterator<Item = f64> + Clone, limit: i32, ms: &mut [i
 
 /// The add/concat constants for inputs at scales `s_in` and an output at `s_out`:
 /// `m_k = round(s_in[k]/s_out · 2^S)` (f64) with the largest `S` in 1..=30 that keeps every
-/// `|m_k| < 2^23`, written to `ms` (as long as `s_in`); `None` if no `S` does or a scale is not
+/// `|m_k| < 2^22` (an add's bound), written to `ms` (as long as `s_in`); `None` if no `S` does or a scale is not
 /// finite and positive. The result is within 0.5 output steps of the exact sum plus
 /// `Σ_k 127·0.5/2^S` (the multipliers' rounding).
 pub fn requant_consts(s_in: &[f32], s_out: f32, ms: &mut [i32]) -> Option<u32> {
@@ -109,7 +107,7 @@ pub fn requant_consts(s_in: &[f32], s_out: f32, ms: &mut [i32]) -> Option<u32> {
     if ms.len() != s_in.len() || !positive(s_out) || !s_in.iter().all(|s| positive(*s)) {
         return None;
     }
-    consts_for(s_in.iter().map(|s| f64::from(*s) / f64::from(s_out)), ADD_M_LIMIT, ms)
+    requant_multipliers(s_in.iter().map(|s| f64::from(*s) / f64::from(s_out)), MAX_ADD_M, ms)
 }
 
 /// The mul constants for inputs at scales `s_a`, `s_b` and an output at `s_out`:
@@ -120,7 +118,7 @@ pub fn requant_mul_consts(s_a: f32, s_b: f32, s_out: f32) -> Option<(u32, i32)> 
     }
     let mut m = [0i32];
     let r = f64::from(s_a) * f64::from(s_b) / f64::from(s_out);
-    let shift = consts_for(core::iter::once(r), MUL_M_LIMIT, &mut m)?;
+    let shift = requant_multipliers(core::iter::once(r), MAX_MUL_M, &mut m)?;
     let [m] = m;
     Some((shift, m))
 }
@@ -199,9 +197,9 @@ mod tests {
     fn consts_take_the_largest_shift_within_the_bounds() {
         let mut m = [0i32; 2];
         let s = requant_consts(&[0.25, 0.5], 1.0 / 64.0, &mut m).unwrap();
-        // Ratios 16 and 32: 32·2^S < 2^23 → S = 17.
-        assert_eq!((s, m), (17, [16 << 17, 32 << 17]));
-        assert!(m.iter().all(|v| v.abs() < ADD_M_LIMIT));
+        // Ratios 16 and 32: 32·2^S < 2^22 (FORMAT.md's add bound) → S = 16.
+        assert_eq!((s, m), (16, [16 << 16, 32 << 16]));
+        assert!(m.iter().all(|v| v.abs() < MAX_ADD_M));
         let (s, mm) = requant_mul_consts(1.0 / 16.0, 1.0 / 16.0, 1.0 / 128.0).unwrap();
         // Ratio 0.5: 0.5·2^S < 2^16 → S = 16.
         assert_eq!((s, mm), (16, 1 << 15));
@@ -235,15 +233,16 @@ mod tests {
         let mut out = [0i8; 4];
         assert_eq!(add_i8(&a, &b, 1, 1, 1, &mut out), Err(Error::KernelShape));
         assert_eq!(mul_i8(&a, &b, 1, 1, &mut out), Err(Error::KernelShape));
-        assert_eq!(add_i8(&a, &a, 1 << 23, 1, 1, &mut out), Err(Error::KernelShape));
+        assert_eq!(add_i8(&a, &a, MAX_ADD_M, 1, 1, &mut out), Err(Error::KernelShape));
         assert_eq!(mul_i8(&a, &a, 1 << 16, 1, &mut out), Err(Error::KernelShape));
         assert_eq!(add_i8(&a, &a, 1, 1, 0, &mut out), Err(Error::KernelShape));
         assert_eq!(add_i8(&a, &a, 1, 1, 31, &mut out), Err(Error::KernelShape));
         // The extremes of inputs and constants stay exact (no overflow).
         let lo = [-128i8; 4];
-        add_i8(&lo, &lo, ADD_M_LIMIT - 1, ADD_M_LIMIT - 1, 30, &mut out).unwrap();
-        assert_eq!(out, [-2; 4]);
-        mul_i8(&lo, &lo, MUL_M_LIMIT - 1, 1, &mut out).unwrap();
+        add_i8(&lo, &lo, MAX_ADD_M - 1, MAX_ADD_M - 1, 30, &mut out).unwrap();
+        // (2·(2^22 − 1)·(−128) + 2^29) >> 30 = floor(−0.4999998) = −1.
+        assert_eq!(out, [-1; 4]);
+        mul_i8(&lo, &lo, MAX_MUL_M - 1, 1, &mut out).unwrap();
         assert_eq!(out, [127; 4]);
     }
 }

@@ -4,10 +4,9 @@
 use super::tensor::Pending;
 use super::{IntCalibration, WriteError};
 use crate::format::{
-    int_linear_len, Act, BiasQ, IntParams, Kind, Layer, Node, Op, Requant, MAX_ADD_M, MAX_CONCAT_M,
-    MAX_ELEMENTWISE_SHIFT, MAX_MUL_M, VERSION,
+    int_linear_len, Act, BiasQ, IntParams, Kind, Layer, Node, Op, Requant, MAX_ADD_M, MAX_CONCAT_M, MAX_MUL_M, VERSION,
 };
-use crate::kernels::GRU_GATE_SCALE;
+use crate::kernels::{requant_multipliers, GRU_GATE_SCALE};
 use crate::quant::{scale_for_bits, MAX_BITS};
 use alloc::vec::Vec;
 use std::format;
@@ -116,16 +115,15 @@ fn weighted_block(
     linear_block(w.entry.min, w.entry.max, &bias, sx, sy)
 }
 
-/// An add/mul/concat block: the largest shift `S` ≤ 30 that keeps every `round(m·2^S)` under
-/// `bound` in magnitude.
+/// An add/mul/concat block: the multipliers `kernels::requant_multipliers` picks (the largest
+/// shift `S` ≤ 30 that keeps every `round(m·2^S)` under `bound` in magnitude).
 fn requant_block(m: &[f64], bound: i32) -> Result<Vec<u8>, WriteError> {
-    let fits = |s: u8| m.iter().all(|&v| (v * f64::from(s).exp2()).round().abs() < f64::from(bound));
-    let s = (1..=MAX_ELEMENTWISE_SHIFT).rev().find(|&s| fits(s)).ok_or_else(|| {
+    let mut q = alloc::vec![0i32; m.len()];
+    let s = requant_multipliers(m.iter().copied(), bound, &mut q).ok_or_else(|| {
         WriteError::Value(format!("scale ratios {m:?} do not fit the integer format (|m| < {bound} at shift 1)"))
     })?;
-    let q: Vec<i32> = m.iter().map(|&v| (v * f64::from(s).exp2()).round() as i32).collect();
     let mut block = Vec::with_capacity(4 + 4 * q.len());
-    Requant::encode_into(s, &q, &mut block);
+    Requant::encode_into(s as u8, &q, &mut block);
     Ok(block)
 }
 
