@@ -85,19 +85,18 @@ fn gru_params<'a>(m: &Model<'a>, n: &Node, i: u16) -> Result<(IntParams<'a>, Int
     Ok((IntParams::read(bx, rows, version, m.part(i))?, IntParams::read(bh, rows, version, m.part(i))?))
 }
 
-/// A gru's biases on the f32 path: its tensors, or its integer constants read at the gate scale.
+/// A gru's biases on the f32 path: `b_x` as every weighted node's ([`Model::bias_of`]: its
+/// tensor, or its constants at the gate scale), `b_h` likewise from the second tensor or block.
 fn gru_biases<'a>(m: &Model<'a>, n: &Node, i: u16) -> Result<(Option<Bias<'a>>, Option<Bias<'a>>), Error> {
-    let tensor = |t: u16| -> Result<Option<Bias<'a>>, Error> {
-        if t == NO_TENSOR {
-            return Ok(None);
-        }
-        Bias::from_weights(m.weights(t)?).map(Some).ok_or(Error::KernelShape)
+    let b_x = m.bias_of(n, i)?;
+    let b_h = if n.bias2 != NO_TENSOR {
+        Some(Bias::from_weights(m.weights(n.bias2)?).ok_or(Error::KernelShape)?)
+    } else if m.has_int() {
+        gru_params(m, n, i)?.1.f32_bias(GRU_GATE_SCALE)
+    } else {
+        None
     };
-    if !m.has_int() {
-        return Ok((tensor(n.bias)?, tensor(n.bias2)?));
-    }
-    let (px, ph) = gru_params(m, n, i)?;
-    Ok((px.f32_bias(GRU_GATE_SCALE), ph.f32_bias(GRU_GATE_SCALE)))
+    Ok((b_x, b_h))
 }
 
 /// gru, f32 path: `h` in the state, `y` the output followed by `6H` of scratch.

@@ -141,7 +141,8 @@ impl<'a> Model<'a> {
             let w = self.weights(n.bias)?;
             return Bias::from_weights(w).map(Some).ok_or(Error::ShapeMismatch(self.part(i)));
         }
-        if !(n.op.is_weighted_layer() && self.has_int() && self.header.version >= INT_BIAS_VERSION) {
+        let weighted = n.op.is_weighted_layer() || n.op == Op::Gru;
+        if !(weighted && self.has_int() && self.header.version >= INT_BIAS_VERSION) {
             return Ok(None);
         }
         Ok(self.int_params_of(n, i)?.f32_bias(self.pre_scale_of(n, i)?))
@@ -180,8 +181,11 @@ impl<'a> Model<'a> {
     }
 
     /// The scale a weighted node's block rounds to: the stored pre-activation scale with a
-    /// fused sigmoid/tanh, else the node's `out_scale`.
+    /// fused sigmoid/tanh, a gru's gate scale, else the node's `out_scale`.
     fn pre_scale_of(&self, n: &Node, i: u16) -> Result<f32, Error> {
+        if n.op == Op::Gru {
+            return Ok(crate::kernels::GRU_GATE_SCALE); // both products round to the gate scale
+        }
         Ok(self.act_tail_of(n, i)?.map_or(n.out_scale, |t| t.pre_scale))
     }
 
