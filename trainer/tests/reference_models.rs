@@ -135,3 +135,43 @@ fn export_and_run(name: &str, ckpt: &std::path::Path, c: &common::Corpus) {
         eprintln!("{name}: SI-SDRi int {:.2} dB", int.si_sdri);
     }
 }
+
+/// A description trained with a size target exports within it: the widths DiffQ learnt move
+/// (the blob lands in [0.97, 1]·target, exactly the size predicted), and a target below what
+/// the smallest widths reach is an error.
+#[test]
+fn description_size_target_fits_at_export() {
+    let c = common::make("description-target");
+    let (sp, nz) = (common::s(&c.speech), common::s(&c.noise));
+    let out = common::s(&c.root.join("tcn"));
+    let path = model_path("tcn");
+    let args = [
+        "--preset",
+        "tiny",
+        "--model",
+        &path,
+        "--steps",
+        "12",
+        "--out",
+        &out,
+        "--speech",
+        &sp,
+        "--noise",
+        &nz,
+        "--target-kb",
+        "18",
+    ];
+    train(&args);
+    let ckpt = std::path::Path::new(&out);
+    let (blob, r, _) = export::export_checkpoint(ckpt, &opts(true), &Device::Cpu).unwrap();
+    let target = 18 * 1024;
+    eprintln!("tcn, 18 KiB target: {} bytes, {} single-bit moves, {:?}", blob.len(), r.adjusted_groups, r.budget_fit);
+    assert_eq!(r.target_bytes, Some(target));
+    assert_eq!((r.predicted_bytes, r.blob_bytes), (blob.len(), blob.len()));
+    assert!(blob.len() <= target && blob.len() as f64 >= 0.97 * target as f64, "{} bytes", blob.len());
+    runtime::Model::parse(&blob).unwrap();
+
+    let tight = ExportOptions { target_bytes: Some(2048), ..opts(true) };
+    let err = export::export_checkpoint(ckpt, &tight, &Device::Cpu).err().expect("2 KiB cannot hold the tcn");
+    assert!(format!("{err:#}").contains("cannot fit the model in 2048 bytes"), "{err:#}");
+}

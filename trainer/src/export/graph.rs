@@ -3,7 +3,7 @@
 //! mel filterbank stored as f16, and the graph written by `runtime::writer::GraphWriter` (then
 //! parsed back by it).
 
-use super::ExportOptions;
+use super::{BitsPlan, ExportOptions};
 use crate::checkpoint::Trained;
 use crate::describe::{Act, Features, ModelDesc, Node, Op, Output, Src, WeightSpec};
 use crate::diffq::{quantize, size, QuantLayout};
@@ -129,8 +129,19 @@ fn deploy_tensor(
     Ok(GraphTensor { rows, weight, bias, quant })
 }
 
-/// Every tensor of the description quantised and folded (see [`tensor_plan`]).
-pub fn deploy(t: &Trained, d: &Described, o: &ExportOptions) -> Result<DeployGraph> {
+/// Every tensor's plan (see [`tensor_plan`]), in the description's tensor order.
+pub fn plans(t: &Trained, d: &Described, o: &ExportOptions) -> Result<BitsPlan> {
+    let mut out = Vec::new();
+    for n in &d.desc.nodes {
+        for w in &n.weights {
+            out.push(tensor_plan(t, out.len(), n, w, o)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Every tensor of the description quantised with `plans` and folded.
+pub fn deploy(t: &Trained, d: &Described, plans: &BitsPlan) -> Result<DeployGraph> {
     let m = &d.desc;
     let mut tensors = Vec::new();
     for n in &m.nodes {
@@ -142,9 +153,9 @@ pub fn deploy(t: &Trained, d: &Described, o: &ExportOptions) -> Result<DeployGra
                 n.name
             );
         }
-        for (j, w) in n.weights.iter().enumerate() {
+        for (j, _) in n.weights.iter().enumerate() {
             let k = tensors.len();
-            let plan = tensor_plan(t, k, n, w, o)?;
+            let plan = plans.get(k).cloned().ok_or_else(|| anyhow!("layer `{}`: no plan for tensor {k}", n.name))?;
             tensors.push(deploy_tensor(t, k, &format!("{}.w{j}", n.name), plan, reads_input && j == 0)?);
         }
     }

@@ -4,7 +4,7 @@
 //! a denoiser (what the runtime's f32 path should reproduce).
 
 use super::graph::DeployGraph;
-use super::{ExportOptions, ExportReport};
+use super::{BitsPlan, ExportOptions, ExportReport};
 use crate::checkpoint::Trained;
 use crate::describe::{Act, Node, Op};
 use crate::graph::Described;
@@ -78,24 +78,54 @@ pub fn enhance(dep: &DeployGraph, noisy: &[f32], dev: &Device) -> Result<Vec<f32
     features::synthesize(&specs, &gains, noisy.len())
 }
 
-/// A description's checkpoint → (blob, report, deployed graph).
+/// A written graph blob and what it was written from.
+struct Written {
+    blob: Vec<u8>,
+    has_int: bool,
+    /// Planned arena and a chain's, in elements.
+    arena: (usize, usize),
+    dep: DeployGraph,
+}
+
+/// The graph of `plans` deployed, calibrated (with the integer path) and written.
+fn written(
+    t: &Trained,
+    d: &Described,
+    plans: &BitsPlan,
+    mixes: Option<&[data::Mixture]>,
+    dev: &Device,
+) -> Result<Written> {
+    let dep = super::graph::deploy(t, d, plans)?;
+    let calib = mixes.map(|m| calibrate(&dep, m, dev)).transpose()?;
+    let (blob, arena) = super::graph::write_graph(&dep, calib.as_ref())?;
+    Ok(Written { blob, has_int: calib.is_some(), arena, dep })
+}
+
+/// A description's checkpoint → (blob, report, deployed graph). With a size target (DiffQ),
+/// the widths move to fit it as for the built-in model ([`super::fit_to_target`]).
 pub fn export(
     t: &Trained,
     d: &Described,
     o: &ExportOptions,
     dev: &Device,
 ) -> Result<(Vec<u8>, ExportReport, DeployGraph)> {
-    if o.target_bytes.is_some() {
-        bail!("{}: a size target (--target-kb) applies to the built-in model only; a description's widths are exported as trained", d.name);
+    let plans = super::graph::plans(t, d, o)?;
+    let mixes = if o.with_int { Some(super::calibration_mixtures(t, o)?) } else { None };
+    let mut w = written(t, d, &plans, mixes.as_deref(), dev)?;
+    let target = super::size_target(t, o);
+    let (mut adjusted_groups, mut budget_fit, mut predicted) = (0, None, w.blob.len());
+    if let Some(tb) = target {
+        let (moved, bytes, moves, fit) = super::graph_fit::fit(t, &plans, w.blob.len(), tb, o.allow_below_min_bits)?;
+        adjusted_groups = moves;
+        if let Some(p) = moved {
+            w = written(t, d, &p, mixes.as_deref(), dev)?;
+        }
+        (budget_fit, predicted) = (Some(fit), bytes);
+        if w.blob.len() != predicted {
+            bail!("internal error: blob is {} bytes, size accounting predicted {predicted}", w.blob.len());
+        }
     }
-    let dep = super::graph::deploy(t, d, o)?;
-    let calib = if o.with_int {
-        let mixes = super::calibration_mixtures(t, o)?;
-        Some(calibrate(&dep, &mixes, dev)?)
-    } else {
-        None
-    };
-    let (blob, arena) = super::graph::write_graph(&dep, calib.as_ref())?;
+    let Written { blob, has_int, arena, dep } = w;
     let n_q: usize = dep.tensors.iter().filter_map(|g| g.quant.as_ref()).map(|(q, _)| q.levels.len()).sum();
     let sum_bits: f64 = dep
         .tensors
@@ -111,14 +141,14 @@ pub fn export(
     let report = ExportReport {
         method,
         blob_bytes: blob.len(),
-        predicted_bytes: blob.len(),
-        has_int: calib.is_some(),
+        predicted_bytes: predicted,
+        has_int,
         avg_bits: (n_q > 0).then(|| sum_bits / n_q as f64),
         bits_per_weight_total: blob.len() as f64 * 8.0 / weights.max(1) as f64,
         weights,
-        target_bytes: None,
-        adjusted_groups: 0,
-        budget_fit: None,
+        target_bytes: target,
+        adjusted_groups,
+        budget_fit,
         arena_elements: Some(arena),
     };
     Ok((blob, report, dep))

@@ -5,13 +5,14 @@
 
 pub mod graph;
 pub mod graph_calib;
+mod graph_fit;
 
 use crate::checkpoint::{Checkpoint, Trained};
 use crate::config::Method;
 use crate::data::{self, Corpus, DataSel, Split};
 use crate::diffq::fit::{self, BudgetFit};
 use crate::diffq::size::BlobLayout;
-use crate::diffq::{quantize, QuantLayout};
+use crate::diffq::{quantize, DiffqError, QuantLayout};
 use crate::features;
 use crate::model::{self, Arch, Layer, Weighted};
 use anyhow::{anyhow, bail, Context, Result};
@@ -86,11 +87,12 @@ fn plan_bytes(layout: &BlobLayout, plan: &BitsPlan) -> Result<usize> {
 /// exported with; ordering them by quantisation error measured +0.06 dB on a short fine-tune and
 /// −0.02 dB on the full one (RESULTS.md), so it was not kept. It stops at 97%: filling the budget
 /// after training did not buy quality (`train --fill-budget` fills it when the bits freeze
-/// instead). Returns the number of single-bit moves and what they did.
+/// instead). `size` is the blob's exact length for the widths of `plan`'s tensors (one list per
+/// `Some` entry, in order). Returns the number of single-bit moves and what they did.
 pub fn fit_to_target(
     t: &Trained,
     plan: &mut BitsPlan,
-    layout: &BlobLayout,
+    size: impl Fn(&[Vec<u8>]) -> std::result::Result<usize, DiffqError>,
     target: usize,
     allow_below_min: bool,
 ) -> Result<(usize, BudgetFit)> {
@@ -111,9 +113,7 @@ pub fn fit_to_target(
     let min = if allow_below_min { 1 } else { quantize::round_bits(t.meta.diffq.min_bits, t.meta.diffq.extra_bits)? };
     let before = flat.clone();
     let lo = (target as f64 * 0.97) as usize;
-    let fit = fit::fit_widths(&cont, &mut flat, (min, 15), (lo, target), |b| {
-        layout.exact_bytes(&fit::split_widths(b, &counts))
-    })?;
+    let fit = fit::fit_widths(&cont, &mut flat, (min, 15), (lo, target), |b| size(&fit::split_widths(b, &counts)))?;
     if fit.bytes > target {
         let how = if allow_below_min {
             String::new()
@@ -350,18 +350,23 @@ pub fn export(ckpt: &Path, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8
     }
 }
 
+/// The whole-blob budget the export fits: `--target-kb`, else the training run's target; none
+/// for a PTQ export or a checkpoint not trained with DiffQ.
+fn size_target(t: &Trained, opts: &ExportOptions) -> Option<usize> {
+    opts.target_bytes
+        .or(t.meta.train.target_bytes.map(|v| v as usize))
+        .filter(|_| t.meta.method == Method::Diffq && opts.ptq_bits.is_none())
+}
+
 fn export_chain(t: &Trained, opts: &ExportOptions, dev: &Device) -> Result<(Vec<u8>, ExportReport, Deployable)> {
     let mut plan = bits_plan(t, opts.ptq_bits)?;
     let quantized_all = plan.iter().all(Option::is_some);
     let with_int = opts.with_int && quantized_all;
     let layout = plan_layout(&t.meta.arch, &plan, with_int);
-    let target = opts
-        .target_bytes
-        .or(t.meta.train.target_bytes.map(|v| v as usize))
-        .filter(|_| t.meta.method == Method::Diffq && opts.ptq_bits.is_none());
+    let target = size_target(t, opts);
     let (adjusted, budget_fit) = match target {
         Some(tb) => {
-            let (moves, f) = fit_to_target(t, &mut plan, &layout, tb, opts.allow_below_min_bits)?;
+            let (moves, f) = fit_to_target(t, &mut plan, |gb| layout.exact_bytes(gb), tb, opts.allow_below_min_bits)?;
             (moves, Some(f))
         }
         None => (0, None),
