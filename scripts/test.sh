@@ -58,6 +58,6 @@ rm -rf target/reference-models
 cargo test -p trainer --test reference_models
 cargo test -p host-tests --test reference_models -- --nocapture
 
-echo "== host tests (runtime, trainer, C API: header current, C test with cc; host-tests: QEMU M4/M7/RV32/M0 and the C example on the M4 vs host)"
+echo "== host tests (runtime, trainer, C API: header current, C test with cc; host-tests: QEMU M4/M7/RV32/M0, the op zoo on M4/RV32 and the C example on the M4 vs host)"
 # The reference-model tests ran above, in their order (the QEMU test reads what the trainer's wrote).
 cargo test --workspace --no-fail-fast -- --skip every_reference_model --skip description_size_target --skip reference_models_match

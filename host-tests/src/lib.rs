@@ -1,7 +1,9 @@
 //! Host side of the firmware work and the workspace's task runner (`cargo xtask`, src/main.rs):
 //! the reference run (the same `demo-core` frame loop, compiled for the host), the QEMU harness
 //! (build, run with a timeout, collect output, counts and sizes), the C API's example as a QEMU
-//! target, the demo report, the per-target and kernel benchmarks, and the generator of the demo clip.
+//! target, the demo report, the per-target and kernel benchmarks, a model's agreement with the host
+//! on the QEMU targets (`report::host_agreement`), the op zoo (a graph using every op of the
+//! format), and the generator of the demo clip.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 pub mod capi;
@@ -15,6 +17,7 @@ pub mod profile;
 pub mod qemu;
 pub mod reference;
 pub mod report;
+pub mod zoo;
 
 use std::path::PathBuf;
 

@@ -217,3 +217,48 @@ pub fn to_json(ms: &[Measurement]) -> serde_json::Value {
         .collect();
     json!({"note": "QEMU counts instructions, not cycles; RT factor assumes 1 instruction per cycle", "targets": rows})
 }
+
+/// The targets a model's host agreement is checked on: the M4 on the f32 and the integer path,
+/// RV32IMAC on the integer path.
+pub const AGREEMENT_TARGETS: [&str; 3] = ["m4", "m4-int", "rv32"];
+
+/// Runs `blob` (called `name`) on the demo clip under QEMU on each of `targets` and checks it
+/// against the host runtime: bit-exact on the integer paths, within [`F32_TOLERANCE_LSB`] on
+/// an f32 path, in RAM (static + stack within the region). Returns one markdown row per target
+/// ([`AGREEMENT_HEADER`]); the first failure is an error naming the model and the target.
+pub fn host_agreement(name: &str, blob: &Path, targets: &[&str]) -> Result<Vec<String>> {
+    let root = crate::repo_root();
+    let (clip, clean) = (root.join("data/clip/noisy.wav"), root.join("data/clip/clean.wav"));
+    let work = root.join("target/qemu-tests/reference").join(name);
+    let mut rows = Vec::new();
+    for &target in targets {
+        let t = qemu::target(target)?;
+        let m = measure(&t, blob, &clip, &clean, &work, Duration::from_secs(180))
+            .with_context(|| format!("{name} on {target}"))?;
+        let diff = m.max_diff_lsb.context("no QEMU output")?;
+        match t.path {
+            NumPath::I8 if diff != 0 => {
+                bail!("{name} on {target}: integer path must be bit-exact ({:?} samples differ)", m.differing)
+            }
+            NumPath::F32 if diff > F32_TOLERANCE_LSB => bail!("{name} on {target}: f32 path {diff} LSB from the host"),
+            _ => {}
+        }
+        let stack = m.stack_hwm.context("no stack high-water mark in the log")?;
+        if m.static_ram + stack > m.ram_region {
+            bail!("{name} on {target}: RAM {} + {stack} over {}", m.static_ram, m.ram_region);
+        }
+        let (_, med, _) = m.instr.context("no instruction counts")?;
+        let sdr = m.si_sdr_out.with_context(|| format!("{name} on {target}: the output is silent"))?;
+        rows.push(format!(
+            "| {name} | {target} | {} B | {med} | {} | {} + {stack} B | {:.2} → {sdr:.2} dB | {diff} LSB |",
+            m.flash_blob,
+            m.est_cycles.map_or("–".into(), |c| format!("{c:.0}")),
+            m.static_ram,
+            m.si_sdr_in,
+        ));
+    }
+    Ok(rows)
+}
+
+/// The header of [`host_agreement`]'s rows.
+pub const AGREEMENT_HEADER: &str = "| model | target | blob | instructions/frame | est. M4 cycles/frame | RAM static + stack | SI-SDR clip | vs host |\n|---|---|---:|---:|---:|---|---|---|";
