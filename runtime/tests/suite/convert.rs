@@ -1,15 +1,18 @@
 //! `writer::chain_to_graph` on the shipped model: the version 5 graph of `models/default.dqem`
-//! parses, holds the same tensors byte for byte and the same integer constants, and computes
-//! the same outputs as the chain on both paths, bit for bit (frame by frame on random features,
-//! and through the denoiser on the demo clip).
+//! parses, holds the same tensors byte for byte and the same integer constants, computes the
+//! same outputs as the chain on both paths, bit for bit (frame by frame on random features, and
+//! through the denoiser on the demo clip), and is byte for byte what `GraphWriter` exports from
+//! the same weights, scales and biases. Other chains: which convert, and that they run alike.
 
 use super::common::{Bits, Q};
 use diffq_runtime::format::{
-    int_linear_len, Act, FrontEnd, Op, TensorEntry, FRONT_END_LEN, GRAPH_VERSION, INT_BIAS_VERSION, INT_LUT_LEN,
+    int_linear_len, Act, Bias, FrontEnd, Op, TensorEntry, FRONT_END_LEN, GRAPH_VERSION, INT_BIAS_VERSION, INT_LUT_LEN,
     LAYER_ENTRY_LEN, NODE_ENTRY_LEN, NO_TENSOR,
 };
 use diffq_runtime::pipeline::{process_signal, F32Denoiser, I8Denoiser};
-use diffq_runtime::writer::{chain_to_graph, BlobWriter, IntCalibration, WriteError};
+use diffq_runtime::writer::{
+    chain_to_graph, BlobWriter, ConvSpec, GraphCalibration, GraphWriter, IntCalibration, WriteError,
+};
 use diffq_runtime::{Model, StateF32, StateI8, Weights};
 use rand::Rng;
 
@@ -201,4 +204,35 @@ fn small_chain(int: bool) -> Vec<u8> {
     }
     let calib = IntCalibration { input_scale: 0.1, out_scales: vec![0.05, 1.0 / 127.0, 0.0, 0.08] };
     w.finish_with_int(&calib).unwrap()
+}
+
+/// The converted default is what the writer exports for this graph from its weights, its
+/// calibration scales and its biases (the f32 values the v4 blob's f32 path adds): carrying the
+/// constants over and computing them again give the same bytes.
+#[test]
+fn the_default_as_a_graph_is_what_the_graph_writer_exports() {
+    let v4 = default_blob();
+    let a = Model::parse(&v4).unwrap();
+    let mut w = GraphWriter::new(FrontEnd::DEFAULT);
+    let ids: Vec<_> = (0..a.n_tensors()).map(|i| w.stored_tensor(&a, i).unwrap()).collect();
+    let (mut x, mut out_scales, mut pre_act_scales) = (w.input(), Vec::new(), Vec::new());
+    // The default alternates a weighted layer and its activation.
+    for i in (0..a.n_layers()).step_by(2) {
+        let (l, act) = (a.layer(i).unwrap(), a.layer(i + 1).unwrap());
+        let Some(Bias::ScaledI16 { data, scale }) = a.bias(i).unwrap() else { panic!("layer {i}: bias constants") };
+        let bias: Vec<f32> =
+            data.chunks_exact(2).map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) * scale).collect();
+        let b = Some(w.f32_tensor(&bias).unwrap());
+        let (weight, out_c) = (ids[usize::from(l.weight)], usize::from(l.out_len));
+        x = if l.op == Op::Conv1d {
+            let (kernel, dilation) = (usize::from(l.kernel), usize::from(l.dilation));
+            w.conv1d(x, weight, b, ConvSpec { out_c, kernel, dilation, groups: 1, act: Act::Relu }).unwrap()
+        } else {
+            w.linear(x, weight, b, out_c, Act::Sigmoid).unwrap()
+        };
+        out_scales.push(act.out_scale);
+        pre_act_scales.push(l.out_scale);
+    }
+    let calib = GraphCalibration { input_scale: a.input_scale(), out_scales, pre_act_scales };
+    assert_eq!(w.finish_with_int(&calib).unwrap(), chain_to_graph(&v4).unwrap());
 }
