@@ -62,6 +62,9 @@ pub enum Cmd {
     Eval(EvalArgs),
     /// Per-layer table of a blob (exit code 2 for an invalid file).
     Inspect(InspectArgs),
+    /// Rewrite a chain blob (format v1–v4) as the format v5 graph that computes the same
+    /// outputs: same tensors and integer constants, activations fused into the layer before.
+    Convert(ConvertArgs),
     /// Denoise a WAV file (any rate and channel count, converted to 8 kHz mono) with a blob.
     Denoise(DenoiseArgs),
     /// Pictures (PNG and SVG): training curves, bit widths, size against quality, spectrograms.
@@ -250,6 +253,15 @@ pub struct InspectArgs {
     /// Print one JSON document on stdout (the table goes to stderr).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// Chain blob to rewrite (format v1–v4; one with the integer path must be v4).
+    pub blob: PathBuf,
+    /// Where the version 5 blob goes (never over the input).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug)]

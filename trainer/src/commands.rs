@@ -2,7 +2,7 @@
 
 use crate::audio;
 use crate::checkpoint;
-use crate::cli::{BenchStepArgs, DenoiseArgs, EvalArgs, ExportArgs, ManifestArgs, TrainArgs};
+use crate::cli::{BenchStepArgs, ConvertArgs, DenoiseArgs, EvalArgs, ExportArgs, ManifestArgs, TrainArgs};
 use crate::data::{self, Corpus, Split};
 use crate::eval::{self, RunPath};
 use crate::export::{self, ExportOptions};
@@ -133,6 +133,16 @@ pub fn refuse_overwrite(output: &Path, inputs: &[&Path]) -> Result<()> {
         }
         None => Ok(()),
     }
+}
+
+/// `convert`: a chain blob → the version 5 graph blob of the same model
+/// (`runtime::writer::chain_to_graph`). Returns the input's and the output's sizes.
+pub fn convert(a: &ConvertArgs) -> Result<(usize, usize)> {
+    refuse_overwrite(&a.out, &[&a.blob])?;
+    let blob = eval::read_blob(&a.blob)?;
+    let graph = runtime::writer::chain_to_graph(&blob).with_context(|| a.blob.display().to_string())?;
+    audio_tools::file::write_atomic(&a.out, &graph)?;
+    Ok((blob.len(), graph.len()))
 }
 
 /// `denoise`: a WAV file through a blob (`runtime::pipeline`) into another WAV file.

@@ -60,6 +60,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let (out, n) = commands::data_manifest(&a)?;
             eprintln!("wrote {} ({n} files; rebuild the trainer to use it)", out.display());
         }
+        Cmd::Convert(a) => {
+            let (from, to) = commands::convert(&a)?;
+            eprintln!("wrote {} (format v5, {to} bytes; {} was {from} bytes)", a.out.display(), a.blob.display());
+        }
         Cmd::Denoise(a) => {
             let n = commands::denoise(&a)?;
             eprintln!("wrote {} ({n} samples)", a.output.display());

@@ -162,3 +162,25 @@ fn bench_step_times_both_step_implementations_alike() {
     }
     assert!(dump.join("inputs.safetensors").is_file() && dump.join("inputs.json").is_file());
 }
+
+/// `convert`: the shipped chain blob to a version 5 graph that `inspect` reads; a graph is
+/// refused (exit 1, named), and so is writing over the input.
+#[test]
+fn convert_rewrites_the_default_as_a_graph() {
+    let c = common::make("convert");
+    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.dqem");
+    let out = common::s(&c.root.join("default.v5.dqem"));
+    let o = bin().args(["convert", default, "--out", &out]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let blob = std::fs::read(&out).unwrap();
+    assert_eq!(u16::from_le_bytes([blob[4], blob[5]]), 5, "format version");
+    let o = bin().args(["inspect", &out]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let again = common::s(&c.root.join("again.dqem"));
+    let o = bin().args(["convert", &out, "--out", &again]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("version 5"), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = bin().args(["convert", &out, "--out", &out]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("refusing"), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -112,6 +112,13 @@ impl<'a> ActTail<'a> {
         }
         Ok(ActTail { pre_scale, lut: slice(block, at + 4, INT_LUT_LEN, p)? })
     }
+
+    /// Appends the tail: the pre-activation scale, then the table.
+    #[cfg(feature = "alloc")]
+    pub fn encode_into(&self, out: &mut alloc::vec::Vec<u8>) {
+        out.extend_from_slice(&self.pre_scale.to_le_bytes());
+        out.extend_from_slice(self.lut);
+    }
 }
 
 /// Checks node `n`'s integer constants `block` (its length is [`Node::int_block_len`]): the

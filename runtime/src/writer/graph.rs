@@ -114,6 +114,11 @@ impl GraphWriter {
         self.tensors.plain(values, Kind::F16)
     }
 
+    /// Copies tensor `i` of a parsed blob as it is stored there (entry, bit-width table, data).
+    pub fn stored_tensor(&mut self, m: &crate::Model<'_>, i: u16) -> Result<TensorId, WriteError> {
+        self.tensors.stored(m, i)
+    }
+
     /// Stores DiffQ levels in `layout` (as [`super::BlobWriter::packed_tensor_in`]).
     pub fn packed_tensor_in(
         &mut self,
@@ -334,3 +339,4 @@ fn conv_node(op: Op, weight: TensorId, bias: Option<TensorId>, spec: &ConvSpec) 
 }
 
 mod build;
+pub(super) use build::Constants;

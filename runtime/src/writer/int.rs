@@ -4,7 +4,8 @@
 use super::tensor::Pending;
 use super::{IntCalibration, WriteError};
 use crate::format::{
-    int_linear_len, Act, BiasQ, IntParams, Kind, Layer, Node, Op, Requant, MAX_ADD_M, MAX_CONCAT_M, MAX_MUL_M, VERSION,
+    int_linear_len, Act, ActTail, BiasQ, IntParams, Kind, Layer, Node, Op, Requant, MAX_ADD_M, MAX_CONCAT_M, MAX_MUL_M,
+    VERSION,
 };
 use crate::kernels::{requant_multipliers, GRU_GATE_SCALE};
 use crate::quant::{scale_for_bits, MAX_BITS};
@@ -74,8 +75,8 @@ pub(super) fn node_block(tensors: &[Pending], n: &Node, s: &NodeScales<'_>) -> R
         Op::Conv1d | Op::Linear | Op::Conv2d => {
             let mut block = weighted_block(tensors, (n.weight, n.bias), out, sx, pre)?;
             if n.act.has_table() {
-                block.extend_from_slice(&s.pre.to_le_bytes());
-                block.extend(lut(if n.act == Act::Sigmoid { Op::Sigmoid } else { Op::Tanh }, pre, sy));
+                let lut = lut(if n.act == Act::Sigmoid { Op::Sigmoid } else { Op::Tanh }, pre, sy);
+                ActTail { pre_scale: s.pre, lut: &lut }.encode_into(&mut block);
             }
             Ok(block)
         }

@@ -4,15 +4,18 @@
 //! code only. [`BlobWriter`] collects tensors and layers as the format's own entry types
 //! ([`crate::format::TensorEntry`], [`crate::format::Layer`]); [`assemble`] lays them out and
 //! encodes them with the format's encoders; every blob is parsed back by [`crate::Model::parse`]
-//! before it is returned.
+//! before it is returned. [`GraphWriter`] writes version 5, a node graph; [`chain_to_graph`]
+//! rewrites a chain blob as that graph, its tensors and integer constants carried over.
 
 mod assemble;
+mod convert;
 mod graph;
 mod int;
 mod plan;
 mod tensor;
 
 pub use assemble::{assemble, assemble_graph, LayerPart, NodePart, TensorPart};
+pub use convert::chain_to_graph;
 pub use graph::{ConvSpec, GraphCalibration, GraphWriter, ValueId};
 
 use crate::format::{
@@ -33,6 +36,8 @@ pub enum WriteError {
     Value(String),
     /// The written blob failed its own validation (a bug in the writer).
     SelfCheck(crate::Error),
+    /// A blob given to be rewritten ([`chain_to_graph`]) is not valid.
+    Source(crate::Error),
 }
 
 impl core::fmt::Display for WriteError {
@@ -41,6 +46,7 @@ impl core::fmt::Display for WriteError {
             WriteError::Shape(s) => write!(f, "cannot write model: shape error: {s}"),
             WriteError::Value(s) => write!(f, "cannot write model: bad value: {s}"),
             WriteError::SelfCheck(e) => write!(f, "written blob failed validation: {e}"),
+            WriteError::Source(e) => write!(f, "cannot rewrite blob: it is not valid: {e}"),
         }
     }
 }

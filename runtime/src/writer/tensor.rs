@@ -3,8 +3,9 @@
 //! will read them (the integer path's bias constants are computed from those).
 
 use super::{TensorId, WriteError};
-use crate::format::{bits_table_len, bits_width_for, Kind, Layout, TensorEntry, MAX_GROUP, MAX_TENSORS};
+use crate::format::{bits_table_len, bits_width_for, Kind, Layout, TensorEntry, Weights, MAX_GROUP, MAX_TENSORS};
 use crate::quant::{group_bytes, pack_levels, MAX_BITS};
+use crate::Model;
 use alloc::vec::Vec;
 use std::format;
 
@@ -65,6 +66,27 @@ impl Store {
         }
         let t = packed(layout, levels, group_bits, group_size, min, max)?;
         self.push(t)
+    }
+
+    /// Tensor `i` of a parsed blob as it is stored there: its entry (offsets are set at
+    /// layout), bit-width table and data bytes, unchanged.
+    pub fn stored(&mut self, m: &Model<'_>, i: u16) -> Result<TensorId, WriteError> {
+        let entry = TensorEntry::read(m.bytes(), m.header(), i).map_err(WriteError::Source)?;
+        let (table, data) = match m.tensor(i).map_err(WriteError::Source)?.weights {
+            Weights::F32(d) | Weights::F16(d) => (&[][..], d),
+            Weights::Packed(p) => (p.bits_table, p.data),
+        };
+        let values = match entry.kind {
+            Kind::F32 => data.chunks_exact(4).filter_map(|c| c.try_into().ok()).map(f32::from_le_bytes).collect(),
+            Kind::F16 => data
+                .chunks_exact(2)
+                .filter_map(|c| c.try_into().ok())
+                .map(|b| half::f16::from_le_bytes(b).to_f32())
+                .collect(),
+            Kind::Packed => Vec::new(),
+        };
+        let entry = TensorEntry { bits_offset: 0, data_offset: 0, data_len: 0, ..entry };
+        self.push(Pending { entry, table: table.to_vec(), data: data.to_vec(), values })
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod bitflips;
 mod common;
+mod convert;
 mod golden;
 mod golden_v5;
 mod graph;

@@ -1,5 +1,6 @@
-//! `GraphWriter::finish`: the integer scales, the tensors as numbered in the blob, the arena
-//! plan, the operand list, the node entries and their constants, the header.
+//! `GraphWriter::finish`: the integer constants from the calibration's scales ([`Constants`]),
+//! then the layout: the tensors as numbered in the blob, the arena plan, the operand list, the
+//! node entries and their constants, the header.
 
 use super::{GraphCalibration, GraphWriter};
 use crate::format::{Header, Node, Op, FLAG_HAS_INT, GRAPH_VERSION, NO_TENSOR, PREVIOUS};
@@ -23,18 +24,47 @@ fn u32_of(v: usize, what: &str) -> Result<u32, WriteError> {
     u32::try_from(v).map_err(|_| WriteError::Shape(format!("{what} = {v} exceeds 4 GiB")))
 }
 
+/// The integer path's constants as they are stored: the input scale, and per node its output
+/// scale and its constants block (empty for ops without).
+pub(in crate::writer) struct Constants {
+    pub input_scale: f32,
+    pub nodes: Vec<(f32, Vec<u8>)>,
+}
+
 impl GraphWriter {
     pub(super) fn build(self, calib: Option<&GraphCalibration>) -> Result<Vec<u8>, WriteError> {
+        let consts = calib.map(|c| self.constants(c)).transpose()?;
+        self.lay_out(consts.as_ref())
+    }
+
+    /// Every node's output scale and integer constants, computed from the calibration.
+    fn constants(&self, c: &GraphCalibration) -> Result<Constants, WriteError> {
+        let s = self.scales(c)?;
+        let mut nodes = Vec::with_capacity(self.nodes.len());
+        for (i, (n, ins)) in self.nodes.iter().zip(&self.inputs).enumerate() {
+            let ins_s: Vec<f32> = ins.iter().map(|&v| s.values.get(usize::from(v)).copied().unwrap_or(0.0)).collect();
+            let (out, pre) = (s.values.get(i + 1).copied().unwrap_or(0.0), s.pre.get(i).copied().unwrap_or(0.0));
+            nodes.push((out, node_block(&self.tensors.0, n, &NodeScales { ins: &ins_s, out, pre })?));
+        }
+        Ok(Constants { input_scale: c.input_scale, nodes })
+    }
+
+    /// The blob: the tensors as numbered in the blob, the arena plan, the operand list, the node
+    /// entries with `consts` (a blob for the f32 path only without), the header.
+    pub(in crate::writer) fn lay_out(self, consts: Option<&Constants>) -> Result<Vec<u8>, WriteError> {
         if self.nodes.is_empty() {
             return Err(WriteError::Shape("a graph needs at least one node".into()));
         }
-        let scales = calib.map(|c| self.scales(c)).transpose()?;
-        let has_int = scales.is_some();
+        if let Some(c) = consts.filter(|c| c.nodes.len() != self.nodes.len()) {
+            let (a, b) = (c.nodes.len(), self.nodes.len());
+            return Err(WriteError::Shape(format!("integer constants of {a} nodes for {b} nodes")));
+        }
+        let has_int = consts.is_some();
         let number = self.tensor_numbers(has_int);
         let rn =
             |t: u16| if t == NO_TENSOR { NO_TENSOR } else { number.get(usize::from(t)).copied().unwrap_or(NO_TENSOR) };
         let (offsets, arena) = first_fit(&self.lives());
-        let (mut operands, mut nodes, mut blocks) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut operands, mut parts) = (Vec::new(), Vec::new());
         let (mut state_f32, mut state_i8) = (0usize, 0usize);
         for (i, (n, ins)) in self.nodes.iter().zip(&self.inputs).enumerate() {
             let field = if ins[..] == [i as u16] {
@@ -45,31 +75,20 @@ impl GraphWriter {
             };
             let e = ins.first().and_then(|&v| self.shape(super::ValueId(v))).map_or(0, |(c, h)| c * h);
             (state_f32, state_i8) = (state_f32 + n.state_len(e, false), state_i8 + n.state_len(e, true));
-            let (out_scale, block) = match &scales {
-                Some(s) => {
-                    let ins_s: Vec<f32> =
-                        ins.iter().map(|&v| s.values.get(usize::from(v)).copied().unwrap_or(0.0)).collect();
-                    let (out, pre) =
-                        (s.values.get(i + 1).copied().unwrap_or(0.0), s.pre.get(i).copied().unwrap_or(0.0));
-                    (out, node_block(&self.tensors.0, n, &NodeScales { ins: &ins_s, out, pre })?)
-                }
-                None => (0.0, Vec::new()),
-            };
+            let (out_scale, int_block) = consts.and_then(|c| c.nodes.get(i)).map_or((0.0, &[][..]), |(s, b)| (*s, b));
             let (bias, bias2) = if has_int { (NO_TENSOR, NO_TENSOR) } else { (rn(n.bias), rn(n.bias2)) };
             let arena_offset = u32_of(offsets.get(i + 1).copied().unwrap_or(0), "arena offset")?;
             let (weight, weight2, operands) = (rn(n.weight), rn(n.weight2), field);
-            nodes.push(Node { operands, weight, weight2, bias, bias2, out_scale, arena_offset, ..*n });
-            blocks.push(block);
+            let node = Node { operands, weight, weight2, bias, bias2, out_scale, arena_offset, ..*n };
+            parts.push(NodePart { node, int_block });
         }
         let (a, s, si) = (u32_of(arena, "arena")?, u32_of(state_f32, "state")?, u32_of(state_i8, "state")?);
-        let mut header = self.header(has_int, scales.as_ref().and_then(|s| s.values.first().copied()))?;
+        let mut header = self.header(has_int, consts.map(|c| c.input_scale))?;
         header.set_buffer_lens(if has_int { [a, s, a, si] } else { [a, s, 0, 0] });
         let tensors: Vec<TensorPart<'_>> = (self.tensors.0.iter().zip(&number))
             .filter(|(_, &k)| k != NO_TENSOR)
             .map(|(t, _)| TensorPart { entry: t.entry, bits_table: &t.table, data: &t.data })
             .collect();
-        let parts: Vec<NodePart<'_>> =
-            nodes.iter().zip(&blocks).map(|(&node, b)| NodePart { node, int_block: b }).collect();
         let mut fe = self.front_end;
         fe.filterbank = fe.filterbank.map(rn);
         assemble_graph(header, &fe, &tensors, &parts, &operands)
