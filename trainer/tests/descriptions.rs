@@ -94,9 +94,12 @@ fn the_conv_description_is_the_default_architecture() {
         .collect();
     assert_eq!(convs, arch.dilations);
     assert!(m.nodes.iter().all(|n| matches!(n.quant, Some(LayerQuant::Learnt { group_size: 64, .. }))));
+    // the graph blob at 15 bits holds the chain blob's packed weights; only the tables differ
+    // (models/README.md, "The default as a graph", accounts for every byte)
     let blob = trainer::qstate::blob_layout(&arch, &layouts, true);
     let at15: Vec<Vec<u8>> = layouts.iter().flatten().map(|l| vec![15; l.n_groups]).collect();
-    assert_eq!(m.budget.flash_estimate, blob.exact_bytes(&at15).unwrap());
+    let chain = blob.exact_bytes(&at15).unwrap();
+    assert!(m.budget.flash_estimate.abs_diff(chain) < 256, "{} vs {chain}", m.budget.flash_estimate);
 }
 
 /// The arena planner reuses freed space and keeps values that are read later.
@@ -105,9 +108,22 @@ fn arena_reuses_dead_values_and_keeps_skip_connections() {
     let chain = describe::load(&dir("../models/conv.model.toml")).unwrap();
     // features at 0..128, c1 at 128..192; c2 reuses 0..64, c3 64..128; the mask's 129 values do
     // not fit below c3, so they go at 128..257 (first fit, in layer order).
-    assert_eq!(describe::arena_values(&chain), 257);
+    assert_eq!(describe::footprint(&chain).unwrap().arena, 257);
     let tcn = describe::load(&dir("../models/tcn.model.toml")).unwrap();
     // a block input stays live across its two convolutions: in, dw, pw at once (64 each)
-    assert!(describe::arena_values(&tcn) >= 3 * 64);
+    assert!(describe::footprint(&tcn).unwrap().arena >= 3 * 64);
     assert_eq!(tcn.nodes.last().map(|n| n.shape), Some(Shape::Vec(129)));
+}
+
+/// The flash figure is the blob at the widest widths: one bit less on every group of the conv
+/// model (all of it quantised, 64-weight groups) is exactly one bit less per weight.
+#[test]
+fn flash_is_the_blob_at_the_widest_widths() {
+    let path = dir("../models/conv.model.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("max_bits = 15"));
+    let m15 = describe::parse(&text, &path).unwrap();
+    let m14 = describe::parse(&text.replace("max_bits = 15", "max_bits = 14"), &path).unwrap();
+    assert_eq!(m15.budget.flash_estimate - m14.budget.flash_estimate, m15.n_weights() / 8);
+    assert_eq!(m15.budget.ram_estimate, m14.budget.ram_estimate);
 }

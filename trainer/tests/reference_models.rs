@@ -96,6 +96,7 @@ fn export_and_run(name: &str, ckpt: &std::path::Path, c: &common::Corpus) {
         assert_eq!(m.header().version, runtime::format::GRAPH_VERSION, "{name}");
         assert_eq!(usize::from(m.n_nodes()), g.desc.nodes.len(), "{name}");
     }
+    assert!(bint.len() <= g.desc.budget.flash_estimate, "{name}: {} bytes over its flash figure", bint.len());
     let (arena, chain) = rint.arena_elements.unwrap();
     eprintln!(
         "{name}: {} bytes ({:.2} bits/weight whole file, {:?} avg packed bits) with the integer path, {} bytes \

@@ -12,8 +12,9 @@ mod layers;
 mod ops;
 mod quant;
 mod schema;
+pub mod write;
 
-pub use budget::{arena_values, flash_estimate, ram_estimate};
+pub use budget::{footprint, Footprint};
 pub use error::{DescError, Place};
 pub use graph::{Budget, Frontend, LayerQuant, ModelDesc, Node, Op, Shape, Src, WeightShape, WeightSpec};
 pub use schema::{Act, Features, Output};
@@ -121,9 +122,10 @@ fn check_used(src: &Source, layers: &Layers) -> Result<(), DescError> {
     Ok(())
 }
 
-/// The estimates, and `[budget]` checked against them.
+/// The footprint, and `[budget]` checked against it.
 fn check_budget(src: &Source, m: &mut ModelDesc, raw: Option<&schema::RawBudget>) -> Result<(), DescError> {
-    let (flash, ram) = (flash_estimate(m), ram_estimate(m));
+    let fp = footprint(m).map_err(|e| src.error(0..0, "model", format!("cannot be written as a blob: {e:#}")))?;
+    let (flash, ram) = (fp.flash, fp.ram);
     m.budget = Budget { flash_bytes: None, ram_bytes: None, flash_estimate: flash, ram_estimate: ram };
     let Some(b) = raw else { return Ok(()) };
     for (lim, est, name, what) in [
