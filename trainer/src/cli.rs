@@ -62,6 +62,9 @@ pub enum Cmd {
     Eval(EvalArgs),
     /// Per-layer table of a blob (exit code 2 for an invalid file).
     Inspect(InspectArgs),
+    /// Check a model description without training: its errors (file:line:col, exit code 2), or
+    /// its layer table, its flash with every group at its widest and its RAM.
+    CheckModel(CheckModelArgs),
     /// Rewrite a chain blob (format v1–v4) as the format v5 graph that computes the same
     /// outputs: same tensors and integer constants, activations fused into the layer before.
     Convert(ConvertArgs),
@@ -253,6 +256,12 @@ pub struct InspectArgs {
     /// Print one JSON document on stdout (the table goes to stderr).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckModelArgs {
+    /// The description (`*.model.toml`, docs/model-description.md).
+    pub model: PathBuf,
 }
 
 #[derive(Args, Debug)]

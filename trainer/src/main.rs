@@ -60,6 +60,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let (out, n) = commands::data_manifest(&a)?;
             eprintln!("wrote {} ({n} files; rebuild the trainer to use it)", out.display());
         }
+        Cmd::CheckModel(a) => match trainer::describe::load(&a.model) {
+            Ok(m) => {
+                let fp = trainer::describe::footprint(&m)?;
+                print!("{}", trainer::describe::render(&m, &fp));
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        },
         Cmd::Convert(a) => {
             let (from, to) = commands::convert(&a)?;
             eprintln!("wrote {} (format v5, {to} bytes; {} was {from} bytes)", a.out.display(), a.blob.display());

@@ -184,3 +184,21 @@ fn convert_rewrites_the_default_as_a_graph() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("refusing"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// `check-model`: a reference description's table and footprint, whose flash figure is the
+/// budget check's; a bad description exits 2 with its error at file:line:col.
+#[test]
+fn check_model_prints_the_footprint_or_the_error() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/descriptions");
+    let tcn = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/tcn.model.toml");
+    let o = bin().args(["check-model", tcn]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let m = trainer::describe::load(std::path::Path::new(tcn)).unwrap();
+    let flash = format!("flash: {} bytes", m.budget.flash_estimate);
+    assert!(out.contains(&flash) && out.contains("| b4 | add | b3, b4_pw | 64 |"), "{out}");
+    let o = bin().args(["check-model", &format!("{dir}/bad/add_widths.toml")]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let want = std::fs::read_to_string(format!("{dir}/bad/add_widths.err")).unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains(want.trim()), "{}", String::from_utf8_lossy(&o.stderr));
+}

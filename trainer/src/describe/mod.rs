@@ -12,12 +12,14 @@ mod layers;
 mod ops;
 mod quant;
 mod schema;
+mod summary;
 pub mod write;
 
 pub use budget::{footprint, Footprint};
 pub use error::{DescError, Place};
 pub use graph::{Budget, Frontend, LayerQuant, ModelDesc, Node, Op, Shape, Src, WeightShape, WeightSpec};
 pub use schema::{Act, Features, Output};
+pub use summary::render;
 
 use error::Source;
 use graph::Shape as S;
@@ -135,7 +137,7 @@ fn check_budget(src: &Source, m: &mut ModelDesc, raw: Option<&schema::RawBudget>
         if let Some(l) = lim {
             if est > *l.get_ref() {
                 let msg =
-                    format!("the model needs an estimated {est} bytes of {what}, over the budget of {}", l.get_ref());
+                    format!("the model needs {est} bytes of {what}, over the budget of {}", l.get_ref());
                 return Err(src.error(l.span(), format!("[budget].{name}"), msg));
             }
         }
