@@ -36,6 +36,7 @@ impl LayerCx<'_, '_> {
             ("groups", sp(&r.groups)),
             ("window", sp(&r.window)),
             ("act", r.act.as_ref().map(Spanned::span)),
+            ("norm", r.norm.as_ref().map(Spanned::span)),
             ("quant", r.quant.as_ref().map(Spanned::span)),
         ]
         .into_iter()

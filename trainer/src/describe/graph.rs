@@ -142,6 +142,14 @@ impl Op {
     }
 }
 
+/// A normalisation of a weighted layer's output, per channel, before its activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Norm {
+    /// Batch normalisation: batch statistics in training (over batch × time, and frequency for a
+    /// conv2d), running statistics in evaluation, folded into the weights and bias at export.
+    Batch,
+}
+
 /// How a weighted layer's tensors are stored.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub enum LayerQuant {
@@ -199,6 +207,8 @@ pub struct Node {
     pub in_shape: Shape,
     pub shape: Shape,
     pub act: Option<Act>,
+    /// Normalisation between the weights and the activation (training only: folded at export).
+    pub norm: Option<Norm>,
     /// Weighted layers: their quantisation and tensors (GRU: `W_x` then `W_h`).
     pub quant: Option<LayerQuant>,
     pub weights: Vec<WeightSpec>,

@@ -15,7 +15,7 @@ mod schema;
 
 pub use budget::{arena_values, flash_estimate, ram_estimate};
 pub use error::{DescError, Place};
-pub use graph::{Budget, Frontend, LayerQuant, ModelDesc, Node, Op, Shape, Src, WeightShape, WeightSpec};
+pub use graph::{Budget, Frontend, LayerQuant, ModelDesc, Node, Norm, Op, Shape, Src, WeightShape, WeightSpec};
 pub use schema::{Act, Features, Output};
 
 use error::Source;

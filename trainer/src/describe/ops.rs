@@ -2,7 +2,7 @@
 
 use super::cx::LayerCx;
 use super::error::DescError;
-use super::graph::{Op, Shape, WeightShape};
+use super::graph::{Norm, Op, Shape, WeightShape};
 use super::schema::OpKind;
 
 /// Widest value a layer may produce (the runtime's `u16` widths, kept to what fits a chip).
@@ -19,10 +19,10 @@ pub const WINDOW: std::ops::RangeInclusive<usize> = 2..=256;
 /// The optional fields an op takes (`inputs` is always allowed).
 fn allowed(k: OpKind) -> &'static [&'static str] {
     match k {
-        OpKind::Conv1d => &["out", "kernel", "dilation", "groups", "act", "quant"],
-        OpKind::Linear => &["out", "act", "quant"],
+        OpKind::Conv1d => &["out", "kernel", "dilation", "groups", "act", "norm", "quant"],
+        OpKind::Linear => &["out", "act", "norm", "quant"],
         OpKind::Gru => &["out", "quant"],
-        OpKind::Conv2d => &["out", "kernel", "kernel_f", "stride_f", "dilation", "groups", "act", "quant"],
+        OpKind::Conv2d => &["out", "kernel", "kernel_f", "stride_f", "dilation", "groups", "act", "norm", "quant"],
         OpKind::Avgpool | OpKind::Maxpool => &["window"],
         _ => &[],
     }
@@ -80,6 +80,24 @@ pub fn check(cx: &LayerCx, k: OpKind, ins: &[Shape]) -> Result<(Op, Shape), Desc
             (if k == OpKind::Avgpool { Op::AvgPool { window: w } } else { Op::MaxPool { window: w } }, first)
         }
     })
+}
+
+/// `norm`: `"batch"` (folded into the weights at export), else none. Layer normalisation is
+/// refused: its statistics are each frame's own, so no fixed scale and shift can replace it.
+pub fn norm(cx: &LayerCx) -> Result<Option<Norm>, DescError> {
+    let Some(n) = &cx.raw.norm else { return Ok(None) };
+    match n.get_ref().as_str() {
+        "batch" => Ok(Some(Norm::Batch)),
+        "layer" => Err(cx.err(
+            n.span(),
+            "norm",
+            "\"layer\" cannot be folded into the weights at export (layer normalisation divides by each \
+             frame's own statistics, and the runtime has no norm op): use norm = \"batch\"",
+        )),
+        other => {
+            Err(cx.err(n.span(), "norm", format!("\"{other}\" is not a normalisation (the one there is: \"batch\")")))
+        }
+    }
 }
 
 /// `groups` (default 1) dividing both `inp` and `out`.

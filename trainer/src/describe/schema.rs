@@ -141,5 +141,7 @@ pub struct RawLayer {
     pub groups: Option<Spanned<usize>>,
     pub window: Option<Spanned<usize>>,
     pub act: Option<Spanned<Act>>,
+    /// `"batch"`: batch normalisation after the weights (folded into them at export).
+    pub norm: Option<Spanned<String>>,
     pub quant: Option<Spanned<RawQuant>>,
 }
