@@ -17,3 +17,4 @@ mod malformed_v5;
 mod reencode;
 mod roundtrip;
 mod streaming;
+mod stride;

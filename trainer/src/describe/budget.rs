@@ -11,9 +11,10 @@
 //! RAM, in f32 values of 4 bytes: the activation arena (every value, the features included,
 //! lives from the layer that writes it to the last layer that reads it, the output to the end;
 //! each is placed first-fit at the lowest offset free for its whole life, in layer order), the
-//! state (a convolution keeps `(kernel − 1)·dilation` past frames of its input, a GRU its `H`
-//! hidden values, a pool `window − 1` past frames), the largest scratch (a GRU: `6H`) and the
-//! front end's buffers (analysis frame, synthesis overlap, the complex spectrum).
+//! state (a convolution keeps `(kernel − 1)·dilation` past frames of its input, a strided conv1d
+//! also its held output, a GRU its `H` hidden values, a pool `window − 1` past frames), the
+//! largest scratch (a GRU: `6H`) and the front end's buffers (analysis frame, synthesis overlap,
+//! the complex spectrum).
 
 use super::graph::{ModelDesc, Node, Op, Src};
 use super::schema::{Act, Features};
@@ -62,7 +63,10 @@ pub fn flash_estimate(m: &ModelDesc) -> usize {
 fn state_values(n: &Node) -> usize {
     let inp = n.in_shape.width();
     match n.op {
-        Op::Conv1d { kernel, dilation, .. } | Op::Conv2d { kernel, dilation, .. } => (kernel - 1) * dilation * inp,
+        Op::Conv1d { kernel, dilation, stride, out, .. } => {
+            (kernel - 1) * dilation * inp + if stride > 1 { out } else { 0 }
+        }
+        Op::Conv2d { kernel, dilation, .. } => (kernel - 1) * dilation * inp,
         Op::Gru { hidden } => hidden,
         Op::AvgPool { window } | Op::MaxPool { window } => (window - 1) * inp,
         _ => 0,

@@ -32,6 +32,7 @@ impl LayerCx<'_, '_> {
             ("kernel", sp(&r.kernel)),
             ("kernel_f", sp(&r.kernel_f)),
             ("stride_f", sp(&r.stride_f)),
+            ("stride", sp(&r.stride)),
             ("dilation", sp(&r.dilation)),
             ("groups", sp(&r.groups)),
             ("window", sp(&r.window)),

@@ -96,11 +96,13 @@ pub enum Src {
 /// What a layer computes. Convolutions are causal in time; `kernel` counts time taps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Op {
+    /// `stride > 1`: computed on frames `t ≡ 0 (mod stride)`, its output held in between.
     Conv1d {
         out: usize,
         kernel: usize,
         dilation: usize,
         groups: usize,
+        stride: usize,
     },
     Linear {
         out: usize,

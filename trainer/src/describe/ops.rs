@@ -11,6 +11,8 @@ pub const MAX_WIDTH: usize = 4096;
 pub const KERNEL: std::ops::RangeInclusive<usize> = 1..=16;
 /// Time dilation of a convolution (the runtime's `MAX_DILATION`).
 pub const DILATION: std::ops::RangeInclusive<usize> = 1..=256;
+/// Time stride of a conv1d (the runtime's `MAX_STRIDE_T`).
+pub const STRIDE: std::ops::RangeInclusive<usize> = 1..=runtime::format::MAX_STRIDE_T as usize;
 /// Frequency stride of a conv2d.
 pub const STRIDE_F: std::ops::RangeInclusive<usize> = 1..=8;
 /// Frames a pool covers.
@@ -19,7 +21,7 @@ pub const WINDOW: std::ops::RangeInclusive<usize> = 2..=256;
 /// The optional fields an op takes (`inputs` is always allowed).
 fn allowed(k: OpKind) -> &'static [&'static str] {
     match k {
-        OpKind::Conv1d => &["out", "kernel", "dilation", "groups", "act", "norm", "quant"],
+        OpKind::Conv1d => &["out", "kernel", "dilation", "groups", "stride", "act", "norm", "quant"],
         OpKind::Linear => &["out", "act", "norm", "quant"],
         OpKind::Gru => &["out", "quant"],
         OpKind::Conv2d => &["out", "kernel", "kernel_f", "stride_f", "dilation", "groups", "act", "norm", "quant"],
@@ -118,7 +120,8 @@ fn conv1d(cx: &LayerCx, inp: usize, out: usize) -> Result<(Op, Shape), DescError
     }
     let dilation = cx.opt(&r.dilation, "dilation", 1, DILATION)?;
     let groups = groups(cx, inp, out)?;
-    Ok((Op::Conv1d { out, kernel, dilation, groups }, Shape::Vec(out)))
+    let stride = cx.opt(&r.stride, "stride", 1, STRIDE)?;
+    Ok((Op::Conv1d { out, kernel, dilation, groups, stride }, Shape::Vec(out)))
 }
 
 fn conv2d(cx: &LayerCx, input: Shape, out: usize) -> Result<(Op, Shape), DescError> {

@@ -137,6 +137,8 @@ pub struct RawLayer {
     pub kernel: Option<Spanned<usize>>,
     pub kernel_f: Option<Spanned<usize>>,
     pub stride_f: Option<Spanned<usize>>,
+    /// conv1d: frames between computations (sample and hold).
+    pub stride: Option<Spanned<usize>>,
     pub dilation: Option<Spanned<usize>>,
     pub groups: Option<Spanned<usize>>,
     pub window: Option<Spanned<usize>>,

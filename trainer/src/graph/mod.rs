@@ -138,9 +138,9 @@ impl<'a> Run<'a> {
         let x = self.get(first)?.clone();
         let (bs, t, _) = x.dims3()?;
         Ok(match n.op {
-            Op::Conv1d { kernel, dilation, groups, .. } => {
+            Op::Conv1d { kernel, dilation, groups, stride, .. } => {
                 let (w, b) = self.take_normed(n)?;
-                conv::conv1d(&x, w, &b, kernel, dilation, groups, pad)?
+                conv::hold(&conv::conv1d(&x, w, &b, kernel, dilation, groups, pad)?, stride)?
             }
             Op::Linear { out } => {
                 let (w, b) = self.take_normed(n)?;

@@ -156,3 +156,74 @@ fn batch_norm_folds_into_the_weights() {
     let moved = before.iter().zip(&after).filter(|(a, b)| (*a - *b).abs() > 1e-6).count();
     assert_eq!(moved, before.len(), "every running mean moves in training");
 }
+
+/// Two strided conv1d layers (stride 2 with 3 taps, dilation 2; stride 3, grouped) and a head:
+/// the candle forward (a strided conv as the full conv sampled and held) equals the runtime's
+/// f32 path of the exported blob, frame by frame, within 2e-5.
+#[test]
+fn strided_conv1d_runs_as_the_runtime_runs() {
+    let text = r#"
+[quant]
+group_size = 8
+[[layer]]
+name = "c1"
+op = "conv1d"
+out = 16
+kernel = 3
+dilation = 2
+stride = 2
+act = "relu"
+[[layer]]
+name = "c2"
+op = "conv1d"
+out = 16
+kernel = 2
+groups = 4
+stride = 3
+act = "tanh"
+[[layer]]
+name = "mask"
+op = "linear"
+out = 129
+act = "sigmoid"
+"#;
+    let m = describe::parse(text, Path::new("strided.toml")).unwrap();
+    let mut rng = StdRng::seed_from_u64(21);
+    let p = init_params(&m, &mut rng, &Device::Cpu).unwrap();
+    let tensors = p
+        .weights
+        .iter()
+        .map(|w| {
+            let rows = w.as_tensor().dim(0).unwrap();
+            crate::export::graph::GraphTensor {
+                rows,
+                weight: w.as_tensor().flatten_all().unwrap().to_vec1().unwrap(),
+                bias: (0..rows).map(|_| rng.random_range(-0.3..0.3)).collect(),
+                quant: None,
+            }
+        })
+        .collect();
+    let dep = crate::export::graph::DeployGraph { desc: m.clone(), tensors, filterbank: None };
+    let (blob, _) = crate::export::graph::write_graph(&dep, None).unwrap();
+    let (w, b) = dep.tensors(&Device::Cpu).unwrap();
+    let nf = m.frontend.n_features();
+    let t = 23;
+    let xs: Vec<f32> = (0..t * nf).map(|_| rng.random_range(-8.0..2.0)).collect();
+    let x = Tensor::from_slice(&xs, (1, t, nf), &Device::Cpu).unwrap();
+    let want = trace(&m, &w, &b, &x).unwrap().pop().unwrap().1.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+
+    let model = runtime::Model::parse(&blob).unwrap();
+    let mut arena = vec![0f32; model.f32_arena_len()];
+    let mut sbuf = vec![0f32; model.f32_state_len()];
+    let mut st = runtime::StateF32::new(&mut sbuf);
+    let mut worst = 0f32;
+    for (k, frame) in xs.chunks(nf).enumerate() {
+        let mut y = vec![0f32; model.output_len()];
+        model.step_f32(&mut st, &mut arena, frame, &mut y).unwrap();
+        for (a, e) in y.iter().zip(&want[k * 129..(k + 1) * 129]) {
+            worst = worst.max((a - e).abs());
+        }
+    }
+    eprintln!("strided conv1d: runtime f32 within {worst:e} of candle");
+    assert!(worst < 2e-5, "{worst}");
+}
