@@ -1,7 +1,8 @@
-//! A description with `norm = "batch"` trains (tiny preset, DiffQ), its checkpoint keeps the
-//! norms' scales and running statistics, and it exports as a graph without a norm op (the
-//! statistics folded into the weights before quantisation): the blob parses, its f32 path equals
-//! the trainer's forward of the exported weights, its integer path runs. The fold's cost is
+//! A description with `norm = "batch"` (one of its layers strided in time) trains (tiny preset,
+//! DiffQ), its checkpoint keeps the norms' scales and running statistics, and it exports as a
+//! graph without a norm op (the statistics folded into the weights before quantisation): the blob
+//! parses, its f32 path equals the trainer's forward of the exported weights, its integer path
+//! runs. The fold's cost is
 //! measured against quantising the unfolded weights and normalising after them (what training's
 //! noise modelled): host SI-SDRi of the float model, of that, and of the exported blob.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
@@ -33,6 +34,7 @@ op = "conv1d"
 out = 32
 kernel = 3
 dilation = 2
+stride = 2
 norm = "batch"
 act = "relu"
 [[layer]]
