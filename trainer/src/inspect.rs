@@ -70,8 +70,9 @@ pub fn inspect(blob: &[u8]) -> Result<BlobInfo> {
             out_scale: n.out_scale,
         };
         if n.op.has_weights() {
+            let stride = if n.stride_t > 1 { format!(" s{}", n.stride_t) } else { String::new() };
             row.shape = match n.op {
-                Op::Conv1d => format!("{}x{}x{} (k{} d{})", n.out_c, n.kernel_t, c, n.kernel_t, n.dilation),
+                Op::Conv1d => format!("{}x{}x{} (k{} d{}{stride})", n.out_c, n.kernel_t, c, n.kernel_t, n.dilation),
                 Op::Conv2d => {
                     format!("{}x{}x{}x{} (k{} d{})", n.out_c, n.kernel_t, c, n.kernel_h, n.kernel_t, n.dilation)
                 }

@@ -119,6 +119,8 @@ impl Arch {
 pub struct Params {
     pub weights: Vec<Var>,
     pub biases: Vec<Var>,
+    /// The batch normalisations of a description's layers with `norm = "batch"`, in layer order.
+    pub norms: Vec<crate::graph::norm::BatchNorm>,
 }
 
 impl Params {
@@ -135,13 +137,17 @@ impl Params {
             weights.push(Var::from_tensor(&Tensor::from_vec(vals, (w.out, w.kernel * w.inp), device)?)?);
             biases.push(Var::from_tensor(&Tensor::zeros(w.out, DType::F32, device)?)?);
         }
-        Ok(Params { weights, biases })
+        Ok(Params { weights, biases, norms: Vec::new() })
     }
 
-    /// `(name, var)` pairs: `w{i}`, `b{i}`.
+    /// `(name, var)` pairs: `w{i}`, `b{i}`, and per batch normalisation `bn{i}.gamma`,
+    /// `bn{i}.mean`, `bn{i}.var`.
     pub fn named(&self) -> Vec<(String, &Var)> {
         let mut v: Vec<(String, &Var)> = self.weights.iter().enumerate().map(|(i, w)| (format!("w{i}"), w)).collect();
         v.extend(self.biases.iter().enumerate().map(|(i, b)| (format!("b{i}"), b)));
+        for (i, n) in self.norms.iter().enumerate() {
+            v.extend([("gamma", &n.gamma), ("mean", &n.mean), ("var", &n.var)].map(|(k, x)| (format!("bn{i}.{k}"), x)));
+        }
         v
     }
 

@@ -126,6 +126,7 @@ impl Layer {
             dilation: l.dilation,
             groups: u16::from(weighted),
             stride_h: 0,
+            stride_t: 0,
             out_scale: l.out_scale,
             int_offset: l.int_offset,
             arena_offset,

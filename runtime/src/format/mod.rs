@@ -28,7 +28,7 @@ pub use int_ops::{
 };
 pub use int_params::{int_block_len, int_linear_len, BiasQ, IntParams, INT_LINEAR_FIXED, INT_LUT_LEN};
 pub use layer::{BufferSizes, Layer};
-pub use node::{Act, Node, Op, MAX_DILATION, MAX_INPUTS, MAX_KERNEL, NO_TENSOR, PREVIOUS};
+pub use node::{Act, Node, Op, MAX_DILATION, MAX_INPUTS, MAX_KERNEL, MAX_STRIDE_T, NO_TENSOR, PREVIOUS};
 pub use packed::{bits_table_len, bits_width_for, GroupBits, Packed, MAX_GROUP};
 pub use tensor::{Kind, TensorEntry};
 pub use version::{GRAPH_VERSION, I16_BIAS_VERSION, INT_BIAS_VERSION, MAGIC, MIN_VERSION, ROW_PAIRS_VERSION, VERSION};

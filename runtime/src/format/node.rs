@@ -24,6 +24,8 @@ pub const MAX_POOL: u8 = 64;
 pub const MAX_KERNEL_H: u8 = 15;
 /// Largest conv2d stride over height.
 pub const MAX_STRIDE_H: u8 = 8;
+/// Largest conv1d stride over time.
+pub const MAX_STRIDE_T: u8 = 8;
 
 // Field offsets.
 const OP_AT: usize = 0;
@@ -42,7 +44,8 @@ const KERNEL_H_AT: usize = 19;
 const DILATION_AT: usize = 20;
 const GROUPS_AT: usize = 22;
 const STRIDE_H_AT: usize = 24;
-const RESERVED25_AT: usize = 25;
+const STRIDE_T_AT: usize = 25;
+const RESERVED26_AT: usize = 26;
 const OUT_SCALE_AT: usize = 28;
 const INT_OFFSET_AT: usize = 32;
 const ARENA_OFFSET_AT: usize = 36;
@@ -224,6 +227,9 @@ pub struct Node {
     pub groups: u16,
     /// conv2d: stride over height; else 0.
     pub stride_h: u8,
+    /// conv1d: stride over time, 2..=8 (it computes on frames `t ≡ 0 mod stride_t` and holds
+    /// that output until the next), or 0 (every frame); else 0.
+    pub stride_t: u8,
     /// Integer path: the scale of this node's int8 output (> 0); else 0.
     pub out_scale: f32,
     /// Integer path, ops with integer constants: where they start; else 0.
@@ -241,7 +247,7 @@ impl Node {
             return Err(Error::InvalidField(p));
         }
         let e = slice(b, h.node_entry_offset(i), NODE_ENTRY_LEN, Part::NodeTable)?;
-        let reserved = [RESERVED3_AT, RESERVED25_AT, RESERVED25_AT + 1, RESERVED25_AT + 2];
+        let reserved = [RESERVED3_AT, RESERVED26_AT, RESERVED26_AT + 1];
         if reserved.iter().any(|&at| e.get(at).is_some_and(|&r| r != 0)) {
             return Err(Error::Reserved(p));
         }
@@ -264,6 +270,7 @@ impl Node {
             dilation: u16_at(e, DILATION_AT, p)?,
             groups: u16_at(e, GROUPS_AT, p)?,
             stride_h: u8_at(e, STRIDE_H_AT, p)?,
+            stride_t: u8_at(e, STRIDE_T_AT, p)?,
             out_scale: f32_at(e, OUT_SCALE_AT, p)?,
             int_offset: u32_at(e, INT_OFFSET_AT, p)?,
             arena_offset: u32_at(e, ARENA_OFFSET_AT, p)?,
@@ -296,7 +303,8 @@ impl Node {
             Op::AvgPool | Op::MaxPool => (2..=MAX_POOL).contains(&kt) && n.no_conv_fields(),
             _ => kt == 0 && n.no_conv_fields(),
         };
-        act_ok && (lo..=hi).contains(&n.n_in) && operands_ok && n.out_c >= 1 && n.out_h >= 1 && kernel_ok
+        let stride_ok = n.stride_t == 0 || (n.op == Op::Conv1d && (2..=MAX_STRIDE_T).contains(&n.stride_t));
+        act_ok && (lo..=hi).contains(&n.n_in) && operands_ok && n.out_c >= 1 && n.out_h >= 1 && kernel_ok && stride_ok
     }
 
     fn no_conv_fields(&self) -> bool {
@@ -345,6 +353,7 @@ impl Node {
         put(&mut b, DILATION_AT, self.dilation.to_le_bytes());
         put(&mut b, GROUPS_AT, self.groups.to_le_bytes());
         put(&mut b, STRIDE_H_AT, [self.stride_h]);
+        put(&mut b, STRIDE_T_AT, [self.stride_t]);
         put(&mut b, OUT_SCALE_AT, self.out_scale.to_le_bytes());
         put(&mut b, INT_OFFSET_AT, self.int_offset.to_le_bytes());
         put(&mut b, ARENA_OFFSET_AT, self.arena_offset.to_le_bytes());
@@ -361,15 +370,22 @@ impl Node {
         usize::from(self.kernel_t.saturating_sub(1)) * usize::from(self.dilation)
     }
 
+    /// Frames between the node's computations: `stride_t` for a strided conv1d, else 1.
+    pub fn time_stride(&self) -> u64 {
+        u64::from(self.stride_t.max(1))
+    }
+
     /// Elements of streaming state for an input of `e` elements: conv1d/conv2d with
-    /// `kernel_t > 1` a ring of `history + 1` input frames; gru `H` (f32) or `2H` (integer
-    /// path: `h` as i16); pools `kernel_t` frames; else none.
+    /// `kernel_t > 1` a ring of `history + 1` input frames, then for a strided conv1d its held
+    /// output (`out_c`); gru `H` (f32) or `2H` (integer path: `h` as i16); pools `kernel_t`
+    /// frames; else none.
     pub fn state_len(&self, e: usize, int_path: bool) -> usize {
+        let held = if self.stride_t > 1 { self.out_len() } else { 0 };
         match self.op {
-            Op::Conv1d | Op::Conv2d if self.kernel_t > 1 => (self.history() + 1).saturating_mul(e),
+            Op::Conv1d | Op::Conv2d if self.kernel_t > 1 => (self.history() + 1).saturating_mul(e).saturating_add(held),
             Op::Gru => usize::from(self.out_c) * if int_path { 2 } else { 1 },
             Op::AvgPool | Op::MaxPool => usize::from(self.kernel_t).saturating_mul(e),
-            _ => 0,
+            _ => held,
         }
     }
 

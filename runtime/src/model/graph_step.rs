@@ -69,6 +69,7 @@ impl Model<'_> {
     ) -> Result<(), Error> {
         let x = xs.first().copied().unwrap_or(&[]);
         match n.op {
+            Op::Conv1d if n.stride_t > 1 => self.run_strided(path, n, i, x, (hist, frame), y),
             Op::Conv1d if n.groups == 1 => {
                 let mut taps: [Option<&[P::T]>; MAX_KERNEL] = [None; MAX_KERNEL];
                 let kd = (usize::from(n.kernel_t), usize::from(n.dilation));
@@ -84,6 +85,30 @@ impl Model<'_> {
                 path.streaming_op(self, n, i, x, (hist, frame), y)
             }
         }
+    }
+
+    /// A conv1d with a time stride `s`: its input enters the ring every frame; on frames
+    /// `t ≡ 0 (mod s)` it computes into its held output (the state after the ring), and every
+    /// frame it writes the held output.
+    fn run_strided<P: GraphPath>(
+        &self,
+        path: &P,
+        n: &Node,
+        i: u16,
+        x: &[P::T],
+        (hist, frame): (&mut [P::T], u64),
+        y: &mut [P::T],
+    ) -> Result<(), Error> {
+        let ring_len = hist.len().checked_sub(y.len()).ok_or(Error::KernelShape)?;
+        let (ring, held) = hist.split_at_mut_checked(ring_len).ok_or(Error::KernelShape)?;
+        if frame % n.time_stride() == 0 {
+            let plain = Node { stride_t: 0, ..*n };
+            self.run_node(path, &plain, i, &[x], (ring, frame), held)?;
+        } else {
+            let mut taps: [Option<&[P::T]>; MAX_KERNEL] = [None; MAX_KERNEL];
+            fill_taps((usize::from(n.kernel_t), usize::from(n.dilation)), frame, x, ring, &mut taps)?;
+        }
+        copy(held, y)
     }
 }
 

@@ -7,7 +7,7 @@
 use super::plan::{first_fit, Live};
 use super::tensor::Store;
 use super::{TensorId, WriteError};
-use crate::format::{Act, FrontEnd, Kind, Layout, Node, Op, MAX_NODES, NO_TENSOR, PREVIOUS};
+use crate::format::{Act, FrontEnd, Kind, Layout, Node, Op, MAX_NODES, MAX_STRIDE_T, NO_TENSOR, PREVIOUS};
 use alloc::vec::Vec;
 use std::format;
 
@@ -157,8 +157,24 @@ impl GraphWriter {
         bias: Option<TensorId>,
         spec: ConvSpec,
     ) -> Result<ValueId, WriteError> {
+        self.conv1d_strided(x, (weight, bias), spec, 1)
+    }
+
+    /// [`GraphWriter::conv1d`] that computes on frames `t ≡ 0 (mod stride)` only and holds that
+    /// output in between (`stride` 1..=8; 1 is every frame).
+    pub fn conv1d_strided(
+        &mut self,
+        x: ValueId,
+        (weight, bias): (TensorId, Option<TensorId>),
+        spec: ConvSpec,
+        stride: usize,
+    ) -> Result<ValueId, WriteError> {
+        if !(1..=usize::from(MAX_STRIDE_T)).contains(&stride) {
+            return Err(WriteError::Shape(format!("conv1d time stride {stride} is outside 1..={MAX_STRIDE_T}")));
+        }
         let n = conv_node(Op::Conv1d, weight, bias, &spec)?;
-        self.push(Node { out_h: 1, ..n }, &[x])
+        let stride_t = if stride > 1 { stride as u8 } else { 0 };
+        self.push(Node { out_h: 1, stride_t, ..n }, &[x])
     }
 
     /// Height-"same" conv2d with `kernel_h` rows (odd) and `stride_h`, weights
@@ -318,6 +334,7 @@ fn plain_node(op: Op) -> Node {
         dilation: 0,
         groups: 0,
         stride_h: 0,
+        stride_t: 0,
         out_scale: 0.0,
         int_offset: 0,
         arena_offset: 0,

@@ -9,7 +9,8 @@ use rand::rngs::StdRng;
 /// One node of the reference: its inputs (value ids) and what it computes.
 #[derive(Clone, Debug)]
 pub enum R {
-    /// conv1d (`k`, `d`; linear: 1, 1) with row-major weights `[out][k][cin]`, bias, activation.
+    /// conv1d (`k`, `d`; linear: 1, 1) with row-major weights `[out][k][cin]`, bias, activation,
+    /// computed on frames `t ≡ 0 (mod s)` and held in between (`s = 1`: every frame).
     Weighted {
         x: usize,
         w: Vec<f32>,
@@ -18,6 +19,7 @@ pub enum R {
         out: usize,
         k: usize,
         d: usize,
+        s: usize,
         act: Act,
     },
     Relu(usize),
@@ -68,7 +70,20 @@ impl G {
 
     /// A conv1d (k, d) or, with `k = 0`, a linear node of `out` outputs with random packed
     /// weights (group size 16, 2..5 bits) and an f32 bias.
-    pub fn weighted(&mut self, r: &mut StdRng, x: usize, out: usize, (k, d): (usize, usize), act: Act) -> usize {
+    pub fn weighted(&mut self, r: &mut StdRng, x: usize, out: usize, kd: (usize, usize), act: Act) -> usize {
+        self.weighted_strided(r, x, out, kd, 1, act)
+    }
+
+    /// [`G::weighted`] with a conv1d time stride `s` (1..=8).
+    pub fn weighted_strided(
+        &mut self,
+        r: &mut StdRng,
+        x: usize,
+        out: usize,
+        (k, d): (usize, usize),
+        s: usize,
+        act: Act,
+    ) -> usize {
         let cin = self.widths[x];
         let kk = k.max(1);
         let q = Q::random(r, out * kk * cin, 16, Bits::Var(2, 5));
@@ -80,9 +95,9 @@ impl G {
             self.w.linear(xv, wt, Some(bt), out, act).unwrap()
         } else {
             let spec = ConvSpec { out_c: out, kernel: k, dilation: d, groups: 1, act };
-            self.w.conv1d(xv, wt, Some(bt), spec).unwrap()
+            self.w.conv1d_strided(xv, (wt, Some(bt)), spec, s).unwrap()
         };
-        self.push(R::Weighted { x, w: q.dequant(), b, cin, out, k: kk, d, act }, v, out)
+        self.push(R::Weighted { x, w: q.dequant(), b, cin, out, k: kk, d, s, act }, v, out)
     }
 
     pub fn relu(&mut self, x: usize) -> usize {
@@ -137,8 +152,9 @@ impl G {
 fn eval(n: &R, v: &[Vec<Vec<f64>>], t: usize) -> Vec<f64> {
     let map = |x: usize, f: &dyn Fn(f64) -> f64| v[x][t].iter().map(|&a| f(a)).collect();
     match n {
-        R::Weighted { x, w, b, cin, out, k, d, act } => (0..*out)
+        R::Weighted { x, w, b, cin, out, k, d, s, act } => (0..*out)
             .map(|o| {
+                let t = t / s * s; // the frame it last computed on
                 let mut acc = f64::from(b[o]);
                 for j in 0..*k {
                     let back = (k - 1 - j) * d;

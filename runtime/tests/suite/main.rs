@@ -18,3 +18,4 @@ mod malformed_v5;
 mod reencode;
 mod roundtrip;
 mod streaming;
+mod stride;

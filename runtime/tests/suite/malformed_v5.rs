@@ -88,7 +88,7 @@ fn the_v5_crc_covers_the_header() {
 }
 
 /// Writes the version 5 fuzz seeds (FORMAT.md's graph: add, concat, fused activations, a gru,
-/// a conv2d with a pool) into `runtime/fuzz/seeds/parse_and_step/`:
+/// a conv2d with a pool, strided conv1d layers) into `runtime/fuzz/seeds/parse_and_step/`:
 /// `cargo test -p diffq-runtime --features std --test suite -- --ignored write_v5_fuzz_seeds`.
 #[test]
 #[ignore]
@@ -106,6 +106,7 @@ fn write_v5_fuzz_seeds() {
         ("v5_add_concat_f32", g.w.finish().unwrap()),
         ("v5_gru_int", crate::graph::gru_blob()),
         ("v5_conv2d_int", crate::graph::conv2d_blob()),
+        ("v5_conv1d_stride_f32", crate::graphs::G::finish_f32(crate::stride::strided_graph(3))),
     ];
     for (name, blob) in seeds {
         Model::parse(&blob).unwrap();

@@ -32,10 +32,12 @@ impl LayerCx<'_, '_> {
             ("kernel", sp(&r.kernel)),
             ("kernel_f", sp(&r.kernel_f)),
             ("stride_f", sp(&r.stride_f)),
+            ("stride", sp(&r.stride)),
             ("dilation", sp(&r.dilation)),
             ("groups", sp(&r.groups)),
             ("window", sp(&r.window)),
             ("act", r.act.as_ref().map(Spanned::span)),
+            ("norm", r.norm.as_ref().map(Spanned::span)),
             ("quant", r.quant.as_ref().map(Spanned::span)),
         ]
         .into_iter()

@@ -96,11 +96,13 @@ pub enum Src {
 /// What a layer computes. Convolutions are causal in time; `kernel` counts time taps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Op {
+    /// `stride > 1`: computed on frames `t ≡ 0 (mod stride)`, its output held in between.
     Conv1d {
         out: usize,
         kernel: usize,
         dilation: usize,
         groups: usize,
+        stride: usize,
     },
     Linear {
         out: usize,
@@ -140,6 +142,14 @@ impl Op {
     pub fn is_weighted(&self) -> bool {
         matches!(self, Op::Conv1d { .. } | Op::Linear { .. } | Op::Gru { .. } | Op::Conv2d { .. })
     }
+}
+
+/// A normalisation of a weighted layer's output, per channel, before its activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Norm {
+    /// Batch normalisation: batch statistics in training (over batch × time, and frequency for a
+    /// conv2d), running statistics in evaluation, folded into the weights and bias at export.
+    Batch,
 }
 
 /// How a weighted layer's tensors are stored.
@@ -199,6 +209,8 @@ pub struct Node {
     pub in_shape: Shape,
     pub shape: Shape,
     pub act: Option<Act>,
+    /// Normalisation between the weights and the activation (training only: folded at export).
+    pub norm: Option<Norm>,
     /// Weighted layers: their quantisation and tensors (GRU: `W_x` then `W_h`).
     pub quant: Option<LayerQuant>,
     pub weights: Vec<WeightSpec>,

@@ -53,6 +53,7 @@ impl<'a, 'b> Layers<'a, 'b> {
         let kind = *r.op.get_ref();
         let (op, shape) = ops::check(&cx, kind, &shapes)?;
         let act = r.act.as_ref().map(|a| *a.get_ref());
+        let norm = ops::norm(&cx)?;
         let in_shape = shapes.first().copied().unwrap_or(self.input);
         let (quant, weights) = if op.is_weighted() {
             let q = quant::layer(self.src, &cx.field, &cx.op_span(), r.quant.as_ref(), &self.defaults)?;
@@ -72,7 +73,7 @@ impl<'a, 'b> Layers<'a, 'b> {
         };
         self.names.insert(name.clone(), self.nodes.len());
         self.spans.push(r.name.span());
-        self.nodes.push(Node { name, op, inputs, in_shape, shape, act, quant, weights });
+        self.nodes.push(Node { name, op, inputs, in_shape, shape, act, norm, quant, weights });
         Ok(())
     }
 

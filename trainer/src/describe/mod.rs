@@ -17,7 +17,7 @@ pub mod write;
 
 pub use budget::{footprint, Footprint};
 pub use error::{DescError, Place};
-pub use graph::{Budget, Frontend, LayerQuant, ModelDesc, Node, Op, Shape, Src, WeightShape, WeightSpec};
+pub use graph::{Budget, Frontend, LayerQuant, ModelDesc, Node, Norm, Op, Shape, Src, WeightShape, WeightSpec};
 pub use schema::{Act, Features, Output};
 pub use summary::render;
 
@@ -136,8 +136,7 @@ fn check_budget(src: &Source, m: &mut ModelDesc, raw: Option<&schema::RawBudget>
     ] {
         if let Some(l) = lim {
             if est > *l.get_ref() {
-                let msg =
-                    format!("the model needs {est} bytes of {what}, over the budget of {}", l.get_ref());
+                let msg = format!("the model needs {est} bytes of {what}, over the budget of {}", l.get_ref());
                 return Err(src.error(l.span(), format!("[budget].{name}"), msg));
             }
         }

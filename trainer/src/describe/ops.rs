@@ -2,7 +2,7 @@
 
 use super::cx::LayerCx;
 use super::error::DescError;
-use super::graph::{Op, Shape, WeightShape};
+use super::graph::{Norm, Op, Shape, WeightShape};
 use super::schema::OpKind;
 
 /// Widest value a layer may produce (the runtime's `u16` widths, kept to what fits a chip).
@@ -11,6 +11,8 @@ pub const MAX_WIDTH: usize = 4096;
 pub const KERNEL: std::ops::RangeInclusive<usize> = 1..=16;
 /// Time dilation of a convolution (the runtime's `MAX_DILATION`).
 pub const DILATION: std::ops::RangeInclusive<usize> = 1..=256;
+/// Time stride of a conv1d (the runtime's `MAX_STRIDE_T`).
+pub const STRIDE: std::ops::RangeInclusive<usize> = 1..=runtime::format::MAX_STRIDE_T as usize;
 /// Frequency stride of a conv2d.
 pub const STRIDE_F: std::ops::RangeInclusive<usize> = 1..=8;
 /// Frames a pool covers.
@@ -19,10 +21,10 @@ pub const WINDOW: std::ops::RangeInclusive<usize> = 2..=256;
 /// The optional fields an op takes (`inputs` is always allowed).
 fn allowed(k: OpKind) -> &'static [&'static str] {
     match k {
-        OpKind::Conv1d => &["out", "kernel", "dilation", "groups", "act", "quant"],
-        OpKind::Linear => &["out", "act", "quant"],
+        OpKind::Conv1d => &["out", "kernel", "dilation", "groups", "stride", "act", "norm", "quant"],
+        OpKind::Linear => &["out", "act", "norm", "quant"],
         OpKind::Gru => &["out", "quant"],
-        OpKind::Conv2d => &["out", "kernel", "kernel_f", "stride_f", "dilation", "groups", "act", "quant"],
+        OpKind::Conv2d => &["out", "kernel", "kernel_f", "stride_f", "dilation", "groups", "act", "norm", "quant"],
         OpKind::Avgpool | OpKind::Maxpool => &["window"],
         _ => &[],
     }
@@ -82,6 +84,24 @@ pub fn check(cx: &LayerCx, k: OpKind, ins: &[Shape]) -> Result<(Op, Shape), Desc
     })
 }
 
+/// `norm`: `"batch"` (folded into the weights at export), else none. Layer normalisation is
+/// refused: its statistics are each frame's own, so no fixed scale and shift can replace it.
+pub fn norm(cx: &LayerCx) -> Result<Option<Norm>, DescError> {
+    let Some(n) = &cx.raw.norm else { return Ok(None) };
+    match n.get_ref().as_str() {
+        "batch" => Ok(Some(Norm::Batch)),
+        "layer" => Err(cx.err(
+            n.span(),
+            "norm",
+            "\"layer\" cannot be folded into the weights at export (layer normalisation divides by each \
+             frame's own statistics, and the runtime has no norm op): use norm = \"batch\"",
+        )),
+        other => {
+            Err(cx.err(n.span(), "norm", format!("\"{other}\" is not a normalisation (the one there is: \"batch\")")))
+        }
+    }
+}
+
 /// `groups` (default 1) dividing both `inp` and `out`.
 fn groups(cx: &LayerCx, inp: usize, out: usize) -> Result<usize, DescError> {
     let g = cx.opt(&cx.raw.groups, "groups", 1, 1..=MAX_WIDTH)?;
@@ -100,7 +120,8 @@ fn conv1d(cx: &LayerCx, inp: usize, out: usize) -> Result<(Op, Shape), DescError
     }
     let dilation = cx.opt(&r.dilation, "dilation", 1, DILATION)?;
     let groups = groups(cx, inp, out)?;
-    Ok((Op::Conv1d { out, kernel, dilation, groups }, Shape::Vec(out)))
+    let stride = cx.opt(&r.stride, "stride", 1, STRIDE)?;
+    Ok((Op::Conv1d { out, kernel, dilation, groups, stride }, Shape::Vec(out)))
 }
 
 fn conv2d(cx: &LayerCx, input: Shape, out: usize) -> Result<(Op, Shape), DescError> {

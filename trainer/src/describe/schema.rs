@@ -137,9 +137,13 @@ pub struct RawLayer {
     pub kernel: Option<Spanned<usize>>,
     pub kernel_f: Option<Spanned<usize>>,
     pub stride_f: Option<Spanned<usize>>,
+    /// conv1d: frames between computations (sample and hold).
+    pub stride: Option<Spanned<usize>>,
     pub dilation: Option<Spanned<usize>>,
     pub groups: Option<Spanned<usize>>,
     pub window: Option<Spanned<usize>>,
     pub act: Option<Spanned<Act>>,
+    /// `"batch"`: batch normalisation after the weights (folded into them at export).
+    pub norm: Option<Spanned<String>>,
     pub quant: Option<Spanned<RawQuant>>,
 }

@@ -7,7 +7,10 @@ use std::fmt::Write as _;
 
 fn op_name(op: &Op) -> String {
     match *op {
-        Op::Conv1d { kernel, dilation, groups, .. } => format!("conv1d k{kernel} d{dilation} g{groups}"),
+        Op::Conv1d { kernel, dilation, groups, stride, .. } => {
+            let s = if stride > 1 { format!(" s{stride}") } else { String::new() };
+            format!("conv1d k{kernel} d{dilation} g{groups}{s}")
+        }
         Op::Linear { .. } => "linear".into(),
         Op::Gru { hidden } => format!("gru {hidden}"),
         Op::Conv2d { kernel, kernel_f, stride_f, dilation, groups, .. } => {

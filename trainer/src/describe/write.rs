@@ -101,9 +101,9 @@ fn add_node<'a>(
     let x = *ins.first().ok_or_else(|| anyhow!("layer `{}` has no input", n.name))?;
     let act = act_of(n.act);
     Ok(match n.op {
-        Op::Conv1d { out, kernel, dilation, groups } => {
+        Op::Conv1d { out, kernel, dilation, groups, stride } => {
             let (w, b) = put(wr, ts.next())?;
-            wr.conv1d(x, w, Some(b), ConvSpec { out_c: out, kernel, dilation, groups, act })?
+            wr.conv1d_strided(x, (w, Some(b)), ConvSpec { out_c: out, kernel, dilation, groups, act }, stride)?
         }
         Op::Linear { out } => {
             let (w, b) = put(wr, ts.next())?;

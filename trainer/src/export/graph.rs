@@ -8,6 +8,7 @@ use crate::checkpoint::Trained;
 use crate::describe::write::{graph_writer, keep_layout, GraphTensor, KEEP_INT_BITS};
 use crate::describe::{ModelDesc, Node, Src, WeightSpec};
 use crate::diffq::{quantize, size, QuantLayout};
+use crate::graph::norm::{self, BatchNorm};
 use crate::graph::Described;
 use anyhow::{anyhow, bail, Result};
 use candle_core::{Device, Tensor};
@@ -53,20 +54,26 @@ fn tensor_plan(
     })
 }
 
-/// Tensor `k` quantised with `plan`; with `fold` (the first tensor of a layer reading the input)
-/// `W' = W·2^−in_shift` (exact) and `b' = b − in_mean·Σ_row W'_q`.
+/// Tensor `k` quantised with `plan`: first its batch norm `bn` folded in (running statistics,
+/// [`norm::fold`]); then, with `fold` (the first tensor of a layer reading the input),
+/// `W' = W·2^−in_shift` (exact); then quantised, and `b' = b − in_mean·Σ_row W'_q`.
 fn deploy_tensor(
     t: &Trained,
     k: usize,
     name: &str,
     plan: Option<(QuantLayout, Vec<u8>)>,
     fold: bool,
+    bn: Option<&BatchNorm>,
 ) -> Result<GraphTensor> {
     let var = t.params.weights.get(k).ok_or_else(|| anyhow!("missing weight tensor {k}"))?;
     let rows = var.as_tensor().dim(0)?;
     let mut w = var.as_tensor().flatten_all()?.to_device(&Device::Cpu)?.to_vec1::<f32>()?;
     let bvar = t.params.biases.get(k).ok_or_else(|| anyhow!("missing bias {k}"))?;
     let mut bias = bvar.as_tensor().to_device(&Device::Cpu)?.to_vec1::<f32>()?;
+    if let Some(bn) = bn {
+        let v = |x: &candle_core::Var| x.as_tensor().to_device(&Device::Cpu)?.to_vec1::<f32>();
+        norm::fold(&mut w, &mut bias, &v(&bn.gamma)?, &v(&bn.mean)?, &v(&bn.var)?);
+    }
     crate::diffq::check_finite(name, &w)?;
     crate::diffq::check_finite(&format!("{name} bias"), &bias)?;
     let f = t.model.as_ref().map(|d| d.desc.frontend.clone()).ok_or_else(|| anyhow!("not a description"))?;
@@ -104,11 +111,17 @@ pub fn plans(t: &Trained, d: &Described, o: &ExportOptions) -> Result<BitsPlan> 
     Ok(out)
 }
 
-/// Every tensor of the description quantised with `plans` and folded.
+/// Every tensor of the description folded and quantised with `plans`; the graph's layers keep no
+/// norm (folded into their weights).
 pub fn deploy(t: &Trained, d: &Described, plans: &BitsPlan) -> Result<DeployGraph> {
     let m = &d.desc;
     let mut tensors = Vec::new();
+    let mut norms = t.params.norms.iter();
     for n in &m.nodes {
+        let bn = match n.norm {
+            Some(_) => Some(norms.next().ok_or_else(|| anyhow!("layer `{}`: no batch norm state", n.name))?),
+            None => None,
+        };
         let reads_input = n.inputs.contains(&Src::Input);
         if reads_input && !(n.op.is_weighted() && n.inputs.len() == 1) {
             bail!(
@@ -120,11 +133,14 @@ pub fn deploy(t: &Trained, d: &Described, plans: &BitsPlan) -> Result<DeployGrap
         for (j, _) in n.weights.iter().enumerate() {
             let k = tensors.len();
             let plan = plans.get(k).cloned().ok_or_else(|| anyhow!("layer `{}`: no plan for tensor {k}", n.name))?;
-            tensors.push(deploy_tensor(t, k, &format!("{}.w{j}", n.name), plan, reads_input && j == 0)?);
+            let name = format!("{}.w{j}", n.name);
+            tensors.push(deploy_tensor(t, k, &name, plan, reads_input && j == 0, bn.filter(|_| j == 0))?);
         }
     }
     let filterbank = d.filterbank().map(|fb| fb.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect());
-    Ok(DeployGraph { desc: m.clone(), tensors, filterbank })
+    let mut desc = m.clone();
+    desc.nodes.iter_mut().for_each(|n| n.norm = None);
+    Ok(DeployGraph { desc, tensors, filterbank })
 }
 
 /// Writes the blob (integer path when `calib` is given) and parses it back; also returns the

@@ -69,7 +69,7 @@ pub fn enhance(dep: &DeployGraph, noisy: &[f32], dev: &Device) -> Result<Vec<f32
     let feats = features_of(dep, &specs)?;
     let (w, b) = dep.tensors(dev)?;
     let x = Tensor::from_vec(feats, (1, specs.len(), dep.desc.frontend.n_features()), dev)?;
-    let z = graph::forward(&dep.desc, &w, &b, &x, false)?;
+    let z = graph::forward(&dep.desc, &w, &b, graph::norm::Norms::Folded, &x, false)?;
     let fb = match &dep.filterbank {
         Some(fb) => Some(Tensor::from_slice(fb, (fb.len() / BINS, BINS), dev)?),
         None => None,

@@ -14,6 +14,18 @@ pub fn pad_time(x: &Tensor, n: usize, pad: f32) -> Result<Tensor> {
     Tensor::cat(&[&front, x], 1)
 }
 
+/// Sample and hold over time: frame `t` of `y (B, T, W)` replaced by frame `stride·⌊t/stride⌋`
+/// (a strided conv1d computes on frames `t ≡ 0 mod stride` and holds that output in between,
+/// as the runtime runs it).
+pub fn hold(y: &Tensor, stride: usize) -> Result<Tensor> {
+    if stride <= 1 {
+        return Ok(y.clone());
+    }
+    let t = y.dim(1)?;
+    let idx: Vec<u32> = (0..t).map(|i| (i / stride * stride) as u32).collect();
+    y.index_select(&Tensor::from_vec(idx, t, y.device())?, 1)
+}
+
 /// `x (N, K·in)` rows laid out `[K][in]`, times the grouped weight `w (out, K·in/g)`: group `i`
 /// reads inputs `[i·in/g, (i+1)·in/g)` of every run of `in` and writes outputs `[i·out/g, …)`.
 pub fn grouped_matmul(x: &Tensor, w: &Tensor, runs: usize, groups: usize) -> Result<Tensor> {

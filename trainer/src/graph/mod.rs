@@ -4,6 +4,7 @@
 
 pub mod conv;
 pub mod gru;
+pub mod norm;
 mod task;
 
 pub use task::{bin_gains, task_loss, Described};
@@ -12,14 +13,18 @@ use crate::describe::{Act, ModelDesc, Node, Op, Shape, Src};
 use crate::model::Params;
 use anyhow::{anyhow, bail, Result};
 use candle_core::{DType, Device, Tensor, Var};
+use norm::{BatchNorm, Norms};
 use rand::rngs::StdRng;
 use rand::Rng;
 
 /// Fresh trainable tensors of a description, per weight tensor in layer order (a GRU's `W_x`
 /// then `W_h`): weights `(rows, row_len)`, He-uniform for the layers feeding a ReLU or anything
-/// else, a smaller bound for the output layer, PyTorch's `±1/√H` for a GRU; zero biases.
+/// else, a smaller bound for the output layer, PyTorch's `±1/√H` for a GRU; zero biases; per
+/// `norm = "batch"` layer `γ = 1` and running statistics (0, 1).
 pub fn init_params(m: &ModelDesc, rng: &mut StdRng, dev: &Device) -> Result<Params> {
     let (mut weights, mut biases) = (Vec::new(), Vec::new());
+    let norms = m.nodes.iter().filter(|n| n.norm.is_some()).map(|n| BatchNorm::new(channels(n).0, dev));
+    let norms = norms.collect::<candle_core::Result<Vec<_>>>()?;
     let out_node = m.nodes.iter().rposition(|n| n.op.is_weighted());
     for (i, n) in m.nodes.iter().enumerate() {
         for w in &n.weights {
@@ -34,7 +39,15 @@ pub fn init_params(m: &ModelDesc, rng: &mut StdRng, dev: &Device) -> Result<Para
             biases.push(Var::from_tensor(&Tensor::zeros(w.bias, DType::F32, dev)?)?);
         }
     }
-    Ok(Params { weights, biases })
+    Ok(Params { weights, biases, norms })
+}
+
+/// A layer's output channels and the positions of each (a conv2d's frequencies, else 1).
+pub fn channels(n: &Node) -> (usize, usize) {
+    match n.shape {
+        Shape::Map { c, f } if matches!(n.op, Op::Conv2d { .. }) => (c, f),
+        s => (s.width(), 1),
+    }
 }
 
 fn act(x: Tensor, a: Option<Act>) -> candle_core::Result<Tensor> {
@@ -68,6 +81,8 @@ struct Run<'a> {
     /// The value of the frames before the stream for a layer reading the input.
     input_pad: f32,
     next: usize,
+    norms: Norms<'a>,
+    next_norm: usize,
 }
 
 impl<'a> Run<'a> {
@@ -85,21 +100,52 @@ impl<'a> Run<'a> {
         w.zip(b).ok_or_else(|| anyhow!("{} weight tensors given for a model that needs more", self.weights.len()))
     }
 
+    /// The next weight tensor and the bias to add with it: none with a norm (it is added after).
+    fn take_normed(&mut self, n: &Node) -> Result<(&'a Tensor, Tensor)> {
+        let (w, b) = self.take()?;
+        Ok((w, if n.norm.is_some() { b.zeros_like()? } else { b.clone() }))
+    }
+
+    /// `y` normalised and the bias added, for a layer with a norm; else `y`.
+    fn normed(&mut self, n: &Node, y: Tensor) -> Result<Tensor> {
+        if n.norm.is_none() {
+            return Ok(y);
+        }
+        let b = self.biases.get(self.next.wrapping_sub(1)).ok_or_else(|| anyhow!("no bias for `{}`", n.name))?;
+        let (set, train) = match self.norms {
+            Norms::Folded => bail!("layer `{}` has a norm, but this forward pass has no norm state", n.name),
+            Norms::Train(s) => (s, true),
+            Norms::Eval(s) => (s, false),
+        };
+        let bn = set.get(self.next_norm).ok_or_else(|| anyhow!("no batch norm state for `{}`", n.name))?;
+        self.next_norm += 1;
+        let (c, f) = channels(n);
+        let z = norm::apply(&y, bn, f, train)?;
+        let (bs, t, _) = z.dims3()?;
+        Ok(z.reshape((bs, t, c, f))?.broadcast_add(&b.reshape((1, 1, c, 1))?)?.reshape((bs, t, c * f))?)
+    }
+
     /// Layer `n`'s output before its fused activation.
     fn linear_part(&mut self, n: &Node) -> Result<Tensor> {
+        let y = self.op_output(n)?;
+        self.normed(n, y)
+    }
+
+    /// Layer `n`'s op (a weighted layer with a norm: without its bias).
+    fn op_output(&mut self, n: &Node) -> Result<Tensor> {
         let first = *n.inputs.first().ok_or_else(|| anyhow!("layer `{}` has no input", n.name))?;
         let pad = if first == Src::Input { self.input_pad } else { 0.0 };
         let x = self.get(first)?.clone();
         let (bs, t, _) = x.dims3()?;
         Ok(match n.op {
-            Op::Conv1d { kernel, dilation, groups, .. } => {
-                let (w, b) = self.take()?;
-                conv::conv1d(&x, w, b, kernel, dilation, groups, pad)?
+            Op::Conv1d { kernel, dilation, groups, stride, .. } => {
+                let (w, b) = self.take_normed(n)?;
+                conv::hold(&conv::conv1d(&x, w, &b, kernel, dilation, groups, pad)?, stride)?
             }
             Op::Linear { out } => {
-                let (w, b) = self.take()?;
+                let (w, b) = self.take_normed(n)?;
                 let width = x.dim(2)?;
-                x.reshape((bs * t, width))?.matmul(&w.t()?)?.broadcast_add(b)?.reshape((bs, t, out))?
+                x.reshape((bs * t, width))?.matmul(&w.t()?)?.broadcast_add(&b)?.reshape((bs, t, out))?
             }
             Op::Gru { .. } => {
                 let ((wx, bx), (wh, bh)) = (self.take()?, self.take()?);
@@ -107,9 +153,9 @@ impl<'a> Run<'a> {
             }
             Op::Conv2d { kernel, kernel_f, stride_f, dilation, groups, .. } => {
                 let Shape::Map { c, f } = n.in_shape else { bail!("conv2d `{}` on a vector", n.name) };
-                let (w, b) = self.take()?;
+                let (w, b) = self.take_normed(n)?;
                 let s = conv::Conv2d { kernel, kernel_f, stride_f, dilation, groups, c, f };
-                conv::conv2d(&x, w, b, s, pad)?
+                conv::conv2d(&x, w, &b, s, pad)?
             }
             Op::Add | Op::Mul | Op::Concat => {
                 let xs: Vec<Tensor> = n.inputs.iter().map(|&s| self.get(s).cloned()).collect::<Result<_>>()?;
@@ -153,15 +199,17 @@ fn concat(xs: &[Tensor], shape: Shape) -> Result<Tensor> {
 /// mask logits or class logits `(B, T, n_out)`, for features `(B, T, n_features)`. With
 /// `normalize` the features enter as `(x − in_mean)·2^−in_shift` and the frames before the
 /// stream (and a conv2d's frequency padding) as the normalised raw zero (training weights);
-/// without, raw (exported, folded weights).
+/// without, raw (exported, folded weights). `norms` holds the batch normalisations' state and
+/// says whether they use the batch's statistics (training) or the running ones.
 pub fn forward(
     m: &ModelDesc,
     weights: &[Tensor],
     biases: &[Tensor],
+    norms: Norms,
     feats: &Tensor,
     normalize: bool,
 ) -> Result<Tensor> {
-    let (mut values, _) = run(m, weights, biases, feats, normalize, false)?;
+    let (mut values, _) = run(m, (weights, biases, norms), feats, normalize, false)?;
     values.pop().ok_or_else(|| anyhow!("empty model"))
 }
 
@@ -169,7 +217,7 @@ pub fn forward(
 /// layer, its result before the activation, for raw features and exported weights: what the
 /// integer path's calibration measures.
 pub fn trace(m: &ModelDesc, weights: &[Tensor], biases: &[Tensor], feats: &Tensor) -> Result<Vec<(Tensor, Tensor)>> {
-    let (values, pres) = run(m, weights, biases, feats, false, true)?;
+    let (values, pres) = run(m, (weights, biases, Norms::Folded), feats, false, true)?;
     Ok(pres.into_iter().zip(values).collect())
 }
 
@@ -177,8 +225,7 @@ pub fn trace(m: &ModelDesc, weights: &[Tensor], biases: &[Tensor], feats: &Tenso
 /// with `squash_last`, each layer's result before its activation.
 fn run(
     m: &ModelDesc,
-    weights: &[Tensor],
-    biases: &[Tensor],
+    (weights, biases, norms): (&[Tensor], &[Tensor], Norms),
     feats: &Tensor,
     normalize: bool,
     squash_last: bool,
@@ -190,7 +237,8 @@ fn run(
     } else {
         (feats.clone(), 0.0)
     };
-    let mut run = Run { weights, biases, values: Vec::with_capacity(m.nodes.len()), input, input_pad, next: 0 };
+    let values = Vec::with_capacity(m.nodes.len());
+    let mut run = Run { weights, biases, values, input, input_pad, next: 0, norms, next_norm: 0 };
     let mut pres = Vec::new();
     let last = m.nodes.len().saturating_sub(1);
     for (i, n) in m.nodes.iter().enumerate() {

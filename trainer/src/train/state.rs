@@ -28,9 +28,10 @@ pub struct TrainState {
     pub(super) ema_start: usize,
 }
 
-/// The weights and biases as the optimiser sees them.
+/// The trained values as the optimiser sees them: weights, biases, the batch norms' scales (their
+/// running statistics are not trained).
 pub fn param_vars(params: &Params) -> Vec<&Var> {
-    params.weights.iter().chain(params.biases.iter()).collect()
+    params.weights.iter().chain(params.biases.iter()).chain(params.norms.iter().map(|n| &n.gamma)).collect()
 }
 
 impl TrainState {

@@ -7,7 +7,7 @@ use crate::checkpoint::Checkpoint;
 use crate::config::RunConfig;
 use crate::diffq::size::BlobLayout;
 use crate::fused::FusedNet;
-use crate::graph;
+use crate::graph::{self, norm::Norms};
 use crate::loader::{self, Batch};
 use crate::model::{self, Arch, Params};
 use crate::schedule::lr_at;
@@ -101,11 +101,18 @@ pub fn batch_tensors(b: &Batch, dev: &Device) -> Result<(Tensor, Tensor, Tensor)
     Ok((f, m, c))
 }
 
-/// The task loss of `run`'s model with `weights` and `biases` on batch tensors, and its logits.
-fn task_loss(run: &RunConfig, weights: &[Tensor], biases: &[Tensor], (f, m, c): Bt) -> Result<(Tensor, Tensor)> {
+/// The task loss of `run`'s model with `weights` and `biases` (and its batch norms as `norms`
+/// says) on batch tensors, and its logits.
+fn task_loss(
+    run: &RunConfig,
+    weights: &[Tensor],
+    biases: &[Tensor],
+    norms: Norms,
+    (f, m, c): Bt,
+) -> Result<(Tensor, Tensor)> {
     match &run.model {
         Some(d) => {
-            let z = graph::forward(&d.desc, weights, biases, f, true)?;
+            let z = graph::forward(&d.desc, weights, biases, norms, f, true)?;
             let fb = d.filterbank_tensor(f.device())?;
             Ok((graph::task_loss(&z, fb.as_ref(), m, c)?, z))
         }
@@ -122,7 +129,7 @@ type Bt<'a> = (&'a Tensor, &'a Tensor, &'a Tensor);
 /// Loss of `weights` on a batch, without gradients.
 pub fn eval_loss(run: &RunConfig, weights: &[Tensor], params: &Params, b: &Batch, dev: &Device) -> Result<f64> {
     let (f, m, c) = batch_tensors(b, dev)?;
-    let (loss, _) = task_loss(run, weights, &params.bias_tensors(), (&f, &m, &c))?;
+    let (loss, _) = task_loss(run, weights, &params.bias_tensors(), Norms::Eval(&params.norms), (&f, &m, &c))?;
     Ok(f64::from(loss.to_scalar::<f32>()?))
 }
 
@@ -159,7 +166,8 @@ impl TrainState {
     /// Task loss and fit term (the task loss blended with the teacher's) through candle's graph.
     fn graph_loss(&self, cx: &StepContext, w: &[Tensor], batch: &Batch) -> Result<(Tensor, Tensor)> {
         let (f, m, c) = batch_tensors(batch, cx.dev)?;
-        let (task, z) = task_loss(cx.run, w, &self.params.bias_tensors(), (&f, &m, &c))?;
+        let norms = Norms::Train(&self.params.norms);
+        let (task, z) = task_loss(cx.run, w, &self.params.bias_tensors(), norms, (&f, &m, &c))?;
         let fit = match cx.teacher {
             Some(t) => t.blend(&cx.run.arch, &task, &z, &f, &m)?,
             None => task.clone(),
