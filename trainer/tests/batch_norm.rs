@@ -142,7 +142,7 @@ fn a_batch_normalised_description_trains_and_exports_folded() {
         n.mean.set(&Tensor::zeros(c, candle_core::DType::F32, &Device::Cpu).unwrap()).unwrap();
         n.var.set(&Tensor::full((1.0 - graph::norm::EPS) as f32, c, &Device::Cpu).unwrap()).unwrap();
     }
-    let unfolded = export::graph::deploy(&t, &d, &opts(false)).unwrap();
+    let unfolded = export::graph::deploy(&t, &d, &export::graph::plans(&t, &d, &opts(false)).unwrap()).unwrap();
     for (n, s) in t.params.norms.iter().zip(&saved) {
         for (v, s) in [&n.gamma, &n.mean, &n.var].into_iter().zip(s) {
             v.set(s).unwrap();
