@@ -3,14 +3,14 @@
 //! with the Rust pipeline's, bit for bit, on both paths.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests
 
-use runtime::dsp::{HOP, SAMPLE_RATE};
+use runtime::dsp::{Narrowband, HOP, SAMPLE_RATE};
 use runtime::pipeline::{Denoise, F32Denoiser, I8Denoiser};
 use runtime::Model;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The Rust pipeline hop by hop, the last hop padded with zeros (as the C test and the firmware).
-fn rust_denoise(d: &mut impl Denoise, input: &[i16]) -> Vec<i16> {
+fn rust_denoise(d: &mut impl Denoise<Size = Narrowband>, input: &[i16]) -> Vec<i16> {
     let mut out = Vec::new();
     for chunk in input.chunks(HOP) {
         let mut hop = [0i16; HOP];

@@ -2,7 +2,8 @@
 //! own parser, and sizes the static activation arenas from its header (FORMAT.md).
 //!
 //! `DQ_MODEL`: blob path (relative paths are from the repository root); default
-//! `models/default.dqem`. `DQ_CLIP`: 8 kHz mono 16-bit WAV; default `data/clip/noisy.wav`.
+//! `models/default.dqem`. `DQ_CLIP`: mono 16-bit WAV at the model's rate (8 kHz, or 16 kHz for a
+//! 16 kHz blob in qemu-demo's `wideband` build); default `data/clip/noisy.wav`.
 use std::path::{Path, PathBuf};
 
 fn repo_root() -> Result<PathBuf, String> {

@@ -151,8 +151,11 @@ pub fn build_pkg(pkg: &str, t: &Target, model: &Path, clip: &Path) -> Result<Pat
         .env("DQ_CLIP", clip)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS");
-    if !t.features.is_empty() && pkg == "qemu-demo" {
-        cmd.args(["--features", t.features]);
+    if pkg == "qemu-demo" {
+        let features = demo_features(t, model)?;
+        if !features.is_empty() {
+            cmd.args(["--features", &features]);
+        }
     }
     if let Some(f) = t.rustflags {
         cmd.env("RUSTFLAGS", f);
@@ -168,6 +171,15 @@ pub fn build_pkg(pkg: &str, t: &Target, model: &Path, clip: &Path) -> Result<Pat
     std::fs::copy(target_dir.join(t.triple).join("release").join(pkg), &stable)
         .with_context(|| format!("cannot copy the {pkg} ELF"))?;
     Ok(stable)
+}
+
+/// qemu-demo's features for `t` and the blob at `model`: the target's, and `wideband` for a blob
+/// whose front end is 16 kHz (a blob that does not parse is left to the firmware build to report).
+fn demo_features(t: &Target, model: &Path) -> Result<String> {
+    let blob = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+    let wide = runtime::Model::parse(&blob).and_then(|m| m.front_end()).is_ok_and(|fe| fe.sample_rate == 16000);
+    let features = [t.features, if wide { "wideband" } else { "" }];
+    Ok(features.iter().filter(|f| !f.is_empty()).copied().collect::<Vec<_>>().join(","))
 }
 
 /// Everything a QEMU run produced.

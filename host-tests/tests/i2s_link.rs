@@ -11,7 +11,7 @@ use demo_core::{hop_budget_cycles, run, CycleWindow, NoCounter, QueueSink, Queue
 use heapless::spsc::{Consumer, Producer, Queue};
 use host_tests::qemu::NumPath;
 use host_tests::{default_model, reference, repo_root};
-use runtime::dsp::HOP;
+use runtime::dsp::{Hop, HOP};
 use runtime::pipeline::{Denoise, F32Denoiser};
 
 /// Room for two hops (an spsc queue holds N - 1 items).
@@ -215,7 +215,9 @@ struct Slow<'b, 'q, D: Denoise, I: Iterator<Item = Vec<i16>>> {
 }
 
 impl<D: Denoise, I: Iterator<Item = Vec<i16>>> Denoise for Slow<'_, '_, D, I> {
-    fn process(&mut self, input: &[i16; HOP], output: &mut [i16; HOP]) -> Result<(), runtime::Error> {
+    type Size = D::Size;
+
+    fn process(&mut self, input: &Hop<D::Size, i16>, output: &mut Hop<D::Size, i16>) -> Result<(), runtime::Error> {
         if self.frame == self.slow_frame {
             (0..self.slow_periods).for_each(|_| {
                 self.board.borrow_mut().period();

@@ -1,25 +1,29 @@
 //! The STFT front end shared by the trainer and the firmware, so the model sees the same
-//! numbers on the desk and on the chip: 8 kHz audio, 256-sample frames, hop 128, square-root
-//! Hann windows for analysis and synthesis (their product sums to 1 at 50% overlap, so
-//! an all-ones mask reconstructs the input exactly, one hop late).
+//! numbers on the desk and on the chip: frames of 32 ms, hop 16 ms, square-root Hann windows for
+//! analysis and synthesis (their product sums to 1 at 50% overlap, so an all-ones mask
+//! reconstructs the input exactly, one hop late), at one of two sizes ([`FrameSize`]):
+//! [`Narrowband`] (8 kHz, 256-sample frames, the default) or [`Wideband`] (16 kHz, 512).
 
 pub use microfft::Complex32;
 
 mod bands;
+mod size;
 #[cfg(feature = "std")]
 pub use bands::mel_filterbank;
 pub use bands::{band_features, band_gains, FilterBank};
+pub use size::{frame_at, Array, Bins, FrameSize, Hop, Narrowband, Wideband, WINDOW};
 
-/// Sample rate the models are trained for.
-pub const SAMPLE_RATE: u32 = 8000;
-/// STFT frame length (32 ms).
-pub const FRAME: usize = 256;
-/// Hop between frames (16 ms): one model step per hop.
-pub const HOP: usize = FRAME / 2;
-/// One-sided spectrum bins, DC through Nyquist.
-pub const BINS: usize = FRAME / 2 + 1;
-/// Model input: log power of bins 0..128 (Nyquist dropped so widths stay multiples of 16).
-pub const N_FEATURES: usize = FRAME / 2;
+/// Sample rate of the default front end ([`Narrowband`]).
+pub const SAMPLE_RATE: u32 = Narrowband::SAMPLE_RATE;
+/// STFT frame length of the default front end (32 ms).
+pub const FRAME: usize = Narrowband::FRAME;
+/// Hop between frames of the default front end (16 ms): one model step per hop.
+pub const HOP: usize = Narrowband::HOP;
+/// One-sided spectrum bins of the default front end, DC through Nyquist.
+pub const BINS: usize = Narrowband::BINS;
+/// Model input of the default front end: log power of bins 0..128 (Nyquist dropped so widths
+/// stay multiples of 16).
+pub const N_FEATURES: usize = Narrowband::N_FEATURES;
 /// Power floor before the log: about the noise floor of 16-bit audio in one bin.
 pub const POWER_FLOOR: f32 = 1e-7;
 
@@ -35,59 +39,50 @@ pub(crate) const fn const_sin(x: f64) -> f64 {
     sum
 }
 
-#[allow(clippy::indexing_slicing)] // const fn: an out-of-range index fails the build, not the chip
-const fn sqrt_hann() -> [f32; FRAME] {
-    let mut w = [0.0f32; FRAME];
-    let mut i = 0;
-    while i < FRAME {
-        // sqrt(0.5 − 0.5·cos(2πi/N)) = sin(πi/N) for 0 ≤ i < N (periodic Hann).
-        w[i] = const_sin(core::f64::consts::PI * i as f64 / FRAME as f64) as f32;
-        i += 1;
-    }
-    w
-}
-
-/// Square-root periodic Hann window, in flash.
-pub static WINDOW: [f32; FRAME] = sqrt_hann();
-
 /// Streaming analysis: keeps the previous hop, windows `[previous, current]`, real FFT.
 #[derive(Clone)]
-pub struct Analyzer {
-    prev: [f32; HOP],
-}
-
-impl Default for Analyzer {
-    fn default() -> Self {
-        Self::new()
-    }
+pub struct Analyzer<Z: FrameSize = Narrowband> {
+    prev: Hop<Z, f32>,
 }
 
 impl Analyzer {
-    /// An analyzer whose previous hop is silence: the start of a stream.
+    /// An 8 kHz analyzer whose previous hop is silence: the start of a stream (any size:
+    /// [`Analyzer::default`]).
     pub const fn new() -> Self {
         Analyzer { prev: [0.0; HOP] }
     }
+}
 
-    /// Takes the next `HOP` samples and writes the spectrum of the frame ending with them.
-    pub fn push(&mut self, hop: &[f32; HOP], spec: &mut [Complex32; BINS]) {
-        let mut frame = [0.0f32; FRAME];
-        for ((f, x), w) in frame.iter_mut().zip(self.prev.iter().chain(hop.iter())).zip(WINDOW.iter()) {
-            *f = *x * *w;
-        }
-        self.prev = *hop;
-        let half = microfft::real::rfft_256(&mut frame);
-        // microfft packs the (real) Nyquist bin into the imaginary part of bin 0.
-        let nyquist = half[0].im;
-        half[0].im = 0.0;
-        for (s, h) in spec.iter_mut().zip(half.iter()) {
-            *s = *h;
-        }
-        spec[BINS - 1] = Complex32::new(nyquist, 0.0);
+impl<Z: FrameSize> Default for Analyzer<Z> {
+    fn default() -> Self {
+        Analyzer { prev: Array::filled(0.0) }
     }
 }
 
-/// Model input features: `ln(|X_k|² + POWER_FLOOR)` for k in 0..N_FEATURES.
-pub fn features(spec: &[Complex32; BINS], out: &mut [f32; N_FEATURES]) {
+impl<Z: FrameSize> Analyzer<Z> {
+    /// Takes the next `HOP` samples and writes the spectrum of the frame ending with them.
+    pub fn push(&mut self, hop: &Hop<Z, f32>, spec: &mut Bins<Z, Complex32>) {
+        let mut frame = Z::Frame::<f32>::filled(0.0);
+        let samples = self.prev.as_ref().iter().chain(hop.as_ref());
+        for ((f, x), w) in frame.as_mut().iter_mut().zip(samples).zip(Z::window().as_ref()) {
+            *f = *x * *w;
+        }
+        self.prev = *hop;
+        let half: &mut [Complex32] = Z::rfft(&mut frame).as_mut();
+        // microfft packs the (real) Nyquist bin into the imaginary part of bin 0.
+        let nyquist = half.first_mut().map_or(0.0, |h| core::mem::replace(&mut h.im, 0.0));
+        let spec = spec.as_mut();
+        for (s, h) in spec.iter_mut().zip(half.iter()) {
+            *s = *h;
+        }
+        if let Some(last) = spec.last_mut() {
+            *last = Complex32::new(nyquist, 0.0);
+        }
+    }
+}
+
+/// Model input features: `ln(|X_k|² + POWER_FLOOR)` for the first `out.len()` bins.
+pub fn features(spec: &[Complex32], out: &mut [f32]) {
     for (o, s) in out.iter_mut().zip(spec.iter()) {
         // libm's logf by path: std's inherent `ln` could differ from the chip's. (micromath's
         // fast ln was measured 0.1 off at the floor: too coarse for features.)
@@ -96,14 +91,14 @@ pub fn features(spec: &[Complex32; BINS], out: &mut [f32; N_FEATURES]) {
 }
 
 /// `|X_k|` of every bin.
-pub fn magnitudes(spec: &[Complex32; BINS], out: &mut [f32; BINS]) {
+pub fn magnitudes(spec: &[Complex32], out: &mut [f32]) {
     for (o, s) in out.iter_mut().zip(spec.iter()) {
         *o = libm::sqrtf(s.re * s.re + s.im * s.im);
     }
 }
 
 /// Multiplies each bin by its gain.
-pub fn apply_mask(spec: &mut [Complex32; BINS], mask: &[f32; BINS]) {
+pub fn apply_mask(spec: &mut [Complex32], mask: &[f32]) {
     for (s, g) in spec.iter_mut().zip(mask.iter()) {
         *s *= *g;
     }
@@ -111,39 +106,43 @@ pub fn apply_mask(spec: &mut [Complex32; BINS], mask: &[f32; BINS]) {
 
 /// Streaming synthesis: inverse FFT, synthesis window, overlap-add.
 #[derive(Clone)]
-pub struct Synthesizer {
-    tail: [f32; HOP],
-}
-
-impl Default for Synthesizer {
-    fn default() -> Self {
-        Self::new()
-    }
+pub struct Synthesizer<Z: FrameSize = Narrowband> {
+    tail: Hop<Z, f32>,
 }
 
 impl Synthesizer {
-    /// A synthesizer with nothing to overlap-add yet: the start of a stream.
+    /// An 8 kHz synthesizer with nothing to overlap-add yet: the start of a stream (any size:
+    /// [`Synthesizer::default`]).
     pub const fn new() -> Self {
         Synthesizer { tail: [0.0; HOP] }
     }
+}
 
+impl<Z: FrameSize> Default for Synthesizer<Z> {
+    fn default() -> Self {
+        Synthesizer { tail: Array::filled(0.0) }
+    }
+}
+
+impl<Z: FrameSize> Synthesizer<Z> {
     /// Consumes one frame's spectrum and emits the next `HOP` finished output samples.
-    pub fn push(&mut self, spec: &[Complex32; BINS], out: &mut [f32; HOP]) {
-        let mut full = [Complex32::new(0.0, 0.0); FRAME];
-        for (f, s) in full.iter_mut().zip(spec.iter()) {
+    pub fn push(&mut self, spec: &Bins<Z, Complex32>, out: &mut Hop<Z, f32>) {
+        let mut full = Z::Frame::<Complex32>::filled(Complex32::new(0.0, 0.0));
+        let (f, spec) = (full.as_mut(), spec.as_ref());
+        for (f, s) in f.iter_mut().zip(spec.iter()) {
             *f = *s;
         }
         // Hermitian symmetry: X[N−k] = conj(X[k]) for k in 1..N/2.
-        for (f, s) in full.iter_mut().rev().zip(spec.iter().skip(1).take(FRAME / 2 - 1)) {
+        for (f, s) in f.iter_mut().rev().zip(spec.iter().skip(1).take(Z::FRAME / 2 - 1)) {
             *f = s.conj();
         }
-        let time = microfft::inverse::ifft_256(&mut full);
-        let (first, second) = time.split_at(HOP);
-        let (w1, w2) = WINDOW.split_at(HOP);
-        for (((o, t), x), w) in out.iter_mut().zip(self.tail.iter()).zip(first).zip(w1) {
+        let time: &[Complex32] = (*Z::ifft(&mut full)).as_ref();
+        let (first, second) = time.split_at(Z::HOP.min(time.len()));
+        let (w1, w2) = Z::window().as_ref().split_at(Z::HOP.min(Z::FRAME));
+        for (((o, t), x), w) in out.as_mut().iter_mut().zip(self.tail.as_ref()).zip(first).zip(w1) {
             *o = *t + x.re * *w;
         }
-        for ((t, x), w) in self.tail.iter_mut().zip(second).zip(w2) {
+        for ((t, x), w) in self.tail.as_mut().iter_mut().zip(second).zip(w2) {
             *t = x.re * *w;
         }
     }

@@ -1,12 +1,13 @@
 //! The STFT front end in integers only, for cores without an FPU (RV32IMAC, Cortex-M0+): the
-//! same framing as [`crate::dsp`] (8 kHz, 256-sample frames, hop 128, square-root Hann analysis
-//! and synthesis windows, 129 bins), with i16 PCM in and out, int8 features for
-//! [`Model::step_i8`](crate::Model::step_i8) and its int8 mask back.
+//! same framing as [`crate::dsp`] (square-root Hann analysis and synthesis windows, at either
+//! frame size: [`Narrowband`], 8 kHz, 256-sample frames, hop 128, 129 bins, the default, or
+//! [`Wideband`](crate::dsp::Wideband), 16 kHz, 512, 256, 257: [`FixedSize`]), with i16 PCM in and
+//! out, int8 features for [`Model::step_i8`](crate::Model::step_i8) and its int8 mask back.
 //!
 //! * Analysis: the frame `[previous hop, hop]` is windowed (Q31 table), shifted by one block exponent
 //!   so that its largest sample uses the full `i32` headroom (quiet speech keeps its precision),
-//!   and transformed by a 256-point real FFT (one 128-point complex FFT, `i32` data, Q31
-//!   twiddles, ×½ per stage, then a split pass).
+//!   and transformed by a real FFT of the frame (one complex FFT of half its length, `i32` data,
+//!   Q31 twiddles, ×½ per stage, then a split pass).
 //! * Features: `q_k = clamp(round(ln(|X_k|² + POWER_FLOOR) / input_scale), −127, 127)` with
 //!   `X_k` the spectrum of the samples / 32768, exactly what [`dsp::features`](crate::dsp::features)
 //!   computes on the f32 path; the power is formed in `u64` at a fixed Q40 scale (the block
@@ -20,7 +21,8 @@
 //! routine is linked), nothing allocates, and every operation is exact integer arithmetic: the
 //! host computes the same bits as RV32 and Cortex-M (the firmware's bit-exact reference).
 //!
-//! Footprint (release, `opt-level = 3`, LTO; QEMU `-icount` counts instructions, not cycles):
+//! Footprint of the 8 kHz front end (release, `opt-level = 3`, LTO; QEMU `-icount` counts
+//! instructions, not cycles):
 //!
 //! | target | instructions per hop (analysis and features + mask and synthesis) | code | tables | RAM | stack |
 //! |---|---|---|---|---|---|
@@ -28,7 +30,7 @@
 //! | ARMv6-M (Cortex-M0/M0+) | ≈ 82k + 71k = 153k | 7.1 KB | 2.3 KB | 1556 B | ≤ 176 B |
 //!
 //! RAM is the struct alone (`size_of::<FixedFrontEnd>()`): the spectrum kept between the
-//! calls (1 KiB), the previous hop and the overlap-add tail.
+//! calls (1 KiB), the previous hop and the overlap-add tail; twice that at 16 kHz.
 //!
 //! [`crate::pipeline::I8Denoiser`] runs it with the model, one hop at a time.
 
@@ -39,10 +41,13 @@ mod tables;
 mod tests;
 #[cfg(test)]
 mod unit_tests;
+#[cfg(test)]
+mod wide_tests;
 
-use crate::dsp::{BINS, HOP, N_FEATURES, POWER_FLOOR};
+use crate::dsp::{Array, Hop, Narrowband, POWER_FLOOR};
 use fft::{mulh, wide_mul, Cpx};
-use tables::{BITREV, LOG2_Q16, LOG2_STEPS, N, WINDOW_Q31};
+pub use tables::FixedSize;
+use tables::{LOG2_Q16, LOG2_STEPS};
 
 /// `POWER_FLOOR` is held as `FLOOR_Q40 · 2^−40`.
 const POWER_FRAC_BITS: i32 = 40;
@@ -62,12 +67,13 @@ const UNMASKED_NORM: i32 = -2;
 /// [`apply_mask`](Self::apply_mask), [`synthesize`](Self::synthesize); the spectrum waits in the
 /// struct between the calls (`diffq_runtime::pipeline::I8Denoiser` makes the calls).
 #[derive(Clone)]
-pub struct FixedFrontEnd {
+pub struct FixedFrontEnd<Z: FixedSize = Narrowband> {
     /// Spectrum of the current frame (slot 0: DC in `re`, Nyquist in `im`); FFT work area.
-    spec: [Cpx; N],
-    prev: [i16; HOP],
-    tail: [i16; HOP],
-    /// Block exponent `s` of `spec`: the spectrum of the samples/32768 is `spec · 2^−(22+s)`.
+    spec: Hop<Z, Cpx>,
+    prev: Hop<Z, i16>,
+    tail: Hop<Z, i16>,
+    /// Block exponent `s` of `spec`: the spectrum of the samples/32768 is `spec · 2^−(30−L+s)`
+    /// with `L = log2(FRAME)` (8 or 9).
     exp: i32,
     /// `ln 2 / input_scale ≈ log_mul · 2^−k`, `log_mul` in `[2^30, 2^31)` (0: no scale).
     log_mul: i32,
@@ -82,17 +88,27 @@ pub struct FixedFrontEnd {
 }
 
 impl FixedFrontEnd {
+    /// The 8 kHz front end ([`Narrowband`]); any size: [`with_size`](FixedFrontEnd::with_size).
+    pub fn new(input_scale: f32, output_scale: f32) -> Self {
+        Self::with_size(input_scale, output_scale)
+    }
+}
+
+impl<Z: FixedSize> FixedFrontEnd<Z> {
+    /// `L = log2(FRAME)`: the FFT's ½ per stage puts the spectrum at `X · 2^(30−L+s)`.
+    const LOG2_FRAME: i32 = Z::FRAME.trailing_zeros() as i32;
+
     /// `input_scale` and `output_scale` as [`Model::input_scale`](crate::Model::input_scale) and
     /// [`Model::output_scale`](crate::Model::output_scale) give them. They become fixed-point
     /// multipliers here, from their bits: no floating-point operation (nor soft-float routine)
     /// is ever linked. An input scale that is not finite and positive gives features 0; an
     /// output scale that is not finite gives gain 0.
-    pub fn new(input_scale: f32, output_scale: f32) -> Self {
+    pub fn with_size(input_scale: f32, output_scale: f32) -> Self {
         let log_mul = log_multiplier(input_scale);
         FixedFrontEnd {
-            spec: [Cpx::default(); N],
-            prev: [0; HOP],
-            tail: [0; HOP],
+            spec: Array::filled(Cpx::default()),
+            prev: Array::filled(0),
+            tail: Array::filled(0),
             exp: 0,
             log_mul: log_mul.0,
             q_shift: log_mul.1.saturating_sub(6).clamp(1, 31),
@@ -103,9 +119,9 @@ impl FixedFrontEnd {
 
     /// Forget the past (the next hop starts a stream); keeps the scales.
     pub fn reset(&mut self) {
-        self.spec = [Cpx::default(); N];
-        self.prev = [0; HOP];
-        self.tail = [0; HOP];
+        self.spec = Array::filled(Cpx::default());
+        self.prev = Array::filled(0);
+        self.tail = Array::filled(0);
         self.exp = 0;
         self.norm = UNMASKED_NORM;
     }
@@ -117,20 +133,20 @@ impl FixedFrontEnd {
     /// caller's hop they cost ARMv6-M 1% more instructions per frame), and a benchmark that
     /// times them one by one times the code the firmware runs.
     #[inline(never)]
-    pub fn analyze(&mut self, hop: &[i16; HOP]) {
+    pub fn analyze(&mut self, hop: &Hop<Z, i16>) {
         self.exp = self.load_frame(hop);
         self.prev = *hop;
         self.norm = UNMASKED_NORM;
-        fft::dit(&mut self.spec);
-        fft::split_forward(&mut self.spec);
+        fft::dit::<Z>(&mut self.spec);
+        fft::split_forward::<Z>(&mut self.spec);
     }
 
-    /// The model's int8 features (bins 0..128) of the spectrum of the last
-    /// [`analyze`](Self::analyze).
+    /// The model's int8 features (bins `0 .. features.len()`, at most `FRAME/2`) of the spectrum
+    /// of the last [`analyze`](Self::analyze).
     #[inline(never)]
-    pub fn features(&self, features: &mut [i8; N_FEATURES]) {
+    pub fn features(&self, features: &mut [i8]) {
         let (floor, offset) = self.floor_and_offset();
-        for (k, (f, s)) in features.iter_mut().zip(self.spec.iter()).enumerate() {
+        for (k, (f, s)) in features.iter_mut().zip(self.spec.as_ref().iter()).enumerate() {
             // Slot 0 packs the (real) DC and Nyquist bins: the feature of bin 0 is DC alone.
             let im = if k == 0 { 0 } else { s.im };
             *f = self.feature(log2_q16(power(s.re, im) + floor) - offset);
@@ -138,9 +154,10 @@ impl FixedFrontEnd {
     }
 
     /// Applies the model's mask to the spectrum of the last [`analyze`](Self::analyze):
-    /// `mask[k]` means gain `mask[k] · output_scale` on bin k, 0..=128.
+    /// `mask[k]` means gain `mask[k] · output_scale` on bin k, `0 ..= FRAME/2` (gain 0 past the
+    /// mask's end).
     #[inline(never)]
-    pub fn apply_mask(&mut self, mask: &[i8; BINS]) {
+    pub fn apply_mask(&mut self, mask: &[i8]) {
         let gain_mul = self.gain_mul;
         self.apply_gains(|k| {
             mask.get(k).map_or(0, |q| gain_q15(*q, gain_mul).clamp(-MAX_GAIN_Q15, MAX_GAIN_Q15) << 15)
@@ -149,21 +166,23 @@ impl FixedFrontEnd {
 
     /// The power floor and the log offset of the features, in the units of the current spectrum.
     fn floor_and_offset(&self) -> (u64, i32) {
-        // |X_f|² = |spec|²·2^−(44+2s): the floor in spec units is POWER_FLOOR·2^(44+2s)
-        // = FLOOR_Q40 << (4 + 2s), 4 + 2s in 0..=32, below 2^50.
-        let shift = u32::try_from(2 * self.exp + 4).unwrap_or(0).min(32);
-        (FLOOR_Q40 << shift, (POWER_FRAC_BITS + shift as i32) << 16)
+        // |X_f|² = |spec|²·2^−(60−2L+2s) = |spec|²·2^−(40+t), t = 20 − 2L + 2s: the floor in spec
+        // units is POWER_FLOOR·2^(40+t) = FLOOR_Q40·2^t, t in 0..=32 at 8 kHz (L = 8, s ≥ −2)
+        // and −2..=30 at 16 kHz: below 2^50.
+        let t = (2 * self.exp + 20 - 2 * Self::LOG2_FRAME).clamp(-2, 32);
+        let floor = if t >= 0 { FLOOR_Q40 << t } else { FLOOR_Q40 >> -t };
+        (floor, (POWER_FRAC_BITS + t) << 16)
     }
 
     /// Masks the spectrum with `gain_h(k)`, bin `k`'s gain in Q15 shifted up by 15 (clamped).
     #[inline(always)]
     fn apply_gains(&mut self, gain_h: impl Fn(usize) -> i32) {
         // Masking: Y = X·gain/4 (mulh by gain·2^15); OR of magnitudes for the block exponent.
-        let g_nyq = gain_h(BINS - 1);
+        let g_nyq = gain_h(Z::BINS - 1);
         let mut bits = 0u32;
-        for (k, s) in self.spec.iter_mut().enumerate() {
+        for (k, s) in self.spec.as_mut().iter_mut().enumerate() {
             let g = gain_h(k);
-            // Slot 0: DC (gain of bin 0) in re, Nyquist (gain of bin 128) in im.
+            // Slot 0: DC (gain of bin 0) in re, Nyquist (gain of bin FRAME/2) in im.
             *s = Cpx { re: mulh(s.re, g), im: mulh(s.im, if k == 0 { g_nyq } else { g }) };
             bits |= s.re.unsigned_abs() | s.im.unsigned_abs();
         }
@@ -174,24 +193,25 @@ impl FixedFrontEnd {
     /// Synthesis: inverse FFT of the (masked) spectrum, synthesis window, overlap-add; writes the
     /// next hop of output: the input delayed by one hop where the mask is unity.
     #[inline(never)]
-    pub fn synthesize(&mut self, out: &mut [i16; HOP]) {
+    pub fn synthesize(&mut self, out: &mut Hop<Z, i16>) {
         let s2 = core::mem::replace(&mut self.norm, UNMASKED_NORM);
         let (shl, shr) = (s2.max(0) as u32, (-s2).max(0) as u32);
-        fft::split_inverse(&mut self.spec, shl, shr);
-        fft::dif(&mut self.spec);
-        // Time samples t = y_f·2^(20+s+s2) (y_f in units of full scale), out = y_f·w·2^15
-        // = mulh(t, w_q31)·2^−(4+s+s2), rounded; 4+s+s2 ≥ 1, and past 31 the result is 0 anyway.
-        let sh = u32::try_from(4 + self.exp + s2).unwrap_or(1).clamp(1, 31);
-        let spec = &self.spec;
+        fft::split_inverse::<Z>(&mut self.spec, shl, shr);
+        fft::dif::<Z>(&mut self.spec);
+        // Time samples t = y_f·2^(28−L+s+s2) (y_f in units of full scale), out = y_f·w·2^15
+        // = mulh(t, w_q31)·2^−(12−L+s+s2), rounded; 12−L+s+s2 ≥ 0 (≥ 1 at 8 kHz), and past 31
+        // the result is 0 anyway.
+        let sh = u32::try_from(12 - Self::LOG2_FRAME + self.exp + s2).unwrap_or(0).min(31);
+        let (spec, n) = (self.spec.as_ref(), Z::HOP);
         let sample = |z: Option<&Cpx>, w: &[i32; 2]| {
             let z = z.copied().unwrap_or_default();
             let [w0, w1] = *w;
             (windowed(z.re, w0, sh), windowed(-z.im, w1, sh)) // conj: y[2n+1] = −Im
         };
-        let (rev_head, rev_tail) = BITREV.split_at(N / 2);
-        let (win_head, win_tail) = WINDOW_Q31.split_at(N / 2);
+        let (rev_head, rev_tail) = Z::bitrev().as_ref().split_at(n / 2);
+        let (win_head, win_tail) = Z::window_q31().as_ref().split_at(n / 2);
         for ((o, t), (r, w)) in
-            out.chunks_exact_mut(2).zip(self.tail.chunks_exact(2)).zip(rev_head.iter().zip(win_head))
+            out.as_mut().chunks_exact_mut(2).zip(self.tail.as_ref().chunks_exact(2)).zip(rev_head.iter().zip(win_head))
         {
             let (y0, y1) = sample(spec.get(usize::from(*r)), w);
             if let ([o0, o1], [t0, t1]) = (o, t) {
@@ -199,7 +219,7 @@ impl FixedFrontEnd {
                 *o1 = sat16(i32::from(*t1) + y1);
             }
         }
-        for (t, (r, w)) in self.tail.chunks_exact_mut(2).zip(rev_tail.iter().zip(win_tail)) {
+        for (t, (r, w)) in self.tail.as_mut().chunks_exact_mut(2).zip(rev_tail.iter().zip(win_tail)) {
             let (y0, y1) = sample(spec.get(usize::from(*r)), w);
             if let [t0, t1] = t {
                 *t0 = sat16(y0);
@@ -210,15 +230,15 @@ impl FixedFrontEnd {
 
     /// Windows `[prev, hop]` into `spec` (sample pairs as complex points, bit-reversed), shifted
     /// so that every component is below 2^29; returns that shift `s` (−2..=14).
-    fn load_frame(&mut self, hop: &[i16; HOP]) -> i32 {
-        let or = self.prev.iter().chain(hop.iter()).fold(0u32, |acc, x| acc | u32::from(x.unsigned_abs()));
+    fn load_frame(&mut self, hop: &Hop<Z, i16>) -> i32 {
+        let or = self.prev.as_ref().iter().chain(hop.as_ref()).fold(0u32, |acc, x| acc | u32::from(x.unsigned_abs()));
         // |x| < 2^bits, so x << (30 − bits) < 2^30 and mulh by the Q31 window (≤ 1) halves it:
         // every component ends below 2^29. In units of full scale, p = x_f·w·2^(30+s).
         let s = 14 - (32 - or.leading_zeros() as i32);
         let up = (s + 16) as u32; // 14..=30
         let scaled = |x: &i16, w: i32| mulh(i32::from(*x) << up, w);
-        let spec = &mut self.spec;
-        let mut load = |half: &[i16; HOP], win: &[[i32; 2]], rev: &[u8]| {
+        let (spec, n) = (self.spec.as_mut(), Z::HOP);
+        let mut load = |half: &[i16], win: &[[i32; 2]], rev: &[u8]| {
             for ((x, w), r) in half.chunks_exact(2).zip(win).zip(rev) {
                 if let (Some(dst), [x0, x1]) = (spec.get_mut(usize::from(*r)), x) {
                     let [w0, w1] = *w;
@@ -226,10 +246,10 @@ impl FixedFrontEnd {
                 }
             }
         };
-        let (win_old, win_new) = WINDOW_Q31.split_at(N / 2);
-        let (rev_old, rev_new) = BITREV.split_at(N / 2);
-        load(&self.prev, win_old, rev_old);
-        load(hop, win_new, rev_new);
+        let (win_old, win_new) = Z::window_q31().as_ref().split_at(n / 2);
+        let (rev_old, rev_new) = Z::bitrev().as_ref().split_at(n / 2);
+        load(self.prev.as_ref(), win_old, rev_old);
+        load(hop.as_ref(), win_new, rev_new);
         s
     }
 
@@ -388,10 +408,10 @@ fn clz32_by_search(mut x: u32) -> u32 {
     n
 }
 
-/// `round(t·w / 2^(sh+1))` for `w` in Q31 (|t| < 2^30, 1 ≤ sh ≤ 31).
+/// `round(t·w / 2^(sh+1))` for `w` in Q31 (|t| < 2^30, 0 ≤ sh ≤ 31; floored for sh = 0).
 #[inline(always)]
 fn windowed(t: i32, w: i32, sh: u32) -> i32 {
-    (mulh(t, w) + (1 << (sh - 1))) >> sh
+    (mulh(t, w) + ((1u32 << sh) >> 1) as i32) >> sh
 }
 
 #[inline(always)]

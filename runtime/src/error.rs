@@ -134,6 +134,15 @@ pub enum Error {
         /// The model's outputs per frame.
         outputs: u32,
     },
+    /// The blob's front end has frames of `blob` samples, the pipeline was built for frames of
+    /// `pipeline` samples (256: [`crate::dsp::Narrowband`], 8 kHz; 512:
+    /// [`crate::dsp::Wideband`], 16 kHz).
+    FrameMismatch {
+        /// Samples per frame in the blob's front-end record.
+        blob: u16,
+        /// Samples per frame of the pipeline's [`crate::dsp::FrameSize`].
+        pipeline: u16,
+    },
     /// A kernel was called with slices whose lengths do not fit its weights.
     KernelShape,
     /// Version 5: operand `operand` of node `node` names value `value`, which is not an earlier
@@ -191,9 +200,18 @@ impl core::fmt::Display for Error {
             Error::NoIntegerPath => write!(f, "this blob has no integer-path constants (export with calibration)"),
             Error::NotADenoiser { inputs, outputs } => write!(
                 f,
-                "the model maps {inputs} inputs to {outputs} outputs; a denoiser maps {} features to {} gains",
+                "the model maps {inputs} inputs to {outputs} outputs; a denoiser maps {} features to {} gains \
+                 (8 kHz log power; {} to {} at 16 kHz) or its bands to band gains",
                 crate::dsp::N_FEATURES,
-                crate::dsp::BINS
+                crate::dsp::BINS,
+                <crate::dsp::Wideband as crate::dsp::FrameSize>::N_FEATURES,
+                <crate::dsp::Wideband as crate::dsp::FrameSize>::BINS
+            ),
+            Error::FrameMismatch { blob, pipeline } => write!(
+                f,
+                "the blob's front end has {}-sample frames, the pipeline was built for {}-sample frames",
+                u32::from(*blob),
+                u32::from(*pipeline)
             ),
             Error::KernelShape => write!(f, "kernel called with inconsistent slice lengths"),
             Error::BadOperand { node, operand, value } => {

@@ -2,7 +2,6 @@
 //! but a debug probe on the board.
 
 use demo_core::{assets, run, AudioSink, Clip, CycleWindow, DemoError, IterSource};
-use runtime::dsp::HOP;
 use runtime::pipeline::Denoise;
 use stm32f4xx_hal::rcc::Rcc;
 
@@ -19,7 +18,7 @@ struct Meter {
 }
 
 impl AudioSink for Meter {
-    fn write_hop(&mut self, hop: &[i16; HOP]) -> Result<(), DemoError> {
+    fn write_hop(&mut self, hop: &[i16]) -> Result<(), DemoError> {
         for &s in hop {
             self.peak = self.peak.max(s.saturating_abs());
             self.energy += (i32::from(s) * i32::from(s)) as u64;

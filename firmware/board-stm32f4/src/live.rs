@@ -22,7 +22,7 @@ use critical_section::Mutex;
 use demo_core::i2s::{HopWords, LinkStats, Slot, HOP_HALFWORDS};
 use demo_core::{run, CycleWindow, DemoError, QueueSink, QueueSource};
 use heapless::spsc::{Consumer, Producer, Queue};
-use runtime::dsp::{HOP, SAMPLE_RATE};
+use runtime::dsp::{Narrowband, HOP, SAMPLE_RATE};
 use runtime::pipeline::Denoise;
 use stm32f4xx_hal::dma::config::{DmaConfig, Priority};
 use stm32f4xx_hal::dma::{DMAError, MemoryToPeripheral, PeripheralToMemory, Stream3, Stream5, StreamsTuple, Transfer};
@@ -75,8 +75,14 @@ pub struct Peripherals {
     pub dma1: DMA1,
 }
 
-/// Starts both links and runs the stream loop on them until an error.
-pub fn stream<D: Denoise>(den: &mut D, dp: Peripherals, rcc: &mut Rcc, nvic: &mut NVIC) -> Result<(), DemoError> {
+/// Starts both links and runs the stream loop on them until an error (8 kHz links: an 8 kHz
+/// denoiser).
+pub fn stream<D: Denoise<Size = Narrowband>>(
+    den: &mut D,
+    dp: Peripherals,
+    rcc: &mut Rcc,
+    nvic: &mut NVIC,
+) -> Result<(), DemoError> {
     let (input, output) = start_links(dp, rcc, nvic)?;
     let wait = || {
         cortex_m::asm::wfe();

@@ -3,8 +3,7 @@
 //! [`Counter`] times each hop.
 
 use crate::DemoError;
-use heapless::Vec;
-use runtime::dsp::{HOP, SAMPLE_RATE};
+use runtime::dsp::{Array, FrameSize, Hop, HOP, SAMPLE_RATE};
 use runtime::pipeline::Denoise;
 
 /// Where samples come from. `None` ends the stream.
@@ -12,9 +11,10 @@ pub trait AudioSource {
     fn next_sample(&mut self) -> Option<i16>;
 }
 
-/// Where finished hops go.
+/// Where finished hops go (a hop of the denoiser's frame size: 128 samples at 8 kHz, 256 at
+/// 16 kHz).
 pub trait AudioSink {
-    fn write_hop(&mut self, hop: &[i16; HOP]) -> Result<(), DemoError>;
+    fn write_hop(&mut self, hop: &[i16]) -> Result<(), DemoError>;
 }
 
 /// A free-running counter (instructions under QEMU, cycles on a board); wraps freely.
@@ -98,7 +98,7 @@ impl CycleWindow {
 }
 
 /// Cycles available per hop at `clock_hz` (the real-time budget: one hop of samples lasts
-/// `HOP / SAMPLE_RATE` seconds).
+/// `HOP / SAMPLE_RATE` seconds, 16 ms at either frame size).
 pub const fn hop_budget_cycles(clock_hz: u32) -> u32 {
     (clock_hz as u64 * HOP as u64 / SAMPLE_RATE as u64) as u32
 }
@@ -113,28 +113,32 @@ pub fn run<D: Denoise, S: AudioSource, K: AudioSink, C: Counter>(
     mut on_frame: impl FnMut(u32, u32),
 ) -> Result<RunStats, DemoError> {
     let mut stats = RunStats::EMPTY;
-    let mut hop: Vec<i16, HOP> = Vec::new();
-    let mut out = [0i16; HOP];
+    let mut hop = Hop::<D::Size, i16>::filled(0);
+    let mut out = hop;
+    // Samples in `hop` so far.
+    let mut n = 0;
     let mut done = false;
     while !done {
         match src.next_sample() {
             Some(s) => {
-                // Cannot fail: the hop is processed as soon as it is full.
-                let _ = hop.push(s);
+                // Always a free slot: the hop is processed as soon as it is full.
+                if let Some(slot) = hop.as_mut().get_mut(n) {
+                    *slot = s;
+                    n += 1;
+                }
             }
             None => done = true,
         }
-        if hop.is_full() || (done && !hop.is_empty()) {
-            while hop.push(0).is_ok() {}
-            let input: &[i16; HOP] = hop.as_slice().try_into().map_err(|_| DemoError::Internal)?;
+        if n == D::Size::HOP || (done && n > 0) {
+            hop.as_mut().get_mut(n..).unwrap_or(&mut []).fill(0);
             let t0 = counter.now();
-            den.process(input, &mut out)?;
+            den.process(&hop, &mut out)?;
             let t1 = counter.now();
             let cost = counter.to_units(t1.wrapping_sub(t0));
-            sink.write_hop(&out)?;
+            sink.write_hop(out.as_ref())?;
             on_frame(stats.frames, cost);
             stats.record(cost);
-            hop.clear();
+            n = 0;
         }
     }
     if stats.frames == 0 {
@@ -173,7 +177,7 @@ pub struct QueueSink<'q, W: FnMut() -> bool> {
 }
 
 impl<W: FnMut() -> bool> AudioSink for QueueSink<'_, W> {
-    fn write_hop(&mut self, hop: &[i16; HOP]) -> Result<(), DemoError> {
+    fn write_hop(&mut self, hop: &[i16]) -> Result<(), DemoError> {
         for &s in hop {
             while self.tx.enqueue(s).is_err() {
                 if !(self.wait)() {

@@ -12,8 +12,8 @@ pub enum WavError {
     NotWav,
     /// No "fmt " or no "data" chunk.
     MissingChunk(&'static str),
-    /// Anything but PCM, 16-bit, mono, 8000 Hz.
-    Unsupported { format: u16, channels: u16, rate: u32, bits: u16 },
+    /// Anything but PCM, 16-bit, mono at the `expected` rate (Hz).
+    Unsupported { format: u16, channels: u16, rate: u32, bits: u16, expected: u32 },
     /// The data chunk holds an odd number of bytes or no sample at all.
     BadData(u32),
     /// A chunk of odd length before the data chunk (its pad byte is read differently by readers).
@@ -26,9 +26,9 @@ impl fmt::Display for WavError {
             WavError::Truncated { needed, got } => write!(f, "audio truncated: need {needed} bytes, got {got}"),
             WavError::NotWav => write!(f, "audio is not a RIFF/WAVE file"),
             WavError::MissingChunk(c) => write!(f, "audio has no '{c}' chunk"),
-            WavError::Unsupported { format, channels, rate, bits } => write!(
+            WavError::Unsupported { format, channels, rate, bits, expected } => write!(
                 f,
-                "audio must be PCM 16-bit mono 8000 Hz, got format {format}, {channels} ch, {rate} Hz, {bits} bit"
+                "audio must be PCM 16-bit mono {expected} Hz, got format {format}, {channels} ch, {rate} Hz, {bits} bit"
             ),
             WavError::BadData(n) => write!(f, "audio data chunk of {n} bytes is not a whole number of samples"),
             WavError::OddChunk { at, len } => {
@@ -63,6 +63,12 @@ impl<'a> Clip<'a> {
     /// odd length before the data is refused: RIFF pads it to an even length, which hound does
     /// not skip, so the two readers would play different samples.
     pub fn parse(b: &'a [u8]) -> Result<Self, WavError> {
+        Self::parse_at(b, 8000)
+    }
+
+    /// [`parse`](Self::parse) for audio at `rate` Hz (8000 or 16000: the demo's frame size).
+    pub fn parse_at(b: &'a [u8], rate: u32) -> Result<Self, WavError> {
+        let expected = rate;
         if b.len() < 12 {
             return Err(short(12, b.len()));
         }
@@ -99,8 +105,8 @@ impl<'a> Clip<'a> {
                 let g = |o| le16(b, body + o).ok_or(short(body + 16, b.len()));
                 let (format, channels, bits) = (g(0)?, g(2)?, g(14)?);
                 let rate = le32(b, body + 4).ok_or(short(body + 8, b.len()))?;
-                if len < 16 || format != 1 || channels != 1 || bits != 16 || rate != 8000 {
-                    return Err(WavError::Unsupported { format, channels, rate, bits });
+                if len < 16 || format != 1 || channels != 1 || bits != 16 || rate != expected {
+                    return Err(WavError::Unsupported { format, channels, rate, bits, expected });
                 }
                 fmt_ok = true;
             }

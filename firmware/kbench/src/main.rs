@@ -13,7 +13,7 @@
 use demo_core::{assets, Clip, Counter as _};
 use qemu_support::profile::mark;
 use qemu_support::{platform, semihosting::process};
-use runtime::dsp::HOP;
+use runtime::dsp::{Narrowband, HOP};
 #[cfg(target_abi = "eabihf")]
 use runtime::pipeline::F32Denoiser;
 use runtime::pipeline::{I8Denoiser, Stages};
@@ -210,7 +210,7 @@ struct Timed<P> {
     layers: LayerMarks,
 }
 
-impl<P: Stages<Sample = i16>> Timed<P> {
+impl<P: Stages<Sample = i16, Size = Narrowband>> Timed<P> {
     fn new(pipeline: P, segs: u8, first_layer: u8) -> Self {
         Timed { pipeline, units: [0; 5], segs, layers: LayerMarks { first: first_layer, stage: segs + 2 } }
     }

@@ -9,20 +9,32 @@ use qemu_support::profile::mark;
 use qemu_support::semihosting::{self, fs::File, io::Write as _};
 
 use demo_core::{assets, run, AudioSink, Clip, DemoError, IterSource};
-use runtime::dsp::HOP;
+use runtime::dsp::{FrameSize, Hop};
 use runtime::pipeline::Denoise;
 use runtime::Model;
+
+/// The frame size the demo is built for: 8 kHz, or 16 kHz with the `wideband` feature (the
+/// pipeline rejects a blob of the other size).
+#[cfg(not(feature = "wideband"))]
+type Size = runtime::dsp::Narrowband;
+#[cfg(feature = "wideband")]
+type Size = runtime::dsp::Wideband;
 
 /// Sends finished hops to the host file `out.raw`.
 struct SemihostSink(File);
 
 impl AudioSink for SemihostSink {
-    fn write_hop(&mut self, hop: &[i16; HOP]) -> Result<(), DemoError> {
-        let mut bytes = [0u8; 2 * HOP];
-        for (b, s) in bytes.chunks_exact_mut(2).zip(hop) {
-            b.copy_from_slice(&s.to_le_bytes());
+    fn write_hop(&mut self, hop: &[i16]) -> Result<(), DemoError> {
+        // 128 samples per write: one 8 kHz hop, half a 16 kHz one.
+        let mut bytes = [0u8; 256];
+        for chunk in hop.chunks(bytes.len() / 2) {
+            for (b, s) in bytes.chunks_exact_mut(2).zip(chunk) {
+                b.copy_from_slice(&s.to_le_bytes());
+            }
+            let part = bytes.get(..2 * chunk.len()).ok_or(DemoError::Internal)?;
+            self.0.write_all(part).map_err(|_| DemoError::Output)?;
         }
-        self.0.write_all(&bytes).map_err(|_| DemoError::Output)
+        Ok(())
     }
 }
 
@@ -31,8 +43,11 @@ mod path {
     use runtime::pipeline::{Denoise, F32Denoiser};
     pub const NAME: &str = "f32";
     pub type Buffers = demo_core::assets::F32Buffers;
-    pub fn denoiser<'a>(m: runtime::Model<'a>, b: &'a mut Buffers) -> Result<impl Denoise + 'a, runtime::Error> {
-        F32Denoiser::<i16>::new(m, &mut b.arena, &mut b.state)
+    pub fn denoiser<'a>(
+        m: runtime::Model<'a>,
+        b: &'a mut Buffers,
+    ) -> Result<impl Denoise<Size = super::Size> + 'a, runtime::Error> {
+        F32Denoiser::<i16, super::Size>::with_size(m, &mut b.arena, &mut b.state)
     }
 }
 
@@ -41,8 +56,11 @@ mod path {
     use runtime::pipeline::{Denoise, I8Denoiser};
     pub const NAME: &str = "i8";
     pub type Buffers = demo_core::assets::I8Buffers;
-    pub fn denoiser<'a>(m: runtime::Model<'a>, b: &'a mut Buffers) -> Result<impl Denoise + 'a, runtime::Error> {
-        I8Denoiser::new(m, &mut b.arena, &mut b.state)
+    pub fn denoiser<'a>(
+        m: runtime::Model<'a>,
+        b: &'a mut Buffers,
+    ) -> Result<impl Denoise<Size = super::Size> + 'a, runtime::Error> {
+        I8Denoiser::<super::Size>::with_size(m, &mut b.arena, &mut b.state)
     }
 }
 
@@ -55,7 +73,9 @@ const OTHER: usize = 1;
 struct Marked<D>(D);
 
 impl<D: Denoise> Denoise for Marked<D> {
-    fn process(&mut self, input: &[i16; HOP], output: &mut [i16; HOP]) -> Result<(), runtime::Error> {
+    type Size = D::Size;
+
+    fn process(&mut self, input: &Hop<D::Size, i16>, output: &mut Hop<D::Size, i16>) -> Result<(), runtime::Error> {
         mark(FRAMES);
         let r = self.0.process(input, output);
         mark(OTHER);
@@ -97,7 +117,7 @@ fn demo() -> Result<(), DemoError> {
     let (instr, units) = platform::calibrate(&mut counter, 100_000);
     defmt::info!("calibration: {=u32} instructions = {=u32} counter units", instr, units);
     let model = Model::parse(assets::BLOB)?;
-    let clip = Clip::parse(assets::CLIP)?;
+    let clip = Clip::parse_at(assets::CLIP, Size::SAMPLE_RATE)?;
     defmt::info!(
         "path={=str} blob={=usize}B macs/frame={=u64} clip={=usize} samples",
         path::NAME,

@@ -3,8 +3,8 @@
 //! operation), band energies are `Σ_k F_q15·|X_k|² >> 15` in `u128` (exact), and a bin's gain is
 //! `Σ_b (F_q15·g_b + 2^14) >> 15` over the band gains `g_b` (Q15).
 
-use super::{f32_parts, gain_q15, log2_q16, power, FixedFrontEnd, MAX_GAIN_Q15};
-use crate::dsp::{FilterBank, BINS};
+use super::{f32_parts, gain_q15, log2_q16, power, FixedFrontEnd, FixedSize, MAX_GAIN_Q15};
+use crate::dsp::{Array, Bins, FilterBank};
 
 /// `round(w · 2^15)` for a weight in `[0, 2]` (negative, NaN or larger weights: 0 or `2^16`).
 fn q15(w: f32) -> u32 {
@@ -23,13 +23,14 @@ fn q15(w: f32) -> u32 {
     }
 }
 
-impl FixedFrontEnd {
-    /// `|X_k|²` of bin `k` (0..=128) in the units of [`features`](Self::features).
+impl<Z: FixedSize> FixedFrontEnd<Z> {
+    /// `|X_k|²` of bin `k` (`0 ..= FRAME/2`) in the units of [`features`](Self::features).
     fn bin_power(&self, k: usize) -> u64 {
+        let spec = self.spec.as_ref();
         match k {
-            0 => self.spec.first().map_or(0, |s| power(s.re, 0)),
-            k if k == BINS - 1 => self.spec.first().map_or(0, |s| power(s.im, 0)),
-            k => self.spec.get(k).map_or(0, |s| power(s.re, s.im)),
+            0 => spec.first().map_or(0, |s| power(s.re, 0)),
+            k if k == Z::BINS - 1 => spec.first().map_or(0, |s| power(s.im, 0)),
+            k => spec.get(k).map_or(0, |s| power(s.re, s.im)),
         }
     }
 
@@ -53,7 +54,8 @@ impl FixedFrontEnd {
     /// over the bins by the bank (then as [`apply_mask`](Self::apply_mask)).
     #[inline(never)]
     pub fn apply_band_mask(&mut self, fb: &FilterBank<'_>, mask: &[i8]) {
-        let mut gains = [0i32; BINS];
+        let mut gains = Bins::<Z, i32>::filled(0);
+        let gains = gains.as_mut();
         for (b, q) in mask.iter().enumerate().take(fb.n_bands()) {
             let g = gain_q15(*q, self.gain_mul);
             for (k, w) in fb.row(b) {
@@ -72,7 +74,7 @@ impl FixedFrontEnd {
 mod tests {
     #![allow(clippy::indexing_slicing, clippy::unwrap_used)]
     use super::*;
-    use crate::dsp::{mel_filterbank, HOP};
+    use crate::dsp::{mel_filterbank, BINS, HOP};
     use crate::format::Weights;
 
     #[test]

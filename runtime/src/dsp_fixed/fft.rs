@@ -1,12 +1,14 @@
-//! The 256-point real FFT and its inverse as one 128-point complex FFT plus a split pass.
+//! The real FFT of a frame (256 or 512 points) and its inverse as one complex FFT of half the
+//! length (`N` = 128 or 256 points) plus a split pass.
 //!
 //! Data are `i32` with Q31 twiddles; every product is `mulh` (the high word of a 32×32 product:
 //! one instruction on RV32IM). Each radix-2 stage scales by ½, so magnitudes never grow: inputs
 //! below 2^29.5 in magnitude stay below 2^30 through every stage, with no overflow check at run
-//! time, and the 128-point transform comes out as exactly `DFT/128`. The block exponent (how far
+//! time, and the N-point transform comes out as exactly `DFT/N`. The block exponent (how far
 //! the caller shifted the input up) is the caller's to track.
 
-use super::tables::{Twiddle, N, TWIDDLES};
+use super::tables::{FixedSize, Twiddle};
+use crate::dsp::Hop;
 
 /// One complex value (or, before the FFT, two packed real samples).
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
@@ -79,8 +81,10 @@ fn times_minus_j(z: Cpx) -> Cpx {
     Cpx { re: z.im, im: -z.re }
 }
 
-/// Decimation-in-time FFT, input in bit-reversed order, output natural: `buf ← DFT(buf)/128`.
-pub(super) fn dit(buf: &mut [Cpx; N]) {
+/// Decimation-in-time FFT, input in bit-reversed order, output natural: `buf ← DFT(buf)/N`.
+pub(super) fn dit<Z: FixedSize>(buf: &mut Hop<Z, Cpx>) {
+    let (buf, twiddles) = (buf.as_mut(), Z::twiddles().as_ref());
+    let n = buf.len();
     // Stages of length 2 and 4 have the twiddles 1 and −j: no multiplications.
     for quad in buf.chunks_exact_mut(4) {
         if let [a, b, c, d] = quad {
@@ -91,12 +95,12 @@ pub(super) fn dit(buf: &mut [Cpx; N]) {
         }
     }
     let mut len = 8;
-    while len <= N {
+    while len <= n {
         let half = len / 2;
-        let step = 2 * N / len; // W_len^j = W₂₅₆^(j·step)
+        let step = 2 * n / len; // W_len^j = W_2N^(j·step)
         for block in buf.chunks_exact_mut(len) {
             let (lo, hi) = block.split_at_mut(half);
-            for ((a, b), w) in lo.iter_mut().zip(hi.iter_mut()).zip(TWIDDLES.iter().step_by(step)) {
+            for ((a, b), w) in lo.iter_mut().zip(hi.iter_mut()).zip(twiddles.iter().step_by(step)) {
                 let t = rotate_half(*b, w);
                 let (ar, ai) = (a.re >> 1, a.im >> 1);
                 *a = Cpx { re: ar + t.re, im: ai + t.im };
@@ -107,15 +111,17 @@ pub(super) fn dit(buf: &mut [Cpx; N]) {
     }
 }
 
-/// Decimation-in-frequency FFT, input natural, output in bit-reversed order: `buf ← DFT(buf)/128`.
-pub(super) fn dif(buf: &mut [Cpx; N]) {
-    let mut len = N;
+/// Decimation-in-frequency FFT, input natural, output in bit-reversed order: `buf ← DFT(buf)/N`.
+pub(super) fn dif<Z: FixedSize>(buf: &mut Hop<Z, Cpx>) {
+    let (buf, twiddles) = (buf.as_mut(), Z::twiddles().as_ref());
+    let n = buf.len();
+    let mut len = n;
     while len >= 8 {
         let half = len / 2;
-        let step = 2 * N / len;
+        let step = 2 * n / len;
         for block in buf.chunks_exact_mut(len) {
             let (lo, hi) = block.split_at_mut(half);
-            for ((a, b), w) in lo.iter_mut().zip(hi.iter_mut()).zip(TWIDDLES.iter().step_by(step)) {
+            for ((a, b), w) in lo.iter_mut().zip(hi.iter_mut()).zip(twiddles.iter().step_by(step)) {
                 let d = Cpx { re: a.re - b.re, im: a.im - b.im };
                 *a = Cpx { re: (a.re + b.re) >> 1, im: (a.im + b.im) >> 1 };
                 *b = rotate_half(d, w);
@@ -134,17 +140,18 @@ pub(super) fn dif(buf: &mut [Cpx; N]) {
     }
 }
 
-/// Turns `Z = DFT₁₂₈(x[2n] + j·x[2n+1])/128` (natural order) into `X/256`, `X` the 256-point
-/// DFT of the real `x`, for bins 0..=128, in place: slot 0 holds `(X₀, X₁₂₈)/256` (both real),
-/// slot k in 1..128 holds `X_k/256`.
-pub(super) fn split_forward(buf: &mut [Cpx; N]) {
-    let (lo, hi) = buf.split_at_mut(N / 2);
+/// Turns `Z = DFT_N(x[2n] + j·x[2n+1])/N` (natural order) into `X/2N`, `X` the 2N-point
+/// DFT of the real `x`, for bins 0..=N, in place: slot 0 holds `(X₀, X_N)/2N` (both real),
+/// slot k in 1..N holds `X_k/2N`.
+pub(super) fn split_forward<Z: FixedSize>(buf: &mut Hop<Z, Cpx>) {
+    let (buf, twiddles) = (buf.as_mut(), Z::twiddles().as_ref());
+    let (lo, hi) = buf.split_at_mut(buf.len() / 2);
     if let Some(z) = lo.first_mut() {
         *z = Cpx { re: (z.re + z.im) >> 1, im: (z.re - z.im) >> 1 };
     }
-    // X_k = E_k + W^k·O_k, X_{128−k} = conj(E_k − W^k·O_k), with
-    // E_k = (Z_k + conj Z_{128−k})/2 and O_k = (Z_k − conj Z_{128−k})/(2j).
-    for ((zk, zm), w) in lo.iter_mut().skip(1).zip(hi.iter_mut().rev()).zip(TWIDDLES.iter().skip(1)) {
+    // X_k = E_k + W^k·O_k, X_{N−k} = conj(E_k − W^k·O_k), with
+    // E_k = (Z_k + conj Z_{N−k})/2 and O_k = (Z_k − conj Z_{N−k})/(2j).
+    for ((zk, zm), w) in lo.iter_mut().skip(1).zip(hi.iter_mut().rev()).zip(twiddles.iter().skip(1)) {
         let e = Cpx { re: (zk.re + zm.re) >> 2, im: (zk.im - zm.im) >> 2 };
         let o = Cpx { re: zk.im + zm.im, im: zm.re - zk.re }; // 2·O_k
         let t = rotate_half(o, w);
@@ -152,7 +159,7 @@ pub(super) fn split_forward(buf: &mut [Cpx; N]) {
         *zk = Cpx { re: e.re + t.re, im: e.im + t.im };
         *zm = Cpx { re: e.re - t.re, im: t.im - e.im };
     }
-    // k = 64: W^64 = −j, so X_64 = conj(Z_64)… scaled by ½.
+    // k = N/2: W^(N/2) = −j, so X_(N/2) = conj(Z_(N/2))… scaled by ½.
     if let Some(z) = hi.first_mut() {
         *z = Cpx { re: z.re >> 1, im: (-z.im) >> 1 };
     }
@@ -160,17 +167,18 @@ pub(super) fn split_forward(buf: &mut [Cpx; N]) {
 
 /// The inverse of [`split_forward`], reading each value as `(v >> shr) << shl` (the block
 /// normalisation, fused): from `Y` (packed like `split_forward`'s output) it writes
-/// `conj(Z)` with `Z_k = E_k + j·O_k`, `E_k = (Y_k + conj Y_{128−k})/2`,
-/// `O_k = (Y_k − conj Y_{128−k})·W^{−k}/2`, so that `conj(DFT₁₂₈(conj Z)/128)` is
-/// `y[2n] + j·y[2n+1]` with `y` the 256-point inverse DFT of `Y`.
-pub(super) fn split_inverse(buf: &mut [Cpx; N], shl: u32, shr: u32) {
+/// `conj(Z)` with `Z_k = E_k + j·O_k`, `E_k = (Y_k + conj Y_{N−k})/2`,
+/// `O_k = (Y_k − conj Y_{N−k})·W^{−k}/2`, so that `conj(DFT_N(conj Z)/N)` is
+/// `y[2n] + j·y[2n+1]` with `y` the 2N-point inverse DFT of `Y`.
+pub(super) fn split_inverse<Z: FixedSize>(buf: &mut Hop<Z, Cpx>, shl: u32, shr: u32) {
+    let (buf, twiddles) = (buf.as_mut(), Z::twiddles().as_ref());
     let norm = |v: i32| (v >> shr) << shl;
-    let (lo, hi) = buf.split_at_mut(N / 2);
+    let (lo, hi) = buf.split_at_mut(buf.len() / 2);
     if let Some(z) = lo.first_mut() {
         let (dc, nyq) = (norm(z.re), norm(z.im));
         *z = Cpx { re: (dc + nyq) >> 1, im: (nyq - dc) >> 1 };
     }
-    for ((yk, ym), w) in lo.iter_mut().skip(1).zip(hi.iter_mut().rev()).zip(TWIDDLES.iter().skip(1)) {
+    for ((yk, ym), w) in lo.iter_mut().skip(1).zip(hi.iter_mut().rev()).zip(twiddles.iter().skip(1)) {
         let (a, b, c, d) = (norm(yk.re), norm(yk.im), norm(ym.re), norm(ym.im));
         let e = Cpx { re: (a + c) >> 1, im: (b - d) >> 1 };
         // O = D·W^{−k}/2 with D = (a − c, b + d) and W^{−k} = conj(W^k): the conjugate of
@@ -180,7 +188,7 @@ pub(super) fn split_inverse(buf: &mut [Cpx; N], shl: u32, shr: u32) {
         *yk = Cpx { re: e.re - o.im, im: -e.im - o.re };
         *ym = Cpx { re: e.re + o.im, im: e.im - o.re };
     }
-    // k = 64: E = Re Y_64, O = −Im Y_64, conj(Z_64) = Y_64.
+    // k = N/2: E = Re Y_(N/2), O = −Im Y_(N/2), conj(Z_(N/2)) = Y_(N/2).
     if let Some(z) = hi.first_mut() {
         *z = Cpx { re: norm(z.re), im: norm(z.im) };
     }

@@ -2,13 +2,8 @@
 //! same Taylor-series idea as `dsp::WINDOW`), so they live in flash and cost no start-up time.
 #![allow(clippy::indexing_slicing)] // const fns: an out-of-range index fails the build, not the chip
 
-use crate::dsp::FRAME;
+use crate::dsp::{const_sin, FrameSize, Hop, Narrowband, Wideband};
 use core::f64::consts::{LN_2, PI};
-
-/// Complex points of the half-length FFT that computes the 256-point real FFT.
-pub(super) const N: usize = FRAME / 2;
-
-use crate::dsp::const_sin;
 
 /// `ln(y)` for y in [1, 2]: `2·atanh(t)`, t = (y − 1)/(y + 1) ≤ 1/3.
 const fn const_ln(y: f64) -> f64 {
@@ -34,39 +29,74 @@ const fn round_clamp(v: f64, lo: i64, hi: i64) -> i64 {
     }
 }
 
-/// Square-root periodic Hann window in Q31 (1.0 saturates to `i32::MAX`), as sample pairs
-/// `(w[2n], w[2n+1])`: the analysis packs two real samples into one complex point. Q31 rather
-/// than Q15: a Q15 window alone would cost ~97 dB of SNR against `dsp::WINDOW`.
-pub(super) static WINDOW_Q31: [[i32; 2]; N] = window_pairs();
+/// The integer front end's tables for one frame size, with `N = FRAME/2` complex points of the
+/// half-length FFT that computes the real FFT: [`Narrowband`] (N = 128) and [`Wideband`]
+/// (N = 256), each in flash.
+pub trait FixedSize: FrameSize {
+    /// Square-root periodic Hann window in Q31 (1.0 saturates to `i32::MAX`), as sample pairs
+    /// `(w[2n], w[2n+1])`: the analysis packs two real samples into one complex point. Q31
+    /// rather than Q15: a Q15 window alone would cost ~97 dB of SNR against `dsp::WINDOW`.
+    fn window_q31() -> &'static Hop<Self, [i32; 2]>;
+    /// `W_FRAME^k` for k in 0..N: the N-point FFT uses the even ones, the real-FFT split all.
+    fn twiddles() -> &'static Hop<Self, Twiddle>;
+    /// `log2(N)`-bit bit reversal: the decimation-in-time FFT reads its input, and the
+    /// decimation-in-frequency FFT leaves its output, in this order.
+    fn bitrev() -> &'static Hop<Self, u8>;
+}
 
-const fn window_pairs() -> [[i32; 2]; N] {
+macro_rules! fixed_size {
+    ($size:ty, $n:expr, $window:ident, $twiddles:ident, $bitrev:ident) => {
+        static $window: [[i32; 2]; $n] = window_pairs::<$n>();
+        static $twiddles: [Twiddle; $n] = twiddles::<$n>();
+        static $bitrev: [u8; $n] = bitrev::<$n>();
+
+        impl FixedSize for $size {
+            #[inline(always)]
+            fn window_q31() -> &'static [[i32; 2]; $n] {
+                &$window
+            }
+            #[inline(always)]
+            fn twiddles() -> &'static [Twiddle; $n] {
+                &$twiddles
+            }
+            #[inline(always)]
+            fn bitrev() -> &'static [u8; $n] {
+                &$bitrev
+            }
+        }
+    };
+}
+
+fixed_size!(Narrowband, 128, WINDOW_Q31_256, TWIDDLES_256, BITREV_256);
+fixed_size!(Wideband, 256, WINDOW_Q31_512, TWIDDLES_512, BITREV_512);
+
+/// The window of [`FixedSize::window_q31`] for `N` pairs (frame `2N`).
+const fn window_pairs<const N: usize>() -> [[i32; 2]; N] {
     let mut w = [[0i32; 2]; N];
     let mut i = 0;
-    while i < FRAME {
-        // sqrt(0.5 − 0.5·cos(2πi/N)) = sin(πi/N), as in dsp::WINDOW.
-        let v = const_sin(PI * i as f64 / FRAME as f64) * 2147483648.0;
+    while i < 2 * N {
+        // sqrt(0.5 − 0.5·cos(2πi/F)) = sin(πi/F), as in dsp::WINDOW.
+        let v = const_sin(PI * i as f64 / (2 * N) as f64) * 2147483648.0;
         w[i / 2][i % 2] = round_clamp(v, 0, i32::MAX as i64) as i32;
         i += 1;
     }
     w
 }
 
-/// One twiddle `W₂₅₆^k = c − j·s` with `c = cos(2πk/256)`, `s = sin(2πk/256)`, both Q31
-/// (1.0 saturates to `i32::MAX`).
+/// One twiddle `W_F^k = c − j·s` with `c = cos(2πk/F)`, `s = sin(2πk/F)` (F the frame), both
+/// Q31 (1.0 saturates to `i32::MAX`).
 #[derive(Clone, Copy)]
-pub(super) struct Twiddle {
-    pub c: i32,
-    pub s: i32,
+pub struct Twiddle {
+    pub(super) c: i32,
+    pub(super) s: i32,
 }
 
-/// `W₂₅₆^k` for k in 0..128: the 128-point FFT uses the even ones, the real-FFT split all.
-pub(super) static TWIDDLES: [Twiddle; N] = twiddles();
-
-const fn twiddles() -> [Twiddle; N] {
+/// The twiddles of [`FixedSize::twiddles`] for `N` points (frame `2N`).
+const fn twiddles<const N: usize>() -> [Twiddle; N] {
     let mut t = [Twiddle { c: 0, s: 0 }; N];
     let mut k = 0;
     while k < N {
-        let a = 2.0 * PI * k as f64 / FRAME as f64;
+        let a = 2.0 * PI * k as f64 / (2 * N) as f64;
         let q31 = 2147483648.0;
         let lim = i32::MAX as i64;
         t[k] = Twiddle {
@@ -78,17 +108,15 @@ const fn twiddles() -> [Twiddle; N] {
     t
 }
 
-/// 7-bit bit reversal: the decimation-in-time FFT reads its input, and the
-/// decimation-in-frequency FFT leaves its output, in this order.
-pub(super) static BITREV: [u8; N] = bitrev();
-
-const fn bitrev() -> [u8; N] {
+/// The bit reversal of [`FixedSize::bitrev`] for `N` points (a power of two up to 256).
+const fn bitrev<const N: usize>() -> [u8; N] {
+    let bits = N.trailing_zeros();
     let mut t = [0u8; N];
     let mut i = 0;
     while i < N {
         let (mut r, mut b) = (0usize, 0);
-        while b < 7 {
-            r |= ((i >> b) & 1) << (6 - b);
+        while b < bits {
+            r |= ((i >> b) & 1) << (bits - 1 - b);
             b += 1;
         }
         t[i] = r as u8;

@@ -2,12 +2,15 @@
 //! Run with `--nocapture` to see the accuracy figures.
 
 use super::fft::{self, Cpx};
-use super::tables::{BITREV, N, WINDOW_Q31};
+use super::tables::FixedSize;
 use super::*;
-use crate::dsp::{self, Complex32, FRAME};
+use crate::dsp::{self, Complex32, Narrowband, BINS, FRAME, HOP, N_FEATURES};
 use std::string::String;
 use std::vec::Vec;
 use std::{format, println};
+
+/// Complex points of the 8 kHz front end's half-length FFT.
+const N: usize = FRAME / 2;
 
 /// Deterministic xorshift noise in [−1, 1).
 pub(super) struct Rng(pub u64);
@@ -22,7 +25,7 @@ impl Rng {
 
 /// Speech-like test audio, i16: a voiced source (f0 110–220 Hz with vibrato, 30 harmonics with
 /// two formant bumps) under a 4 Hz syllable envelope with pauses, plus white noise.
-fn speech_like(len: usize, peak: f64, noise: f64, seed: u64) -> Vec<i16> {
+pub(super) fn speech_like(len: usize, peak: f64, noise: f64, seed: u64) -> Vec<i16> {
     let mut rng = Rng(seed | 1);
     let mut phase = 0.0f64;
     let mut x: Vec<f64> = (0..len)
@@ -52,7 +55,7 @@ fn speech_like(len: usize, peak: f64, noise: f64, seed: u64) -> Vec<i16> {
     x.iter().map(|v| (v * 32767.0).round().clamp(-32768.0, 32767.0) as i16).collect()
 }
 
-fn white(len: usize, peak: f64, seed: u64) -> Vec<i16> {
+pub(super) fn white(len: usize, peak: f64, seed: u64) -> Vec<i16> {
     let mut rng = Rng(seed | 1);
     (0..len).map(|_| (rng.next() * peak * 32767.0).round() as i16).collect()
 }
@@ -83,7 +86,7 @@ fn dft(frame: &[f64], win: impl Fn(usize) -> f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn snr_db(reference: &[(f64, f64)], got: &[(f64, f64)]) -> f64 {
+pub(super) fn snr_db(reference: &[(f64, f64)], got: &[(f64, f64)]) -> f64 {
     let (mut s, mut e) = (0.0, 0.0);
     for (r, g) in reference.iter().zip(got) {
         s += r.0 * r.0 + r.1 * r.1;
@@ -93,7 +96,7 @@ fn snr_db(reference: &[(f64, f64)], got: &[(f64, f64)]) -> f64 {
 }
 
 pub(super) fn q31_window(n: usize) -> f64 {
-    WINDOW_Q31[n / 2][n % 2] as f64 / 2147483648.0
+    Narrowband::window_q31()[n / 2][n % 2] as f64 / 2147483648.0
 }
 
 #[test]
@@ -111,14 +114,14 @@ fn complex_ffts_are_scaled_dfts() {
         .collect();
     let mut dit = [Cpx::default(); N];
     for (n, c) in z.iter().enumerate() {
-        dit[BITREV[n] as usize] = *c;
+        dit[Narrowband::bitrev()[n] as usize] = *c;
     }
-    fft::dit(&mut dit);
+    fft::dit::<Narrowband>(&mut dit);
     let mut dif: [Cpx; N] = z.clone().try_into().unwrap();
-    fft::dif(&mut dif);
+    fft::dif::<Narrowband>(&mut dif);
     let got_dit: Vec<(f64, f64)> = dit.iter().map(|c| (c.re as f64, c.im as f64)).collect();
     let got_dif: Vec<(f64, f64)> =
-        (0..N).map(|k| dif[BITREV[k] as usize]).map(|c| (c.re as f64, c.im as f64)).collect();
+        (0..N).map(|k| dif[Narrowband::bitrev()[k] as usize]).map(|c| (c.re as f64, c.im as f64)).collect();
     let (a, b) = (snr_db(&reference, &got_dit), snr_db(&reference, &got_dif));
     println!("128-point complex FFT vs f64 DFT/128: DIT {a:.1} dB, DIF {b:.1} dB");
     assert!(a > 120.0 && b > 120.0);
@@ -226,7 +229,7 @@ fn run_fixed(x: &[i16], mask: &[i8; BINS], output_scale: f32) -> Vec<i16> {
 }
 
 /// SNR of `y` against `reference(i − HOP)` (the output is one hop late).
-fn snr_delayed(y: &[i16], reference: impl Fn(usize) -> f64) -> f64 {
+pub(super) fn snr_delayed(y: &[i16], reference: impl Fn(usize) -> f64) -> f64 {
     let (mut s, mut e) = (0.0, 0.0);
     for (i, v) in y.iter().enumerate().skip(HOP) {
         let r = reference(i - HOP);

@@ -2,10 +2,10 @@
 //! and the conversion of the model's scales.
 
 use super::fft;
-use super::tables::{BITREV, LOG2_Q16, TWIDDLES};
+use super::tables::{FixedSize, LOG2_Q16};
 use super::tests::{q31_window, Rng};
 use super::*;
-use crate::dsp::WINDOW;
+use crate::dsp::{Narrowband, HOP, N_FEATURES, WINDOW};
 use std::vec::Vec;
 
 #[test]
@@ -13,12 +13,12 @@ fn tables_match_float() {
     for (n, w) in WINDOW.iter().enumerate() {
         assert!((q31_window(n) - *w as f64).abs() <= 1e-7, "window {n}");
     }
-    for (k, t) in TWIDDLES.iter().enumerate() {
+    for (k, t) in Narrowband::twiddles().iter().enumerate() {
         let a = 2.0 * core::f64::consts::PI * k as f64 / 256.0;
         assert!((t.c as f64 / 2147483648.0 - a.cos()).abs() < 1e-9, "cos {k}");
         assert!((t.s as f64 / 2147483648.0 - a.sin()).abs() < 1e-9, "sin {k}");
     }
-    for (i, r) in BITREV.iter().enumerate() {
+    for (i, r) in Narrowband::bitrev().iter().enumerate() {
         assert_eq!(*r as u32, (i as u32).reverse_bits() >> 25);
     }
     for (i, l) in LOG2_Q16.iter().enumerate() {

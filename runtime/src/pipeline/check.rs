@@ -1,8 +1,8 @@
 //! What a pipeline checks before it runs: the front end the model names, its shape, and the
 //! caller's buffers.
 
-use crate::dsp::{FilterBank, BINS, N_FEATURES};
-use crate::format::{Features, FrontEnd, Output};
+use crate::dsp::{FilterBank, FrameSize};
+use crate::format::{Features, Output};
 use crate::{Error, Model, Part};
 
 /// How the model meets the spectrum: its features per bin (log power of bins `0..128`) or per
@@ -17,19 +17,23 @@ pub(super) struct Spectral<'a> {
 }
 
 impl<'a> Spectral<'a> {
-    /// The mapping `model`'s front end names, if this pipeline implements it: 8 kHz, 256-sample
-    /// frames (otherwise [`Error::Unsupported`] of [`Part::FrontEnd`]), log power or log-mel
+    /// The mapping `model`'s front end names, if a pipeline of frame size `Z` implements it: the
+    /// blob's frames are `Z`'s ([`Error::FrameMismatch`] otherwise), log power or log-mel
     /// features, gains per bin or per band ([`Error::NotADenoiser`] for class scores or a model
     /// whose widths do not fit).
-    pub(super) fn of(model: &Model<'a>) -> Result<Self, Error> {
+    pub(super) fn of<Z: FrameSize>(model: &Model<'a>) -> Result<Self, Error> {
         let fe = model.front_end()?;
-        if (fe.sample_rate, fe.frame) != (FrontEnd::DEFAULT.sample_rate, FrontEnd::DEFAULT.frame) {
-            return Err(Error::Unsupported(Part::FrontEnd));
+        // The record pairs each frame with its rate (8000 Hz: 256, 16000 Hz: 512).
+        if usize::from(fe.frame) != Z::FRAME || u32::from(fe.sample_rate) != Z::SAMPLE_RATE {
+            let pipeline = u16::try_from(Z::FRAME).unwrap_or(u16::MAX);
+            return Err(Error::FrameMismatch { blob: fe.frame, pipeline });
         }
         let bank = || -> Result<FilterBank<'a>, Error> {
             let t = fe.filterbank.ok_or(Error::InvalidField(Part::FrontEnd))?;
             FilterBank::new(model.tensor(t)?.weights, usize::from(fe.n_bands))
-                .map_err(|_| Error::ShapeMismatch(Part::FrontEnd))
+                .ok()
+                .filter(|b| b.bins() == Z::BINS)
+                .ok_or(Error::ShapeMismatch(Part::FrontEnd))
         };
         let features = match fe.features {
             Features::LogPower => None,
@@ -40,8 +44,8 @@ impl<'a> Spectral<'a> {
             Output::BandGains => Some(bank()?),
             Output::Scores => None,
         };
-        let n_in = features.map_or(N_FEATURES, |b| b.n_bands());
-        let n_out = gains.map_or(BINS, |b| b.n_bands());
+        let n_in = features.map_or(Z::N_FEATURES, |b| b.n_bands());
+        let n_out = gains.map_or(Z::BINS, |b| b.n_bands());
         if fe.output == Output::Scores || model.input_len() != n_in || model.output_len() != n_out {
             return Err(Error::NotADenoiser { inputs: len32(model.input_len()), outputs: len32(model.output_len()) });
         }
@@ -49,12 +53,18 @@ impl<'a> Spectral<'a> {
     }
 }
 
-/// Whether `model` is a denoiser this pipeline runs: the front end it names is one the
-/// pipeline implements (8 kHz, 256-sample frames, log-power or log-mel features, gains per bin
-/// or per band; [`Error::Unsupported`] of [`Part::FrontEnd`] otherwise), with as many inputs as
-/// features and outputs as gains ([`Error::NotADenoiser`] otherwise).
+/// Whether `model` is a denoiser the 8 kHz pipelines run ([`check_denoiser_for`] of
+/// [`Narrowband`](crate::dsp::Narrowband)).
 pub fn check_denoiser(model: &Model<'_>) -> Result<(), Error> {
-    Spectral::of(model).map(|_| ())
+    check_denoiser_for::<crate::dsp::Narrowband>(model)
+}
+
+/// Whether `model` is a denoiser the pipelines of frame size `Z` run: the front end it names
+/// has `Z`'s frames ([`Error::FrameMismatch`] otherwise), log-power or log-mel features, gains
+/// per bin or per band, with as many inputs as features and outputs as gains
+/// ([`Error::NotADenoiser`] otherwise).
+pub fn check_denoiser_for<Z: FrameSize>(model: &Model<'_>) -> Result<(), Error> {
+    Spectral::of::<Z>(model).map(|_| ())
 }
 
 /// The model's input (the first `input_len` features) and output (the first `output_len`

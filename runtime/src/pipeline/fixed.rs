@@ -4,34 +4,41 @@
 
 use super::check::{check_buffers, io, Spectral};
 use super::stages::Stages;
-use crate::dsp::{BINS, HOP, N_FEATURES};
-use crate::dsp_fixed::FixedFrontEnd;
+use crate::dsp::{Array, Bins, Hop, Narrowband};
+use crate::dsp_fixed::{FixedFrontEnd, FixedSize};
 use crate::{Error, LayerHook, Model, StateI8};
 
 /// The integer denoiser on i16 PCM: [`FixedFrontEnd`] analysis and int8 features,
-/// [`Model::step_i8`], its int8 mask, integer synthesis.
-pub struct I8Denoiser<'a> {
+/// [`Model::step_i8`], its int8 mask, integer synthesis; frames of size `Z` (8 kHz by default).
+pub struct I8Denoiser<'a, Z: FixedSize = Narrowband> {
     model: Model<'a>,
     spectral: Spectral<'a>,
-    front: FixedFrontEnd,
+    front: FixedFrontEnd<Z>,
     state: StateI8<'a>,
     arena: &'a mut [i8],
-    feat: [i8; N_FEATURES],
-    gains: [i8; BINS],
+    feat: Hop<Z, i8>,
+    gains: Bins<Z, i8>,
 }
 
 impl<'a> I8Denoiser<'a> {
-    /// `model` must be a denoiser ([`check_denoiser`](super::check_denoiser)) with integer constants
-    /// ([`Error::NoIntegerPath`] otherwise); `arena` and `state` hold at least
-    /// [`Model::i8_arena_len`] and [`Model::i8_state_len`] elements.
+    /// The 8 kHz denoiser ([`Narrowband`]); any size: [`with_size`](I8Denoiser::with_size).
     pub fn new(model: Model<'a>, arena: &'a mut [i8], state: &'a mut [i8]) -> Result<Self, Error> {
-        let spectral = Spectral::of(&model)?;
+        Self::with_size(model, arena, state)
+    }
+}
+
+impl<'a, Z: FixedSize> I8Denoiser<'a, Z> {
+    /// `model` must be a denoiser of frame size `Z` ([`check_denoiser_for`](super::check_denoiser_for))
+    /// with integer constants ([`Error::NoIntegerPath`] otherwise); `arena` and `state` hold at
+    /// least [`Model::i8_arena_len`] and [`Model::i8_state_len`] elements.
+    pub fn with_size(model: Model<'a>, arena: &'a mut [i8], state: &'a mut [i8]) -> Result<Self, Error> {
+        let spectral = Spectral::of::<Z>(&model)?;
         if !model.has_int() {
             return Err(Error::NoIntegerPath);
         }
         check_buffers(arena.len(), model.i8_arena_len(), state.len(), model.i8_state_len())?;
-        let front = FixedFrontEnd::new(model.input_scale(), model.output_scale());
-        let (feat, gains) = ([0; N_FEATURES], [0; BINS]);
+        let front = FixedFrontEnd::with_size(model.input_scale(), model.output_scale());
+        let (feat, gains) = (Array::filled(0), Array::filled(0));
         Ok(I8Denoiser { model, spectral, front, state: StateI8::new(state), arena, feat, gains })
     }
 
@@ -47,38 +54,39 @@ impl<'a> I8Denoiser<'a> {
     }
 }
 
-impl Stages for I8Denoiser<'_> {
+impl<Z: FixedSize> Stages for I8Denoiser<'_, Z> {
     type Sample = i16;
+    type Size = Z;
 
-    fn analysis(&mut self, input: &[i16; HOP]) {
+    fn analysis(&mut self, input: &Hop<Z, i16>) {
         self.front.analyze(input);
     }
 
     fn features(&mut self) {
         match &self.spectral.features {
-            None => self.front.features(&mut self.feat),
-            Some(fb) => self.front.band_features(fb, &mut self.feat),
+            None => self.front.features(self.feat.as_mut()),
+            Some(fb) => self.front.band_features(fb, self.feat.as_mut()),
         }
     }
 
     fn step(&mut self) -> Result<(), Error> {
-        let (input, output) = io(&self.model, &self.feat, &mut self.gains);
+        let (input, output) = io(&self.model, self.feat.as_ref(), self.gains.as_mut());
         self.model.step_i8(&mut self.state, self.arena, input, output)
     }
 
     fn step_with<H: LayerHook>(&mut self, hook: &mut H) -> Result<(), Error> {
-        let (input, output) = io(&self.model, &self.feat, &mut self.gains);
+        let (input, output) = io(&self.model, self.feat.as_ref(), self.gains.as_mut());
         self.model.step_i8_with(&mut self.state, self.arena, input, output, hook)
     }
 
     fn mask(&mut self) {
         match &self.spectral.gains {
-            None => self.front.apply_mask(&self.gains),
-            Some(fb) => self.front.apply_band_mask(fb, self.gains.get(..fb.n_bands()).unwrap_or(&[])),
+            None => self.front.apply_mask(self.gains.as_ref()),
+            Some(fb) => self.front.apply_band_mask(fb, self.gains.as_ref().get(..fb.n_bands()).unwrap_or(&[])),
         }
     }
 
-    fn synthesis(&mut self, output: &mut [i16; HOP]) {
+    fn synthesis(&mut self, output: &mut Hop<Z, i16>) {
         self.front.synthesize(output);
     }
 }

@@ -3,49 +3,58 @@
 use super::check::{check_buffers, io, Spectral};
 use super::sample::SampleFormat;
 use super::stages::Stages;
-use crate::dsp::{self, Analyzer, Complex32, Synthesizer, BINS, HOP, N_FEATURES};
+use crate::dsp::{self, Analyzer, Array, Bins, Complex32, FrameSize, Hop, Narrowband, Synthesizer};
 use crate::{Error, LayerHook, Model, StateF32};
 use core::marker::PhantomData;
 
 /// The f32 denoiser: window, FFT, log-power features, [`Model::step_f32`], mask, inverse FFT,
-/// overlap-add. `S` is the sample type at its ends: `i16` (PCM, the firmware's) or `f32`.
-pub struct F32Denoiser<'a, S: SampleFormat = i16> {
+/// overlap-add. `S` is the sample type at its ends: `i16` (PCM, the firmware's) or `f32`; `Z`
+/// the frame size (8 kHz by default).
+pub struct F32Denoiser<'a, S: SampleFormat = i16, Z: FrameSize = Narrowband> {
     model: Model<'a>,
     spectral: Spectral<'a>,
-    analyzer: Analyzer,
-    synth: Synthesizer,
+    analyzer: Analyzer<Z>,
+    synth: Synthesizer<Z>,
     state: StateF32<'a>,
     arena: &'a mut [f32],
-    spec: [Complex32; BINS],
-    feat: [f32; N_FEATURES],
-    gains: [f32; BINS],
+    spec: Bins<Z, Complex32>,
+    feat: Hop<Z, f32>,
+    gains: Bins<Z, f32>,
     samples: PhantomData<S>,
 }
 
 impl<'a, S: SampleFormat> F32Denoiser<'a, S> {
-    /// `model` must be a denoiser ([`check_denoiser`](super::check_denoiser)); `arena` and `state` hold at least
-    /// [`Model::f32_arena_len`] and [`Model::f32_state_len`] elements.
+    /// The 8 kHz denoiser ([`Narrowband`]); any size: [`with_size`](F32Denoiser::with_size).
     pub fn new(model: Model<'a>, arena: &'a mut [f32], state: &'a mut [f32]) -> Result<Self, Error> {
-        let spectral = Spectral::of(&model)?;
+        Self::with_size(model, arena, state)
+    }
+}
+
+impl<'a, S: SampleFormat, Z: FrameSize> F32Denoiser<'a, S, Z> {
+    /// `model` must be a denoiser of frame size `Z` ([`check_denoiser_for`](super::check_denoiser_for));
+    /// `arena` and `state` hold at least [`Model::f32_arena_len`] and [`Model::f32_state_len`]
+    /// elements.
+    pub fn with_size(model: Model<'a>, arena: &'a mut [f32], state: &'a mut [f32]) -> Result<Self, Error> {
+        let spectral = Spectral::of::<Z>(&model)?;
         check_buffers(arena.len(), model.f32_arena_len(), state.len(), model.f32_state_len())?;
         Ok(F32Denoiser {
             model,
             spectral,
-            analyzer: Analyzer::new(),
-            synth: Synthesizer::new(),
+            analyzer: Analyzer::default(),
+            synth: Synthesizer::default(),
             state: StateF32::new(state),
             arena,
-            spec: [Complex32::new(0.0, 0.0); BINS],
-            feat: [0.0; N_FEATURES],
-            gains: [0.0; BINS],
+            spec: Array::filled(Complex32::new(0.0, 0.0)),
+            feat: Array::filled(0.0),
+            gains: Array::filled(0.0),
             samples: PhantomData,
         })
     }
 
     /// Forgets the past: the next hop starts a stream.
     pub fn reset(&mut self) {
-        self.analyzer = Analyzer::new();
-        self.synth = Synthesizer::new();
+        self.analyzer = Analyzer::default();
+        self.synth = Synthesizer::default();
         self.state.reset();
     }
 
@@ -55,43 +64,44 @@ impl<'a, S: SampleFormat> F32Denoiser<'a, S> {
     }
 }
 
-impl<S: SampleFormat> Stages for F32Denoiser<'_, S> {
+impl<S: SampleFormat, Z: FrameSize> Stages for F32Denoiser<'_, S, Z> {
     type Sample = S;
+    type Size = Z;
 
-    fn analysis(&mut self, input: &[S; HOP]) {
+    fn analysis(&mut self, input: &Hop<Z, S>) {
         let (analyzer, spec) = (&mut self.analyzer, &mut self.spec);
-        S::read_f32(input, |x| analyzer.push(x, spec));
+        S::read_f32::<Z, _>(input, |x| analyzer.push(x, spec));
     }
 
     fn features(&mut self) {
         match &self.spectral.features {
-            None => dsp::features(&self.spec, &mut self.feat),
-            Some(fb) => dsp::band_features(&self.spec, fb, &mut self.feat),
+            None => dsp::features(self.spec.as_ref(), self.feat.as_mut()),
+            Some(fb) => dsp::band_features(self.spec.as_ref(), fb, self.feat.as_mut()),
         }
     }
 
     fn step(&mut self) -> Result<(), Error> {
-        let (input, output) = io(&self.model, &self.feat, &mut self.gains);
+        let (input, output) = io(&self.model, self.feat.as_ref(), self.gains.as_mut());
         self.model.step_f32(&mut self.state, self.arena, input, output)
     }
 
     fn step_with<H: LayerHook>(&mut self, hook: &mut H) -> Result<(), Error> {
-        let (input, output) = io(&self.model, &self.feat, &mut self.gains);
+        let (input, output) = io(&self.model, self.feat.as_ref(), self.gains.as_mut());
         self.model.step_f32_with(&mut self.state, self.arena, input, output, hook)
     }
 
     fn mask(&mut self) {
         if let Some(fb) = &self.spectral.gains {
             // The band gains wait in `feat` (free after the step) while `gains` becomes per bin.
-            let n = fb.n_bands();
-            self.feat.iter_mut().zip(&self.gains).take(n).for_each(|(f, g)| *f = *g);
-            dsp::band_gains(fb, self.feat.get(..n).unwrap_or(&[]), &mut self.gains);
+            let (n, feat) = (fb.n_bands(), self.feat.as_mut());
+            feat.iter_mut().zip(self.gains.as_ref()).take(n).for_each(|(f, g)| *f = *g);
+            dsp::band_gains(fb, feat.get(..n).unwrap_or(&[]), self.gains.as_mut());
         }
-        dsp::apply_mask(&mut self.spec, &self.gains);
+        dsp::apply_mask(self.spec.as_mut(), self.gains.as_ref());
     }
 
-    fn synthesis(&mut self, output: &mut [S; HOP]) {
+    fn synthesis(&mut self, output: &mut Hop<Z, S>) {
         let (synth, spec) = (&mut self.synth, &self.spec);
-        S::write_f32(output, |y| synth.push(spec, y));
+        S::write_f32::<Z>(output, |y| synth.push(spec, y));
     }
 }

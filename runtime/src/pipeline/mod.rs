@@ -42,10 +42,12 @@ mod signal;
 mod stages;
 #[cfg(all(test, feature = "std"))]
 mod tests;
+#[cfg(all(test, feature = "std"))]
+mod wide_tests;
 
-pub use check::check_denoiser;
+pub use check::{check_denoiser, check_denoiser_for};
 pub use fixed::I8Denoiser;
 pub use float::F32Denoiser;
 pub use sample::SampleFormat;
-pub use signal::{process_signal, signal_hops, LATENCY};
+pub use signal::{hops_of, process_signal, signal_hops, LATENCY};
 pub use stages::{Denoise, Stages};

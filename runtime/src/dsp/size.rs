@@ -1,0 +1,129 @@
+//! The two frame sizes of the front end (FORMAT.md, "Front end"): [`Narrowband`] (8 kHz,
+//! 256-sample frames) and [`Wideband`] (16 kHz, 512-sample frames). Every buffer of the STFT and
+//! of the pipelines is an array of a size's [`FrameSize::Hop`], [`FrameSize::Frame`] or
+//! [`FrameSize::Bins`] type, so a stream built for 8 kHz holds no 512-point buffer.
+
+use super::Complex32;
+
+/// A fixed-length array of `T` (`[T; N]` for every `N`): what the STFT's buffers are.
+pub trait Array<T>: Copy + AsRef<[T]> + AsMut<[T]> {
+    /// The array with every element `v`.
+    fn filled(v: T) -> Self;
+}
+
+impl<T: Copy, const N: usize> Array<T> for [T; N] {
+    #[inline(always)]
+    fn filled(v: T) -> Self {
+        [v; N]
+    }
+}
+
+/// One frame size of the STFT front end: its rate, lengths, buffers, window and FFTs.
+/// Implemented by [`Narrowband`] and [`Wideband`] only.
+pub trait FrameSize: Copy + Default + core::fmt::Debug + 'static {
+    /// Sample rate (Hz).
+    const SAMPLE_RATE: u32;
+    /// Samples per analysis frame (32 ms), and the FFT length.
+    const FRAME: usize;
+    /// Samples between frames (16 ms): one model step per hop.
+    const HOP: usize;
+    /// One-sided spectrum bins, DC through Nyquist: `FRAME/2 + 1`.
+    const BINS: usize;
+    /// Log-power features: bins `0 .. FRAME/2` (Nyquist dropped so widths stay multiples of 16).
+    const N_FEATURES: usize;
+    /// `HOP` values (also `FRAME/2`: the log-power features, the complex points of the
+    /// half-length FFT).
+    type Hop<T: Copy>: Array<T>;
+    /// `FRAME` values.
+    type Frame<T: Copy>: Array<T>;
+    /// `BINS` values.
+    type Bins<T: Copy>: Array<T>;
+    /// The square-root periodic Hann window, `FRAME` values in flash.
+    fn window() -> &'static Self::Frame<f32>;
+    /// microfft's real FFT of `FRAME` points (the Nyquist bin packed into bin 0's imaginary part).
+    fn rfft(frame: &mut Self::Frame<f32>) -> &mut Self::Hop<Complex32>;
+    /// microfft's inverse complex FFT of `FRAME` points (unscaled).
+    fn ifft(full: &mut Self::Frame<Complex32>) -> &mut Self::Frame<Complex32>;
+}
+
+/// `Hop` values of `T` for frame size `Z`.
+pub type Hop<Z, T> = <Z as FrameSize>::Hop<T>;
+/// `Bins` values of `T` for frame size `Z`.
+pub type Bins<Z, T> = <Z as FrameSize>::Bins<T>;
+
+#[allow(clippy::indexing_slicing)] // const fn: an out-of-range index fails the build, not the chip
+const fn sqrt_hann<const N: usize>() -> [f32; N] {
+    let mut w = [0.0f32; N];
+    let mut i = 0;
+    while i < N {
+        // sqrt(0.5 − 0.5·cos(2πi/N)) = sin(πi/N) for 0 ≤ i < N (periodic Hann).
+        w[i] = super::const_sin(core::f64::consts::PI * i as f64 / N as f64) as f32;
+        i += 1;
+    }
+    w
+}
+
+macro_rules! frame_size {
+    ($(#[$doc:meta])* $name:ident, $rate:expr, $frame:expr, $(#[$wdoc:meta])* $vis:vis $window:ident, $rfft:ident, $ifft:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct $name;
+
+        $(#[$wdoc])*
+        $vis static $window: [f32; $frame] = sqrt_hann::<$frame>();
+
+        impl FrameSize for $name {
+            const SAMPLE_RATE: u32 = $rate;
+            const FRAME: usize = $frame;
+            const HOP: usize = $frame / 2;
+            const BINS: usize = $frame / 2 + 1;
+            const N_FEATURES: usize = $frame / 2;
+            type Hop<T: Copy> = [T; $frame / 2];
+            type Frame<T: Copy> = [T; $frame];
+            type Bins<T: Copy> = [T; $frame / 2 + 1];
+            #[inline(always)]
+            fn window() -> &'static [f32; $frame] {
+                &$window
+            }
+            #[inline(always)]
+            fn rfft(frame: &mut [f32; $frame]) -> &mut [Complex32; $frame / 2] {
+                microfft::real::$rfft(frame)
+            }
+            #[inline(always)]
+            fn ifft(full: &mut [Complex32; $frame]) -> &mut [Complex32; $frame] {
+                microfft::inverse::$ifft(full)
+            }
+        }
+    };
+}
+
+frame_size!(
+    /// 8 kHz audio, 256-sample frames, hop 128, 129 bins: the default front end (format
+    /// versions 1–4 imply it).
+    Narrowband,
+    8000,
+    256,
+    /// The square-root periodic Hann window of [`Narrowband`] (256 values), in flash.
+    pub WINDOW,
+    rfft_256,
+    ifft_256
+);
+frame_size!(
+    /// 16 kHz audio, 512-sample frames, hop 256, 257 bins.
+    Wideband,
+    16000,
+    512,
+    WINDOW_512,
+    rfft_512,
+    ifft_512
+);
+
+/// The frame length at `sample_rate` (32 ms: 256 at 8000 Hz, 512 at 16000 Hz), `None` for a rate
+/// without a front end.
+pub const fn frame_at(sample_rate: u32) -> Option<usize> {
+    match sample_rate {
+        Narrowband::SAMPLE_RATE => Some(Narrowband::FRAME),
+        Wideband::SAMPLE_RATE => Some(Wideband::FRAME),
+        _ => None,
+    }
+}
