@@ -195,7 +195,7 @@ act = "sigmoid"
         .iter()
         .map(|w| {
             let rows = w.as_tensor().dim(0).unwrap();
-            crate::export::graph::GraphTensor {
+            crate::describe::write::GraphTensor {
                 rows,
                 weight: w.as_tensor().flatten_all().unwrap().to_vec1().unwrap(),
                 bias: (0..rows).map(|_| rng.random_range(-0.3..0.3)).collect(),
