@@ -58,7 +58,15 @@ pub fn check(cx: &LayerCx, k: OpKind, ins: &[Shape]) -> Result<(Op, Shape), Desc
         Ok(o)
     };
     Ok(match k {
-        OpKind::Conv1d => conv1d(cx, first.width(), out()?)?,
+        OpKind::Conv1d => match first {
+            Shape::Map { c, f } if c > 1 && f > 1 => {
+                let msg = format!(
+                    "conv1d needs a 1-D vector, but its input is a {c}×{f} map: flatten it with a linear layer"
+                );
+                return Err(cx.err(in_span, "inputs", msg));
+            }
+            _ => conv1d(cx, first.width(), out()?)?,
+        },
         OpKind::Linear => {
             let o = out()?;
             (Op::Linear { out: o }, Shape::Vec(o))

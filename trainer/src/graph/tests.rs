@@ -79,8 +79,8 @@ fn band_masks_spread_to_the_bins_as_the_runtime_spreads_them() {
     assert!(l < 1e-9, "{l}");
 }
 
-/// A description whose three weighted layers (conv2d on the input, conv1d, linear) carry
-/// `norm = "batch"`.
+/// A description whose four weighted layers (conv2d on the input, a linear flattening its map,
+/// conv1d, linear) carry `norm = "batch"`.
 const NORMED: &str = r#"
 [quant]
 group_size = 8
@@ -91,6 +91,12 @@ out = 4
 kernel = 2
 kernel_f = 3
 stride_f = 2
+norm = "batch"
+act = "relu"
+[[layer]]
+name = "flat"
+op = "linear"
+out = 24
 norm = "batch"
 act = "relu"
 [[layer]]
@@ -117,7 +123,7 @@ fn batch_norm_folds_into_the_weights() {
     let m = describe::parse(NORMED, Path::new("normed.toml")).unwrap();
     let dev = Device::Cpu;
     let p = init_params(&m, &mut StdRng::seed_from_u64(5), &dev).unwrap();
-    assert_eq!(p.norms.len(), 3);
+    assert_eq!(p.norms.len(), 4);
     let mut rng = StdRng::seed_from_u64(9);
     for (bn, b) in p.norms.iter().zip(&p.biases) {
         let c = bn.gamma.as_tensor().dim(0).unwrap();
