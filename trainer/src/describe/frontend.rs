@@ -7,8 +7,6 @@ use toml::Spanned;
 
 /// Sample rates the runtime's front end supports.
 pub const SAMPLE_RATES: [u32; 2] = [8000, 16000];
-/// Frame lengths (powers of two) the runtime's FFT supports.
-pub const FRAMES: std::ops::RangeInclusive<usize> = 64..=1024;
 /// Mel bands a log-mel front end may have.
 pub const N_MELS: std::ops::RangeInclusive<usize> = 8..=128;
 /// Classes a classifier may have.
@@ -29,9 +27,11 @@ pub fn frontend(src: &Source, raw: Option<&Spanned<RawFrontend>>) -> Result<Fron
     if !SAMPLE_RATES.contains(&sample_rate) {
         return Err(err(sp, "sample_rate", format!("{sample_rate} Hz is not supported (8000 or 16000)")));
     }
-    let (frame, sp) = get(&r.frame, d.frame, table.clone());
-    if !frame.is_power_of_two() || !FRAMES.contains(&frame) {
-        return Err(err(sp, "frame", format!("{frame} samples: must be a power of two in 64..=1024")));
+    let runs = runtime::dsp::frame_at(sample_rate).unwrap_or(d.frame);
+    let (frame, sp) = get(&r.frame, runs, table.clone());
+    if frame != runs {
+        let msg = format!("{frame} samples: the runtime's front end at {sample_rate} Hz uses {runs}-sample frames");
+        return Err(err(sp, "frame", msg));
     }
     let (hop, sp) = get(&r.hop, frame / 2, table.clone());
     if hop != frame / 2 {
