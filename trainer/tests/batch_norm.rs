@@ -14,7 +14,7 @@ use trainer::checkpoint::Checkpoint;
 use trainer::data::{self, Corpus, DataSel, Split};
 use trainer::describe::ModelDesc;
 use trainer::eval::{self, RunPath};
-use trainer::export::{self, graph_calib, ExportOptions, Exported};
+use trainer::export::{self, graph_calib, Exported};
 use trainer::graph::{self, norm::Norms};
 
 /// The normalised layers do not read the input: quantising their unfolded weights (the
@@ -49,18 +49,6 @@ op = "linear"
 out = 129
 act = "sigmoid"
 "#;
-
-fn opts(with_int: bool) -> ExportOptions {
-    ExportOptions {
-        ptq_bits: None,
-        target_bytes: None,
-        with_int,
-        calib_mixtures: 2,
-        calib_seconds: 1.0,
-        data: None,
-        allow_below_min_bits: false,
-    }
-}
 
 /// Denoises with the trainer's forward of `desc` (raw features unless `normalize`).
 fn enhance(desc: &ModelDesc, wb: &(Vec<Tensor>, Vec<Tensor>), norms: Norms, normalize: bool, x: &[f32]) -> Vec<f32> {
@@ -108,8 +96,10 @@ fn a_batch_normalised_description_trains_and_exports_folded() {
     let moved = t.params.norms[0].mean.as_tensor().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
     assert!(moved > 0.0, "training moves the running statistics");
 
-    let (b32, _, dep) = export::export_checkpoint(std::path::Path::new(&out), &opts(false), &Device::Cpu).unwrap();
-    let (bint, rint, _) = export::export_checkpoint(std::path::Path::new(&out), &opts(true), &Device::Cpu).unwrap();
+    let (b32, _, dep) =
+        export::export_checkpoint(std::path::Path::new(&out), &common::export_opts(false), &Device::Cpu).unwrap();
+    let (bint, rint, _) =
+        export::export_checkpoint(std::path::Path::new(&out), &common::export_opts(true), &Device::Cpu).unwrap();
     let Exported::Graph(g) = dep else { panic!("not a graph") };
     assert!(rint.has_int);
     assert!(g.desc.nodes.iter().all(|n| n.norm.is_none()), "the exported graph keeps no norm");
@@ -142,7 +132,8 @@ fn a_batch_normalised_description_trains_and_exports_folded() {
         n.mean.set(&Tensor::zeros(c, candle_core::DType::F32, &Device::Cpu).unwrap()).unwrap();
         n.var.set(&Tensor::full((1.0 - graph::norm::EPS) as f32, c, &Device::Cpu).unwrap()).unwrap();
     }
-    let unfolded = export::graph::deploy(&t, &d, &export::graph::plans(&t, &d, &opts(false)).unwrap()).unwrap();
+    let unfolded =
+        export::graph::deploy(&t, &d, &export::graph::plans(&t, &d, &common::export_opts(false)).unwrap()).unwrap();
     for (n, s) in t.params.norms.iter().zip(&saved) {
         for (v, s) in [&n.gamma, &n.mean, &n.var].into_iter().zip(s) {
             v.set(s).unwrap();

@@ -68,18 +68,6 @@ fn every_reference_model_trains_and_its_checkpoint_rebuilds_it() {
     }
 }
 
-fn opts(with_int: bool) -> ExportOptions {
-    ExportOptions {
-        ptq_bits: None,
-        target_bytes: None,
-        with_int,
-        calib_mixtures: 2,
-        calib_seconds: 1.0,
-        data: None,
-        allow_below_min_bits: false,
-    }
-}
-
 /// The blob's SI-SDR report on `path`, through the runtime's pipeline.
 fn run(name: &str, blob: &[u8], mixes: &[data::Mixture], path: RunPath) -> eval::EvalReport {
     let model = eval::parse_denoiser(blob).unwrap();
@@ -87,8 +75,8 @@ fn run(name: &str, blob: &[u8], mixes: &[data::Mixture], path: RunPath) -> eval:
 }
 
 fn export_and_run(name: &str, ckpt: &std::path::Path, c: &common::Corpus) {
-    let (b32, r32, dep) = export::export_checkpoint(ckpt, &opts(false), &Device::Cpu).unwrap();
-    let (bint, rint, _) = export::export_checkpoint(ckpt, &opts(true), &Device::Cpu).unwrap();
+    let (b32, r32, dep) = export::export_checkpoint(ckpt, &common::export_opts(false), &Device::Cpu).unwrap();
+    let (bint, rint, _) = export::export_checkpoint(ckpt, &common::export_opts(true), &Device::Cpu).unwrap();
     let Exported::Graph(g) = dep else { panic!("{name}: not exported as a graph") };
     assert!(!r32.has_int && rint.has_int, "{name}");
     for b in [&b32, &bint] {
@@ -164,7 +152,7 @@ fn description_size_target_fits_at_export() {
     ];
     train(&args);
     let ckpt = std::path::Path::new(&out);
-    let (blob, r, _) = export::export_checkpoint(ckpt, &opts(true), &Device::Cpu).unwrap();
+    let (blob, r, _) = export::export_checkpoint(ckpt, &common::export_opts(true), &Device::Cpu).unwrap();
     let target = 18 * 1024;
     eprintln!("tcn, 18 KiB target: {} bytes, {} single-bit moves, {:?}", blob.len(), r.adjusted_groups, r.budget_fit);
     assert_eq!(r.target_bytes, Some(target));
@@ -172,7 +160,7 @@ fn description_size_target_fits_at_export() {
     assert!(blob.len() <= target && blob.len() as f64 >= 0.97 * target as f64, "{} bytes", blob.len());
     runtime::Model::parse(&blob).unwrap();
 
-    let tight = ExportOptions { target_bytes: Some(2048), ..opts(true) };
+    let tight = ExportOptions { target_bytes: Some(2048), ..common::export_opts(true) };
     let err = export::export_checkpoint(ckpt, &tight, &Device::Cpu).err().expect("2 KiB cannot hold the tcn");
     assert!(format!("{err:#}").contains("cannot fit the model in 2048 bytes"), "{err:#}");
 }

@@ -95,3 +95,16 @@ pub fn train(args: &[&str]) -> trainer::train::TrainSummary {
         _ => unreachable!(),
     }
 }
+
+/// Export options of the tests: two one-second calibration mixtures, no size target or PTQ.
+pub fn export_opts(with_int: bool) -> trainer::export::ExportOptions {
+    trainer::export::ExportOptions {
+        ptq_bits: None,
+        target_bytes: None,
+        with_int,
+        calib_mixtures: 2,
+        calib_seconds: 1.0,
+        data: None,
+        allow_below_min_bits: false,
+    }
+}
