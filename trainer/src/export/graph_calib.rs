@@ -113,43 +113,20 @@ pub fn export(
     let mixes = if o.with_int { Some(super::calibration_mixtures(t, o)?) } else { None };
     let mut w = written(t, d, &plans, mixes.as_deref(), dev)?;
     let target = super::size_target(t, o);
-    let (mut adjusted_groups, mut budget_fit, mut predicted) = (0, None, w.blob.len());
+    let (mut fitted, mut final_plans) = (None, plans.clone());
     if let Some(tb) = target {
         let (moved, bytes, moves, fit) = super::graph_fit::fit(t, &plans, w.blob.len(), tb, o.allow_below_min_bits)?;
-        adjusted_groups = moves;
         if let Some(p) = moved {
             w = written(t, d, &p, mixes.as_deref(), dev)?;
+            final_plans = p;
         }
-        (budget_fit, predicted) = (Some(fit), bytes);
-        if w.blob.len() != predicted {
-            bail!("internal error: blob is {} bytes, size accounting predicted {predicted}", w.blob.len());
-        }
+        super::check_predicted(&w.blob, bytes)?;
+        fitted = Some((moves, fit));
     }
     let Written { blob, has_int, arena, dep } = w;
-    let n_q: usize = dep.tensors.iter().filter_map(|g| g.quant.as_ref()).map(|(q, _)| q.levels.len()).sum();
-    let sum_bits: f64 = dep
-        .tensors
-        .iter()
-        .filter_map(|g| g.quant.as_ref())
-        .map(|(q, _)| q.group_bits.iter().map(|&b| f64::from(b) * q.group_size as f64).sum::<f64>())
-        .sum();
-    let weights = d.desc.n_weights();
-    let method = match o.ptq_bits {
-        Some(b) => format!("ptq{b}"),
-        None => t.meta.method.name().to_string(),
-    };
-    let report = ExportReport {
-        method,
-        blob_bytes: blob.len(),
-        predicted_bytes: predicted,
-        has_int,
-        avg_bits: (n_q > 0).then(|| sum_bits / n_q as f64),
-        bits_per_weight_total: blob.len() as f64 * 8.0 / weights.max(1) as f64,
-        weights,
-        target_bytes: target,
-        adjusted_groups,
-        budget_fit,
-        arena_elements: Some(arena),
-    };
+    let base = ExportReport::new(t, o, &blob, d.desc.n_weights(), super::plan_avg_bits(&final_plans), has_int);
+    let (adjusted_groups, budget_fit) = fitted.map_or((0, None), |(m, f)| (m, Some(f)));
+    let report =
+        ExportReport { target_bytes: target, adjusted_groups, budget_fit, arena_elements: Some(arena), ..base };
     Ok((blob, report, dep))
 }

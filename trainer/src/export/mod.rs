@@ -298,6 +298,35 @@ pub struct ExportReport {
 }
 
 impl ExportReport {
+    /// The report of `blob`, written from `t` with `opts`, as predicted and without a size fit
+    /// (an export with a fit sets those fields).
+    fn new(
+        t: &Trained,
+        opts: &ExportOptions,
+        blob: &[u8],
+        weights: usize,
+        avg_bits: Option<f64>,
+        has_int: bool,
+    ) -> Self {
+        let method = match opts.ptq_bits {
+            Some(b) => format!("ptq{b}"),
+            None => t.meta.method.name().to_string(),
+        };
+        ExportReport {
+            method,
+            blob_bytes: blob.len(),
+            predicted_bytes: blob.len(),
+            has_int,
+            avg_bits,
+            bits_per_weight_total: blob.len() as f64 * 8.0 / weights.max(1) as f64,
+            weights,
+            target_bytes: None,
+            adjusted_groups: 0,
+            budget_fit: None,
+            arena_elements: None,
+        }
+    }
+
     /// The warning about widths the budget fit moved, if it moved any.
     pub fn warning(&self) -> Option<String> {
         self.budget_fit.as_ref().zip(self.target_bytes).and_then(|(f, t)| f.warning(t))
@@ -312,6 +341,14 @@ fn calibration_mixtures(t: &Trained, opts: &ExportOptions) -> Result<Vec<data::M
     let mut rng = StdRng::seed_from_u64(t.meta.train.seed ^ 0xca11b);
     let n = (opts.calib_seconds * runtime::dsp::SAMPLE_RATE as f32) as usize;
     Ok((0..opts.calib_mixtures.max(1)).map(|_| data::random_mixture(&corpus, n, -5.0, 15.0, &mut rng)).collect())
+}
+
+/// An error unless the written blob has the size the accounting predicted.
+fn check_predicted(blob: &[u8], predicted: usize) -> Result<()> {
+    if blob.len() != predicted {
+        bail!("internal error: blob is {} bytes, size accounting predicted {predicted}", blob.len());
+    }
+    Ok(())
 }
 
 /// Mean packed bits per quantised weight of a plan (none if nothing is quantised).
@@ -375,28 +412,14 @@ fn export_chain(t: &Trained, opts: &ExportOptions, dev: &Device) -> Result<(Vec<
     let dep = deployable(t, &plan)?;
     let calib = if with_int { Some(calibrate(&dep, &calibration_mixtures(t, opts)?, dev)?) } else { None };
     let blob = write_blob(&dep, calib.as_ref())?;
-    if blob.len() != predicted {
-        bail!("internal error: blob is {} bytes, size accounting predicted {predicted}", blob.len());
-    }
+    check_predicted(&blob, predicted)?;
     let dep = with_blob_biases(dep, &blob)?;
-    let weights = t.meta.arch.macs();
-    let avg_bits = plan_avg_bits(&plan);
-    let method = match opts.ptq_bits {
-        Some(b) => format!("ptq{b}"),
-        None => t.meta.method.name().to_string(),
-    };
     let report = ExportReport {
-        method,
-        blob_bytes: blob.len(),
         predicted_bytes: predicted,
-        has_int: with_int,
-        avg_bits,
-        bits_per_weight_total: blob.len() as f64 * 8.0 / weights as f64,
-        weights,
         target_bytes: target,
         adjusted_groups: adjusted,
         budget_fit,
-        arena_elements: None,
+        ..ExportReport::new(t, opts, &blob, t.meta.arch.macs(), plan_avg_bits(&plan), with_int)
     };
     Ok((blob, report, dep))
 }
