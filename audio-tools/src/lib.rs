@@ -8,12 +8,14 @@
 //!   through [`file`]; errors name the file;
 //! * [`convert`]: any WAV file `wav` decodes (rate, channels, 8 to 32-bit PCM or float) brought
 //!   to mono at a given rate (rubato's FFT resampler), with a note of what was done;
+//! * [`g722`]: the raw G.722 files of the wideband Debian sound packages, decoded to 16 kHz;
 //! * [`split`]: the corpus split (train / validation / test) by a stable hash of the file path;
 //! * [`pcm`]: the i16 ↔ f32 sample conversion, re-exported from `runtime::pcm` (the firmware's).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 pub mod convert;
 pub mod file;
+pub mod g722;
 pub mod sisdr;
 pub mod split;
 pub mod wav;
