@@ -6,26 +6,26 @@ use crate::qemu::Target;
 use crate::repo_root;
 use crate::report::{self, Measurement};
 use anyhow::{Context, Result};
-use runtime::dsp::{HOP, SAMPLE_RATE};
 use std::path::Path;
 use std::time::Duration;
 
 /// Builds and runs the demo on `t` with `model` and the demo clip; writes the files into `out`
 /// and returns the report (markdown).
 pub fn run(t: &Target, model: &Path, out: &Path) -> Result<String> {
-    let root = repo_root();
-    let (clip, clean) = (root.join("data/clip/noisy.wav"), root.join("data/clip/clean.wav"));
+    let blob = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+    let (clip, clean) = crate::clip::clip_for(&blob)?;
+    let rate = crate::clip::blob_rate(&blob)?;
     eprintln!("building the firmware for {} and running it in QEMU...", t.core);
     let m = report::measure(t, model, &clip, &clean, &out.join("qemu"), Duration::from_secs(120))
         .with_context(|| format!("demo on {} failed", t.name))?;
     // denoised.wav lines up with noisy.wav: without the one-hop latency, as long as the input.
-    let n = audio_tools::read_i16(&clip, SAMPLE_RATE)?.len();
-    let denoised = aligned(&m.output);
-    audio_tools::write_i16(&out.join("denoised.wav"), SAMPLE_RATE, denoised.get(..n).unwrap_or(denoised))?;
-    let blob = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+    let n = audio_tools::read_i16(&clip, rate)?.len();
+    let denoised = aligned(&m.output, rate);
+    audio_tools::write_i16(&out.join("denoised.wav"), rate, denoised.get(..n).unwrap_or(denoised))?;
     let parsed = runtime::Model::parse(&blob).map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
+    let root = repo_root();
     let shown = model.strip_prefix(&root).unwrap_or(model);
-    let mut md = summary(t, &m, shown, blob.len(), parsed.macs_per_frame(), n);
+    let mut md = summary(t, &m, shown, (blob.len(), parsed.macs_per_frame()), (n, rate));
     if let Some(c) = m.est_cycles {
         md.push_str(&format!(
             "\nEstimated Cortex-M4 cycles per frame: {c:.0} ({:.1}% of {} MHz), {:.2} per instruction: a model \
@@ -50,7 +50,13 @@ pub fn run(t: &Target, model: &Path, out: &Path) -> Result<String> {
 }
 
 /// The report's first part: what ran, the quality and cost figures.
-fn summary(t: &Target, m: &Measurement, model: &Path, blob_len: usize, macs: u64, samples: usize) -> String {
+fn summary(
+    t: &Target,
+    m: &Measurement,
+    model: &Path,
+    (blob_len, macs): (usize, u64),
+    (samples, rate): (usize, u32),
+) -> String {
     let (instr, rt) = (m.instr.unwrap_or_default(), m.rt().unwrap_or_default());
     let stack = m.stack_hwm.unwrap_or(0);
     let sout = m.si_sdr_out.unwrap_or(f64::NAN);
@@ -61,7 +67,7 @@ fn summary(t: &Target, m: &Measurement, model: &Path, blob_len: usize, macs: u64
     };
     format!(
         "# Denoiser demo — {core}\n\n\
-         model `{model}` ({blob_kb:.1} KB, {macs} MACs/frame), clip `data/clip/noisy.wav` ({secs:.2} s, 8 kHz), \
+         model `{model}` ({blob_kb:.1} KB, {macs} MACs/frame), clip `{clip}/noisy.wav` ({secs:.2} s, {khz} kHz), \
          firmware `firmware/qemu-demo` ({path} path) under QEMU with `-icount shift=0`.\n\n\
          | | |\n|---|---|\n\
          | SI-SDR in (noisy vs clean) | {sin:.2} dB |\n\
@@ -76,11 +82,14 @@ fn summary(t: &Target, m: &Measurement, model: &Path, blob_len: usize, macs: u64
          | QEMU wall time | {wall:.2} s |\n\n\
          QEMU counts instructions, not cycles: the real-time factor assumes one instruction per cycle at {clk} MHz. \
          Instruction counts come from SysTick: a calibration loop of {ci} instructions measured {cu} ticks, i.e. 1 tick = {ipu} instructions.\n\n\
-         `out/denoised.wav` is the firmware's output with its one-hop ({HOP} samples) latency removed.\n",
+         `out/denoised.wav` is the firmware's output with its one-hop ({hop} samples) latency removed.\n",
         core = t.core,
         model = model.display(),
         blob_kb = blob_len as f64 / 1024.0,
-        secs = samples as f64 / f64::from(SAMPLE_RATE),
+        secs = samples as f64 / f64::from(rate),
+        clip = crate::clip::clip_dir(rate),
+        khz = rate / 1000,
+        hop = crate::metrics::latency(rate),
         path = m.path,
         sin = m.si_sdr_in,
         delta = sout - m.si_sdr_in,

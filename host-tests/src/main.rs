@@ -48,7 +48,10 @@ enum Task {
     },
     /// Regenerates the demo clip (clean.wav, noisy.wav, ATTRIBUTION) from the Debian sound packages.
     MakeClip {
-        /// Output directory [default: data/clip/ in the repository]
+        /// Sample rate: 8000 (the WAV packages) or 16000 (the G.722 packages).
+        #[arg(long, default_value = "8000", value_parser = ["8000", "16000"])]
+        rate: String,
+        /// Output directory [default: data/clip/ (8 kHz) or data/clip-16k/ in the repository]
         #[arg(value_name = "DIR")]
         dir: Option<PathBuf>,
     },
@@ -85,9 +88,10 @@ fn run(task: Task) -> Result<()> {
             println!("{}", report::bench(&targets, &model.path(), &dir.unwrap_or(out))?);
         }
         Task::Kbench { target, model } => println!("{}", kbench::report(&target, &model.path(), &out)?),
-        Task::MakeClip { dir } => {
-            let dir = dir.unwrap_or_else(|| repo_root().join("data/clip"));
-            let what = clip::make_clip(&dir)?;
+        Task::MakeClip { rate, dir } => {
+            let rate: u32 = rate.parse()?;
+            let dir = dir.unwrap_or_else(|| repo_root().join(clip::clip_dir(rate)));
+            let what = clip::make_clip(&dir, rate)?;
             println!("wrote {}: {what}", dir.display());
         }
     }

@@ -10,9 +10,15 @@ pub fn pcm_si_sdr(clean: &[i16], x: &[i16]) -> Option<f64> {
     si_sdr(&f(clean), &f(x))
 }
 
-/// A denoiser's output lined up with its input: the output lags by one hop (see `runtime::dsp`).
-pub fn aligned(out: &[i16]) -> &[i16] {
-    out.get(HOP..).unwrap_or(&[])
+/// A denoiser's output at `rate` lined up with its input: the output lags by one hop (half the
+/// rate's frame, see `runtime::dsp`).
+pub fn aligned(out: &[i16], rate: u32) -> &[i16] {
+    out.get(latency(rate)..).unwrap_or(&[])
+}
+
+/// The pipeline's latency at `rate` in samples: one hop (the 8 kHz hop for an unknown rate).
+pub fn latency(rate: u32) -> usize {
+    runtime::dsp::frame_at(rate).map_or(HOP, |f| f / 2)
 }
 
 /// (min, median, max) of per-frame counts; zeros when empty.
@@ -61,8 +67,11 @@ mod tests {
         let clean: Vec<i16> = (0..2000).map(|i| ((i as f32 * 0.1).sin() * 8000.0) as i16).collect();
         let mut out = vec![0i16; HOP];
         out.extend_from_slice(&clean);
-        assert_eq!(aligned(&out), clean);
-        assert!(pcm_si_sdr(&clean, aligned(&out)).unwrap() > 60.0);
+        assert_eq!(aligned(&out, 8000), clean);
+        assert!(pcm_si_sdr(&clean, aligned(&out, 8000)).unwrap() > 60.0);
+        let mut wide = vec![0i16; 2 * HOP];
+        wide.extend_from_slice(&clean);
+        assert_eq!(aligned(&wide, 16000), clean);
     }
 
     #[test]

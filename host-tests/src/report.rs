@@ -8,7 +8,6 @@ use crate::qemu::{self, NumPath, Target};
 use crate::reference;
 use anyhow::{bail, Context, Result};
 use audio_tools::read_i16;
-use runtime::dsp::SAMPLE_RATE;
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
@@ -71,8 +70,9 @@ pub fn measure(
     timeout: Duration,
 ) -> Result<Measurement> {
     let blob = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
-    let noisy = read_i16(clip, SAMPLE_RATE)?;
-    let clean = read_i16(clean, SAMPLE_RATE)?;
+    let rate = crate::clip::blob_rate(&blob)?;
+    let noisy = read_i16(clip, rate)?;
+    let clean = read_i16(clean, rate)?;
     let host = reference::denoise(&blob, &noisy, t.path)?;
     let elf = if t.c_api { crate::capi::build(t, model, clip)? } else { qemu::build(t, model, clip)? };
     let fp = qemu::footprint(&elf)?;
@@ -92,7 +92,7 @@ pub fn measure(
         static_ram: fp.static_ram,
         ram_region: t.ram_bytes,
         si_sdr_in: pcm_si_sdr(&clean, &noisy).context("SI-SDR of the input: the clean clip is empty or silent")?,
-        si_sdr_host: pcm_si_sdr(&clean, aligned(&host))
+        si_sdr_host: pcm_si_sdr(&clean, aligned(&host, rate))
             .context("SI-SDR of the host output: the clean clip is empty or silent")?,
         macs_per_frame: runtime::Model::parse(&blob).map(|m| m.macs_per_frame()).unwrap_or(0),
         ..Measurement::default()
@@ -128,7 +128,7 @@ pub fn measure(
     let (max, n) = diff(&host, &out.samples);
     m.max_diff_lsb = Some(max);
     m.differing = Some(n);
-    m.si_sdr_out = pcm_si_sdr(&clean, aligned(&out.samples));
+    m.si_sdr_out = pcm_si_sdr(&clean, aligned(&out.samples, rate));
     m.output = out.samples;
     m.wall_s = out.wall.as_secs_f64();
     Ok(m)
@@ -137,8 +137,8 @@ pub fn measure(
 /// Measures every target in `targets` on `model` and the demo clip; writes `bench.md` and
 /// `bench.json` into `out` and returns the markdown.
 pub fn bench(targets: &[Target], model: &Path, out: &Path) -> Result<String> {
-    let root = crate::repo_root();
-    let (clip, clean) = (root.join("data/clip/noisy.wav"), root.join("data/clip/clean.wav"));
+    let blob = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+    let (clip, clean) = crate::clip::clip_for(&blob)?;
     let mut ms = Vec::new();
     for t in targets {
         eprintln!("== {} ({})", t.name, t.core);
@@ -228,7 +228,8 @@ pub const AGREEMENT_TARGETS: [&str; 3] = ["m4", "m4-int", "rv32"];
 /// ([`AGREEMENT_HEADER`]); the first failure is an error naming the model and the target.
 pub fn host_agreement(name: &str, blob: &Path, targets: &[&str]) -> Result<Vec<String>> {
     let root = crate::repo_root();
-    let (clip, clean) = (root.join("data/clip/noisy.wav"), root.join("data/clip/clean.wav"));
+    let bytes = std::fs::read(blob).with_context(|| format!("cannot read {}", blob.display()))?;
+    let (clip, clean) = crate::clip::clip_for(&bytes)?;
     let work = root.join("target/qemu-tests/reference").join(name);
     let mut rows = Vec::new();
     for &target in targets {
