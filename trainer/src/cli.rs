@@ -23,8 +23,9 @@ pub enum DeviceArg {
 
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// Clean speech directory (searched recursively for .wav; any rate and channel count,
-    /// converted to 8 kHz mono). The default directory is pinned by data/manifest.tsv.
+    /// Clean speech directory (searched recursively for .wav, and .g722 at 16 kHz; any rate and
+    /// channel count, converted to mono at the model's rate). The default directory is pinned by
+    /// data/manifest.tsv (8 kHz) and data/manifest-16k.tsv (16 kHz).
     #[arg(long, default_value = crate::data::DEFAULT_SPEECH)]
     pub speech: PathBuf,
     /// Noise directory (with `--split hash`: macroform-* tracks train, the others test). The
@@ -60,6 +61,12 @@ pub enum Cmd {
     Export(ExportArgs),
     /// SI-SDR improvement of a blob (run through runtime::Model) on the held-out test set.
     Eval(EvalArgs),
+    /// Write the held-out test mixtures (those of `eval`) as WAV files with a table of their
+    /// noise kinds and SNRs, for tools outside the project (scripts/compare/).
+    Mixtures(crate::mixtures::MixturesArgs),
+    /// SI-SDR of denoised versions of `mixtures`' files (any denoiser's), per file and per
+    /// noise kind and SNR.
+    Score(crate::mixtures::ScoreArgs),
     /// Per-layer table of a blob (exit code 2 for an invalid file).
     Inspect(InspectArgs),
     /// Check a model description without training: its errors (file:line:col, exit code 2), or
@@ -217,6 +224,22 @@ pub struct EvalArgs {
     #[arg(long, value_enum, default_value = "f32")]
     pub path: RunPath,
     #[command(flatten)]
+    pub test: TestSetArgs,
+    #[command(flatten)]
+    pub buffers: BufferCap,
+    /// Skip the Wiener baseline.
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// Print one JSON document on stdout (the table goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The held-out test set (`eval`, `mixtures`): the data, and the mixtures drawn from its test
+/// split at the model's rate.
+#[derive(Args, Debug, Clone)]
+pub struct TestSetArgs {
+    #[command(flatten)]
     pub data: DataArgs,
     /// Test mixtures per SNR (−5, 0, 5, 10 dB).
     #[arg(long, default_value_t = crate::eval::TEST_PER_SNR, value_parser = limits::parse_per_snr)]
@@ -230,14 +253,19 @@ pub struct EvalArgs {
     /// Use at most this many test speech files (0 = all).
     #[arg(long, value_parser = limits::parse_max_files)]
     pub max_files: Option<usize>,
-    #[command(flatten)]
-    pub buffers: BufferCap,
-    /// Skip the Wiener baseline.
-    #[arg(long)]
-    pub no_baseline: bool,
-    /// Print one JSON document on stdout (the table goes to stderr).
-    #[arg(long)]
-    pub json: bool,
+}
+
+impl TestSetArgs {
+    /// The test set at `rate`: the corpus (summary on stderr), its mixtures and fingerprint.
+    pub fn load(&self, rate: u32) -> anyhow::Result<(crate::data::Corpus, Vec<crate::data::Mixture>, String)> {
+        use crate::data::{self, Corpus, Split};
+        let corpus = Corpus::load_at(&self.data.selection(), Split::Test, self.max_files, rate)?;
+        let per_snr = self.per_snr.max(1);
+        let mixes = data::test_set(&corpus, per_snr, self.seconds, self.seed);
+        let fingerprint = data::test_set_fingerprint(&corpus, per_snr, self.seconds, self.seed);
+        eprintln!("test set {fingerprint}: {} mixtures at {rate} Hz", mixes.len());
+        Ok((corpus, mixes, fingerprint))
+    }
 }
 
 /// The host-side cap on the buffers a blob asks for (`--max-buffer-mib`).

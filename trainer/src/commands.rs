@@ -3,9 +3,10 @@
 use crate::audio;
 use crate::checkpoint;
 use crate::cli::{BenchStepArgs, ConvertArgs, DenoiseArgs, EvalArgs, ExportArgs, ManifestArgs, TrainArgs};
-use crate::data::{self, Corpus, Split};
+use crate::data;
 use crate::eval::{self, RunPath};
 use crate::export::{self, ExportOptions};
+use crate::features::Stft;
 use crate::train::{self, TrainRequest};
 use anyhow::{bail, Context, Result};
 use audio_tools::file::same_file;
@@ -151,56 +152,54 @@ pub fn denoise(a: &DenoiseArgs) -> Result<usize> {
     let blob = eval::read_blob(&a.model)?;
     let model = eval::parse_denoiser(&blob).with_context(|| a.model.display().to_string())?;
     eval::check_buffers(&model, a.path, a.buffers.mib).with_context(|| a.model.display().to_string())?;
-    let (x, conversion) = audio::read_wav(&a.input)?;
+    let rate = eval::blob_stft(&model)?.rate();
+    let (x, conversion) = audio::read_wav_at(&a.input, rate)?;
     if let Some(c) = conversion {
         eprintln!("note: {}: converted {c}", a.input.display());
     }
     let y = eval::enhance_blob(&model, &x, a.path)?;
-    audio::write_wav(&a.output, &y)?;
+    audio::write_wav_at(&a.output, rate, &y)?;
     Ok(y.len())
 }
 
-/// The test set of `eval`: the corpus `a` selects (summary on stderr), its mixtures and fingerprint.
-fn eval_data(a: &EvalArgs) -> Result<(Corpus, Vec<data::Mixture>, String)> {
-    let corpus = Corpus::load(&a.data.selection(), Split::Test, a.max_files)?;
-    let mixes = data::test_set(&corpus, a.per_snr.max(1), a.seconds, a.seed);
-    let fingerprint = data::test_set_fingerprint(&corpus, a.per_snr.max(1), a.seconds, a.seed);
-    eprintln!("test set {fingerprint}: {} mixtures", mixes.len());
-    Ok((corpus, mixes, fingerprint))
+/// The export `eval --ckpt` measures: `export`'s defaults (integer constants included: they
+/// decide the size fit and, from format v4, the biases), so it measures what would ship.
+fn eval_export_options(a: &EvalArgs) -> ExportOptions {
+    ExportOptions {
+        ptq_bits: None,
+        target_bytes: None,
+        with_int: true,
+        calib_mixtures: 32,
+        calib_seconds: 4.0,
+        data: Some(a.test.data.selection()),
+        allow_below_min_bits: false,
+    }
 }
 
 /// `eval`: test-set SI-SDR of a blob through the runtime (or of a checkpoint through candle).
 pub fn eval(a: EvalArgs) -> Result<serde_json::Value> {
-    let (corpus, mixes, fingerprint) = eval_data(&a)?;
-    let (report, bytes, what) = match (&a.model, &a.ckpt) {
+    let (report, bytes, what, (corpus, mixes, fingerprint)) = match (&a.model, &a.ckpt) {
         (Some(path), _) => {
             let blob = eval::read_blob(path)?;
             let model = eval::parse_denoiser(&blob).with_context(|| path.display().to_string())?;
             eval::check_buffers(&model, a.path, a.buffers.mib).with_context(|| path.display().to_string())?;
-            let r = eval::evaluate(&mixes, |x| eval::enhance_blob(&model, x, a.path))?;
-            (r, Some(blob.len()), path.display().to_string())
+            let data = a.test.load(eval::blob_stft(&model)?.rate())?;
+            let r = eval::evaluate(&data.1, |x| eval::enhance_blob(&model, x, a.path))?;
+            (r, Some(blob.len()), path.display().to_string(), data)
         }
         (None, Some(ck)) => {
-            // The same export as `export`'s defaults (integer constants included: they decide the
-            // size fit and, from format v4, the biases), so this measures what would ship.
-            let opts = ExportOptions {
-                ptq_bits: None,
-                target_bytes: None,
-                with_int: true,
-                calib_mixtures: 32,
-                calib_seconds: 4.0,
-                data: Some(a.data.selection()),
-                allow_below_min_bits: false,
-            };
-            let (_, _, dep) = export::export_checkpoint(ck, &opts, &Device::Cpu)?;
-            let r = eval::evaluate(&mixes, |x| eval::enhance_exported(&dep, x, &Device::Cpu))?;
-            (r, None, ck.display().to_string())
+            let (_, _, dep) = export::export_checkpoint(ck, &eval_export_options(&a), &Device::Cpu)?;
+            let data = a.test.load(dep.stft().rate())?;
+            let r = eval::evaluate(&data.1, |x| eval::enhance_exported(&dep, x, &Device::Cpu))?;
+            (r, None, ck.display().to_string(), data)
         }
         (None, None) => bail!("give --model BLOB or --ckpt DIR"),
     };
-    let baseline = if a.no_baseline { None } else { Some(eval::evaluate(&mixes, crate::wiener::enhance)?) };
+    let stft = Stft::at(corpus.rate)?;
+    let baseline =
+        if a.no_baseline { None } else { Some(eval::evaluate(&mixes, |x| crate::wiener::enhance(x, stft))?) };
     let path = if a.model.is_some() { a.path } else { RunPath::F32 };
-    let table = eval_table(&what, path, &report, baseline.as_ref());
+    let table = eval_table(&format!("model {what}"), Some(path), &report, baseline.as_ref());
     if a.json {
         eprint!("{table}");
     } else {
@@ -217,7 +216,7 @@ pub fn eval(a: EvalArgs) -> Result<serde_json::Value> {
         "per_snr": report.per_snr,
         "per_noise": report.per_noise,
         "wiener_si_sdri": baseline.as_ref().map(|b| b.si_sdri),
-        "test_set": { "fingerprint": fingerprint, "split": a.data.split, "noise_kinds": corpus.kinds, "sources": corpus.summary },
+        "test_set": { "fingerprint": fingerprint, "split": a.test.data.split, "noise_kinds": corpus.kinds, "sources": corpus.summary },
     });
     if a.json {
         println!("{v}");
@@ -226,11 +225,20 @@ pub fn eval(a: EvalArgs) -> Result<serde_json::Value> {
 }
 
 /// The human-readable table of an evaluation.
-fn eval_table(what: &str, path: RunPath, report: &eval::EvalReport, baseline: Option<&eval::EvalReport>) -> String {
+fn eval_table(
+    what: &str,
+    path: Option<RunPath>,
+    report: &eval::EvalReport,
+    baseline: Option<&eval::EvalReport>,
+) -> String {
     use std::fmt::Write as _;
     let mut t = String::new();
-    let p = if path == RunPath::F32 { "f32" } else { "int" };
-    let _ = writeln!(t, "model {what} ({p} path): {} test mixtures", report.n);
+    let p = match path {
+        Some(RunPath::F32) => " (f32 path)",
+        Some(RunPath::Int) => " (int path)",
+        None => "",
+    };
+    let _ = writeln!(t, "{what}{p}: {} test mixtures", report.n);
     let _ = writeln!(t, "{:>8} {:>10} {:>10} {:>8}", "SNR dB", "noisy", "enhanced", "SI-SDRi");
     for r in &report.per_snr {
         let _ =
@@ -264,4 +272,19 @@ pub fn data_manifest(a: &ManifestArgs) -> Result<(PathBuf, usize)> {
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from(corpus.path));
     audio_tools::file::write_atomic(&out, text.as_bytes())?;
     Ok((out, data::manifest::parse(&text)?.len()))
+}
+
+/// `score`: the table of `mixtures::score` (stderr with `--json`, which prints the files and the
+/// report as one JSON document).
+pub fn score(a: &crate::mixtures::ScoreArgs) -> Result<()> {
+    let (files, report) = crate::mixtures::score(a)?;
+    let rate = crate::mixtures::read_table(&a.mixtures)?.first().map_or(0, |r| r.rate);
+    let table = eval_table(&a.enhanced.display().to_string(), None, &report, None);
+    if a.json {
+        eprint!("{table}");
+        println!("{}", json!({ "rate": rate, "files": files, "report": report }));
+    } else {
+        print!("{table}");
+    }
+    Ok(())
 }

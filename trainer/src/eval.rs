@@ -4,13 +4,14 @@
 
 use crate::data::Mixture;
 use crate::export::{Deployable, Exported};
-use crate::features;
+use crate::features::{self, Stft};
 use crate::model;
 use crate::noise::NoiseType;
 use anyhow::{anyhow, bail, Context, Result};
 use audio_tools::si_sdr;
 use candle_core::{Device, Tensor};
-use runtime::dsp::N_FEATURES;
+use runtime::dsp::{FrameSize, Narrowband, Wideband};
+use runtime::dsp_fixed::FixedSize;
 use runtime::pipeline::{self, F32Denoiser, I8Denoiser};
 use runtime::{pcm, Model};
 use serde::Serialize;
@@ -58,11 +59,22 @@ pub fn read_blob(path: &std::path::Path) -> Result<Vec<u8>> {
     Ok(blob)
 }
 
-/// Parses a blob and checks it is a denoiser for this front end ([`pipeline::check_denoiser`]).
+/// Parses a blob and checks it is a denoiser the runtime's pipelines run at its rate
+/// ([`pipeline::check_denoiser_for`] its frame size).
 pub fn parse_denoiser(blob: &[u8]) -> Result<Model<'_>> {
     let m = Model::parse(blob).map_err(|e| anyhow!("invalid model blob: {e}"))?;
-    pipeline::check_denoiser(&m).map_err(|e| anyhow!("not a denoiser blob: {e}"))?;
+    let checked = match blob_stft(&m)? {
+        Stft::Narrowband => pipeline::check_denoiser_for::<Narrowband>(&m),
+        Stft::Wideband => pipeline::check_denoiser_for::<Wideband>(&m),
+    };
+    checked.map_err(|e| anyhow!("not a denoiser blob: {e}"))?;
     Ok(m)
+}
+
+/// The STFT of a blob's front end (its sample rate).
+pub fn blob_stft(model: &Model) -> Result<Stft> {
+    let fe = model.front_end().map_err(|e| anyhow!("invalid model blob: {e}"))?;
+    Stft::at(u32::from(fe.sample_rate))
 }
 
 /// Host RAM in bytes that the runtime's arena and state buffers take to run a blob, on each
@@ -114,28 +126,34 @@ pub fn check_buffers(model: &Model, path: RunPath, cap_mib: u64) -> Result<(), B
     Ok(())
 }
 
-/// Denoises `noisy` with the blob through `runtime::pipeline`, streaming exactly as on the
-/// device, output aligned with the input: the f32 path on the f32 samples, the integer path on
-/// 16-bit PCM (`runtime::pcm`) with the firmware's fixed-point front end, so `--path int`
-/// measures what an FPU-less chip computes.
+/// Denoises `noisy` (at the blob's rate) with the blob through `runtime::pipeline`, streaming
+/// exactly as on the device, output aligned with the input: the f32 path on the f32 samples, the
+/// integer path on 16-bit PCM (`runtime::pcm`) with the firmware's fixed-point front end, so
+/// `--path int` measures what an FPU-less chip computes.
 pub fn enhance_blob(model: &Model, noisy: &[f32], path: RunPath) -> Result<Vec<f32>> {
-    let mut out = vec![0f32; noisy.len()];
-    match path {
-        RunPath::F32 => {
-            let (mut arena, mut state) = (vec![0f32; model.f32_arena_len()], vec![0f32; model.f32_state_len()]);
-            let mut den = F32Denoiser::<f32>::new(*model, &mut arena, &mut state)?;
-            pipeline::process_signal(&mut den, noisy, &mut out)?;
-        }
-        RunPath::Int => {
-            let (mut arena, mut state) = (vec![0i8; model.i8_arena_len()], vec![0i8; model.i8_state_len()]);
-            let mut den = I8Denoiser::new(*model, &mut arena, &mut state)?;
-            let input: Vec<i16> = noisy.iter().map(|&x| pcm::f32_to_i16(x)).collect();
-            let mut output = vec![0i16; noisy.len()];
-            pipeline::process_signal(&mut den, &input, &mut output)?;
-            out.iter_mut().zip(&output).for_each(|(o, s)| *o = pcm::i16_to_f32(*s));
-        }
+    match (blob_stft(model)?, path) {
+        (Stft::Narrowband, RunPath::F32) => enhance_f32::<Narrowband>(model, noisy),
+        (Stft::Wideband, RunPath::F32) => enhance_f32::<Wideband>(model, noisy),
+        (Stft::Narrowband, RunPath::Int) => enhance_int::<Narrowband>(model, noisy),
+        (Stft::Wideband, RunPath::Int) => enhance_int::<Wideband>(model, noisy),
     }
+}
+
+fn enhance_f32<Z: FrameSize>(model: &Model, noisy: &[f32]) -> Result<Vec<f32>> {
+    let mut out = vec![0f32; noisy.len()];
+    let (mut arena, mut state) = (vec![0f32; model.f32_arena_len()], vec![0f32; model.f32_state_len()]);
+    let mut den = F32Denoiser::<f32, Z>::with_size(*model, &mut arena, &mut state)?;
+    pipeline::process_signal(&mut den, noisy, &mut out)?;
     Ok(out)
+}
+
+fn enhance_int<Z: FixedSize>(model: &Model, noisy: &[f32]) -> Result<Vec<f32>> {
+    let (mut arena, mut state) = (vec![0i8; model.i8_arena_len()], vec![0i8; model.i8_state_len()]);
+    let mut den = I8Denoiser::<Z>::with_size(*model, &mut arena, &mut state)?;
+    let input: Vec<i16> = noisy.iter().map(|&x| pcm::f32_to_i16(x)).collect();
+    let mut output = vec![0i16; noisy.len()];
+    pipeline::process_signal(&mut den, &input, &mut output)?;
+    Ok(output.iter().map(|s| pcm::i16_to_f32(*s)).collect())
 }
 
 /// Denoises `noisy` with the trainer's candle forward of an exported network.
@@ -148,10 +166,10 @@ pub fn enhance_exported(e: &Exported, noisy: &[f32], dev: &Device) -> Result<Vec
 
 /// Denoises `noisy` with the trainer's candle forward of the deployable (quantised) weights.
 pub fn enhance_deployable(dep: &Deployable, noisy: &[f32], dev: &Device) -> Result<Vec<f32>> {
-    let specs = features::spectra(noisy);
+    let specs = features::spectra(Stft::Narrowband, noisy);
     let feats = features::features(&specs);
     let (w, b) = dep.tensors(dev)?;
-    let x = Tensor::from_vec(feats, (1, specs.len(), N_FEATURES), dev)?;
+    let x = Tensor::from_vec(feats, (1, specs.len(), Stft::Narrowband.n_features()), dev)?;
     let z = model::forward(&dep.arch, &w, &b, &x, false)?;
     let masks = model::sigmoid(&z)?.flatten_all()?.to_device(&Device::Cpu)?.to_vec1::<f32>()?;
     features::synthesize(&specs, &masks, noisy.len())

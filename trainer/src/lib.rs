@@ -18,6 +18,7 @@ pub mod fused;
 pub mod graph;
 pub mod inspect;
 pub mod loader;
+pub mod mixtures;
 pub mod model;
 pub mod noise;
 pub mod optim;

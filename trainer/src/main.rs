@@ -74,6 +74,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let (from, to) = commands::convert(&a)?;
             eprintln!("wrote {} (format v5, {to} bytes; {} was {from} bytes)", a.out.display(), a.blob.display());
         }
+        Cmd::Mixtures(a) => {
+            let rows = trainer::mixtures::write(&a)?;
+            eprintln!("wrote {} mixtures at {} Hz to {}", rows.len(), a.rate, a.out.display());
+        }
+        Cmd::Score(a) => commands::score(&a)?,
         Cmd::Denoise(a) => {
             let n = commands::denoise(&a)?;
             eprintln!("wrote {} ({n} samples)", a.output.display());

@@ -1,9 +1,8 @@
 //! Classic baseline, no training: Wiener gain with a decision-directed a-priori SNR and a
 //! minimum-statistics noise estimate, on the same STFT.
 
-use crate::features::{self, Spectrum};
+use crate::features::{self, Spectra, Stft};
 use anyhow::Result;
-use runtime::dsp::BINS;
 
 /// Parameters of the baseline.
 #[derive(Clone, Copy, Debug)]
@@ -29,34 +28,33 @@ impl Default for Params {
     }
 }
 
-/// Gains `(T, BINS)` for the spectra of a noisy signal.
-pub fn gains(specs: &[Spectrum]) -> Vec<f32> {
+/// Gains `(T, bins)` for the spectra of a noisy signal.
+pub fn gains(specs: &Spectra) -> Vec<f32> {
     gains_with(specs, Params::default())
 }
 
 /// Gains with explicit parameters.
-pub fn gains_with(specs: &[Spectrum], p: Params) -> Vec<f32> {
+pub fn gains_with(specs: &Spectra, p: Params) -> Vec<f32> {
     let Params { alpha_s, win, sub, bias, alpha_dd, g_min } = p;
-    let sub = sub.max(1);
-    let mut smooth = [0f32; BINS];
-    let mut sub_min = [f32::INFINITY; BINS];
-    let mut mins: Vec<[f32; BINS]> = Vec::new();
-    let mut prev_clean = [0f32; BINS];
-    let mut out = Vec::with_capacity(specs.len() * BINS);
-    for (t, s) in specs.iter().enumerate() {
+    let (sub, bins) = (sub.max(1), specs.stft.bins());
+    let mut smooth = vec![0f32; bins];
+    let mut sub_min = vec![f32::INFINITY; bins];
+    let mut mins: Vec<Vec<f32>> = Vec::new();
+    let mut prev_clean = vec![0f32; bins];
+    let mut out = Vec::with_capacity(specs.len() * bins);
+    for (t, s) in specs.frames().enumerate() {
         let pw: Vec<f32> = s.iter().map(|c| c.re * c.re + c.im * c.im).collect();
         for ((sm, mn), &pk) in smooth.iter_mut().zip(sub_min.iter_mut()).zip(&pw) {
             *sm = if t == 0 { pk } else { alpha_s * *sm + (1.0 - alpha_s) * pk };
             *mn = mn.min(*sm);
         }
         if t % sub == sub - 1 || t == 0 {
-            mins.push(sub_min);
+            mins.push(std::mem::replace(&mut sub_min, vec![f32::INFINITY; bins]));
             if mins.len() > win / sub {
                 mins.remove(0);
             }
-            sub_min = [f32::INFINITY; BINS];
         }
-        let mut floor = sub_min;
+        let mut floor = sub_min.clone();
         for m in &mins {
             floor.iter_mut().zip(m).for_each(|(f, v)| *f = f.min(*v));
         }
@@ -73,8 +71,8 @@ pub fn gains_with(specs: &[Spectrum], p: Params) -> Vec<f32> {
 }
 
 /// Enhances a noisy signal with the Wiener baseline.
-pub fn enhance(noisy: &[f32]) -> Result<Vec<f32>> {
-    let specs = features::spectra(noisy);
+pub fn enhance(noisy: &[f32], stft: Stft) -> Result<Vec<f32>> {
+    let specs = features::spectra(stft, noisy);
     features::synthesize(&specs, &gains(&specs), noisy.len())
 }
 
@@ -101,7 +99,7 @@ mod tests {
             Params::default()
         };
         let r = crate::eval::evaluate(&mixes, |x| {
-            let s = crate::features::spectra(x);
+            let s = crate::features::spectra(crate::features::Stft::Narrowband, x);
             crate::features::synthesize(&s, &gains_with(&s, p), x.len())
         })
         .unwrap();
@@ -111,7 +109,7 @@ mod tests {
     #[test]
     fn silence_and_noise_get_floor_gains() {
         let x: Vec<f32> = (0..8000).map(|i| ((i * 7919 % 101) as f32 / 101.0 - 0.5) * 0.1).collect();
-        let y = enhance(&x).unwrap();
+        let y = enhance(&x, Stft::Narrowband).unwrap();
         assert_eq!(y.len(), x.len());
         let e_in: f32 = x.iter().map(|v| v * v).sum();
         let e_out: f32 = y.iter().map(|v| v * v).sum();

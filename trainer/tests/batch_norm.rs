@@ -52,7 +52,7 @@ act = "sigmoid"
 
 /// Denoises with the trainer's forward of `desc` (raw features unless `normalize`).
 fn enhance(desc: &ModelDesc, wb: &(Vec<Tensor>, Vec<Tensor>), norms: Norms, normalize: bool, x: &[f32]) -> Vec<f32> {
-    let specs = trainer::features::spectra(x);
+    let specs = trainer::features::spectra(trainer::features::Stft::Narrowband, x);
     let f = trainer::features::features(&specs);
     let feats = Tensor::from_vec(f, (1, specs.len(), desc.frontend.n_features()), &Device::Cpu).unwrap();
     let z = graph::forward(desc, &wb.0, &wb.1, norms, &feats, normalize).unwrap();

@@ -1,5 +1,6 @@
-//! Every reference description (`models/{conv,tcn,gru,conv2d}.model.toml`) trains with the tiny
-//! preset (DiffQ): a finite loss, a checkpoint that stores the description and rebuilds the
+//! Every reference description (`models/{conv,tcn,gru,conv2d,gru16k}.model.toml`) trains with the
+//! tiny preset (DiffQ): the 8 kHz ones on a small synthetic corpus, the 16 kHz one on the pinned
+//! default corpus (its G.722 prompts and tracks decoded, 24 speech files): a finite loss, a checkpoint that stores the description and rebuilds the
 //! model (its validation loss recomputed from the checkpoint equals the one training logged),
 //! and learnt widths inside each layer's range. Each checkpoint then exports as a format v5 graph
 //! (with and without the integer path), parses back, and runs through the runtime's pipeline on
@@ -27,12 +28,19 @@ fn model_path(name: &str) -> String {
 fn every_reference_model_trains_and_its_checkpoint_rebuilds_it() {
     let c = common::make("reference-models");
     let (sp, nz) = (common::s(&c.speech), common::s(&c.noise));
-    for name in ["conv", "tcn", "gru", "conv2d"] {
+    let (dsp, dnz) = (data::DEFAULT_SPEECH.to_string(), data::DEFAULT_NOISE.to_string());
+    for (name, (sp, nz)) in [
+        ("conv", (&sp, &nz)),
+        ("tcn", (&sp, &nz)),
+        ("gru", (&sp, &nz)),
+        ("conv2d", (&sp, &nz)),
+        ("gru16k", (&dsp, &dnz)),
+    ] {
         let out = common::s(&c.root.join(name));
         let path = model_path(name);
         let t0 = std::time::Instant::now();
         let args =
-            ["--preset", "tiny", "--model", &path, "--steps", "12", "--out", &out, "--speech", &sp, "--noise", &nz];
+            ["--preset", "tiny", "--model", &path, "--steps", "12", "--out", &out, "--speech", sp, "--noise", nz];
         let summary = train(&args);
         eprintln!(
             "{name}: {} weights, {} steps in {:.1} s, loss {:.4}, val {:.4}, {:?} bits, ~{} bytes",
@@ -64,7 +72,7 @@ fn every_reference_model_trains_and_its_checkpoint_rebuilds_it() {
                 }
             }
         }
-        export_and_run(name, std::path::Path::new(&out), &c);
+        export_and_run(name, std::path::Path::new(&out), &DataSel::dirs(sp.as_ref(), nz.as_ref()));
     }
 }
 
@@ -74,7 +82,7 @@ fn run(name: &str, blob: &[u8], mixes: &[data::Mixture], path: RunPath) -> eval:
     eval::evaluate(mixes, |x| eval::enhance_blob(&model, x, path)).unwrap_or_else(|e| panic!("{name} {path:?}: {e:#}"))
 }
 
-fn export_and_run(name: &str, ckpt: &std::path::Path, c: &common::Corpus) {
+fn export_and_run(name: &str, ckpt: &std::path::Path, sel: &DataSel) {
     let (b32, r32, dep) = export::export_checkpoint(ckpt, &common::export_opts(false), &Device::Cpu).unwrap();
     let (bint, rint, _) = export::export_checkpoint(ckpt, &common::export_opts(true), &Device::Cpu).unwrap();
     let Exported::Graph(g) = dep else { panic!("{name}: not exported as a graph") };
@@ -98,8 +106,10 @@ fn export_and_run(name: &str, ckpt: &std::path::Path, c: &common::Corpus) {
     std::fs::create_dir_all(&dir).unwrap();
     audio_tools::file::write_atomic(&dir.join(format!("{name}.dqem")), &bint).unwrap();
 
-    let corpus = Corpus::load(&DataSel::dirs(&c.speech, &c.noise), Split::Test, None).unwrap();
+    let rate = g.stft().rate();
+    let corpus = Corpus::load_at(sel, Split::Test, Some(8), rate).unwrap();
     let mixes: Vec<data::Mixture> = data::test_set(&corpus, 1, 1.0, 7).into_iter().take(2).collect();
+    assert_eq!(mixes[0].noisy.len(), rate as usize, "{name}: one second at {rate} Hz");
     let own = eval::evaluate(&mixes, |x| export::graph_calib::enhance(&g, x, &Device::Cpu)).unwrap();
     {
         let rt = run(name, &b32, &mixes, RunPath::F32);

@@ -5,6 +5,7 @@ use super::error::ConfigError;
 use super::limits;
 use crate::data::{DataSel, SplitMode, ALL_KINDS};
 use crate::diffq::DiffqConfig;
+use crate::features::Stft;
 use crate::graph::Described;
 use crate::model::Arch;
 use crate::noise::NoiseType;
@@ -130,9 +131,9 @@ impl TrainConfig {
         }
     }
 
-    /// Samples per training mixture.
-    pub fn samples(&self) -> usize {
-        (self.seconds * runtime::dsp::SAMPLE_RATE as f32) as usize
+    /// Samples per training mixture at the model's STFT rate.
+    pub fn samples(&self, stft: Stft) -> usize {
+        stft.samples(self.seconds)
     }
 
     /// The step at which the bit widths are frozen, if they are.
@@ -154,7 +155,8 @@ impl TrainConfig {
         if let Some(m) = self.max_files {
             limits::check("--max-files", m, limits::MAX_FILES)?;
         }
-        if self.samples() < runtime::dsp::HOP || self.batch == 0 {
+        // a hop is 16 ms at either rate
+        if self.samples(Stft::Narrowband) < Stft::Narrowband.hop() || self.batch == 0 {
             return Err(ConfigError::EmptyBatch { batch: self.batch, seconds: self.seconds });
         }
         if let Some(t) = self.target_bytes {
@@ -193,9 +195,14 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// The features the model reads.
-    pub fn features(&self) -> crate::loader::FeatureKind {
-        self.model.as_ref().map(Described::features).unwrap_or_default()
+    /// The STFT and the features the model reads (the built-in model: 8 kHz log magnitudes).
+    pub fn frontend(&self) -> crate::loader::Frontend {
+        self.model.as_ref().map(Described::frontend).unwrap_or_default()
+    }
+
+    /// The STFT of the model's front end.
+    pub fn stft(&self) -> Stft {
+        self.model.as_ref().map(Described::stft).unwrap_or_default()
     }
 
     /// Weights of the model trained.

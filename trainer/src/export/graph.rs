@@ -33,6 +33,11 @@ impl DeployGraph {
         }
         Ok((w, b))
     }
+
+    /// The STFT of its front end (descriptions are checked to run at 8 or 16 kHz).
+    pub fn stft(&self) -> crate::features::Stft {
+        crate::features::Stft::at(self.desc.frontend.sample_rate).unwrap_or_default()
+    }
 }
 
 /// Tensor `k`'s layout and group widths: the checkpoint's (`ptq_bits` for all its groups when

@@ -11,11 +11,10 @@ use crate::graph::Described;
 use crate::{data, features, graph};
 use anyhow::{bail, Result};
 use candle_core::{Device, Tensor};
-use runtime::dsp::BINS;
 use runtime::writer::GraphCalibration;
 
 /// The features the exported graph reads (log power, or the blob's f16 filterbank's bands).
-pub fn features_of(dep: &DeployGraph, specs: &[features::Spectrum]) -> Result<Vec<f32>> {
+pub fn features_of(dep: &DeployGraph, specs: &features::Spectra) -> Result<Vec<f32>> {
     match &dep.filterbank {
         Some(fb) => features::band_features(specs, fb),
         None => Ok(features::features(specs)),
@@ -38,7 +37,7 @@ pub fn calibrate(dep: &DeployGraph, mixtures: &[data::Mixture], dev: &Device) ->
     let n = dep.desc.nodes.len();
     let (mut outs, mut pres, mut in_max) = (vec![0f32; n], vec![0f32; n], 0f32);
     for m in mixtures {
-        let specs = features::spectra(&m.noisy);
+        let specs = features::spectra(dep.stft(), &m.noisy);
         let feats = features_of(dep, &specs)?;
         in_max = feats.iter().fold(in_max, |a, v| a.max(v.abs()));
         let x = Tensor::from_vec(feats, (1, specs.len(), dep.desc.frontend.n_features()), dev)?;
@@ -65,13 +64,13 @@ pub fn enhance(dep: &DeployGraph, noisy: &[f32], dev: &Device) -> Result<Vec<f32
     if dep.desc.frontend.output != crate::describe::Output::Mask {
         bail!("a classifier's graph does not denoise");
     }
-    let specs = features::spectra(noisy);
+    let specs = features::spectra(dep.stft(), noisy);
     let feats = features_of(dep, &specs)?;
     let (w, b) = dep.tensors(dev)?;
     let x = Tensor::from_vec(feats, (1, specs.len(), dep.desc.frontend.n_features()), dev)?;
     let z = graph::forward(&dep.desc, &w, &b, graph::norm::Norms::Folded, &x, false)?;
     let fb = match &dep.filterbank {
-        Some(fb) => Some(Tensor::from_slice(fb, (fb.len() / BINS, BINS), dev)?),
+        Some(fb) => Some(Tensor::from_slice(fb, (fb.len() / specs.stft.bins(), specs.stft.bins()), dev)?),
         None => None,
     };
     let gains = graph::bin_gains(&z, fb.as_ref())?.flatten_all()?.to_device(&Device::Cpu)?.to_vec1::<f32>()?;

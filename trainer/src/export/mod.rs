@@ -13,7 +13,8 @@ use crate::data::{self, Corpus, DataSel, Split};
 use crate::diffq::fit::{self, BudgetFit};
 use crate::diffq::size::BlobLayout;
 use crate::diffq::{quantize, DiffqError, QuantLayout};
-use crate::features;
+use crate::features::{self, Stft};
+use crate::graph::Described;
 use crate::model::{self, Arch, Layer, Weighted};
 use anyhow::{anyhow, bail, Context, Result};
 use candle_core::{Device, Tensor};
@@ -190,7 +191,7 @@ pub fn calibrate(dep: &Deployable, mixtures: &[data::Mixture], dev: &Device) -> 
     let mut maxes = vec![0f32; n_layers];
     let mut in_max = 0f32;
     for m in mixtures {
-        let specs = features::spectra(&m.noisy);
+        let specs = features::spectra(Stft::Narrowband, &m.noisy);
         let feats = features::features(&specs);
         in_max = feats.iter().fold(in_max, |a, v| a.max(v.abs()));
         let x = Tensor::from_vec(feats, (1, specs.len(), dep.arch.n_features), dev)?;
@@ -337,9 +338,10 @@ impl ExportReport {
 /// from the checkpoint's seed).
 fn calibration_mixtures(t: &Trained, opts: &ExportOptions) -> Result<Vec<data::Mixture>> {
     let sel = opts.data.clone().unwrap_or_else(|| t.meta.train.data());
-    let corpus = Corpus::load(&sel, Split::Train, t.meta.train.max_files)?;
+    let stft = t.model.as_ref().map(Described::stft).unwrap_or_default();
+    let corpus = Corpus::load_at(&sel, Split::Train, t.meta.train.max_files, stft.rate())?;
     let mut rng = StdRng::seed_from_u64(t.meta.train.seed ^ 0xca11b);
-    let n = (opts.calib_seconds * runtime::dsp::SAMPLE_RATE as f32) as usize;
+    let n = stft.samples(opts.calib_seconds);
     Ok((0..opts.calib_mixtures.max(1)).map(|_| data::random_mixture(&corpus, n, -5.0, 15.0, &mut rng)).collect())
 }
 
@@ -365,6 +367,16 @@ pub enum Exported {
     Chain(Deployable),
     /// A model description (format v5).
     Graph(graph::DeployGraph),
+}
+
+impl Exported {
+    /// The STFT of its front end (the built-in model: 8 kHz).
+    pub fn stft(&self) -> Stft {
+        match self {
+            Exported::Chain(_) => Stft::Narrowband,
+            Exported::Graph(g) => g.stft(),
+        }
+    }
 }
 
 /// Checkpoint → (blob, report, exported network): the built-in model's, or a description's

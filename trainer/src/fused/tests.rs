@@ -16,6 +16,7 @@ fn batch(arch: &Arch, b: usize, t: usize, rng: &mut StdRng) -> Batch {
         b,
         t,
         width: arch.n_features,
+        bins: arch.n_out,
         feats: v(b * t * arch.n_features, -12.0, 2.0),
         sqrt_mix: v(b * t * arch.n_out, 0.0, 3.0),
         sqrt_clean: v(b * t * arch.n_out, 0.0, 3.0),

@@ -4,11 +4,11 @@
 //! matmul by the filterbank, for a band mask).
 
 use crate::describe::{self, Features, ModelDesc, Output};
-use crate::loader::FeatureKind;
+use crate::features::Stft;
+use crate::loader::{FeatureKind, Frontend};
 use crate::model::{self, MASK_LOGIT_LIMIT, MASK_SQRT_EPS};
 use anyhow::{anyhow, bail, Result};
 use candle_core::{Device, Tensor};
-use runtime::dsp::BINS;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -35,24 +35,19 @@ impl Described {
         Ok(Described { name: file.display().to_string(), text: text.to_string(), desc })
     }
 
-    /// Whether the trainer can train it: the data and the loss are those of the 8 kHz,
-    /// 256-sample front end's mask.
+    /// Whether the trainer can train it: a mask model (a denoiser) at a rate the runtime runs.
     pub fn check_trainable(&self) -> Result<()> {
         let f = &self.desc.frontend;
-        if f.sample_rate != runtime::dsp::SAMPLE_RATE || f.frame != runtime::dsp::FRAME {
-            bail!(
-                "{}: training supports the {} Hz, {}-sample front end only (this one: {} Hz, {} samples)",
-                self.name,
-                runtime::dsp::SAMPLE_RATE,
-                runtime::dsp::FRAME,
-                f.sample_rate,
-                f.frame
-            );
-        }
+        Stft::at(f.sample_rate).map_err(|e| anyhow!("{}: {e}", self.name))?;
         if f.output != Output::Mask {
             bail!("{}: training supports output = \"mask\" only (a denoiser)", self.name);
         }
         Ok(())
+    }
+
+    /// The STFT of its front end (descriptions are checked to run at 8 or 16 kHz).
+    pub fn stft(&self) -> Stft {
+        Stft::at(self.desc.frontend.sample_rate).unwrap_or_default()
     }
 
     /// The filterbank of a band front end (`n_mels × BINS`, row-major), none for log magnitudes.
@@ -64,29 +59,32 @@ impl Described {
         }
     }
 
-    /// The features the model reads.
-    pub fn features(&self) -> FeatureKind {
-        match self.filterbank() {
+    /// The STFT and the features the model reads.
+    pub fn frontend(&self) -> Frontend {
+        let kind = match self.filterbank() {
             Some(fb) => FeatureKind::Bands(Arc::new(fb)),
             None => FeatureKind::Logmag,
-        }
+        };
+        Frontend { stft: self.stft(), kind }
     }
 
-    /// The filterbank as a tensor `(n_mels, BINS)` on `dev` (band masks), else none.
+    /// The filterbank as a tensor `(n_mels, bins)` on `dev` (band masks), else none.
     pub fn filterbank_tensor(&self, dev: &Device) -> Result<Option<Tensor>> {
         let Some(fb) = self.filterbank() else { return Ok(None) };
-        let n = fb.len() / BINS;
-        Ok(Some(Tensor::from_vec(fb, (n, BINS), dev)?))
+        let bins = self.stft().bins();
+        let n = fb.len() / bins;
+        Ok(Some(Tensor::from_vec(fb, (n, bins), dev)?))
     }
 }
 
-/// Gains per bin `(B, T, BINS)` from mask logits `(B, T, n)`: the sigmoid of the logits (bins),
-/// spread by the filterbank `fb` `(n, BINS)` when the mask is per band.
+/// Gains per bin `(B, T, bins)` from mask logits `(B, T, n)`: the sigmoid of the logits (bins),
+/// spread by the filterbank `fb` `(n, bins)` when the mask is per band.
 pub fn bin_gains(logits: &Tensor, fb: Option<&Tensor>) -> Result<Tensor> {
     let g = model::sigmoid(&logits.clamp(-MASK_LOGIT_LIMIT, MASK_LOGIT_LIMIT)?)?;
     let Some(fb) = fb else { return Ok(g) };
     let (b, t, n) = g.dims3()?;
-    Ok(g.reshape((b * t, n))?.matmul(fb)?.reshape((b, t, BINS))?)
+    let bins = fb.dim(1)?;
+    Ok(g.reshape((b * t, n))?.matmul(fb)?.reshape((b, t, bins))?)
 }
 
 /// The task loss of mask logits `z`: MSE between `(gain·|X|)^0.5` and `|S|^0.5`; for a bin mask

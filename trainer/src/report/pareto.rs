@@ -59,21 +59,29 @@ impl Pareto {
     }
 
     /// Evaluates each blob through `runtime::Model` (f32 path) on the test set of `trainer
-    /// eval`'s defaults.
+    /// eval`'s defaults at the blob's rate.
     pub fn evaluate(blobs: &[PathBuf], data: &DataArgs) -> Result<Pareto> {
-        let corpus = Corpus::load(&data.selection(), Split::Test, None)?;
-        let mixes = data::test_set(&corpus, eval::TEST_PER_SNR, eval::TEST_SECONDS, eval::TEST_SEED);
+        let mut sets: std::collections::BTreeMap<u32, Vec<data::Mixture>> = Default::default();
         let mut points = Vec::new();
         for path in blobs {
             let blob = eval::read_blob(path)?;
             let model = eval::parse_denoiser(&blob).with_context(|| path.display().to_string())?;
-            let r = eval::evaluate(&mixes, |x| eval::enhance_blob(&model, x, RunPath::F32))?;
+            let rate = eval::blob_stft(&model)?.rate();
+            let mixes = match sets.entry(rate) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    let corpus = Corpus::load_at(&data.selection(), Split::Test, None, rate)?;
+                    e.insert(data::test_set(&corpus, eval::TEST_PER_SNR, eval::TEST_SECONDS, eval::TEST_SEED))
+                }
+            };
+            let r = eval::evaluate(mixes, |x| eval::enhance_blob(&model, x, RunPath::F32))?;
             let label = path.file_stem().map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into());
             let method = method_of(&model)?;
             eprintln!("{}: {} bytes, SI-SDRi {:.2} dB ({method})", path.display(), blob.len(), r.si_sdri);
             points.push(Point { method, label, bytes: blob.len() as u64, si_sdri: r.si_sdri });
         }
-        Ok(Pareto { points, source: format!("trainer eval of {} blob(s), {} test mixtures", blobs.len(), mixes.len()) })
+        let n: usize = sets.values().map(Vec::len).sum();
+        Ok(Pareto { points, source: format!("trainer eval of {} blob(s), {n} test mixtures", blobs.len()) })
     }
 
     /// The points on the front, smallest first, as (KB, SI-SDRi).

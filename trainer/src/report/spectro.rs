@@ -5,10 +5,11 @@
 use super::figure::{font, plot_err, Figure};
 use crate::audio;
 use crate::eval::{self, RunPath};
+use crate::features::{self, Stft};
 use anyhow::{Context, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use runtime::dsp::{self, Analyzer, Complex32, BINS, HOP, SAMPLE_RATE};
+use runtime::dsp;
 use std::path::Path;
 
 /// Colour scale span below the loudest bin.
@@ -19,26 +20,25 @@ const STEPS: usize = 32;
 /// Magnitude in dB of each frame (one per hop) and bin.
 pub struct Spectrogram {
     pub title: String,
-    pub frames: Vec<[f32; BINS]>,
+    pub stft: Stft,
+    pub frames: Vec<Vec<f32>>,
 }
 
 impl Spectrogram {
-    /// The STFT of `x` through `runtime::dsp::Analyzer`, hop by hop (a last partial hop is
-    /// padded with zeros), as 20·log10 of the magnitude.
-    pub fn of(title: &str, x: &[f32]) -> Spectrogram {
-        let mut an = Analyzer::new();
-        let mut spec = [Complex32::new(0.0, 0.0); BINS];
-        let mut frames = Vec::with_capacity(x.len() / HOP + 1);
-        for chunk in x.chunks(HOP) {
-            let mut hop = [0f32; HOP];
-            hop.iter_mut().zip(chunk).for_each(|(h, s)| *h = *s);
-            an.push(&hop, &mut spec);
-            let mut mag = [0f32; BINS];
-            dsp::magnitudes(&spec, &mut mag);
-            mag.iter_mut().for_each(|m| *m = 20.0 * (*m).max(1e-9).log10());
-            frames.push(mag);
-        }
-        Spectrogram { title: title.to_string(), frames }
+    /// The STFT of `x` (at `stft`'s rate) through the runtime's analyser, hop by hop (a last
+    /// partial hop is padded with zeros), as 20·log10 of the magnitude.
+    pub fn of(title: &str, x: &[f32], stft: Stft) -> Spectrogram {
+        let specs = features::spectra(stft, x);
+        let frames = specs
+            .frames()
+            .map(|spec| {
+                let mut mag = vec![0f32; stft.bins()];
+                dsp::magnitudes(spec, &mut mag);
+                mag.iter_mut().for_each(|m| *m = 20.0 * (*m).max(1e-9).log10());
+                mag
+            })
+            .collect();
+        Spectrogram { title: title.to_string(), stft, frames }
     }
 
     fn max_db(&self) -> f64 {
@@ -55,10 +55,11 @@ pub struct Spectrograms {
 impl Spectrograms {
     /// Reads the noisy and the clean clip and denoises the noisy one with the blob at `model`.
     pub fn load(noisy: &Path, clean: &Path, model: &Path) -> Result<Spectrograms> {
-        let (x, cx) = audio::read_wav(noisy)?;
-        let (s, cs) = audio::read_wav(clean)?;
         let blob = eval::read_blob(model)?;
         let m = eval::parse_denoiser(&blob).with_context(|| model.display().to_string())?;
+        let stft = eval::blob_stft(&m)?;
+        let (x, cx) = audio::read_wav_at(noisy, stft.rate())?;
+        let (s, cs) = audio::read_wav_at(clean, stft.rate())?;
         let y = eval::enhance_blob(&m, &x, RunPath::F32)?;
         let file = |p: &Path| p.file_name().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
         // a converted clip says so in its panel's title (the model hears it at its own rate)
@@ -69,9 +70,9 @@ impl Spectrograms {
         let model_name = file(model);
         Ok(Spectrograms {
             panels: vec![
-                Spectrogram::of(&format!("noisy ({})", name(noisy, &cx)), &x),
-                Spectrogram::of(&format!("clean ({})", name(clean, &cs)), &s),
-                Spectrogram::of(&format!("denoised by {model_name} (f32 path)"), &y),
+                Spectrogram::of(&format!("noisy ({})", name(noisy, &cx)), &x, stft),
+                Spectrogram::of(&format!("clean ({})", name(clean, &cs)), &s, stft),
+                Spectrogram::of(&format!("denoised by {model_name} (f32 path)"), &y, stft),
             ],
             model: model_name,
         })
@@ -89,18 +90,19 @@ fn color_of_step(k: usize) -> RGBColor {
 }
 
 fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, sp: &Spectrogram, top: f64) -> Result<()> {
-    let hop_s = HOP as f64 / f64::from(SAMPLE_RATE);
+    let (rate, bins) = (f64::from(sp.stft.rate()), sp.stft.bins());
+    let hop_s = sp.stft.hop() as f64 / rate;
     let dur = sp.frames.len() as f64 * hop_s;
-    let bin_hz = f64::from(SAMPLE_RATE) / (2.0 * (BINS - 1) as f64);
+    let bin_hz = rate / (2.0 * (bins - 1) as f64);
     let mut chart = ChartBuilder::on(area)
         .caption(&sp.title, font(18.0))
         .margin(8)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..dur, 0.0..f64::from(SAMPLE_RATE) / 2000.0)
+        .build_cartesian_2d(0.0..dur, 0.0..rate / 2000.0)
         .map_err(plot_err)?;
     let mut cells = Vec::new();
-    for k in 0..BINS {
+    for k in 0..bins {
         let steps: Vec<usize> =
             sp.frames.iter().map(|f| step_of(f64::from(f.get(k).copied().unwrap_or(0.0)), top)).collect();
         let (f0, f1) = (((k as f64) - 0.5).max(0.0) * bin_hz / 1000.0, ((k as f64) + 0.5) * bin_hz / 1000.0);

@@ -49,9 +49,15 @@ pub fn bench_step(
         run.arch.validate()?;
     }
     let cfg = &run.train;
-    let corpus = Corpus::load(&cfg.data(), Split::Train, cfg.max_files)?;
-    let batch =
-        loader::batch_at(&corpus, cfg.seed, 0, (cfg.batch, cfg.samples()), (cfg.snr_lo, cfg.snr_hi), &run.features());
+    let corpus = Corpus::load_at(&cfg.data(), Split::Train, cfg.max_files, run.stft().rate())?;
+    let batch = loader::batch_at(
+        &corpus,
+        cfg.seed,
+        0,
+        (cfg.batch, cfg.samples(run.stft())),
+        (cfg.snr_lo, cfg.snr_hi),
+        &run.frontend(),
+    );
     let total = warmup + steps;
     let mut st = TrainState::new(run, total, dev)?;
     if let Some(dir) = dump {

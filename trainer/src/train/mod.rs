@@ -93,17 +93,18 @@ fn load_data(run: &RunConfig) -> Result<(Arc<Corpus>, Batch)> {
     if sel.split == SplitMode::All {
         eprintln!("warning: --split all: validation draws from the training files (its loss measures fit, not generalisation)");
     }
-    let mut corpus = Corpus::load(&sel, Split::Train, cfg.max_files)?;
+    let rate = run.stft().rate();
+    let mut corpus = Corpus::load_at(&sel, Split::Train, cfg.max_files, rate)?;
     corpus.vary_music = cfg.vary_music;
-    let val_corpus = Corpus::load(&sel, Split::Val, cfg.max_files)?;
+    let val_corpus = Corpus::load_at(&sel, Split::Val, cfg.max_files, rate)?;
     let n = cfg.val_mixtures.max(1);
     let val = loader::batch_at(
         &val_corpus,
         cfg.seed ^ 0x5a1,
         0,
-        (n, cfg.samples()),
+        (n, cfg.samples(run.stft())),
         (cfg.snr_lo, cfg.snr_hi),
-        &run.features(),
+        &run.frontend(),
     );
     Ok((Arc::new(corpus), val))
 }
@@ -157,9 +158,9 @@ pub fn train(req: TrainRequest) -> Result<TrainSummary> {
         corpus,
         cfg.seed,
         start as u64,
-        (cfg.batch, cfg.samples()),
+        (cfg.batch, cfg.samples(run.stft())),
         (cfg.snr_lo, cfg.snr_hi),
-        &run.features(),
+        &run.frontend(),
     );
     let mut r = Running { st, meta, ctl, last_loss: f64::NAN };
     for step in start..steps {

@@ -96,8 +96,8 @@ pub struct StepOut {
 /// Features, `|X|^0.5` and `|S|^0.5` of a batch as tensors.
 pub fn batch_tensors(b: &Batch, dev: &Device) -> Result<(Tensor, Tensor, Tensor)> {
     let f = Tensor::from_slice(&b.feats, (b.b, b.t, b.width), dev)?;
-    let m = Tensor::from_slice(&b.sqrt_mix, (b.b, b.t, runtime::dsp::BINS), dev)?;
-    let c = Tensor::from_slice(&b.sqrt_clean, (b.b, b.t, runtime::dsp::BINS), dev)?;
+    let m = Tensor::from_slice(&b.sqrt_mix, (b.b, b.t, b.bins), dev)?;
+    let c = Tensor::from_slice(&b.sqrt_clean, (b.b, b.t, b.bins), dev)?;
     Ok((f, m, c))
 }
 
