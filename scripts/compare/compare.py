@@ -65,11 +65,6 @@ def parse_args(argv):
         help="align each file by its own lag instead of the method's most common one",
     )
     p.add_argument(
-        "--python-si-sdr",
-        action="store_true",
-        help="DEVELOPMENT ONLY: SI-SDR computed in Python instead of by `trainer score` (the project's metric)",
-    )
-    p.add_argument(
         "--check-install",
         action="store_true",
         help="check that both denoisers load and run from their wheels, then exit",
@@ -147,22 +142,9 @@ def run_method(method, mixtures, audio, out, lag_per_file):
     }
 
 
-def si_sdr_table(args, score_dir, run, mixtures, audio):
-    """{name: (si_sdr_noisy, si_sdr_enhanced, si_sdri)} for one run."""
-    if not args.python_si_sdr:
-        return metrics.trainer_si_sdr(args.trainer, score_dir, run["enhanced_dir"], mixtures)
-    got = {}
-    for m in mixtures:
-        clean, noisy = audio[m.name]
-        enhanced = read_wav(os.path.join(run["enhanced_dir"], m.name + ".wav"), m.rate)
-        a, b = metrics.python_si_sdr(clean, noisy), metrics.python_si_sdr(clean, enhanced)
-        got[m.name] = (a, b, b - a)
-    return got
-
-
 def score_run(args, score_dir, run, mixtures, audio):
     """Per-file rows of one run: SI-SDR in/out/improvement, PESQ, STOI, lag and CPU seconds."""
-    si = si_sdr_table(args, score_dir, run, mixtures, audio)
+    si = metrics.trainer_si_sdr(args.trainer, score_dir, run["enhanced_dir"], mixtures)
     rows = []
     for m in mixtures:
         clean = audio[m.name][0]
@@ -203,18 +185,12 @@ def versions():
 
 def document(args, mixtures, runs, rows, dfn_load_s, load_avg):
     rate = mixtures[0].rate
-    source = (
-        "Python fallback (DEVELOPMENT ONLY, not the project's metric)"
-        if args.python_si_sdr
-        else "`trainer score` (zero-mean SI-SDR, the project's implementation)"
-    )
     public = [{k: v for k, v in r.items() if k not in ("lags", "cpu")} for r in runs]
     return {
         "mixtures": os.path.abspath(args.mixtures),
         "rate": rate,
         "files": len(mixtures),
         "pesq_mode": metrics.pesq_mode(rate),
-        "si_sdr_source": source,
         "max_lag_ms": 1000 * align.MAX_LAG_S,
         "lag_per_file": args.lag_per_file,
         "dfn3_load_s_total": dfn_load_s,

@@ -6,7 +6,6 @@ import math
 import os
 import subprocess
 
-import numpy as np
 from pesq import pesq
 from pystoi import stoi
 
@@ -60,12 +59,3 @@ def trainer_si_sdr(trainer, mix_dir, enhanced_dir, mixtures):
         raise CompareError(f"`{' '.join(cmd)}`: no score for {len(missing)} mixture(s), e.g. {missing[0]}")
     return got
 
-
-def python_si_sdr(clean, estimate):
-    """Development fallback only, not the project's metric: zero-mean SI-SDR (Le Roux et al.
-    2019) in dB."""
-    s = clean - clean.mean()
-    e = estimate - estimate.mean()
-    target = (np.dot(e, s) / max(np.dot(s, s), 1e-20)) * s
-    noise = e - target
-    return float(10 * np.log10(max(np.dot(target, target), 1e-20) / max(np.dot(noise, noise), 1e-20)))

@@ -86,7 +86,8 @@ def markdown(doc):
     out = [
         f"# Comparison on {doc['files']} mixtures at {doc['rate']} Hz (`{doc['mixtures']}`)",
         "",
-        f"SI-SDR: {doc['si_sdr_source']}. {pesq_label}: `pesq` {doc['versions'].get('pesq', '?')}; "
+        "SI-SDR: `trainer score` (zero-mean SI-SDR, the project's implementation). "
+        f"{pesq_label}: `pesq` {doc['versions'].get('pesq', '?')}; "
         f"STOI: `pystoi` {doc['versions'].get('pystoi', '?')}. 48 kHz models resampled with soxr; outputs "
         f"delay-aligned by cross-correlation with the noisy input (±{doc['max_lag_ms']:.0f} ms, "
         f"{'per file' if doc['lag_per_file'] else 'one lag per method'}). CPU seconds per audio second: "

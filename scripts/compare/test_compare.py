@@ -1,7 +1,8 @@
-"""Tests of the comparison script, on signals made here (no corpus, no trainer build needed: a
-stand-in trainer answers `denoise` and `score`).
+"""Tests of the comparison script, on signals made here (no corpus). SI-SDR comes from the real
+trainer (`TRAINER`, default target/release/trainer; those tests are skipped without it); a
+stand-in trainer checks the `--blob` plumbing.
 
-  .venv-compare/bin/python -m unittest discover -s scripts/compare -v
+  TRAINER=target/release/trainer .venv-compare/bin/python -m unittest discover -s scripts/compare -v
 """
 
 import contextlib
@@ -24,6 +25,16 @@ from wavio import HEADER, CompareError, write_text, write_wav  # noqa: E402
 RATE = 16000
 
 
+def real_trainer():
+    """The trainer binary the SI-SDR tests run: $TRAINER, else target/release/trainer."""
+    path = os.environ.get("TRAINER") or os.path.join(compare.ROOT, "target", "release", "trainer")
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise unittest.SkipTest(
+            f"no trainer binary at {path}: build it (cargo build --release -p trainer) or set TRAINER=PATH"
+        )
+    return path
+
+
 def voiced(seconds, seed, rate=RATE):
     """A speech-like test signal: a gliding harmonic tone under a syllable-rate envelope, in noise."""
     rng = np.random.default_rng(seed)
@@ -44,9 +55,8 @@ def delayed(x, d):
     return y
 
 
-# Stands in for the trainer: `denoise` writes its input delayed by DELAY samples, `score` prints
-# fixed figures (SI-SDR in = the mixture's SNR, out = SNR + 1) so the plumbing can be checked
-# without a second SI-SDR implementation.
+# Stands in for the trainer in the --blob plumbing test: `denoise` writes its input delayed by
+# DELAY samples, `score` prints fixed figures (SI-SDR in = the mixture's SNR, out = SNR + 1).
 FAKE_TRAINER = textwrap.dedent(
     """\
     #!{python}
@@ -97,19 +107,24 @@ class EndToEnd(unittest.TestCase):
         self.tmp = tempfile.TemporaryDirectory()
         self.mix = os.path.join(self.tmp.name, "mix")
         self.out = os.path.join(self.tmp.name, "out")
-        self.names = []
+        self.names = self.make_mixtures(self.mix, RATE)
+
+    def make_mixtures(self, path, rate):
+        """Four voiced signals in white noise at -5, 5, 0 and 10 dB SNR, as `trainer mixtures`
+        lays them out; returns their names."""
+        names, rows = [], []
         for d in ("clean", "noisy"):
-            os.makedirs(os.path.join(self.mix, d))
-        rows = []
+            os.makedirs(os.path.join(path, d))
         for i, (kind, snr) in enumerate([("white", -5), ("white", 5), ("hum", 0), ("hum", 10)]):
             name = f"{kind}_{i}"
-            clean = voiced(1.5, 10 + i)
+            clean = voiced(1.5, 10 + i, rate)
             noise = np.random.default_rng(i).standard_normal(len(clean)) * np.std(clean) * 10 ** (-snr / 20)
-            write_wav(os.path.join(self.mix, "clean", name + ".wav"), clean, RATE)
-            write_wav(os.path.join(self.mix, "noisy", name + ".wav"), clean + noise, RATE)
-            rows.append(f"{name},{kind},{snr},{RATE}\n")
-            self.names.append(name)
-        write_text(os.path.join(self.mix, "mixtures.csv"), ",".join(HEADER) + "\n" + "".join(rows))
+            write_wav(os.path.join(path, "clean", name + ".wav"), clean, rate)
+            write_wav(os.path.join(path, "noisy", name + ".wav"), clean + noise, rate)
+            rows.append(f"{name},{kind},{snr},{rate}\n")
+            names.append(name)
+        write_text(os.path.join(path, "mixtures.csv"), ",".join(HEADER) + "\n" + "".join(rows))
+        return names
 
     def tearDown(self):
         self.tmp.cleanup()
@@ -127,10 +142,10 @@ class EndToEnd(unittest.TestCase):
     def read_json(self):
         return json.loads(self.read("compare.json"))
 
-    def run_compare(self, *extra):
+    def run_compare(self, *extra, mix=None):
         out = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-            compare.main(["--mixtures", self.mix, "--out", self.out, *extra])
+            compare.main(["--mixtures", mix or self.mix, "--out", self.out, *extra])
         return out.getvalue()
 
     def delayed_dir(self, d, name="delayed"):
@@ -171,16 +186,38 @@ class EndToEnd(unittest.TestCase):
         self.assertEqual([f for f in os.listdir(self.out) if ".tmp" in f], [])
 
     def test_aligned_copy_scores_like_the_input(self):
-        self.run_compare("--methods", "noisy", "--python-si-sdr", "--method", f"late={self.delayed_dir(64)}")
+        self.run_compare("--methods", "noisy", "--trainer", real_trainer(), "--method", f"late={self.delayed_dir(64)}")
         doc = self.read_json()
         noisy, late = (m["overall"] for m in doc["methods"])
+        self.assertEqual(noisy["si_sdri"], 0.0)
+        self.assertEqual(noisy["si_sdr_enhanced"], noisy["si_sdr_noisy"])
         self.assertAlmostEqual(late["si_sdri"], 0.0, delta=0.2)
         self.assertAlmostEqual(late["stoi"], noisy["stoi"], delta=0.01)
-        self.assertIn("DEVELOPMENT ONLY", doc["si_sdr_source"])
+        by = {m["name"]: m for m in doc["methods"]}
+        for snr, got in by["noisy"]["per_snr"].items():
+            self.assertAlmostEqual(got["si_sdr_noisy"], float(snr), delta=0.5, msg=f"{snr} dB mixture")
+
+    def test_default_blob_through_the_trainer_has_no_lag(self):
+        mix8 = os.path.join(self.tmp.name, "mix8")
+        self.make_mixtures(mix8, 8000)
+        blob = os.path.join(compare.ROOT, "models", "default.dqem")
+        trainer = real_trainer()
+        table = self.run_compare("--methods", "noisy", "--trainer", trainer, "--blob", f"default={blob}", mix=mix8)
+        doc = self.read_json()
+        noisy, default = doc["methods"]
+        self.assertEqual((doc["rate"], doc["pesq_mode"]), (8000, "nb"))
+        self.assertEqual(noisy["overall"]["si_sdri"], 0.0)
+        self.assertEqual(default["lag_samples"], 0)
+        self.assertEqual(default["lag_agree"], 1.0)
+        self.assertGreater(default["per_snr"]["-5"]["si_sdri"], 0.0)
+        self.assertIn("| default | ", table)
 
     def assert_error(self, fragment, *extra):
+        # These errors come before any scoring, so no trainer is needed (a missing one would be
+        # reported instead of `fragment`).
+        no_trainer = os.path.join(self.tmp.name, "no-trainer")
         with self.assertRaises(CompareError) as cm:
-            self.run_compare("--methods", "noisy", "--python-si-sdr", *extra)
+            self.run_compare("--methods", "noisy", "--trainer", no_trainer, *extra)
         self.assertIn(fragment, str(cm.exception))
 
     def test_missing_file_rate_and_length_mismatch_are_named(self):
