@@ -63,10 +63,10 @@ pub enum Cmd {
     Eval(EvalArgs),
     /// Write the held-out test mixtures (those of `eval`) as WAV files with a table of their
     /// noise kinds and SNRs, for tools outside the project (scripts/compare/).
-    Mixtures(crate::mixtures::MixturesArgs),
+    Mixtures(MixturesArgs),
     /// SI-SDR of denoised versions of `mixtures`' files (any denoiser's), per file and per
     /// noise kind and SNR.
-    Score(crate::mixtures::ScoreArgs),
+    Score(ScoreArgs),
     /// Per-layer table of a blob (exit code 2 for an invalid file).
     Inspect(InspectArgs),
     /// Check a model description without training: its errors (file:line:col, exit code 2), or
@@ -268,6 +268,34 @@ impl TestSetArgs {
     }
 }
 
+/// `mixtures`: the test set written as files (`crate::mixtures`).
+#[derive(Args, Debug)]
+pub struct MixturesArgs {
+    /// Sample rate: 8000 (the WAV packages) or 16000 (the G.722 packages).
+    #[arg(long, default_value_t = 16000)]
+    pub rate: u32,
+    /// Output directory (clean/, noisy/, mixtures.csv); files in it are replaced.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub test: TestSetArgs,
+}
+
+/// `score`: denoised versions of a mixtures directory measured (`crate::mixtures`).
+#[derive(Args, Debug)]
+pub struct ScoreArgs {
+    /// A directory written by `trainer mixtures`.
+    #[arg(long)]
+    pub mixtures: PathBuf,
+    /// The denoised files: NAME.wav for every NAME of the table, at its rate, as long as the
+    /// mixture.
+    #[arg(long)]
+    pub enhanced: PathBuf,
+    /// Print one JSON document on stdout (the table goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// The host-side cap on the buffers a blob asks for (`--max-buffer-mib`).
 #[derive(Args, Debug, Clone, Copy)]
 pub struct BufferCap {
@@ -309,7 +337,8 @@ pub struct DenoiseArgs {
     /// Arithmetic path of the runtime: f32, or the integer path.
     #[arg(long, value_enum, default_value = "f32")]
     pub path: RunPath,
-    /// WAV file to denoise (any rate and channel count: converted to 8 kHz mono, with a note).
+    /// WAV file to denoise (any rate and channel count: converted to mono at the blob's rate,
+    /// with a note).
     pub input: PathBuf,
     /// Where the denoised WAV goes (never over the input or the model).
     pub output: PathBuf,

@@ -4,47 +4,21 @@
 //! `trainer score` reads a directory of denoised `NAME.wav` files and measures them with the
 //! project's one SI-SDR (`audio_tools::si_sdr`), per file and as `eval`'s report.
 
-use crate::cli::TestSetArgs;
+use crate::cli::{MixturesArgs, ScoreArgs};
 use crate::data::Mixture;
 use crate::eval::{self, EvalReport};
 use crate::features::Stft;
 use crate::noise::NoiseType;
 use anyhow::{bail, Context, Result};
 use audio_tools::{read_f32, si_sdr, write_f32};
-use clap::{Args, ValueEnum};
+use clap::ValueEnum;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The table of a mixtures directory.
 pub const TABLE: &str = "mixtures.csv";
 /// Its header line.
 pub const HEADER: &str = "name,kind,snr_db,rate";
-
-#[derive(Args, Debug)]
-pub struct MixturesArgs {
-    /// Sample rate: 8000 (the WAV packages) or 16000 (the G.722 packages).
-    #[arg(long, default_value_t = 16000)]
-    pub rate: u32,
-    /// Output directory (clean/, noisy/, mixtures.csv); files in it are replaced.
-    #[arg(long)]
-    pub out: PathBuf,
-    #[command(flatten)]
-    pub test: TestSetArgs,
-}
-
-#[derive(Args, Debug)]
-pub struct ScoreArgs {
-    /// A directory written by `trainer mixtures`.
-    #[arg(long)]
-    pub mixtures: PathBuf,
-    /// The denoised files: NAME.wav for every NAME of the table, at its rate, as long as the
-    /// mixture.
-    #[arg(long)]
-    pub enhanced: PathBuf,
-    /// Print one JSON document on stdout (the table goes to stderr).
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// One row of the table.
 #[derive(Clone, Debug, PartialEq, Serialize)]

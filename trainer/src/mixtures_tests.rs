@@ -1,4 +1,5 @@
 use super::*;
+use crate::cli::ScoreArgs;
 
 fn tone(n: usize, f: f32) -> Vec<f32> {
     (0..n).map(|i| 0.3 * (i as f32 * f).sin()).collect()
