@@ -174,3 +174,33 @@ fn description_size_target_fits_at_export() {
     let err = export::export_checkpoint(ckpt, &tight, &Device::Cpu).err().expect("2 KiB cannot hold the tcn");
     assert!(format!("{err:#}").contains("cannot fit the model in 2048 bytes"), "{err:#}");
 }
+
+/// Post-training quantisation of a description trained at full precision: `--ptq-bits 4` puts
+/// every group the description quantises at 4 bits in the description's layouts (not the 8-bit
+/// packing of an fp32 tensor in an integer blob), so the blob is about half the plain export.
+#[test]
+fn an_fp32_description_exports_at_the_ptq_width() {
+    let c = common::make("description-ptq");
+    let (sp, nz) = (common::s(&c.speech), common::s(&c.noise));
+    let out = common::s(&c.root.join("tcn-fp32"));
+    let path = model_path("tcn");
+    let args = [
+        "--preset", "tiny", "--method", "fp32", "--model", &path, "--steps", "3", "--out", &out, "--speech", &sp,
+        "--noise", &nz,
+    ];
+    train(&args);
+    let ckpt = std::path::Path::new(&out);
+    let (plain, rp, _) = export::export_checkpoint(ckpt, &common::export_opts(true), &Device::Cpu).unwrap();
+    let ptq = ExportOptions { ptq_bits: Some(4), ..common::export_opts(true) };
+    let (blob, r, _) = export::export_checkpoint(ckpt, &ptq, &Device::Cpu).unwrap();
+    eprintln!(
+        "tcn fp32: {} bytes as exported ({:?} bits), {} bytes at --ptq-bits 4",
+        plain.len(),
+        rp.avg_bits,
+        blob.len()
+    );
+    assert_eq!(r.avg_bits, Some(4.0));
+    assert_eq!(rp.avg_bits, Some(8.0));
+    assert!(blob.len() * 10 < plain.len() * 6, "{} vs {}", blob.len(), plain.len());
+    runtime::Model::parse(&blob).unwrap();
+}

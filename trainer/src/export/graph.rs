@@ -40,8 +40,9 @@ impl DeployGraph {
     }
 }
 
-/// Tensor `k`'s layout and group widths: the checkpoint's (`ptq_bits` for all its groups when
-/// given), [`KEEP_INT_BITS`] for an unquantised tensor of an integer blob, else none (f32).
+/// Tensor `k`'s layout and group widths: the checkpoint's; with `ptq_bits`, that width for every
+/// group of a tensor the description quantises (an fp32 checkpoint's in the description's
+/// layout); [`KEEP_INT_BITS`] for an unquantised tensor of an integer blob, else none (f32).
 fn tensor_plan(
     t: &Trained,
     k: usize,
@@ -49,8 +50,10 @@ fn tensor_plan(
     w: &WeightSpec,
     o: &ExportOptions,
 ) -> Result<Option<(QuantLayout, Vec<u8>)>> {
-    Ok(match (t.qs.layouts.get(k).copied().flatten(), t.qs.group_bits(k)?) {
-        (Some(l), Some(gb)) => Some((l, o.ptq_bits.map_or(gb, |b| vec![b; l.n_groups]))),
+    let trained = t.qs.layouts.get(k).copied().flatten();
+    Ok(match (trained.or(w.layout.filter(|_| o.ptq_bits.is_some())), t.qs.group_bits(k)?, o.ptq_bits) {
+        (Some(l), _, Some(b)) => Some((l, vec![b; l.n_groups])),
+        (Some(l), Some(gb), None) => Some((l, gb)),
         _ if o.with_int => {
             let l = keep_layout(n, w)?;
             Some((l, vec![KEEP_INT_BITS; l.n_groups]))
