@@ -23,10 +23,14 @@ echo "== firmware: builds and clippy"
   # `fixed` switches qemu-demo to the integer path.
   cargo clippy -q --release -p demo-core -p qemu-support -p qemu-demo -p kbench -p board-stm32f4 -- -D warnings
   cargo clippy -q --release -p qemu-demo --features fixed -- -D warnings
+  # `classify`: the classifier demo, both paths.
+  cargo clippy -q --release -p qemu-demo --features classify -- -D warnings
+  cargo clippy -q --release -p qemu-demo --features classify,fixed -- -D warnings
   cargo clippy -q --release -p board-stm32f4 --features fixed -- -D warnings
   cargo clippy -q --release -p board-stm32f4 --features clip -- -D warnings
   cargo clippy -q --release -p demo-core -p qemu-support -p qemu-demo -p kbench \
     --target riscv32imac-unknown-none-elf -- -D warnings
+  cargo clippy -q --release -p qemu-demo --features classify --target riscv32imac-unknown-none-elf -- -D warnings
   cargo clippy -q --release -p qemu-demo --target thumbv6m-none-eabi -- -D warnings
 )
 

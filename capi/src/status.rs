@@ -83,7 +83,10 @@ pub(crate) fn code(e: Error) -> i32 {
         Error::StateTooSmall { .. } => DQD_ERR_STATE_TOO_SMALL,
         Error::BadIoLength { .. } => DQD_ERR_BAD_IO_LENGTH,
         Error::NoIntegerPath => DQD_ERR_NO_INTEGER_PATH,
-        Error::NotADenoiser { .. } => DQD_ERR_NOT_A_DENOISER,
+        // The C API runs the denoiser: a classifier blob is not one; it builds no classifier,
+        // which alone answers `NotAClassifier`.
+        Error::NotADenoiser { .. } | Error::ClassifierBlob => DQD_ERR_NOT_A_DENOISER,
+        Error::NotAClassifier => DQD_ERR_UNSUPPORTED,
         Error::KernelShape => DQD_ERR_KERNEL_SHAPE,
         Error::UnknownFlags(_) => DQD_ERR_UNKNOWN_FLAGS,
         Error::FlagMismatch(_) => DQD_ERR_FLAG_MISMATCH,

@@ -3,10 +3,11 @@
 //! (build, run with a timeout, collect output, counts and sizes), the C API's example as a QEMU
 //! target, the demo report, the per-target and kernel benchmarks, a model's agreement with the host
 //! on the QEMU targets (`report::host_agreement`), the op zoo (a graph using every op of the
-//! format), and the generator of the demo clip.
+//! format), a small classifier built the same way, and the generator of the demo clip.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 pub mod capi;
+pub mod classifier;
 pub mod clip;
 pub mod cycles;
 pub mod demo;

@@ -173,12 +173,15 @@ pub fn build_pkg(pkg: &str, t: &Target, model: &Path, clip: &Path) -> Result<Pat
     Ok(stable)
 }
 
-/// qemu-demo's features for `t` and the blob at `model`: the target's, and `wideband` for a blob
-/// whose front end is 16 kHz (a blob that does not parse is left to the firmware build to report).
+/// qemu-demo's features for `t` and the blob at `model`: the target's, `wideband` for a blob
+/// whose front end is 16 kHz, `classify` for one whose output is class scores (a blob that does
+/// not parse is left to the firmware build to report).
 fn demo_features(t: &Target, model: &Path) -> Result<String> {
     let blob = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
-    let wide = runtime::Model::parse(&blob).and_then(|m| m.front_end()).is_ok_and(|fe| fe.sample_rate == 16000);
-    let features = [t.features, if wide { "wideband" } else { "" }];
+    let fe = runtime::Model::parse(&blob).and_then(|m| m.front_end()).ok();
+    let wide = fe.is_some_and(|fe| fe.sample_rate == 16000);
+    let scores = fe.is_some_and(|fe| fe.output == runtime::format::Output::Scores);
+    let features = [t.features, if wide { "wideband" } else { "" }, if scores { "classify" } else { "" }];
     Ok(features.iter().filter(|f| !f.is_empty()).copied().collect::<Vec<_>>().join(","))
 }
 

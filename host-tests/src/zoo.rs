@@ -53,12 +53,12 @@ fn front_end(output: Output) -> FrontEnd {
 
 /// A packed tensor's layout, fixed bit width (else 2..=6 per group) and weight range
 /// (`±gain/√fan_in`).
-type Tensor = (Layout, Option<u8>, f32);
+pub(crate) type Tensor = (Layout, Option<u8>, f32);
 /// Rows, 2..=6 bits, gain 1.5.
-const ROWS: Tensor = (Layout::Rows, None, 1.5);
+pub(crate) const ROWS: Tensor = (Layout::Rows, None, 1.5);
 
 /// Why the graph stopped before its end.
-enum Stop {
+pub(crate) enum Stop {
     /// The node limit was reached: the graph so far is a calibration prefix.
     Full,
     /// The writer refused a node.
@@ -71,9 +71,13 @@ impl From<WriteError> for Stop {
     }
 }
 
-/// Writes the zoo's graph, at most `limit` nodes of it.
-struct Builder {
-    w: GraphWriter,
+/// A graph written node by node (the zoo's, the classifier's in `crate::classifier`).
+pub(crate) type Graph = fn(&mut Builder) -> Result<(), Stop>;
+
+/// Writes a graph on the zoo's front end (32 log-mel bands at 8 kHz, one channel of 32 rows),
+/// at most `limit` nodes of it, with random weights from the zoo's seed.
+pub(crate) struct Builder {
+    pub(crate) w: GraphWriter,
     rng: StdRng,
     limit: usize,
     /// Op and fused activation of each node written.
@@ -90,7 +94,7 @@ impl Builder {
 
     /// Room for one more node, which will be `op` with `act`; the last node of a prefix gets no
     /// fused activation (its output is then the value before it, which calibration measures).
-    fn room(&mut self, op: Op, act: Act) -> Result<Act, Stop> {
+    pub(crate) fn room(&mut self, op: Op, act: Act) -> Result<Act, Stop> {
         if self.nodes.len() >= self.limit {
             return Err(Stop::Full);
         }
@@ -100,7 +104,7 @@ impl Builder {
 
     /// Random DiffQ levels (groups of 2..=6 bits, or `fixed` bits) of a tensor of `count` values
     /// over `±gain/√fan_in`, in `layout`.
-    fn packed(
+    pub(crate) fn packed(
         &mut self,
         count: usize,
         gs: usize,
@@ -118,7 +122,7 @@ impl Builder {
     }
 
     /// Random biases in ±0.3.
-    fn bias(&mut self, n: usize) -> Result<TensorId, WriteError> {
+    pub(crate) fn bias(&mut self, n: usize) -> Result<TensorId, WriteError> {
         let b: Vec<f32> = (0..n).map(|_| self.rng.random_range(-0.3..0.3)).collect();
         self.w.f32_tensor(&b)
     }
@@ -133,7 +137,13 @@ impl Builder {
     }
 
     /// A linear layer `e → out` on `x`.
-    fn linear(&mut self, x: ValueId, (e, out): (usize, usize), act: Act, tensor: Tensor) -> Result<ValueId, Stop> {
+    pub(crate) fn linear(
+        &mut self,
+        x: ValueId,
+        (e, out): (usize, usize),
+        act: Act,
+        tensor: Tensor,
+    ) -> Result<ValueId, Stop> {
         let act = self.room(Op::Linear, act)?;
         let w = self.packed(out * e, 16, e, tensor)?;
         let b = self.bias(out)?;
@@ -141,7 +151,7 @@ impl Builder {
     }
 
     /// An op without weights: `f` writes it.
-    fn plain(
+    pub(crate) fn plain(
         &mut self,
         op: Op,
         f: impl FnOnce(&mut GraphWriter) -> Result<ValueId, WriteError>,
@@ -180,12 +190,12 @@ fn graph(b: &mut Builder) -> Result<(), Stop> {
     Ok(())
 }
 
-/// The first `limit` nodes of the graph (all of it for `usize::MAX`).
-fn build(limit: usize, output: Output) -> Result<Builder> {
+/// The first `limit` nodes of `graph` (all of it for `usize::MAX`).
+fn build(graph: Graph, limit: usize, output: Output) -> Result<Builder> {
     let mut b = Builder::new(limit, output)?;
     match graph(&mut b) {
         Ok(()) | Err(Stop::Full) => Ok(b),
-        Err(Stop::Write(e)) => Err(anyhow!("the zoo graph, node {}: {e}", b.nodes.len() - 1)),
+        Err(Stop::Write(e)) => Err(anyhow!("the graph, node {}: {e}", b.nodes.len() - 1)),
     }
 }
 
@@ -225,14 +235,14 @@ fn output_range(blob: &[u8], frames: &[Vec<f32>]) -> Result<(f32, f32)> {
 /// Per node `max|v| / 127` of its output on the clip (a relu'd value: its largest; a squashed
 /// one: 1/127) and of its value before a fused activation, each measured as the output of the
 /// graph cut after that node (f32 path).
-fn calibrate(n_nodes: usize) -> Result<GraphCalibration> {
-    let first = build(1, Output::Scores)?.w.finish()?;
+fn calibrate(graph: Graph, n_nodes: usize) -> Result<GraphCalibration> {
+    let first = build(graph, 1, Output::Scores)?.w.finish()?;
     let frames = clip_features(&Model::parse(&first).map_err(|e| anyhow!("zoo prefix: {e}"))?)?;
     let scale = |m: f32| m.max(1e-6) / 127.0;
     let in_max = frames.iter().flatten().fold(0.0f32, |a, v| a.max(v.abs()));
     let (mut out_scales, mut pre_act_scales) = (Vec::new(), Vec::new());
     for k in 1..=n_nodes {
-        let b = build(k, Output::Scores)?;
+        let b = build(graph, k, Output::Scores)?;
         let (op, act) = b.nodes.last().copied().ok_or_else(|| anyhow!("no node {k}"))?;
         let (abs, max) = output_range(&b.w.finish()?, &frames)?;
         let squashed = matches!(op, Op::Sigmoid | Op::Tanh) || matches!(act, Act::Sigmoid | Act::Tanh);
@@ -248,15 +258,25 @@ fn calibrate(n_nodes: usize) -> Result<GraphCalibration> {
 
 /// The zoo blob, with integer constants calibrated on the demo clip.
 pub fn blob() -> Result<Vec<u8>> {
-    let full = build(usize::MAX, Output::BandGains)?;
-    let calib = calibrate(full.nodes.len())?;
+    blob_of(graph, Output::BandGains)
+}
+
+/// The blob of `graph` on the zoo's front end with `output`, its integer constants calibrated on
+/// the demo clip.
+pub(crate) fn blob_of(graph: Graph, output: Output) -> Result<Vec<u8>> {
+    let full = build(graph, usize::MAX, output)?;
+    let calib = calibrate(graph, full.nodes.len())?;
     Ok(full.w.finish_with_int(&calib)?)
 }
 
 /// Writes the zoo blob to `path` (its folders created) unless it holds those bytes already (a
 /// firmware built with it stays current); returns its bytes.
 pub fn write(path: &std::path::Path) -> Result<Vec<u8>> {
-    let b = blob()?;
+    write_blob(path, blob()?)
+}
+
+/// Writes `b` to `path` (its folders created) unless it holds those bytes already; returns `b`.
+pub(crate) fn write_blob(path: &std::path::Path, b: Vec<u8>) -> Result<Vec<u8>> {
     if std::fs::read(path).is_ok_and(|old| old == b) {
         return Ok(b);
     }

@@ -134,6 +134,13 @@ pub enum Error {
         /// The model's outputs per frame.
         outputs: u32,
     },
+    /// A denoiser was given a classifier: the blob's front end says the model's output is class
+    /// scores ([`crate::pipeline::F32Classifier`] and [`crate::pipeline::I8Classifier`] run it).
+    ClassifierBlob,
+    /// A classifier was given a blob whose front end says the model's output is gains, per bin
+    /// or per band, not class scores: a denoiser ([`crate::pipeline::F32Denoiser`] and
+    /// [`crate::pipeline::I8Denoiser`] run it).
+    NotAClassifier,
     /// The blob's front end has frames of `blob` samples, the pipeline was built for frames of
     /// `pipeline` samples (256: [`crate::dsp::Narrowband`], 8 kHz; 512:
     /// [`crate::dsp::Wideband`], 16 kHz).
@@ -206,6 +213,16 @@ impl core::fmt::Display for Error {
                 crate::dsp::BINS,
                 <crate::dsp::Wideband as crate::dsp::FrameSize>::N_FEATURES,
                 <crate::dsp::Wideband as crate::dsp::FrameSize>::BINS
+            ),
+            Error::ClassifierBlob => write!(
+                f,
+                "the blob's model outputs class scores, not gains: run it with a classifier \
+                 (pipeline::F32Classifier or I8Classifier), not a denoiser"
+            ),
+            Error::NotAClassifier => write!(
+                f,
+                "the blob's model outputs gains, not class scores: run it with a denoiser \
+                 (pipeline::F32Denoiser or I8Denoiser), not a classifier"
             ),
             Error::FrameMismatch { blob, pipeline } => write!(
                 f,

@@ -44,7 +44,8 @@
 //! # Modules
 //!
 //! * [`pipeline`]: the streaming denoiser, both paths, and [`pipeline::process_signal`] for a
-//!   whole signal;
+//!   whole signal; the streaming classifier ([`pipeline::F32Classifier`],
+//!   [`pipeline::I8Classifier`]) for a blob whose output is class scores;
 //! * [`Model`] with [`StateF32`] / [`StateI8`]: one model frame at a time ([`Model::step_f32`],
 //!   [`Model::step_i8`]), for other front ends;
 //! * [`dsp`] (the STFT front end of the f32 path), [`dsp_fixed`] (the same in integers),

@@ -4,18 +4,22 @@
 //!
 //! * [`stream`]: audio source/sink/counter traits and the stream loop around a
 //!   [`runtime::pipeline::Denoise`], per-hop cost statistics;
+//! * [`classify`]: the same loop around a [`runtime::pipeline::Classify`], each hop's class and
+//!   a checksum of its scores;
 //! * [`i2s`]: a board's I2S microphone and amplifier formats and the DMA-interrupt hand-over to
 //!   the stream loop (register-free, host-tested);
 //! * [`wav`]: the `no_std` WAV reader of the clip;
 //! * [`assets`]: the model blob and the noisy clip in flash, and arena sizes from the blob header.
 #![no_std]
 
+pub mod classify;
 pub mod i2s;
 pub mod stream;
 pub mod wav;
 
+pub use classify::{run_classifier, score_bytes, scores_checksum, ClassifiedHop, ScoreBits};
 pub use stream::{
-    hop_budget_cycles, run, AudioSink, AudioSource, Counter, CycleWindow, IterSource, NoCounter, QueueSink,
+    hop_budget_cycles, read_hop, run, AudioSink, AudioSource, Counter, CycleWindow, IterSource, NoCounter, QueueSink,
     QueueSource, RunStats,
 };
 pub use wav::{Clip, WavError};

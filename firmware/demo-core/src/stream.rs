@@ -115,36 +115,43 @@ pub fn run<D: Denoise, S: AudioSource, K: AudioSink, C: Counter>(
     let mut stats = RunStats::EMPTY;
     let mut hop = Hop::<D::Size, i16>::filled(0);
     let mut out = hop;
-    // Samples in `hop` so far.
-    let mut n = 0;
-    let mut done = false;
-    while !done {
-        match src.next_sample() {
-            Some(s) => {
-                // Always a free slot: the hop is processed as soon as it is full.
-                if let Some(slot) = hop.as_mut().get_mut(n) {
-                    *slot = s;
-                    n += 1;
-                }
-            }
-            None => done = true,
+    loop {
+        let n = read_hop(src, hop.as_mut());
+        if n == 0 {
+            break;
         }
-        if n == D::Size::HOP || (done && n > 0) {
-            hop.as_mut().get_mut(n..).unwrap_or(&mut []).fill(0);
-            let t0 = counter.now();
-            den.process(&hop, &mut out)?;
-            let t1 = counter.now();
-            let cost = counter.to_units(t1.wrapping_sub(t0));
-            sink.write_hop(out.as_ref())?;
-            on_frame(stats.frames, cost);
-            stats.record(cost);
-            n = 0;
+        let t0 = counter.now();
+        den.process(&hop, &mut out)?;
+        let t1 = counter.now();
+        let cost = counter.to_units(t1.wrapping_sub(t0));
+        sink.write_hop(out.as_ref())?;
+        on_frame(stats.frames, cost);
+        stats.record(cost);
+        if n < D::Size::HOP {
+            break;
         }
     }
     if stats.frames == 0 {
         stats.min = 0;
     }
     Ok(stats)
+}
+
+/// Fills `hop` from `src`, zeros after the last sample if the stream ends within it; returns
+/// the samples read (0: the stream had ended).
+pub fn read_hop<S: AudioSource>(src: &mut S, hop: &mut [i16]) -> usize {
+    let mut n = 0;
+    for slot in hop.iter_mut() {
+        match src.next_sample() {
+            Some(s) => {
+                *slot = s;
+                n += 1;
+            }
+            None => break,
+        }
+    }
+    hop.get_mut(n..).unwrap_or(&mut []).fill(0);
+    n
 }
 
 /// Live input: samples that an interrupt handler (a finished I2S DMA buffer, see

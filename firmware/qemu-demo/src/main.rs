@@ -1,16 +1,22 @@
 //! The denoiser demo under QEMU: the noisy clip from flash through the model, hop by hop.
 //! Writes `out.raw` (i16 LE samples), `frames.bin` (u32 LE counter units per hop) and
-//! `defmt.bin` (the log) into QEMU's working directory; exits 0 on success.
+//! `defmt.bin` (the log) into QEMU's working directory; exits 0 on success. With the `classify`
+//! feature it runs a classifier blob instead and writes `scores.bin` (each hop's scores) in
+//! place of `out.raw`, and logs each hop's class and a checksum of its scores.
 #![no_std]
 #![no_main]
 
+#[cfg(feature = "classify")]
+mod classify;
+#[cfg(not(feature = "classify"))]
+mod denoise;
+
 use qemu_support::platform;
 use qemu_support::profile::mark;
-use qemu_support::semihosting::{self, fs::File, io::Write as _};
+use qemu_support::semihosting;
 
-use demo_core::{assets, run, AudioSink, Clip, DemoError, IterSource};
-use runtime::dsp::{FrameSize, Hop};
-use runtime::pipeline::Denoise;
+use demo_core::{assets, Clip, DemoError};
+use runtime::dsp::FrameSize;
 use runtime::Model;
 
 /// The frame size the demo is built for: 8 kHz, or 16 kHz with the `wideband` feature (the
@@ -20,47 +26,43 @@ type Size = runtime::dsp::Narrowband;
 #[cfg(feature = "wideband")]
 type Size = runtime::dsp::Wideband;
 
-/// Sends finished hops to the host file `out.raw`.
-struct SemihostSink(File);
-
-impl AudioSink for SemihostSink {
-    fn write_hop(&mut self, hop: &[i16]) -> Result<(), DemoError> {
-        // 128 samples per write: one 8 kHz hop, half a 16 kHz one.
-        let mut bytes = [0u8; 256];
-        for chunk in hop.chunks(bytes.len() / 2) {
-            for (b, s) in bytes.chunks_exact_mut(2).zip(chunk) {
-                b.copy_from_slice(&s.to_le_bytes());
-            }
-            let part = bytes.get(..2 * chunk.len()).ok_or(DemoError::Internal)?;
-            self.0.write_all(part).map_err(|_| DemoError::Output)?;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(not(any(feature = "fixed", not(target_abi = "eabihf"))))]
 mod path {
-    use runtime::pipeline::{Denoise, F32Denoiser};
     pub const NAME: &str = "f32";
     pub type Buffers = demo_core::assets::F32Buffers;
+    #[cfg(not(feature = "classify"))]
     pub fn denoiser<'a>(
         m: runtime::Model<'a>,
         b: &'a mut Buffers,
-    ) -> Result<impl Denoise<Size = super::Size> + 'a, runtime::Error> {
-        F32Denoiser::<i16, super::Size>::with_size(m, &mut b.arena, &mut b.state)
+    ) -> Result<impl runtime::pipeline::Denoise<Size = super::Size> + 'a, runtime::Error> {
+        runtime::pipeline::F32Denoiser::<i16, super::Size>::with_size(m, &mut b.arena, &mut b.state)
+    }
+    #[cfg(feature = "classify")]
+    pub fn classifier<'a>(
+        m: runtime::Model<'a>,
+        b: &'a mut Buffers,
+    ) -> Result<runtime::pipeline::F32Classifier<'a, i16, super::Size>, runtime::Error> {
+        runtime::pipeline::F32Classifier::with_size(m, &mut b.arena, &mut b.state)
     }
 }
 
 #[cfg(any(feature = "fixed", not(target_abi = "eabihf")))]
 mod path {
-    use runtime::pipeline::{Denoise, I8Denoiser};
     pub const NAME: &str = "i8";
     pub type Buffers = demo_core::assets::I8Buffers;
+    #[cfg(not(feature = "classify"))]
     pub fn denoiser<'a>(
         m: runtime::Model<'a>,
         b: &'a mut Buffers,
-    ) -> Result<impl Denoise<Size = super::Size> + 'a, runtime::Error> {
-        I8Denoiser::<super::Size>::with_size(m, &mut b.arena, &mut b.state)
+    ) -> Result<impl runtime::pipeline::Denoise<Size = super::Size> + 'a, runtime::Error> {
+        runtime::pipeline::I8Denoiser::<super::Size>::with_size(m, &mut b.arena, &mut b.state)
+    }
+    #[cfg(feature = "classify")]
+    pub fn classifier<'a>(
+        m: runtime::Model<'a>,
+        b: &'a mut Buffers,
+    ) -> Result<runtime::pipeline::I8Classifier<'a, super::Size>, runtime::Error> {
+        runtime::pipeline::I8Classifier::with_size(m, &mut b.arena, &mut b.state)
     }
 }
 
@@ -68,16 +70,16 @@ mod path {
 const FRAMES: usize = 0;
 const OTHER: usize = 1;
 
-/// The denoiser with each hop marked as the profile segment `FRAMES` (two byte stores per hop),
-/// so that a run under the instruction profiler can cost the hops alone.
+/// The denoiser (or classifier) with each hop marked as the profile segment `FRAMES` (two byte
+/// stores per hop), so that a run under the instruction profiler can cost the hops alone.
 struct Marked<D>(D);
 
-impl<D: Denoise> Denoise for Marked<D> {
-    type Size = D::Size;
-
-    fn process(&mut self, input: &Hop<D::Size, i16>, output: &mut Hop<D::Size, i16>) -> Result<(), runtime::Error> {
+impl<D> Marked<D> {
+    /// `f` on the inner pipeline, marked as the segment `FRAMES`.
+    #[inline(always)]
+    fn marked<R>(&mut self, f: impl FnOnce(&mut D) -> R) -> R {
         mark(FRAMES);
-        let r = self.0.process(input, output);
+        let r = f(&mut self.0);
         mark(OTHER);
         r
     }
@@ -128,23 +130,20 @@ fn demo() -> Result<(), DemoError> {
     // SAFETY: the only reference to BUFFERS, taken once; main never returns.
     #[allow(unsafe_code)]
     let bufs = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
-    let mut den = Marked(path::denoiser(model, bufs)?);
-    let mut sink = SemihostSink(File::create(c"out.raw").map_err(|_| DemoError::Output)?);
-    let mut frames = File::create(c"frames.bin").map_err(|_| DemoError::Output)?;
-    let stats = run(&mut den, &mut IterSource(clip.samples()), &mut sink, &mut counter, |_, cost| {
-        let _ = frames.write_all(&cost.to_le_bytes());
-    })?;
-    // Closes the output files.
-    drop((sink, frames));
+    #[cfg(not(feature = "classify"))]
+    let (stats, wrote) = (denoise::run(Marked(path::denoiser(model, bufs)?), &clip, &mut counter)?, "out.raw");
+    #[cfg(feature = "classify")]
+    let (stats, wrote) = (classify::run(Marked(path::classifier(model, bufs)?), &clip, &mut counter)?, "scores.bin");
     semihosting::println!(
         "qemu-demo ({} path): {} hops, {}..{} counter units per hop ({} instructions = {} units); \
-         wrote out.raw, frames.bin, defmt.bin",
+         wrote {}, frames.bin, defmt.bin",
         path::NAME,
         stats.frames,
         stats.min,
         stats.max,
         instr,
-        units
+        units,
+        wrote
     );
     defmt::info!(
         "done: frames={=u32} min={=u32} max={=u32} total={=u64} stack_used={=u32} stack_size={=u32}",

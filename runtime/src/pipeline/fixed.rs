@@ -3,6 +3,7 @@
 //! host computes the same bits as every chip.
 
 use super::check::{check_buffers, io, Spectral};
+use super::features::i8_features;
 use super::stages::Stages;
 use crate::dsp::{Array, Bins, Hop, Narrowband};
 use crate::dsp_fixed::{FixedFrontEnd, FixedSize};
@@ -63,10 +64,7 @@ impl<Z: FixedSize> Stages for I8Denoiser<'_, Z> {
     }
 
     fn features(&mut self) {
-        match &self.spectral.features {
-            None => self.front.features(self.feat.as_mut()),
-            Some(fb) => self.front.band_features(fb, self.feat.as_mut()),
-        }
+        i8_features(self.spectral.features.as_ref(), &self.front, self.feat.as_mut());
     }
 
     fn step(&mut self) -> Result<(), Error> {

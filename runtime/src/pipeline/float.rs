@@ -1,6 +1,7 @@
 //! The f32 path: [`crate::dsp`] STFT and [`Model::step_f32`], for cores with an FPU.
 
 use super::check::{check_buffers, io, Spectral};
+use super::features::f32_features;
 use super::sample::SampleFormat;
 use super::stages::Stages;
 use crate::dsp::{self, Analyzer, Array, Bins, Complex32, FrameSize, Hop, Narrowband, Synthesizer};
@@ -74,10 +75,7 @@ impl<S: SampleFormat, Z: FrameSize> Stages for F32Denoiser<'_, S, Z> {
     }
 
     fn features(&mut self) {
-        match &self.spectral.features {
-            None => dsp::features(self.spec.as_ref(), self.feat.as_mut()),
-            Some(fb) => dsp::band_features(self.spec.as_ref(), fb, self.feat.as_mut()),
-        }
+        f32_features(self.spectral.features.as_ref(), self.spec.as_ref(), self.feat.as_mut());
     }
 
     fn step(&mut self) -> Result<(), Error> {

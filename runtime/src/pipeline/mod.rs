@@ -11,7 +11,11 @@
 //!   one place that runs them in order; [`Denoise`]: one hop of i16 PCM in, one out;
 //! * [`check_denoiser`]: whether a blob's model fits the front end (128 features in, 129 gains
 //!   out), which both constructors check;
-//! * [`process_signal`]: a whole signal through, the latency removed.
+//! * [`process_signal`]: a whole signal through, the latency removed;
+//! * [`F32Classifier`] and [`I8Classifier`] ([`Classify`]): a blob whose front end's output is
+//!   class scores, per hop the same analysis and features, the model step, and the scores with
+//!   the winning class (no mask, no synthesis); [`check_classifier`] is their check, and a
+//!   denoiser refuses such a blob ([`Error::ClassifierBlob`](crate::Error::ClassifierBlob)).
 //!
 //! The caller owns every buffer the model needs (arena and state, sized by the blob header:
 //! [`Model::f32_arena_len`](crate::Model::f32_arena_len) and the like); too small a buffer is an
@@ -35,6 +39,12 @@
 //! ```
 
 mod check;
+mod classify;
+mod classify_f32;
+mod classify_i8;
+#[cfg(all(test, feature = "std"))]
+mod classify_tests;
+mod features;
 mod fixed;
 mod float;
 mod sample;
@@ -46,6 +56,9 @@ mod tests;
 mod wide_tests;
 
 pub use check::{check_denoiser, check_denoiser_for};
+pub use classify::{check_classifier, check_classifier_for, Classify};
+pub use classify_f32::F32Classifier;
+pub use classify_i8::I8Classifier;
 pub use fixed::I8Denoiser;
 pub use float::F32Denoiser;
 pub use sample::SampleFormat;

@@ -1,0 +1,25 @@
+//! The model's input from the spectrum, on each path: log power of bins `0 .. FRAME/2`, or the
+//! log of the filterbank's band powers (log-mel). The denoisers and the classifiers call these,
+//! so both compute their features with the same code.
+
+use crate::dsp::{self, Complex32, FilterBank};
+use crate::dsp_fixed::{FixedFrontEnd, FixedSize};
+
+/// f32 features of `spec` into `feat`: per-bin log power (`bank` `None`) or log band powers.
+#[inline(always)]
+pub(super) fn f32_features(bank: Option<&FilterBank<'_>>, spec: &[Complex32], feat: &mut [f32]) {
+    match bank {
+        None => dsp::features(spec, feat),
+        Some(fb) => dsp::band_features(spec, fb, feat),
+    }
+}
+
+/// int8 features of `front`'s last analysed frame into `feat`: per-bin log power (`bank`
+/// `None`) or log band powers.
+#[inline(always)]
+pub(super) fn i8_features<Z: FixedSize>(bank: Option<&FilterBank<'_>>, front: &FixedFrontEnd<Z>, feat: &mut [i8]) {
+    match bank {
+        None => front.features(feat),
+        Some(fb) => front.band_features(fb, feat),
+    }
+}
