@@ -239,15 +239,17 @@ fn row_pair_sum_i8<const S: usize>(
         for xs in x.chunks_exact(seg) {
             let b = widths.next_width();
             // One arm per width, each splitting off its constant-size group (a short group
-            // returns the error from the arm).
+            // returns the error from the arm) and reading its width's multiplier at a constant
+            // offset into `m` (the width need not live through the group).
             macro_rules! pair {
                 ($b:literal) => {{
                     let (g, rest) = data.split_at_checked(group_bytes(2 * S, $b)).ok_or(Error::KernelShape)?;
                     *data = rest;
-                    dot_pair_i8::<$b, S>(xs, g)
+                    let (sa, sb) = dot_pair_i8::<$b, S>(xs, g);
+                    (sa, sb, m.get($b).copied().unwrap_or(0))
                 }};
             }
-            let (sa, sb) = match b {
+            let (sa, sb, mb) = match b {
                 1 if S != 0 => pair!(1),
                 2 if S != 0 => pair!(2),
                 3 if S != 0 => pair!(3),
@@ -259,10 +261,11 @@ fn row_pair_sum_i8<const S: usize>(
                 _ => {
                     let (g, rest) = split_group(data, 2 * seg, b).ok_or(Error::KernelShape)?;
                     *data = rest;
-                    dot_pair_any_i8(xs, g, b)
+                    let (sa, sb) = dot_pair_any_i8(xs, g, b);
+                    (sa, sb, m.get(usize::from(b)).copied().unwrap_or(0))
                 }
             };
-            let mb = i64::from(m.get(usize::from(b) & 15).copied().unwrap_or(0));
+            let mb = i64::from(mb);
             acc = (
                 acc.0.wrapping_add(mb.wrapping_mul(i64::from(sa))),
                 acc.1.wrapping_add(mb.wrapping_mul(i64::from(sb))),
