@@ -27,8 +27,13 @@ pub fn clip_dir(rate: u32) -> &'static str {
 
 /// The demo clip (noisy, clean) at the rate of the blob `blob`'s front end.
 pub fn clip_for(blob: &[u8]) -> Result<(PathBuf, PathBuf)> {
-    let dir = crate::repo_root().join(clip_dir(blob_rate(blob)?));
-    Ok((dir.join("noisy.wav"), dir.join("clean.wav")))
+    Ok(clip_at(blob_rate(blob)?))
+}
+
+/// The demo clip (noisy, clean) at `rate`.
+pub fn clip_at(rate: u32) -> (PathBuf, PathBuf) {
+    let dir = crate::repo_root().join(clip_dir(rate));
+    (dir.join("noisy.wav"), dir.join("clean.wav"))
 }
 
 /// The sample rate of a blob's front end.

@@ -13,8 +13,8 @@ use std::time::Duration;
 /// and returns the report (markdown).
 pub fn run(t: &Target, model: &Path, out: &Path) -> Result<String> {
     let blob = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
-    let (clip, clean) = crate::clip::clip_for(&blob)?;
     let rate = crate::clip::blob_rate(&blob)?;
+    let (clip, clean) = crate::clip::clip_at(rate);
     eprintln!("building the firmware for {} and running it in QEMU...", t.core);
     let m = report::measure(t, model, &clip, &clean, &out.join("qemu"), Duration::from_secs(120))
         .with_context(|| format!("demo on {} failed", t.name))?;

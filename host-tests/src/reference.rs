@@ -5,7 +5,7 @@
 use crate::qemu::NumPath;
 use anyhow::{anyhow, Result};
 use demo_core::{run, run_classifier, score_bytes, AudioSink, DemoError, IterSource, NoCounter, ScoreBits};
-use runtime::dsp::{Narrowband, Wideband};
+use runtime::dsp::{FrameSize, Narrowband, Wideband};
 use runtime::dsp_fixed::FixedSize;
 use runtime::pipeline::{Classify, F32Classifier, F32Denoiser, I8Classifier, I8Denoiser};
 use runtime::Model;
@@ -23,8 +23,8 @@ impl AudioSink for VecSink {
 /// size of the blob's front end (8 or 16 kHz).
 pub fn denoise(blob: &[u8], audio: &[i16], path: NumPath) -> Result<Vec<i16>> {
     let model = Model::parse(blob).map_err(|e| anyhow!("model blob: {e}"))?;
-    match model.front_end().map_err(|e| anyhow!("model blob: {e}"))?.sample_rate {
-        16000 => denoise_at::<Wideband>(model, audio, path),
+    match crate::clip::blob_rate(blob)? {
+        Wideband::SAMPLE_RATE => denoise_at::<Wideband>(model, audio, path),
         _ => denoise_at::<Narrowband>(model, audio, path),
     }
 }
@@ -61,8 +61,8 @@ pub struct ClassHop {
 /// the frame size of the blob's front end (8 or 16 kHz).
 pub fn classify(blob: &[u8], audio: &[i16], path: NumPath) -> Result<Vec<ClassHop>> {
     let model = Model::parse(blob).map_err(|e| anyhow!("model blob: {e}"))?;
-    match model.front_end().map_err(|e| anyhow!("model blob: {e}"))?.sample_rate {
-        16000 => classify_at::<Wideband>(model, audio, path),
+    match crate::clip::blob_rate(blob)? {
+        Wideband::SAMPLE_RATE => classify_at::<Wideband>(model, audio, path),
         _ => classify_at::<Narrowband>(model, audio, path),
     }
 }

@@ -277,12 +277,11 @@ pub fn data_manifest(a: &ManifestArgs) -> Result<(PathBuf, usize)> {
 /// `score`: the table of `mixtures::score` (stderr with `--json`, which prints the files and the
 /// report as one JSON document).
 pub fn score(a: &crate::cli::ScoreArgs) -> Result<()> {
-    let (files, report) = crate::mixtures::score(a)?;
-    let rate = crate::mixtures::read_table(&a.mixtures)?.first().map_or(0, |r| r.rate);
-    let table = eval_table(&a.enhanced.display().to_string(), None, &report, None);
+    let scores = crate::mixtures::score(a)?;
+    let table = eval_table(&a.enhanced.display().to_string(), None, &scores.report, None);
     if a.json {
         eprint!("{table}");
-        println!("{}", json!({ "rate": rate, "files": files, "report": report }));
+        println!("{}", serde_json::to_string(&scores)?);
     } else {
         print!("{table}");
     }

@@ -29,10 +29,14 @@ pub struct Row {
     pub rate: u32,
 }
 
+/// A noise kind as the command line and the table spell it.
+fn kind_name(k: NoiseType) -> String {
+    k.to_possible_value().map_or_else(|| format!("{k:?}").to_lowercase(), |v| v.get_name().to_string())
+}
+
 /// A mixture's file name: its index, noise kind and SNR.
 fn name_of(i: usize, m: &Mixture) -> String {
-    let kind = m.noise.to_possible_value().map_or_else(|| format!("{:?}", m.noise), |v| v.get_name().to_string());
-    format!("{i:03}-{kind}-{:+}dB", m.snr_db)
+    format!("{i:03}-{}-{:+}dB", kind_name(m.noise), m.snr_db)
 }
 
 /// `mixtures`: writes the test set; returns the rows written.
@@ -49,8 +53,7 @@ pub fn write(a: &MixturesArgs) -> Result<Vec<Row>> {
         let row = Row { name: name_of(i, m), kind: m.noise, snr_db: m.snr_db, rate: a.rate };
         write_f32(&a.out.join("clean").join(format!("{}.wav", row.name)), a.rate, &m.clean)?;
         write_f32(&a.out.join("noisy").join(format!("{}.wav", row.name)), a.rate, &m.noisy)?;
-        let kind = m.noise.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
-        csv.push_str(&format!("{},{kind},{},{}\n", row.name, row.snr_db, row.rate));
+        csv.push_str(&format!("{},{},{},{}\n", row.name, kind_name(m.noise), row.snr_db, row.rate));
         rows.push(row);
     }
     audio_tools::file::write_atomic(&a.out.join(TABLE), csv.as_bytes())?;
@@ -105,8 +108,17 @@ fn read_file(path: &Path, rate: u32, len: Option<usize>) -> Result<Vec<f32>> {
     Ok(x)
 }
 
+/// What `score` measured: the set's rate, every file's SI-SDR before and after, and `eval`'s
+/// report of them.
+#[derive(Clone, Debug, Serialize)]
+pub struct Scores {
+    pub rate: u32,
+    pub files: Vec<FileScore>,
+    pub report: EvalReport,
+}
+
 /// `score`: every file's SI-SDR before and after, and `eval`'s report of them.
-pub fn score(a: &ScoreArgs) -> Result<(Vec<FileScore>, EvalReport)> {
+pub fn score(a: &ScoreArgs) -> Result<Scores> {
     let rows = read_table(&a.mixtures)?;
     let (mut mixes, mut outs) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
     for r in &rows {
@@ -126,7 +138,7 @@ pub fn score(a: &ScoreArgs) -> Result<(Vec<FileScore>, EvalReport)> {
     }
     let mut next = outs.into_iter();
     let report = eval::evaluate(&mixes, |_| next.next().context("internal error: fewer outputs than mixtures"))?;
-    Ok((files, report))
+    Ok(Scores { rate: rows.first().map_or(0, |r| r.rate), files, report })
 }
 
 #[cfg(test)]

@@ -39,7 +39,8 @@ fn score_measures_each_file_and_reports_by_kind_and_snr() {
         write_f32(&enh.join(format!("{}.wav", r.name)), 16000, &y).unwrap();
     }
     let a = ScoreArgs { mixtures: mix.clone(), enhanced: enh.clone(), json: false };
-    let (files, report) = score(&a).unwrap();
+    let Scores { rate, files, report } = score(&a).unwrap();
+    assert_eq!(rate, 16000);
     for f in &files {
         assert!((f.si_sdri - 6.0).abs() < 0.5, "{f:?}");
     }

@@ -23,6 +23,12 @@ pub struct Frontend {
 }
 
 impl Frontend {
+    /// The STFT the trainer computes this front end with (`check` admits only the runtime's
+    /// rates, 8000 and 16000 Hz).
+    pub fn stft(&self) -> crate::features::Stft {
+        crate::features::Stft::at(self.sample_rate).unwrap_or_default()
+    }
+
     /// Features per frame: `frame/2` log magnitudes (the Nyquist bin dropped) or `n_mels` bands.
     pub fn n_features(&self) -> usize {
         match self.features {

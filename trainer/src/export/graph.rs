@@ -36,7 +36,7 @@ impl DeployGraph {
 
     /// The STFT of its front end (descriptions are checked to run at 8 or 16 kHz).
     pub fn stft(&self) -> crate::features::Stft {
-        crate::features::Stft::at(self.desc.frontend.sample_rate).unwrap_or_default()
+        self.desc.frontend.stft()
     }
 }
 

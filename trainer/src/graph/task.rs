@@ -47,7 +47,7 @@ impl Described {
 
     /// The STFT of its front end (descriptions are checked to run at 8 or 16 kHz).
     pub fn stft(&self) -> Stft {
-        Stft::at(self.desc.frontend.sample_rate).unwrap_or_default()
+        self.desc.frontend.stft()
     }
 
     /// The filterbank of a band front end (`n_mels × BINS`, row-major), none for log magnitudes.
