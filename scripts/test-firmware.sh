@@ -26,6 +26,8 @@ echo "== firmware: builds and clippy"
   # `classify`: the classifier demo, both paths.
   cargo clippy -q --release -p qemu-demo --features classify -- -D warnings
   cargo clippy -q --release -p qemu-demo --features classify,fixed -- -D warnings
+  # `wideband`: kbench's demo stages at 16 kHz.
+  cargo clippy -q --release -p kbench --features wideband -- -D warnings
   cargo clippy -q --release -p board-stm32f4 --features fixed -- -D warnings
   cargo clippy -q --release -p board-stm32f4 --features clip -- -D warnings
   cargo clippy -q --release -p demo-core -p qemu-support -p qemu-demo -p kbench \

@@ -171,13 +171,14 @@ pub fn layers(log: &[String], cpi: &Cpi, model: &runtime::Model) -> String {
     for l in log.iter().filter(|l| l.contains("stage path=")) {
         let (Some(first), Some(frames)) = (num(l, "layer_segs"), num(l, "frames")) else { continue };
         let path = field(l, "path", None).unwrap_or("?");
-        for i in 0..model.n_layers() {
-            let (Ok(layer), Some(e)) = (model.layer(i), cpi.get(&(first as u32 + u32::from(i)))) else { continue };
-            let (n, c, macs) = (e.instructions as f64 / frames as f64, e.cycles as f64 / frames as f64, layer.macs());
+        for i in 0..model.n_nodes() {
+            let (Ok(node), Some(e)) = (model.node(i), cpi.get(&(first as u32 + u32::from(i)))) else { continue };
+            let (n, c, macs) =
+                (e.instructions as f64 / frames as f64, e.cycles as f64 / frames as f64, model.node_macs(i));
             let pm = |v: f64| if macs > 0 { format!("{:.2}", v / macs as f64) } else { "–".into() };
             s.push_str(&format!(
                 "| {path} | {i} | {:?} | {macs} | {n:.0} | {c:.0} | {} | {} |\n",
-                layer.op,
+                node.op,
                 pm(n),
                 pm(c)
             ));
@@ -206,8 +207,9 @@ pub fn run(t: &Target, model: &Path, clip: &Path, work: &Path) -> Result<(Vec<Ro
 
 /// Runs kbench on `t` with `model`; writes `kbench-<target>.md` into `out` and returns it.
 pub fn report(t: &Target, model: &Path, out: &Path) -> Result<String> {
-    let root = crate::repo_root();
-    let (rows, log, ratio, cpi) = run(t, model, &root.join("data/clip/noisy.wav"), &out.join("qemu/kbench"))?;
+    let blob = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+    let (clip, _) = crate::clip::clip_for(&blob)?;
+    let (rows, log, ratio, cpi) = run(t, model, &clip, &out.join("qemu/kbench"))?;
     let mut md = format!(
         "# Kernel benchmarks — {}\n\n{}\n## Demo frame by stage (per frame, model `{}`)\n\n{}",
         t.core,
@@ -216,7 +218,6 @@ pub fn report(t: &Target, model: &Path, out: &Path) -> Result<String> {
         stages(&log, ratio, &cpi)
     );
     if !cpi.is_empty() {
-        let blob = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
         let m = runtime::Model::parse(&blob).map_err(|e| anyhow!("{}: {e}", model.display()))?;
         md.push_str(&format!(
             "\n## Model layers (per frame; the profile's own instruction counts, cycles estimated)\n\n{}",

@@ -151,11 +151,13 @@ pub fn build_pkg(pkg: &str, t: &Target, model: &Path, clip: &Path) -> Result<Pat
         .env("DQ_CLIP", clip)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS");
-    if pkg == "qemu-demo" {
-        let features = demo_features(t, model)?;
-        if !features.is_empty() {
-            cmd.args(["--features", &features]);
-        }
+    let features = match pkg {
+        "qemu-demo" => demo_features(t, model)?,
+        _ if blob_is_wideband(model) => "wideband".into(),
+        _ => String::new(),
+    };
+    if !features.is_empty() {
+        cmd.args(["--features", &features]);
     }
     if let Some(f) = t.rustflags {
         cmd.env("RUSTFLAGS", f);
@@ -176,6 +178,11 @@ pub fn build_pkg(pkg: &str, t: &Target, model: &Path, clip: &Path) -> Result<Pat
 /// qemu-demo's features for `t` and the blob at `model`: the target's, `wideband` for a blob
 /// whose front end is 16 kHz, `classify` for one whose output is class scores (a blob that does
 /// not parse is left to the firmware build to report).
+/// Whether the blob at `model` has the 16 kHz front end (a blob that does not parse: no).
+fn blob_is_wideband(model: &Path) -> bool {
+    std::fs::read(model).is_ok_and(|b| crate::clip::blob_rate(&b).is_ok_and(|r| r == 16000))
+}
+
 fn demo_features(t: &Target, model: &Path) -> Result<String> {
     let blob = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
     let fe = runtime::Model::parse(&blob).and_then(|m| m.front_end()).ok();

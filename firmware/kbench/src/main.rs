@@ -13,7 +13,7 @@
 use demo_core::{assets, Clip, Counter as _};
 use qemu_support::profile::mark;
 use qemu_support::{platform, semihosting::process};
-use runtime::dsp::{Narrowband, HOP};
+use runtime::dsp::FrameSize;
 #[cfg(target_abi = "eabihf")]
 use runtime::pipeline::F32Denoiser;
 use runtime::pipeline::{I8Denoiser, Stages};
@@ -22,6 +22,15 @@ use runtime::StateF32;
 use runtime::{LayerHook, Model, StateI8};
 
 include!(concat!(env!("OUT_DIR"), "/benches.rs"));
+
+/// The demo blob's frame size: 8 kHz, or 16 kHz with the `wideband` feature (the pipelines
+/// reject a blob of the other size).
+#[cfg(not(feature = "wideband"))]
+type Size = runtime::dsp::Narrowband;
+#[cfg(feature = "wideband")]
+type Size = runtime::dsp::Wideband;
+/// Samples per hop of the demo's frame size.
+const HOP: usize = Size::HOP;
 
 const MAX_IN: usize = 512;
 /// A benchmark layer wider than the buffers.
@@ -154,34 +163,32 @@ fn benches() -> Result<(), runtime::Error> {
 }
 
 /// Per-stage cost of the demo (model and clip from flash), summed over the clip's hops: the
-/// demo's own pipelines (`runtime::pipeline`, i16 in and out), timed stage by stage.
+/// demo's own pipelines (`runtime::pipeline`, i16 in and out), timed stage by stage, one path
+/// after the other (one pipeline on the stack at a time: the 16 kHz ones are large).
+#[inline(never)]
 fn stages(c: &mut platform::Counter, b: &mut Bufs) -> Result<(), runtime::Error> {
     let m = Model::parse(assets::BLOB)?;
-    let clip = Clip::parse(assets::CLIP).map_err(|_| runtime::Error::KernelShape)?;
-    let mut int = Timed::new(I8Denoiser::new(m, &mut b.i_arena, &mut b.i_state)?, INT_STAGES, INT_LAYERS);
+    let clip = Clip::parse_at(assets::CLIP, Size::SAMPLE_RATE).map_err(|_| runtime::Error::KernelShape)?;
+    int_stages(c, b, m, &clip)?;
     #[cfg(target_abi = "eabihf")]
-    let mut flt = Timed::new(F32Denoiser::<i16>::new(m, &mut b.f_arena, &mut b.f_state)?, F32_STAGES, F32_LAYERS);
-    let mut hop = [0i16; HOP];
-    let mut samples = clip.samples();
-    let mut frames = 0u32;
-    loop {
-        let mut n = 0;
-        for (h, s) in hop.iter_mut().zip(&mut samples) {
-            *h = s;
-            n += 1;
-        }
-        if n < HOP {
-            break;
-        }
-        int.hop(c, &hop)?;
-        #[cfg(target_abi = "eabihf")]
-        flt.hop(c, &hop)?;
-        frames += 1;
-    }
-    let macs = m.macs_per_frame() as u32;
-    int.report("int8", frames, macs);
-    #[cfg(target_abi = "eabihf")]
-    flt.report("f32", frames, macs);
+    f32_stages(c, b, m, &clip)?;
+    Ok(())
+}
+
+/// The integer path's stages (its own stack frame).
+#[inline(never)]
+fn int_stages(c: &mut platform::Counter, b: &mut Bufs, m: Model<'_>, clip: &Clip<'_>) -> Result<(), runtime::Error> {
+    let p = I8Denoiser::<Size>::with_size(m, &mut b.i_arena, &mut b.i_state)?;
+    Timed::new(p, INT_STAGES, INT_LAYERS).over(c, clip)?.report("int8", m.macs_per_frame() as u32);
+    Ok(())
+}
+
+/// The f32 path's stages (its own stack frame).
+#[cfg(target_abi = "eabihf")]
+#[inline(never)]
+fn f32_stages(c: &mut platform::Counter, b: &mut Bufs, m: Model<'_>, clip: &Clip<'_>) -> Result<(), runtime::Error> {
+    let p = F32Denoiser::<i16, Size>::with_size(m, &mut b.f_arena, &mut b.f_state)?;
+    Timed::new(p, F32_STAGES, F32_LAYERS).over(c, clip)?.report("f32", m.macs_per_frame() as u32);
     Ok(())
 }
 
@@ -206,13 +213,32 @@ impl LayerHook for LayerMarks {
 struct Timed<P> {
     pipeline: P,
     units: [u32; 5],
+    frames: u32,
     segs: u8,
     layers: LayerMarks,
 }
 
-impl<P: Stages<Sample = i16, Size = Narrowband>> Timed<P> {
+impl<P: Stages<Sample = i16, Size = Size>> Timed<P> {
     fn new(pipeline: P, segs: u8, first_layer: u8) -> Self {
-        Timed { pipeline, units: [0; 5], segs, layers: LayerMarks { first: first_layer, stage: segs + 2 } }
+        Timed { pipeline, units: [0; 5], frames: 0, segs, layers: LayerMarks { first: first_layer, stage: segs + 2 } }
+    }
+
+    /// Every whole hop of `clip` through the stages.
+    fn over(mut self, c: &mut platform::Counter, clip: &Clip<'_>) -> Result<Self, runtime::Error> {
+        let mut hop = [0i16; HOP];
+        let mut samples = clip.samples();
+        loop {
+            let mut n = 0;
+            for (h, s) in hop.iter_mut().zip(&mut samples) {
+                *h = s;
+                n += 1;
+            }
+            if n < HOP {
+                return Ok(self);
+            }
+            self.hop(c, &hop)?;
+            self.frames += 1;
+        }
     }
 
     /// One hop through the stages, the counter read between each two.
@@ -242,12 +268,12 @@ impl<P: Stages<Sample = i16, Size = Narrowband>> Timed<P> {
         Ok(())
     }
 
-    fn report(&self, path: &str, frames: u32, macs: u32) {
+    fn report(&self, path: &str, macs: u32) {
         let [analysis, features, model, mask, synthesis] = self.units;
         defmt::info!(
             "stage path={=str} frames={=u32} macs={=u32} analysis={=u32} features={=u32} model={=u32} mask={=u32} synthesis={=u32} segs={=u8} layer_segs={=u8}",
             path,
-            frames,
+            self.frames,
             macs,
             analysis,
             features,

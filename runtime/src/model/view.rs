@@ -192,14 +192,16 @@ impl<'a> Model<'a> {
     /// Multiply-accumulates per frame: every weight of a conv1d/linear/gru node once, of a
     /// conv2d node once per output row.
     pub fn macs_per_frame(&self) -> u64 {
+        (0..self.n_nodes()).map(|i| self.node_macs(i)).sum()
+    }
+
+    /// Node `i`'s multiply-accumulates per frame (0 for a node without weights or past the last).
+    pub fn node_macs(&self, i: u16) -> u64 {
         let count = |t: u16| TensorEntry::read(self.blob, &self.header, t).map_or(0, |e| u64::from(e.count));
-        (0..self.n_nodes())
-            .filter_map(|i| self.node(i).ok())
-            .map(|n| match n.op {
-                Op::Gru => count(n.weight) + count(n.weight2),
-                op if op.has_weights() => count(n.weight) * u64::from(n.out_h),
-                _ => 0,
-            })
-            .sum()
+        match self.node(i) {
+            Ok(n) if n.op == Op::Gru => count(n.weight) + count(n.weight2),
+            Ok(n) if n.op.has_weights() => count(n.weight) * u64::from(n.out_h),
+            _ => 0,
+        }
     }
 }
