@@ -36,20 +36,23 @@ pub struct DataArgs {
     /// name) or `all` (every file of both directories, whichever split is asked for).
     #[arg(long, value_enum, default_value = "hash")]
     pub split: SplitMode,
-    /// Noise kinds mixed into the speech, comma-separated (`recorded`: the --noise tracks).
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "recorded,white,pink,brown,hum")]
-    pub noise_kinds: Vec<NoiseType>,
+    /// Noise kinds mixed into the speech, comma-separated (`recorded`: the --noise tracks)
+    /// [default: a recipe's `noise_kinds`, else recorded,white,pink,brown,hum].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub noise_kinds: Option<Vec<NoiseType>>,
 }
 
 impl DataArgs {
-    /// The data these flags select.
+    /// The data these flags select, the default noise kinds where none are given.
     pub fn selection(&self) -> DataSel {
-        DataSel {
-            speech: self.speech.clone(),
-            noise: self.noise.clone(),
-            split: self.split,
-            kinds: self.noise_kinds.clone(),
-        }
+        self.selection_or(None)
+    }
+
+    /// The data these flags select; noise kinds not given here: `kinds` (a recipe's), else
+    /// [`crate::data::ALL_KINDS`].
+    pub fn selection_or(&self, kinds: Option<&[NoiseType]>) -> DataSel {
+        let kinds = self.noise_kinds.as_deref().or(kinds).unwrap_or(&crate::data::ALL_KINDS);
+        DataSel { speech: self.speech.clone(), noise: self.noise.clone(), split: self.split, kinds: kinds.to_vec() }
     }
 }
 
@@ -178,7 +181,7 @@ impl TrainArgs {
             }
             None => self.recipe.clone(),
         };
-        recipe.resolve(&self.data.selection())
+        recipe.resolve(&self.data.selection_or(recipe.noise_kinds.as_deref()))
     }
 }
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use trainer::checkpoint::Meta;
 use trainer::cli::{Cli, Cmd, TrainArgs};
 use trainer::config::{preset, ConfigError, Method, Recipe, RunConfig};
+use trainer::noise::NoiseType;
 
 fn models() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
@@ -47,6 +48,44 @@ fn the_shipped_recipe_is_the_shipped_models_configuration() {
     let p = preset("default").unwrap();
     assert_eq!((stage1.method, stage1.from), (Method::Fp32, None));
     assert_eq!((stage1.arch, stage1.diffq, stage1.train), (p.arch, p.diffq, p.train), "stage 1 is the preset");
+}
+
+/// The 16 kHz model's recipe, noise kinds included, resolves to the configuration its shipped
+/// blob (`models/gru16k.dqem`) was trained with (`models/gru16k.train.json`).
+#[test]
+fn the_16k_recipe_is_the_16k_models_configuration() {
+    let json = std::fs::read_to_string(models().join("gru16k.train.json")).unwrap();
+    let meta: Meta = serde_json::from_str(&json).unwrap();
+    let (diffq, model) = (models().join("gru16k.toml"), models().join("gru16k.model.toml"));
+    // The file's `model` is relative to the repository root, where the commands run.
+    let model = ["--model", model.to_str().unwrap()];
+    let run = args(&[&["--config", diffq.to_str().unwrap(), "--out", "/runs/gru16k-diffq3"][..], &model].concat())
+        .run_config()
+        .unwrap();
+    assert_eq!((run.method, run.arch, run.diffq), (meta.method, meta.arch, meta.diffq));
+    assert_eq!(run.train, meta.train);
+    assert_eq!(run.train.noise_kinds.len(), 11, "every noise kind, from the file");
+    assert_eq!(run.from.as_deref(), Some(Path::new("/runs/gru16k-fp32")));
+    let fp32 = models().join("gru16k.fp32.toml");
+    let stage1 = args(&[&["--config", fp32.to_str().unwrap(), "--out", "/runs/gru16k-fp32"][..], &model].concat())
+        .run_config()
+        .unwrap();
+    assert_eq!(stage1.train.noise_kinds, meta.train.noise_kinds, "both stages on the same data");
+}
+
+#[test]
+fn the_noise_kinds_flag_overrides_the_files_and_the_default_stays() {
+    let f = temp_file("kinds.toml", "preset = \"tiny\"\nnoise_kinds = [\"babble\", \"hum\"]\n");
+    let file = f.to_str().unwrap();
+    let run = args(&["--config", file, "--out", "/runs/x"]).run_config().unwrap();
+    assert_eq!(run.train.noise_kinds, vec![NoiseType::Babble, NoiseType::Hum]);
+    let run = args(&["--config", file, "--out", "/runs/x", "--noise-kinds", "white"]).run_config().unwrap();
+    assert_eq!(run.train.noise_kinds, vec![NoiseType::White]);
+    let run = args(&["--preset", "tiny", "--out", "/runs/x"]).run_config().unwrap();
+    assert_eq!(run.train.noise_kinds, trainer::data::ALL_KINDS.to_vec());
+    let bad = temp_file("bad-kind.toml", "noise_kinds = [\"thunder\"]\n");
+    let msg = Recipe::load(&bad, Path::new("/runs")).unwrap_err().to_string();
+    assert!(msg.contains("thunder") && msg.contains("bad-kind.toml"), "{msg}");
 }
 
 #[test]

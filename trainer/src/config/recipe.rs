@@ -3,6 +3,8 @@
 //! is the key `noise_kind`, a switch such as `--fill-budget` the key `fill_budget = true`. Flags
 //! given on the command line override the file. In a file, a relative `from` is taken from the
 //! parent directory of `--out`, so that `from = "fp32"` names the stage written beside this one.
+//! A file can also name the noise kinds of its data (`noise_kinds = ["recorded", "babble"]`, the
+//! data flag `--noise-kinds` overriding it), so that a recipe is the whole run.
 
 use super::error::ConfigError;
 use super::presets::preset;
@@ -10,6 +12,7 @@ use super::run::{Method, RunConfig};
 use crate::data::DataSel;
 use crate::diffq::{BitsParam, NoiseKind};
 use crate::graph::Described;
+use crate::noise::NoiseType;
 use clap::Args;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -130,6 +133,10 @@ pub struct Recipe {
     /// Save a checkpoint (and log the validation loss) every this many steps.
     #[arg(long)]
     pub ckpt_every: Option<usize>,
+    /// The noise kinds of the training data (a file's key only: on the command line it is the
+    /// data flag `--noise-kinds`, which overrides it).
+    #[arg(skip)]
+    pub noise_kinds: Option<Vec<NoiseType>>,
 }
 
 impl Recipe {
@@ -193,6 +200,7 @@ impl Recipe {
             width,
             max_files,
             ckpt_every,
+            noise_kinds,
         )
     }
 
