@@ -38,6 +38,7 @@ fn main() -> Result<(), String> {
     println!("cargo:rerun-if-changed={}", clip_path.display());
     let blob = std::fs::read(&blob_path).map_err(|e| format!("cannot read {}: {e}", blob_path.display()))?;
     let m = runtime::Model::parse(&blob).map_err(|e| format!("model blob {} is invalid: {e}", blob_path.display()))?;
+    check_features(&m, &blob_path)?;
     let h = m.header();
     let out = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?);
     let sizes = format!(
@@ -59,5 +60,23 @@ fn main() -> Result<(), String> {
     std::fs::write(out.join("sizes.rs"), sizes).map_err(|e| e.to_string())?;
     println!("cargo:rustc-env=DQ_BLOB_FILE={}", blob_path.display());
     println!("cargo:rustc-env=DQ_CLIP_FILE={}", clip_path.display());
+    Ok(())
+}
+
+/// Fails the build if the blob needs a runtime part (a cargo feature) this build leaves out: the
+/// same feature of demo-core turns it on (qemu-demo and the board forward their own). Checked
+/// for the integer path, whose needs every path shares; the f32 path's fixed-width kernels are
+/// checked when the pipeline starts (`runtime::Error::MissingFeature`).
+fn check_features(m: &runtime::Model<'_>, blob: &Path) -> Result<(), String> {
+    for f in runtime::Feature::ALL {
+        let var = format!("CARGO_FEATURE_{}", f.name().to_uppercase().replace('-', "_"));
+        if m.needs(f, runtime::Precision::Int) && std::env::var_os(&var).is_none() {
+            return Err(format!(
+                "model blob {} needs the runtime's `{f}` (runtime/README.md, \"Cargo features\"), which this build \
+                 leaves out: build with `--features {f}` (qemu-demo) or demo-core's feature `{f}`",
+                blob.display()
+            ));
+        }
+    }
     Ok(())
 }
