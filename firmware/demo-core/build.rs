@@ -63,20 +63,24 @@ fn main() -> Result<(), String> {
     Ok(())
 }
 
-/// Fails the build if the blob needs a runtime part (a cargo feature) this build leaves out: the
-/// same feature of demo-core turns it on (qemu-demo and the board forward their own). Checked
-/// for the integer path, whose needs every path shares; the f32 path's fixed-width kernels are
-/// checked when the pipeline starts (`runtime::Error::MissingFeature`).
+/// Fails the build if the blob needs runtime parts (cargo features) this build leaves out,
+/// naming them all: the same features of demo-core turn them on (qemu-demo and the board forward
+/// their own). Checked for the integer path, whose needs every path shares; the f32 path's
+/// fixed-width kernels are checked when the pipeline starts (`runtime::Error::MissingFeature`).
 fn check_features(m: &runtime::Model<'_>, blob: &Path) -> Result<(), String> {
-    for f in runtime::Feature::ALL {
-        let var = format!("CARGO_FEATURE_{}", f.name().to_uppercase().replace('-', "_"));
-        if m.needs(f, runtime::Precision::Int) && std::env::var_os(&var).is_none() {
-            return Err(format!(
-                "model blob {} needs the runtime's `{f}` (runtime/README.md, \"Cargo features\"), which this build \
-                 leaves out: build with `--features {f}` (qemu-demo) or demo-core's feature `{f}`",
-                blob.display()
-            ));
-        }
+    let missing: Vec<&str> = runtime::Feature::ALL
+        .into_iter()
+        .filter(|&f| m.needs(f, runtime::Precision::Int))
+        .map(|f| f.name())
+        .filter(|name| std::env::var_os(format!("CARGO_FEATURE_{}", name.to_uppercase().replace('-', "_"))).is_none())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let list = missing.join(",");
+    Err(format!(
+        "model blob {} needs runtime parts this build leaves out: {list} (runtime/README.md, \"Cargo \
+         features\"); build with `--features {list}` (qemu-demo), or turn them on in demo-core",
+        blob.display()
+    ))
 }
