@@ -20,7 +20,7 @@ pub struct FilterBank<'a> {
 
 impl<'a> FilterBank<'a> {
     /// Wraps a tensor's values as `n_bands` rows of `bins` weights, `bins` the count over
-    /// `n_bands`: 129 ([`Narrowband`]) or 257 ([`Wideband`]), 1 ..= `bins` bands, f32 or f16
+    /// `n_bands`: 129 ([`Narrowband`]) or 257 ([`Wideband`](super::Wideband)), 1 ..= `bins` bands, f32 or f16
     /// values.
     pub fn new(values: Weights<'a>, n_bands: usize) -> Result<Self, Error> {
         let count = match values {
