@@ -77,8 +77,9 @@ pub(crate) fn code(e: Error) -> i32 {
         Error::InvalidField(_) => DQD_ERR_INVALID_FIELD,
         Error::ShapeMismatch(_) => DQD_ERR_SHAPE_MISMATCH,
         Error::SizeMismatch => DQD_ERR_SIZE_MISMATCH,
-        // The C API runs the 8 kHz front end: a 16 kHz blob is a front end it does not implement.
-        Error::Unsupported(_) | Error::FrameMismatch { .. } => DQD_ERR_UNSUPPORTED,
+        // The C API runs the 8 kHz front end: a 16 kHz blob is a front end it does not implement;
+        // a runtime part the library was built without is one too.
+        Error::Unsupported(_) | Error::FrameMismatch { .. } | Error::MissingFeature(_) => DQD_ERR_UNSUPPORTED,
         Error::ArenaTooSmall { .. } => DQD_ERR_ARENA_TOO_SMALL,
         Error::StateTooSmall { .. } => DQD_ERR_STATE_TOO_SMALL,
         Error::BadIoLength { .. } => DQD_ERR_BAD_IO_LENGTH,

@@ -38,6 +38,7 @@ fn main() -> Result<(), String> {
     println!("cargo:rerun-if-changed={}", clip_path.display());
     let blob = std::fs::read(&blob_path).map_err(|e| format!("cannot read {}: {e}", blob_path.display()))?;
     let m = runtime::Model::parse(&blob).map_err(|e| format!("model blob {} is invalid: {e}", blob_path.display()))?;
+    check_features(&m, &blob_path)?;
     let h = m.header();
     let out = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?);
     let sizes = format!(
@@ -60,4 +61,26 @@ fn main() -> Result<(), String> {
     println!("cargo:rustc-env=DQ_BLOB_FILE={}", blob_path.display());
     println!("cargo:rustc-env=DQ_CLIP_FILE={}", clip_path.display());
     Ok(())
+}
+
+/// Fails the build if the blob needs runtime parts (cargo features) this build leaves out,
+/// naming them all: the same features of demo-core turn them on (qemu-demo and the board forward
+/// their own). Checked for the integer path, whose needs every path shares; the f32 path's
+/// fixed-width kernels are checked when the pipeline starts (`runtime::Error::MissingFeature`).
+fn check_features(m: &runtime::Model<'_>, blob: &Path) -> Result<(), String> {
+    let missing: Vec<&str> = runtime::Feature::ALL
+        .into_iter()
+        .filter(|&f| m.needs(f, runtime::Precision::Int))
+        .map(|f| f.name())
+        .filter(|name| std::env::var_os(format!("CARGO_FEATURE_{}", name.to_uppercase().replace('-', "_"))).is_none())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let list = missing.join(",");
+    Err(format!(
+        "model blob {} needs runtime parts this build leaves out: {list} (runtime/README.md, \"Cargo \
+         features\"); build with `--features {list}` (qemu-demo), or turn them on in demo-core",
+        blob.display()
+    ))
 }

@@ -175,21 +175,28 @@ pub fn build_pkg(pkg: &str, t: &Target, model: &Path, clip: &Path) -> Result<Pat
     Ok(stable)
 }
 
-/// qemu-demo's features for `t` and the blob at `model`: the target's, `wideband` for a blob
-/// whose front end is 16 kHz, `classify` for one whose output is class scores (a blob that does
-/// not parse is left to the firmware build to report).
 /// Whether the blob at `model` has the 16 kHz front end (a blob that does not parse: no).
 fn blob_is_wideband(model: &Path) -> bool {
     std::fs::read(model).is_ok_and(|b| crate::clip::blob_rate(&b).is_ok_and(|r| r == 16000))
 }
 
+/// qemu-demo's features for `t` and the blob at `model`: the target's, the runtime parts the blob
+/// needs on `t`'s path (`runtime::Model::needs`: `wideband` for a 16 kHz front end, its ops'),
+/// `classify` for a blob whose output is class scores (a blob that does not parse is left to the
+/// firmware build to report).
 fn demo_features(t: &Target, model: &Path) -> Result<String> {
     let blob = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
-    let fe = runtime::Model::parse(&blob).and_then(|m| m.front_end()).ok();
-    let wide = fe.is_some_and(|fe| fe.sample_rate == 16000);
-    let scores = fe.is_some_and(|fe| fe.output == runtime::format::Output::Scores);
-    let features = [t.features, if wide { "wideband" } else { "" }, if scores { "classify" } else { "" }];
-    Ok(features.iter().filter(|f| !f.is_empty()).copied().collect::<Vec<_>>().join(","))
+    let Ok(m) = runtime::Model::parse(&blob) else { return Ok(t.features.to_string()) };
+    let precision = match t.path {
+        NumPath::F32 => runtime::Precision::F32,
+        NumPath::I8 => runtime::Precision::Int,
+    };
+    let mut features: Vec<&str> = vec![t.features];
+    features.extend(runtime::Feature::ALL.into_iter().filter(|&f| m.needs(f, precision)).map(|f| f.name()));
+    if m.front_end().is_ok_and(|fe| fe.output == runtime::format::Output::Scores) {
+        features.push("classify");
+    }
+    Ok(features.into_iter().filter(|f| !f.is_empty()).collect::<Vec<_>>().join(","))
 }
 
 /// Everything a QEMU run produced.

@@ -11,7 +11,9 @@ mod size;
 #[cfg(feature = "std")]
 pub use bands::mel_filterbank;
 pub use bands::{band_features, band_gains, FilterBank};
-pub use size::{frame_at, Array, Bins, FrameSize, Hop, Narrowband, Wideband, WINDOW};
+#[cfg(feature = "wideband")]
+pub use size::Wideband;
+pub use size::{frame_at, Array, Bins, FrameSize, Hop, Narrowband, WIDEBAND_FRAME, WINDOW};
 
 /// Sample rate of the default front end ([`Narrowband`]).
 pub const SAMPLE_RATE: u32 = Narrowband::SAMPLE_RATE;

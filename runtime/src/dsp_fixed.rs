@@ -41,7 +41,7 @@ mod tables;
 mod tests;
 #[cfg(test)]
 mod unit_tests;
-#[cfg(test)]
+#[cfg(all(test, feature = "wideband"))]
 mod wide_tests;
 
 use crate::dsp::{Array, Hop, Narrowband, POWER_FLOOR};

@@ -152,6 +152,9 @@ pub enum Error {
     },
     /// A kernel was called with slices whose lengths do not fit its weights.
     KernelShape,
+    /// The blob needs a part of the runtime that this build leaves out (a cargo feature:
+    /// [`crate::Feature`]).
+    MissingFeature(crate::Feature),
     /// Version 5: operand `operand` of node `node` names value `value`, which is not an earlier
     /// value (a node reads only the input and the outputs of the nodes before it).
     BadOperand {
@@ -211,8 +214,8 @@ impl core::fmt::Display for Error {
                  (8 kHz log power; {} to {} at 16 kHz) or its bands to band gains",
                 crate::dsp::N_FEATURES,
                 crate::dsp::BINS,
-                <crate::dsp::Wideband as crate::dsp::FrameSize>::N_FEATURES,
-                <crate::dsp::Wideband as crate::dsp::FrameSize>::BINS
+                crate::dsp::WIDEBAND_FRAME / 2,
+                crate::dsp::WIDEBAND_FRAME / 2 + 1
             ),
             Error::ClassifierBlob => write!(
                 f,
@@ -231,6 +234,11 @@ impl core::fmt::Display for Error {
                 u32::from(*pipeline)
             ),
             Error::KernelShape => write!(f, "kernel called with inconsistent slice lengths"),
+            Error::MissingFeature(feat) => write!(
+                f,
+                "the blob needs the runtime's cargo feature `{feat}`, which this build leaves out \
+                 (enable diffq-runtime/{feat})"
+            ),
             Error::BadOperand { node, operand, value } => {
                 write!(f, "operand {} of node {node} names value {value}, not an earlier value", u32::from(*operand))
             }

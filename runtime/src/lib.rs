@@ -58,7 +58,11 @@
 //! # Features
 //!
 //! * `std`: the `writer` and `std::error::Error` for [`Error`] (implies `alloc`);
-//! * `defmt`: `defmt::Format` for every error type, for logging on the target.
+//! * `defmt`: `defmt::Format` for every error type, for logging on the target;
+//! * in `default`, the parts of the runtime a small firmware build may leave out ([`Feature`]):
+//!   `fixed-width-kernels`, `any-group-size`, `wideband`, `grouped-conv`, `gru`, `conv2d`,
+//!   `pool`. A blob that needs one the build lacks gets [`Error::MissingFeature`]
+//!   ([`Model::check_features`]), never a panic.
 //!
 //! Without features the crate needs neither `std` nor an allocator, contains no `unsafe` code
 //! (`#![forbid(unsafe_code)]`) and returns an error instead of panicking on any input.
@@ -76,6 +80,9 @@ mod bytes;
 pub mod dsp;
 pub mod dsp_fixed;
 mod error;
+mod feature;
+#[cfg(all(test, feature = "std"))]
+mod feature_tests;
 pub mod format;
 pub mod kernels;
 mod layout;
@@ -87,5 +94,6 @@ pub mod quant;
 pub mod writer;
 
 pub use error::{Error, Part};
+pub use feature::{Feature, Precision};
 pub use format::{Act, FrontEnd, Header, Layer, Node, Op, Tensor, Weights};
 pub use model::{Inputs, LayerHook, Model, StateF32, StateI8};

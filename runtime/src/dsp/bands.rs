@@ -4,7 +4,7 @@
 //! bin, `Σ_b F[b][k]·g_b`. The runtime reads `F`; it never computes one ([`mel_filterbank`],
 //! with `std`, is what the trainer and the writer store).
 
-use super::{Complex32, FrameSize, Narrowband, Wideband, POWER_FLOOR};
+use super::{Complex32, FrameSize, Narrowband, POWER_FLOOR, WIDEBAND_FRAME};
 use crate::error::Error;
 use crate::format::Weights;
 
@@ -20,7 +20,7 @@ pub struct FilterBank<'a> {
 
 impl<'a> FilterBank<'a> {
     /// Wraps a tensor's values as `n_bands` rows of `bins` weights, `bins` the count over
-    /// `n_bands`: 129 ([`Narrowband`]) or 257 ([`Wideband`]), 1 ..= `bins` bands, f32 or f16
+    /// `n_bands`: 129 ([`Narrowband`]) or 257 ([`Wideband`](super::Wideband)), 1 ..= `bins` bands, f32 or f16
     /// values.
     pub fn new(values: Weights<'a>, n_bands: usize) -> Result<Self, Error> {
         let count = match values {
@@ -29,7 +29,7 @@ impl<'a> FilterBank<'a> {
             Weights::Packed(_) => return Err(Error::KernelShape),
         };
         let bins = count.checked_div(n_bands).unwrap_or(0);
-        let bins_ok = bins == Narrowband::BINS || bins == Wideband::BINS;
+        let bins_ok = bins == Narrowband::BINS || bins == WIDEBAND_FRAME / 2 + 1;
         if !bins_ok || !(1..=bins).contains(&n_bands) || count != n_bands * bins {
             return Err(Error::KernelShape);
         }

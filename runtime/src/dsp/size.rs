@@ -4,6 +4,7 @@
 //! [`FrameSize::Bins`] type, so a stream built for 8 kHz holds no 512-point buffer.
 
 use super::Complex32;
+use crate::feature::WIDEBAND_RATE;
 
 /// A fixed-length array of `T` (`[T; N]` for every `N`): what the STFT's buffers are.
 pub trait Array<T>: Copy + AsRef<[T]> + AsMut<[T]> {
@@ -108,22 +109,26 @@ frame_size!(
     rfft_256,
     ifft_256
 );
+#[cfg(feature = "wideband")]
 frame_size!(
-    /// 16 kHz audio, 512-sample frames, hop 256, 257 bins.
+    /// 16 kHz audio, 512-sample frames, hop 256, 257 bins (feature `wideband`).
     Wideband,
     16000,
-    512,
+    WIDEBAND_FRAME,
     WINDOW_512,
     rfft_512,
     ifft_512
 );
+
+/// Samples per frame of the 16 kHz front end ([`Wideband`]'s `FRAME`, also in builds without it).
+pub const WIDEBAND_FRAME: usize = 512;
 
 /// The frame length at `sample_rate` (32 ms: 256 at 8000 Hz, 512 at 16000 Hz), `None` for a rate
 /// without a front end.
 pub const fn frame_at(sample_rate: u32) -> Option<usize> {
     match sample_rate {
         Narrowband::SAMPLE_RATE => Some(Narrowband::FRAME),
-        Wideband::SAMPLE_RATE => Some(Wideband::FRAME),
+        WIDEBAND_RATE => Some(WIDEBAND_FRAME),
         _ => None,
     }
 }

@@ -2,7 +2,9 @@
 //! same Taylor-series idea as `dsp::WINDOW`), so they live in flash and cost no start-up time.
 #![allow(clippy::indexing_slicing)] // const fns: an out-of-range index fails the build, not the chip
 
-use crate::dsp::{const_sin, FrameSize, Hop, Narrowband, Wideband};
+#[cfg(feature = "wideband")]
+use crate::dsp::Wideband;
+use crate::dsp::{const_sin, FrameSize, Hop, Narrowband};
 use core::f64::consts::{LN_2, PI};
 
 /// `ln(y)` for y in [1, 2]: `2·atanh(t)`, t = (y − 1)/(y + 1) ≤ 1/3.
@@ -68,6 +70,7 @@ macro_rules! fixed_size {
 }
 
 fixed_size!(Narrowband, 128, WINDOW_Q31_256, TWIDDLES_256, BITREV_256);
+#[cfg(feature = "wideband")]
 fixed_size!(Wideband, 256, WINDOW_Q31_512, TWIDDLES_512, BITREV_512);
 
 /// The window of [`FixedSize::window_q31`] for `N` pairs (frame `2N`).

@@ -24,15 +24,23 @@ pub fn matvec_f32(
                 return Err(Error::KernelShape);
             }
             match (p.fixed_bits(), p.layout) {
-                // Fixed widths up to 8 bits get their own kernel; 9..=15 the general one.
+                // Fixed widths up to 8 bits get their own kernel; 9..=15 the general one. The
+                // general one adds the sums in another order: without the fixed-width kernels
+                // such a tensor is refused, not run to other results.
+                #[cfg(feature = "fixed-width-kernels")]
                 (Some(b @ 1..=8), Layout::Rows) => {
                     dispatch_bits_upto8!(b, rows_fixed_f32, Err(Error::KernelShape), (p, taps, in_len, out))?
                 }
+                #[cfg(not(feature = "fixed-width-kernels"))]
+                (Some(1..=8), Layout::Rows) => return Err(Error::MissingFeature(crate::Feature::FixedWidthKernels)),
                 // The fast group size as a constant (see `matvec_i8`).
                 _ if usize::from(p.group_size) == FAST_GROUP_SIZE => {
                     rows_var_f32::<FAST_GROUP_SIZE>(p, taps, in_len, out)?
                 }
+                #[cfg(feature = "any-group-size")]
                 _ => rows_var_f32::<0>(p, taps, in_len, out)?,
+                #[cfg(not(feature = "any-group-size"))]
+                _ => return Err(Error::MissingFeature(crate::Feature::AnyGroupSize)),
             }
         }
         Weights::F32(d) => {
@@ -103,6 +111,7 @@ fn sum_taps(taps: &[Option<&[f32]>]) -> f32 {
 }
 
 /// Fast path: every group has `B` bits, so one scale per tensor and no per-group dispatch.
+#[cfg(feature = "fixed-width-kernels")]
 fn rows_fixed_f32<const B: usize>(
     p: &Packed<'_>,
     taps: &[Option<&[f32]>],

@@ -7,10 +7,9 @@
 //! the group loop, and the loop reads the widths from the bit-width table a word at a time.
 
 use super::bits::{dispatch_bits_upto8, skip_groups, split_group, Widths};
-use super::dot_i8::{
-    dot_group_any_i8, dot_group_any_wide_i8, dot_group_i8, dot_group_wide_i8, dot_pair_any_i8, dot_pair_i8,
-    dot_rows2_i8, fits_i32,
-};
+use super::dot_i8::{dot_group_any_i8, dot_group_any_wide_i8, dot_group_i8, dot_pair_any_i8, dot_pair_i8, fits_i32};
+#[cfg(feature = "fixed-width-kernels")]
+use super::dot_i8::{dot_group_wide_i8, dot_rows2_i8};
 use super::shape::{check_shape, FAST_GROUP_SIZE};
 use crate::error::{Error, Part};
 use crate::format::{IntParams, Layout, Packed, Weights};
@@ -34,7 +33,9 @@ pub fn matvec_i8(
     let sum_q: i64 = taps.iter().flatten().map(|t| t.iter().map(|&v| i64::from(v)).sum::<i64>()).sum();
     let min_term = i64::from(params.m_min).wrapping_mul(sum_q);
     match (p.fixed_bits(), p.layout) {
-        // Fixed widths up to 8 bits get their own kernel; 9..=15 the general one.
+        // Fixed widths up to 8 bits get their own kernel; 9..=15 the general one (and, without
+        // feature `fixed-width-kernels`, every width: the same sums, bit-identical results).
+        #[cfg(feature = "fixed-width-kernels")]
         (Some(b @ 1..=8), Layout::Rows) => {
             dispatch_bits_upto8!(b, rows_fixed_i8, Err(Error::KernelShape), (p, params, taps, in_len, min_term, out))
         }
@@ -44,11 +45,15 @@ pub fn matvec_i8(
         _ if usize::from(p.group_size) == FAST_GROUP_SIZE => {
             rows_var_i8::<FAST_GROUP_SIZE, { FAST_GROUP_SIZE / 2 }>(p, params, taps, in_len, min_term, out)
         }
+        #[cfg(feature = "any-group-size")]
         _ => rows_var_i8::<0, 0>(p, params, taps, in_len, min_term, out),
+        #[cfg(not(feature = "any-group-size"))]
+        _ => Err(Error::MissingFeature(crate::Feature::AnyGroupSize)),
     }
 }
 
 /// `Σ x·level` over one row of the fixed-bit path (all taps).
+#[cfg(feature = "fixed-width-kernels")]
 #[inline(always)]
 fn row_sum_fixed_i8<const B: usize>(
     row: &[u8],
@@ -70,6 +75,7 @@ fn row_sum_fixed_i8<const B: usize>(
 }
 
 /// Fast path: every group has `B` bits; two rows at once up to 4 bits.
+#[cfg(feature = "fixed-width-kernels")]
 fn rows_fixed_i8<const B: usize>(
     p: &Packed<'_>,
     params: &IntParams<'_>,

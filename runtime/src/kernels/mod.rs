@@ -29,6 +29,8 @@ mod conv_grouped_f32;
 mod conv_grouped_i8;
 mod dot_f32;
 mod dot_i8;
+#[cfg(test)]
+mod fixed_width_tests;
 mod grouped;
 mod gru_f32;
 mod gru_i8;

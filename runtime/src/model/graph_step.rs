@@ -7,6 +7,7 @@ use super::split::split;
 use super::step::{fill_taps, F32Path, I8Path, LayerHook, Path};
 use super::Model;
 use crate::error::Error;
+use crate::feature::Feature;
 use crate::format::{Node, Op, MAX_INPUTS, MAX_KERNEL};
 use crate::kernels::{act, matvec_f32, matvec_i8};
 
@@ -211,6 +212,10 @@ impl GraphPath for F32Path {
         softmax(y);
         Ok(())
     }
+    #[cfg_attr(
+        not(all(feature = "grouped-conv", feature = "gru", feature = "conv2d", feature = "pool")),
+        allow(unused_variables)
+    )]
     fn streaming_op(
         &self,
         m: &Model<'_>,
@@ -221,10 +226,15 @@ impl GraphPath for F32Path {
         y: &mut [f32],
     ) -> Result<(), Error> {
         match n.op {
+            #[cfg(feature = "grouped-conv")]
             Op::Conv1d => kern::conv1d_grouped_f32(m, n, i, x, state, y),
+            #[cfg(feature = "gru")]
             Op::Gru => kern::gru_f32(m, n, i, x, state.0, y),
+            #[cfg(feature = "conv2d")]
             Op::Conv2d => kern::conv2d_f32(m, n, i, x, state, y),
-            _ => kern::pool_f32(n, i, x, state, y),
+            #[cfg(feature = "pool")]
+            Op::AvgPool | Op::MaxPool => kern::pool_f32(n, i, x, state, y),
+            _ => Err(Feature::of_node(n).map_or(Error::KernelShape, Error::MissingFeature)),
         }
     }
 }
@@ -267,6 +277,10 @@ impl GraphPath for I8Path {
         // The integer path leaves the scores as they are: the argmax is the same.
         copy(x, y)
     }
+    #[cfg_attr(
+        not(all(feature = "grouped-conv", feature = "gru", feature = "conv2d", feature = "pool")),
+        allow(unused_variables)
+    )]
     fn streaming_op(
         &self,
         m: &Model<'_>,
@@ -277,10 +291,15 @@ impl GraphPath for I8Path {
         y: &mut [i8],
     ) -> Result<(), Error> {
         match n.op {
+            #[cfg(feature = "grouped-conv")]
             Op::Conv1d => kern::conv1d_grouped_i8(m, n, i, x, state, y),
+            #[cfg(feature = "gru")]
             Op::Gru => kern::gru_i8(m, n, i, x, state.0, y),
+            #[cfg(feature = "conv2d")]
             Op::Conv2d => kern::conv2d_i8(m, n, i, x, state, y),
-            _ => kern::pool_i8(n, i, x, state, y),
+            #[cfg(feature = "pool")]
+            Op::AvgPool | Op::MaxPool => kern::pool_i8(n, i, x, state, y),
+            _ => Err(Feature::of_node(n).map_or(Error::KernelShape, Error::MissingFeature)),
         }
     }
 }

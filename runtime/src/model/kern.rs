@@ -3,6 +3,12 @@
 //! its constants through `m`, its input, its streaming state and the frame, and its output; the
 //! fused activations of the weighted ops are applied here too ([`fused_f32`], [`fused_i8`]).
 
+// Without every op feature some of these calls are not made (graph_step's `streaming_op`).
+#![cfg_attr(
+    not(all(feature = "grouped-conv", feature = "gru", feature = "conv2d", feature = "pool")),
+    allow(dead_code, unused_imports)
+)]
+
 use super::step::fill_taps;
 use super::Model;
 use crate::error::Error;

@@ -35,6 +35,7 @@ impl<'a, Z: FixedSize> I8Classifier<'a, Z> {
     /// with integer constants ([`Error::NoIntegerPath`] otherwise); `arena` and `state` hold at
     /// least [`Model::i8_arena_len`] and [`Model::i8_state_len`] elements.
     pub fn with_size(model: Model<'a>, arena: &'a mut [i8], state: &'a mut [i8]) -> Result<Self, Error> {
+        model.check_features(crate::Precision::Int)?;
         let bank = classifier_features::<Z>(&model)?;
         if !model.has_int() {
             return Err(Error::NoIntegerPath);

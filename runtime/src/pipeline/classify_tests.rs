@@ -2,7 +2,9 @@
 //! paths, both frame sizes, log-mel and log-power features), and every error.
 
 use super::*;
-use crate::dsp::{self, Analyzer, Array, Bins, Complex32, FilterBank, FrameSize, Hop, Narrowband, Wideband};
+#[cfg(feature = "wideband")]
+use crate::dsp::Wideband;
+use crate::dsp::{self, Analyzer, Array, Bins, Complex32, FilterBank, FrameSize, Hop, Narrowband};
 use crate::dsp_fixed::{FixedFrontEnd, FixedSize};
 use crate::format::{Act, Features, FrontEnd, Layout, Output};
 use crate::kernels::{argmax_f32, argmax_i8};
@@ -59,6 +61,7 @@ fn mel_8k() -> FrontEnd {
     FrontEnd { features: Features::LogMel, n_bands: 32, ..FrontEnd::DEFAULT }
 }
 
+#[cfg(feature = "wideband")]
 /// The 16 kHz front end with log power of bins 0..256.
 fn power_16k() -> FrontEnd {
     FrontEnd { sample_rate: 16000, frame: 512, hop: 256, fft: 512, n_bands: 256, ..FrontEnd::DEFAULT }
@@ -192,6 +195,7 @@ fn log_mel_classifier_at_8khz_matches_the_model_by_hand() {
     }
 }
 
+#[cfg(feature = "wideband")]
 #[test]
 fn log_power_classifier_at_16khz_matches_the_model_by_hand() {
     matches_by_hand::<Wideband>(&classifier_blob(power_16k(), true, true), 16000.0);
@@ -235,6 +239,7 @@ fn classifiers_and_denoisers_refuse_each_others_blobs() {
     assert!(std::format!("{}", Error::NotAClassifier).contains("not class scores"));
 }
 
+#[cfg(feature = "wideband")]
 #[test]
 fn wrong_sizes_buffers_and_paths_are_typed_errors() {
     let wide = classifier_blob(power_16k(), true, true);

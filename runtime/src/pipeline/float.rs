@@ -36,6 +36,7 @@ impl<'a, S: SampleFormat, Z: FrameSize> F32Denoiser<'a, S, Z> {
     /// `arena` and `state` hold at least [`Model::f32_arena_len`] and [`Model::f32_state_len`]
     /// elements.
     pub fn with_size(model: Model<'a>, arena: &'a mut [f32], state: &'a mut [f32]) -> Result<Self, Error> {
+        model.check_features(crate::Precision::F32)?;
         let spectral = Spectral::of::<Z>(&model)?;
         check_buffers(arena.len(), model.f32_arena_len(), state.len(), model.f32_state_len())?;
         Ok(F32Denoiser {

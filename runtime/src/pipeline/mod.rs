@@ -52,7 +52,7 @@ mod signal;
 mod stages;
 #[cfg(all(test, feature = "std"))]
 mod tests;
-#[cfg(all(test, feature = "std"))]
+#[cfg(all(test, feature = "std", feature = "wideband"))]
 mod wide_tests;
 
 pub use check::{check_denoiser, check_denoiser_for};

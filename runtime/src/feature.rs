@@ -1,0 +1,137 @@
+//! The parts of the runtime that cargo features leave out of a build, and what a blob needs of
+//! them ([`Model::needs`], [`Model::check_features`]): firmware for a small part builds only the
+//! parts its model runs, and a blob that needs a part the build lacks gets
+//! [`Error::MissingFeature`], never a panic.
+
+use crate::error::Error;
+use crate::format::{Layout, Node, Op, Packed, Weights};
+use crate::kernels::FAST_GROUP_SIZE;
+use crate::Model;
+
+/// A part of the runtime behind a cargo feature of the same name (all in `default`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Feature {
+    /// `fixed-width-kernels`: one unrolled matrix-vector kernel per bit width 1–8 for tensors whose
+    /// groups all share one width. Without it the integer path runs those tensors on the
+    /// mixed-width kernel (bit-identical results); the f32 path, whose sums the two kernels add
+    /// in different orders, refuses them.
+    FixedWidthKernels,
+    /// `any-group-size`: the matrix-vector kernels for packed tensors whose group size is not
+    /// [`crate::kernels::FAST_GROUP_SIZE`] (one more copy of each, with run-time group loops).
+    AnyGroupSize,
+    /// `wideband`: the 16 kHz front end ([`crate::dsp::Wideband`]: 512-point FFTs and tables).
+    Wideband,
+    /// `grouped-conv`: conv1d nodes with `groups > 1` (grouped and depthwise).
+    GroupedConv,
+    /// `gru`: gru nodes.
+    Gru,
+    /// `conv2d`: conv2d nodes.
+    Conv2d,
+    /// `pool`: avgpool and maxpool nodes.
+    Pool,
+}
+
+impl Feature {
+    /// Every feature, in declaration order.
+    pub const ALL: [Feature; 7] = [
+        Feature::FixedWidthKernels,
+        Feature::AnyGroupSize,
+        Feature::Wideband,
+        Feature::GroupedConv,
+        Feature::Gru,
+        Feature::Conv2d,
+        Feature::Pool,
+    ];
+
+    /// The cargo feature's name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Feature::FixedWidthKernels => "fixed-width-kernels",
+            Feature::AnyGroupSize => "any-group-size",
+            Feature::Wideband => "wideband",
+            Feature::GroupedConv => "grouped-conv",
+            Feature::Gru => "gru",
+            Feature::Conv2d => "conv2d",
+            Feature::Pool => "pool",
+        }
+    }
+
+    /// Whether this build of the runtime has it.
+    pub const fn enabled(self) -> bool {
+        match self {
+            Feature::FixedWidthKernels => cfg!(feature = "fixed-width-kernels"),
+            Feature::AnyGroupSize => cfg!(feature = "any-group-size"),
+            Feature::Wideband => cfg!(feature = "wideband"),
+            Feature::GroupedConv => cfg!(feature = "grouped-conv"),
+            Feature::Gru => cfg!(feature = "gru"),
+            Feature::Conv2d => cfg!(feature = "conv2d"),
+            Feature::Pool => cfg!(feature = "pool"),
+        }
+    }
+
+    /// The feature that runs node `n`'s op, if one does.
+    pub fn of_node(n: &Node) -> Option<Feature> {
+        match n.op {
+            Op::Conv1d if n.groups > 1 => Some(Feature::GroupedConv),
+            Op::Gru => Some(Feature::Gru),
+            Op::Conv2d => Some(Feature::Conv2d),
+            Op::AvgPool | Op::MaxPool => Some(Feature::Pool),
+            _ => None,
+        }
+    }
+}
+
+impl core::fmt::Display for Feature {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The arithmetic a model runs on: what [`Model::needs`] depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Precision {
+    /// The f32 path ([`Model::step_f32`], the `F32` pipelines).
+    F32,
+    /// The integer path ([`Model::step_i8`], the `I8` pipelines).
+    Int,
+}
+
+impl Model<'_> {
+    /// Whether running this blob on `path` needs feature `f` (whatever this build has): the
+    /// 16 kHz front end needs [`Feature::Wideband`]; a packed tensor of one width 1–8 needs
+    /// [`Feature::FixedWidthKernels`] on the f32 path, one of another group size than
+    /// [`FAST_GROUP_SIZE`] [`Feature::AnyGroupSize`]; a node needs its op's feature
+    /// ([`Feature::of_node`]).
+    pub fn needs(&self, f: Feature, path: Precision) -> bool {
+        match f {
+            Feature::Wideband => self.front_end().is_ok_and(|fe| u32::from(fe.sample_rate) == WIDEBAND_RATE),
+            Feature::FixedWidthKernels => path == Precision::F32 && self.any_packed(|p| fixed_width(&p)),
+            Feature::AnyGroupSize => self.any_packed(|p| usize::from(p.group_size) != FAST_GROUP_SIZE),
+            _ => (0..self.n_nodes()).any(|i| self.node(i).is_ok_and(|n| Feature::of_node(&n) == Some(f))),
+        }
+    }
+
+    /// [`Error::MissingFeature`] with the first feature this blob needs on `path` that this build
+    /// leaves out.
+    pub fn check_features(&self, path: Precision) -> Result<(), Error> {
+        match Feature::ALL.into_iter().find(|&f| !f.enabled() && self.needs(f, path)) {
+            Some(f) => Err(Error::MissingFeature(f)),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether a packed tensor meets `pred`.
+    fn any_packed(&self, pred: impl Fn(Packed<'_>) -> bool) -> bool {
+        (0..self.n_tensors()).any(|i| self.tensor(i).is_ok_and(|t| matches!(t.weights, Weights::Packed(p) if pred(p))))
+    }
+}
+
+/// Whether a packed tensor takes a fixed-width kernel: every group 1–8 bits, rows in order.
+fn fixed_width(p: &Packed<'_>) -> bool {
+    p.layout == Layout::Rows && matches!(p.fixed_bits(), Some(1..=8))
+}
+
+/// The 16 kHz front end's rate ([`crate::dsp::Wideband`]'s, named here for builds without it).
+pub(crate) const WIDEBAND_RATE: u32 = 16000;

@@ -1,0 +1,93 @@
+//! What a blob needs of the runtime's cargo features ([`Model::needs`]), and the typed error a
+//! pipeline gives for a blob that needs a part the build leaves out.
+
+use crate::format::{Act, Features, FrontEnd, Layout, Output};
+use crate::pipeline::{F32Denoiser, I8Denoiser};
+use crate::writer::GraphWriter;
+use crate::{Error, Feature, Model, Precision};
+use std::vec;
+use std::vec::Vec;
+
+/// The 8 kHz front end: log power of bins 0..128, a gain per bin.
+const NARROW: FrontEnd = FrontEnd::DEFAULT;
+/// The 16 kHz front end.
+const WIDE: FrontEnd = FrontEnd {
+    sample_rate: 16000,
+    frame: 512,
+    hop: 256,
+    fft: 512,
+    features: Features::LogPower,
+    n_bands: 256,
+    output: Output::BinGains,
+    filterbank: None,
+};
+
+/// A denoiser of one linear layer on `fe`, its groups of `gs` weights at the widths `widths`
+/// (cycled), `gru`: a gru of 64 units before it.
+fn blob(fe: FrontEnd, gs: usize, widths: &[u8], gru: bool) -> Vec<u8> {
+    let (n_in, n_out) = (usize::from(fe.n_bands), usize::from(fe.bins()));
+    let mut g = GraphWriter::new(fe);
+    let mut x = g.input();
+    if gru {
+        let w_x = g.f32_tensor(&vec![0.01; 3 * 64 * n_in]).unwrap();
+        let w_h = g.f32_tensor(&vec![0.01; 3 * 64 * 64]).unwrap();
+        x = g.gru(x, (w_x, w_h), (None, None), 64).unwrap();
+    }
+    let n = if gru { 64 } else { n_in };
+    let bits: Vec<u8> = (0..n * n_out / gs).map(|i| widths[i % widths.len()]).collect();
+    let levels: Vec<u16> = (0..n * n_out).map(|i| (i % 2) as u16).collect();
+    let w = g.packed_tensor_in(Layout::Rows, &levels, &bits, gs, (-0.01, 0.01)).unwrap();
+    g.linear(x, w, None, n_out, Act::Sigmoid).unwrap();
+    g.finish().unwrap()
+}
+
+fn needs(b: &[u8], path: Precision) -> Vec<Feature> {
+    let m = Model::parse(b).unwrap();
+    Feature::ALL.into_iter().filter(|&f| m.needs(f, path)).collect()
+}
+
+#[test]
+fn a_blob_needs_the_features_of_its_front_end_tensors_and_ops() {
+    let mixed = blob(NARROW, 64, &[2, 3], false);
+    assert_eq!(needs(&mixed, Precision::F32), []);
+    assert_eq!(needs(&mixed, Precision::Int), []);
+    // One width for every group: the f32 path's own kernel; the integer path runs it either way.
+    let fixed = blob(NARROW, 64, &[3], false);
+    assert_eq!(needs(&fixed, Precision::F32), [Feature::FixedWidthKernels]);
+    assert_eq!(needs(&fixed, Precision::Int), []);
+    assert_eq!(needs(&blob(NARROW, 16, &[2, 4], false), Precision::Int), [Feature::AnyGroupSize]);
+    assert_eq!(needs(&blob(WIDE, 64, &[2, 3], false), Precision::Int), [Feature::Wideband]);
+    assert_eq!(needs(&blob(NARROW, 16, &[2, 3], true), Precision::F32), [Feature::AnyGroupSize, Feature::Gru]);
+}
+
+#[test]
+fn every_feature_has_its_cargo_name() {
+    let names: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
+    assert_eq!(names, ["fixed-width-kernels", "any-group-size", "wideband", "grouped-conv", "gru", "conv2d", "pool"]);
+    let e = std::format!("{}", Error::MissingFeature(Feature::Wideband));
+    assert!(e.contains("`wideband`") && e.contains("leaves out"), "{e}");
+}
+
+#[test]
+fn a_pipeline_refuses_a_blob_that_needs_a_feature_this_build_lacks() {
+    let wide = blob(WIDE, 64, &[2, 3], false);
+    let m = Model::parse(&wide).unwrap();
+    let (mut a, mut s) = (vec![0.0f32; 1 << 16], vec![0.0f32; 1 << 16]);
+    let e = F32Denoiser::<i16>::new(m, &mut a, &mut s).err();
+    if Feature::Wideband.enabled() {
+        assert_eq!(m.check_features(Precision::F32), Ok(()));
+        assert_eq!(e, Some(Error::FrameMismatch { blob: 512, pipeline: 256 }));
+    } else {
+        assert_eq!(m.check_features(Precision::F32), Err(Error::MissingFeature(Feature::Wideband)));
+        assert_eq!(e, Some(Error::MissingFeature(Feature::Wideband)));
+    }
+    let gru = blob(NARROW, 64, &[2, 3], true);
+    let m = Model::parse(&gru).unwrap();
+    let (mut ai, mut si) = (vec![0i8; 1 << 16], vec![0i8; 1 << 16]);
+    let e = I8Denoiser::new(m, &mut ai, &mut si).err();
+    if Feature::Gru.enabled() {
+        assert_eq!(e, Some(Error::NoIntegerPath));
+    } else {
+        assert_eq!(e, Some(Error::MissingFeature(Feature::Gru)));
+    }
+}

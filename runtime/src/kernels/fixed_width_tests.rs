@@ -1,0 +1,62 @@
+//! The fixed-width kernels against the mixed-width ones (feature `fixed-width-kernels`): the
+//! integer path gives bit-identical results either way, so a build without those kernels runs
+//! the same tensors to the same outputs; the f32 path refuses them without the feature.
+
+extern crate std;
+
+use super::matvec_f32;
+use super::test_util::{OwnedPacked, Rng};
+use crate::format::Weights;
+
+/// Both kernels linked (and group sizes other than 64), to compare them.
+#[cfg(all(feature = "fixed-width-kernels", feature = "any-group-size"))]
+mod both {
+    use super::super::matvec_i8;
+    use super::super::test_util::{OwnedPacked, OwnedParams, Rng};
+    use crate::format::{Packed, Weights};
+    use std::vec;
+    use std::vec::Vec;
+
+    /// `p` as a mixed-width tensor whose groups all have `p`'s width: a one-bit table of zeros
+    /// (the same levels; the kernels dispatch on the table, so this takes the mixed-width path).
+    fn as_mixed<'a>(p: Packed<'a>, zeros: &'a [u8]) -> Packed<'a> {
+        Packed { bits_width: 1, bits_table: zeros, ..p }
+    }
+
+    #[test]
+    fn fixed_width_tensors_give_the_same_integers_on_the_mixed_kernel() {
+        let mut rng = Rng::new(7);
+        for bits in 1..=8u8 {
+            for (gs, in_len, out_len, k) in [(64, 128, 6, 3), (16, 48, 5, 1), (64, 64, 7, 2)] {
+                let t = OwnedPacked::random(&mut rng, out_len * k * in_len, gs, &[bits], -0.6, 0.8);
+                assert_eq!(t.packed().fixed_bits(), Some(bits));
+                let c = OwnedParams::new(t.min, t.max, &rng.f32s(out_len, 0.5), 1.0 / 64.0, 1.0 / 32.0);
+                let xs: Vec<Option<Vec<i8>>> =
+                    (0..k).map(|j| if j == 0 && k > 1 { None } else { Some(rng.i8s(in_len)) }).collect();
+                let taps: Vec<Option<&[i8]>> = xs.iter().map(|x| x.as_deref()).collect();
+                let zeros = vec![0u8; t.packed().n_groups().div_ceil(8)];
+                let (mut fixed, mut mixed) = (vec![0i8; out_len], vec![0i8; out_len]);
+                matvec_i8(&Weights::Packed(t.packed()), &c.params(), &taps, in_len, &mut fixed).unwrap();
+                let m = as_mixed(t.packed(), &zeros);
+                matvec_i8(&Weights::Packed(m), &c.params(), &taps, in_len, &mut mixed).unwrap();
+                assert_eq!(fixed, mixed, "{bits} bits, group size {gs}");
+                assert!(fixed.iter().any(|&v| v != 0), "{bits} bits: an all-zero output proves nothing");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_f32_path_runs_fixed_width_tensors_only_with_their_kernels() {
+    let mut rng = Rng::new(8);
+    let t = OwnedPacked::random(&mut rng, 4 * 64, 64, &[3], -0.6, 0.8);
+    let x = rng.f32s(64, 1.0);
+    let mut y = [0.0f32; 4];
+    let r = matvec_f32(&Weights::Packed(t.packed()), None, &[Some(&x)], 64, &mut y);
+    if cfg!(feature = "fixed-width-kernels") {
+        assert_eq!(r, Ok(()));
+        assert!(y.iter().any(|&v| v != 0.0));
+    } else {
+        assert_eq!(r, Err(crate::Error::MissingFeature(crate::Feature::FixedWidthKernels)));
+    }
+}
