@@ -4,9 +4,9 @@
 use crate::error::Error;
 
 /// The group size the mixed-bit kernels are compiled for (one fully unrolled body per width
-/// 1..=8). Other sizes of whole 8-level chunks ([`whole_chunks`]) share one copy whose per-width
-/// bodies loop over a run-time number of chunks; the rest share any-width loops. The trainer's
-/// default group size.
+/// 1..=8). Other sizes (multiples of 8, as the format requires) share one copy whose per-width
+/// bodies loop over a run-time number of 8-level chunks; widths 9..=15 share any-width loops.
+/// The trainer's default group size.
 pub const FAST_GROUP_SIZE: usize = 64;
 
 /// Whether a run of `len` levels is whole chunks of 8 (`B` bytes at every width `B`), so the
