@@ -6,7 +6,8 @@
 //! The "mixed" layer takes its per-group bit widths from the trained model (`DQ_MODEL`, else
 //! `models/default.dqem`: its largest variable-bit tensor, tiled, with that tensor's group size
 //! and layout); without one it falls back to a fixed pseudo-random mix of 2–5 bits (mean 3.3),
-//! row-pair groups of 64, and says so in the benchmark's name.
+//! row-pair groups of 64, and says so in the benchmark's name. The same widths also fill a
+//! 48x144 layer at groups of 48 and a 256x256 one at groups of 16 (group sizes other than 64).
 use runtime::format::{Act, Features, FrontEnd, Layout, Output};
 use runtime::writer::{BlobWriter, ConvSpec, GraphCalibration, GraphWriter, IntCalibration, TensorId};
 use runtime::{Model, Weights};
@@ -187,6 +188,19 @@ fn main() -> Result<(), String> {
                 file.display().to_string()
             ));
         }
+    }
+    // The same widths at other group sizes (the kernels' chunked bodies; 64 unrolls fully): a GRU
+    // gate product at groups of 48 and 256x256 at groups of 16.
+    let (pairs, mut group_rng) = (if mixed.pairs { "pairs" } else { "rows" }, Lcg(2));
+    for (ei, (shape, n_in, n_out, group)) in
+        [("linear 48x144", 48, 144, 48), ("linear 256x256", 256, 256, 16)].iter().enumerate()
+    {
+        let mix = Mix { bits: mixed.bits.clone(), group: *group, pairs: mixed.pairs };
+        let blob = layer_blob(false, *n_in, *n_out, &mix, &mut group_rng)?;
+        let file = out.join(format!("bench_group_{ei}.dqem"));
+        std::fs::write(&file, blob).map_err(|e| e.to_string())?;
+        let label = format!("mixed-{origin}-{mean:.2}-g{group}-{pairs}");
+        list.push_str(&format!("    ({shape:?}, {label:?}, 1, include_bytes!({:?})),\n", file.display().to_string()));
     }
     let label = format!("mixed-{origin}-{mean:.2}");
     for (bi, (label, mix)) in

@@ -1,6 +1,7 @@
 //! Per-group dot products of the f32 path: `Σ x_i·level_i` over one group's packed levels, for a
-//! width known at compile time (`B ≤ 8`, one unrolled body each) and for any width (one body for
-//! all, other group sizes and widths 9..=15). Each any-width sum adds the same products in the
+//! width known at compile time (`B ≤ 8`: one unrolled body each, and one that loops over a
+//! run-time number of 8-level chunks for other group sizes) and for any width (one body for all:
+//! group sizes that are not whole chunks and widths 9..=15). Each any-width sum adds the same products in the
 //! same order as its compile-time twin, so the results are bit-identical whichever code runs.
 
 use super::bits::{le_u128, le_u32, le_u64, LevelReader};
@@ -39,6 +40,19 @@ pub(crate) fn dot_group_f32<const B: usize>(x: &[f32], p: &[u8]) -> f32 {
     }
     for (x8, p8) in xr.chunks_exact(8).zip(pr.chunks_exact(B)) {
         mac8_f32::<B>(x8, le_u64(p8), &mut a0, &mut a1);
+    }
+    a0 + a1
+}
+
+/// [`dot_group_f32`] for a run-time number of chunks (`x.len() / 8`, `B ≤ 8`): one chunk of 8
+/// levels per iteration (one body per width whatever the group size), the same terms added in
+/// the same order.
+#[inline(always)]
+pub(crate) fn dot_chunks_f32<const B: usize>(x: &[f32], p: &[u8]) -> f32 {
+    let (mut a0, mut a1) = (0.0f32, 0.0f32);
+    for (x8, p8) in x.chunks_exact(8).zip(p.chunks_exact(B)) {
+        let w = if B <= 4 { u64::from(le_u32(p8)) } else { le_u64(p8) };
+        mac8_f32::<B>(x8, w, &mut a0, &mut a1);
     }
     a0 + a1
 }
@@ -94,13 +108,14 @@ mod tests {
     use super::*;
     use crate::quant::group_bytes;
 
-    /// Widths 1..=8 have both a compile-time body and the any-width one: their f32 sums must be
-    /// equal bit for bit (same products, same order), or a model's output would depend on its
-    /// shape.
+    /// Widths 1..=8 have compile-time bodies (unrolled, one chunk at a time) and the any-width
+    /// one: their f32 sums must be equal bit for bit (same products, same order), or a model's
+    /// output would depend on its shape.
     fn same_f32<const B: usize>(x: &[f32], packed: &[u8]) {
         let n = x.len();
         let p = &packed[..group_bytes(n, B as u8)];
         assert_eq!(dot_group_any_f32(x, p, B as u8).to_bits(), dot_group_f32::<B>(x, p).to_bits(), "dot, B={B}");
+        assert_eq!(dot_chunks_f32::<B>(x, p).to_bits(), dot_group_f32::<B>(x, p).to_bits(), "chunks, B={B}");
         let both = &packed[..2 * group_bytes(n, B as u8)];
         let (pa, pb) = both.split_at(both.len() / 2);
         let (sa, sb) = dot_pair_f32::<B>(x, pa, pb);
@@ -117,7 +132,7 @@ mod tests {
             seed ^= seed << 5;
             seed
         };
-        for n in [8usize, 16, 32, 40, 64] {
+        for n in [8usize, 16, 24, 32, 40, 48, 64] {
             let x: [f32; 64] = core::array::from_fn(|_| (next() as i32 as f32) * 1e-9);
             let packed: [u8; 128] = core::array::from_fn(|_| next() as u8);
             let x = &x[..n];

@@ -1,5 +1,6 @@
 //! Per-group dot products of the integer path: `Σ q_i·level_i` over one group's packed levels,
-//! for a width known at compile time (`B ≤ 8`) and for any width; and the two-rows-at-once
+//! for a width known at compile time (`B ≤ 8`; unrolled for a constant length, or one 8-level
+//! chunk per iteration for a run-time one) and for any width; and the two-rows-at-once
 //! variants ("SWAR": two rows' levels in one 32-bit word, one multiply for two MACs) for the
 //! fixed-bit path and for row-pair groups.
 
@@ -12,7 +13,7 @@ pub(crate) fn fits_i32(group_size: usize, bits: u8) -> bool {
     (group_size as u64) * 128 * ((1u64 << bits) - 1) < (1u64 << 31)
 }
 
-/// 8 MACs, the levels LSB-first in `w` (`B ≤ 7`).
+/// 8 MACs, the levels LSB-first in `w` (`B ≤ 8`).
 #[inline(always)]
 fn mac8_i8<const B: usize>(xs: &[i8], w: u64) -> i32 {
     let Ok(&[x0, x1, x2, x3, x4, x5, x6, x7]) = <&[i8; 8]>::try_from(xs) else { return 0 };
@@ -56,6 +57,28 @@ pub(crate) fn dot_group_i8<const B: usize>(x: &[i8], p: &[u8]) -> i32 {
         }
     }
     a
+}
+
+/// [`dot_group_i8`] for a run-time number of chunks (`x.len() / 8`, `B ≤ 8`): one chunk of 8
+/// levels (`B` bytes) per iteration, so each width's body stays one chunk long whatever the group
+/// size (the kernels' path for group sizes other than the unrolled one).
+#[inline(always)]
+pub(crate) fn dot_chunks_i8<const B: usize>(x: &[i8], p: &[u8]) -> i32 {
+    let mut a = 0i32;
+    for (x8, p8) in x.chunks_exact(8).zip(p.chunks_exact(B)) {
+        a += mac8_i8::<B>(x8, chunk_word::<B>(p8));
+    }
+    a
+}
+
+/// One chunk's `B` bytes as a little-endian word (32-bit up to 4 bytes).
+#[inline(always)]
+fn chunk_word<const B: usize>(p: &[u8]) -> u64 {
+    if B <= 4 {
+        u64::from(le_u32(p))
+    } else {
+        le_u64(p)
+    }
 }
 
 /// [`dot_group_i8`] for groups whose sum may not fit i32: summed in i32 8 levels at a time,
@@ -232,7 +255,8 @@ fn pair_chunks_i8<const B: usize>(xs: &[i8], pa: &[u8], pb: &[u8]) -> (i32, i32)
     (sa + lo, sb + ((acc - lo) >> 16))
 }
 
-/// [`dot_pair_i8`] for any segment length, `B ≤ 8`.
+/// [`dot_pair_i8`] for any segment length (of whole chunks), `B ≤ 8`: the `S = 0` body (run-time
+/// segment lengths), blocks of chunks and then single chunks ([`dot_rows2_i8`], [`dot_group_i8`]).
 #[inline(always)]
 fn dot_pair_anylen_i8<const B: usize>(xs: &[i8], bytes: &[u8]) -> (i32, i32) {
     let Some((pa, pb)) = bytes.split_at_checked(group_bytes(xs.len(), B as u8)) else { return (0, 0) };
@@ -284,8 +308,9 @@ mod tests {
     }
 
     /// The inlined pair bodies (`dot_pair_i8::<B, S>`: whole words for `B ≤ 4` and segments of at
-    /// most 16 bytes, the any-length bodies otherwise) agree with the plain sums at every width
-    /// 1..=8 and segment lengths of whole bytes at every width.
+    /// most 16 bytes, the any-length bodies otherwise, as for `S = 0`: a run-time length) and the
+    /// one-chunk-at-a-time row body agree with the plain sums at every width 1..=8 and segment
+    /// lengths of whole bytes at every width.
     #[test]
     fn dot_pair_matches_reference_at_every_width() {
         fn check<const B: usize, const S: usize>(rng: &mut Rng) {
@@ -293,6 +318,10 @@ mod tests {
                 let x = inputs(rng, S);
                 let (bytes, want) = pair_case(rng, &x, B as u8);
                 assert_eq!(dot_pair_i8::<B, S>(&x, &bytes), want, "B={B} S={S}");
+                assert_eq!(dot_pair_i8::<B, 0>(&x, &bytes), want, "B={B}, {S} levels, run-time length");
+                let (pa, pb) = bytes.split_at(bytes.len() / 2);
+                let rows = (dot_chunks_i8::<B>(&x, pa), dot_chunks_i8::<B>(&x, pb));
+                assert_eq!(rows, want, "B={B}, {S} levels, one chunk at a time");
             }
         }
         macro_rules! each_width {

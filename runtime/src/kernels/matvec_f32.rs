@@ -2,8 +2,8 @@
 //! f32 or f16, walking the weights row by row and adding each group with [`super::dot_f32`].
 
 use super::bits::{dispatch_bits_upto8, skip_groups, split_group};
-use super::dot_f32::{dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32};
-use super::shape::{check_shape, FAST_GROUP_SIZE};
+use super::dot_f32::{dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32};
+use super::shape::{check_shape, whole_chunks, FAST_GROUP_SIZE};
 use crate::error::Error;
 use crate::format::{Bias, GroupBits, Layout, Packed, Weights};
 use crate::quant::{group_bytes, scale_for_bits, MAX_BITS};
@@ -35,10 +35,10 @@ pub fn matvec_f32(
                 (Some(1..=8), Layout::Rows) => return Err(Error::MissingFeature(crate::Feature::FixedWidthKernels)),
                 // The fast group size as a constant (see `matvec_i8`).
                 _ if usize::from(p.group_size) == FAST_GROUP_SIZE => {
-                    rows_var_f32::<FAST_GROUP_SIZE>(p, taps, in_len, out)?
+                    rows_var_f32::<FAST_GROUP_SIZE>(p, taps, in_len, out, true)?
                 }
                 #[cfg(feature = "any-group-size")]
-                _ => rows_var_f32::<0>(p, taps, in_len, out)?,
+                _ => rows_var_f32::<0>(p, taps, in_len, out, true)?,
                 #[cfg(not(feature = "any-group-size"))]
                 _ => return Err(Error::MissingFeature(crate::Feature::AnyGroupSize)),
             }
@@ -144,12 +144,16 @@ type Sums = [f32; MAX_BITS as usize + 1];
 
 /// General path: each group's bit width from the table; level sums kept per width and scaled
 /// once per row. `G`: the group size when known at compile time (its widths 1..=8 get one
-/// unrolled body each), 0 to read it from the tensor (every width then shares one body).
-fn rows_var_f32<const G: usize>(
+/// unrolled body each), 0 to read it from the tensor (widths 1..=8 then get one body each that
+/// loops over a run-time number of 8-level chunks when the groups are whole chunks, and share
+/// the any-width body otherwise). `fast == false` runs every group through the any-width body
+/// (the tests' reference; the sums are the same bit for bit).
+pub(super) fn rows_var_f32<const G: usize>(
     p: &Packed<'_>,
     taps: &[Option<&[f32]>],
     in_len: usize,
     out: &mut [f32],
+    fast: bool,
 ) -> Result<(), Error> {
     let mut scales = [0.0f32; MAX_BITS as usize + 1];
     for (b, s) in scales.iter_mut().enumerate().skip(1) {
@@ -172,9 +176,10 @@ fn rows_var_f32<const G: usize>(
     let lone = match p.layout {
         Layout::Rows => 0..n_out,
         Layout::RowPairs { .. } => {
+            let chunked = fast && (G != 0 || whole_chunks(gs / 2));
             for yy in out.chunks_exact_mut(2) {
                 let (mut sa, mut sb) = ([0.0f32; 16], [0.0f32; 16]);
-                row_pair_sums_f32::<G>(gs, &mut bits, &mut data, taps, in_len, &mut sa, &mut sb)?;
+                row_pair_sums_f32::<G>(gs, chunked, &mut bits, &mut data, taps, in_len, &mut sa, &mut sb)?;
                 if let [ya, yb] = yy {
                     (*ya, *yb) = (finish(&sa), finish(&sb));
                 }
@@ -182,9 +187,10 @@ fn rows_var_f32<const G: usize>(
             n_out / 2 * 2..n_out
         }
     };
+    let chunked = fast && (G != 0 || whole_chunks(gs));
     for n in lone {
         let mut sums = [0.0f32; MAX_BITS as usize + 1];
-        row_sums_f32::<G>(gs, &mut bits, &mut data, taps, in_len, &mut sums)?;
+        row_sums_f32::<G>(gs, chunked, &mut bits, &mut data, taps, in_len, &mut sums)?;
         if let Some(y) = out.get_mut(n) {
             *y = finish(&sums);
         }
@@ -192,10 +198,13 @@ fn rows_var_f32<const G: usize>(
     Ok(())
 }
 
-/// Level sums of two rows stored as a pair (`Layout::RowPairs`), one per bit width.
+/// Level sums of two rows stored as a pair (`Layout::RowPairs`), one per bit width. `chunked`:
+/// the segments are whole 8-level chunks, so widths up to 8 take their own bodies.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn row_pair_sums_f32<const G: usize>(
     gs: usize,
+    chunked: bool,
     bits: &mut GroupBits<'_>,
     data: &mut &[u8],
     taps: &[Option<&[f32]>],
@@ -209,7 +218,7 @@ fn row_pair_sums_f32<const G: usize>(
             Some(x) => {
                 for xs in x.chunks_exact(seg) {
                     let b = bits.next().unwrap_or(0);
-                    *data = if G == 0 || b > 8 {
+                    *data = if !chunked || b > 8 {
                         add_pair_dot_any_f32(xs, data, b, sa, sb)
                     } else {
                         dispatch_bits_upto8!(b, add_pair_dot_f32, None, (xs, *data, sa, sb))
@@ -223,10 +232,11 @@ fn row_pair_sums_f32<const G: usize>(
     Ok(())
 }
 
-/// Level sums of one row (all taps), one per bit width.
+/// Level sums of one row (all taps), one per bit width (`chunked`: as [`row_pair_sums_f32`]).
 #[inline(always)]
 fn row_sums_f32<const G: usize>(
     gs: usize,
+    chunked: bool,
     bits: &mut GroupBits<'_>,
     data: &mut &[u8],
     taps: &[Option<&[f32]>],
@@ -238,10 +248,10 @@ fn row_sums_f32<const G: usize>(
             Some(x) => {
                 for xg in x.chunks_exact(gs) {
                     let b = bits.next().unwrap_or(0);
-                    *data = if G == 0 || b > 8 {
+                    *data = if !chunked || b > 8 {
                         add_dot_any_f32(xg, data, b, sums)
                     } else {
-                        dispatch_bits_upto8!(b, add_dot_f32, None, (xg, *data, sums))
+                        dispatch_bits_upto8!(b, add_dot_f32, [G], None, (xg, *data, sums))
                     }
                     .ok_or(Error::KernelShape)?;
                 }
@@ -252,17 +262,19 @@ fn row_sums_f32<const G: usize>(
     Ok(())
 }
 
-/// Adds one `B`-bit group's `Σ x·level` to `sums[B]`; returns the packed bytes after it.
+/// Adds one `B`-bit group's `Σ x·level` to `sums[B]`; returns the packed bytes after it. `G`: the
+/// group size when known at compile time (unrolled), 0 (a loop over its chunks).
 #[inline(always)]
-fn add_dot_f32<'d, const B: usize>(xg: &[f32], data: &'d [u8], sums: &mut Sums) -> Option<&'d [u8]> {
+fn add_dot_f32<'d, const B: usize, const G: usize>(xg: &[f32], data: &'d [u8], sums: &mut Sums) -> Option<&'d [u8]> {
     let (bytes, rest) = data.split_at_checked(group_bytes(xg.len(), B as u8))?;
     if let Some(s) = sums.get_mut(B) {
-        *s += dot_group_f32::<B>(xg, bytes);
+        *s += if G == 0 { dot_chunks_f32::<B>(xg, bytes) } else { dot_group_f32::<B>(xg, bytes) };
     }
     Some(rest)
 }
 
-/// [`add_dot_f32`] for any width (one body for all): other group sizes and widths 9..=15.
+/// [`add_dot_f32`] for any width (one body for all): group sizes that are not multiples of 8 and
+/// widths 9..=15.
 /// Inlined: a call in the group loop makes every caller-saved register spill around it.
 #[inline(always)]
 fn add_dot_any_f32<'d>(xg: &[f32], data: &'d [u8], b: u8, sums: &mut Sums) -> Option<&'d [u8]> {

@@ -7,10 +7,12 @@
 //! the group loop, and the loop reads the widths from the bit-width table a word at a time.
 
 use super::bits::{dispatch_bits_upto8, skip_groups, split_group, Widths};
-use super::dot_i8::{dot_group_any_i8, dot_group_any_wide_i8, dot_group_i8, dot_pair_any_i8, dot_pair_i8, fits_i32};
+use super::dot_i8::{
+    dot_chunks_i8, dot_group_any_i8, dot_group_any_wide_i8, dot_group_i8, dot_pair_any_i8, dot_pair_i8, fits_i32,
+};
 #[cfg(feature = "fixed-width-kernels")]
 use super::dot_i8::{dot_group_wide_i8, dot_rows2_i8};
-use super::shape::{check_shape, FAST_GROUP_SIZE};
+use super::shape::{check_shape, whole_chunks, FAST_GROUP_SIZE};
 use crate::error::{Error, Part};
 use crate::format::{IntParams, Layout, Packed, Weights};
 use crate::quant::{group_bytes, MAX_BITS};
@@ -39,14 +41,14 @@ pub fn matvec_i8(
         (Some(b @ 1..=8), Layout::Rows) => {
             dispatch_bits_upto8!(b, rows_fixed_i8, Err(Error::KernelShape), (p, params, taps, in_len, min_term, out))
         }
-        // The fast group size as a constant: the group loops unroll fully. Other sizes take the
-        // generic loops (same results, slower; one copy of the code per size would cost ~25 KB
-        // of flash each).
+        // The fast group size as a constant: the group loops unroll fully. Other sizes share one
+        // copy whose per-width bodies take a run-time count of 8-level chunks (see
+        // `shape::whole_chunks`); one copy per size would cost ~25 KB of flash each.
         _ if usize::from(p.group_size) == FAST_GROUP_SIZE => {
-            rows_var_i8::<FAST_GROUP_SIZE, { FAST_GROUP_SIZE / 2 }>(p, params, taps, in_len, min_term, out)
+            rows_var_i8::<FAST_GROUP_SIZE, { FAST_GROUP_SIZE / 2 }>(p, params, taps, in_len, min_term, out, true)
         }
         #[cfg(feature = "any-group-size")]
-        _ => rows_var_i8::<0, 0>(p, params, taps, in_len, min_term, out),
+        _ => rows_var_i8::<0, 0>(p, params, taps, in_len, min_term, out, true),
         #[cfg(not(feature = "any-group-size"))]
         _ => Err(Error::MissingFeature(crate::Feature::AnyGroupSize)),
     }
@@ -137,14 +139,17 @@ type Mults = [i32; 16];
 /// General path: `G` is the group size when known at compile time, 0 to read it from the tensor;
 /// `S = G / 2` (the row-pair segment). Each group's exact i32 level sum is multiplied by its
 /// width's constant and added to the row's i64 sum right away (a long multiply-accumulate):
-/// `Σ_g m(b_g)·A_g`, no per-width sums to keep.
-fn rows_var_i8<const G: usize, const S: usize>(
+/// `Σ_g m(b_g)·A_g`, no per-width sums to keep. `fast`: widths up to 8 take their own bodies
+/// wherever the groups (row pairs: the segments) are whole 8-level chunks; `false` runs every
+/// group through the any-width body (the tests' reference).
+pub(super) fn rows_var_i8<const G: usize, const S: usize>(
     p: &Packed<'_>,
     params: &IntParams<'_>,
     taps: &[Option<&[i8]>],
     in_len: usize,
     min_term: i64,
     out: &mut [i8],
+    fast: bool,
 ) -> Result<(), Error> {
     let top = p.bits_base + ((1u8 << p.bits_width) - 1);
     // A group's i32 level sum is exact when a group of top-width levels fits (a pair group's
@@ -159,8 +164,9 @@ fn rows_var_i8<const G: usize, const S: usize>(
     let paired = match p.layout {
         Layout::Rows => 0,
         Layout::RowPairs { .. } => {
+            let chunked = fast && (S != 0 || whole_chunks(gs / 2));
             for (k, yy) in out.chunks_exact_mut(2).enumerate() {
-                let (sa, sb) = row_pair_sum_i8::<S>(gs, &m, &mut widths, &mut data, taps, in_len)?;
+                let (sa, sb) = row_pair_sum_i8::<S>(gs, chunked, &m, &mut widths, &mut data, taps, in_len)?;
                 if let [ya, yb] = yy {
                     *ya = finish(sa, 2 * k);
                     *yb = finish(sb, 2 * k + 1);
@@ -169,16 +175,19 @@ fn rows_var_i8<const G: usize, const S: usize>(
             out.len() / 2 * 2
         }
     };
+    let chunked = fast && (G != 0 || whole_chunks(gs));
     for (n, y) in out.iter_mut().enumerate().skip(paired) {
-        *y = finish(row_sum_i8::<G>(gs, &m, &mut widths, &mut data, taps, in_len)?, n);
+        *y = finish(row_sum_i8::<G>(gs, chunked, &m, &mut widths, &mut data, taps, in_len)?, n);
     }
     Ok(())
 }
 
-/// `Σ_g m(b_g)·A_g` over one row (all taps) from the groups at `widths`/`data`.
+/// `Σ_g m(b_g)·A_g` over one row (all taps) from the groups at `widths`/`data`. `chunked`: the
+/// groups are whole 8-level chunks, so widths up to 8 take their own bodies.
 #[inline(always)]
 fn row_sum_i8<const G: usize>(
     gs: usize,
+    chunked: bool,
     m: &Mults,
     widths: &mut Widths<'_>,
     data: &mut &[u8],
@@ -194,10 +203,10 @@ fn row_sum_i8<const G: usize>(
         };
         for xg in x.chunks_exact(gs) {
             let b = widths.next_width();
-            *data = if G == 0 || b > 8 {
+            *data = if !chunked || b > 8 {
                 add_group_any_i8(xg, data, b, m, &mut acc)
             } else {
-                dispatch_bits_upto8!(b, add_group_i8, None, (xg, *data, m, &mut acc))
+                dispatch_bits_upto8!(b, add_group_i8, [G], None, (xg, *data, m, &mut acc))
             }
             .ok_or(Error::KernelShape)?;
         }
@@ -205,16 +214,24 @@ fn row_sum_i8<const G: usize>(
     Ok(acc)
 }
 
-/// Adds `m(B)·Σ x·level` of one `B`-bit group to `acc`; returns the packed bytes after it.
+/// Adds `m(B)·Σ x·level` of one `B`-bit group to `acc`; returns the packed bytes after it. `G`:
+/// the group size when known at compile time (unrolled), 0 (a loop over its chunks).
 #[inline(always)]
-fn add_group_i8<'d, const B: usize>(xg: &[i8], data: &'d [u8], m: &Mults, acc: &mut i64) -> Option<&'d [u8]> {
+fn add_group_i8<'d, const B: usize, const G: usize>(
+    xg: &[i8],
+    data: &'d [u8],
+    m: &Mults,
+    acc: &mut i64,
+) -> Option<&'d [u8]> {
     let (bytes, rest) = data.split_at_checked(group_bytes(xg.len(), B as u8))?;
     let mb = i64::from(m.get(B).copied().unwrap_or(0));
-    *acc = acc.wrapping_add(mb.wrapping_mul(i64::from(dot_group_i8::<B>(xg, bytes))));
+    let dot = if G == 0 { dot_chunks_i8::<B>(xg, bytes) } else { dot_group_i8::<B>(xg, bytes) };
+    *acc = acc.wrapping_add(mb.wrapping_mul(i64::from(dot)));
     Some(rest)
 }
 
-/// [`add_group_i8`] for any width (one body for all): other group sizes and widths 9..=15.
+/// [`add_group_i8`] for any width (one body for all): group sizes that are not multiples of 8
+/// and widths 9..=15.
 #[inline(always)]
 fn add_group_any_i8<'d>(xg: &[i8], data: &'d [u8], b: u8, m: &Mults, acc: &mut i64) -> Option<&'d [u8]> {
     let (bytes, rest) = split_group(data, xg.len(), b)?;
@@ -225,10 +242,12 @@ fn add_group_any_i8<'d>(xg: &[i8], data: &'d [u8], b: u8, m: &Mults, acc: &mut i
 
 /// The sums of two rows stored as a pair (`Layout::RowPairs`): each group is a segment of `S`
 /// levels of row `a`, then the same inputs' levels of row `b`, both at the group's width.
-/// `S`: the segment length when known at compile time (0: `gs / 2`).
+/// `S`: the segment length when known at compile time (0: `gs / 2`); `chunked`: segments are
+/// whole 8-level chunks, so widths up to 8 take their own bodies.
 #[inline(always)]
 fn row_pair_sum_i8<const S: usize>(
     gs: usize,
+    chunked: bool,
     m: &Mults,
     widths: &mut Widths<'_>,
     data: &mut &[u8],
@@ -249,21 +268,21 @@ fn row_pair_sum_i8<const S: usize>(
             // offset into `m` (the width need not live through the group).
             macro_rules! pair {
                 ($b:literal) => {{
-                    let (g, rest) = data.split_at_checked(group_bytes(2 * S, $b)).ok_or(Error::KernelShape)?;
+                    let (g, rest) = data.split_at_checked(group_bytes(2 * seg, $b)).ok_or(Error::KernelShape)?;
                     *data = rest;
                     let (sa, sb) = dot_pair_i8::<$b, S>(xs, g);
                     (sa, sb, m.get($b).copied().unwrap_or(0))
                 }};
             }
             let (sa, sb, mb) = match b {
-                1 if S != 0 => pair!(1),
-                2 if S != 0 => pair!(2),
-                3 if S != 0 => pair!(3),
-                4 if S != 0 => pair!(4),
-                5 if S != 0 => pair!(5),
-                6 if S != 0 => pair!(6),
-                7 if S != 0 => pair!(7),
-                8 if S != 0 => pair!(8),
+                1 if chunked => pair!(1),
+                2 if chunked => pair!(2),
+                3 if chunked => pair!(3),
+                4 if chunked => pair!(4),
+                5 if chunked => pair!(5),
+                6 if chunked => pair!(6),
+                7 if chunked => pair!(7),
+                8 if chunked => pair!(8),
                 _ => {
                     let (g, rest) = split_group(data, 2 * seg, b).ok_or(Error::KernelShape)?;
                     *data = rest;

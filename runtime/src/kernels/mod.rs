@@ -37,6 +37,8 @@ mod gru_i8;
 mod gru_tables;
 mod matvec_f32;
 mod matvec_i8;
+#[cfg(test)]
+mod matvec_tests;
 mod pool;
 mod requant_i8;
 mod shape;

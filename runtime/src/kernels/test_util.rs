@@ -43,9 +43,10 @@ impl Rng {
     }
 }
 
-/// A row-major packed tensor owning its bytes.
+/// A packed tensor owning its bytes (row-major unless [`OwnedPacked::paired`]).
 pub(crate) struct OwnedPacked {
     pub count: usize,
+    pub layout: Layout,
     pub group_size: usize,
     pub min: f32,
     pub max: f32,
@@ -80,13 +81,31 @@ impl OwnedPacked {
                 table[bit / 8] |= (b - base) << (bit % 8);
             }
         }
-        OwnedPacked { count, group_size, min, max, base, table_width, levels, widths: gw, table, data }
+        OwnedPacked {
+            count,
+            layout: Layout::Rows,
+            group_size,
+            min,
+            max,
+            base,
+            table_width,
+            levels,
+            widths: gw,
+            table,
+            data,
+        }
+    }
+
+    /// The same stored levels read as row pairs of `row_len` values (storage order unchanged).
+    pub(crate) fn paired(mut self, row_len: usize) -> Self {
+        self.layout = Layout::RowPairs { row_len: row_len as u16 };
+        self
     }
 
     pub(crate) fn packed(&self) -> Packed<'_> {
         Packed {
             count: self.count as u32,
-            layout: Layout::Rows,
+            layout: self.layout,
             group_size: self.group_size as u16,
             bits_base: self.base,
             bits_width: self.table_width,
@@ -97,11 +116,17 @@ impl OwnedPacked {
         }
     }
 
-    /// Weight `i` as FORMAT.md dequantises it (`min + level·scale_b`, f32), widened.
+    /// Level and bit width of row-major weight `i`.
+    pub(crate) fn level(&self, i: usize) -> (u16, u8) {
+        let q = self.layout.position(self.count, self.group_size, i);
+        (self.levels[q], self.widths[q / self.group_size])
+    }
+
+    /// Row-major weight `i` as FORMAT.md dequantises it (`min + level·scale_b`, f32), widened.
     pub(crate) fn weight(&self, i: usize) -> f64 {
-        let b = self.widths[i / self.group_size];
+        let (l, b) = self.level(i);
         let s = scale_for_bits(self.min, self.max, b);
-        f64::from(self.min + f32::from(self.levels[i]) * s)
+        f64::from(self.min + f32::from(l) * s)
     }
 }
 

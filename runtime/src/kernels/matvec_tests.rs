@@ -1,0 +1,141 @@
+//! The mixed-width matrix-vector paths against each other and the format's formula: the
+//! per-width bodies (a run-time number of 8-level chunks per group, and group size 64 fully
+//! unrolled) give what the any-width bodies give (i8: the same sums; f32: the same bits, as the
+//! terms are added in the same order) and what FORMAT.md's formula gives (i8: exactly, in i64;
+//! f32: within rounding of an f64 reference), for every width 1..=8 and group sizes 8 to 64, in
+//! rows and row pairs (group sizes of a multiple of 16; odd row counts: a lone last row), linear
+//! and conv (3 taps, the first before the stream start).
+
+extern crate std;
+use std::format;
+use std::string::String;
+use std::vec::Vec;
+
+use super::matvec_f32::rows_var_f32;
+use super::matvec_i8::rows_var_i8;
+use super::shape::FAST_GROUP_SIZE;
+use super::test_util::{random_taps_f32, OwnedPacked, OwnedParams, Rng};
+use crate::quant::scale_for_bits;
+
+const GROUP_SIZES: [usize; 7] = [8, 16, 24, 32, 40, 48, 64];
+
+/// One random layer of `k` taps of `in_len` inputs and `out` rows.
+struct Layer {
+    t: OwnedPacked,
+    k: usize,
+    in_len: usize,
+    out: usize,
+    what: String,
+}
+
+/// For every group size and width `b` 1..=8: layers whose groups mix `b` with other widths up to
+/// 8 bits, in both layouts, with one tap and with three.
+fn layers(rng: &mut Rng) -> Vec<Layer> {
+    let mut all = Vec::new();
+    for gs in GROUP_SIZES {
+        for b in 1..=8u8 {
+            // Row pairs need segments of whole chunks (FORMAT.md: groups of a multiple of 16).
+            for (k, pairs) in
+                [(1, false), (1, true), (3, false), (3, true)].into_iter().filter(|p| !p.1 || gs % 16 == 0)
+            {
+                let in_len = gs * (1 + rng.below(3));
+                let out = 1 + rng.below(7);
+                let widths = [b, b, b % 8 + 1, 1 + rng.below(8) as u8];
+                let t = OwnedPacked::random(rng, out * k * in_len, gs, &widths, -0.7, 0.9);
+                let t = if pairs { t.paired(k * in_len) } else { t };
+                let what = format!("group {gs}, width {b}, {k} taps, in {in_len}, out {out}, pairs {pairs}");
+                all.push(Layer { t, k, in_len, out, what });
+            }
+        }
+    }
+    all
+}
+
+#[test]
+fn i8_chunked_bodies_equal_the_any_width_body_and_the_formula() {
+    let mut rng = Rng::new(31);
+    for l in layers(&mut rng) {
+        let n = l.k * l.in_len;
+        let bias = rng.f32s(l.out, 0.5);
+        let c = OwnedParams::new(l.t.min, l.t.max, &bias, 1.0 / 127.0, 0.01 * (n as f64).sqrt());
+        let p = c.params();
+        let taps: Vec<Option<Vec<i8>>> = (0..l.k).map(|j| (l.k == 1 || j > 0).then(|| rng.i8s(l.in_len))).collect();
+        let tap_refs: Vec<Option<&[i8]>> = taps.iter().map(|t| t.as_deref()).collect();
+        let sum_q: i64 = taps.iter().flatten().flatten().map(|&v| i64::from(v)).sum();
+        let min_term = i64::from(p.m_min) * sum_q;
+        let packed = l.t.packed();
+        let run = |fast: bool, unrolled: bool| {
+            let mut y = std::vec![0i8; l.out];
+            let args = (&packed, &p, &tap_refs[..], l.in_len, min_term);
+            if unrolled {
+                rows_var_i8::<FAST_GROUP_SIZE, { FAST_GROUP_SIZE / 2 }>(
+                    args.0, args.1, args.2, args.3, args.4, &mut y, fast,
+                )
+            } else {
+                rows_var_i8::<0, 0>(args.0, args.1, args.2, args.3, args.4, &mut y, fast)
+            }
+            .unwrap();
+            y
+        };
+        let want: Vec<i8> = (0..l.out)
+            .map(|r| {
+                let mut acc = p.bias_at(r) + min_term;
+                for (j, tap) in taps.iter().enumerate() {
+                    let Some(x) = tap else { continue };
+                    for (i, &xv) in x.iter().enumerate() {
+                        let (level, b) = l.t.level((r * l.k + j) * l.in_len + i);
+                        acc += p.m(b) * i64::from(xv) * i64::from(level);
+                    }
+                }
+                p.requant(acc)
+            })
+            .collect();
+        assert_eq!(run(false, false), want, "any-width body, {}", l.what);
+        assert_eq!(run(true, false), want, "chunked bodies, {}", l.what);
+        if l.t.group_size == FAST_GROUP_SIZE {
+            assert_eq!(run(true, true), want, "unrolled bodies, {}", l.what);
+        }
+    }
+}
+
+#[test]
+fn f32_chunked_bodies_equal_the_any_width_body_bit_for_bit() {
+    let mut rng = Rng::new(32);
+    for l in layers(&mut rng) {
+        let taps = random_taps_f32(&mut rng, l.k, l.in_len, l.k > 1);
+        let tap_refs: Vec<Option<&[f32]>> = taps.iter().map(|t| t.as_deref()).collect();
+        let packed = l.t.packed();
+        let run = |fast: bool, unrolled: bool| {
+            let mut y = std::vec![0f32; l.out];
+            if unrolled {
+                rows_var_f32::<FAST_GROUP_SIZE>(&packed, &tap_refs, l.in_len, &mut y, fast)
+            } else {
+                rows_var_f32::<0>(&packed, &tap_refs, l.in_len, &mut y, fast)
+            }
+            .unwrap();
+            y.iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+        };
+        let reference = run(false, false);
+        assert_eq!(run(true, false), reference, "chunked bodies, {}", l.what);
+        if l.t.group_size == FAST_GROUP_SIZE {
+            assert_eq!(run(true, true), reference, "unrolled bodies, {}", l.what);
+        }
+        // And the f64 frame, relative to the size of the terms the kernel adds.
+        for (r, y) in reference.iter().map(|&v| f64::from(f32::from_bits(v))).enumerate() {
+            let (mut exact, mut size) = (0.0f64, 0.0f64);
+            for (j, tap) in taps.iter().enumerate() {
+                let Some(x) = tap else { continue };
+                for (i, &xv) in x.iter().enumerate() {
+                    let idx = (r * l.k + j) * l.in_len + i;
+                    let (level, b) = l.t.level(idx);
+                    exact += l.t.weight(idx) * f64::from(xv);
+                    let term =
+                        f64::from(l.t.min).abs() + f64::from(level) * f64::from(scale_for_bits(l.t.min, l.t.max, b));
+                    size += term * f64::from(xv).abs();
+                }
+            }
+            let err = (y - exact).abs() / size.max(f64::MIN_POSITIVE);
+            assert!(err <= 1e-6, "{}: row {r}: {y} vs {exact} (normalised error {err:e})", l.what);
+        }
+    }
+}
