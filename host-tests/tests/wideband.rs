@@ -7,23 +7,14 @@
 
 use host_tests::report::{host_agreement, AGREEMENT_HEADER, AGREEMENT_TARGETS};
 use host_tests::{metrics, qemu, reference, repo_root};
-use runtime::format::{Act, Features, FrontEnd, Layout, Output};
+use runtime::format::{Act, FrontEnd, Layout};
 use runtime::writer::{GraphCalibration, GraphWriter};
 use std::time::Duration;
 
 /// Log power of bins 0..256 in, 257 gains out: linear 256→64 (ReLU), linear 64→257 (sigmoid),
 /// 4-bit weights with xorshift levels.
 fn wide_blob() -> Vec<u8> {
-    let fe = FrontEnd {
-        sample_rate: 16000,
-        frame: 512,
-        hop: 256,
-        fft: 512,
-        features: Features::LogPower,
-        n_bands: 256,
-        output: Output::BinGains,
-        filterbank: None,
-    };
+    let fe = FrontEnd::WIDEBAND;
     let mut g = GraphWriter::new(fe);
     let mut r = 0x16_16_16u64;
     let mut levels = |n: usize| -> Vec<u16> {

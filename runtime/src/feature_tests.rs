@@ -1,7 +1,7 @@
 //! What a blob needs of the runtime's cargo features ([`Model::needs`]), and the typed error a
 //! pipeline gives for a blob that needs a part the build leaves out.
 
-use crate::format::{Act, Features, FrontEnd, Layout, Output};
+use crate::format::{Act, FrontEnd, Layout};
 use crate::pipeline::{F32Denoiser, I8Denoiser};
 use crate::writer::GraphWriter;
 use crate::{Error, Feature, Model, Precision};
@@ -11,16 +11,7 @@ use std::vec::Vec;
 /// The 8 kHz front end: log power of bins 0..128, a gain per bin.
 const NARROW: FrontEnd = FrontEnd::DEFAULT;
 /// The 16 kHz front end.
-const WIDE: FrontEnd = FrontEnd {
-    sample_rate: 16000,
-    frame: 512,
-    hop: 256,
-    fft: 512,
-    features: Features::LogPower,
-    n_bands: 256,
-    output: Output::BinGains,
-    filterbank: None,
-};
+const WIDE: FrontEnd = FrontEnd::WIDEBAND;
 
 /// A denoiser of one linear layer on `fe`, its groups of `gs` weights at the widths `widths`
 /// (cycled), `gru`: a gru of 64 units before it.

@@ -82,6 +82,19 @@ impl FrontEnd {
         filterbank: None,
     };
 
+    /// The 16 kHz log-power front end: 512-sample frames, hop 256, 256 log-power features, a
+    /// gain per bin (257).
+    pub const WIDEBAND: FrontEnd = FrontEnd {
+        sample_rate: 16000,
+        frame: 512,
+        hop: 256,
+        fft: 512,
+        features: Features::LogPower,
+        n_bands: 256,
+        output: Output::BinGains,
+        filterbank: None,
+    };
+
     /// Reads the record of a version 5 blob and checks it on its own and against the header's
     /// `input_len`, `output_len` and `n_tensors` (the filterbank tensor's shape is the model's
     /// check: [`FrontEnd::filterbank_count`]).

@@ -64,7 +64,7 @@ fn mel_8k() -> FrontEnd {
 #[cfg(feature = "wideband")]
 /// The 16 kHz front end with log power of bins 0..256.
 fn power_16k() -> FrontEnd {
-    FrontEnd { sample_rate: 16000, frame: 512, hop: 256, fft: 512, n_bands: 256, ..FrontEnd::DEFAULT }
+    FrontEnd::WIDEBAND
 }
 
 /// Silence, then a chirp plus a pseudo-random hiss, then a quieter tone: `len` samples at `rate`.

@@ -12,16 +12,7 @@ use std::vec;
 use std::vec::Vec;
 
 /// The 16 kHz front-end record: log power of bins 0..256, a gain per bin (257).
-const WIDE: FrontEnd = FrontEnd {
-    sample_rate: 16000,
-    frame: 512,
-    hop: 256,
-    fft: 512,
-    features: Features::LogPower,
-    n_bands: 256,
-    output: Output::BinGains,
-    filterbank: None,
-};
+const WIDE: FrontEnd = FrontEnd::WIDEBAND;
 
 /// A one-layer model on `fe`: linear `n_in → n_out` with a fused sigmoid, 8-bit weights of
 /// magnitude `w` with pseudo-random signs (`seed`), bias `bias`; a log-mel front end gets
