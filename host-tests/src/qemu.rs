@@ -181,7 +181,8 @@ fn blob_is_wideband(model: &Path) -> bool {
 }
 
 /// qemu-demo's features for `t` and the blob at `model`: the target's, the runtime parts the blob
-/// needs on `t`'s path (`runtime::Model::needs`: `wideband` for a 16 kHz front end, its ops'),
+/// runs fastest with on `t`'s path (`runtime::Model::runs_fastest_with`: `wideband` for a 16 kHz
+/// front end, its ops', the fixed-width kernels for its tensors of one width),
 /// `classify` for a blob whose output is class scores (a blob that does not parse is left to the
 /// firmware build to report).
 fn demo_features(t: &Target, model: &Path) -> Result<String> {
@@ -192,7 +193,7 @@ fn demo_features(t: &Target, model: &Path) -> Result<String> {
         NumPath::I8 => runtime::Precision::Int,
     };
     let mut features: Vec<&str> = vec![t.features];
-    features.extend(runtime::Feature::ALL.into_iter().filter(|&f| m.needs(f, precision)).map(|f| f.name()));
+    features.extend(runtime::Feature::ALL.into_iter().filter(|&f| m.runs_fastest_with(f, precision)).map(|f| f.name()));
     if m.front_end().is_ok_and(|fe| fe.output == runtime::format::Output::Scores) {
         features.push("classify");
     }

@@ -113,6 +113,14 @@ impl Model<'_> {
         }
     }
 
+    /// Whether this blob runs at full speed on `path` only with feature `f`: what it
+    /// [`needs`](Self::needs), and on the integer path also [`Feature::FixedWidthKernels`] where
+    /// it has a tensor of one width 1–8 (without them such a tensor runs, bit-identical, on the
+    /// slower mixed-width kernel). The parts a firmware build for this blob should turn on.
+    pub fn runs_fastest_with(&self, f: Feature, path: Precision) -> bool {
+        self.needs(f, path) || (f == Feature::FixedWidthKernels && self.any_packed(|p| fixed_width(&p)))
+    }
+
     /// [`Error::MissingFeature`] with the first feature this blob needs on `path` that this build
     /// leaves out.
     pub fn check_features(&self, path: Precision) -> Result<(), Error> {

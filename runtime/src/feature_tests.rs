@@ -52,6 +52,19 @@ fn a_blob_needs_the_features_of_its_front_end_tensors_and_ops() {
 }
 
 #[test]
+fn a_blob_with_one_width_runs_fastest_with_the_fixed_width_kernels_on_both_paths() {
+    let fastest = |b: &[u8], path| -> Vec<Feature> {
+        let m = Model::parse(b).unwrap();
+        Feature::ALL.into_iter().filter(|&f| m.runs_fastest_with(f, path)).collect()
+    };
+    let fixed = blob(NARROW, 64, &[3], false);
+    assert_eq!(fastest(&fixed, Precision::Int), [Feature::FixedWidthKernels]);
+    assert_eq!(fastest(&fixed, Precision::F32), [Feature::FixedWidthKernels]);
+    let mixed = blob(WIDE, 16, &[2, 3], true);
+    assert_eq!(fastest(&mixed, Precision::Int), needs(&mixed, Precision::Int), "mixed widths: what it needs");
+}
+
+#[test]
 fn every_feature_has_its_cargo_name() {
     let names: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
     assert_eq!(names, ["fixed-width-kernels", "any-group-size", "wideband", "grouped-conv", "gru", "conv2d", "pool"]);
