@@ -175,9 +175,11 @@ pub fn build_pkg(pkg: &str, t: &Target, model: &Path, clip: &Path) -> Result<Pat
     Ok(stable)
 }
 
-/// Whether the blob at `model` has the 16 kHz front end (a blob that does not parse: no).
+/// Whether the blob at `model` has the 16 kHz front end (`runtime::Model::needs`; a blob that
+/// does not parse: no).
 fn blob_is_wideband(model: &Path) -> bool {
-    std::fs::read(model).is_ok_and(|b| crate::clip::blob_rate(&b).is_ok_and(|r| r == 16000))
+    let blob = std::fs::read(model).unwrap_or_default();
+    runtime::Model::parse(&blob).is_ok_and(|m| m.needs(runtime::Feature::Wideband, runtime::Precision::Int))
 }
 
 /// qemu-demo's features for `t` and the blob at `model`: the target's, the runtime parts the blob
