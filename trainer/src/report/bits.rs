@@ -7,7 +7,7 @@ use super::ReportError;
 use anyhow::{anyhow, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use runtime::format::{Layout, Op, Weights};
+use runtime::format::{Layout, Node, Op, Weights};
 use runtime::Model;
 use std::path::Path;
 
@@ -44,40 +44,57 @@ fn widths(w: &Weights, count: usize) -> Vec<u8> {
     }
 }
 
+/// The weight tensors of node `n` and what each is: none for an op without weights, two for a
+/// GRU (`W_x`, `W_h`).
+fn node_tensors(n: &Node) -> Vec<(u16, &'static str)> {
+    match n.op {
+        Op::Gru => vec![(n.weight, " W_x"), (n.weight2, " W_h")],
+        op if op.has_weights() => vec![(n.weight, "")],
+        _ => Vec::new(),
+    }
+}
+
+/// One weight tensor of node `i` as a panel: output rows (a GRU's three gates stacked) by the
+/// rest, a convolution's taps side by side.
+fn node_bits(i: u16, n: &Node, what: &str, count: usize, w: &Weights) -> LayerBits {
+    let rows = if n.op == Op::Gru { 3 * usize::from(n.out_c) } else { usize::from(n.out_c) }.max(1);
+    let bits = widths(w, count);
+    let (cols, taps) = (count / rows, usize::from(n.kernel_t).max(1) * usize::from(n.kernel_h).max(1));
+    let shape = match n.op {
+        Op::Conv1d => format!("conv1d k{} d{}: {rows} × ({taps} × {})", n.kernel_t, n.dilation, cols / taps),
+        Op::Conv2d => format!("conv2d {}x{}: {rows} × ({taps} × {})", n.kernel_h, n.kernel_t, cols / taps),
+        Op::Gru => format!("gru{what}: {rows} × {cols}"),
+        _ => format!("linear: {rows} × {cols}"),
+    };
+    let title = format!("node {i}, {shape}, mean {:.2} bits", mean(&bits));
+    let taps = if matches!(n.op, Op::Conv1d | Op::Conv2d) { taps } else { 1 };
+    LayerBits { title, rows, cols, taps, bits }
+}
+
 fn mean(bits: &[u8]) -> f64 {
     bits.iter().map(|&b| f64::from(b)).sum::<f64>() / bits.len().max(1) as f64
 }
 
 impl BitMap {
-    /// Reads the widths of every weighted layer of the blob at `path`.
+    /// Reads the widths of every weight tensor of the blob at `path`: each weighted node's (a
+    /// GRU's input and hidden matrices apart), a node graph's or a layer chain's alike.
     pub fn load(path: &Path) -> Result<BitMap> {
         let blob = crate::eval::read_blob(path)?;
         let m = Model::parse(&blob).map_err(|e| ReportError::Blob { path: path.to_path_buf(), why: e.to_string() })?;
         let mut layers = Vec::new();
         let mut group = None;
-        for i in 0..m.n_layers() {
-            let l = m.layer(i)?;
-            if !l.op.has_weights() {
-                continue;
+        for i in 0..m.n_nodes() {
+            let n = m.node(i)?;
+            for (weight, what) in node_tensors(&n) {
+                let t = m.tensor(weight)?;
+                if let (Weights::Packed(p), None) = (&t.weights, &group) {
+                    group = Some(match p.layout {
+                        Layout::RowPairs { .. } => format!("{} inputs × 2 output rows", p.group_size / 2),
+                        Layout::Rows => format!("{} weights of a row", p.group_size),
+                    });
+                }
+                layers.push(node_bits(i, &n, what, t.count as usize, &t.weights));
             }
-            let t = m.tensor(l.weight)?;
-            let count = t.count as usize;
-            let rows = usize::from(l.out_len).max(1);
-            let bits = widths(&t.weights, count);
-            if let (Weights::Packed(p), None) = (&t.weights, &group) {
-                group = Some(match p.layout {
-                    Layout::RowPairs { .. } => format!("{} inputs × 2 output rows", p.group_size / 2),
-                    Layout::Rows => format!("{} weights of a row", p.group_size),
-                });
-            }
-            let shape = if l.op == Op::Conv1d {
-                format!("conv1d k{} d{}: {} × ({} × {})", l.kernel, l.dilation, l.out_len, l.kernel, l.in_len)
-            } else {
-                format!("linear: {} × {}", l.out_len, l.in_len)
-            };
-            let title = format!("layer {i}, {shape}, mean {:.2} bits", mean(&bits));
-            let taps = if l.op == Op::Conv1d { usize::from(l.kernel).max(1) } else { 1 };
-            layers.push(LayerBits { title, rows, cols: count / rows, taps, bits });
         }
         if layers.is_empty() {
             return Err(anyhow!("{}: the blob has no weighted layer", path.display()));

@@ -163,8 +163,12 @@ impl Figure for Spectrograms {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let (title, body) = root.split_vertically(40);
-        let what =
-            format!("Spectrograms (STFT of runtime::dsp: 256-point sqrt-Hann frames, 16 ms hop), model {}", self.model);
+        let stft = self.panels.first().map_or(Stft::Narrowband, |p| p.stft);
+        let (points, hop_ms) = (2 * stft.hop(), 1000 * stft.hop() as u32 / stft.rate());
+        let what = format!(
+            "Spectrograms (STFT of runtime::dsp: {points}-point sqrt-Hann frames, {hop_ms} ms hop), model {}",
+            self.model
+        );
         title.titled(&what, font(20.0)).map_err(plot_err)?;
         let (w, _) = body.dim_in_pixel();
         let (plots, bar) = body.split_horizontally(w.saturating_sub(110));
