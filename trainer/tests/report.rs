@@ -80,12 +80,35 @@ fn report_draws_every_picture_and_refuses_bad_inputs() {
     for name in ["curves", "bits-m", "pareto", "spectrogram"] {
         assert_picture(&out, name);
     }
+    let svg = std::fs::read_to_string(out.join("spectrogram.svg")).unwrap();
+    assert!(svg.contains("256-point sqrt-Hann frames, 16 ms hop"), "the 8 kHz STFT's title");
 
     // The Pareto plot of blobs evaluated on the test set, as `trainer eval` does.
     let (sp, nz) = (common::s(&i.c.speech), common::s(&i.c.noise));
     let out2 = common::s(&root.join("eval"));
     ok(&bin().args(["report", "--eval", &i.blob, "--speech", &sp, "--noise", &nz, "--out", &out2]).output().unwrap());
     assert_picture(&root.join("eval"), "pareto");
+
+    // A node graph's widths, a GRU's two matrices apart, and a 16 kHz STFT: the shipped 16 kHz
+    // model on the 16 kHz demo clip.
+    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let (graph, clip16, clean16) = (
+        format!("{repo}/models/gru16k.dqem"),
+        format!("{repo}/data/clip-16k/noisy.wav"),
+        format!("{repo}/data/clip-16k/clean.wav"),
+    );
+    let out3 = root.join("graph");
+    ok(&bin()
+        .args(["report", "--model", &graph, "--clip", &clip16, "--clean", &clean16, "--out", &common::s(&out3)])
+        .output()
+        .unwrap());
+    assert_picture(&out3, "bits-gru16k");
+    let svg = std::fs::read_to_string(out3.join("bits-gru16k.svg")).unwrap();
+    for panel in ["node 0, linear: 48 × 256", "gru W_x: 144 × 48", "gru W_h: 144 × 48", "linear: 257 × 48"] {
+        assert!(svg.contains(panel), "panel {panel} missing");
+    }
+    let svg = std::fs::read_to_string(out3.join("spectrogram.svg")).unwrap();
+    assert!(svg.contains("512-point sqrt-Hann frames, 16 ms hop"), "the 16 kHz STFT's title");
 
     // Bad inputs: clear errors naming the file, and nothing drawn.
     let bad_out = common::s(&root.join("bad"));
