@@ -6,8 +6,8 @@
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60 s, every target)
 #
-# Each target starts from its seeds (runtime/fuzz/seeds/<target>/, plus models/default.dqem for
-# the blob targets) copied into runtime/fuzz/corpus/<target>/, which keeps what it finds
+# Each target starts from its seeds (runtime/fuzz/seeds/<target>/, plus the shipped models
+# models/gru16k.dqem and models/conv8k.dqem for the blob targets) copied into runtime/fuzz/corpus/<target>/, which keeps what it finds
 # between runs (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/../runtime/fuzz"
@@ -33,7 +33,7 @@ for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"
   cp -n "seeds/$t/"* "corpus/$t/" 2>/dev/null || true
   if [ "$t" != wav_clip ]; then
-    cp -n ../../models/default.dqem "corpus/$t/default.dqem"
+    cp -n ../../models/gru16k.dqem ../../models/conv8k.dqem "corpus/$t/"
   fi
   before=$(find "artifacts/$t" -type f | wc -l)
   log="artifacts/$t.log"

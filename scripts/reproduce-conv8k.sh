@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Retrains the shipped model from its two recipe files and compares the result with
-# models/default.dqem byte for byte (about 30 min on 2 cores).
+# models/conv8k.dqem byte for byte (about 30 min on 2 cores).
 #
 # candle's CPU matrix multiply (the `gemm` crate) splits each reduction into blocks sized from
 # the L1 data cache it reads in /sys/devices/system/cpu, so float sums, and with them the
-# trained weights, depend on that size. models/default.dqem was trained where gemm saw a 32 KiB
+# trained weights, depend on that size. models/conv8k.dqem was trained where gemm saw a 32 KiB
 # 8-way L1d. Run as root, this script shows gemm such a cache in a private mount namespace (the
 # machine is not changed); otherwise it trains with the machine's own cache and the result is an
 # equivalent model, not the same bytes.
@@ -13,7 +13,7 @@
 # shipped model was trained with. The default fused CPU step (trainer/src/fused) computes the
 # same function with sums in another order, so it trains an equivalent model, not these bytes.
 #
-# Usage: bash scripts/reproduce-default.sh [OUT_DIR]   (default out/reproduce)
+# Usage: bash scripts/reproduce-conv8k.sh [OUT_DIR]   (default out/reproduce)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out/reproduce}
@@ -22,9 +22,9 @@ t=target/release/trainer
 mkdir -p "$out"
 
 run() {
-  "$t" train --config models/default.fp32.toml --step-impl graph --out "$out/fp32"
-  "$t" train --config models/default.toml --step-impl graph --out "$out/diffq3"
-  "$t" export --ckpt "$out/diffq3" --out "$out/default.dqem"
+  "$t" train --config models/conv8k.fp32.toml --step-impl graph --out "$out/fp32"
+  "$t" train --config models/conv8k.toml --step-impl graph --out "$out/diffq3"
+  "$t" export --ckpt "$out/diffq3" --out "$out/conv8k.dqem"
 }
 
 l1d=$(cat /sys/devices/system/cpu/cpu0/cache/index0/size 2>/dev/null || echo unknown)
@@ -51,9 +51,9 @@ else
   run
 fi
 
-if cmp "$out/default.dqem" models/default.dqem; then
-  echo "reproduced: $out/default.dqem is byte-identical to models/default.dqem"
+if cmp "$out/conv8k.dqem" models/conv8k.dqem; then
+  echo "reproduced: $out/conv8k.dqem is byte-identical to models/conv8k.dqem"
 else
-  echo "differs from models/default.dqem: compare with trainer eval --model $out/default.dqem"
+  echo "differs from models/conv8k.dqem: compare with trainer eval --model $out/conv8k.dqem"
   exit 1
 fi

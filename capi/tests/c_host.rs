@@ -71,7 +71,7 @@ fn c_test_passes_and_matches_the_rust_pipeline_bit_exact() {
     let noisy = audio_tools::read_i16(&root.join("data/clip/noisy.wav"), SAMPLE_RATE).unwrap();
     let raw: Vec<u8> = noisy.iter().flat_map(|s| s.to_ne_bytes()).collect();
     std::fs::write(dir.join("in.raw"), raw).unwrap();
-    let blob_path = root.join("models/default.dqem");
+    let blob_path = root.join("models/conv8k.dqem");
     let run = Command::new(&exe)
         .arg(&blob_path)
         .args([dir.join("in.raw"), dir.join("f32.raw"), dir.join("int.raw")])

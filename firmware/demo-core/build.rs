@@ -2,7 +2,7 @@
 //! own parser, and sizes the static activation arenas from its header (FORMAT.md).
 //!
 //! `DQ_MODEL`: blob path (relative paths are from the repository root); default
-//! `models/default.dqem`. `DQ_CLIP`: mono 16-bit WAV at the model's rate (8 kHz, or 16 kHz for a
+//! `models/conv8k.dqem`. `DQ_CLIP`: mono 16-bit WAV at the model's rate (8 kHz, or 16 kHz for a
 //! 16 kHz blob in qemu-demo's `wideband` build); default `data/clip/noisy.wav`.
 use std::path::{Path, PathBuf};
 
@@ -32,7 +32,7 @@ fn main() -> Result<(), String> {
         return Ok(());
     }
     let root = repo_root()?;
-    let blob_path = pick("DQ_MODEL", "models/default.dqem", &root)?;
+    let blob_path = pick("DQ_MODEL", "models/conv8k.dqem", &root)?;
     let clip_path = pick("DQ_CLIP", "data/clip/noisy.wav", &root)?;
     println!("cargo:rerun-if-changed={}", blob_path.display());
     println!("cargo:rerun-if-changed={}", clip_path.display());

@@ -4,7 +4,7 @@
 //! them in flash.
 //!
 //! The "mixed" layer takes its per-group bit widths from the trained model (`DQ_MODEL`, else
-//! `models/default.dqem`: its largest variable-bit tensor, tiled, with that tensor's group size
+//! `models/conv8k.dqem`: its largest variable-bit tensor, tiled, with that tensor's group size
 //! and layout); without one it falls back to a fixed pseudo-random mix of 2–5 bits (mean 3.3),
 //! row-pair groups of 64, and says so in the benchmark's name. The same widths also fill a
 //! 48x144 layer at groups of 48 and a 256x256 one at groups of 16 (group sizes other than 64).
@@ -32,7 +32,7 @@ struct Mix {
 
 /// Per-group bit widths of the largest variable-bit tensor of a trained model.
 fn trained_bits(root: &Path) -> Option<(Mix, String)> {
-    let path = std::env::var("DQ_MODEL").map(PathBuf::from).unwrap_or_else(|_| root.join("models/default.dqem"));
+    let path = std::env::var("DQ_MODEL").map(PathBuf::from).unwrap_or_else(|_| root.join("models/conv8k.dqem"));
     let path = if path.is_absolute() { path } else { root.join(path) };
     println!("cargo:rerun-if-changed={}", path.display());
     let blob = std::fs::read(&path).ok()?;

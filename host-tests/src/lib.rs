@@ -28,12 +28,26 @@ pub fn repo_root() -> PathBuf {
     here.parent().map(PathBuf::from).unwrap_or(here)
 }
 
-/// The model the firmware carries by default: `DQ_MODEL` (relative to the repository root) if
-/// set, else `models/default.dqem` (the same rule as firmware/demo-core/build.rs).
+/// The project's default model, which `cargo xtask demo|bench|kbench` run: the 16 kHz GRU mask
+/// denoiser.
+pub const DEFAULT_MODEL: &str = "models/gru16k.dqem";
+
+/// The 8 kHz conv denoiser: what a firmware crate built by hand carries without `DQ_MODEL`
+/// (firmware/demo-core/build.rs; it needs no optional runtime part, and the board crate is
+/// 8 kHz), and the model of the 8 kHz demo tests.
+pub const NARROWBAND_MODEL: &str = "models/conv8k.dqem";
+
+/// The model a task runs when none is named: `DQ_MODEL` (relative to the repository root) if
+/// set, else [`DEFAULT_MODEL`].
 pub fn default_model() -> PathBuf {
     match std::env::var_os("DQ_MODEL").map(PathBuf::from) {
         Some(p) if p.is_absolute() => p,
         Some(p) => repo_root().join(p),
-        None => repo_root().join("models/default.dqem"),
+        None => repo_root().join(DEFAULT_MODEL),
     }
+}
+
+/// [`NARROWBAND_MODEL`] in this checkout.
+pub fn narrowband_model() -> PathBuf {
+    repo_root().join(NARROWBAND_MODEL)
 }

@@ -59,7 +59,7 @@ enum Task {
 
 #[derive(clap::Args)]
 struct ModelArg {
-    /// Model blob [default: $DQ_MODEL (relative to the repository root), else models/default.dqem]
+    /// Model blob [default: $DQ_MODEL (relative to the repository root), else models/gru16k.dqem]
     #[arg(long, value_name = "PATH")]
     model: Option<PathBuf>,
 }

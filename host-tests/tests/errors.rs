@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests
 
 use host_tests::qemu::{self, NumPath};
-use host_tests::{default_model, reference, repo_root};
+use host_tests::{narrowband_model, reference, repo_root};
 use runtime::dsp::SAMPLE_RATE;
 
 /// The firmware's own WAV parser (`demo_core::Clip`), run on the host: its error message.
@@ -11,7 +11,7 @@ fn parse_wav(bytes: &[u8]) -> Result<Vec<i16>, String> {
 }
 
 fn blob() -> Vec<u8> {
-    std::fs::read(default_model()).unwrap()
+    std::fs::read(narrowband_model()).unwrap()
 }
 
 fn clip() -> Vec<u8> {
@@ -81,7 +81,7 @@ fn qemu_timeout_kills_a_hung_run() {
     // A firmware that never exits must not hang the harness: run the M4 image with a tiny limit.
     let root = repo_root();
     let t = qemu::target("m4").unwrap();
-    let elf = qemu::build(&t, &default_model(), &root.join("data/clip/noisy.wav")).unwrap();
+    let elf = qemu::build(&t, &narrowband_model(), &root.join("data/clip/noisy.wav")).unwrap();
     let e = qemu::run(&t, &elf, &root.join("target/qemu-timeout"), std::time::Duration::from_millis(1)).unwrap_err();
     assert!(e.to_string().contains("did not finish"), "{e}");
 }
@@ -97,7 +97,7 @@ fn firmware_reports_truncated_audio_and_exits_nonzero() {
     let cut = dir.join("cut.wav");
     std::fs::write(&cut, &c[..c.len() - 501]).unwrap();
     let t = qemu::target("m4").unwrap();
-    let elf = qemu::build(&t, &default_model(), &cut).unwrap();
+    let elf = qemu::build(&t, &narrowband_model(), &cut).unwrap();
     let e = qemu::run(&t, &elf, &dir.join("run"), std::time::Duration::from_secs(60)).unwrap_err().to_string();
     assert!(e.contains("exit status: 1") && e.contains("audio truncated"), "{e}");
 }
@@ -108,7 +108,7 @@ fn firmware_panic_exits_nonzero() {
     let root = repo_root();
     let dir = root.join("target/firmware-panic");
     let t = qemu::Target { features: "panic-test", ..qemu::target("m4").unwrap() };
-    let elf = qemu::build(&t, &default_model(), &root.join("data/clip/noisy.wav")).unwrap();
+    let elf = qemu::build(&t, &narrowband_model(), &root.join("data/clip/noisy.wav")).unwrap();
     let e = qemu::run(&t, &elf, &dir.join("run"), std::time::Duration::from_secs(60)).unwrap_err().to_string();
     assert!(e.contains("exit status: 101") && e.contains("deliberate panic"), "{e}");
 }
@@ -120,7 +120,7 @@ fn firmware_fault_exits_nonzero() {
     let root = repo_root();
     for name in ["m4", "rv32"] {
         let t = qemu::Target { features: "fault-test", ..qemu::target(name).unwrap() };
-        let elf = qemu::build(&t, &default_model(), &root.join("data/clip/noisy.wav")).unwrap();
+        let elf = qemu::build(&t, &narrowband_model(), &root.join("data/clip/noisy.wav")).unwrap();
         let dir = root.join(format!("target/firmware-fault-{name}"));
         let e = qemu::run(&t, &elf, &dir, std::time::Duration::from_secs(60)).unwrap_err().to_string();
         let said = if name == "m4" { "HardFault: pc=" } else { "trap: mcause=" };

@@ -10,7 +10,7 @@ use demo_core::i2s::{decode_hop, encode_hop, i16_to_slot, slot_to_i16, HopWords,
 use demo_core::{hop_budget_cycles, run, CycleWindow, NoCounter, QueueSink, QueueSource, RunStats};
 use heapless::spsc::{Consumer, Producer, Queue};
 use host_tests::qemu::NumPath;
-use host_tests::{default_model, reference, repo_root};
+use host_tests::{narrowband_model, reference, repo_root};
 use runtime::dsp::{Hop, HOP};
 use runtime::pipeline::{Denoise, F32Denoiser};
 
@@ -230,7 +230,7 @@ impl<D: Denoise, I: Iterator<Item = Vec<i16>>> Denoise for Slow<'_, '_, D, I> {
 
 #[test]
 fn the_board_loop_plays_the_reference_one_hop_late_and_counts_a_slow_frame() {
-    let blob = std::fs::read(default_model()).unwrap();
+    let blob = std::fs::read(narrowband_model()).unwrap();
     let audio = audio_tools::read_i16(&repo_root().join("data/clip/noisy.wav"), runtime::dsp::SAMPLE_RATE).unwrap();
     let audio = &audio[..40 * HOP];
     let expected = reference::denoise(&blob, audio, NumPath::F32).unwrap();

@@ -6,7 +6,7 @@
 
 use host_tests::qemu::{self, NumPath};
 use host_tests::report::{measure, Measurement, F32_TOLERANCE_LSB};
-use host_tests::{default_model, repo_root};
+use host_tests::{narrowband_model, repo_root};
 use std::time::Duration;
 
 /// Runs `name` and checks agreement and RAM; with `real_time`, also the worst frame's RT factor.
@@ -16,7 +16,7 @@ fn check(name: &str, real_time: bool) -> Measurement {
     let work = root.join("target/qemu-tests");
     let m = measure(
         &t,
-        &default_model(),
+        &narrowband_model(),
         &root.join("data/clip/noisy.wav"),
         &root.join("data/clip/clean.wav"),
         &work,

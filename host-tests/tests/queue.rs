@@ -6,12 +6,12 @@
 use demo_core::{run, NoCounter, QueueSink, QueueSource};
 use heapless::spsc::Queue;
 use host_tests::qemu::NumPath;
-use host_tests::{default_model, reference, repo_root};
+use host_tests::{narrowband_model, reference, repo_root};
 use runtime::pipeline::F32Denoiser;
 
 #[test]
 fn queue_source_and_sink_match_the_reference() {
-    let blob = std::fs::read(default_model()).unwrap();
+    let blob = std::fs::read(narrowband_model()).unwrap();
     let audio = audio_tools::read_i16(&repo_root().join("data/clip/noisy.wav"), runtime::dsp::SAMPLE_RATE).unwrap();
     let expected = reference::denoise(&blob, &audio, NumPath::F32).unwrap();
 

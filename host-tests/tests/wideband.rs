@@ -82,7 +82,7 @@ fn wideband_model_matches_the_host_on_m4() {
 /// at least 1.5 dB.
 #[test]
 fn the_shipped_16k_model_denoises_the_16k_clip_on_every_target() {
-    let blob_path = repo_root().join("models/gru16k.dqem");
+    let blob_path = repo_root().join(host_tests::DEFAULT_MODEL);
     let rows = host_agreement("gru16k", &blob_path, &AGREEMENT_TARGETS).unwrap_or_else(|e| panic!("{e:#}"));
     eprintln!("{AGREEMENT_HEADER}\n{}", rows.join("\n"));
     let blob = std::fs::read(&blob_path).unwrap();

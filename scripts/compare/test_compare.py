@@ -200,7 +200,7 @@ class EndToEnd(unittest.TestCase):
     def test_default_blob_through_the_trainer_has_no_lag(self):
         mix8 = os.path.join(self.tmp.name, "mix8")
         self.make_mixtures(mix8, 8000)
-        blob = os.path.join(compare.ROOT, "models", "default.dqem")
+        blob = os.path.join(compare.ROOT, "models", "conv8k.dqem")
         trainer = real_trainer()
         table = self.run_compare("--methods", "noisy", "--trainer", trainer, "--blob", f"default={blob}", mix=mix8)
         doc = self.read_json()

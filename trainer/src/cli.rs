@@ -129,7 +129,7 @@ pub struct TrainArgs {
     pub threads: usize,
     /// How a step computes the network and its gradients: `fused` (one CPU op with a
     /// hand-written backward pass; the graph on other devices) or `graph` (candle's autograd,
-    /// the float summation order `scripts/reproduce-default.sh` reproduces the shipped model with).
+    /// the float summation order `scripts/reproduce-conv8k.sh` reproduces the shipped model with).
     #[arg(long, value_enum, default_value = "fused")]
     pub step_impl: StepImpl,
     #[command(flatten)]

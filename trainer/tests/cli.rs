@@ -168,7 +168,7 @@ fn bench_step_times_both_step_implementations_alike() {
 #[test]
 fn convert_rewrites_the_default_as_a_graph() {
     let c = common::make("convert");
-    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.dqem");
+    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/conv8k.dqem");
     let out = common::s(&c.root.join("default.v5.dqem"));
     let o = bin().args(["convert", default, "--out", &out]).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

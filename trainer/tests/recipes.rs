@@ -1,5 +1,5 @@
 //! Recipe files: the shipped model's resolve to the configuration it was trained with (its
-//! checkpoint metadata, `models/default.train.json`), unknown keys are errors naming the key,
+//! checkpoint metadata, `models/conv8k.train.json`), unknown keys are errors naming the key,
 //! and flags given with `--config` override the file.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -33,9 +33,9 @@ fn temp_file(name: &str, text: &str) -> PathBuf {
 
 #[test]
 fn the_shipped_recipe_is_the_shipped_models_configuration() {
-    let json = std::fs::read_to_string(models().join("default.train.json")).unwrap();
+    let json = std::fs::read_to_string(models().join("conv8k.train.json")).unwrap();
     let meta: Meta = serde_json::from_str(&json).unwrap();
-    let diffq = models().join("default.toml");
+    let diffq = models().join("conv8k.toml");
     let run: RunConfig = args(&["--config", diffq.to_str().unwrap(), "--out", "/runs/diffq3"]).run_config().unwrap();
     assert_eq!(run.method, meta.method);
     assert_eq!(run.arch, meta.arch);
@@ -43,7 +43,7 @@ fn the_shipped_recipe_is_the_shipped_models_configuration() {
     assert_eq!(run.train, meta.train);
     assert_eq!(run.from.as_deref(), Some(Path::new("/runs/fp32")), "`from` is taken from the parent of --out");
 
-    let fp32 = models().join("default.fp32.toml");
+    let fp32 = models().join("conv8k.fp32.toml");
     let stage1 = args(&["--config", fp32.to_str().unwrap(), "--out", "/runs/fp32"]).run_config().unwrap();
     let p = preset("default").unwrap();
     assert_eq!((stage1.method, stage1.from), (Method::Fp32, None));

@@ -18,7 +18,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn model() -> String {
-    common::s(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/default.dqem"))
+    common::s(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/conv8k.dqem"))
 }
 
 fn names(dir: &Path) -> Vec<String> {

@@ -1,6 +1,6 @@
-//! Corrupted shipped blobs: every single-bit flip of `models/default.dqem` and of the golden
-//! blobs (versions 1, 3, 4 and 5), and every value of each of header bytes 0..16 (which the CRC
-//! of versions 1–4 does not cover), is rejected by
+//! Corrupted shipped blobs: every single-bit flip of the shipped models (`models/gru16k.dqem`,
+//! `models/conv8k.dqem`) and of the golden blobs (versions 1, 3, 4 and 5), and every value of
+//! each of header bytes 0..16 (which the CRC of versions 1–4 does not cover), is rejected by
 //! `Model::parse` with the error of the check that protects that byte (FORMAT.md, "What each
 //! check protects").
 
@@ -14,14 +14,15 @@ fn read(path: &str) -> Vec<u8> {
     std::fs::read(format!("{DIR}/{path}")).unwrap()
 }
 
-/// The shipped blobs: the default model and the golden blobs of each format version.
+/// The shipped blobs: the two shipped models and the golden blobs of each format version.
 fn shipped() -> Vec<(&'static str, Vec<u8>)> {
     [
-        "../models/default.dqem",
+        "../models/conv8k.dqem",
         "tests/golden/v1_small.bin",
         "tests/golden/v3_small.bin",
         "tests/golden/v4_small.bin",
         "tests/golden/v5_small.bin",
+        "../models/gru16k.dqem",
     ]
     .into_iter()
     .map(|p| (p, read(p)))
@@ -85,7 +86,7 @@ fn sweep(blob: &[u8]) -> (BTreeMap<String, usize>, Vec<String>, Vec<String>) {
     (counts, parsed, unexpected)
 }
 
-/// 21,523 × 8 parses of the default model (about 1 s with the test profile's opt-level 1).
+/// (19,602 + 21,523) × 8 parses of the shipped models (about 2 s with the test profile's opt-level 1).
 #[test]
 fn every_bit_flip_of_the_shipped_blobs_is_rejected() {
     let mut failures = Vec::new();
@@ -144,7 +145,7 @@ fn with_u16(blob: &[u8], at: usize, v: u16) -> Vec<u8> {
 #[test]
 fn version_and_flag_disagreements_name_what_disagrees() {
     let blobs = shipped();
-    let (default, v1) = (&blobs[0].1, &blobs[1].1);
+    let (conv8k, v1) = (&blobs[0].1, &blobs[1].1);
     let no_int = std::fs::read(format!("{DIR}/fuzz/seeds/parse_and_step/plain_f32_f16.bin")).unwrap();
     assert_eq!((no_int[4], no_int[6]), (1, 0));
     let vm = |version, part| Error::VersionMismatch { version, part };
@@ -154,16 +155,16 @@ fn version_and_flag_disagreements_name_what_disagrees() {
     let v1_int_outputs: u32 = weighted.map(|l| u32::from(l.out_len)).sum();
     let cases = [
         // v4 → v3: no bias tensors, but nonzero bias constants (the f32 path would drop them).
-        (with_u16(default, 4, 3), vm(3, Part::Layer(0))),
-        (with_u16(default, 4, 2), vm(2, Part::Layer(0))),
+        (with_u16(conv8k, 4, 3), vm(3, Part::Layer(0))),
+        (with_u16(conv8k, 4, 2), vm(2, Part::Layer(0))),
         (with_u16(v1, 4, 2), vm(2, Part::TensorTable)),
         // v1 → v3: the i64 constants (8 bytes per output) read as i16 ones (2 bytes).
         (with_u16(v1, 4, 3), Error::RegionsMismatch { regions: v1_area - 6 * v1_int_outputs, area: v1_area }),
         (with_u16(&no_int, 4, 3), vm(3, Part::Header)),
         (with_u16(&no_int, 4, 4), vm(4, Part::Header)),
-        (with_u16(default, 6, 0), Error::FlagMismatch(Part::Header)),
+        (with_u16(conv8k, 6, 0), Error::FlagMismatch(Part::Header)),
         (with_u16(&no_int, 6, 1), Error::FlagMismatch(Part::Header)),
-        (with_u16(default, 6, 3), Error::UnknownFlags(3)),
+        (with_u16(conv8k, 6, 3), Error::UnknownFlags(3)),
         (with_u16(&no_int, 6, 0x8000), Error::UnknownFlags(0x8000)),
     ];
     for (i, (blob, want)) in cases.iter().enumerate() {

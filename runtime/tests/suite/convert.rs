@@ -1,4 +1,4 @@
-//! `writer::chain_to_graph` on the shipped model: the version 5 graph of `models/default.dqem`
+//! `writer::chain_to_graph` on the shipped model: the version 5 graph of `models/conv8k.dqem`
 //! parses, holds the same tensors byte for byte and the same integer constants, computes the
 //! same outputs as the chain on both paths, bit for bit (frame by frame on random features, and
 //! through the denoiser on the demo clip), and is byte for byte what `GraphWriter` exports from
@@ -19,7 +19,7 @@ use rand::Rng;
 const DIR: &str = env!("CARGO_MANIFEST_DIR");
 
 fn default_blob() -> Vec<u8> {
-    std::fs::read(format!("{DIR}/../models/default.dqem")).unwrap()
+    std::fs::read(format!("{DIR}/../models/conv8k.dqem")).unwrap()
 }
 
 /// The bit-width table and data bytes of tensor `i`.

@@ -79,7 +79,7 @@ fn check(path: &str) {
 
 #[test]
 fn default_model_reencodes_byte_for_byte() {
-    check(&format!("{DIR}/../models/default.dqem"));
+    check(&format!("{DIR}/../models/conv8k.dqem"));
 }
 
 #[test]

@@ -171,7 +171,7 @@ impl diffq_runtime::LayerHook for Seen {
 
 #[test]
 fn layer_hook_sees_every_layer_and_changes_nothing() {
-    let blob = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.dqem")).unwrap();
+    let blob = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/conv8k.dqem")).unwrap();
     let m = Model::parse(&blob).unwrap();
     let expect: Vec<Option<usize>> = (0..usize::from(m.n_layers())).map(Some).chain([None]).collect();
     let mut r = rng(0x400C);

@@ -24,7 +24,7 @@ pub struct Run {
 
 impl Run {
     /// Reads a run: its directory (`DIR/checkpoint.json`) or that JSON file itself (such as
-    /// `models/default.train.json`).
+    /// `models/conv8k.train.json`).
     pub fn load(path: &Path) -> Result<Run> {
         if !path.exists() {
             let why = "no such file or directory (give a run directory holding checkpoint.json, or that JSON file)";

@@ -26,7 +26,7 @@ pub enum StepImpl {
     /// One fused CPU op with a hand-written backward pass ([`crate::fused`]); the graph on
     /// other devices.
     Fused,
-    /// candle's graph and autograd (float sums in the order `scripts/reproduce-default.sh` needs).
+    /// candle's graph and autograd (float sums in the order `scripts/reproduce-conv8k.sh` needs).
     Graph,
 }
 
