@@ -18,7 +18,8 @@ pub enum Feature {
     /// in different orders, refuses them.
     FixedWidthKernels,
     /// `any-group-size`: the matrix-vector kernels for packed tensors whose group size is not
-    /// [`crate::kernels::FAST_GROUP_SIZE`] (one more copy of each, with run-time group loops).
+    /// [`crate::kernels::FAST_GROUP_SIZE`] (two more copies of each: one unrolled for
+    /// [`crate::kernels::SHORT_GROUP_SIZE`], one with run-time group loops).
     AnyGroupSize,
     /// `wideband`: the 16 kHz front end ([`crate::dsp::Wideband`]: 512-point FFTs and tables).
     Wideband,

@@ -86,6 +86,17 @@ impl BiasQ<'_> {
     /// once per output, and inlined into every kernel copy it cost ~3 KB of RV32 flash.
     #[inline(never)]
     pub fn at(&self, n: usize) -> i64 {
+        self.value(n)
+    }
+
+    /// `(bias_q[n], bias_q[n + 1])`: the two outputs of a row pair in one call.
+    #[inline(never)]
+    pub fn pair_at(&self, n: usize) -> (i64, i64) {
+        (self.value(n), self.value(n.wrapping_add(1)))
+    }
+
+    #[inline(always)]
+    fn value(&self, n: usize) -> i64 {
         match *self {
             BiasQ::I16 { values, lshift } => {
                 i64::from(u16_at(values, 2 * n, Part::Header).unwrap_or(0) as i16).wrapping_shl(lshift)

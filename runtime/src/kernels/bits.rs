@@ -173,21 +173,21 @@ impl<'a> Widths<'a> {
     #[inline(always)]
     pub(crate) fn next_width(&mut self) -> u8 {
         if self.word == 1 {
-            self.refill();
+            (self.word, self.table) = refill_widths(self.table);
         }
         let e = self.word & self.mask;
         self.word >>= self.width;
         self.base.wrapping_add(e as u8)
     }
+}
 
-    /// The next three table bytes under the marker (out of line: once per 24 bits of entries).
-    #[cold]
-    #[inline(never)]
-    fn refill(&mut self) {
-        let (now, rest) = self.table.split_at_checked(3).unwrap_or((self.table, &[]));
-        self.word = le_u32(now) | WIDTHS_MARK;
-        self.table = rest;
-    }
+/// The next three bytes of a bit-width table under the marker, and the table after them (out of
+/// line: once per 24 bits of entries; by value, so that a kernel keeps its `Widths` in registers).
+#[cold]
+#[inline(never)]
+fn refill_widths(table: &[u8]) -> (u32, &[u8]) {
+    let (now, rest) = table.split_at_checked(3).unwrap_or((table, &[]));
+    (le_u32(now) | WIDTHS_MARK, rest)
 }
 
 impl Iterator for Widths<'_> {

@@ -3,6 +3,8 @@
 
 use super::bits::{dispatch_bits_upto8, skip_groups, split_group};
 use super::dot_f32::{dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32};
+#[cfg(feature = "any-group-size")]
+use super::shape::SHORT_GROUP_SIZE;
 use super::shape::{check_shape, whole_chunks, FAST_GROUP_SIZE};
 use crate::error::Error;
 use crate::format::{Bias, GroupBits, Layout, Packed, Weights};
@@ -33,9 +35,13 @@ pub fn matvec_f32(
                 }
                 #[cfg(not(feature = "fixed-width-kernels"))]
                 (Some(1..=8), Layout::Rows) => return Err(Error::MissingFeature(crate::Feature::FixedWidthKernels)),
-                // The fast group size as a constant (see `matvec_i8`).
+                // The fast group sizes as constants (see `matvec_i8`).
                 _ if usize::from(p.group_size) == FAST_GROUP_SIZE => {
                     rows_var_f32::<FAST_GROUP_SIZE>(p, taps, in_len, out, true)?
+                }
+                #[cfg(feature = "any-group-size")]
+                _ if usize::from(p.group_size) == SHORT_GROUP_SIZE => {
+                    rows_var_f32::<SHORT_GROUP_SIZE>(p, taps, in_len, out, true)?
                 }
                 #[cfg(feature = "any-group-size")]
                 _ => rows_var_f32::<0>(p, taps, in_len, out, true)?,

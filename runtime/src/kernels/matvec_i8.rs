@@ -12,6 +12,8 @@ use super::dot_i8::{
 };
 #[cfg(feature = "fixed-width-kernels")]
 use super::dot_i8::{dot_group_wide_i8, dot_rows2_i8};
+#[cfg(feature = "any-group-size")]
+use super::shape::SHORT_GROUP_SIZE;
 use super::shape::{check_shape, whole_chunks, FAST_GROUP_SIZE};
 use crate::error::{Error, Part};
 use crate::format::{IntParams, Layout, Packed, Weights};
@@ -41,11 +43,15 @@ pub fn matvec_i8(
         (Some(b @ 1..=8), Layout::Rows) => {
             dispatch_bits_upto8!(b, rows_fixed_i8, Err(Error::KernelShape), (p, params, taps, in_len, min_term, out))
         }
-        // The fast group size as a constant: the group loops unroll fully. Other sizes share one
+        // The fast group sizes as constants: the group loops unroll fully. Other sizes share one
         // copy whose per-width bodies take a run-time count of 8-level chunks (see
         // `shape::whole_chunks`); one copy per size would cost ~25 KB of flash each.
         _ if usize::from(p.group_size) == FAST_GROUP_SIZE => {
             rows_var_i8::<FAST_GROUP_SIZE, { FAST_GROUP_SIZE / 2 }>(p, params, taps, in_len, min_term, out, true)
+        }
+        #[cfg(feature = "any-group-size")]
+        _ if usize::from(p.group_size) == SHORT_GROUP_SIZE => {
+            rows_var_i8::<SHORT_GROUP_SIZE, { SHORT_GROUP_SIZE / 2 }>(p, params, taps, in_len, min_term, out, true)
         }
         #[cfg(feature = "any-group-size")]
         _ => rows_var_i8::<0, 0>(p, params, taps, in_len, min_term, out, true),
@@ -160,16 +166,17 @@ pub(super) fn rows_var_i8<const G: usize, const S: usize>(
     let m: Mults = core::array::from_fn(|b| params.m_bits.get(b.wrapping_sub(1)).copied().unwrap_or(0));
     let (mut widths, mut data) = (Widths::new(p), p.data);
     let gs = usize::from(p.group_size);
-    let finish = |acc: i64, n: usize| params.requant(acc.wrapping_add(min_term).wrapping_add(params.bias_at(n)));
+    let finish = |acc: i64, bias: i64| params.requant(acc.wrapping_add(min_term).wrapping_add(bias));
     let paired = match p.layout {
         Layout::Rows => 0,
         Layout::RowPairs { .. } => {
             let chunked = fast && (S != 0 || whole_chunks(gs / 2));
             for (k, yy) in out.chunks_exact_mut(2).enumerate() {
                 let (sa, sb) = row_pair_sum_i8::<S>(gs, chunked, &m, &mut widths, &mut data, taps, in_len)?;
+                let (ba, bb) = params.bias.pair_at(2 * k);
                 if let [ya, yb] = yy {
-                    *ya = finish(sa, 2 * k);
-                    *yb = finish(sb, 2 * k + 1);
+                    *ya = finish(sa, ba);
+                    *yb = finish(sb, bb);
                 }
             }
             out.len() / 2 * 2
@@ -177,7 +184,7 @@ pub(super) fn rows_var_i8<const G: usize, const S: usize>(
     };
     let chunked = fast && (G != 0 || whole_chunks(gs));
     for (n, y) in out.iter_mut().enumerate().skip(paired) {
-        *y = finish(row_sum_i8::<G>(gs, chunked, &m, &mut widths, &mut data, taps, in_len)?, n);
+        *y = finish(row_sum_i8::<G>(gs, chunked, &m, &mut widths, &mut data, taps, in_len)?, params.bias_at(n));
     }
     Ok(())
 }

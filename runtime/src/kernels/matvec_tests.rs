@@ -1,6 +1,6 @@
 //! The mixed-width matrix-vector paths against each other and the format's formula: the
-//! per-width bodies (a run-time number of 8-level chunks per group, and group size 64 fully
-//! unrolled) give what the any-width bodies give (i8: the same sums; f32: the same bits, as the
+//! per-width bodies (a run-time number of 8-level chunks per group, and group sizes 64 and 48
+//! fully unrolled) give what the any-width bodies give (i8: the same sums; f32: the same bits, as the
 //! terms are added in the same order) and what FORMAT.md's formula gives (i8: exactly, in i64;
 //! f32: within rounding of an f64 reference), for every width 1..=8 and group sizes 8 to 64, in
 //! rows and row pairs (group sizes of a multiple of 16; odd row counts: a lone last row), linear
@@ -13,7 +13,7 @@ use std::vec::Vec;
 
 use super::matvec_f32::rows_var_f32;
 use super::matvec_i8::rows_var_i8;
-use super::shape::FAST_GROUP_SIZE;
+use super::shape::{FAST_GROUP_SIZE, SHORT_GROUP_SIZE};
 use super::test_util::{random_taps_f32, OwnedPacked, OwnedParams, Rng};
 use crate::quant::scale_for_bits;
 
@@ -64,15 +64,17 @@ fn i8_chunked_bodies_equal_the_any_width_body_and_the_formula() {
         let sum_q: i64 = taps.iter().flatten().flatten().map(|&v| i64::from(v)).sum();
         let min_term = i64::from(p.m_min) * sum_q;
         let packed = l.t.packed();
-        let run = |fast: bool, unrolled: bool| {
+        let run = |fast: bool, unrolled: usize| {
             let mut y = std::vec![0i8; l.out];
             let args = (&packed, &p, &tap_refs[..], l.in_len, min_term);
-            if unrolled {
-                rows_var_i8::<FAST_GROUP_SIZE, { FAST_GROUP_SIZE / 2 }>(
+            match unrolled {
+                FAST_GROUP_SIZE => rows_var_i8::<FAST_GROUP_SIZE, { FAST_GROUP_SIZE / 2 }>(
                     args.0, args.1, args.2, args.3, args.4, &mut y, fast,
-                )
-            } else {
-                rows_var_i8::<0, 0>(args.0, args.1, args.2, args.3, args.4, &mut y, fast)
+                ),
+                SHORT_GROUP_SIZE => rows_var_i8::<SHORT_GROUP_SIZE, { SHORT_GROUP_SIZE / 2 }>(
+                    args.0, args.1, args.2, args.3, args.4, &mut y, fast,
+                ),
+                _ => rows_var_i8::<0, 0>(args.0, args.1, args.2, args.3, args.4, &mut y, fast),
             }
             .unwrap();
             y
@@ -90,10 +92,10 @@ fn i8_chunked_bodies_equal_the_any_width_body_and_the_formula() {
                 p.requant(acc)
             })
             .collect();
-        assert_eq!(run(false, false), want, "any-width body, {}", l.what);
-        assert_eq!(run(true, false), want, "chunked bodies, {}", l.what);
-        if l.t.group_size == FAST_GROUP_SIZE {
-            assert_eq!(run(true, true), want, "unrolled bodies, {}", l.what);
+        assert_eq!(run(false, 0), want, "any-width body, {}", l.what);
+        assert_eq!(run(true, 0), want, "chunked bodies, {}", l.what);
+        if [FAST_GROUP_SIZE, SHORT_GROUP_SIZE].contains(&l.t.group_size) {
+            assert_eq!(run(true, l.t.group_size), want, "unrolled bodies, {}", l.what);
         }
     }
 }
@@ -105,20 +107,20 @@ fn f32_chunked_bodies_equal_the_any_width_body_bit_for_bit() {
         let taps = random_taps_f32(&mut rng, l.k, l.in_len, l.k > 1);
         let tap_refs: Vec<Option<&[f32]>> = taps.iter().map(|t| t.as_deref()).collect();
         let packed = l.t.packed();
-        let run = |fast: bool, unrolled: bool| {
+        let run = |fast: bool, unrolled: usize| {
             let mut y = std::vec![0f32; l.out];
-            if unrolled {
-                rows_var_f32::<FAST_GROUP_SIZE>(&packed, &tap_refs, l.in_len, &mut y, fast)
-            } else {
-                rows_var_f32::<0>(&packed, &tap_refs, l.in_len, &mut y, fast)
+            match unrolled {
+                FAST_GROUP_SIZE => rows_var_f32::<FAST_GROUP_SIZE>(&packed, &tap_refs, l.in_len, &mut y, fast),
+                SHORT_GROUP_SIZE => rows_var_f32::<SHORT_GROUP_SIZE>(&packed, &tap_refs, l.in_len, &mut y, fast),
+                _ => rows_var_f32::<0>(&packed, &tap_refs, l.in_len, &mut y, fast),
             }
             .unwrap();
             y.iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
         };
-        let reference = run(false, false);
-        assert_eq!(run(true, false), reference, "chunked bodies, {}", l.what);
-        if l.t.group_size == FAST_GROUP_SIZE {
-            assert_eq!(run(true, true), reference, "unrolled bodies, {}", l.what);
+        let reference = run(false, 0);
+        assert_eq!(run(true, 0), reference, "chunked bodies, {}", l.what);
+        if [FAST_GROUP_SIZE, SHORT_GROUP_SIZE].contains(&l.t.group_size) {
+            assert_eq!(run(true, l.t.group_size), reference, "unrolled bodies, {}", l.what);
         }
         // And the f64 frame, relative to the size of the terms the kernel adds.
         for (r, y) in reference.iter().map(|&v| f64::from(f32::from_bits(v))).enumerate() {

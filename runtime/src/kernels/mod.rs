@@ -8,7 +8,7 @@
 //! Modules, each using only those before it: `bits` (unpacking, word loads, the width
 //! dispatch) → `dot_f32` / `dot_i8` (one group's dot product, any-width and two-row variants) →
 //! `matvec_f32` / `matvec_i8` (a layer frame) → `conv` (whole sequences); `shape` (shape checks,
-//! the fast group size) and `act` (element-wise ops) stand alone.
+//! the fast group sizes) and `act` (element-wise ops) stand alone.
 //!
 //! The graph ops beyond conv1d/linear: `grouped` (a walk over weights stored
 //! `[out][kernel][in/groups]`, 8 packed levels at a time, groups free to span rows) →
@@ -59,4 +59,4 @@ pub use matvec_f32::{add_bias, matvec_f32};
 pub use matvec_i8::matvec_i8;
 pub use pool::{avg_pool_f32, avg_pool_i8, global_avg_f32, global_avg_i8, max_pool_f32, max_pool_i8};
 pub use requant_i8::{add_i8, concat_i8, mul_i8, requant_consts, requant_mul_consts, requant_multipliers};
-pub use shape::FAST_GROUP_SIZE;
+pub use shape::{FAST_GROUP_SIZE, SHORT_GROUP_SIZE};

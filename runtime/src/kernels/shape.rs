@@ -1,13 +1,19 @@
-//! What every matrix-vector kernel checks first, and the group size the fast paths are
+//! What every matrix-vector kernel checks first, and the group sizes the fast paths are
 //! compiled for.
 
 use crate::error::Error;
 
 /// The group size the mixed-bit kernels are compiled for (one fully unrolled body per width
-/// 1..=8). Other sizes (multiples of 8, as the format requires) share one copy whose per-width
-/// bodies loop over a run-time number of 8-level chunks; widths 9..=15 share any-width loops.
-/// The trainer's default group size.
+/// 1..=8; [`SHORT_GROUP_SIZE`] too, with feature `any-group-size`). Other sizes (multiples of 8,
+/// as the format requires) share one copy whose per-width bodies loop over a run-time number of
+/// 8-level chunks; widths 9..=15 share any-width loops. The trainer's default group size.
 pub const FAST_GROUP_SIZE: usize = 64;
+
+/// The second group size the integer and f32 mixed-bit kernels unroll, with feature
+/// `any-group-size`: the 16 kHz model's, whose GRU and mask rows of 48 inputs are one group each
+/// (one more copy of the per-width bodies, ~20 KB of flash per path; the run-time chunk loops
+/// take ~35% more instructions per MAC on such rows).
+pub const SHORT_GROUP_SIZE: usize = 48;
 
 /// Whether a run of `len` levels is whole chunks of 8 (`B` bytes at every width `B`), so the
 /// per-width bodies for widths up to 8 can read it.

@@ -108,7 +108,7 @@ pub struct Recipe {
     #[arg(long)]
     pub init_bits: Option<f32>,
     /// Weights per learnt bit width (multiple of 8; 0 = one per tensor). The runtime's fast
-    /// mixed-bit kernels unroll 64 (the default); other multiples of 8 take ~2× the instructions per MAC.
+    /// mixed-bit kernels unroll 64 (the default) and 48; other multiples of 8 take ~2× the instructions per MAC.
     #[arg(long)]
     pub group_size: Option<usize>,
     /// Row-major groups instead of the row-pair layout (slower mixed-bit kernels on the MCU).
