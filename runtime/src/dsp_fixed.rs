@@ -28,8 +28,8 @@
 //!
 //! | target | instructions per hop (analysis and features + mask and synthesis) | code | tables | RAM | stack |
 //! |---|---|---|---|---|---|
-//! | RV32IMAC | 27.3k + 21.0k = 48k (9% of 32 MHz × 16 ms) | 4.3 KB | 2.3 KB | 1556 B | ≤ 80 B |
-//! | ARMv6-M (Cortex-M0/M0+) | ≈ 82k + 71k = 153k | 7.1 KB | 2.3 KB | 1556 B | ≤ 176 B |
+//! | RV32IMAC | 23.5k + 16.5k = 40k (8% of 32 MHz × 16 ms) | 4.3 KB | 2.8 KB | 1556 B | ≤ 80 B |
+//! | ARMv6-M (Cortex-M0/M0+) | ≈ 82k + 71k = 153k | 7.1 KB | 2.8 KB | 1556 B | ≤ 176 B |
 //!
 //! RAM is the struct alone (`size_of::<FixedFrontEnd>()`): the spectrum kept between the
 //! calls (1 KiB), the previous hop and the overlap-add tail; twice that at 16 kHz.
