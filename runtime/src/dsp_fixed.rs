@@ -7,7 +7,8 @@
 //! * Analysis: the frame `[previous hop, hop]` is windowed (Q31 table), shifted by one block exponent
 //!   so that its largest sample uses the full `i32` headroom (quiet speech keeps its precision),
 //!   and transformed by a real FFT of the frame (one complex FFT of half its length, `i32` data,
-//!   Q31 twiddles, ×½ per stage, then a split pass).
+//!   Q31 twiddles, radix-4 passes with ×½ per radix-2 stage, the first fused with the windowing,
+//!   then a split pass).
 //! * Features: `q_k = clamp(round(ln(|X_k|² + POWER_FLOOR) / input_scale), −127, 127)` with
 //!   `X_k` the spectrum of the samples / 32768, exactly what [`dsp::features`](crate::dsp::features)
 //!   computes on the f32 path; the power is formed in `u64` at a fixed Q40 scale (the block
@@ -15,7 +16,8 @@
 //!   `ln 2 / input_scale` is one multiplier and shift computed at construction.
 //! * Synthesis: mask `q_k` means gain `q_k · output_scale` (one Q23 multiplier from
 //!   construction; gains in Q15, clamped to ±2.0), then a second block normalisation, the
-//!   inverse real FFT, synthesis window, overlap-add, and i16 output with saturation.
+//!   inverse real FFT (its last pass fused with the synthesis window), overlap-add, and i16
+//!   output with saturation.
 //!
 //! No floating point anywhere (even the two scales are decoded from their bits, so no soft-float
 //! routine is linked), nothing allocates, and every operation is exact integer arithmetic: the
@@ -26,8 +28,8 @@
 //!
 //! | target | instructions per hop (analysis and features + mask and synthesis) | code | tables | RAM | stack |
 //! |---|---|---|---|---|---|
-//! | RV32IMAC | 27.3k + 21.0k = 48k (9% of 32 MHz × 16 ms) | 4.3 KB | 2.3 KB | 1556 B | ≤ 80 B |
-//! | ARMv6-M (Cortex-M0/M0+) | ≈ 82k + 71k = 153k | 7.1 KB | 2.3 KB | 1556 B | ≤ 176 B |
+//! | RV32IMAC | 23.5k + 16.5k = 40k (8% of 32 MHz × 16 ms) | 4.3 KB | 2.8 KB | 1556 B | ≤ 80 B |
+//! | ARMv6-M (Cortex-M0/M0+) | ≈ 82k + 71k = 153k | 7.1 KB | 2.8 KB | 1556 B | ≤ 176 B |
 //!
 //! RAM is the struct alone (`size_of::<FixedFrontEnd>()`): the spectrum kept between the
 //! calls (1 KiB), the previous hop and the overlap-add tail; twice that at 16 kHz.
@@ -36,6 +38,7 @@
 
 mod bands;
 mod fft;
+mod pairs;
 mod tables;
 #[cfg(test)]
 mod tests;
@@ -46,6 +49,7 @@ mod wide_tests;
 
 use crate::dsp::{Array, Hop, Narrowband, POWER_FLOOR};
 use fft::{mulh, wide_mul, Cpx};
+use pairs::{overlap_add, windowed_pair, windowed_pairs};
 pub use tables::FixedSize;
 use tables::{LOG2_Q16, LOG2_STEPS};
 
@@ -137,7 +141,7 @@ impl<Z: FixedSize> FixedFrontEnd<Z> {
         self.exp = self.load_frame(hop);
         self.prev = *hop;
         self.norm = UNMASKED_NORM;
-        fft::dit::<Z>(&mut self.spec);
+        fft::dit_passes::<Z>(&mut self.spec);
         fft::split_forward::<Z>(&mut self.spec);
     }
 
@@ -197,59 +201,60 @@ impl<Z: FixedSize> FixedFrontEnd<Z> {
         let s2 = core::mem::replace(&mut self.norm, UNMASKED_NORM);
         let (shl, shr) = (s2.max(0) as u32, (-s2).max(0) as u32);
         fft::split_inverse::<Z>(&mut self.spec, shl, shr);
-        fft::dif::<Z>(&mut self.spec);
+        fft::dif_passes::<Z>(&mut self.spec);
         // Time samples t = y_f·2^(28−L+s+s2) (y_f in units of full scale), out = y_f·w·2^15
         // = mulh(t, w_q31)·2^−(12−L+s+s2), rounded; 12−L+s+s2 ≥ 0 (≥ 1 at 8 kHz), and past 31
         // the result is 0 anyway.
         let sh = u32::try_from(12 - Self::LOG2_FRAME + self.exp + s2).unwrap_or(0).min(31);
         let (spec, n) = (self.spec.as_ref(), Z::HOP);
-        let sample = |z: Option<&Cpx>, w: &[i32; 2]| {
-            let z = z.copied().unwrap_or_default();
-            let [w0, w1] = *w;
-            (windowed(z.re, w0, sh), windowed(-z.im, w1, sh)) // conj: y[2n+1] = −Im
-        };
-        let (rev_head, rev_tail) = Z::bitrev().as_ref().split_at(n / 2);
-        let (win_head, win_tail) = Z::window_q31().as_ref().split_at(n / 2);
-        for ((o, t), (r, w)) in
-            out.as_mut().chunks_exact_mut(2).zip(self.tail.as_ref().chunks_exact(2)).zip(rev_head.iter().zip(win_head))
-        {
-            let (y0, y1) = sample(spec.get(usize::from(*r)), w);
-            if let ([o0, o1], [t0, t1]) = (o, t) {
-                *o0 = sat16(i32::from(*t0) + y0);
-                *o1 = sat16(i32::from(*t1) + y1);
-            }
-        }
-        for (t, (r, w)) in self.tail.as_mut().chunks_exact_mut(2).zip(rev_tail.iter().zip(win_tail)) {
-            let (y0, y1) = sample(spec.get(usize::from(*r)), w);
-            if let [t0, t1] = t {
-                *t0 = sat16(y0);
-                *t1 = sat16(y1);
+        // The FFT's last pass turns the quad at 4·rev(k) into the time pairs k, k + N/2, k + N/4
+        // and k + 3N/4 (N = HOP pairs), as the analysis loads them.
+        let (win_old, win_new) = Z::window_q31().as_ref().split_at(n / 2);
+        let ((w0, w1), (w2, w3)) = (win_old.split_at(n / 4), win_new.split_at(n / 4));
+        let (o0, o1) = out.as_mut().split_at_mut(n / 2);
+        let (t0, t1) = self.tail.as_mut().split_at_mut(n / 2);
+        let outs =
+            o0.chunks_exact_mut(2).zip(t0.chunks_exact_mut(2)).zip(o1.chunks_exact_mut(2).zip(t1.chunks_exact_mut(2)));
+        let wins = w0.iter().zip(w2).zip(w1.iter().zip(w3));
+        for ((((o0, t0), (o1, t1)), ((w0, w2), (w1, w3))), r) in outs.zip(wins).zip(Z::bitrev().as_ref()) {
+            let r = usize::from(*r);
+            if let Some(&[a, b, c, d]) = spec.get(r..r + 4) {
+                let [ya, yb, yc, yd] = fft::dif_quad([a, b, c, d]);
+                overlap_add(o0, t0, windowed_pair(ya, w0, sh), windowed_pair(yb, w2, sh));
+                overlap_add(o1, t1, windowed_pair(yc, w1, sh), windowed_pair(yd, w3, sh));
             }
         }
     }
 
     /// Windows `[prev, hop]` into `spec` (sample pairs as complex points, bit-reversed), shifted
-    /// so that every component is below 2^29; returns that shift `s` (−2..=14).
+    /// so that every component is in [−2^29, 2^29), and runs the FFT's first pass on them
+    /// ([`fft::dit_quad`]); returns that shift `s` (−1..=14).
     fn load_frame(&mut self, hop: &Hop<Z, i16>) -> i32 {
-        let or = self.prev.as_ref().iter().chain(hop.as_ref()).fold(0u32, |acc, x| acc | u32::from(x.unsigned_abs()));
-        // |x| < 2^bits, so x << (30 − bits) < 2^30 and mulh by the Q31 window (≤ 1) halves it:
-        // every component ends below 2^29. In units of full scale, p = x_f·w·2^(30+s).
+        // `x ^ (x >> 31)` is |x| for x ≥ 0 and |x| − 1 below: −2^bits ≤ x < 2^bits, so
+        // x << (30 − bits) is in [−2^30, 2^30) and mulh by the Q31 window (≤ 1) halves it: every
+        // component ends in [−2^29, 2^29). In units of full scale, p = x_f·w·2^(30+s).
+        let or = self.prev.as_ref().iter().chain(hop.as_ref()).fold(0i32, |acc, x| {
+            let x = i32::from(*x);
+            acc | (x ^ (x >> 31))
+        });
         let s = 14 - (32 - or.leading_zeros() as i32);
-        let up = (s + 16) as u32; // 14..=30
-        let scaled = |x: &i16, w: i32| mulh(i32::from(*x) << up, w);
-        let (spec, n) = (self.spec.as_mut(), Z::HOP);
-        let mut load = |half: &[i16], win: &[[i32; 2]], rev: &[u8]| {
-            for ((x, w), r) in half.chunks_exact(2).zip(win).zip(rev) {
-                if let (Some(dst), [x0, x1]) = (spec.get_mut(usize::from(*r)), x) {
-                    let [w0, w1] = *w;
-                    *dst = Cpx { re: scaled(x0, w0), im: scaled(x1, w1) };
-                }
-            }
-        };
+        let up = (s + 16) as u32; // 15..=30
+        let n = Z::HOP;
+        // The quad at 4·rev(k) holds the pairs k, k + N/2, k + N/4, k + 3N/4 (N = HOP pairs):
+        // one from each quarter of the frame.
         let (win_old, win_new) = Z::window_q31().as_ref().split_at(n / 2);
-        let (rev_old, rev_new) = Z::bitrev().as_ref().split_at(n / 2);
-        load(self.prev.as_ref(), win_old, rev_old);
-        load(hop.as_ref(), win_new, rev_new);
+        let ((w0, w1), (w2, w3)) = (win_old.split_at(n / 4), win_new.split_at(n / 4));
+        let ((x0, x1), (x2, x3)) = (self.prev.as_ref().split_at(n / 2), hop.as_ref().split_at(n / 2));
+        let spec = self.spec.as_mut();
+        let quarter = |x, w| windowed_pairs(x, w, up);
+        let pairs = quarter(x0, w0).zip(quarter(x2, w2)).zip(quarter(x1, w1)).zip(quarter(x3, w3));
+        for (r, (((a, b), c), d)) in Z::bitrev().as_ref().iter().zip(pairs) {
+            // rev(k) for k < N/4 is a multiple of 4 (the top two of its log2(N) bits are 0).
+            let r = usize::from(*r);
+            if let Some([qa, qb, qc, qd]) = spec.get_mut(r..r + 4) {
+                [*qa, *qb, *qc, *qd] = fft::dit_quad([a, b, c, d]);
+            }
+        }
         s
     }
 
@@ -406,15 +411,4 @@ fn clz32_by_search(mut x: u32) -> u32 {
         }
     }
     n
-}
-
-/// `round(t·w / 2^(sh+1))` for `w` in Q31 (|t| < 2^30, 0 ≤ sh ≤ 31; floored for sh = 0).
-#[inline(always)]
-fn windowed(t: i32, w: i32, sh: u32) -> i32 {
-    (mulh(t, w) + ((1u32 << sh) >> 1) as i32) >> sh
-}
-
-#[inline(always)]
-fn sat16(v: i32) -> i16 {
-    v.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
 }

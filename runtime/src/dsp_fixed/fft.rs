@@ -7,7 +7,7 @@
 //! time, and the N-point transform comes out as exactly `DFT/N`. The block exponent (how far
 //! the caller shifted the input up) is the caller's to track.
 
-use super::tables::{FixedSize, Twiddle};
+use super::tables::{FixedSize, Twiddle, Twiddle3};
 use crate::dsp::Hop;
 
 /// One complex value (or, before the FFT, two packed real samples).
@@ -81,63 +81,149 @@ fn times_minus_j(z: Cpx) -> Cpx {
     Cpx { re: z.im, im: -z.re }
 }
 
-/// Decimation-in-time FFT, input in bit-reversed order, output natural: `buf ← DFT(buf)/N`.
+/// Decimation-in-time FFT, input in bit-reversed order, output natural: `buf ← DFT(buf)/N`
+/// ([`dit_quad`] on every quad, then [`dit_passes`]; the analysis fuses the first into its load).
+#[cfg(test)]
 pub(super) fn dit<Z: FixedSize>(buf: &mut Hop<Z, Cpx>) {
-    let (buf, twiddles) = (buf.as_mut(), Z::twiddles().as_ref());
-    let n = buf.len();
-    // Stages of length 2 and 4 have the twiddles 1 and −j: no multiplications.
-    for quad in buf.chunks_exact_mut(4) {
+    for quad in buf.as_mut().chunks_exact_mut(4) {
         if let [a, b, c, d] = quad {
-            let (a1, b1) = half_bfly(*a, *b);
-            let (c1, d1) = half_bfly(*c, *d);
-            (*a, *c) = half_bfly(a1, c1);
-            (*b, *d) = half_bfly(b1, times_minus_j(d1));
+            [*a, *b, *c, *d] = dit_quad([*a, *b, *c, *d]);
         }
     }
-    let mut len = 8;
-    while len <= n {
-        let half = len / 2;
-        let step = 2 * n / len; // W_len^j = W_2N^(j·step)
-        for block in buf.chunks_exact_mut(len) {
-            let (lo, hi) = block.split_at_mut(half);
-            for ((a, b), w) in lo.iter_mut().zip(hi.iter_mut()).zip(twiddles.iter().step_by(step)) {
-                let t = rotate_half(*b, w);
-                let (ar, ai) = (a.re >> 1, a.im >> 1);
-                *a = Cpx { re: ar + t.re, im: ai + t.im };
-                *b = Cpx { re: ar - t.re, im: ai - t.im };
-            }
+    dit_passes::<Z>(buf);
+}
+
+/// The first pass of [`dit`] on one quad (its twiddles are 1 and −j: no multiplications):
+/// `DFT(x)/4` of the four points `x` in bit-reversed order.
+#[inline(always)]
+pub(super) fn dit_quad([a, b, c, d]: [Cpx; 4]) -> [Cpx; 4] {
+    let (a1, b1) = half_bfly(a, b);
+    let (c1, d1) = half_bfly(c, d);
+    let ((a, c), (b, d)) = (half_bfly(a1, c1), half_bfly(b1, times_minus_j(d1)));
+    [a, b, c, d]
+}
+
+/// [`dit`] after its first pass: radix-4 passes (two radix-2 stages each, ¼ per pass) of
+/// lengths 16, 64 (and 256), a radix-2 pass last when `log2 N` is odd.
+pub(super) fn dit_passes<Z: FixedSize>(buf: &mut Hop<Z, Cpx>) {
+    let buf = buf.as_mut();
+    dit_radix4::<4>(buf, Z::radix4_twiddles());
+    dit_radix4::<16>(buf, Z::radix4_twiddles());
+    if Z::HOP == 256 {
+        dit_radix4::<64>(buf, Z::radix4_twiddles());
+    } else {
+        let (lo, hi) = buf.split_at_mut(buf.len() / 2);
+        for ((a, b), w) in lo.iter_mut().zip(hi.iter_mut()).zip(Z::twiddles().as_ref().iter().step_by(2)) {
+            let t = rotate_half(*b, w);
+            let (ar, ai) = (a.re >> 1, a.im >> 1);
+            *a = Cpx { re: ar + t.re, im: ai + t.im };
+            *b = Cpx { re: ar - t.re, im: ai - t.im };
         }
-        len *= 2;
     }
 }
 
-/// Decimation-in-frequency FFT, input natural, output in bit-reversed order: `buf ← DFT(buf)/N`.
+/// The `Q` twiddle triples of the radix-4 pass of length `4Q` (`Q` = 4, 16, 64), from the
+/// passes' table (theirs one after the other).
+#[inline(always)]
+fn pass_twiddles<const Q: usize>(table: &[Twiddle3]) -> &[Twiddle3] {
+    table.get((Q - 4) / 3..(Q - 4) / 3 + Q).unwrap_or_default()
+}
+
+/// One radix-4 decimation-in-time pass: each block of length `4Q` holds the DFTs/Q of the four
+/// interleaved quarters of its input in the order 0, 2, 1, 3 (bit reversal); it becomes their
+/// DFT/4Q.
+#[inline(always)]
+fn dit_radix4<const Q: usize>(buf: &mut [Cpx], table: &[Twiddle3]) {
+    let twiddles = pass_twiddles::<Q>(table);
+    for block in buf.chunks_exact_mut(4 * Q) {
+        let (x01, x23) = block.split_at_mut(2 * Q);
+        let (x0, x1) = x01.split_at_mut(Q);
+        let (x2, x3) = x23.split_at_mut(Q);
+        let quarters = x0.iter_mut().zip(x1.iter_mut()).zip(x2.iter_mut()).zip(x3.iter_mut());
+        for ((((a, c), b), d), w) in quarters.zip(twiddles) {
+            // X_j = A + W^j·B + W^2j·C + W^3j·D over a quarter of the outputs each, halved twice.
+            let u0 = Cpx { re: a.re >> 1, im: a.im >> 1 };
+            let u1 = rotate_half(*c, &w.w2);
+            let (p, m) = (add(u0, u1), sub(u0, u1));
+            let u2 = rotate_half(*b, &w.w1);
+            let u3 = rotate_half(*d, &w.w3);
+            let (r, s) = (add(u2, u3), sub(u2, u3));
+            (*a, *b) = half_bfly(p, r);
+            (*c, *d) = half_bfly(m, times_minus_j(s));
+        }
+    }
+}
+
+/// Decimation-in-frequency FFT, input natural, output in bit-reversed order: `buf ← DFT(buf)/N`
+/// ([`dit`]'s passes in reverse: [`dif_passes`], then [`dif_quad`] on every quad, which the
+/// synthesis fuses into its output).
+#[cfg(test)]
 pub(super) fn dif<Z: FixedSize>(buf: &mut Hop<Z, Cpx>) {
-    let (buf, twiddles) = (buf.as_mut(), Z::twiddles().as_ref());
-    let n = buf.len();
-    let mut len = n;
-    while len >= 8 {
-        let half = len / 2;
-        let step = 2 * n / len;
-        for block in buf.chunks_exact_mut(len) {
-            let (lo, hi) = block.split_at_mut(half);
-            for ((a, b), w) in lo.iter_mut().zip(hi.iter_mut()).zip(twiddles.iter().step_by(step)) {
-                let d = Cpx { re: a.re - b.re, im: a.im - b.im };
-                *a = Cpx { re: (a.re + b.re) >> 1, im: (a.im + b.im) >> 1 };
-                *b = rotate_half(d, w);
-            }
-        }
-        len /= 2;
-    }
-    // Stages of length 4 and 2: twiddles 1 and −j.
-    for quad in buf.chunks_exact_mut(4) {
+    dif_passes::<Z>(buf);
+    for quad in buf.as_mut().chunks_exact_mut(4) {
         if let [a, b, c, d] = quad {
-            let (a1, c1) = half_bfly(*a, *c);
-            let (b1, d1) = half_bfly(*b, *d);
-            (*a, *b) = half_bfly(a1, b1);
-            (*c, *d) = half_bfly(c1, times_minus_j(d1));
+            [*a, *b, *c, *d] = dif_quad([*a, *b, *c, *d]);
         }
     }
+}
+
+/// [`dif`] but its last pass.
+pub(super) fn dif_passes<Z: FixedSize>(buf: &mut Hop<Z, Cpx>) {
+    let buf = buf.as_mut();
+    if Z::HOP == 256 {
+        dif_radix4::<64>(buf, Z::radix4_twiddles());
+    } else {
+        let (lo, hi) = buf.split_at_mut(buf.len() / 2);
+        for ((a, b), w) in lo.iter_mut().zip(hi.iter_mut()).zip(Z::twiddles().as_ref().iter().step_by(2)) {
+            let d = sub(*a, *b);
+            *a = Cpx { re: (a.re + b.re) >> 1, im: (a.im + b.im) >> 1 };
+            *b = rotate_half(d, w);
+        }
+    }
+    dif_radix4::<16>(buf, Z::radix4_twiddles());
+    dif_radix4::<4>(buf, Z::radix4_twiddles());
+}
+
+/// The last pass of [`dif`] on one quad (twiddles 1 and −j): `DFT(x)/4` in bit-reversed order.
+#[inline(always)]
+pub(super) fn dif_quad([a, b, c, d]: [Cpx; 4]) -> [Cpx; 4] {
+    let (a1, c1) = half_bfly(a, c);
+    let (b1, d1) = half_bfly(b, d);
+    let ((a, b), (c, d)) = (half_bfly(a1, b1), half_bfly(c1, times_minus_j(d1)));
+    [a, b, c, d]
+}
+
+/// One radix-4 decimation-in-frequency pass, [`dit_radix4`]'s inverse order: each block
+/// (length `4Q`, natural order) becomes, per quarter 0, 1, 2, 3, the DFT/4 of the output bins
+/// `4k`, `4k + 2`, `4k + 1`, `4k + 3` with their twiddles applied.
+#[inline(always)]
+fn dif_radix4<const Q: usize>(buf: &mut [Cpx], table: &[Twiddle3]) {
+    let twiddles = pass_twiddles::<Q>(table);
+    for block in buf.chunks_exact_mut(4 * Q) {
+        let (x01, x23) = block.split_at_mut(2 * Q);
+        let (x0, x1) = x01.split_at_mut(Q);
+        let (x2, x3) = x23.split_at_mut(Q);
+        let quarters = x0.iter_mut().zip(x1.iter_mut()).zip(x2.iter_mut()).zip(x3.iter_mut());
+        for ((((a, b), c), d), w) in quarters.zip(twiddles) {
+            let (s0, d0) = half_bfly(*a, *c);
+            let (s1, d1) = half_bfly(*b, *d);
+            *a = Cpx { re: (s0.re + s1.re) >> 1, im: (s0.im + s1.im) >> 1 };
+            *b = rotate_half(sub(s0, s1), &w.w2);
+            let t = times_minus_j(d1);
+            *c = rotate_half(add(d0, t), &w.w1);
+            *d = rotate_half(sub(d0, t), &w.w3);
+        }
+    }
+}
+
+#[inline(always)]
+fn add(x: Cpx, y: Cpx) -> Cpx {
+    Cpx { re: x.re + y.re, im: x.im + y.im }
+}
+
+#[inline(always)]
+fn sub(x: Cpx, y: Cpx) -> Cpx {
+    Cpx { re: x.re - y.re, im: x.im - y.im }
 }
 
 /// Turns `Z = DFT_N(x[2n] + j·x[2n+1])/N` (natural order) into `X/2N`, `X` the 2N-point

@@ -44,13 +44,18 @@ pub trait FixedSize: FrameSize {
     /// `log2(N)`-bit bit reversal: the decimation-in-time FFT reads its input, and the
     /// decimation-in-frequency FFT leaves its output, in this order.
     fn bitrev() -> &'static Hop<Self, u8>;
+    /// The twiddles of the FFT's radix-4 passes of lengths `4Q` = 16, 64 (and 256 at N = 256),
+    /// one pass after the other, in the order the pass reads them: `(W^j, W^2j, W^3j)`,
+    /// `W = W_4Q`, for j in 0..Q.
+    fn radix4_twiddles() -> &'static [Twiddle3];
 }
 
 macro_rules! fixed_size {
-    ($size:ty, $n:expr, $window:ident, $twiddles:ident, $bitrev:ident) => {
+    ($size:ty, $n:expr, $window:ident, $twiddles:ident, $bitrev:ident, $radix4:ident, $passes:expr) => {
         static $window: [[i32; 2]; $n] = window_pairs::<$n>();
         static $twiddles: [Twiddle; $n] = twiddles::<$n>();
         static $bitrev: [u8; $n] = bitrev::<$n>();
+        static $radix4: [Twiddle3; $passes] = radix4_twiddles::<{ $passes }>();
 
         impl FixedSize for $size {
             #[inline(always)]
@@ -65,13 +70,17 @@ macro_rules! fixed_size {
             fn bitrev() -> &'static [u8; $n] {
                 &$bitrev
             }
+            #[inline(always)]
+            fn radix4_twiddles() -> &'static [Twiddle3] {
+                &$radix4
+            }
         }
     };
 }
 
-fixed_size!(Narrowband, 128, WINDOW_Q31_256, TWIDDLES_256, BITREV_256);
+fixed_size!(Narrowband, 128, WINDOW_Q31_256, TWIDDLES_256, BITREV_256, RADIX4_256, 4 + 16);
 #[cfg(feature = "wideband")]
-fixed_size!(Wideband, 256, WINDOW_Q31_512, TWIDDLES_512, BITREV_512);
+fixed_size!(Wideband, 256, WINDOW_Q31_512, TWIDDLES_512, BITREV_512, RADIX4_512, 4 + 16 + 64);
 
 /// The window of [`FixedSize::window_q31`] for `N` pairs (frame `2N`).
 const fn window_pairs<const N: usize>() -> [[i32; 2]; N] {
@@ -94,19 +103,48 @@ pub struct Twiddle {
     pub(super) s: i32,
 }
 
+/// `W_frame^k = c − j·s`, both Q31.
+const fn twiddle(k: usize, frame: usize) -> Twiddle {
+    let a = 2.0 * PI * k as f64 / frame as f64;
+    let q31 = 2147483648.0;
+    let lim = i32::MAX as i64;
+    Twiddle {
+        c: round_clamp(const_sin(a + PI / 2.0) * q31, -lim - 1, lim) as i32,
+        s: round_clamp(const_sin(a) * q31, -lim - 1, lim) as i32,
+    }
+}
+
 /// The twiddles of [`FixedSize::twiddles`] for `N` points (frame `2N`).
 const fn twiddles<const N: usize>() -> [Twiddle; N] {
     let mut t = [Twiddle { c: 0, s: 0 }; N];
     let mut k = 0;
     while k < N {
-        let a = 2.0 * PI * k as f64 / (2 * N) as f64;
-        let q31 = 2147483648.0;
-        let lim = i32::MAX as i64;
-        t[k] = Twiddle {
-            c: round_clamp(const_sin(a + PI / 2.0) * q31, -lim - 1, lim) as i32,
-            s: round_clamp(const_sin(a) * q31, -lim - 1, lim) as i32,
-        };
+        t[k] = twiddle(k, 2 * N);
         k += 1;
+    }
+    t
+}
+
+/// The three twiddles of one radix-4 butterfly: `W^j`, `W^2j`, `W^3j`.
+#[derive(Clone, Copy)]
+pub struct Twiddle3 {
+    pub(super) w1: Twiddle,
+    pub(super) w2: Twiddle,
+    pub(super) w3: Twiddle,
+}
+
+/// The twiddles of [`FixedSize::radix4_twiddles`], `LEN` of them (`LEN` = 4 + 16 (+ 64)).
+const fn radix4_twiddles<const LEN: usize>() -> [Twiddle3; LEN] {
+    let zero = Twiddle { c: 0, s: 0 };
+    let mut t = [Twiddle3 { w1: zero, w2: zero, w3: zero }; LEN];
+    let (mut q, mut i) = (4, 0);
+    while i < LEN {
+        let mut j = 0;
+        while j < q {
+            t[i] = Twiddle3 { w1: twiddle(j, 4 * q), w2: twiddle(2 * j, 4 * q), w3: twiddle(3 * j, 4 * q) };
+            (i, j) = (i + 1, j + 1);
+        }
+        q *= 4;
     }
     t
 }
