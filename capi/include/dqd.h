@@ -8,14 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Samples per hop: one call of [`dqd_process`] takes and gives this many.
-#define DQD_HOP 128
-
-// Sample rate the models are trained for, in Hz.
-#define DQD_SAMPLE_RATE 8000
-
-// Latency in samples: [`dqd_process`] returns the hop fed one call earlier (the first hop is silent).
-#define DQD_LATENCY_SAMPLES 128
+// The longest hop of any model, in samples (a 16 kHz model's): a buffer of this many `int16_t`
+// holds one hop of every model. A model's own hop: [`dqd_model_stream`].
+#define DQD_MAX_HOP 256
 
 // The f32 path (window, FFT and model in floating point; for cores with an FPU). A library
 // built without it (cargo feature `f32`) answers `DQD_ERR_BAD_PATH`.
@@ -29,7 +24,7 @@
 #define DQD_MODEL_WORDS 12
 
 // 64-bit words in a [`DqdDenoiser`].
-#define DQD_DENOISER_WORDS 424
+#define DQD_DENOISER_WORDS 808
 
 // Success.
 #define DQD_OK 0
@@ -89,7 +84,7 @@
 // The state buffer is smaller than `dqd_sizes` gives.
 #define DQD_ERR_STATE_TOO_SMALL -22
 
-// Input or output length differs from the model's.
+// Input or output length differs from the model's (for `dqd_process`: `samples` is not the model's hop).
 #define DQD_ERR_BAD_IO_LENGTH -23
 
 // The integer path was asked for, but the blob has no integer constants.
@@ -126,6 +121,18 @@ typedef struct dqd_model {
   uint64_t opaque[DQD_MODEL_WORDS];
 } dqd_model;
 
+// What a stream through a model looks like (`dqd_stream`): filled by `dqd_model_stream`.
+typedef struct dqd_stream {
+  // Sample rate the model is trained for, in Hz: 8000 or 16000.
+  uint32_t sample_rate;
+  // Samples per hop: each `dqd_process` call takes and gives this many (128 at 8 kHz, 256 at
+  // 16 kHz; at most `DQD_MAX_HOP`). 16 ms of audio.
+  size_t hop;
+  // Latency in samples: `dqd_process` gives back the hop fed one call earlier (the first hop of
+  // a stream is silent), so this equals `hop`.
+  size_t latency_samples;
+} dqd_stream;
+
 // A denoiser (`dqd_denoiser`): filled by `dqd_denoiser_init`, used by `dqd_process` and
 // `dqd_reset`. It refers to the blob, the arena and the state, which must stay in place and
 // untouched while it is used. It holds the front end's buffers (a few KiB): declare it static
@@ -146,6 +153,13 @@ extern "C" {
 // `blob` points to `len` readable bytes that stay unchanged while `*out`, or a denoiser made from
 // it, is used; `out` points to a writable `dqd_model`. Null pointers are reported, not followed.
 int32_t dqd_model_parse(const uint8_t *blob, size_t len, struct dqd_model *out);
+
+// Writes the sample rate, hop and latency of `model` into `*out`: [`dqd_process`] takes and
+// gives `out->hop` samples per call (128 for an 8 kHz model, 256 for a 16 kHz one).
+//
+// # Safety
+// `model` points to a readable `dqd_model`; `out` to a writable `dqd_stream`.
+int32_t dqd_model_stream(const struct dqd_model *model, struct dqd_stream *out);
 
 // Writes the arena and state bytes that `path` (`DQD_PATH_F32` or `DQD_PATH_INT`) needs for
 // `model` into `*arena_bytes` and `*state_bytes`.
@@ -174,14 +188,18 @@ int32_t dqd_denoiser_init(const struct dqd_model *model,
                           size_t state_bytes,
                           struct dqd_denoiser *out);
 
-// Denoises one hop: reads [`DQD_HOP`] samples from `input` and writes the hop fed one call
-// earlier to `output` (the first call of a stream gives silence). `input` may equal `output`;
-// neither may overlap the denoiser, its arena, its state or the blob.
+// Denoises one hop: reads `samples` samples from `input` and writes the hop fed one call
+// earlier to `output` (the first call of a stream gives silence). `samples` must be the model's
+// hop (`dqd_stream.hop` from [`dqd_model_stream`]; `DQD_ERR_BAD_IO_LENGTH` otherwise). `input`
+// may equal `output`; neither may overlap the denoiser, its arena, its state or the blob.
 //
 // # Safety
 // `denoiser` points to a `dqd_denoiser` that nothing else uses during the call; `input` to
-// [`DQD_HOP`] readable and `output` to [`DQD_HOP`] writable `int16_t`s (any alignment).
-int32_t dqd_process(struct dqd_denoiser *denoiser, const int16_t *input, int16_t *output);
+// `samples` readable and `output` to `samples` writable `int16_t`s (any alignment).
+int32_t dqd_process(struct dqd_denoiser *denoiser,
+                    const int16_t *input,
+                    int16_t *output,
+                    size_t samples);
 
 // Forgets the past: the next [`dqd_process`] starts a new stream.
 //

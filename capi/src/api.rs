@@ -1,20 +1,17 @@
 //! The exported functions. Each checks its pointers (null, alignment, overlap, a struct that no
 //! `dqd_*` call filled) before it forms a reference, and returns a status code.
 
-use crate::slots::{disjoint, DenoiserSlot, DqdDenoiser, DqdModel, ModelSlot, Path, Region};
-use crate::status::{code, name, status, DQD_ERR_BAD_PATH, DQD_ERR_NULL, DQD_ERR_OVERLAP};
-use crate::DQD_HOP;
+use crate::slots::{disjoint, DenoiserSlot, DqdDenoiser, DqdModel, DqdStream, ModelSlot, Path, Region};
+use crate::status::{code, name, status, DQD_ERR_BAD_IO_LENGTH, DQD_ERR_BAD_PATH, DQD_ERR_NULL, DQD_ERR_OVERLAP};
 use core::ffi::{c_char, c_void};
 use core::mem::size_of;
+use runtime::dsp::{Array, Hop};
 use runtime::pipeline::Denoise;
 #[cfg(feature = "f32")]
 use runtime::pipeline::F32Denoiser;
 #[cfg(feature = "int")]
 use runtime::pipeline::I8Denoiser;
-use runtime::Model;
-
-/// Bytes in one hop of samples.
-const HOP_BYTES: usize = DQD_HOP * size_of::<i16>();
+use runtime::{Feature, Model, Precision};
 
 /// Checks the blob of `len` bytes at `blob` (header, tables, CRC: `runtime/FORMAT.md`) without
 /// copying it, and fills `*out`. On error `*out` is marked unfilled.
@@ -47,6 +44,35 @@ unsafe fn model_parse(blob: *const u8, len: usize, out: *mut DqdModel) -> Result
     let model = Model::parse(bytes).map_err(code)?;
     // SAFETY: the caller's contract for `out`.
     unsafe { ModelSlot::write(out, region, model) }
+}
+
+/// Writes the sample rate, hop and latency of `model` into `*out`: [`dqd_process`] takes and
+/// gives `out->hop` samples per call (128 for an 8 kHz model, 256 for a 16 kHz one).
+///
+/// # Safety
+/// `model` points to a readable `dqd_model`; `out` to a writable `dqd_stream`.
+#[no_mangle]
+pub unsafe extern "C" fn dqd_model_stream(model: *const DqdModel, out: *mut DqdStream) -> i32 {
+    if out.is_null() {
+        return DQD_ERR_NULL;
+    }
+    // SAFETY: the caller's contract for `model`.
+    match unsafe { ModelSlot::get(model) }.and_then(|slot| stream(&slot.model)) {
+        Ok(s) => {
+            // SAFETY: `out` is non-null and writable (the caller's contract); an unaligned write
+            // accepts any address.
+            unsafe { out.write_unaligned(s) };
+            status(Ok(()))
+        }
+        Err(e) => e,
+    }
+}
+
+/// The stream of `model`: its front end's rate and hop, one hop of latency.
+fn stream(model: &Model<'_>) -> Result<DqdStream, i32> {
+    let fe = model.front_end().map_err(code)?;
+    let hop = usize::from(fe.hop);
+    Ok(DqdStream { sample_rate: u32::from(fe.sample_rate), hop, latency_samples: hop })
 }
 
 /// Writes the arena and state bytes that `path` (`DQD_PATH_F32` or `DQD_PATH_INT`) needs for
@@ -150,13 +176,21 @@ unsafe fn denoiser_init(
             // SAFETY: non-null, aligned, writable, disjoint regions that outlive the denoiser and
             // that nothing else touches (the caller's contract); every bit pattern is an `f32`.
             let (a, s) = unsafe { (arena.as_slice_mut::<f32>(), state.as_slice_mut::<f32>()) };
-            Path::F32(F32Denoiser::new(m, a, s).map_err(code)?)
+            if m.needs(Feature::Wideband, Precision::F32) {
+                Path::F32Wide(F32Denoiser::with_size(m, a, s).map_err(code)?)
+            } else {
+                Path::F32(F32Denoiser::with_size(m, a, s).map_err(code)?)
+            }
         }
         #[cfg(feature = "int")]
         crate::DQD_PATH_INT => {
             // SAFETY: as above; `i8` has no alignment and every bit pattern is an `i8`.
             let (a, s) = unsafe { (arena.as_slice_mut::<i8>(), state.as_slice_mut::<i8>()) };
-            Path::Int(I8Denoiser::new(m, a, s).map_err(code)?)
+            if m.needs(Feature::Wideband, Precision::Int) {
+                Path::IntWide(I8Denoiser::with_size(m, a, s).map_err(code)?)
+            } else {
+                Path::Int(I8Denoiser::with_size(m, a, s).map_err(code)?)
+            }
         }
         _ => return Err(DQD_ERR_BAD_PATH),
     };
@@ -164,15 +198,21 @@ unsafe fn denoiser_init(
     unsafe { DenoiserSlot::write(out, regions, den) }
 }
 
-/// Denoises one hop: reads [`DQD_HOP`] samples from `input` and writes the hop fed one call
-/// earlier to `output` (the first call of a stream gives silence). `input` may equal `output`;
-/// neither may overlap the denoiser, its arena, its state or the blob.
+/// Denoises one hop: reads `samples` samples from `input` and writes the hop fed one call
+/// earlier to `output` (the first call of a stream gives silence). `samples` must be the model's
+/// hop (`dqd_stream.hop` from [`dqd_model_stream`]; `DQD_ERR_BAD_IO_LENGTH` otherwise). `input`
+/// may equal `output`; neither may overlap the denoiser, its arena, its state or the blob.
 ///
 /// # Safety
 /// `denoiser` points to a `dqd_denoiser` that nothing else uses during the call; `input` to
-/// [`DQD_HOP`] readable and `output` to [`DQD_HOP`] writable `int16_t`s (any alignment).
+/// `samples` readable and `output` to `samples` writable `int16_t`s (any alignment).
 #[no_mangle]
-pub unsafe extern "C" fn dqd_process(denoiser: *mut DqdDenoiser, input: *const i16, output: *mut i16) -> i32 {
+pub unsafe extern "C" fn dqd_process(
+    denoiser: *mut DqdDenoiser,
+    input: *const i16,
+    output: *mut i16,
+    samples: usize,
+) -> i32 {
     if input.is_null() || output.is_null() {
         return DQD_ERR_NULL;
     }
@@ -181,26 +221,47 @@ pub unsafe extern "C" fn dqd_process(denoiser: *mut DqdDenoiser, input: *const i
         Ok(s) => s,
         Err(e) => return e,
     };
-    let io = [Region::of(input, HOP_BYTES), Region::of(output, HOP_BYTES)];
+    if samples != slot.path.hop() {
+        return DQD_ERR_BAD_IO_LENGTH;
+    }
+    let bytes = samples.saturating_mul(size_of::<i16>());
+    let io = [Region::of(input, bytes), Region::of(output, bytes)];
     if io.iter().any(|r| slot.regions.iter().any(|s| r.overlaps(*s))) {
         return DQD_ERR_OVERLAP;
     }
-    let (mut hop_in, mut hop_out) = ([0i16; DQD_HOP], [0i16; DQD_HOP]);
-    // SAFETY: `input` holds HOP_BYTES readable bytes outside every buffer the denoiser refers to
-    // (checked above); byte copies accept any alignment.
-    unsafe { core::ptr::copy_nonoverlapping(input.cast::<u8>(), hop_in.as_mut_ptr().cast::<u8>(), HOP_BYTES) };
-    let r = match &mut slot.path {
-        #[cfg(feature = "f32")]
-        Path::F32(d) => d.process(&hop_in, &mut hop_out),
-        #[cfg(feature = "int")]
-        Path::Int(d) => d.process(&hop_in, &mut hop_out),
+    // SAFETY: `input` and `output` hold the denoiser's hop of samples (the caller's contract,
+    // `samples` checked against the hop), outside every buffer the denoiser refers to (checked).
+    let r = unsafe {
+        match &mut slot.path {
+            #[cfg(feature = "f32")]
+            Path::F32(d) => run(d, input, output),
+            #[cfg(feature = "f32")]
+            Path::F32Wide(d) => run(d, input, output),
+            #[cfg(feature = "int")]
+            Path::Int(d) => run(d, input, output),
+            #[cfg(feature = "int")]
+            Path::IntWide(d) => run(d, input, output),
+        }
     };
-    if let Err(e) = r {
-        return code(e);
-    }
-    // SAFETY: `output` holds HOP_BYTES writable bytes outside every buffer the denoiser refers to.
-    unsafe { core::ptr::copy_nonoverlapping(hop_out.as_ptr().cast::<u8>(), output.cast::<u8>(), HOP_BYTES) };
-    status(Ok(()))
+    status(r)
+}
+
+/// One hop through `d`: the samples copied in from `input`, the output copied out to `output`
+/// (after the input is read, so the two may be the same buffer).
+///
+/// # Safety
+/// `input` points to one hop of `d` (`D::Size::HOP` samples) readable, `output` to one hop
+/// writable, both outside every buffer `d` refers to; any alignment.
+unsafe fn run<D: Denoise>(d: &mut D, input: *const i16, output: *mut i16) -> Result<(), i32> {
+    let (mut x, mut y): (Hop<D::Size, i16>, Hop<D::Size, i16>) = (Array::filled(0), Array::filled(0));
+    let bytes = core::mem::size_of_val(x.as_ref());
+    // SAFETY: `input` holds `bytes` readable bytes (the caller's contract) and `x` is a local
+    // buffer of `bytes`; byte copies accept any alignment.
+    unsafe { core::ptr::copy_nonoverlapping(input.cast::<u8>(), x.as_mut().as_mut_ptr().cast::<u8>(), bytes) };
+    d.process(&x, &mut y).map_err(code)?;
+    // SAFETY: `output` holds `bytes` writable bytes (the caller's contract), `y` as many.
+    unsafe { core::ptr::copy_nonoverlapping(y.as_ref().as_ptr().cast::<u8>(), output.cast::<u8>(), bytes) };
+    Ok(())
 }
 
 /// Forgets the past: the next [`dqd_process`] starts a new stream.
@@ -212,12 +273,7 @@ pub unsafe extern "C" fn dqd_reset(denoiser: *mut DqdDenoiser) -> i32 {
     // SAFETY: the caller's contract for `denoiser`.
     match unsafe { DenoiserSlot::get(denoiser) } {
         Ok(slot) => {
-            match &mut slot.path {
-                #[cfg(feature = "f32")]
-                Path::F32(d) => d.reset(),
-                #[cfg(feature = "int")]
-                Path::Int(d) => d.reset(),
-            }
+            slot.path.reset();
             status(Ok(()))
         }
         Err(e) => e,

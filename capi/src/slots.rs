@@ -1,8 +1,10 @@
 //! The two structs C allocates (`dqd_model`, `dqd_denoiser`: opaque arrays of 64-bit words), what
-//! Rust keeps in them, and the checks that turn a raw pointer from C into a reference.
+//! Rust keeps in them, the checks that turn a raw pointer from C into a reference, and the one
+//! struct C reads (`dqd_stream`).
 
 use crate::status::{DQD_ERR_MISALIGNED, DQD_ERR_NOT_INITIALISED, DQD_ERR_NULL, DQD_ERR_OVERLAP};
 use core::mem::{align_of, size_of};
+use runtime::dsp::{Narrowband, Wideband};
 #[cfg(feature = "f32")]
 use runtime::pipeline::F32Denoiser;
 #[cfg(feature = "int")]
@@ -12,7 +14,21 @@ use runtime::Model;
 /// 64-bit words in a [`DqdModel`].
 pub const DQD_MODEL_WORDS: usize = 12;
 /// 64-bit words in a [`DqdDenoiser`].
-pub const DQD_DENOISER_WORDS: usize = 424;
+pub const DQD_DENOISER_WORDS: usize = 808;
+
+/// What a stream through a model looks like (`dqd_stream`): filled by `dqd_model_stream`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DqdStream {
+    /// Sample rate the model is trained for, in Hz: 8000 or 16000.
+    pub sample_rate: u32,
+    /// Samples per hop: each `dqd_process` call takes and gives this many (128 at 8 kHz, 256 at
+    /// 16 kHz; at most `DQD_MAX_HOP`). 16 ms of audio.
+    pub hop: usize,
+    /// Latency in samples: `dqd_process` gives back the hop fed one call earlier (the first hop of
+    /// a stream is silent), so this equals `hop`.
+    pub latency_samples: usize,
+}
 
 /// A parsed model (`dqd_model`): filled by `dqd_model_parse`, read by `dqd_sizes` and
 /// `dqd_denoiser_init`. It refers to the blob, which must stay in place while it is used.
@@ -94,14 +110,49 @@ pub(crate) struct ModelSlot {
     pub(crate) model: Model<'static>,
 }
 
-/// The denoiser of one path. The C struct has room for the larger one whichever the path: no
-/// heap to box into.
+/// The denoiser of one path and one frame size (8 kHz [`Narrowband`], 16 kHz [`Wideband`]). The
+/// C struct has room for the largest whichever the path and size: no heap to box into.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Path {
     #[cfg(feature = "f32")]
-    F32(F32Denoiser<'static, i16>),
+    F32(F32Denoiser<'static, i16, Narrowband>),
+    #[cfg(feature = "f32")]
+    F32Wide(F32Denoiser<'static, i16, Wideband>),
     #[cfg(feature = "int")]
-    Int(I8Denoiser<'static>),
+    Int(I8Denoiser<'static, Narrowband>),
+    #[cfg(feature = "int")]
+    IntWide(I8Denoiser<'static, Wideband>),
+}
+
+impl Path {
+    /// Samples per hop of this denoiser's frame size.
+    pub(crate) fn hop(&self) -> usize {
+        use runtime::dsp::FrameSize;
+        match self {
+            #[cfg(feature = "f32")]
+            Path::F32(_) => Narrowband::HOP,
+            #[cfg(feature = "int")]
+            Path::Int(_) => Narrowband::HOP,
+            #[cfg(feature = "f32")]
+            Path::F32Wide(_) => Wideband::HOP,
+            #[cfg(feature = "int")]
+            Path::IntWide(_) => Wideband::HOP,
+        }
+    }
+
+    /// Forgets the past: the next hop starts a stream.
+    pub(crate) fn reset(&mut self) {
+        match self {
+            #[cfg(feature = "f32")]
+            Path::F32(d) => d.reset(),
+            #[cfg(feature = "f32")]
+            Path::F32Wide(d) => d.reset(),
+            #[cfg(feature = "int")]
+            Path::Int(d) => d.reset(),
+            #[cfg(feature = "int")]
+            Path::IntWide(d) => d.reset(),
+        }
+    }
 }
 
 /// What a [`DqdDenoiser`] holds: the denoiser and the caller memory it refers to.

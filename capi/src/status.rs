@@ -43,7 +43,7 @@ pub const DQD_ERR_UNSUPPORTED: i32 = -20;
 pub const DQD_ERR_ARENA_TOO_SMALL: i32 = -21;
 /// The state buffer is smaller than `dqd_sizes` gives.
 pub const DQD_ERR_STATE_TOO_SMALL: i32 = -22;
-/// Input or output length differs from the model's.
+/// Input or output length differs from the model's (for `dqd_process`: `samples` is not the model's hop).
 pub const DQD_ERR_BAD_IO_LENGTH: i32 = -23;
 /// The integer path was asked for, but the blob has no integer constants.
 pub const DQD_ERR_NO_INTEGER_PATH: i32 = -24;
@@ -77,8 +77,8 @@ pub(crate) fn code(e: Error) -> i32 {
         Error::InvalidField(_) => DQD_ERR_INVALID_FIELD,
         Error::ShapeMismatch(_) => DQD_ERR_SHAPE_MISMATCH,
         Error::SizeMismatch => DQD_ERR_SIZE_MISMATCH,
-        // The C API runs the 8 kHz front end: a 16 kHz blob is a front end it does not implement;
-        // a runtime part the library was built without is one too.
+        // A front end without a pipeline here (the 8 and 16 kHz ones have one each), or a
+        // runtime part the library was built without.
         Error::Unsupported(_) | Error::FrameMismatch { .. } | Error::MissingFeature(_) => DQD_ERR_UNSUPPORTED,
         Error::ArenaTooSmall { .. } => DQD_ERR_ARENA_TOO_SMALL,
         Error::StateTooSmall { .. } => DQD_ERR_STATE_TOO_SMALL,

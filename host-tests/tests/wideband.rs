@@ -96,3 +96,13 @@ fn the_shipped_16k_model_denoises_the_16k_clip_on_every_target() {
     eprintln!("models/gru16k.dqem on the 16 kHz clip (host, integer path): {before:.2} → {after:.2} dB");
     assert!(after >= before + 1.5, "{before:.2} → {after:.2} dB");
 }
+
+/// The shipped 16 kHz model through the C API (`capi/examples/m4` with `libdqd.a`) on the 16 kHz
+/// demo clip, both paths: it agrees with the host (bit-exact on the integer path, within the f32
+/// tolerance on the f32 path) within the M4's RAM.
+#[test]
+fn the_shipped_16k_model_runs_through_the_c_api_on_m4() {
+    let blob_path = repo_root().join("models/gru16k.dqem");
+    let rows = host_agreement("gru16k", &blob_path, &["m4-c", "m4-c-int"]).unwrap_or_else(|e| panic!("{e:#}"));
+    eprintln!("{AGREEMENT_HEADER}\n{}", rows.join("\n"));
+}

@@ -1,5 +1,6 @@
 /* The denoiser from C on a Cortex-M4F under QEMU (mps2-an386): the demo clip in flash through
- * libdqd hop by hop. Writes out.raw (int16 LE samples) and frames.bin (uint32 LE SysTick ticks per
+ * libdqd hop by hop, in hops of the model's length (dqd_model_stream: 128 samples at 8 kHz, 256
+ * at 16 kHz). Writes out.raw (int16 LE samples) and frames.bin (uint32 LE SysTick ticks per
  * hop) into QEMU's working directory over semihosting and prints a calibration line and a
  * summary; exits 0 on success. The build defines DQD_EXAMPLE_PATH (DQD_PATH_F32 or DQD_PATH_INT)
  * and ARENA_BYTES / STATE_BYTES (from the blob header, checked here against dqd_sizes). */
@@ -66,22 +67,25 @@ static int fail(const char *what, int32_t rc) {
     return 1;
 }
 
-static int denoise(const uint8_t *samples, size_t n, uint32_t *frames) {
+/* One hop of samples: room for any model's (DQD_MAX_HOP), `hop_len` of it used. */
+static int16_t hop[DQD_MAX_HOP];
+
+static int denoise(const uint8_t *samples, size_t n, size_t hop_len, uint32_t *frames) {
     int out = sh_open_write("out.raw"), costs = sh_open_write("frames.bin");
     if (out < 0 || costs < 0) {
         return fail("opening out.raw / frames.bin", DQD_OK);
     }
-    for (size_t at = 0; at < n; at += DQD_HOP) {
-        int16_t hop[DQD_HOP] = {0};
-        size_t k = n - at < DQD_HOP ? n - at : DQD_HOP;
+    for (size_t at = 0; at < n; at += hop_len) {
+        size_t k = n - at < hop_len ? n - at : hop_len;
+        memset(hop, 0, sizeof hop);
         memcpy(hop, samples + 2 * at, 2 * k);
         uint32_t t0 = now();
-        int32_t rc = dqd_process(&denoiser, hop, hop);
+        int32_t rc = dqd_process(&denoiser, hop, hop, hop_len);
         uint32_t cost = (now() - t0) & SYST_MASK;
         if (rc != DQD_OK) {
             return fail("dqd_process", rc);
         }
-        if (sh_write(out, hop, sizeof hop) != 0 || sh_write(costs, &cost, sizeof cost) != 0) {
+        if (sh_write(out, hop, 2 * hop_len) != 0 || sh_write(costs, &cost, sizeof cost) != 0) {
             return fail("writing out.raw / frames.bin", DQD_OK);
         }
         (*frames)++;
@@ -98,10 +102,15 @@ int main(void) {
     sh_put_u32(units);
     sh_puts(" counter units\n");
     dqd_model model;
+    dqd_stream stream;
     size_t arena_bytes, state_bytes;
     int32_t rc = dqd_model_parse(example_blob, (size_t)(example_blob_end - example_blob), &model);
     if (rc != DQD_OK) {
         return fail("dqd_model_parse", rc);
+    }
+    rc = dqd_model_stream(&model, &stream);
+    if (rc != DQD_OK || stream.hop > DQD_MAX_HOP) {
+        return fail("dqd_model_stream", rc);
     }
     rc = dqd_sizes(&model, DQD_EXAMPLE_PATH, &arena_bytes, &state_bytes);
     if (rc != DQD_OK || arena_bytes > sizeof arena || state_bytes > sizeof state) {
@@ -117,7 +126,7 @@ int main(void) {
         return fail("reading the clip (not a WAV file)", DQD_OK);
     }
     uint32_t frames = 0;
-    if (denoise(samples, n, &frames) != 0) {
+    if (denoise(samples, n, stream.hop, &frames) != 0) {
         return 1;
     }
     sh_puts("done: frames=");
