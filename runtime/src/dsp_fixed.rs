@@ -28,11 +28,12 @@
 //!
 //! | target | instructions per hop (analysis and features + mask and synthesis) | code | tables | RAM | stack |
 //! |---|---|---|---|---|---|
-//! | RV32IMAC | 23.5k + 16.5k = 40k (8% of 32 MHz × 16 ms) | 4.3 KB | 2.8 KB | 1556 B | ≤ 80 B |
-//! | ARMv6-M (Cortex-M0/M0+) | ≈ 82k + 71k = 153k | 7.1 KB | 2.8 KB | 1556 B | ≤ 176 B |
+//! | RV32IMAC | 22.7k + 16.2k = 39k (8% of 32 MHz × 16 ms) | 4.3 KB | 2.8 KB | 1560 B | ≤ 80 B |
+//! | ARMv6-M (Cortex-M0/M0+) | ≈ 82k + 71k = 153k | 7.1 KB | 2.8 KB | 1560 B | ≤ 176 B |
 //!
 //! RAM is the struct alone (`size_of::<FixedFrontEnd>()`): the spectrum kept between the
-//! calls (1 KiB), the previous hop and the overlap-add tail; twice that at 16 kHz.
+//! calls (1 KiB), the previous hop (and its magnitude scan) and the overlap-add tail; about
+//! twice that at 16 kHz.
 //!
 //! [`crate::pipeline::I8Denoiser`] runs it with the model, one hop at a time.
 
@@ -75,6 +76,8 @@ pub struct FixedFrontEnd<Z: FixedSize = Narrowband> {
     /// Spectrum of the current frame (slot 0: DC in `re`, Nyquist in `im`); FFT work area.
     spec: Hop<Z, Cpx>,
     prev: Hop<Z, i16>,
+    /// OR over `prev` of `x ^ (x >> 31)` (|x|, less 1 below 0): half of the next frame's scan.
+    prev_or: i32,
     tail: Hop<Z, i16>,
     /// Block exponent `s` of `spec`: the spectrum of the samples/32768 is `spec · 2^−(30−L+s)`
     /// with `L = log2(FRAME)` (8 or 9).
@@ -112,6 +115,7 @@ impl<Z: FixedSize> FixedFrontEnd<Z> {
         FixedFrontEnd {
             spec: Array::filled(Cpx::default()),
             prev: Array::filled(0),
+            prev_or: 0,
             tail: Array::filled(0),
             exp: 0,
             log_mul: log_mul.0,
@@ -125,6 +129,7 @@ impl<Z: FixedSize> FixedFrontEnd<Z> {
     pub fn reset(&mut self) {
         self.spec = Array::filled(Cpx::default());
         self.prev = Array::filled(0);
+        self.prev_or = 0;
         self.tail = Array::filled(0);
         self.exp = 0;
         self.norm = UNMASKED_NORM;
@@ -199,8 +204,7 @@ impl<Z: FixedSize> FixedFrontEnd<Z> {
     #[inline(never)]
     pub fn synthesize(&mut self, out: &mut Hop<Z, i16>) {
         let s2 = core::mem::replace(&mut self.norm, UNMASKED_NORM);
-        let (shl, shr) = (s2.max(0) as u32, (-s2).max(0) as u32);
-        fft::split_inverse::<Z>(&mut self.spec, shl, shr);
+        fft::split_inverse::<Z>(&mut self.spec, s2);
         fft::dif_passes::<Z>(&mut self.spec);
         // Time samples t = y_f·2^(28−L+s+s2) (y_f in units of full scale), out = y_f·w·2^15
         // = mulh(t, w_q31)·2^−(12−L+s+s2), rounded; 12−L+s+s2 ≥ 0 (≥ 1 at 8 kHz), and past 31
@@ -233,10 +237,11 @@ impl<Z: FixedSize> FixedFrontEnd<Z> {
         // `x ^ (x >> 31)` is |x| for x ≥ 0 and |x| − 1 below: −2^bits ≤ x < 2^bits, so
         // x << (30 − bits) is in [−2^30, 2^30) and mulh by the Q31 window (≤ 1) halves it: every
         // component ends in [−2^29, 2^29). In units of full scale, p = x_f·w·2^(30+s).
-        let or = self.prev.as_ref().iter().chain(hop.as_ref()).fold(0i32, |acc, x| {
+        let hop_or = hop.as_ref().iter().fold(0i32, |acc, x| {
             let x = i32::from(*x);
             acc | (x ^ (x >> 31))
         });
+        let or = core::mem::replace(&mut self.prev_or, hop_or) | hop_or;
         let s = 14 - (32 - or.leading_zeros() as i32);
         let up = (s + 16) as u32; // 15..=30
         let n = Z::HOP;

@@ -251,14 +251,25 @@ pub(super) fn split_forward<Z: FixedSize>(buf: &mut Hop<Z, Cpx>) {
     }
 }
 
-/// The inverse of [`split_forward`], reading each value as `(v >> shr) << shl` (the block
-/// normalisation, fused): from `Y` (packed like `split_forward`'s output) it writes
-/// `conj(Z)` with `Z_k = E_k + j·O_k`, `E_k = (Y_k + conj Y_{N−k})/2`,
-/// `O_k = (Y_k − conj Y_{N−k})·W^{−k}/2`, so that `conj(DFT_N(conj Z)/N)` is
-/// `y[2n] + j·y[2n+1]` with `y` the 2N-point inverse DFT of `Y`.
-pub(super) fn split_inverse<Z: FixedSize>(buf: &mut Hop<Z, Cpx>, shl: u32, shr: u32) {
+/// The inverse of [`split_forward`], reading each value as `v · 2^s2` (the block
+/// normalisation, fused: a shift up for `s2 ≥ 0`, a floored shift down below): from `Y` (packed
+/// like `split_forward`'s output) it writes `conj(Z)` with `Z_k = E_k + j·O_k`,
+/// `E_k = (Y_k + conj Y_{N−k})/2`, `O_k = (Y_k − conj Y_{N−k})·W^{−k}/2`, so that
+/// `conj(DFT_N(conj Z)/N)` is `y[2n] + j·y[2n+1]` with `y` the 2N-point inverse DFT of `Y`.
+pub(super) fn split_inverse<Z: FixedSize>(buf: &mut Hop<Z, Cpx>, s2: i32) {
+    // One copy of the loop per direction: a single shift per value.
+    let (shl, shr) = (s2.max(0) as u32, (-s2).max(0) as u32);
+    if shr == 0 {
+        split_inverse_with::<Z>(buf, |v| v << shl);
+    } else {
+        split_inverse_with::<Z>(buf, |v| v >> shr);
+    }
+}
+
+/// [`split_inverse`] with the normalisation `norm`.
+#[inline(always)]
+fn split_inverse_with<Z: FixedSize>(buf: &mut Hop<Z, Cpx>, norm: impl Fn(i32) -> i32) {
     let (buf, twiddles) = (buf.as_mut(), Z::twiddles().as_ref());
-    let norm = |v: i32| (v >> shr) << shl;
     let (lo, hi) = buf.split_at_mut(buf.len() / 2);
     if let Some(z) = lo.first_mut() {
         let (dc, nyq) = (norm(z.re), norm(z.im));
