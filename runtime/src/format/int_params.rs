@@ -89,10 +89,19 @@ impl BiasQ<'_> {
         self.value(n)
     }
 
-    /// `(bias_q[n], bias_q[n + 1])`: the two outputs of a row pair in one call.
-    #[inline(never)]
+    /// `(bias_q[n], bias_q[n + 1])`: the two outputs of a row pair (`(0, 0)` when `n + 1` is out
+    /// of range). Inlined: the i16 constants come as one 4-byte read, and the row-pair loop keeps
+    /// the shift's set-up out of the loop.
+    #[inline(always)]
     pub fn pair_at(&self, n: usize) -> (i64, i64) {
-        (self.value(n), self.value(n.wrapping_add(1)))
+        match *self {
+            BiasQ::I16 { values, lshift } => {
+                let w = u32_at(values, 2 * n, Part::Header).unwrap_or(0);
+                let [a, b] = [w as u16, (w >> 16) as u16].map(|v| i64::from(v as i16).wrapping_shl(lshift));
+                (a, b)
+            }
+            BiasQ::I64(_) => (self.value(n), self.value(n.wrapping_add(1))),
+        }
     }
 
     #[inline(always)]

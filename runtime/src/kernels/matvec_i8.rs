@@ -102,8 +102,7 @@ fn rows_fixed_i8<const B: usize>(
     }
     let mut rows = p.data.chunks_exact(row_bytes);
     // One multiplier for the whole tensor: the level sums of a row need no group boundaries.
-    let finish =
-        |acc: i64, n: usize| params.requant(acc.wrapping_mul(m).wrapping_add(min_term).wrapping_add(params.bias_at(n)));
+    let finish = |acc: i64, bias: i64| params.requant(acc.wrapping_mul(m).wrapping_add(min_term).wrapping_add(bias));
     let mut done = 0;
     if B <= 4 {
         let mut pairs = out.chunks_exact_mut(2);
@@ -117,21 +116,22 @@ fn rows_fixed_i8<const B: usize>(
                     sb += b;
                 }
             }
+            let (ba, bb) = params.bias.pair_at(done);
             if let [ya, yb] = yy {
-                *ya = finish(sa, done);
-                *yb = finish(sb, done + 1);
+                *ya = finish(sa, ba);
+                *yb = finish(sb, bb);
             }
             done += 2;
         }
         for y in pairs.into_remainder() {
             let row = rows.next().ok_or(Error::KernelShape)?;
-            *y = finish(row_sum_fixed_i8::<B>(row, taps, tap_bytes, gs, narrow), done);
+            *y = finish(row_sum_fixed_i8::<B>(row, taps, tap_bytes, gs, narrow), params.bias_at(done));
             done += 1;
         }
     } else {
         for y in out.iter_mut() {
             let row = rows.next().ok_or(Error::KernelShape)?;
-            *y = finish(row_sum_fixed_i8::<B>(row, taps, tap_bytes, gs, narrow), done);
+            *y = finish(row_sum_fixed_i8::<B>(row, taps, tap_bytes, gs, narrow), params.bias_at(done));
             done += 1;
         }
     }
