@@ -134,22 +134,35 @@ fn pass_twiddles<const Q: usize>(table: &[Twiddle3]) -> &[Twiddle3] {
 /// DFT/4Q.
 #[inline(always)]
 fn dit_radix4<const Q: usize>(buf: &mut [Cpx], table: &[Twiddle3]) {
+    for_each_quarter::<Q>(buf, table, |a, c, b, d, w| {
+        // X_j = A + W^j·B + W^2j·C + W^3j·D over a quarter of the outputs each, halved twice.
+        let u0 = Cpx { re: a.re >> 1, im: a.im >> 1 };
+        let u1 = rotate_half(*c, &w.w2);
+        let (p, m) = (add(u0, u1), sub(u0, u1));
+        let u2 = rotate_half(*b, &w.w1);
+        let u3 = rotate_half(*d, &w.w3);
+        let (r, s) = (add(u2, u3), sub(u2, u3));
+        (*a, *b) = half_bfly(p, r);
+        (*c, *d) = half_bfly(m, times_minus_j(s));
+    });
+}
+
+/// Calls `f` on the four quarters' `j`-th values and the `j`-th twiddle triple of the radix-4
+/// pass of length `4Q`, for every block of `buf` and every `j < Q`.
+#[inline(always)]
+fn for_each_quarter<const Q: usize>(
+    buf: &mut [Cpx],
+    table: &[Twiddle3],
+    mut f: impl FnMut(&mut Cpx, &mut Cpx, &mut Cpx, &mut Cpx, &Twiddle3),
+) {
     let twiddles = pass_twiddles::<Q>(table);
     for block in buf.chunks_exact_mut(4 * Q) {
         let (x01, x23) = block.split_at_mut(2 * Q);
         let (x0, x1) = x01.split_at_mut(Q);
         let (x2, x3) = x23.split_at_mut(Q);
         let quarters = x0.iter_mut().zip(x1.iter_mut()).zip(x2.iter_mut()).zip(x3.iter_mut());
-        for ((((a, c), b), d), w) in quarters.zip(twiddles) {
-            // X_j = A + W^j·B + W^2j·C + W^3j·D over a quarter of the outputs each, halved twice.
-            let u0 = Cpx { re: a.re >> 1, im: a.im >> 1 };
-            let u1 = rotate_half(*c, &w.w2);
-            let (p, m) = (add(u0, u1), sub(u0, u1));
-            let u2 = rotate_half(*b, &w.w1);
-            let u3 = rotate_half(*d, &w.w3);
-            let (r, s) = (add(u2, u3), sub(u2, u3));
-            (*a, *b) = half_bfly(p, r);
-            (*c, *d) = half_bfly(m, times_minus_j(s));
+        for ((((a, b), c), d), w) in quarters.zip(twiddles) {
+            f(a, b, c, d, w);
         }
     }
 }
@@ -198,22 +211,15 @@ pub(super) fn dif_quad([a, b, c, d]: [Cpx; 4]) -> [Cpx; 4] {
 /// `4k`, `4k + 2`, `4k + 1`, `4k + 3` with their twiddles applied.
 #[inline(always)]
 fn dif_radix4<const Q: usize>(buf: &mut [Cpx], table: &[Twiddle3]) {
-    let twiddles = pass_twiddles::<Q>(table);
-    for block in buf.chunks_exact_mut(4 * Q) {
-        let (x01, x23) = block.split_at_mut(2 * Q);
-        let (x0, x1) = x01.split_at_mut(Q);
-        let (x2, x3) = x23.split_at_mut(Q);
-        let quarters = x0.iter_mut().zip(x1.iter_mut()).zip(x2.iter_mut()).zip(x3.iter_mut());
-        for ((((a, b), c), d), w) in quarters.zip(twiddles) {
-            let (s0, d0) = half_bfly(*a, *c);
-            let (s1, d1) = half_bfly(*b, *d);
-            *a = Cpx { re: (s0.re + s1.re) >> 1, im: (s0.im + s1.im) >> 1 };
-            *b = rotate_half(sub(s0, s1), &w.w2);
-            let t = times_minus_j(d1);
-            *c = rotate_half(add(d0, t), &w.w1);
-            *d = rotate_half(sub(d0, t), &w.w3);
-        }
-    }
+    for_each_quarter::<Q>(buf, table, |a, b, c, d, w| {
+        let (s0, d0) = half_bfly(*a, *c);
+        let (s1, d1) = half_bfly(*b, *d);
+        *a = Cpx { re: (s0.re + s1.re) >> 1, im: (s0.im + s1.im) >> 1 };
+        *b = rotate_half(sub(s0, s1), &w.w2);
+        let t = times_minus_j(d1);
+        *c = rotate_half(add(d0, t), &w.w1);
+        *d = rotate_half(sub(d0, t), &w.w3);
+    });
 }
 
 #[inline(always)]
