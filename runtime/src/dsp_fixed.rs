@@ -50,7 +50,7 @@ mod wide_tests;
 
 use crate::dsp::{Array, Hop, Narrowband, POWER_FLOOR};
 use fft::{mulh, wide_mul, Cpx};
-use pairs::{overlap_add, windowed_pair, windowed_pairs};
+use pairs::{overlap_add, window_quarters, windowed_pair, windowed_pairs};
 pub use tables::FixedSize;
 use tables::{LOG2_Q16, LOG2_STEPS};
 
@@ -213,8 +213,7 @@ impl<Z: FixedSize> FixedFrontEnd<Z> {
         let (spec, n) = (self.spec.as_ref(), Z::HOP);
         // The FFT's last pass turns the quad at 4·rev(k) into the time pairs k, k + N/2, k + N/4
         // and k + 3N/4 (N = HOP pairs), as the analysis loads them.
-        let (win_old, win_new) = Z::window_q31().as_ref().split_at(n / 2);
-        let ((w0, w1), (w2, w3)) = (win_old.split_at(n / 4), win_new.split_at(n / 4));
+        let [w0, w1, w2, w3] = window_quarters::<Z>();
         let (o0, o1) = out.as_mut().split_at_mut(n / 2);
         let (t0, t1) = self.tail.as_mut().split_at_mut(n / 2);
         let outs =
@@ -247,8 +246,7 @@ impl<Z: FixedSize> FixedFrontEnd<Z> {
         let n = Z::HOP;
         // The quad at 4·rev(k) holds the pairs k, k + N/2, k + N/4, k + 3N/4 (N = HOP pairs):
         // one from each quarter of the frame.
-        let (win_old, win_new) = Z::window_q31().as_ref().split_at(n / 2);
-        let ((w0, w1), (w2, w3)) = (win_old.split_at(n / 4), win_new.split_at(n / 4));
+        let [w0, w1, w2, w3] = window_quarters::<Z>();
         let ((x0, x1), (x2, x3)) = (self.prev.as_ref().split_at(n / 2), hop.as_ref().split_at(n / 2));
         let spec = self.spec.as_mut();
         let quarter = |x, w| windowed_pairs(x, w, up);

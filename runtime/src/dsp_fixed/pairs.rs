@@ -2,6 +2,18 @@
 //! the synthesis window and the overlap-add on the way out.
 
 use super::fft::{mulh, Cpx};
+use super::tables::FixedSize;
+
+/// The window's four quarters in frame order (`N` = `Z::HOP` pairs: pairs `[0, N/4)`,
+/// `[N/4, N/2)`, `[N/2, 3N/4)`, `[3N/4, N)`): the FFT's first pass, and its inverse's last, take
+/// pair `k` of each quarter together.
+#[inline(always)]
+pub(super) fn window_quarters<Z: FixedSize>() -> [&'static [[i32; 2]]; 4] {
+    let n = Z::HOP;
+    let (old, new) = Z::window_q31().as_ref().split_at(n / 2);
+    let ((w0, w1), (w2, w3)) = (old.split_at(n / 4), new.split_at(n / 4));
+    [w0, w1, w2, w3]
+}
 
 /// The sample pairs of `x`, shifted up by `up` and windowed by `w` (Q31): `x·2^up·w/2`.
 #[inline(always)]
