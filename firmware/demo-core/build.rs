@@ -39,6 +39,7 @@ fn main() -> Result<(), String> {
     let blob = std::fs::read(&blob_path).map_err(|e| format!("cannot read {}: {e}", blob_path.display()))?;
     let m = runtime::Model::parse(&blob).map_err(|e| format!("model blob {} is invalid: {e}", blob_path.display()))?;
     check_features(&m, &blob_path)?;
+    warn_slow_widths(&m, &blob_path);
     let h = m.header();
     let out = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?);
     let sizes = format!(
@@ -72,7 +73,7 @@ fn check_features(m: &runtime::Model<'_>, blob: &Path) -> Result<(), String> {
         .into_iter()
         .filter(|&f| m.needs(f, runtime::Precision::Int))
         .map(|f| f.name())
-        .filter(|name| std::env::var_os(format!("CARGO_FEATURE_{}", name.to_uppercase().replace('-', "_"))).is_none())
+        .filter(|name| !has_feature(name))
         .collect();
     if missing.is_empty() {
         return Ok(());
@@ -83,4 +84,29 @@ fn check_features(m: &runtime::Model<'_>, blob: &Path) -> Result<(), String> {
          features\"); build with `--features {list}` (qemu-demo), or turn them on in demo-core",
         blob.display()
     ))
+}
+
+/// Warns (the build goes on) about the bit widths of the blob's groups whose unrolled kernel
+/// bodies this build leaves out (`width-N`, never needed): they run on the any-width body,
+/// bit-identical and several times slower.
+fn warn_slow_widths(m: &runtime::Model<'_>, blob: &Path) {
+    let slow: Vec<&str> = (1..=8)
+        .filter_map(runtime::Feature::width)
+        .filter(|&f| m.runs_fastest_with(f, runtime::Precision::Int))
+        .map(|f| f.name())
+        .filter(|name| !has_feature(name))
+        .collect();
+    if !slow.is_empty() {
+        let list = slow.join(",");
+        println!(
+            "cargo:warning=model blob {} has groups of widths whose unrolled kernel bodies this build \
+             leaves out; they run on the any-width body (same output, slower): add `--features {list}`",
+            blob.display()
+        );
+    }
+}
+
+/// Whether this build of demo-core has cargo feature `name`.
+fn has_feature(name: &str) -> bool {
+    std::env::var_os(format!("CARGO_FEATURE_{}", name.to_uppercase().replace('-', "_"))).is_some()
 }

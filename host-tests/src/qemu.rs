@@ -151,6 +151,10 @@ pub fn build_pkg(pkg: &str, t: &Target, model: &Path, clip: &Path) -> Result<Pat
         .env("DQ_CLIP", clip)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    if pkg == "qemu-demo" {
+        // Its defaults (every width's kernel bodies) are for a bare build; the blob says which.
+        cmd.arg("--no-default-features");
+    }
     let features = match pkg {
         "qemu-demo" => demo_features(t, model)?,
         _ if blob_is_wideband(model) => "wideband".into(),
@@ -184,7 +188,8 @@ fn blob_is_wideband(model: &Path) -> bool {
 
 /// qemu-demo's features for `t` and the blob at `model`: the target's, the runtime parts the blob
 /// runs fastest with on `t`'s path (`runtime::Model::runs_fastest_with`: `wideband` for a 16 kHz
-/// front end, its ops', the fixed-width kernels for its tensors of one width),
+/// front end, its ops', the fixed-width kernels for its tensors of one width, the unrolled bodies
+/// of its groups' widths),
 /// `classify` for a blob whose output is class scores (a blob that does not parse is left to the
 /// firmware build to report).
 fn demo_features(t: &Target, model: &Path) -> Result<String> {

@@ -31,11 +31,30 @@ pub enum Feature {
     Conv2d,
     /// `pool`: avgpool and maxpool nodes.
     Pool,
+    /// `width-1` … `width-8`: the mixed-width kernels' unrolled group bodies for groups of that
+    /// many bits. Never needed: a width left out runs on the any-width body, bit-identical and
+    /// slower; a build with only the widths its blob uses is smaller and, with fewer bodies to
+    /// dispatch among, no slower. This one: `width-1`.
+    Width1,
+    /// `width-2`.
+    Width2,
+    /// `width-3`.
+    Width3,
+    /// `width-4`.
+    Width4,
+    /// `width-5`.
+    Width5,
+    /// `width-6`.
+    Width6,
+    /// `width-7`.
+    Width7,
+    /// `width-8`.
+    Width8,
 }
 
 impl Feature {
     /// Every feature, in declaration order.
-    pub const ALL: [Feature; 7] = [
+    pub const ALL: [Feature; 15] = [
         Feature::FixedWidthKernels,
         Feature::AnyGroupSize,
         Feature::Wideband,
@@ -43,7 +62,31 @@ impl Feature {
         Feature::Gru,
         Feature::Conv2d,
         Feature::Pool,
+        Feature::Width1,
+        Feature::Width2,
+        Feature::Width3,
+        Feature::Width4,
+        Feature::Width5,
+        Feature::Width6,
+        Feature::Width7,
+        Feature::Width8,
     ];
+
+    /// The `width-N` feature of `b`-bit groups (`None` past 8: those always take the any-width
+    /// body).
+    pub const fn width(b: u8) -> Option<Feature> {
+        match b {
+            1 => Some(Feature::Width1),
+            2 => Some(Feature::Width2),
+            3 => Some(Feature::Width3),
+            4 => Some(Feature::Width4),
+            5 => Some(Feature::Width5),
+            6 => Some(Feature::Width6),
+            7 => Some(Feature::Width7),
+            8 => Some(Feature::Width8),
+            _ => None,
+        }
+    }
 
     /// The cargo feature's name.
     pub const fn name(self) -> &'static str {
@@ -55,6 +98,14 @@ impl Feature {
             Feature::Gru => "gru",
             Feature::Conv2d => "conv2d",
             Feature::Pool => "pool",
+            Feature::Width1 => "width-1",
+            Feature::Width2 => "width-2",
+            Feature::Width3 => "width-3",
+            Feature::Width4 => "width-4",
+            Feature::Width5 => "width-5",
+            Feature::Width6 => "width-6",
+            Feature::Width7 => "width-7",
+            Feature::Width8 => "width-8",
         }
     }
 
@@ -68,6 +119,14 @@ impl Feature {
             Feature::Gru => cfg!(feature = "gru"),
             Feature::Conv2d => cfg!(feature = "conv2d"),
             Feature::Pool => cfg!(feature = "pool"),
+            Feature::Width1 => cfg!(feature = "width-1"),
+            Feature::Width2 => cfg!(feature = "width-2"),
+            Feature::Width3 => cfg!(feature = "width-3"),
+            Feature::Width4 => cfg!(feature = "width-4"),
+            Feature::Width5 => cfg!(feature = "width-5"),
+            Feature::Width6 => cfg!(feature = "width-6"),
+            Feature::Width7 => cfg!(feature = "width-7"),
+            Feature::Width8 => cfg!(feature = "width-8"),
         }
     }
 
@@ -110,16 +169,29 @@ impl Model<'_> {
             Feature::Wideband => self.front_end().is_ok_and(|fe| u32::from(fe.sample_rate) == WIDEBAND_RATE),
             Feature::FixedWidthKernels => path == Precision::F32 && self.any_packed(|p| fixed_width(&p)),
             Feature::AnyGroupSize => self.any_packed(|p| usize::from(p.group_size) != FAST_GROUP_SIZE),
-            _ => (0..self.n_nodes()).any(|i| self.node(i).is_ok_and(|n| Feature::of_node(&n) == Some(f))),
+            Feature::GroupedConv | Feature::Gru | Feature::Conv2d | Feature::Pool => {
+                (0..self.n_nodes()).any(|i| self.node(i).is_ok_and(|n| Feature::of_node(&n) == Some(f)))
+            }
+            Feature::Width1
+            | Feature::Width2
+            | Feature::Width3
+            | Feature::Width4
+            | Feature::Width5
+            | Feature::Width6
+            | Feature::Width7
+            | Feature::Width8 => false,
         }
     }
 
     /// Whether this blob runs at full speed on `path` only with feature `f`: what it
     /// [`needs`](Self::needs), and on the integer path also [`Feature::FixedWidthKernels`] where
     /// it has a tensor of one width 1–8 (without them such a tensor runs, bit-identical, on the
-    /// slower mixed-width kernel). The parts a firmware build for this blob should turn on.
+    /// slower mixed-width kernel), and the `width-N` of every width its groups use. The parts a
+    /// firmware build for this blob should turn on.
     pub fn runs_fastest_with(&self, f: Feature, path: Precision) -> bool {
-        self.needs(f, path) || (f == Feature::FixedWidthKernels && self.any_packed(|p| fixed_width(&p)))
+        self.needs(f, path)
+            || (f == Feature::FixedWidthKernels && self.any_packed(|p| fixed_width(&p)))
+            || self.any_packed(|p| uses_width(&p, f))
     }
 
     /// [`Error::MissingFeature`] with the first feature this blob needs on `path` that this build
@@ -135,6 +207,11 @@ impl Model<'_> {
     fn any_packed(&self, pred: impl Fn(Packed<'_>) -> bool) -> bool {
         (0..self.n_tensors()).any(|i| self.tensor(i).is_ok_and(|t| matches!(t.weights, Weights::Packed(p) if pred(p))))
     }
+}
+
+/// Whether a packed tensor has a group whose width's unrolled bodies are feature `f`.
+fn uses_width(p: &Packed<'_>, f: Feature) -> bool {
+    p.bits_iter().take(p.n_groups()).any(|b| Feature::width(b) == Some(f))
 }
 
 /// Whether a packed tensor takes a fixed-width kernel: every group 1–8 bits, rows in order.

@@ -5,6 +5,7 @@ use crate::format::{Act, FrontEnd, Layout};
 use crate::pipeline::{F32Denoiser, I8Denoiser};
 use crate::writer::GraphWriter;
 use crate::{Error, Feature, Model, Precision};
+use std::string::String;
 use std::vec;
 use std::vec::Vec;
 
@@ -52,22 +53,35 @@ fn a_blob_needs_the_features_of_its_front_end_tensors_and_ops() {
 }
 
 #[test]
-fn a_blob_with_one_width_runs_fastest_with_the_fixed_width_kernels_on_both_paths() {
+fn a_blob_runs_fastest_with_the_bodies_of_its_widths_and_one_width_with_the_fixed_width_kernels() {
     let fastest = |b: &[u8], path| -> Vec<Feature> {
         let m = Model::parse(b).unwrap();
         Feature::ALL.into_iter().filter(|&f| m.runs_fastest_with(f, path)).collect()
     };
     let fixed = blob(NARROW, 64, &[3], false);
-    assert_eq!(fastest(&fixed, Precision::Int), [Feature::FixedWidthKernels]);
-    assert_eq!(fastest(&fixed, Precision::F32), [Feature::FixedWidthKernels]);
+    assert_eq!(fastest(&fixed, Precision::Int), [Feature::FixedWidthKernels, Feature::Width3]);
+    assert_eq!(fastest(&fixed, Precision::F32), [Feature::FixedWidthKernels, Feature::Width3]);
     let mixed = blob(WIDE, 16, &[2, 3], true);
-    assert_eq!(fastest(&mixed, Precision::Int), needs(&mixed, Precision::Int), "mixed widths: what it needs");
+    let mut want = needs(&mixed, Precision::Int);
+    want.extend([Feature::Width2, Feature::Width3]);
+    assert_eq!(fastest(&mixed, Precision::Int), want, "mixed widths: what it needs and its widths' bodies");
+    let wide = blob(NARROW, 64, &[1, 5, 8], false);
+    assert_eq!(fastest(&wide, Precision::F32), [Feature::Width1, Feature::Width5, Feature::Width8]);
+    // A width is never needed: without its bodies its groups run on the any-width body.
+    assert_eq!(needs(&wide, Precision::F32), []);
 }
 
 #[test]
 fn every_feature_has_its_cargo_name() {
     let names: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
-    assert_eq!(names, ["fixed-width-kernels", "any-group-size", "wideband", "grouped-conv", "gru", "conv2d", "pool"]);
+    let widths: Vec<String> = (1..=8).map(|b| std::format!("width-{b}")).collect();
+    assert_eq!(
+        names[..7],
+        ["fixed-width-kernels", "any-group-size", "wideband", "grouped-conv", "gru", "conv2d", "pool"]
+    );
+    assert_eq!(names[7..], widths);
+    assert!((1..=8).all(|b| Feature::width(b).map(Feature::name) == Some(widths[usize::from(b) - 1].as_str())));
+    assert_eq!((Feature::width(0), Feature::width(9)), (None, None));
     let e = std::format!("{}", Error::MissingFeature(Feature::Wideband));
     assert!(e.contains("`wideband`") && e.contains("leaves out"), "{e}");
 }

@@ -202,6 +202,7 @@ impl Iterator for Widths<'_> {
 /// generic, for widths 1..=8 only (`$default` otherwise): the fast paths, where wider widths are
 /// rare enough that a copy of the kernel each would only cost flash (they share the any-width
 /// kernels).
+#[cfg(any(feature = "fixed-width-kernels", test))]
 macro_rules! dispatch_bits_upto8 {
     ($b:expr, $f:ident, $default:expr, ($($arg:expr),*)) => {
         dispatch_bits_upto8!($b, $f, [], $default, ($($arg),*))
@@ -220,7 +221,37 @@ macro_rules! dispatch_bits_upto8 {
         }
     };
 }
+#[cfg(any(feature = "fixed-width-kernels", test))]
 pub(crate) use dispatch_bits_upto8;
+
+/// [`dispatch_bits_upto8`] for the mixed-width kernels' group bodies, with only the widths this
+/// build unrolls (the `width-1` … `width-8` features; [`crate::Feature::Width`]): any other width
+/// takes `$default`, the any-width body, which gives the same results (tested) more slowly. A
+/// firmware build names the widths its model's groups use and carries no other copies.
+macro_rules! dispatch_built_width {
+    ($b:expr, $f:ident, [$($extra:tt)*], $default:expr, ($($arg:expr),*)) => {
+        match $b {
+            #[cfg(feature = "width-1")]
+            1 => $f::<1 $(, $extra)*>($($arg),*),
+            #[cfg(feature = "width-2")]
+            2 => $f::<2 $(, $extra)*>($($arg),*),
+            #[cfg(feature = "width-3")]
+            3 => $f::<3 $(, $extra)*>($($arg),*),
+            #[cfg(feature = "width-4")]
+            4 => $f::<4 $(, $extra)*>($($arg),*),
+            #[cfg(feature = "width-5")]
+            5 => $f::<5 $(, $extra)*>($($arg),*),
+            #[cfg(feature = "width-6")]
+            6 => $f::<6 $(, $extra)*>($($arg),*),
+            #[cfg(feature = "width-7")]
+            7 => $f::<7 $(, $extra)*>($($arg),*),
+            #[cfg(feature = "width-8")]
+            8 => $f::<8 $(, $extra)*>($($arg),*),
+            _ => $default,
+        }
+    };
+}
+pub(crate) use dispatch_built_width;
 
 #[cfg(test)]
 mod tests {

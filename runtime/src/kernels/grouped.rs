@@ -4,7 +4,7 @@
 //! order, so a group may span several output rows (depthwise) or a row may hold several groups;
 //! the walk needs neither to line up.
 
-use super::bits::{dispatch_bits_upto8, split_group, unpack8, LevelReader};
+use super::bits::{dispatch_built_width, split_group, unpack8, LevelReader};
 use crate::error::Error;
 use crate::format::{GroupBits, Layout, Packed, Weights, MAX_KERNEL};
 
@@ -132,7 +132,7 @@ pub(crate) fn for_each_chunk(p: &Packed<'_>, mut f: impl FnMut(u8, [u32; 8])) ->
         let b = bits.next().unwrap_or(0);
         let (g, rest) = split_group(data, gs, b).ok_or(Error::KernelShape)?;
         data = rest;
-        dispatch_bits_upto8!(b, chunks_fixed, chunks_any(g, b, &mut f), (g, &mut f));
+        dispatch_built_width!(b, chunks_fixed, [], chunks_any(g, b, &mut f), (g, &mut f));
     }
     Ok(())
 }
@@ -195,7 +195,7 @@ impl<'a> LevelWalk<'a> {
             self.b = b;
         }
         let (c, rest) = self.group.split_at_checked(usize::from(self.b)).ok_or(Error::KernelShape)?;
-        self.chunk = dispatch_bits_upto8!(self.b, unpack8, read8_any(c, self.b), (c));
+        self.chunk = dispatch_built_width!(self.b, unpack8, [], read8_any(c, self.b), (c));
         (self.group, self.pos) = (rest, 0);
         Ok(())
     }

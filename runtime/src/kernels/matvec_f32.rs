@@ -1,7 +1,9 @@
 //! The f32 path's matrix-vector product (cores with an FPU): `y = W·[x_taps] + b` with W packed,
 //! f32 or f16, walking the weights row by row and adding each group with [`super::dot_f32`].
 
-use super::bits::{dispatch_bits_upto8, skip_groups, split_group};
+#[cfg(feature = "fixed-width-kernels")]
+use super::bits::dispatch_bits_upto8;
+use super::bits::{dispatch_built_width, skip_groups, split_group};
 use super::dot_f32::{dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32};
 #[cfg(feature = "any-group-size")]
 use super::shape::SHORT_GROUP_SIZE;
@@ -224,10 +226,16 @@ fn row_pair_sums_f32<const G: usize>(
             Some(x) => {
                 for xs in x.chunks_exact(seg) {
                     let b = bits.next().unwrap_or(0);
-                    *data = if !chunked || b > 8 {
-                        add_pair_dot_any_f32(xs, data, b, sa, sb)
+                    *data = if chunked {
+                        dispatch_built_width!(
+                            b,
+                            add_pair_dot_f32,
+                            [],
+                            add_pair_dot_any_f32(xs, data, b, sa, sb),
+                            (xs, *data, sa, sb)
+                        )
                     } else {
-                        dispatch_bits_upto8!(b, add_pair_dot_f32, None, (xs, *data, sa, sb))
+                        add_pair_dot_any_f32(xs, data, b, sa, sb)
                     }
                     .ok_or(Error::KernelShape)?;
                 }
@@ -254,10 +262,16 @@ fn row_sums_f32<const G: usize>(
             Some(x) => {
                 for xg in x.chunks_exact(gs) {
                     let b = bits.next().unwrap_or(0);
-                    *data = if !chunked || b > 8 {
-                        add_dot_any_f32(xg, data, b, sums)
+                    *data = if chunked {
+                        dispatch_built_width!(
+                            b,
+                            add_dot_f32,
+                            [G],
+                            add_dot_any_f32(xg, data, b, sums),
+                            (xg, *data, sums)
+                        )
                     } else {
-                        dispatch_bits_upto8!(b, add_dot_f32, [G], None, (xg, *data, sums))
+                        add_dot_any_f32(xg, data, b, sums)
                     }
                     .ok_or(Error::KernelShape)?;
                 }

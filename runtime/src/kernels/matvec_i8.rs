@@ -6,7 +6,9 @@
 //! to its row's i64 sum at once; the group bodies (one per width up to 8 bits) are inlined into
 //! the group loop, and the loop reads the widths from the bit-width table a word at a time.
 
-use super::bits::{dispatch_bits_upto8, skip_groups, split_group, Widths};
+#[cfg(feature = "fixed-width-kernels")]
+use super::bits::dispatch_bits_upto8;
+use super::bits::{dispatch_built_width, skip_groups, split_group, Widths};
 use super::dot_i8::{
     dot_chunks_i8, dot_group_any_i8, dot_group_any_wide_i8, dot_group_i8, dot_pair_any_i8, dot_pair_i8, fits_i32,
 };
@@ -210,10 +212,16 @@ fn row_sum_i8<const G: usize>(
         };
         for xg in x.chunks_exact(gs) {
             let b = widths.next_width();
-            *data = if !chunked || b > 8 {
-                add_group_any_i8(xg, data, b, m, &mut acc)
+            *data = if chunked {
+                dispatch_built_width!(
+                    b,
+                    add_group_i8,
+                    [G],
+                    add_group_any_i8(xg, data, b, m, &mut acc),
+                    (xg, *data, m, &mut acc)
+                )
             } else {
-                dispatch_bits_upto8!(b, add_group_i8, [G], None, (xg, *data, m, &mut acc))
+                add_group_any_i8(xg, data, b, m, &mut acc)
             }
             .ok_or(Error::KernelShape)?;
         }
@@ -282,13 +290,21 @@ fn row_pair_sum_i8<const S: usize>(
                 }};
             }
             let (sa, sb, mb) = match b {
+                #[cfg(feature = "width-1")]
                 1 if chunked => pair!(1),
+                #[cfg(feature = "width-2")]
                 2 if chunked => pair!(2),
+                #[cfg(feature = "width-3")]
                 3 if chunked => pair!(3),
+                #[cfg(feature = "width-4")]
                 4 if chunked => pair!(4),
+                #[cfg(feature = "width-5")]
                 5 if chunked => pair!(5),
+                #[cfg(feature = "width-6")]
                 6 if chunked => pair!(6),
+                #[cfg(feature = "width-7")]
                 7 if chunked => pair!(7),
+                #[cfg(feature = "width-8")]
                 8 if chunked => pair!(8),
                 _ => {
                     let (g, rest) = split_group(data, 2 * seg, b).ok_or(Error::KernelShape)?;
