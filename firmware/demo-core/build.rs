@@ -2,8 +2,12 @@
 //! own parser, and sizes the static activation arenas from its header (FORMAT.md).
 //!
 //! `DQ_MODEL`: blob path (relative paths are from the repository root); default
-//! `models/conv8k.dqem`. `DQ_CLIP`: mono 16-bit WAV at the model's rate (8 kHz, or 16 kHz for a
-//! 16 kHz blob in qemu-demo's `wideband` build); default `data/clip/noisy.wav`.
+//! `models/conv8k.dqem` (8 kHz), or with feature `default-16k` the project's default model
+//! `models/gru16k.dqem` (16 kHz). `DQ_CLIP`: mono 16-bit WAV at the model's rate; default
+//! `data/clip/noisy.wav` for an 8 kHz blob, `data/clip-16k/noisy.wav` for a 16 kHz one.
+//!
+//! Besides the arena sizes, `sizes.rs` names the blob's frame size (`Size`: `runtime::dsp`'s
+//! `Narrowband` or `Wideband`), from which a firmware takes its sample rate, hop and buffers.
 use std::path::{Path, PathBuf};
 
 fn repo_root() -> Result<PathBuf, String> {
@@ -32,14 +36,20 @@ fn main() -> Result<(), String> {
         return Ok(());
     }
     let root = repo_root()?;
-    let blob_path = pick("DQ_MODEL", "models/conv8k.dqem", &root)?;
-    let clip_path = pick("DQ_CLIP", "data/clip/noisy.wav", &root)?;
+    let default_model = if std::env::var_os("CARGO_FEATURE_DEFAULT_16K").is_some() {
+        "models/gru16k.dqem"
+    } else {
+        "models/conv8k.dqem"
+    };
+    let blob_path = pick("DQ_MODEL", default_model, &root)?;
     println!("cargo:rerun-if-changed={}", blob_path.display());
-    println!("cargo:rerun-if-changed={}", clip_path.display());
     let blob = std::fs::read(&blob_path).map_err(|e| format!("cannot read {}: {e}", blob_path.display()))?;
     let m = runtime::Model::parse(&blob).map_err(|e| format!("model blob {} is invalid: {e}", blob_path.display()))?;
     check_features(&m, &blob_path)?;
     warn_slow_widths(&m, &blob_path);
+    let (size, default_clip) = frame_size(&m, &blob_path)?;
+    let clip_path = pick("DQ_CLIP", default_clip, &root)?;
+    println!("cargo:rerun-if-changed={}", clip_path.display());
     let h = m.header();
     let out = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?);
     let sizes = format!(
@@ -47,7 +57,9 @@ fn main() -> Result<(), String> {
          pub const F32_ARENA: usize = {};\npub const F32_STATE: usize = {};\n\
          pub const I8_ARENA: usize = {};\npub const I8_STATE: usize = {};\n\
          pub const INPUT_LEN: usize = {};\npub const OUTPUT_LEN: usize = {};\n\
-         pub const BLOB_LEN: usize = {};\npub const HAS_INT: bool = {};\n",
+         pub const BLOB_LEN: usize = {};\npub const HAS_INT: bool = {};\n\
+         /// The blob's frame size: its sample rate, frame and hop.\n\
+         pub type Size = runtime::dsp::{size};\n",
         h.f32_arena_len,
         h.f32_state_len,
         h.i8_arena_len,
@@ -62,6 +74,18 @@ fn main() -> Result<(), String> {
     println!("cargo:rustc-env=DQ_BLOB_FILE={}", blob_path.display());
     println!("cargo:rustc-env=DQ_CLIP_FILE={}", clip_path.display());
     Ok(())
+}
+
+/// The `runtime::dsp` frame-size type of the blob's front end and the default clip at its rate.
+fn frame_size(m: &runtime::Model<'_>, blob: &Path) -> Result<(&'static str, &'static str), String> {
+    let fe = m.front_end().map_err(|e| format!("model blob {}: {e}", blob.display()))?;
+    match (fe.sample_rate, fe.frame) {
+        (8000, 256) => Ok(("Narrowband", "data/clip/noisy.wav")),
+        (16000, 512) => Ok(("Wideband", "data/clip-16k/noisy.wav")),
+        (rate, frame) => {
+            Err(format!("model blob {}: no front end of {rate} Hz, {frame}-sample frames", blob.display()))
+        }
+    }
 }
 
 /// Fails the build if the blob needs runtime parts (cargo features) this build leaves out,

@@ -33,8 +33,8 @@ pub fn repo_root() -> PathBuf {
 pub const DEFAULT_MODEL: &str = "models/gru16k.dqem";
 
 /// The 8 kHz conv denoiser: what a firmware crate built by hand carries without `DQ_MODEL`
-/// (firmware/demo-core/build.rs; it needs no optional runtime part, and the board crate is
-/// 8 kHz), and the model of the 8 kHz demo tests.
+/// (firmware/demo-core/build.rs, unless its feature `default-16k` is on, as in the board's
+/// default build; it needs no optional runtime part), and the model of the 8 kHz demo tests.
 pub const NARROWBAND_MODEL: &str = "models/conv8k.dqem";
 
 /// The model a task runs when none is named: `DQ_MODEL` (relative to the repository root) if

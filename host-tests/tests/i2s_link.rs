@@ -1,21 +1,38 @@
 //! The STM32F411 board's audio path without the board: I2S sample formats (INMP441 in,
 //! MAX98357A out), the DMA-interrupt hand-over to the stream loop with its overrun and underrun
 //! accounting, and the per-window cycle statistics. A simulated board fires one receive and one
-//! transmit "DMA interrupt" per hop period.
+//! transmit "DMA interrupt" per hop period. Each hand-over test runs at both hops the board
+//! builds for: 128 samples (8 kHz blob) and 256 (16 kHz blob), i.e. DMA buffers of 512 and 1024
+//! half-words.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests
 
 use std::cell::RefCell;
 
-use demo_core::i2s::{decode_hop, encode_hop, i16_to_slot, slot_to_i16, HopWords, LinkStats, Slot, HOP_HALFWORDS};
+use demo_core::i2s::{
+    decode_hop, encode_hop, halfwords_of, hop_halfwords, i16_to_slot, slot_to_i16, LinkStats, Slot, HALFWORDS_PER_FRAME,
+};
 use demo_core::{hop_budget_cycles, run, CycleWindow, NoCounter, QueueSink, QueueSource, RunStats};
 use heapless::spsc::{Consumer, Producer, Queue};
+use host_tests::clip::clip_at;
 use host_tests::qemu::NumPath;
-use host_tests::{narrowband_model, reference, repo_root};
-use runtime::dsp::{Hop, HOP};
+use host_tests::{narrowband_model, reference, repo_root, DEFAULT_MODEL};
+use runtime::dsp::{FrameSize, Hop, Narrowband, Wideband};
 use runtime::pipeline::{Denoise, F32Denoiser};
 
-/// Room for two hops (an spsc queue holds N - 1 items).
-const QUEUE: usize = 2 * HOP + 1;
+/// DMA buffer lengths (half-words) of the two hops.
+const W8K: usize = halfwords_of::<Narrowband>();
+const W16K: usize = halfwords_of::<Wideband>();
+/// Input and output queue lengths of the board: room for two hops (an spsc queue holds N - 1
+/// items).
+const Q8K: usize = 2 * Narrowband::HOP + 1;
+const Q16K: usize = 2 * Wideband::HOP + 1;
+
+#[test]
+fn buffer_lengths_follow_the_hop() {
+    assert_eq!((W8K, W16K), (512, 1024));
+    assert_eq!(hop_halfwords(Narrowband::HOP), W8K);
+    assert_eq!(W16K / HALFWORDS_PER_FRAME, Wideband::HOP);
+}
 
 fn slot(word: u32) -> i16 {
     slot_to_i16((word >> 16) as u16, word as u16)
@@ -49,8 +66,8 @@ fn amp_slot_round_trips_every_sample() {
 
 /// A DMA buffer as the INMP441 fills it: `samples` in `mic` slot (24 bits, low byte of the
 /// 24 rounding down), the other slot floating (garbage).
-fn mic_words(samples: &[i16], mic: Slot) -> HopWords {
-    let mut words = [0u16; HOP_HALFWORDS];
+fn mic_words<const W: usize>(samples: &[i16], mic: Slot) -> [u16; W] {
+    let mut words = [0u16; W];
     for (i, frame) in words.chunks_exact_mut(4).enumerate() {
         let s = samples.get(i).copied().unwrap_or(0);
         let (hi, lo) = (s as u16, 0x7F00);
@@ -66,9 +83,15 @@ fn mic_words(samples: &[i16], mic: Slot) -> HopWords {
 
 #[test]
 fn decode_reads_the_mic_slot_and_ignores_the_other() {
-    let samples: Vec<i16> = (0..HOP as i32).map(|i| (i * 517 - 30_000) as i16).collect();
+    decode_case::<W8K>();
+    decode_case::<W16K>();
+}
+
+fn decode_case<const W: usize>() {
+    let hop = W / HALFWORDS_PER_FRAME;
+    let samples: Vec<i16> = (0..hop as i32).map(|i| (i * 517 - 30_000) as i16).collect();
     for mic in [Slot::Left, Slot::Right] {
-        let words = mic_words(&samples, mic);
+        let words = mic_words::<W>(&samples, mic);
         assert_eq!(decode_hop(&words, mic).collect::<Vec<_>>(), samples);
         let other = if mic == Slot::Left { Slot::Right } else { Slot::Left };
         assert_ne!(decode_hop(&words, other).collect::<Vec<_>>(), samples);
@@ -77,8 +100,13 @@ fn decode_reads_the_mic_slot_and_ignores_the_other() {
 
 #[test]
 fn encode_puts_the_sample_in_both_slots() {
-    let samples: Vec<i16> = (0..HOP as i32).map(|i| (i * 255 - 16_000) as i16).collect();
-    let mut words = [0xFFFFu16; HOP_HALFWORDS];
+    encode_case::<W8K>();
+    encode_case::<W16K>();
+}
+
+fn encode_case<const W: usize>() {
+    let samples: Vec<i16> = (0..(W / HALFWORDS_PER_FRAME) as i32).map(|i| (i * 255 - 16_000) as i16).collect();
+    let mut words = [0xFFFFu16; W];
     encode_hop(samples.iter().copied(), &mut words);
     assert_eq!(decode_hop(&words, Slot::Left).collect::<Vec<_>>(), samples);
     assert_eq!(decode_hop(&words, Slot::Right).collect::<Vec<_>>(), samples);
@@ -92,18 +120,24 @@ fn encode_puts_the_sample_in_both_slots() {
 
 #[test]
 fn hops_are_handed_over_whole_and_in_order() {
-    let hop = |k: i16| -> Vec<i16> { (0..HOP as i16).map(|i| k * 1000 + i).collect() };
-    let mut q = Queue::<i16, QUEUE>::new();
+    handover_case::<W8K, Q8K>();
+    handover_case::<W16K, Q16K>();
+}
+
+fn handover_case<const W: usize, const Q: usize>() {
+    let n = W / HALFWORDS_PER_FRAME;
+    let hop = |k: i16| -> Vec<i16> { (0..n as i16).map(|i| k * 1000 + i).collect() };
+    let mut q = Queue::<i16, Q>::new();
     let (mut tx, mut rx) = q.split();
     let mut link = LinkStats::default();
-    link.receive(&mic_words(&hop(1), Slot::Left), Slot::Left, &mut tx);
-    link.receive(&mic_words(&hop(2), Slot::Left), Slot::Left, &mut tx);
+    link.receive(&mic_words::<W>(&hop(1), Slot::Left), Slot::Left, &mut tx);
+    link.receive(&mic_words::<W>(&hop(2), Slot::Left), Slot::Left, &mut tx);
     // Hops 1 and 2 not yet read: no room for hop 3, dropped whole.
-    link.receive(&mic_words(&hop(3), Slot::Left), Slot::Left, &mut tx);
-    assert_eq!((link.hops_in, link.overruns), (2, 1));
-    let first: Vec<i16> = (0..HOP).map(|_| rx.dequeue().unwrap()).collect();
+    link.receive(&mic_words::<W>(&hop(3), Slot::Left), Slot::Left, &mut tx);
+    assert_eq!((link.hops_in, link.overruns, rx.len()), (2, 1, 2 * n));
+    let first: Vec<i16> = (0..n).map(|_| rx.dequeue().unwrap()).collect();
     assert_eq!(first, hop(1));
-    link.receive(&mic_words(&hop(4), Slot::Left), Slot::Left, &mut tx);
+    link.receive(&mic_words::<W>(&hop(4), Slot::Left), Slot::Left, &mut tx);
     let rest: Vec<i16> = std::iter::from_fn(|| rx.dequeue()).collect();
     assert_eq!(rest, [hop(2), hop(4)].concat());
     assert_eq!((link.hops_in, link.overruns), (3, 1));
@@ -111,21 +145,27 @@ fn hops_are_handed_over_whole_and_in_order() {
 
 #[test]
 fn transmit_sends_whole_hops_and_counts_underruns_after_start() {
-    let mut q = Queue::<i16, QUEUE>::new();
+    transmit_case::<W8K, Q8K>();
+    transmit_case::<W16K, Q16K>();
+}
+
+fn transmit_case<const W: usize, const Q: usize>() {
+    let n = W / HALFWORDS_PER_FRAME;
+    let mut q = Queue::<i16, Q>::new();
     let (mut tx, mut rx) = q.split();
     let mut link = LinkStats::default();
-    let mut words = [0x5555u16; HOP_HALFWORDS];
+    let mut words = [0x5555u16; W];
     link.transmit(&mut rx, &mut words); // start-up: silence, not an underrun
     assert!(words.iter().all(|&w| w == 0));
     assert_eq!((link.hops_out, link.underruns), (0, 0));
-    (0..HOP as i16).for_each(|i| tx.enqueue(i).unwrap());
+    (0..n as i16).for_each(|i| tx.enqueue(i).unwrap());
     link.transmit(&mut rx, &mut words);
-    assert_eq!(decode_hop(&words, Slot::Right).collect::<Vec<_>>(), (0..HOP as i16).collect::<Vec<_>>());
+    assert_eq!(decode_hop(&words, Slot::Right).collect::<Vec<_>>(), (0..n as i16).collect::<Vec<_>>());
     // Half a hop queued (the loop is still writing it): silence, an underrun, the half kept.
-    (0..HOP as i16 / 2).for_each(|i| tx.enqueue(i).unwrap());
+    (0..n as i16 / 2).for_each(|i| tx.enqueue(i).unwrap());
     link.transmit(&mut rx, &mut words);
     assert!(words.iter().all(|&w| w == 0));
-    assert_eq!((link.hops_out, link.underruns, rx.len()), (1, 1, HOP / 2));
+    assert_eq!((link.hops_out, link.underruns, rx.len()), (1, 1, n / 2));
 }
 
 #[test]
@@ -148,8 +188,9 @@ fn cycle_window_summarises_every_n_hops() {
 }
 
 /// The board without registers: each `period` is one hop of time, in which the receive DMA
-/// finishes a buffer of microphone frames and the transmit DMA asks for its next buffer.
-struct Board<'q, I: Iterator<Item = Vec<i16>>> {
+/// finishes a buffer of microphone frames and the transmit DMA asks for its next buffer (`W`
+/// half-words each).
+struct Board<'q, I: Iterator<Item = Vec<i16>>, const W: usize> {
     mic: I,
     rx_queue: Producer<'q, i16>,
     tx_queue: Consumer<'q, i16>,
@@ -157,37 +198,49 @@ struct Board<'q, I: Iterator<Item = Vec<i16>>> {
     played: Vec<i16>,
 }
 
-impl<I: Iterator<Item = Vec<i16>>> Board<'_, I> {
+impl<I: Iterator<Item = Vec<i16>>, const W: usize> Board<'_, I, W> {
     /// One hop period; false once the microphone has nothing more.
     fn period(&mut self) -> bool {
         let more = match self.mic.next() {
             Some(hop) => {
-                self.link.receive(&mic_words(&hop, Slot::Left), Slot::Left, &mut self.rx_queue);
+                self.link.receive(&mic_words::<W>(&hop, Slot::Left), Slot::Left, &mut self.rx_queue);
                 true
             }
             None => false,
         };
-        let mut words = [0u16; HOP_HALFWORDS];
+        let mut words = [0u16; W];
         self.link.transmit(&mut self.tx_queue, &mut words);
         self.played.extend(decode_hop(&words, Slot::Left));
         more
     }
 }
 
-/// Runs the clip through the simulated board: demo-core's `run` over the queues. On hop
-/// `slow_frame` the denoiser takes `slow_periods` hop periods. Returns what the amplifier played
-/// and the link's counts.
-fn run_board(audio: &[i16], blob: &[u8], slow_frame: u32, slow_periods: u32) -> (Vec<i16>, LinkStats) {
-    let (mut inq, mut outq) = (Queue::<i16, QUEUE>::new(), Queue::<i16, QUEUE>::new());
+/// Runs the clip through the simulated board of frame size `Z` (DMA buffers of `W` half-words,
+/// queues of `Q` samples, as the board sizes them from the blob): demo-core's `run` over the
+/// queues. On hop `slow_frame` the denoiser takes `slow_periods` hop periods. Returns what the
+/// amplifier played and the link's counts.
+fn run_board<Z: FrameSize, const W: usize, const Q: usize>(
+    audio: &[i16],
+    blob: &[u8],
+    slow_frame: u32,
+    slow_periods: u32,
+) -> (Vec<i16>, LinkStats) {
+    assert_eq!((W, Q), (halfwords_of::<Z>(), 2 * Z::HOP + 1));
+    let (mut inq, mut outq) = (Queue::<i16, Q>::new(), Queue::<i16, Q>::new());
     let (in_tx, in_rx) = inq.split();
     let (out_tx, out_rx) = outq.split();
-    let mic = audio.chunks(HOP).map(<[i16]>::to_vec).collect::<Vec<_>>().into_iter();
-    let board =
-        RefCell::new(Board { mic, rx_queue: in_tx, tx_queue: out_rx, link: LinkStats::default(), played: vec![] });
+    let mic = audio.chunks(Z::HOP).map(<[i16]>::to_vec).collect::<Vec<_>>().into_iter();
+    let board = RefCell::new(Board::<_, W> {
+        mic,
+        rx_queue: in_tx,
+        tx_queue: out_rx,
+        link: LinkStats::default(),
+        played: vec![],
+    });
 
     let model = runtime::Model::parse(blob).unwrap();
     let (mut arena, mut state) = (vec![0.0f32; model.f32_arena_len()], vec![0.0f32; model.f32_state_len()]);
-    let den = F32Denoiser::<i16>::new(model, &mut arena, &mut state).unwrap();
+    let den = F32Denoiser::<i16, Z>::with_size(model, &mut arena, &mut state).unwrap();
     let mut slow = Slow { den, frame: 0, slow_frame, slow_periods, board: &board };
     let mut src = QueueSource { rx: in_rx, wait: || board.borrow_mut().period() };
     let mut sink = QueueSink {
@@ -199,22 +252,22 @@ fn run_board(audio: &[i16], blob: &[u8], slow_frame: u32, slow_periods: u32) -> 
     };
     run(&mut slow, &mut src, &mut sink, &mut NoCounter, |_, _| {}).unwrap();
     let mut board = board.into_inner();
-    while board.tx_queue.len() >= HOP {
+    while board.tx_queue.len() >= Z::HOP {
         board.period();
     }
     (board.played, board.link)
 }
 
 /// A denoiser whose hop `slow_frame` lasts `slow_periods` hop periods of the simulated board.
-struct Slow<'b, 'q, D: Denoise, I: Iterator<Item = Vec<i16>>> {
+struct Slow<'b, 'q, D: Denoise, I: Iterator<Item = Vec<i16>>, const W: usize> {
     den: D,
     frame: u32,
     slow_frame: u32,
     slow_periods: u32,
-    board: &'b RefCell<Board<'q, I>>,
+    board: &'b RefCell<Board<'q, I, W>>,
 }
 
-impl<D: Denoise, I: Iterator<Item = Vec<i16>>> Denoise for Slow<'_, '_, D, I> {
+impl<D: Denoise, I: Iterator<Item = Vec<i16>>, const W: usize> Denoise for Slow<'_, '_, D, I, W> {
     type Size = D::Size;
 
     fn process(&mut self, input: &Hop<D::Size, i16>, output: &mut Hop<D::Size, i16>) -> Result<(), runtime::Error> {
@@ -228,25 +281,40 @@ impl<D: Denoise, I: Iterator<Item = Vec<i16>>> Denoise for Slow<'_, '_, D, I> {
     }
 }
 
-#[test]
-fn the_board_loop_plays_the_reference_one_hop_late_and_counts_a_slow_frame() {
-    let blob = std::fs::read(narrowband_model()).unwrap();
-    let audio = audio_tools::read_i16(&repo_root().join("data/clip/noisy.wav"), runtime::dsp::SAMPLE_RATE).unwrap();
-    let audio = &audio[..40 * HOP];
-    let expected = reference::denoise(&blob, audio, NumPath::F32).unwrap();
+/// The board loop on 40 hops of the demo clip at the blob's rate against the host reference:
+/// in time, and with one slow hop.
+fn board_loop_case<Z: FrameSize, const W: usize, const Q: usize>(blob: &[u8]) {
+    let hop = Z::HOP;
+    let (noisy, _) = clip_at(Z::SAMPLE_RATE);
+    let audio = audio_tools::read_i16(&noisy, Z::SAMPLE_RATE).unwrap();
+    let audio = &audio[..40 * hop];
+    let expected = reference::denoise(blob, audio, NumPath::F32).unwrap();
+    assert_eq!(expected.len(), audio.len());
 
     // In time: one hop of start-up silence, then exactly the reference; nothing lost.
-    let (played, link) = run_board(audio, &blob, u32::MAX, 0);
+    let (played, link) = run_board::<Z, W, Q>(audio, blob, u32::MAX, 0);
     assert_eq!(link, LinkStats { hops_in: 40, overruns: 0, hops_out: 40, underruns: 0 });
-    assert!(played[..HOP].iter().all(|&s| s == 0));
-    assert_eq!(&played[HOP..], &expected[..]);
+    assert!(played[..hop].iter().all(|&s| s == 0));
+    assert_eq!(&played[hop..], &expected[..]);
 
     // Hop 10 takes three hop periods: hops 11 and 12 wait in the queue, hop 13 finds no room
     // (one overrun), and the amplifier gets silence for three periods (three underruns).
-    let (played, link) = run_board(audio, &blob, 10, 3);
+    let (played, link) = run_board::<Z, W, Q>(audio, blob, 10, 3);
     assert_eq!(link, LinkStats { hops_in: 39, overruns: 1, hops_out: 39, underruns: 3 });
-    assert_eq!(&played[HOP..11 * HOP], &expected[..10 * HOP]);
-    assert!(played[11 * HOP..14 * HOP].iter().all(|&s| s == 0));
-    assert_eq!(&played[14 * HOP..17 * HOP], &expected[10 * HOP..13 * HOP]);
-    assert_ne!(&played[17 * HOP..18 * HOP], &expected[13 * HOP..14 * HOP]);
+    assert_eq!(&played[hop..11 * hop], &expected[..10 * hop]);
+    assert!(played[11 * hop..14 * hop].iter().all(|&s| s == 0));
+    assert_eq!(&played[14 * hop..17 * hop], &expected[10 * hop..13 * hop]);
+    assert_ne!(&played[17 * hop..18 * hop], &expected[13 * hop..14 * hop]);
+}
+
+#[test]
+fn the_board_loop_plays_the_reference_one_hop_late_and_counts_a_slow_frame() {
+    let blob = std::fs::read(narrowband_model()).unwrap();
+    board_loop_case::<Narrowband, W8K, Q8K>(&blob);
+}
+
+#[test]
+fn the_board_loop_at_16k_plays_the_default_model_one_hop_late_and_counts_a_slow_frame() {
+    let blob = std::fs::read(repo_root().join(DEFAULT_MODEL)).unwrap();
+    board_loop_case::<Wideband, W16K, Q16K>(&blob);
 }

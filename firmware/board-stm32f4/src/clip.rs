@@ -1,5 +1,6 @@
 //! The clip in flash through the denoiser, the output metered instead of played: needs nothing
-//! but a debug probe on the board.
+//! but a debug probe on the board. The clip is at the blob's rate (demo-core's build.rs picks
+//! `data/clip-16k/noisy.wav` for a 16 kHz blob), checked at start-up.
 
 use demo_core::{assets, run, AudioSink, Clip, CycleWindow, DemoError, IterSource};
 use runtime::pipeline::Denoise;
@@ -28,8 +29,8 @@ impl AudioSink for Meter {
 }
 
 /// Runs the whole clip once, logging cycles per hop every [`LOG_EVERY`] hops and a summary.
-pub fn stream<D: Denoise>(den: &mut D, rcc: &Rcc) -> Result<(), DemoError> {
-    let clip = Clip::parse(assets::CLIP)?;
+pub fn stream<D: Denoise<Size = assets::Size>>(den: &mut D, rcc: &Rcc) -> Result<(), DemoError> {
+    let clip = Clip::parse_at(assets::CLIP, assets::SAMPLE_RATE)?;
     let mut meter = Meter::default();
     let mut window = CycleWindow::new(LOG_EVERY);
     let stats = run(den, &mut IterSource(clip.samples()), &mut meter, &mut Cycles, |_, cycles| {

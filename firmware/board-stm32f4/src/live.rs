@@ -1,13 +1,15 @@
-//! Live audio: INMP441 microphone in, MAX98357A amplifier out, both I2S masters at 8 kHz from
-//! PLLI2S (Philips, 32-bit channels: 64 bit clocks per frame, as the INMP441 requires).
+//! Live audio: INMP441 microphone in, MAX98357A amplifier out, both I2S masters at the blob's
+//! sample rate (8 or 16 kHz, `demo_core::assets::SAMPLE_RATE`) from PLLI2S (Philips, 32-bit
+//! channels: 64 bit clocks per frame, as the INMP441 requires).
 //!
 //! | link | peripheral | pins (AF) | DMA1 | buffers |
 //! |---|---|---|---|---|
 //! | microphone | I2S2 (SPI2), master receive | WS PB12, CK PB13, SD PB15 (AF5) | stream 3, channel 0 | 2 in the DMA + 1 spare |
 //! | amplifier | I2S3 (SPI3), master transmit | WS PA15, CK PB3, SD PB5 (AF6) | stream 5, channel 0 | 2 in the DMA + 1 spare |
 //!
-//! Each stream runs in the DMA's double-buffer mode (circular over two buffers of one hop each,
-//! an interrupt when either is complete). Receive interrupt: the finished buffer is exchanged for
+//! Each stream runs in the DMA's double-buffer mode: circular over two buffers of one hop each
+//! (`demo_core::assets::HOP` stereo frames: 256 at 16 kHz, 128 at 8 kHz), an interrupt when
+//! either is complete. Receive interrupt: the finished buffer is exchanged for
 //! the spare, its microphone slot goes into the input queue whole or counts as an overrun.
 //! Transmit interrupt: the spare is filled from the output queue (or silence, an underrun) and
 //! exchanged for the buffer just played. The main loop is demo-core's `run` over the queues; it
@@ -19,10 +21,10 @@ use core::cell::RefCell;
 
 use cortex_m::peripheral::NVIC;
 use critical_section::Mutex;
-use demo_core::i2s::{HopWords, LinkStats, Slot, HOP_HALFWORDS};
+use demo_core::assets::{Size, HOP, SAMPLE_RATE};
+use demo_core::i2s::{halfwords_of, LinkStats, Slot};
 use demo_core::{run, CycleWindow, DemoError, QueueSink, QueueSource};
 use heapless::spsc::{Consumer, Producer, Queue};
-use runtime::dsp::{Narrowband, HOP, SAMPLE_RATE};
 use runtime::pipeline::Denoise;
 use stm32f4xx_hal::dma::config::{DmaConfig, Priority};
 use stm32f4xx_hal::dma::{DMAError, MemoryToPeripheral, PeripheralToMemory, Stream3, Stream5, StreamsTuple, Transfer};
@@ -41,6 +43,10 @@ const MIC_SLOT: Slot = Slot::Left;
 const LOG_EVERY: u32 = 50;
 /// Queue length in samples: room for two hops (an spsc queue holds N - 1).
 const QUEUE: usize = 2 * HOP + 1;
+/// Half-words per DMA buffer: one hop of stereo frames.
+const HOP_HALFWORDS: usize = halfwords_of::<Size>();
+/// One DMA buffer.
+type HopWords = [u16; HOP_HALFWORDS];
 
 type Mic = I2sDriver<I2s<SPI2>, Master, Receive, Philips>;
 type Amp = I2sDriver<I2s<SPI3>, Master, Transmit, Philips>;
@@ -75,9 +81,9 @@ pub struct Peripherals {
     pub dma1: DMA1,
 }
 
-/// Starts both links and runs the stream loop on them until an error (8 kHz links: an 8 kHz
-/// denoiser).
-pub fn stream<D: Denoise<Size = Narrowband>>(
+/// Starts both links and runs the stream loop on them until an error (the links run at the
+/// blob's rate, so the denoiser is of the blob's frame size).
+pub fn stream<D: Denoise<Size = Size>>(
     den: &mut D,
     dp: Peripherals,
     rcc: &mut Rcc,

@@ -3,10 +3,14 @@
 //! the clock tree, the audio endpoints, the DWT cycle counter (real cycles) and defmt over RTT.
 //!
 //! * default: live audio ([`live`]): INMP441 microphone on I2S2, MAX98357A amplifier on I2S3,
-//!   both at 8 kHz with circular double-buffered DMA, one hop per DMA buffer;
+//!   both at the blob's sample rate with circular double-buffered DMA, one hop per DMA buffer;
 //! * feature `clip`: the clip in flash as the source and a meter as the sink ([`clip`]), for a
 //!   bare board with only a debug probe.
 //!
+//! The blob in flash is chosen at build time (demo-core's build.rs: the project's default 16 kHz
+//! model, the 8 kHz one without the default features, or `DQ_MODEL`), and its frame size
+//! (`demo_core::assets::Size`) sets everything rate-dependent here: the pipeline's frame size, the
+//! I2S clock and sample rate, the DMA buffers and queues (one hop each), the clip's rate.
 //! Feature `fixed` selects the integer path instead of f32 in either mode.
 #![no_std]
 #![no_main]
@@ -18,7 +22,8 @@ mod live;
 
 use cortex_m::peripheral::DWT;
 use defmt_rtt as _;
-use demo_core::{assets, Counter, DemoError, RunStats};
+use demo_core::assets::{self, Size};
+use demo_core::{Counter, DemoError, RunStats};
 #[cfg(not(feature = "fixed"))]
 use runtime::pipeline::F32Denoiser;
 #[cfg(feature = "fixed")]
@@ -32,10 +37,14 @@ use stm32f4xx_hal::rcc::{Config, Rcc};
 const SYSCLK_HZ: u32 = 100_000_000;
 /// HSE crystal of the Black Pill (WeAct STM32F411CEU6).
 const HSE_HZ: u32 = 25_000_000;
-/// PLLI2S output: 64 MHz = 8 kHz x 64 bit clocks x 125, so the I2S prescaler (I2SDIV = 62,
-/// ODD = 1) gives exactly 8 kHz with 32-bit channels; exactly reachable from 25 MHz (e.g.
-/// / 25 x 128 / 2, the HAL picks the factors).
-const I2S_CLK_HZ: u32 = 64_000_000;
+/// I2S bit clocks per stereo frame: two 32-bit channels.
+const BITS_PER_FRAME: u32 = 64;
+/// The I2S prescaler's division (I2SDIV = 62, ODD = 1), the same at either rate.
+const I2S_DIVISION: u32 = 125;
+/// PLLI2S output: the blob's rate x 64 bit clocks x 125, so that the I2S prescaler gives the rate
+/// exactly with 32-bit channels: 64 MHz for 8 kHz, 128 MHz for 16 kHz. Both are exactly reachable
+/// from 25 MHz (e.g. / 25 x 128 / 2 and / 25 x 256 / 2; the HAL picks the factors).
+const I2S_CLK_HZ: u32 = assets::SAMPLE_RATE * BITS_PER_FRAME * I2S_DIVISION;
 
 /// DWT cycle counter: real cycles on silicon (QEMU does not model it).
 struct Cycles;
@@ -71,13 +80,19 @@ fn start() -> Result<(), DemoError> {
     cp.DCB.enable_trace();
     cp.DWT.enable_cycle_counter();
     let model = Model::parse(assets::BLOB)?;
+    defmt::info!(
+        "model: {=usize} bytes, {=u32} Hz, hop {=usize}",
+        assets::BLOB.len(),
+        assets::SAMPLE_RATE,
+        assets::HOP
+    );
     // SAFETY: the only reference to BUFFERS, taken once.
     #[allow(unsafe_code)]
     let b = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
     #[cfg(not(feature = "fixed"))]
-    let mut den = F32Denoiser::<i16>::new(model, &mut b.arena, &mut b.state)?;
+    let mut den = F32Denoiser::<i16, Size>::with_size(model, &mut b.arena, &mut b.state)?;
     #[cfg(feature = "fixed")]
-    let mut den = I8Denoiser::new(model, &mut b.arena, &mut b.state)?;
+    let mut den = I8Denoiser::<Size>::with_size(model, &mut b.arena, &mut b.state)?;
     #[cfg(feature = "clip")]
     return clip::stream(&mut den, &rcc);
     #[cfg(not(feature = "clip"))]

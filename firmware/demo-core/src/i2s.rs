@@ -6,17 +6,33 @@
 //! Frame layout: I2S Philips, 32-bit channels (64 bit clocks per stereo frame, as the INMP441
 //! requires). The STM32 SPI/I2S data register is 16 bits wide, so the DMA moves each 32-bit slot
 //! as two half-words, the most significant first: a stereo frame is `[L hi, L lo, R hi, R lo]`,
-//! and one DMA buffer holds one hop ([`HOP_HALFWORDS`] half-words).
+//! and one DMA buffer holds one hop: `[u16; W]` with `W` = [`hop_halfwords`] of the hop (512
+//! half-words for the 8 kHz hop of 128 samples, 1024 for the 16 kHz hop of 256). Every function
+//! here takes the buffer's length `W` as a const parameter and hands over hops of
+//! `W / HALFWORDS_PER_FRAME` samples.
 
 use heapless::spsc::{Consumer, Producer};
-use runtime::dsp::HOP;
+use runtime::dsp::FrameSize;
 
 /// DMA half-words per stereo frame (two 32-bit slots).
 pub const HALFWORDS_PER_FRAME: usize = 4;
-/// DMA half-words per hop: the length of each of the double buffers.
-pub const HOP_HALFWORDS: usize = HOP * HALFWORDS_PER_FRAME;
-/// One DMA buffer: a hop of stereo frames.
-pub type HopWords = [u16; HOP_HALFWORDS];
+
+/// DMA half-words per hop of `hop` samples: the length of each of the double buffers.
+pub const fn hop_halfwords(hop: usize) -> usize {
+    hop * HALFWORDS_PER_FRAME
+}
+
+/// DMA half-words per hop of frame size `Z` (512 at 8 kHz, 1024 at 16 kHz).
+pub const fn halfwords_of<Z: FrameSize>() -> usize {
+    hop_halfwords(Z::HOP)
+}
+
+/// Samples per hop in a DMA buffer of `W` half-words; a length that is not whole stereo frames
+/// fails the build.
+const fn hop_of<const W: usize>() -> usize {
+    const { assert!(W.is_multiple_of(HALFWORDS_PER_FRAME) && W > 0, "a DMA hop buffer holds whole stereo frames") };
+    W / HALFWORDS_PER_FRAME
+}
 
 /// The slot of the stereo frame the microphone drives (INMP441: L/R pin low = left, high = right).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +57,8 @@ pub fn i16_to_slot(sample: i16) -> [u16; 2] {
 
 /// The microphone's samples of one received DMA buffer, in order; the other slot is ignored
 /// (the INMP441 leaves SD floating there).
-pub fn decode_hop(words: &HopWords, slot: Slot) -> impl Iterator<Item = i16> + '_ {
+pub fn decode_hop<const W: usize>(words: &[u16; W], slot: Slot) -> impl Iterator<Item = i16> + '_ {
+    let _ = hop_of::<W>();
     words.chunks_exact(HALFWORDS_PER_FRAME).map(move |frame| match (slot, frame) {
         (Slot::Left, [hi, lo, _, _]) | (Slot::Right, [_, _, hi, lo]) => slot_to_i16(*hi, *lo),
         _ => 0,
@@ -50,7 +67,8 @@ pub fn decode_hop(words: &HopWords, slot: Slot) -> impl Iterator<Item = i16> + '
 
 /// One hop into a transmit DMA buffer, the same sample in both slots: a mono amplifier plays it
 /// at full level whichever channel it is set to (MAX98357A SD_MODE: left, right or (L+R)/2).
-pub fn encode_hop(samples: impl IntoIterator<Item = i16>, words: &mut HopWords) {
+pub fn encode_hop<const W: usize>(samples: impl IntoIterator<Item = i16>, words: &mut [u16; W]) {
+    let _ = hop_of::<W>();
     let mut samples = samples.into_iter();
     for frame in words.chunks_exact_mut(HALFWORDS_PER_FRAME) {
         let [hi, lo] = i16_to_slot(samples.next().unwrap_or(0));
@@ -83,8 +101,8 @@ impl LinkStats {
 
     /// Receive interrupt: queues the microphone's samples of a finished DMA buffer for the loop,
     /// or counts an overrun and drops the hop when the queue has no room for all of it.
-    pub fn receive(&mut self, words: &HopWords, slot: Slot, queue: &mut Producer<'_, i16>) {
-        if queue.capacity() - queue.len() < HOP {
+    pub fn receive<const W: usize>(&mut self, words: &[u16; W], slot: Slot, queue: &mut Producer<'_, i16>) {
+        if queue.capacity() - queue.len() < hop_of::<W>() {
             self.overruns += 1;
             return;
         }
@@ -97,15 +115,16 @@ impl LinkStats {
 
     /// Transmit interrupt: fills the buffer the DMA plays next with the next processed hop, or
     /// with silence (an underrun once playback has started) when no whole hop is queued.
-    pub fn transmit(&mut self, queue: &mut Consumer<'_, i16>, words: &mut HopWords) {
-        if queue.len() < HOP {
+    pub fn transmit<const W: usize>(&mut self, queue: &mut Consumer<'_, i16>, words: &mut [u16; W]) {
+        let hop = hop_of::<W>();
+        if queue.len() < hop {
             encode_hop(core::iter::empty(), words);
             if self.hops_out > 0 {
                 self.underruns += 1;
             }
             return;
         }
-        encode_hop(core::iter::from_fn(|| queue.dequeue()).take(HOP), words);
+        encode_hop(core::iter::from_fn(|| queue.dequeue()).take(hop), words);
         self.hops_out += 1;
     }
 }

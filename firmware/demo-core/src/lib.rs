@@ -9,7 +9,8 @@
 //! * [`i2s`]: a board's I2S microphone and amplifier formats and the DMA-interrupt hand-over to
 //!   the stream loop (register-free, host-tested);
 //! * [`wav`]: the `no_std` WAV reader of the clip;
-//! * [`assets`]: the model blob and the noisy clip in flash, and arena sizes from the blob header.
+//! * [`assets`]: the model blob and the noisy clip in flash, and arena sizes and the frame size
+//!   (sample rate, hop) from the blob header.
 #![no_std]
 
 pub mod classify;
@@ -65,6 +66,11 @@ impl fmt::Display for DemoError {
 #[cfg(feature = "assets")]
 pub mod assets {
     include!(concat!(env!("OUT_DIR"), "/sizes.rs"));
+
+    /// The blob's sample rate (Hz): 8000 or 16000.
+    pub const SAMPLE_RATE: u32 = <Size as runtime::dsp::FrameSize>::SAMPLE_RATE;
+    /// Samples per hop of the blob's front end: 128 at 8 kHz, 256 at 16 kHz (16 ms either way).
+    pub const HOP: usize = <Size as runtime::dsp::FrameSize>::HOP;
 
     /// The model blob (FORMAT.md), read in place.
     pub static BLOB: &[u8] = include_bytes!(env!("DQ_BLOB_FILE"));
