@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Firmware CI: builds the firmware crates no test builds (kbench, the STM32F4 board in its four
-# variants, the M4 integer variant), lints the firmware workspace, then runs the host-tests suite: every QEMU
+# variants with the default 16 kHz model and two with the 8 kHz one, the M4 integer variant), lints the firmware workspace, then runs the host-tests suite: every QEMU
 # target (M4, M7, RV32, M0) against the host runtime, real-time factor, RAM, error paths.
 # Needs scripts/setup.sh (Rust targets, QEMU, audio packages).
 # `--builds-only`: skip the host-tests suite (when `cargo test --workspace` runs it anyway).
@@ -18,6 +18,11 @@ echo "== firmware: builds and clippy"
   for features in fixed clip clip,fixed; do
     cargo build -q --release -p board-stm32f4 --target thumbv7em-none-eabihf --features "$features"
   done
+  # The board with the 8 kHz model (without the default 16 kHz model's parts): live f32, and the
+  # clip on the integer path.
+  for features in "" clip,fixed; do
+    cargo build -q --release -p board-stm32f4 --target thumbv7em-none-eabihf --no-default-features --features "$features"
+  done
   cargo build -q --release -p kbench --target riscv32imac-unknown-none-elf
   # Every crate on every target the tests build (the runtime, a path dependency, is linted too);
   # `fixed` switches qemu-demo to the integer path.
@@ -30,6 +35,8 @@ echo "== firmware: builds and clippy"
   cargo clippy -q --release -p kbench --features wideband -- -D warnings
   cargo clippy -q --release -p board-stm32f4 --features fixed -- -D warnings
   cargo clippy -q --release -p board-stm32f4 --features clip -- -D warnings
+  cargo clippy -q --release -p board-stm32f4 --no-default-features -- -D warnings
+  cargo clippy -q --release -p board-stm32f4 --no-default-features --features clip,fixed -- -D warnings
   cargo clippy -q --release -p demo-core -p qemu-support -p qemu-demo -p kbench \
     --target riscv32imac-unknown-none-elf -- -D warnings
   cargo clippy -q --release -p qemu-demo --features classify --target riscv32imac-unknown-none-elf -- -D warnings
