@@ -105,7 +105,7 @@ fn check_features(m: &runtime::Model<'_>, blob: &Path) -> Result<(), String> {
     let list = missing.join(",");
     Err(format!(
         "model blob {} needs runtime parts this build leaves out: {list} (runtime/README.md, \"Cargo \
-         features\"); build with `--features {list}` (qemu-demo), or turn them on in demo-core",
+         features\"); build with `--features {list}` (qemu-demo, the board), or turn them on in demo-core",
         blob.display()
     ))
 }

@@ -135,12 +135,16 @@ fn handover_case<const W: usize, const Q: usize>() {
     // Hops 1 and 2 not yet read: no room for hop 3, dropped whole.
     link.receive(&mic_words::<W>(&hop(3), Slot::Left), Slot::Left, &mut tx);
     assert_eq!((link.hops_in, link.overruns, rx.len()), (2, 1, 2 * n));
-    let first: Vec<i16> = (0..n).map(|_| rx.dequeue().unwrap()).collect();
-    assert_eq!(first, hop(1));
+    // Half of hop 1 read: room for half a hop only, so hop 4 is dropped whole too.
+    let mut first: Vec<i16> = (0..n / 2).map(|_| rx.dequeue().unwrap()).collect();
     link.receive(&mic_words::<W>(&hop(4), Slot::Left), Slot::Left, &mut tx);
+    assert_eq!((link.hops_in, link.overruns, rx.len()), (2, 2, 2 * n - n / 2));
+    first.extend((n / 2..n).map(|_| rx.dequeue().unwrap()));
+    assert_eq!(first, hop(1));
+    link.receive(&mic_words::<W>(&hop(5), Slot::Left), Slot::Left, &mut tx);
     let rest: Vec<i16> = std::iter::from_fn(|| rx.dequeue()).collect();
-    assert_eq!(rest, [hop(2), hop(4)].concat());
-    assert_eq!((link.hops_in, link.overruns), (3, 1));
+    assert_eq!(rest, [hop(2), hop(5)].concat());
+    assert_eq!((link.hops_in, link.overruns), (3, 2));
 }
 
 #[test]
