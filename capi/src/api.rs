@@ -1,16 +1,17 @@
 //! The exported functions. Each checks its pointers (null, alignment, overlap, a struct that no
 //! `dqd_*` call filled) before it forms a reference, and returns a status code.
 
-use crate::slots::{disjoint, DenoiserSlot, DqdDenoiser, DqdModel, DqdStream, ModelSlot, Path, Region};
+use crate::path::Path;
+#[cfg(feature = "f32")]
+use crate::path::{F32Narrow, F32Wide};
+#[cfg(feature = "int")]
+use crate::path::{IntNarrow, IntWide};
+use crate::slots::{disjoint, DenoiserSlot, DqdDenoiser, DqdModel, DqdStream, ModelSlot, Region};
 use crate::status::{code, name, status, DQD_ERR_BAD_IO_LENGTH, DQD_ERR_BAD_PATH, DQD_ERR_NULL, DQD_ERR_OVERLAP};
 use core::ffi::{c_char, c_void};
 use core::mem::size_of;
 use runtime::dsp::{Array, Hop};
 use runtime::pipeline::Denoise;
-#[cfg(feature = "f32")]
-use runtime::pipeline::F32Denoiser;
-#[cfg(feature = "int")]
-use runtime::pipeline::I8Denoiser;
 use runtime::{Feature, Model, Precision};
 
 /// Checks the blob of `len` bytes at `blob` (header, tables, CRC: `runtime/FORMAT.md`) without
@@ -167,7 +168,9 @@ unsafe fn denoiser_init(
     let (m, blob) = (slot.model, slot.blob);
     let regions = [blob, arena, state, Region::of(out, size_of::<DqdDenoiser>())];
     disjoint(&regions)?;
-    let den = match path {
+    // SAFETY (each `DenoiserSlot::write`): the caller's contract for `out`, which is outside
+    // blob, arena and state (checked).
+    match path {
         #[cfg(feature = "f32")]
         crate::DQD_PATH_F32 => {
             if !arena.aligned_for::<f32>() || !state.aligned_for::<f32>() {
@@ -175,27 +178,29 @@ unsafe fn denoiser_init(
             }
             // SAFETY: non-null, aligned, writable, disjoint regions that outlive the denoiser and
             // that nothing else touches (the caller's contract); every bit pattern is an `f32`.
-            let (a, s) = unsafe { (arena.as_slice_mut::<f32>(), state.as_slice_mut::<f32>()) };
+            let bufs = unsafe { (arena.as_slice_mut::<f32>(), state.as_slice_mut::<f32>()) };
             if m.needs(Feature::Wideband, Precision::F32) {
-                Path::F32Wide(F32Denoiser::with_size(m, a, s).map_err(code)?)
+                // SAFETY: see above.
+                unsafe { DenoiserSlot::write::<F32Wide>(out, regions, m, bufs) }
             } else {
-                Path::F32(F32Denoiser::with_size(m, a, s).map_err(code)?)
+                // SAFETY: see above.
+                unsafe { DenoiserSlot::write::<F32Narrow>(out, regions, m, bufs) }
             }
         }
         #[cfg(feature = "int")]
         crate::DQD_PATH_INT => {
             // SAFETY: as above; `i8` has no alignment and every bit pattern is an `i8`.
-            let (a, s) = unsafe { (arena.as_slice_mut::<i8>(), state.as_slice_mut::<i8>()) };
+            let bufs = unsafe { (arena.as_slice_mut::<i8>(), state.as_slice_mut::<i8>()) };
             if m.needs(Feature::Wideband, Precision::Int) {
-                Path::IntWide(I8Denoiser::with_size(m, a, s).map_err(code)?)
+                // SAFETY: see above.
+                unsafe { DenoiserSlot::write::<IntWide>(out, regions, m, bufs) }
             } else {
-                Path::Int(I8Denoiser::with_size(m, a, s).map_err(code)?)
+                // SAFETY: see above.
+                unsafe { DenoiserSlot::write::<IntNarrow>(out, regions, m, bufs) }
             }
         }
-        _ => return Err(DQD_ERR_BAD_PATH),
-    };
-    // SAFETY: the caller's contract for `out`, which is outside blob, arena and state (checked).
-    unsafe { DenoiserSlot::write(out, regions, den) }
+        _ => Err(DQD_ERR_BAD_PATH),
+    }
 }
 
 /// Denoises one hop: reads `samples` samples from `input` and writes the hop fed one call
@@ -249,9 +254,13 @@ pub unsafe extern "C" fn dqd_process(
 /// One hop through `d`: the samples copied in from `input`, the output copied out to `output`
 /// (after the input is read, so the two may be the same buffer).
 ///
+/// Never inlined: each path's frame buffers take stack only while that path runs (inlined into
+/// [`dqd_process`], the four paths' would add up in its frame).
+///
 /// # Safety
 /// `input` points to one hop of `d` (`D::Size::HOP` samples) readable, `output` to one hop
 /// writable, both outside every buffer `d` refers to; any alignment.
+#[inline(never)]
 unsafe fn run<D: Denoise>(d: &mut D, input: *const i16, output: *mut i16) -> Result<(), i32> {
     let (mut x, mut y): (Hop<D::Size, i16>, Hop<D::Size, i16>) = (Array::filled(0), Array::filled(0));
     let bytes = core::mem::size_of_val(x.as_ref());

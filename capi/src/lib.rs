@@ -24,6 +24,7 @@ extern crate std;
 compile_error!("libdqd needs at least one path: enable the feature `f32`, `int` or both");
 
 mod api;
+mod path;
 mod slots;
 mod status;
 

@@ -2,13 +2,9 @@
 //! Rust keeps in them, the checks that turn a raw pointer from C into a reference, and the one
 //! struct C reads (`dqd_stream`).
 
+use crate::path::{Path, Tagged, Variant, PATH_TAGS};
 use crate::status::{DQD_ERR_MISALIGNED, DQD_ERR_NOT_INITIALISED, DQD_ERR_NULL, DQD_ERR_OVERLAP};
-use core::mem::{align_of, size_of};
-use runtime::dsp::{Narrowband, Wideband};
-#[cfg(feature = "f32")]
-use runtime::pipeline::F32Denoiser;
-#[cfg(feature = "int")]
-use runtime::pipeline::I8Denoiser;
+use core::mem::{align_of, size_of, MaybeUninit};
 use runtime::Model;
 
 /// 64-bit words in a [`DqdModel`].
@@ -48,10 +44,9 @@ pub struct DqdDenoiser {
     pub opaque: [u64; DQD_DENOISER_WORDS],
 }
 
-/// Marks a filled [`DqdModel`] ("DQMO").
+/// Marks a filled [`DqdModel`] ("DQMO"). A filled [`DqdDenoiser`] is marked by the
+/// discriminant of its [`Path`] ([`PATH_TAGS`]).
 const MODEL_TAG: u32 = 0x4451_4D4F;
-/// Marks a filled [`DqdDenoiser`] ("DQDN").
-const DENOISER_TAG: u32 = 0x4451_444E;
 
 /// A byte range `[start, start + len)` of caller memory.
 #[derive(Clone, Copy)]
@@ -110,57 +105,12 @@ pub(crate) struct ModelSlot {
     pub(crate) model: Model<'static>,
 }
 
-/// The denoiser of one path and one frame size (8 kHz [`Narrowband`], 16 kHz [`Wideband`]). The
-/// C struct has room for the largest whichever the path and size: no heap to box into.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Path {
-    #[cfg(feature = "f32")]
-    F32(F32Denoiser<'static, i16, Narrowband>),
-    #[cfg(feature = "f32")]
-    F32Wide(F32Denoiser<'static, i16, Wideband>),
-    #[cfg(feature = "int")]
-    Int(I8Denoiser<'static, Narrowband>),
-    #[cfg(feature = "int")]
-    IntWide(I8Denoiser<'static, Wideband>),
-}
-
-impl Path {
-    /// Samples per hop of this denoiser's frame size.
-    pub(crate) fn hop(&self) -> usize {
-        use runtime::dsp::FrameSize;
-        match self {
-            #[cfg(feature = "f32")]
-            Path::F32(_) => Narrowband::HOP,
-            #[cfg(feature = "int")]
-            Path::Int(_) => Narrowband::HOP,
-            #[cfg(feature = "f32")]
-            Path::F32Wide(_) => Wideband::HOP,
-            #[cfg(feature = "int")]
-            Path::IntWide(_) => Wideband::HOP,
-        }
-    }
-
-    /// Forgets the past: the next hop starts a stream.
-    pub(crate) fn reset(&mut self) {
-        match self {
-            #[cfg(feature = "f32")]
-            Path::F32(d) => d.reset(),
-            #[cfg(feature = "f32")]
-            Path::F32Wide(d) => d.reset(),
-            #[cfg(feature = "int")]
-            Path::Int(d) => d.reset(),
-            #[cfg(feature = "int")]
-            Path::IntWide(d) => d.reset(),
-        }
-    }
-}
-
 /// What a [`DqdDenoiser`] holds: the denoiser and the caller memory it refers to.
 #[repr(C)]
 pub(crate) struct DenoiserSlot {
-    tag: u32,
-    pub(crate) regions: [Region; 4],
+    /// First: its discriminant, the slot's first four bytes, marks a filled slot.
     pub(crate) path: Path,
+    pub(crate) regions: [Region; 4],
 }
 
 const _: () = assert!(size_of::<ModelSlot>() <= size_of::<DqdModel>());
@@ -179,7 +129,8 @@ fn checked<T, S>(p: *const T) -> Result<*mut S, i32> {
     }
 }
 
-/// Reads the tag of a slot at `p` (non-null, aligned; `tag` is the first field of both slots).
+/// Reads the tag of a slot at `p` (non-null, aligned; the first four bytes of both slots: the
+/// model's `tag`, the denoiser's discriminant).
 ///
 /// # Safety
 /// `p` points to `size_of::<u32>()` readable bytes.
@@ -227,14 +178,36 @@ impl ModelSlot {
 }
 
 impl DenoiserSlot {
-    /// Fills `out` (a [`DqdDenoiser`] in caller memory).
+    /// Builds a denoiser `T` in `out` (a [`DqdDenoiser`] in caller memory), in place: nothing of
+    /// its size passes through the stack. `out` is marked unfilled until the denoiser is whole.
     ///
     /// # Safety
-    /// `out` is null or points to a writable `dqd_denoiser`, outside every region in `regions`.
-    pub(crate) unsafe fn write(out: *mut DqdDenoiser, regions: [Region; 4], path: Path) -> Result<(), i32> {
+    /// `out` is null or points to a writable `dqd_denoiser`, outside every region in `regions`,
+    /// that nothing else reads or writes during the call.
+    pub(crate) unsafe fn write<T: Variant>(
+        out: *mut DqdDenoiser,
+        regions: [Region; 4],
+        model: Model<'static>,
+        bufs: (&'static mut [T::Elem], &'static mut [T::Elem]),
+    ) -> Result<(), i32> {
         let p = checked::<_, DenoiserSlot>(out)?;
-        // SAFETY: `p` is non-null, aligned, and the struct behind it is large enough (asserted above).
-        unsafe { p.write(DenoiserSlot { tag: DENOISER_TAG, regions, path }) };
+        // The path is the slot's first field (`repr(C)`).
+        let v = p.cast::<Tagged<T>>();
+        // SAFETY: `p` is non-null, aligned, and the struct behind it is large enough (asserted
+        // above); a `Path` holding a `T` is laid out as a `Tagged<T>` (`repr(u32)`), which fits
+        // in it (asserted by `variant!`). Nothing else refers to `*out` (the caller's contract),
+        // and a `MaybeUninit` may hold any bytes.
+        let slot = unsafe {
+            core::ptr::addr_of_mut!((*v).tag).write(0);
+            &mut *core::ptr::addr_of_mut!((*v).denoiser).cast::<MaybeUninit<T>>()
+        };
+        T::init_in(slot, model, bufs.0, bufs.1).map_err(crate::status::code)?;
+        // SAFETY: as above. The denoiser is whole; with the regions and then its discriminant
+        // (`T::TAG`, that of the variant holding a `T`) the slot is a whole `DenoiserSlot`.
+        unsafe {
+            core::ptr::addr_of_mut!((*p).regions).write(regions);
+            core::ptr::addr_of_mut!((*v).tag).write(T::TAG);
+        }
         Ok(())
     }
 
@@ -244,8 +217,8 @@ impl DenoiserSlot {
     /// As [`DenoiserSlot::write`].
     pub(crate) unsafe fn clear(out: *mut DqdDenoiser) {
         if let Ok(p) = checked::<_, DenoiserSlot>(out) {
-            // SAFETY: as in `write`; only the tag is written.
-            unsafe { core::ptr::addr_of_mut!((*p).tag).write(0) };
+            // SAFETY: as in `write`; only the discriminant's bytes are written, with no variant's.
+            unsafe { core::ptr::addr_of_mut!((*p).path).cast::<u32>().write(0) };
         }
     }
 
@@ -257,10 +230,10 @@ impl DenoiserSlot {
     pub(crate) unsafe fn get<'a>(p: *mut DqdDenoiser) -> Result<&'a mut DenoiserSlot, i32> {
         let s = checked::<_, DenoiserSlot>(p)?;
         // SAFETY: `s` is non-null and aligned; the struct is readable (the caller's contract).
-        if unsafe { tag_at(core::ptr::addr_of!((*s).tag)) } != DENOISER_TAG {
+        if !PATH_TAGS.contains(&unsafe { tag_at(core::ptr::addr_of!((*s).path).cast::<u32>()) }) {
             return Err(DQD_ERR_NOT_INITIALISED);
         }
-        // SAFETY: the tag is only set by `write`, which wrote a whole `DenoiserSlot` there.
+        // SAFETY: a discriminant is only written by `write`, last, over a whole `DenoiserSlot`.
         Ok(unsafe { &mut *s })
     }
 }

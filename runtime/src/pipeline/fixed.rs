@@ -8,6 +8,7 @@ use super::stages::Stages;
 use crate::dsp::{Array, Bins, Hop, Narrowband};
 use crate::dsp_fixed::{FixedFrontEnd, FixedSize};
 use crate::{Error, LayerHook, Model, StateI8};
+use core::mem::MaybeUninit;
 
 /// The integer denoiser on i16 PCM: [`FixedFrontEnd`] analysis and int8 features,
 /// [`Model::step_i8`], its int8 mask, integer synthesis; frames of size `Z` (8 kHz by default).
@@ -33,15 +34,42 @@ impl<'a, Z: FixedSize> I8Denoiser<'a, Z> {
     /// with integer constants ([`Error::NoIntegerPath`] otherwise); `arena` and `state` hold at
     /// least [`Model::i8_arena_len`] and [`Model::i8_state_len`] elements.
     pub fn with_size(model: Model<'a>, arena: &'a mut [i8], state: &'a mut [i8]) -> Result<Self, Error> {
+        let spectral = Self::check(&model, arena, state)?;
+        Ok(Self::build(model, spectral, arena, state))
+    }
+
+    /// [`with_size`](Self::with_size), built in `slot` instead of returned: the front end's
+    /// buffers (a few KiB) are written where the denoiser stays, not built on the stack and moved
+    /// there (for a denoiser in a static or in memory a C caller gives). On error `slot` is
+    /// untouched.
+    pub fn init_in<'s>(
+        slot: &'s mut MaybeUninit<Self>,
+        model: Model<'a>,
+        arena: &'a mut [i8],
+        state: &'a mut [i8],
+    ) -> Result<&'s mut Self, Error> {
+        let spectral = Self::check(&model, arena, state)?;
+        Ok(slot.write(Self::build(model, spectral, arena, state)))
+    }
+
+    /// What both constructors check: the model's features, its front end, its integer
+    /// constants, the buffers' lengths.
+    fn check(model: &Model<'a>, arena: &[i8], state: &[i8]) -> Result<Spectral<'a>, Error> {
         model.check_features(crate::Precision::Int)?;
-        let spectral = Spectral::of::<Z>(&model)?;
+        let spectral = Spectral::of::<Z>(model)?;
         if !model.has_int() {
             return Err(Error::NoIntegerPath);
         }
         check_buffers(arena.len(), model.i8_arena_len(), state.len(), model.i8_state_len())?;
+        Ok(spectral)
+    }
+
+    /// The denoiser at the start of a stream (inlined, so that it is built where it is written).
+    #[inline(always)]
+    fn build(model: Model<'a>, spectral: Spectral<'a>, arena: &'a mut [i8], state: &'a mut [i8]) -> Self {
         let front = FixedFrontEnd::with_size(model.input_scale(), model.output_scale());
         let (feat, gains) = (Array::filled(0), Array::filled(0));
-        Ok(I8Denoiser { model, spectral, front, state: StateI8::new(state), arena, feat, gains })
+        I8Denoiser { model, spectral, front, state: StateI8::new(state), arena, feat, gains }
     }
 
     /// Forgets the past: the next hop starts a stream.

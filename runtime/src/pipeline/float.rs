@@ -7,6 +7,7 @@ use super::stages::Stages;
 use crate::dsp::{self, Analyzer, Array, Bins, Complex32, FrameSize, Hop, Narrowband, Synthesizer};
 use crate::{Error, LayerHook, Model, StateF32};
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 
 /// The f32 denoiser: window, FFT, log-power features, [`Model::step_f32`], mask, inverse FFT,
 /// overlap-add. `S` is the sample type at its ends: `i16` (PCM, the firmware's) or `f32`; `Z`
@@ -36,10 +37,35 @@ impl<'a, S: SampleFormat, Z: FrameSize> F32Denoiser<'a, S, Z> {
     /// `arena` and `state` hold at least [`Model::f32_arena_len`] and [`Model::f32_state_len`]
     /// elements.
     pub fn with_size(model: Model<'a>, arena: &'a mut [f32], state: &'a mut [f32]) -> Result<Self, Error> {
+        let spectral = Self::check(&model, arena, state)?;
+        Ok(Self::build(model, spectral, arena, state))
+    }
+
+    /// [`with_size`](Self::with_size), built in `slot` instead of returned: the frame buffers
+    /// (a few KiB) are written where the denoiser stays, not built on the stack and moved there
+    /// (for a denoiser in a static or in memory a C caller gives). On error `slot` is untouched.
+    pub fn init_in<'s>(
+        slot: &'s mut MaybeUninit<Self>,
+        model: Model<'a>,
+        arena: &'a mut [f32],
+        state: &'a mut [f32],
+    ) -> Result<&'s mut Self, Error> {
+        let spectral = Self::check(&model, arena, state)?;
+        Ok(slot.write(Self::build(model, spectral, arena, state)))
+    }
+
+    /// What both constructors check: the model's features, its front end, the buffers' lengths.
+    fn check(model: &Model<'a>, arena: &[f32], state: &[f32]) -> Result<Spectral<'a>, Error> {
         model.check_features(crate::Precision::F32)?;
-        let spectral = Spectral::of::<Z>(&model)?;
+        let spectral = Spectral::of::<Z>(model)?;
         check_buffers(arena.len(), model.f32_arena_len(), state.len(), model.f32_state_len())?;
-        Ok(F32Denoiser {
+        Ok(spectral)
+    }
+
+    /// The denoiser at the start of a stream (inlined, so that it is built where it is written).
+    #[inline(always)]
+    fn build(model: Model<'a>, spectral: Spectral<'a>, arena: &'a mut [f32], state: &'a mut [f32]) -> Self {
+        F32Denoiser {
             model,
             spectral,
             analyzer: Analyzer::default(),
@@ -50,7 +76,7 @@ impl<'a, S: SampleFormat, Z: FrameSize> F32Denoiser<'a, S, Z> {
             feat: Array::filled(0.0),
             gains: Array::filled(0.0),
             samples: PhantomData,
-        })
+        }
     }
 
     /// Forgets the past: the next hop starts a stream.

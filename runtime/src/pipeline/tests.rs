@@ -147,6 +147,44 @@ fn reset_starts_a_new_stream() {
 }
 
 #[test]
+fn built_in_place_is_the_denoiser_with_size_builds() {
+    use crate::dsp::Narrowband;
+    use core::mem::MaybeUninit;
+    let b = blob(N_FEATURES, BINS, 0.05, 0.5, false);
+    let m = Model::parse(&b).unwrap();
+    let x = signal(HOP * 12);
+    let (mut y1, mut y2) = (vec![0i16; x.len()], vec![0i16; x.len()]);
+    let (mut a1, mut s1) = (vec![0.0; m.f32_arena_len()], vec![0.0; m.f32_state_len()]);
+    let (mut a2, mut s2) = (vec![0.0; m.f32_arena_len()], vec![0.0; m.f32_state_len()]);
+    let mut slot = MaybeUninit::uninit();
+    let in_place = F32Denoiser::<i16, Narrowband>::init_in(&mut slot, m, &mut a1, &mut s1).unwrap();
+    process_signal(in_place, &x, &mut y1).unwrap();
+    process_signal(&mut F32Denoiser::<i16, Narrowband>::with_size(m, &mut a2, &mut s2).unwrap(), &x, &mut y2).unwrap();
+    assert!(y1.iter().any(|v| *v != 0));
+    assert_eq!(y1, y2, "f32 path");
+
+    let (mut a1, mut s1) = (vec![0; m.i8_arena_len()], vec![0; m.i8_state_len()]);
+    let (mut a2, mut s2) = (vec![0; m.i8_arena_len()], vec![0; m.i8_state_len()]);
+    let mut slot = MaybeUninit::uninit();
+    let in_place = I8Denoiser::<Narrowband>::init_in(&mut slot, m, &mut a1, &mut s1).unwrap();
+    process_signal(in_place, &x, &mut y1).unwrap();
+    process_signal(&mut I8Denoiser::<Narrowband>::with_size(m, &mut a2, &mut s2).unwrap(), &x, &mut y2).unwrap();
+    assert!(y1.iter().any(|v| *v != 0));
+    assert_eq!(y1, y2, "integer path");
+
+    let f32_only = blob(N_FEATURES, BINS, 0.05, 0.5, true);
+    let f32_only = Model::parse(&f32_only).unwrap();
+    let mut slot = MaybeUninit::uninit();
+    let e = I8Denoiser::<Narrowband>::init_in(&mut slot, f32_only, &mut a1, &mut s1).err();
+    assert_eq!(e, Some(Error::NoIntegerPath));
+    let (mut a, mut s) = (vec![0.0; m.f32_arena_len() - 1], vec![0.0; m.f32_state_len()]);
+    let mut slot = MaybeUninit::uninit();
+    let e = F32Denoiser::<i16, Narrowband>::init_in(&mut slot, m, &mut a, &mut s).err();
+    assert_eq!(e, F32Denoiser::<i16, Narrowband>::with_size(m, &mut a, &mut s).err());
+    assert!(matches!(e, Some(Error::ArenaTooSmall { .. })));
+}
+
+#[test]
 fn wrong_models_and_buffers_are_typed_errors() {
     let narrow = blob(64, BINS, 0.05, 0.5, false);
     let m = Model::parse(&narrow).unwrap();
