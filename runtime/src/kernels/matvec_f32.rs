@@ -3,7 +3,7 @@
 
 #[cfg(feature = "fixed-width-kernels")]
 use super::bits::dispatch_bits_upto8;
-use super::bits::{dispatch_built_width, skip_groups, split_group};
+use super::bits::{built_width, dispatch_built_width, skip_groups, split_group};
 use super::dot_f32::{dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32};
 #[cfg(feature = "any-group-size")]
 use super::shape::SHORT_GROUP_SIZE;
@@ -226,14 +226,8 @@ fn row_pair_sums_f32<const G: usize>(
             Some(x) => {
                 for xs in x.chunks_exact(seg) {
                     let b = bits.next().unwrap_or(0);
-                    *data = if chunked {
-                        dispatch_built_width!(
-                            b,
-                            add_pair_dot_f32,
-                            [],
-                            add_pair_dot_any_f32(xs, data, b, sa, sb),
-                            (xs, *data, sa, sb)
-                        )
+                    *data = if chunked && built_width(b) {
+                        dispatch_built_width!(b, add_pair_dot_f32, [], None, (xs, *data, sa, sb))
                     } else {
                         add_pair_dot_any_f32(xs, data, b, sa, sb)
                     }
@@ -262,14 +256,8 @@ fn row_sums_f32<const G: usize>(
             Some(x) => {
                 for xg in x.chunks_exact(gs) {
                     let b = bits.next().unwrap_or(0);
-                    *data = if chunked {
-                        dispatch_built_width!(
-                            b,
-                            add_dot_f32,
-                            [G],
-                            add_dot_any_f32(xg, data, b, sums),
-                            (xg, *data, sums)
-                        )
+                    *data = if chunked && built_width(b) {
+                        dispatch_built_width!(b, add_dot_f32, [G], None, (xg, *data, sums))
                     } else {
                         add_dot_any_f32(xg, data, b, sums)
                     }

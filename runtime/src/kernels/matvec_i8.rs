@@ -8,7 +8,7 @@
 
 #[cfg(feature = "fixed-width-kernels")]
 use super::bits::dispatch_bits_upto8;
-use super::bits::{dispatch_built_width, skip_groups, split_group, Widths};
+use super::bits::{built_width, dispatch_built_width, skip_groups, split_group, Widths};
 use super::dot_i8::{
     dot_chunks_i8, dot_group_any_i8, dot_group_any_wide_i8, dot_group_i8, dot_pair_any_i8, dot_pair_i8, fits_i32,
 };
@@ -212,14 +212,8 @@ fn row_sum_i8<const G: usize>(
         };
         for xg in x.chunks_exact(gs) {
             let b = widths.next_width();
-            *data = if chunked {
-                dispatch_built_width!(
-                    b,
-                    add_group_i8,
-                    [G],
-                    add_group_any_i8(xg, data, b, m, &mut acc),
-                    (xg, *data, m, &mut acc)
-                )
+            *data = if chunked && built_width(b) {
+                dispatch_built_width!(b, add_group_i8, [G], None, (xg, *data, m, &mut acc))
             } else {
                 add_group_any_i8(xg, data, b, m, &mut acc)
             }
