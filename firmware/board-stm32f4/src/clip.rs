@@ -29,6 +29,8 @@ impl AudioSink for Meter {
 }
 
 /// Runs the whole clip once, logging cycles per hop every [`LOG_EVERY`] hops and a summary.
+/// Out of line, so that its frame is not stacked on top of the denoiser's construction.
+#[inline(never)]
 pub fn stream<D: Denoise<Size = assets::Size>>(den: &mut D, rcc: &Rcc) -> Result<(), DemoError> {
     let clip = Clip::parse_at(assets::CLIP, assets::SAMPLE_RATE)?;
     let mut meter = Meter::default();

@@ -83,6 +83,8 @@ pub struct Peripherals {
 
 /// Starts both links and runs the stream loop on them until an error (the links run at the
 /// blob's rate, so the denoiser is of the blob's frame size).
+/// Out of line, so that its frame is not stacked on top of the denoiser's construction.
+#[inline(never)]
 pub fn stream<D: Denoise<Size = Size>>(
     den: &mut D,
     dp: Peripherals,

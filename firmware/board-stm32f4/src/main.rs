@@ -20,6 +20,7 @@ mod clip;
 #[cfg(not(feature = "clip"))]
 mod live;
 
+use core::mem::MaybeUninit;
 use cortex_m::peripheral::DWT;
 use defmt_rtt as _;
 use demo_core::assets::{self, Size};
@@ -56,9 +57,17 @@ impl Counter for Cycles {
 }
 
 #[cfg(not(feature = "fixed"))]
+type Denoiser = F32Denoiser<'static, i16, Size>;
+#[cfg(feature = "fixed")]
+type Denoiser = I8Denoiser<'static, Size>;
+
+#[cfg(not(feature = "fixed"))]
 static mut BUFFERS: assets::F32Buffers = assets::F32Buffers::new();
 #[cfg(feature = "fixed")]
 static mut BUFFERS: assets::I8Buffers = assets::I8Buffers::new();
+/// The denoiser itself (its frame buffers are a few KiB), built here in place rather than on
+/// the stack, so that the stack holds one hop's processing and no more.
+static mut DENOISER: MaybeUninit<Denoiser> = MaybeUninit::uninit();
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
@@ -79,6 +88,20 @@ fn start() -> Result<(), DemoError> {
     let mut rcc = clocks(dp.RCC);
     cp.DCB.enable_trace();
     cp.DWT.enable_cycle_counter();
+    let den = denoiser()?;
+    #[cfg(feature = "clip")]
+    return clip::stream(den, &rcc);
+    #[cfg(not(feature = "clip"))]
+    {
+        let p = live::Peripherals { gpioa: dp.GPIOA, gpiob: dp.GPIOB, spi2: dp.SPI2, spi3: dp.SPI3, dma1: dp.DMA1 };
+        live::stream(den, p, &mut rcc, &mut cp.NVIC)
+    }
+}
+
+/// The denoiser, built in place in `DENOISER` on `BUFFERS`. Out of line, so that the model and
+/// the construction's temporaries live in this frame, gone before the first hop.
+#[inline(never)]
+fn denoiser() -> Result<&'static mut Denoiser, DemoError> {
     let model = Model::parse(assets::BLOB)?;
     defmt::info!(
         "model: {=usize} bytes, {=u32} Hz, hop {=usize}",
@@ -86,20 +109,11 @@ fn start() -> Result<(), DemoError> {
         assets::SAMPLE_RATE,
         assets::HOP
     );
-    // SAFETY: the only reference to BUFFERS, taken once.
+    // SAFETY: the only references to BUFFERS and DENOISER, taken once (start runs once, from
+    // main, which never returns).
     #[allow(unsafe_code)]
-    let b = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
-    #[cfg(not(feature = "fixed"))]
-    let mut den = F32Denoiser::<i16, Size>::with_size(model, &mut b.arena, &mut b.state)?;
-    #[cfg(feature = "fixed")]
-    let mut den = I8Denoiser::<Size>::with_size(model, &mut b.arena, &mut b.state)?;
-    #[cfg(feature = "clip")]
-    return clip::stream(&mut den, &rcc);
-    #[cfg(not(feature = "clip"))]
-    {
-        let p = live::Peripherals { gpioa: dp.GPIOA, gpiob: dp.GPIOB, spi2: dp.SPI2, spi3: dp.SPI3, dma1: dp.DMA1 };
-        live::stream(&mut den, p, &mut rcc, &mut cp.NVIC)
-    }
+    let (b, slot) = unsafe { (&mut *core::ptr::addr_of_mut!(BUFFERS), &mut *core::ptr::addr_of_mut!(DENOISER)) };
+    Ok(Denoiser::init_in(slot, model, &mut b.arena, &mut b.state)?)
 }
 
 /// 100 MHz from the 25 MHz crystal (APB1 50 MHz, APB2 100 MHz, flash wait states set by the

@@ -25,7 +25,7 @@ impl AudioSink for SemihostSink {
     }
 }
 
-impl<D: Denoise> Denoise for Marked<D> {
+impl<D: Denoise> Denoise for Marked<&mut D> {
     type Size = D::Size;
 
     fn process(&mut self, input: &Hop<D::Size, i16>, output: &mut Hop<D::Size, i16>) -> Result<(), runtime::Error> {
@@ -34,9 +34,11 @@ impl<D: Denoise> Denoise for Marked<D> {
 }
 
 /// Denoises `clip` with `den`: the output hops to `out.raw`, each hop's cost (counter units)
-/// to `frames.bin`.
+/// to `frames.bin`. Out of line, so that its frame (the hops' buffers and whatever processing
+/// inlines) is not stacked on top of construction's.
+#[inline(never)]
 pub fn run<D: Denoise<Size = Size>>(
-    mut den: Marked<D>,
+    mut den: Marked<&mut D>,
     clip: &Clip<'_>,
     counter: &mut platform::Counter,
 ) -> Result<RunStats, DemoError> {

@@ -31,11 +31,14 @@ mod path {
     pub const NAME: &str = "f32";
     pub type Buffers = demo_core::assets::F32Buffers;
     #[cfg(not(feature = "classify"))]
+    pub type Denoiser<'a> = runtime::pipeline::F32Denoiser<'a, i16, super::Size>;
+    #[cfg(not(feature = "classify"))]
     pub fn denoiser<'a>(
         m: runtime::Model<'a>,
         b: &'a mut Buffers,
-    ) -> Result<impl runtime::pipeline::Denoise<Size = super::Size> + 'a, runtime::Error> {
-        runtime::pipeline::F32Denoiser::<i16, super::Size>::with_size(m, &mut b.arena, &mut b.state)
+        slot: &'a mut core::mem::MaybeUninit<Denoiser<'a>>,
+    ) -> Result<&'a mut Denoiser<'a>, runtime::Error> {
+        Denoiser::init_in(slot, m, &mut b.arena, &mut b.state)
     }
     #[cfg(feature = "classify")]
     pub fn classifier<'a>(
@@ -51,11 +54,14 @@ mod path {
     pub const NAME: &str = "i8";
     pub type Buffers = demo_core::assets::I8Buffers;
     #[cfg(not(feature = "classify"))]
+    pub type Denoiser<'a> = runtime::pipeline::I8Denoiser<'a, super::Size>;
+    #[cfg(not(feature = "classify"))]
     pub fn denoiser<'a>(
         m: runtime::Model<'a>,
         b: &'a mut Buffers,
-    ) -> Result<impl runtime::pipeline::Denoise<Size = super::Size> + 'a, runtime::Error> {
-        runtime::pipeline::I8Denoiser::<super::Size>::with_size(m, &mut b.arena, &mut b.state)
+        slot: &'a mut core::mem::MaybeUninit<Denoiser<'a>>,
+    ) -> Result<&'a mut Denoiser<'a>, runtime::Error> {
+        Denoiser::init_in(slot, m, &mut b.arena, &mut b.state)
     }
     #[cfg(feature = "classify")]
     pub fn classifier<'a>(
@@ -87,6 +93,10 @@ impl<D> Marked<D> {
 
 /// Activations and conv state, in .bss, sized from the blob header at build time.
 static mut BUFFERS: path::Buffers = path::Buffers::new();
+/// The denoiser itself (its frame buffers are a few KiB), built here in place rather than on
+/// the stack, so that the stack holds one hop's processing and no more.
+#[cfg(not(feature = "classify"))]
+static mut DENOISER: core::mem::MaybeUninit<path::Denoiser<'static>> = core::mem::MaybeUninit::uninit();
 
 #[qemu_support::entry]
 fn main() -> ! {
@@ -118,22 +128,15 @@ fn demo() -> Result<(), DemoError> {
     let mut counter = platform::Counter::start();
     let (instr, units) = platform::calibrate(&mut counter, 100_000);
     defmt::info!("calibration: {=u32} instructions = {=u32} counter units", instr, units);
-    let model = Model::parse(assets::BLOB)?;
     let clip = Clip::parse_at(assets::CLIP, Size::SAMPLE_RATE)?;
-    defmt::info!(
-        "path={=str} blob={=usize}B macs/frame={=u64} clip={=usize} samples",
-        path::NAME,
-        assets::BLOB.len(),
-        model.macs_per_frame(),
-        clip.len()
-    );
     // SAFETY: the only reference to BUFFERS, taken once; main never returns.
     #[allow(unsafe_code)]
     let bufs = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
     #[cfg(not(feature = "classify"))]
-    let (stats, wrote) = (denoise::run(Marked(path::denoiser(model, bufs)?), &clip, &mut counter)?, "out.raw");
+    let (stats, wrote) = (denoise::run(Marked(denoiser(&clip, bufs)?), &clip, &mut counter)?, "out.raw");
     #[cfg(feature = "classify")]
-    let (stats, wrote) = (classify::run(Marked(path::classifier(model, bufs)?), &clip, &mut counter)?, "scores.bin");
+    let (stats, wrote) =
+        (classify::run(Marked(path::classifier(model(&clip)?, bufs)?), &clip, &mut counter)?, "scores.bin");
     semihosting::println!(
         "qemu-demo ({} path): {} hops, {}..{} counter units per hop ({} instructions = {} units); \
          wrote {}, frames.bin, defmt.bin",
@@ -155,4 +158,32 @@ fn demo() -> Result<(), DemoError> {
         platform::stack_size()
     );
     Ok(())
+}
+
+/// The model in flash, logged with the path and the clip's length.
+fn model(clip: &Clip<'_>) -> Result<Model<'static>, DemoError> {
+    let model = Model::parse(assets::BLOB)?;
+    defmt::info!(
+        "path={=str} blob={=usize}B macs/frame={=u64} clip={=usize} samples",
+        path::NAME,
+        assets::BLOB.len(),
+        model.macs_per_frame(),
+        clip.len()
+    );
+    Ok(model)
+}
+
+/// The denoiser, built in place in `DENOISER` on `bufs`. Out of line, so that the model and the
+/// construction's temporaries live in this frame, gone before the first hop, and not in the
+/// frame that runs the hops.
+#[cfg(not(feature = "classify"))]
+#[inline(never)]
+fn denoiser(
+    clip: &Clip<'_>,
+    bufs: &'static mut path::Buffers,
+) -> Result<&'static mut path::Denoiser<'static>, DemoError> {
+    // SAFETY: the only reference to DENOISER, taken once (demo runs once; main never returns).
+    #[allow(unsafe_code)]
+    let slot = unsafe { &mut *core::ptr::addr_of_mut!(DENOISER) };
+    Ok(path::denoiser(model(clip)?, bufs, slot)?)
 }
