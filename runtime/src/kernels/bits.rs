@@ -225,7 +225,7 @@ macro_rules! dispatch_bits_upto8 {
 pub(crate) use dispatch_bits_upto8;
 
 /// [`dispatch_bits_upto8`] for the mixed-width kernels' group bodies, with only the widths this
-/// build unrolls (the `width-1` … `width-8` features; [`crate::Feature::Width`]): any other width
+/// build unrolls (the `width-1` … `width-8` features; [`crate::Feature::width`]): any other width
 /// takes `$default`, the any-width body, which gives the same results (tested) more slowly. A
 /// firmware build names the widths its model's groups use and carries no other copies.
 macro_rules! dispatch_built_width {
