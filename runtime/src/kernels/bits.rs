@@ -253,19 +253,25 @@ macro_rules! dispatch_built_width {
 }
 pub(crate) use dispatch_built_width;
 
-/// Bit `b` set for each width `b` whose unrolled bodies this build has (feature `width-b`).
-const BUILT_WIDTHS: u16 = (cfg!(feature = "width-1") as u16) << 1
-    | (cfg!(feature = "width-2") as u16) << 2
-    | (cfg!(feature = "width-3") as u16) << 3
-    | (cfg!(feature = "width-4") as u16) << 4
-    | (cfg!(feature = "width-5") as u16) << 5
-    | (cfg!(feature = "width-6") as u16) << 6
-    | (cfg!(feature = "width-7") as u16) << 7
-    | (cfg!(feature = "width-8") as u16) << 8;
+/// Bit `b` set for each width `b` whose unrolled bodies this build has (feature `width-b`),
+/// computed at compile time from the runtime's one record of it, [`crate::Feature::enabled`].
+const BUILT_WIDTHS: u16 = {
+    let (mut mask, mut b) = (0u16, 1u8);
+    while b <= 8 {
+        if let Some(f) = crate::Feature::width(b) {
+            if f.enabled() {
+                mask |= 1 << b;
+            }
+        }
+        b += 1;
+    }
+    mask
+};
 
 /// Whether `b`-bit groups have their unrolled bodies in this build ([`dispatch_built_width`]
-/// reaches its default only for the others): a test before the dispatch, so that the dispatch's
-/// default stays a cheap `None` rather than a second copy of the any-width body in the loop.
+/// reaches its default only for the others): a test before the dispatch (one shift and mask),
+/// so that the dispatch's default stays a cheap `None` rather than a second copy of the
+/// any-width body in the loop.
 #[inline(always)]
 pub(crate) const fn built_width(b: u8) -> bool {
     b < 16 && (BUILT_WIDTHS >> b) & 1 != 0
