@@ -32,14 +32,6 @@ mod path {
     pub type Buffers = demo_core::assets::F32Buffers;
     #[cfg(not(feature = "classify"))]
     pub type Denoiser<'a> = runtime::pipeline::F32Denoiser<'a, i16, super::Size>;
-    #[cfg(not(feature = "classify"))]
-    pub fn denoiser<'a>(
-        m: runtime::Model<'a>,
-        b: &'a mut Buffers,
-        slot: &'a mut core::mem::MaybeUninit<Denoiser<'a>>,
-    ) -> Result<&'a mut Denoiser<'a>, runtime::Error> {
-        Denoiser::init_in(slot, m, &mut b.arena, &mut b.state)
-    }
     #[cfg(feature = "classify")]
     pub fn classifier<'a>(
         m: runtime::Model<'a>,
@@ -55,14 +47,6 @@ mod path {
     pub type Buffers = demo_core::assets::I8Buffers;
     #[cfg(not(feature = "classify"))]
     pub type Denoiser<'a> = runtime::pipeline::I8Denoiser<'a, super::Size>;
-    #[cfg(not(feature = "classify"))]
-    pub fn denoiser<'a>(
-        m: runtime::Model<'a>,
-        b: &'a mut Buffers,
-        slot: &'a mut core::mem::MaybeUninit<Denoiser<'a>>,
-    ) -> Result<&'a mut Denoiser<'a>, runtime::Error> {
-        Denoiser::init_in(slot, m, &mut b.arena, &mut b.state)
-    }
     #[cfg(feature = "classify")]
     pub fn classifier<'a>(
         m: runtime::Model<'a>,
@@ -185,5 +169,5 @@ fn denoiser(
     // SAFETY: the only reference to DENOISER, taken once (demo runs once; main never returns).
     #[allow(unsafe_code)]
     let slot = unsafe { &mut *core::ptr::addr_of_mut!(DENOISER) };
-    Ok(path::denoiser(model(clip)?, bufs, slot)?)
+    Ok(path::Denoiser::init_in(slot, model(clip)?, &mut bufs.arena, &mut bufs.state)?)
 }
