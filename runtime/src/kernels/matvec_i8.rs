@@ -14,6 +14,7 @@ use super::dot_i8::{
 };
 #[cfg(feature = "fixed-width-kernels")]
 use super::dot_i8::{dot_group_wide_i8, dot_rows2_i8};
+use super::finish_i8::Finish;
 #[cfg(feature = "any-group-size")]
 use super::shape::SHORT_GROUP_SIZE;
 use super::shape::{check_shape, whole_chunks, FAST_GROUP_SIZE};
@@ -104,7 +105,7 @@ fn rows_fixed_i8<const B: usize>(
     }
     let mut rows = p.data.chunks_exact(row_bytes);
     // One multiplier for the whole tensor: the level sums of a row need no group boundaries.
-    let finish = |acc: i64, bias: i64| params.requant(acc.wrapping_mul(m).wrapping_add(min_term).wrapping_add(bias));
+    let finish = Finish::new(params, min_term);
     let mut done = 0;
     if B <= 4 {
         let mut pairs = out.chunks_exact_mut(2);
@@ -118,22 +119,20 @@ fn rows_fixed_i8<const B: usize>(
                     sb += b;
                 }
             }
-            let (ba, bb) = params.bias.pair_at(done);
             if let [ya, yb] = yy {
-                *ya = finish(sa, ba);
-                *yb = finish(sb, bb);
+                (*ya, *yb) = finish.pair(sa.wrapping_mul(m), sb.wrapping_mul(m), done);
             }
             done += 2;
         }
         for y in pairs.into_remainder() {
             let row = rows.next().ok_or(Error::KernelShape)?;
-            *y = finish(row_sum_fixed_i8::<B>(row, taps, tap_bytes, gs, narrow), params.bias_at(done));
+            *y = finish.one(row_sum_fixed_i8::<B>(row, taps, tap_bytes, gs, narrow).wrapping_mul(m), done);
             done += 1;
         }
     } else {
         for y in out.iter_mut() {
             let row = rows.next().ok_or(Error::KernelShape)?;
-            *y = finish(row_sum_fixed_i8::<B>(row, taps, tap_bytes, gs, narrow), params.bias_at(done));
+            *y = finish.one(row_sum_fixed_i8::<B>(row, taps, tap_bytes, gs, narrow).wrapping_mul(m), done);
             done += 1;
         }
     }
@@ -168,17 +167,15 @@ pub(super) fn rows_var_i8<const G: usize, const S: usize>(
     let m: Mults = core::array::from_fn(|b| params.m_bits.get(b.wrapping_sub(1)).copied().unwrap_or(0));
     let (mut widths, mut data) = (Widths::new(p), p.data);
     let gs = usize::from(p.group_size);
-    let finish = |acc: i64, bias: i64| params.requant(acc.wrapping_add(min_term).wrapping_add(bias));
+    let finish = Finish::new(params, min_term);
     let paired = match p.layout {
         Layout::Rows => 0,
         Layout::RowPairs { .. } => {
             let chunked = fast && (S != 0 || whole_chunks(gs / 2));
             for (k, yy) in out.chunks_exact_mut(2).enumerate() {
                 let (sa, sb) = row_pair_sum_i8::<S>(gs, chunked, &m, &mut widths, &mut data, taps, in_len)?;
-                let (ba, bb) = params.bias.pair_at(2 * k);
                 if let [ya, yb] = yy {
-                    *ya = finish(sa, ba);
-                    *yb = finish(sb, bb);
+                    (*ya, *yb) = finish.pair(sa, sb, 2 * k);
                 }
             }
             out.len() / 2 * 2
@@ -186,7 +183,7 @@ pub(super) fn rows_var_i8<const G: usize, const S: usize>(
     };
     let chunked = fast && (G != 0 || whole_chunks(gs));
     for (n, y) in out.iter_mut().enumerate().skip(paired) {
-        *y = finish(row_sum_i8::<G>(gs, chunked, &m, &mut widths, &mut data, taps, in_len)?, params.bias_at(n));
+        *y = finish.one(row_sum_i8::<G>(gs, chunked, &m, &mut widths, &mut data, taps, in_len)?, n);
     }
     Ok(())
 }

@@ -7,8 +7,9 @@
 //!
 //! Modules, each using only those before it: `bits` (unpacking, word loads, the width
 //! dispatch) → `dot_f32` / `dot_i8` (one group's dot product, any-width and two-row variants) →
-//! `matvec_f32` / `matvec_i8` (a layer frame) → `conv` (whole sequences); `shape` (shape checks,
-//! the fast group sizes) and `act` (element-wise ops) stand alone.
+//! `matvec_f32` / `matvec_i8` (a layer frame, the integer one finished by `finish_i8`: bias,
+//! rounding, shift, clamp) → `conv` (whole sequences); `shape` (shape checks, the fast group
+//! sizes) and `act` (element-wise ops) stand alone.
 //!
 //! The graph ops beyond conv1d/linear: `grouped` (a walk over weights stored
 //! `[out][kernel][in/groups]`, 8 packed levels at a time, groups free to span rows) →
@@ -45,6 +46,7 @@ mod conv_grouped_f32;
 mod conv_grouped_i8;
 mod dot_f32;
 mod dot_i8;
+mod finish_i8;
 #[cfg(test)]
 mod fixed_width_tests;
 mod grouped;
