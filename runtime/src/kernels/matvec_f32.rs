@@ -170,26 +170,29 @@ pub(super) fn rows_var_f32<const G: usize>(
     let gs = if G == 0 { usize::from(p.group_size) } else { G };
     let (lo, n_widths) = (usize::from(p.bits_base), 1usize << p.bits_width);
     let min_term = p.min * sum_taps(taps);
-    let finish = |sums: &Sums| {
+    // Reads each width's sum and leaves it zero for the next row: groups write only the
+    // table's widths `lo..lo + n_widths` (and width 0 past the table's end, never read when
+    // `lo > 0`), so the arrays are zeroed once per call instead of once per row.
+    let finish = |sums: &mut Sums| {
         let mut acc = 0.0f32;
         for b in lo..lo + n_widths {
-            if let (Some(s), Some(sc)) = (sums.get(b), scales.get(b)) {
-                acc += *s * *sc;
+            if let (Some(s), Some(sc)) = (sums.get_mut(b), scales.get(b)) {
+                acc += core::mem::take(s) * *sc;
             }
         }
         acc + min_term
     };
     let (mut bits, mut data) = (p.bits_iter(), p.data);
+    let (mut sa, mut sb): (Sums, Sums) = ([0.0; MAX_BITS as usize + 1], [0.0; MAX_BITS as usize + 1]);
     let n_out = out.len();
     let lone = match p.layout {
         Layout::Rows => 0..n_out,
         Layout::RowPairs { .. } => {
             let chunked = fast && (G != 0 || whole_chunks(gs / 2));
             for yy in out.chunks_exact_mut(2) {
-                let (mut sa, mut sb) = ([0.0f32; 16], [0.0f32; 16]);
                 row_pair_sums_f32::<G>(gs, chunked, &mut bits, &mut data, taps, in_len, &mut sa, &mut sb)?;
                 if let [ya, yb] = yy {
-                    (*ya, *yb) = (finish(&sa), finish(&sb));
+                    (*ya, *yb) = (finish(&mut sa), finish(&mut sb));
                 }
             }
             n_out / 2 * 2..n_out
@@ -197,10 +200,9 @@ pub(super) fn rows_var_f32<const G: usize>(
     };
     let chunked = fast && (G != 0 || whole_chunks(gs));
     for n in lone {
-        let mut sums = [0.0f32; MAX_BITS as usize + 1];
-        row_sums_f32::<G>(gs, chunked, &mut bits, &mut data, taps, in_len, &mut sums)?;
+        row_sums_f32::<G>(gs, chunked, &mut bits, &mut data, taps, in_len, &mut sa)?;
         if let Some(y) = out.get_mut(n) {
-            *y = finish(&sums);
+            *y = finish(&mut sa);
         }
     }
     Ok(())
