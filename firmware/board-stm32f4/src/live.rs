@@ -17,11 +17,11 @@
 //! over between the check and the `wfe` is not slept through). All of this except the register
 //! moves is `demo_core::i2s`, tested on the host (host-tests/tests/i2s_link.rs).
 
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 
 use cortex_m::peripheral::NVIC;
 use critical_section::Mutex;
-use demo_core::assets::{Size, HOP, SAMPLE_RATE};
+use demo_core::assets::{Size, HOP};
 use demo_core::i2s::{halfwords_of, LinkStats, Slot};
 use demo_core::{run, CycleWindow, DemoError, QueueSink, QueueSource};
 use heapless::spsc::{Consumer, Producer, Queue};
@@ -35,7 +35,7 @@ use stm32f4xx_hal::pac::{self, interrupt, Interrupt, DMA1, SPI2, SPI3};
 use stm32f4xx_hal::prelude::*;
 use stm32f4xx_hal::rcc::Rcc;
 
-use crate::{log_cycles, Cycles};
+use crate::{log_cycles, Cycles, I2S_DIVISION};
 
 /// The microphone's slot: INMP441 with L/R tied to GND.
 const MIC_SLOT: Slot = Slot::Left;
@@ -68,30 +68,38 @@ type AmpSide = Side<AmpDma, Consumer<'static, i16>>;
 
 static MIC: Mutex<RefCell<Option<MicSide>>> = Mutex::new(RefCell::new(None));
 static AMP: Mutex<RefCell<Option<AmpSide>>> = Mutex::new(RefCell::new(None));
-static LINK: Mutex<RefCell<LinkStats>> = Mutex::new(RefCell::new(LinkStats::new()));
+static LINK: Mutex<Cell<LinkStats>> = Mutex::new(Cell::new(LinkStats::new()));
 /// DMA buffer exchanges that the HAL refused (an interrupt serviced too late for the DMA).
-static DMA_ERRORS: Mutex<RefCell<u32>> = Mutex::new(RefCell::new(0));
+static DMA_ERRORS: Mutex<Cell<u32>> = Mutex::new(Cell::new(0));
 
-/// The peripherals the links take.
+/// The links' peripherals: both I2S on their pins (not yet configured) and the DMA streams.
 pub struct Peripherals {
-    pub gpioa: pac::GPIOA,
-    pub gpiob: pac::GPIOB,
-    pub spi2: SPI2,
-    pub spi3: SPI3,
-    pub dma1: DMA1,
+    mic: I2s<SPI2>,
+    amp: I2s<SPI3>,
+    dma: StreamsTuple<DMA1>,
+}
+
+impl Peripherals {
+    /// Takes the pins and enables the peripherals. Inlined where the clocks are frozen, so that
+    /// the I2S clock the HAL reads here is known at compile time and its check (with a panic
+    /// message) vanishes.
+    #[inline(always)]
+    pub fn take(gpio: (pac::GPIOA, pac::GPIOB), spi: (SPI2, SPI3), dma1: DMA1, rcc: &mut Rcc) -> Self {
+        let (gpioa, gpiob) = (gpio.0.split(rcc), gpio.1.split(rcc));
+        let mic = I2s::new(spi.0, (gpiob.pb12, gpiob.pb13, SPI2::NoMck, gpiob.pb15), rcc);
+        // PA15 and PB3 leave reset as JTAG pins (JTDI, JTDO/SWO); SWD (PA13, PA14) and RTT need neither.
+        let (amp_ws, amp_ck) = (gpioa.pa15.into_input(), gpiob.pb3.into_input());
+        let amp = I2s::new(spi.1, (amp_ws, amp_ck, SPI3::NoMck, gpiob.pb5), rcc);
+        Peripherals { mic, amp, dma: StreamsTuple::new(dma1, rcc) }
+    }
 }
 
 /// Starts both links and runs the stream loop on them until an error (the links run at the
 /// blob's rate, so the denoiser is of the blob's frame size).
 /// Out of line, so that its frame is not stacked on top of the denoiser's construction.
 #[inline(never)]
-pub fn stream<D: Denoise<Size = Size>>(
-    den: &mut D,
-    dp: Peripherals,
-    rcc: &mut Rcc,
-    nvic: &mut NVIC,
-) -> Result<(), DemoError> {
-    let (input, output) = start_links(dp, rcc, nvic)?;
+pub fn stream<D: Denoise<Size = Size>>(den: &mut D, dp: Peripherals, nvic: &mut NVIC) -> Result<(), DemoError> {
+    let (input, output) = start_links(dp, nvic)?;
     let wait = || {
         cortex_m::asm::wfe();
         true
@@ -102,7 +110,7 @@ pub fn stream<D: Denoise<Size = Size>>(
     run(den, &mut src, &mut sink, &mut Cycles, |_, cycles| {
         if let Some(w) = window.record(cycles) {
             log_cycles(&w);
-            let (link, dma_errors) = critical_section::with(|cs| (*LINK.borrow_ref(cs), *DMA_ERRORS.borrow_ref(cs)));
+            let (link, dma_errors) = critical_section::with(|cs| (LINK.borrow(cs).get(), DMA_ERRORS.borrow(cs).get()));
             defmt::info!("link: {}, DMA errors {=u32}", link, dma_errors);
         }
     })?;
@@ -113,21 +121,17 @@ pub fn stream<D: Denoise<Size = Size>>(
 /// them. Returns the loop's ends of the queues: microphone samples in, processed samples out.
 fn start_links(
     dp: Peripherals,
-    rcc: &mut Rcc,
     nvic: &mut NVIC,
 ) -> Result<(Consumer<'static, i16>, Producer<'static, i16>), DemoError> {
-    let (gpioa, gpiob) = (dp.gpioa.split(rcc), dp.gpiob.split(rcc));
+    // The prescaler's division I2S_DIVISION (125: I2SDIV 62, ODD 1) of the I2S clock, which is
+    // the blob's rate x 64 x I2S_DIVISION (main.rs): the blob's rate exactly.
     let config = I2sDriverConfig::new_master()
         .standard(Philips)
         .data_format(DataFormat::Data32Channel32)
         .master_clock(false)
-        .request_frequency(SAMPLE_RATE);
-    let mic_i2s = I2s::new(dp.spi2, (gpiob.pb12, gpiob.pb13, SPI2::NoMck, gpiob.pb15), rcc);
-    let mut mic = config.receive().i2s_driver(mic_i2s);
-    // PA15 and PB3 leave reset as JTAG pins (JTDI, JTDO/SWO); SWD (PA13, PA14) and RTT need neither.
-    let (amp_ws, amp_ck) = (gpioa.pa15.into_input(), gpiob.pb3.into_input());
-    let amp_i2s = I2s::new(dp.spi3, (amp_ws, amp_ck, SPI3::NoMck, gpiob.pb5), rcc);
-    let mut amp = config.transmit().i2s_driver(amp_i2s);
+        .prescaler(I2S_DIVISION % 2 == 1, (I2S_DIVISION / 2) as u8);
+    let mut mic = config.receive().i2s_driver(dp.mic);
+    let mut amp = config.transmit().i2s_driver(dp.amp);
     defmt::info!("I2S sample rate: microphone {=u32} Hz, amplifier {=u32} Hz", mic.sample_rate(), amp.sample_rate());
     mic.set_rx_dma(true);
     amp.set_tx_dma(true);
@@ -144,15 +148,20 @@ fn start_links(
         .double_buffer(true)
         .transfer_complete_interrupt(true)
         .priority(Priority::High);
-    let streams = StreamsTuple::new(dp.dma1, rcc);
+    let streams = dp.dma;
     let mut mic_dma = Transfer::init_peripheral_to_memory(streams.3, mic, b0, Some(b1), dma_config);
     let mut amp_dma = Transfer::init_memory_to_peripheral(streams.5, amp, b3, Some(b4), dma_config);
     mic_dma.start(|i2s| i2s.enable());
     amp_dma.start(|i2s| i2s.enable());
     critical_section::with(|cs| {
-        MIC.borrow_ref_mut(cs).replace(Side { dma: mic_dma, spare: Some(b2), queue: mic_tx });
-        AMP.borrow_ref_mut(cs).replace(Side { dma: amp_dma, spare: Some(b5), queue: amp_rx });
-    });
+        let (Ok(mut mic_side), Ok(mut amp_side)) = (MIC.borrow(cs).try_borrow_mut(), AMP.borrow(cs).try_borrow_mut())
+        else {
+            return Err(DemoError::Internal);
+        };
+        mic_side.replace(Side { dma: mic_dma, spare: Some(b2), queue: mic_tx });
+        amp_side.replace(Side { dma: amp_dma, spare: Some(b5), queue: amp_rx });
+        Ok(())
+    })?;
     // SAFETY: both handlers only touch state behind critical-section mutexes, which exist
     // before they are unmasked; no critical section of the program relies on them being masked.
     #[allow(unsafe_code)]
@@ -172,21 +181,32 @@ fn refused(e: DMAError<Buffer>) -> Buffer {
     }
 }
 
-/// Receive DMA: a buffer of microphone frames is complete.
+/// One more refused DMA exchange.
+fn count_dma_error(cs: critical_section::CriticalSection) {
+    let errors = DMA_ERRORS.borrow(cs);
+    errors.set(errors.get() + 1);
+}
+
+/// Receive DMA: a buffer of microphone frames is complete. (The sides are borrowed with
+/// `try_borrow_mut`: inside a critical section nothing else holds them, and the panicking
+/// `borrow_mut` would link `core::fmt` for its message.)
 #[interrupt]
 fn DMA1_STREAM3() {
     critical_section::with(|cs| {
-        let mut side = MIC.borrow_ref_mut(cs);
+        let Ok(mut side) = MIC.borrow(cs).try_borrow_mut() else { return };
         let Some(side) = side.as_mut() else { return };
         let Some(spare) = side.spare.take() else { return };
         match side.dma.next_transfer(spare) {
             Ok((done, _)) => {
-                LINK.borrow_ref_mut(cs).receive(done, MIC_SLOT, &mut side.queue);
+                let link = LINK.borrow(cs);
+                let mut stats = link.get();
+                stats.receive(done, MIC_SLOT, &mut side.queue);
+                link.set(stats);
                 side.spare = Some(done);
             }
             Err(e) => {
                 side.spare = Some(refused(e));
-                *DMA_ERRORS.borrow_ref_mut(cs) += 1;
+                count_dma_error(cs);
             }
         }
     });
@@ -197,15 +217,18 @@ fn DMA1_STREAM3() {
 #[interrupt]
 fn DMA1_STREAM5() {
     critical_section::with(|cs| {
-        let mut side = AMP.borrow_ref_mut(cs);
+        let Ok(mut side) = AMP.borrow(cs).try_borrow_mut() else { return };
         let Some(side) = side.as_mut() else { return };
         let Some(spare) = side.spare.take() else { return };
-        LINK.borrow_ref_mut(cs).transmit(&mut side.queue, spare);
+        let link = LINK.borrow(cs);
+        let mut stats = link.get();
+        stats.transmit(&mut side.queue, spare);
+        link.set(stats);
         match side.dma.next_transfer(spare) {
             Ok((played, _)) => side.spare = Some(played),
             Err(e) => {
                 side.spare = Some(refused(e));
-                *DMA_ERRORS.borrow_ref_mut(cs) += 1;
+                count_dma_error(cs);
             }
         }
     });

@@ -43,9 +43,57 @@ const BITS_PER_FRAME: u32 = 64;
 /// The I2S prescaler's division (I2SDIV = 62, ODD = 1), the same at either rate.
 const I2S_DIVISION: u32 = 125;
 /// PLLI2S output: the blob's rate x 64 bit clocks x 125, so that the I2S prescaler gives the rate
-/// exactly with 32-bit channels: 64 MHz for 8 kHz, 128 MHz for 16 kHz. Both are exactly reachable
-/// from 25 MHz (e.g. / 25 x 128 / 2 and / 25 x 256 / 2; the HAL picks the factors).
+/// exactly with 32-bit channels: 64 MHz for 8 kHz, 128 MHz for 16 kHz, both exactly reachable
+/// from 25 MHz (factors: [`PLLI2S`]).
 const I2S_CLK_HZ: u32 = assets::SAMPLE_RATE * BITS_PER_FRAME * I2S_DIVISION;
+/// The PLLI2S factors for [`I2S_CLK_HZ`], found at compile time: / 20 x 256 / 5 for 64 MHz,
+/// / 25 x 256 / 2 for 128 MHz.
+const PLLI2S: Plli2s = Plli2s::search(HSE_HZ, I2S_CLK_HZ);
+const _: () = assert!(PLLI2S.is_exact(HSE_HZ, I2S_CLK_HZ), "PLLI2S cannot make the I2S clock exactly");
+const _: () = assert!(I2S_DIVISION >= 4 && I2S_DIVISION <= 511, "outside the I2S prescaler's range");
+
+/// PLLI2S factors: I2S clock = HSE / `m` x `n` / `r`.
+struct Plli2s {
+    m: u8,
+    n: u16,
+    r: u8,
+}
+
+impl Plli2s {
+    /// The search the HAL would run at start-up, here at compile time (the same order and
+    /// rounding, so the same factors): `m` from the smallest giving a VCO input of at most 2 MHz
+    /// to the largest giving at least 1 MHz, for each `r` from 2 to 7 with `n` rounded, the VCO
+    /// output within 100–432 MHz; the first of the smallest error. Not found: `m` = 0.
+    const fn search(src: u32, target: u32) -> Self {
+        let mut best = Plli2s { m: 0, n: 0, r: 0 };
+        let mut best_error = u32::MAX;
+        let mut m = src.div_ceil(2_000_000);
+        while m <= src / 1_000_000 {
+            let vco_in = src / m;
+            let mut r = 2;
+            while r <= 7 {
+                let n = (target * r + vco_in / 2) / vco_in;
+                let vco_out = vco_in * n;
+                let error = (vco_out / r).abs_diff(target);
+                if vco_out >= 100_000_000 && vco_out <= 432_000_000 && error < best_error {
+                    best = Plli2s { m: m as u8, n: n as u16, r: r as u8 };
+                    best_error = error;
+                }
+                r += 1;
+            }
+            m += 1;
+        }
+        best
+    }
+
+    /// Whether these factors are in their fields' ranges and make exactly `target` from `src`.
+    const fn is_exact(&self, src: u32, target: u32) -> bool {
+        let (m, n, r) = (self.m as u32, self.n as u32, self.r as u32);
+        let in_range = m >= 2 && m <= 63 && n >= 50 && n <= 432 && r >= 2 && r <= 7;
+        // Exact: no remainder in either division (the VCO input and the output).
+        in_range && src / m * m == src && (src / m * n) / r * r == src / m * n && src / m * n / r == target
+    }
+}
 
 /// DWT cycle counter: real cycles on silicon (QEMU does not model it).
 struct Cycles;
@@ -93,8 +141,8 @@ fn start() -> Result<(), DemoError> {
     return clip::stream(den, &rcc);
     #[cfg(not(feature = "clip"))]
     {
-        let p = live::Peripherals { gpioa: dp.GPIOA, gpiob: dp.GPIOB, spi2: dp.SPI2, spi3: dp.SPI3, dma1: dp.DMA1 };
-        live::stream(den, p, &mut rcc, &mut cp.NVIC)
+        let p = live::Peripherals::take((dp.GPIOA, dp.GPIOB), (dp.SPI2, dp.SPI3), dp.DMA1, &mut rcc);
+        live::stream(den, p, &mut cp.NVIC)
     }
 }
 
@@ -117,9 +165,14 @@ fn denoiser() -> Result<&'static mut Denoiser, DemoError> {
 }
 
 /// 100 MHz from the 25 MHz crystal (APB1 50 MHz, APB2 100 MHz, flash wait states set by the
-/// HAL), and the I2S clock from PLLI2S.
+/// HAL), and the I2S clock from PLLI2S ([`start_plli2s`]).
 fn clocks(rcc: pac::RCC) -> Rcc {
-    let rcc = rcc.freeze(Config::hse(HSE_HZ.Hz()).sysclk(SYSCLK_HZ.Hz()).i2s_clk(I2S_CLK_HZ.Hz()));
+    // The HAL is told that the I2S clock is I2S_CKIN at that frequency: so it records the I2S
+    // clock (its I2S driver needs it) without its run-time PLLI2S search, and selects I2S_CKIN,
+    // which start_plli2s replaces with PLLI2S before any I2S runs.
+    let i2s = I2S_CLK_HZ.Hz();
+    let rcc = rcc.freeze(Config::hse(HSE_HZ.Hz()).sysclk(SYSCLK_HZ.Hz()).i2s_ckin(i2s).i2s_clk(i2s));
+    start_plli2s(&rcc);
     defmt::info!(
         "clocks: sysclk {=u32} Hz, hclk {=u32} Hz, i2s {=u32} Hz",
         rcc.clocks.sysclk().raw(),
@@ -127,6 +180,22 @@ fn clocks(rcc: pac::RCC) -> Rcc {
         rcc.clocks.i2s_clk().map_or(0, |f| f.raw())
     );
     rcc
+}
+
+/// PLLI2S on with the factors of [`PLLI2S`] (HSE is its source, as of the main PLL), and the
+/// source of the I2S clock.
+fn start_plli2s(rcc: &pac::RCC) {
+    // SAFETY: raw field writes of factors that a compile-time assert holds within the fields'
+    // ranges (M 2–63, N 50–432, R 2–7), into PLLI2S while it is off (it is until the next line).
+    #[allow(unsafe_code)]
+    rcc.plli2scfgr().modify(|_, w| unsafe {
+        w.plli2sm().bits(PLLI2S.m);
+        w.plli2sn().bits(PLLI2S.n);
+        w.plli2sr().bits(PLLI2S.r)
+    });
+    rcc.cr().modify(|_, w| w.plli2son().set_bit());
+    while rcc.cr().read().plli2srdy().bit_is_clear() {}
+    rcc.cfgr().modify(|_, w| w.i2ssrc().plli2s());
 }
 
 /// Logs one window of per-hop cycle counts against the real-time budget of a hop.

@@ -45,7 +45,8 @@ impl Model<'_> {
         }
         hook.after_layers();
         let (off, len) = self.value_region(self.n_nodes())?;
-        output.copy_from_slice(arena.get(off..off + len).ok_or(Error::KernelShape)?);
+        let result = arena.get(off..off + len).filter(|r| r.len() == output.len()).ok_or(Error::KernelShape)?;
+        output.copy_from_slice(result);
         Ok(())
     }
 
