@@ -31,6 +31,11 @@ pub enum Feature {
     Conv2d,
     /// `pool`: avgpool and maxpool nodes.
     Pool,
+    /// `graph`: graph blobs (version 5: a node table, `FORMAT.md`) and their interpreter. Without
+    /// it the runtime reads and runs chain blobs (versions 1–4) only and refuses a graph blob in
+    /// [`Model::parse`]; the graph-only ops' features (`grouped-conv`, `gru`, `conv2d`, `pool`)
+    /// turn it on.
+    Graph,
     /// `width-1` … `width-8`: the mixed-width kernels' unrolled group bodies for groups of that
     /// many bits. Never needed: a width left out runs on the any-width body, bit-identical and
     /// slower; a build with only the widths its blob uses is smaller and, with fewer bodies to
@@ -54,7 +59,7 @@ pub enum Feature {
 
 impl Feature {
     /// Every feature, in declaration order.
-    pub const ALL: [Feature; 15] = [
+    pub const ALL: [Feature; 16] = [
         Feature::FixedWidthKernels,
         Feature::AnyGroupSize,
         Feature::Wideband,
@@ -62,6 +67,7 @@ impl Feature {
         Feature::Gru,
         Feature::Conv2d,
         Feature::Pool,
+        Feature::Graph,
         Feature::Width1,
         Feature::Width2,
         Feature::Width3,
@@ -98,6 +104,7 @@ impl Feature {
             Feature::Gru => "gru",
             Feature::Conv2d => "conv2d",
             Feature::Pool => "pool",
+            Feature::Graph => "graph",
             Feature::Width1 => "width-1",
             Feature::Width2 => "width-2",
             Feature::Width3 => "width-3",
@@ -119,6 +126,7 @@ impl Feature {
             Feature::Gru => cfg!(feature = "gru"),
             Feature::Conv2d => cfg!(feature = "conv2d"),
             Feature::Pool => cfg!(feature = "pool"),
+            Feature::Graph => cfg!(feature = "graph"),
             Feature::Width1 => cfg!(feature = "width-1"),
             Feature::Width2 => cfg!(feature = "width-2"),
             Feature::Width3 => cfg!(feature = "width-3"),
@@ -163,10 +171,11 @@ impl Model<'_> {
     /// 16 kHz front end needs [`Feature::Wideband`]; a packed tensor of one width 1–8 needs
     /// [`Feature::FixedWidthKernels`] on the f32 path, one of another group size than
     /// [`FAST_GROUP_SIZE`] [`Feature::AnyGroupSize`]; a node needs its op's feature
-    /// ([`Feature::of_node`]).
+    /// ([`Feature::of_node`]); a graph blob (version 5) [`Feature::Graph`].
     pub fn needs(&self, f: Feature, path: Precision) -> bool {
         match f {
             Feature::Wideband => self.front_end().is_ok_and(|fe| u32::from(fe.sample_rate) == WIDEBAND_RATE),
+            Feature::Graph => self.header().is_graph(),
             Feature::FixedWidthKernels => path == Precision::F32 && self.any_packed(|p| fixed_width(&p)),
             Feature::AnyGroupSize => self.any_packed(|p| usize::from(p.group_size) != FAST_GROUP_SIZE),
             Feature::GroupedConv | Feature::Gru | Feature::Conv2d | Feature::Pool => {

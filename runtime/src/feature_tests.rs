@@ -40,16 +40,20 @@ fn needs(b: &[u8], path: Precision) -> Vec<Feature> {
 
 #[test]
 fn a_blob_needs_the_features_of_its_front_end_tensors_and_ops() {
+    // Every blob here is a graph (version 5): each needs the graph interpreter.
     let mixed = blob(NARROW, 64, &[2, 3], false);
-    assert_eq!(needs(&mixed, Precision::F32), []);
-    assert_eq!(needs(&mixed, Precision::Int), []);
+    assert_eq!(needs(&mixed, Precision::F32), [Feature::Graph]);
+    assert_eq!(needs(&mixed, Precision::Int), [Feature::Graph]);
     // One width for every group: the f32 path's own kernel; the integer path runs it either way.
     let fixed = blob(NARROW, 64, &[3], false);
-    assert_eq!(needs(&fixed, Precision::F32), [Feature::FixedWidthKernels]);
-    assert_eq!(needs(&fixed, Precision::Int), []);
-    assert_eq!(needs(&blob(NARROW, 16, &[2, 4], false), Precision::Int), [Feature::AnyGroupSize]);
-    assert_eq!(needs(&blob(WIDE, 64, &[2, 3], false), Precision::Int), [Feature::Wideband]);
-    assert_eq!(needs(&blob(NARROW, 16, &[2, 3], true), Precision::F32), [Feature::AnyGroupSize, Feature::Gru]);
+    assert_eq!(needs(&fixed, Precision::F32), [Feature::FixedWidthKernels, Feature::Graph]);
+    assert_eq!(needs(&fixed, Precision::Int), [Feature::Graph]);
+    assert_eq!(needs(&blob(NARROW, 16, &[2, 4], false), Precision::Int), [Feature::AnyGroupSize, Feature::Graph]);
+    assert_eq!(needs(&blob(WIDE, 64, &[2, 3], false), Precision::Int), [Feature::Wideband, Feature::Graph]);
+    assert_eq!(
+        needs(&blob(NARROW, 16, &[2, 3], true), Precision::F32),
+        [Feature::AnyGroupSize, Feature::Gru, Feature::Graph]
+    );
 }
 
 #[test]
@@ -59,16 +63,16 @@ fn a_blob_runs_fastest_with_the_bodies_of_its_widths_and_one_width_with_the_fixe
         Feature::ALL.into_iter().filter(|&f| m.runs_fastest_with(f, path)).collect()
     };
     let fixed = blob(NARROW, 64, &[3], false);
-    assert_eq!(fastest(&fixed, Precision::Int), [Feature::FixedWidthKernels, Feature::Width3]);
-    assert_eq!(fastest(&fixed, Precision::F32), [Feature::FixedWidthKernels, Feature::Width3]);
+    assert_eq!(fastest(&fixed, Precision::Int), [Feature::FixedWidthKernels, Feature::Graph, Feature::Width3]);
+    assert_eq!(fastest(&fixed, Precision::F32), [Feature::FixedWidthKernels, Feature::Graph, Feature::Width3]);
     let mixed = blob(WIDE, 16, &[2, 3], true);
     let mut want = needs(&mixed, Precision::Int);
     want.extend([Feature::Width2, Feature::Width3]);
     assert_eq!(fastest(&mixed, Precision::Int), want, "mixed widths: what it needs and its widths' bodies");
     let wide = blob(NARROW, 64, &[1, 5, 8], false);
-    assert_eq!(fastest(&wide, Precision::F32), [Feature::Width1, Feature::Width5, Feature::Width8]);
+    assert_eq!(fastest(&wide, Precision::F32), [Feature::Graph, Feature::Width1, Feature::Width5, Feature::Width8]);
     // A width is never needed: without its bodies its groups run on the any-width body.
-    assert_eq!(needs(&wide, Precision::F32), []);
+    assert_eq!(needs(&wide, Precision::F32), [Feature::Graph]);
 }
 
 #[test]
@@ -76,10 +80,10 @@ fn every_feature_has_its_cargo_name() {
     let names: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
     let widths: Vec<String> = (1..=8).map(|b| std::format!("width-{b}")).collect();
     assert_eq!(
-        names[..7],
-        ["fixed-width-kernels", "any-group-size", "wideband", "grouped-conv", "gru", "conv2d", "pool"]
+        names[..8],
+        ["fixed-width-kernels", "any-group-size", "wideband", "grouped-conv", "gru", "conv2d", "pool", "graph"]
     );
-    assert_eq!(names[7..], widths);
+    assert_eq!(names[8..], widths);
     assert!((1..=8).all(|b| Feature::width(b).map(Feature::name) == Some(widths[usize::from(b) - 1].as_str())));
     assert_eq!((Feature::width(0), Feature::width(9)), (None, None));
     let e = std::format!("{}", Error::MissingFeature(Feature::Wideband));

@@ -16,6 +16,7 @@ pub use step::LayerHook;
 pub use view::Inputs;
 
 use crate::error::{Error, Part};
+use crate::feature::Feature;
 use crate::format::{len32, Header, Layout, Tensor, Weights, ROW_PAIRS_VERSION};
 
 /// A blob that passed every check of FORMAT.md; borrows the bytes (flash), copies nothing.
@@ -72,8 +73,11 @@ impl<'a> Model<'a> {
         if header.data_start() > blob.len() {
             return Err(Error::Truncated { needed: len32_of(header.data_start()), got: len32(blob) });
         }
+        if header.is_graph() && !Feature::Graph.enabled() {
+            return Err(Error::MissingFeature(Feature::Graph));
+        }
         let m = Model { blob, header };
-        if header.is_graph() {
+        if m.is_graph() {
             m.front_end_checked()?;
         }
         let (mut regions, mut pairs) = (0u64, false);
@@ -86,7 +90,7 @@ impl<'a> Model<'a> {
         if header.version == ROW_PAIRS_VERSION && !pairs {
             return Err(Error::VersionMismatch { version: header.version, part: Part::TensorTable });
         }
-        let (sizes, int_bytes) = if header.is_graph() { m.check_graph()? } else { m.check_chain()? };
+        let (sizes, int_bytes) = if m.is_graph() { m.check_graph()? } else { m.check_chain()? };
         if sizes.iter().zip(header.buffer_lens()).any(|(&e, g)| e != g) {
             return Err(Error::SizeMismatch);
         }
@@ -151,7 +155,7 @@ impl<'a> Model<'a> {
     }
     /// Number of layers of a version 1–4 blob ([`Model::layer`]); 0 for a node graph.
     pub fn n_layers(&self) -> u16 {
-        if self.header.is_graph() {
+        if self.is_graph() {
             0
         } else {
             self.header.n_nodes
@@ -166,6 +170,13 @@ impl<'a> Model<'a> {
         Tensor::read(self.blob, &self.header, i)
     }
 
+    /// Whether this is a graph blob (version 5). Always false in a build without
+    /// [`Feature::Graph`], which refuses graph blobs in [`Model::parse`]: the graph interpreter's
+    /// branches fold away and it is not linked.
+    fn is_graph(&self) -> bool {
+        Feature::Graph.enabled() && self.header.is_graph()
+    }
+
     /// The executor's per-frame lookup: no O(groups) re-validation (done once in `parse`).
     fn weights(&self, i: u16) -> Result<Weights<'a>, Error> {
         Tensor::read_unchecked_groups(self.blob, &self.header, i).map(|t| t.weights)
@@ -173,7 +184,7 @@ impl<'a> Model<'a> {
 
     /// The part errors about node `i` name: `Node(i)`, or `Layer(i)` in versions 1–4.
     fn part(&self, i: u16) -> Part {
-        if self.header.is_graph() {
+        if self.is_graph() {
             Part::Node(i)
         } else {
             Part::Layer(i)

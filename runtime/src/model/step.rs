@@ -32,7 +32,7 @@ impl Model<'_> {
         output: &mut [f32],
     ) -> Result<(), Error> {
         let need = (self.f32_arena_len(), self.f32_state_len());
-        if self.header.is_graph() {
+        if self.is_graph() {
             self.run_graph(&F32Path, (state.buf, state.frame), need, arena, (input, output), &mut ())?;
         } else {
             self.run(&F32Path, (state.buf, state.frame), need, arena, (input, output), &mut ())?;
@@ -53,7 +53,7 @@ impl Model<'_> {
         hook: &mut H,
     ) -> Result<(), Error> {
         let need = (self.f32_arena_len(), self.f32_state_len());
-        if self.header.is_graph() {
+        if self.is_graph() {
             self.run_graph(&F32Path, (state.buf, state.frame), need, arena, (input, output), hook)?;
         } else {
             self.run(&F32Path, (state.buf, state.frame), need, arena, (input, output), hook)?;
@@ -74,7 +74,7 @@ impl Model<'_> {
             return Err(Error::NoIntegerPath);
         }
         let need = (self.i8_arena_len(), self.i8_state_len());
-        if self.header.is_graph() {
+        if self.is_graph() {
             self.run_graph(&I8Path, (state.buf, state.frame), need, arena, (input, output), &mut ())?;
         } else {
             self.run(&I8Path, (state.buf, state.frame), need, arena, (input, output), &mut ())?;
@@ -96,7 +96,7 @@ impl Model<'_> {
             return Err(Error::NoIntegerPath);
         }
         let need = (self.i8_arena_len(), self.i8_state_len());
-        if self.header.is_graph() {
+        if self.is_graph() {
             self.run_graph(&I8Path, (state.buf, state.frame), need, arena, (input, output), hook)?;
         } else {
             self.run(&I8Path, (state.buf, state.frame), need, arena, (input, output), hook)?;

@@ -40,7 +40,7 @@ impl<'a> Model<'a> {
     /// Node `i` (0-based, in execution order); an error past the last. In versions 1–4 layer `i`
     /// as a node: it reads value `i`, and its `arena_offset` is the ping-pong half it writes.
     pub fn node(&self, i: u16) -> Result<Node, Error> {
-        if self.header.is_graph() {
+        if self.is_graph() {
             return Node::read(self.blob, &self.header, i);
         }
         let l = self.layer(i)?;
@@ -110,7 +110,7 @@ impl<'a> Model<'a> {
     /// The front end the model expects: the record of a version 5 blob, or
     /// [`FrontEnd::DEFAULT`] for versions 1–4.
     pub fn front_end(&self) -> Result<FrontEnd, Error> {
-        if self.header.is_graph() {
+        if self.is_graph() {
             FrontEnd::read(self.blob, &self.header)
         } else {
             Ok(FrontEnd::DEFAULT)
