@@ -57,6 +57,7 @@ mod matvec_f32;
 mod matvec_i8;
 #[cfg(test)]
 mod matvec_tests;
+mod pair_bytes;
 mod pool;
 mod requant_i8;
 mod shape;
