@@ -114,6 +114,7 @@ fn word_shifts(t: i64, c: i16, unit: i32, s: u32) -> i8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::test_util::Rng;
     use alloc::vec::Vec;
 
     fn params(shift: u32, lshift: u32, values: &[u8]) -> IntParams<'_> {
@@ -126,13 +127,8 @@ mod tests {
     fn equals_the_definition() {
         let values: Vec<u8> =
             [0i16, 1, -1, 127, -128, i16::MAX, i16::MIN, 12345].iter().flat_map(|v| v.to_le_bytes()).collect();
-        let mut rng = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut rng = Rng::new(0x2545_f491_4f6c_dd1d);
+        let mut next = || u64::from(rng.next_u32()) << 32 | u64::from(rng.next_u32());
         let mut high = 0;
         for s in 1..=62u32 {
             for l in 0..=s {
