@@ -133,36 +133,37 @@ fn mac8x2_i8<const B: usize>(xs: &[i8], wa: u32, wb: u32) -> i32 {
         + i32::from(x7) * l(hi, 3)
 }
 
-/// Two output rows at once for `B ≤ 4` (see [`mac8x2_i8`]): `acc = A + 2^16·B`. Over a block of
-/// `F` chunks of 8 levels `|A| ≤ F·8·128·(2^B−1) ≤ 30 720 < 2^15`, so `A` is `acc`'s low half
-/// sign-extended and `B = (acc − A) >> 16`, exactly (and `|acc| < 2^31` for any `i8` input,
-/// −128 included). A block's levels (`F·B ≤ 16` bytes) are read as whole words.
+/// Two output rows at once for `B ≤ 4`, each row's levels stored on their own: blocks of
+/// [`ROWS2_BLOCK`] levels go through the row-pair body ([`pair_body_i8`]: a row-pair segment's
+/// two halves are two rows' levels of the same inputs), the rest 8 levels at a time through
+/// [`mac8x2_i8`] (`acc = A + 2^16·B`, flushed every `F` chunks: `|A| ≤ F·8·128·(2^B − 1) < 2^15`).
 #[inline(always)]
 pub(crate) fn dot_rows2_i8<const B: usize>(x: &[i8], pa: &[u8], pb: &[u8]) -> (i64, i64) {
-    let f: usize = ((32_767 / (128 * ((1 << B) - 1))) / 8).min(16 / B).min(4); // B = 1..=4: 4, 4, 4, 2
     let (mut sa, mut sb) = (0i64, 0i64);
-    let mut flush = |acc: i32| {
-        let lo = i32::from(acc as i16);
-        sa += i64::from(lo);
-        sb += i64::from((acc - lo) >> 16);
-    };
-    let (xb, ab, bb) = (x.chunks_exact(8 * f), pa.chunks_exact(B * f), pb.chunks_exact(B * f));
+    let block_bytes = ROWS2_BLOCK * B / 8;
+    let (xb, ab, bb) = (x.chunks_exact(ROWS2_BLOCK), pa.chunks_exact(block_bytes), pb.chunks_exact(block_bytes));
     let (xr, ar, br) = (xb.remainder(), ab.remainder(), bb.remainder());
     for ((xs, a), b) in xb.zip(ab).zip(bb) {
-        let (va, vb) = (le_u128(a), le_u128(b));
-        let mut acc = 0i32;
-        for (c, x8) in xs.chunks_exact(8).enumerate() {
-            acc += mac8x2_i8::<B>(x8, (va >> (8 * B * c)) as u32, (vb >> (8 * B * c)) as u32);
-        }
-        flush(acc);
+        let (ya, yb) = pair_body_i8::<B, ROWS2_BLOCK>(xs, a, b);
+        sa += i64::from(ya);
+        sb += i64::from(yb);
     }
+    let f: usize = ((32_767 / (128 * ((1 << B) - 1))) / 8).clamp(1, 4);
     let mut acc = 0i32;
-    for ((x8, a8), b8) in xr.chunks_exact(8).zip(ar.chunks_exact(B)).zip(br.chunks_exact(B)) {
+    for (c, ((x8, a8), b8)) in xr.chunks_exact(8).zip(ar.chunks_exact(B)).zip(br.chunks_exact(B)).enumerate() {
         acc += mac8x2_i8::<B>(x8, le_u64(a8) as u32, le_u64(b8) as u32);
+        if (c + 1) % f == 0 {
+            let lo = i32::from(acc as i16);
+            (sa, sb, acc) = (sa + i64::from(lo), sb + i64::from((acc - lo) >> 16), 0);
+        }
     }
-    flush(acc);
-    (sa, sb)
+    let lo = i32::from(acc as i16);
+    (sa + i64::from(lo), sb + i64::from((acc - lo) >> 16))
 }
+
+/// The levels per block of [`dot_rows2_i8`]: 4 chunks of 8, at most 16 bytes per row (`B ≤ 4`),
+/// short enough that its two rows' sums need no flush inside the block at 3 and 4 bits.
+const ROWS2_BLOCK: usize = 32;
 
 /// Both rows' level sums of one row-pair group (`bytes`: row `a`'s `B`-bit levels, then row
 /// `b`'s; `S`: the segment length; inlined into the group loop, out of line on Armv6-M). Widths
@@ -184,6 +185,13 @@ pub(crate) fn dot_pair_i8<const B: usize, const S: usize>(xs: &[i8], bytes: &[u8
         return dot_pair_anylen_i8::<B>(xs, bytes);
     }
     let (Some(pa), Some(pb)) = (bytes.get(..half), bytes.get(half..2 * half)) else { return (0, 0) };
+    pair_body_i8::<B, S>(xs, pa, pb)
+}
+
+/// The level sums of two rows over the same `S` inputs (`B ≤ 4`, `pa`, `pb`: each row's packed
+/// levels, at most 16 bytes), by target as [`dot_pair_i8`] describes.
+#[inline(always)]
+fn pair_body_i8<const B: usize, const S: usize>(xs: &[i8], pa: &[u8], pb: &[u8]) -> (i32, i32) {
     if cfg!(all(target_arch = "arm", not(target_has_atomic = "32"))) {
         pair_chunks_i8::<B>(xs, pa, pb)
     } else if cfg!(target_arch = "riscv32") && pair_bytes_fit::<B>(S) {

@@ -6,8 +6,6 @@
 //! to its row's i64 sum at once; the group bodies (one per width up to 8 bits) are inlined into
 //! the group loop, and the loop reads the widths from the bit-width table a word at a time.
 
-#[cfg(feature = "fixed-width-kernels")]
-use super::bits::dispatch_bits_upto8;
 use super::bits::{built_width, dispatch_built_width, skip_groups, split_group, Widths};
 use super::dot_i8::{
     dot_chunks_i8, dot_group_any_i8, dot_group_any_wide_i8, dot_group_i8, dot_pair_any_i8, dot_pair_i8, fits_i32,
@@ -40,11 +38,18 @@ pub fn matvec_i8(
     let sum_q: i64 = taps.iter().flatten().map(|t| t.iter().map(|&v| i64::from(v)).sum::<i64>()).sum();
     let min_term = i64::from(params.m_min).wrapping_mul(sum_q);
     match (p.fixed_bits(), p.layout) {
-        // Fixed widths up to 8 bits get their own kernel; 9..=15 the general one (and, without
-        // feature `fixed-width-kernels`, every width: the same sums, bit-identical results).
+        // Fixed widths this build unrolls (features `width-1` … `width-8`) get their own kernel;
+        // other widths the general one (and, without feature `fixed-width-kernels`, every width:
+        // the same sums, bit-identical results).
         #[cfg(feature = "fixed-width-kernels")]
-        (Some(b @ 1..=8), Layout::Rows) => {
-            dispatch_bits_upto8!(b, rows_fixed_i8, Err(Error::KernelShape), (p, params, taps, in_len, min_term, out))
+        (Some(b), Layout::Rows) if built_width(b) => {
+            dispatch_built_width!(
+                b,
+                rows_fixed_i8,
+                [],
+                Err(Error::KernelShape),
+                (p, params, taps, in_len, min_term, out)
+            )
         }
         // The fast group sizes as constants: the group loops unroll fully. Other sizes share one
         // copy whose per-width bodies take a run-time count of 8-level chunks (see
@@ -85,6 +90,21 @@ fn row_sum_fixed_i8<const B: usize>(
     acc
 }
 
+/// Both rows' sums of a row pair of the fixed-bit path over every tap (rows `ra`, `rb`).
+#[cfg(feature = "fixed-width-kernels")]
+#[inline(always)]
+fn rows2_taps_i8<const B: usize>(taps: &[Option<&[i8]>], ra: &[u8], rb: &[u8], tap_bytes: usize) -> (i64, i64) {
+    let (mut sa, mut sb) = (0i64, 0i64);
+    for ((tap, wa), wb) in taps.iter().zip(ra.chunks_exact(tap_bytes)).zip(rb.chunks_exact(tap_bytes)) {
+        if let Some(x) = tap {
+            let (a, b) = dot_rows2_i8::<B>(x, wa, wb);
+            sa += a;
+            sb += b;
+        }
+    }
+    (sa, sb)
+}
+
 /// Fast path: every group has `B` bits; two rows at once up to 4 bits.
 #[cfg(feature = "fixed-width-kernels")]
 fn rows_fixed_i8<const B: usize>(
@@ -111,14 +131,11 @@ fn rows_fixed_i8<const B: usize>(
         let mut pairs = out.chunks_exact_mut(2);
         for yy in &mut pairs {
             let (Some(ra), Some(rb)) = (rows.next(), rows.next()) else { return Err(Error::KernelShape) };
-            let (mut sa, mut sb) = (0i64, 0i64);
-            for ((tap, wa), wb) in taps.iter().zip(ra.chunks_exact(tap_bytes)).zip(rb.chunks_exact(tap_bytes)) {
-                if let Some(x) = tap {
-                    let (a, b) = dot_rows2_i8::<B>(x, wa, wb);
-                    sa += a;
-                    sb += b;
-                }
-            }
+            let (sa, sb) = match taps {
+                // One input (linear layers): no tap walk in the row loop.
+                [Some(x)] => dot_rows2_i8::<B>(x, ra, rb),
+                _ => rows2_taps_i8::<B>(taps, ra, rb, tap_bytes),
+            };
             if let [ya, yb] = yy {
                 (*ya, *yb) = finish.pair(sa.wrapping_mul(m), sb.wrapping_mul(m), done);
             }
