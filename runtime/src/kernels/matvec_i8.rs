@@ -35,7 +35,7 @@ pub fn matvec_i8(
     if p.group_size == 0 || in_len == 0 || in_len % usize::from(p.group_size) != 0 || params.bias.len() != out.len() {
         return Err(Error::KernelShape);
     }
-    let sum_q: i64 = taps.iter().flatten().map(|t| t.iter().map(|&v| i64::from(v)).sum::<i64>()).sum();
+    let sum_q: i64 = taps.iter().flatten().map(|t| input_sum(t)).sum();
     let min_term = i64::from(params.m_min).wrapping_mul(sum_q);
     match (p.fixed_bits(), p.layout) {
         // Fixed widths this build unrolls (features `width-1` … `width-8`) get their own kernel;
@@ -66,6 +66,12 @@ pub fn matvec_i8(
         #[cfg(not(feature = "any-group-size"))]
         _ => Err(Error::MissingFeature(crate::Feature::AnyGroupSize)),
     }
+}
+
+/// `Σ x` over one input, in i32 over runs of 2^16 values (each run's sum fits), then i64.
+#[inline(always)]
+fn input_sum(x: &[i8]) -> i64 {
+    x.chunks(1 << 16).map(|run| i64::from(run.iter().map(|&v| i32::from(v)).sum::<i32>())).sum()
 }
 
 /// `Σ x·level` over one row of the fixed-bit path (all taps).
