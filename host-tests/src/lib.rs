@@ -11,6 +11,7 @@ pub mod classifier;
 pub mod clip;
 pub mod cycles;
 pub mod demo;
+pub mod flash_split;
 pub mod footprint;
 pub mod kbench;
 pub mod metrics;

@@ -3,6 +3,7 @@
 //! assumes one instruction per clock cycle.
 
 use crate::cycles;
+use crate::flash_split::{flash_split_of, FlashSplit};
 use crate::metrics::{aligned, diff, min_med_max, pcm_si_sdr, rt_factor};
 use crate::qemu::{self, NumPath, Target};
 use crate::reference;
@@ -33,6 +34,8 @@ pub struct Measurement {
     pub flash_code: u64,
     pub flash_blob: u64,
     pub flash_clip: u64,
+    /// `flash_code` by part: kernels, DSP, parsing, rest (`flash_split`).
+    pub flash_split: FlashSplit,
     pub static_ram: u64,
     pub stack_hwm: Option<u64>,
     pub ram_region: u64,
@@ -78,6 +81,7 @@ pub fn measure(
     let fp = qemu::footprint(&elf)?;
     let flash_clip = std::fs::metadata(clip).with_context(|| format!("cannot read {}", clip.display()))?.len();
     let flash_blob = blob.len() as u64;
+    let flash_split = flash_split_of(&elf, flash_blob + flash_clip)?;
     let mut m = Measurement {
         name: t.name.into(),
         core: t.core.into(),
@@ -89,6 +93,7 @@ pub fn measure(
         flash_code: fp.flash.saturating_sub(flash_blob + flash_clip),
         flash_blob,
         flash_clip,
+        flash_split,
         static_ram: fp.static_ram,
         ram_region: t.ram_bytes,
         si_sdr_in: pcm_si_sdr(&clean, &noisy).context("SI-SDR of the input: the clean clip is empty or silent")?,
@@ -193,6 +198,34 @@ pub fn markdown(ms: &[Measurement]) -> String {
             kb(m.ram_region),
         ));
     }
+    s.push_str(&split_table(ms));
+    s
+}
+
+/// The flash code of each target by part (`flash_split`), each with its share of the code.
+fn split_table(ms: &[Measurement]) -> String {
+    let mut s = String::from(
+        "\nFlash code split (`host-tests/src/flash_split.rs`): the code bytes above by the ELF symbols they \
+         belong to. Kernels: the runtime's `kernels` module; DSP: the front end (STFT, FFTs and their tables, \
+         features, masks, the hop pipeline); parsing: the blob's reader and validation; rest: everything else \
+         (the model executor, start-up, semihosting and logging, `core`, libm, the application, bytes outside \
+         any symbol).\n\n\
+         | target | path | kernels | DSP | parsing | rest | code |\n|---|---|---:|---:|---:|---:|---:|\n",
+    );
+    for m in ms {
+        let f = m.flash_split;
+        let part = |b: u64| format!("{} ({:.0}%)", kb(b), b as f64 * 100.0 / f.total().max(1) as f64);
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            m.name,
+            m.path,
+            part(f.kernels),
+            part(f.dsp),
+            part(f.parsing),
+            part(f.rest),
+            kb(f.total()),
+        ));
+    }
     s
 }
 
@@ -208,7 +241,12 @@ pub fn to_json(ms: &[Measurement]) -> serde_json::Value {
                 "estimated_m4_cycles_per_frame": m.est_cycles,
                 "calibration_loop": {"instructions": m.calibration.0, "counter_units": m.calibration.1},
                 "rt_factor_median": m.rt().map(|r| r.0), "rt_factor_worst": m.rt().map(|r| r.1),
-                "flash_code_bytes": m.flash_code, "flash_blob_bytes": m.flash_blob, "flash_clip_bytes": m.flash_clip,
+                "flash_code_bytes": m.flash_code,
+                "flash_code_split_bytes": {
+                    "kernels": m.flash_split.kernels, "dsp": m.flash_split.dsp,
+                    "parsing": m.flash_split.parsing, "rest": m.flash_split.rest,
+                },
+                "flash_blob_bytes": m.flash_blob, "flash_clip_bytes": m.flash_clip,
                 "static_ram_bytes": m.static_ram, "stack_hwm_bytes": m.stack_hwm, "ram_region_bytes": m.ram_region,
                 "max_diff_vs_host_lsb": m.max_diff_lsb, "samples_differing_vs_host": m.differing,
                 "si_sdr_in_db": m.si_sdr_in, "si_sdr_out_db": m.si_sdr_out, "si_sdr_host_db": m.si_sdr_host,
