@@ -56,7 +56,9 @@ fn levels8_f32<const B: usize>(w: u32) -> [f32; 8] {
 fn mac8_f32<const B: usize>(xs: &[f32], w: u64, a0: &mut f32, a1: &mut f32) {
     let Ok(&[x0, x1, x2, x3, x4, x5, x6, x7]) = <&[f32; 8]>::try_from(xs) else { return };
     let mask = (1u64 << B) - 1;
-    let l = |i: usize| ((w >> (i * B)) & mask) as u32 as f32;
+    // 2 to 4 bits: the same values from the tables (8·B ≤ 32 bits of `w`).
+    let table = if (2..=4).contains(&B) { levels8_f32::<B>(w as u32) } else { [0.0; 8] };
+    let l = |i: usize| if (2..=4).contains(&B) { table[i] } else { ((w >> (i * B)) & mask) as u32 as f32 };
     *a0 += x0 * l(0);
     *a1 += x1 * l(1);
     *a0 += x2 * l(2);
