@@ -11,14 +11,14 @@ use super::bits::{le_u128, le_u32, le_u64, LevelReader};
 /// conversion (`level as f32`) gives, without the core-to-FPU move and the conversion.
 const fn level_table<const K: usize, const N: usize>(b: u32) -> [[f32; K]; N] {
     let mut t = [[0.0f32; K]; N];
-    let mut i = 0;
-    while i < N {
-        let mut k = 0;
-        while k < K {
-            t[i][k] = ((i >> (k as u32 * b)) & ((1 << b) - 1)) as f32;
-            k += 1;
+    let (mut rows, mut i): (&mut [[f32; K]], usize) = (&mut t, 0);
+    while let Some((entry, more)) = rows.split_first_mut() {
+        let (mut levels, mut k): (&mut [f32], u32) = (entry, 0);
+        while let Some((v, rest)) = levels.split_first_mut() {
+            *v = ((i >> (k * b)) & ((1 << b) - 1)) as f32;
+            (levels, k) = (rest, k + 1);
         }
-        i += 1;
+        (rows, i) = (more, i + 1);
     }
     t
 }
@@ -34,20 +34,17 @@ static LEVELS4: [[f32; 2]; 256] = level_table(4);
 /// per 4 (2 bits) or 2 levels a field extract and an address, then one FPU load per level.
 #[inline(always)]
 fn levels8_f32<const B: usize>(w: u32) -> [f32; 8] {
-    let mut o = [0.0f32; 8];
-    let field = |j: usize, bits: usize| (w >> (j * bits)) as usize & ((1 << bits) - 1);
+    let field = |j: u32, bits: u32| (w >> (j * bits)) as usize & ((1 << bits) - 1);
     if B == 2 {
-        for j in 0..2 {
-            let t = &LEVELS2[field(j, 8)];
-            (o[4 * j], o[4 * j + 1], o[4 * j + 2], o[4 * j + 3]) = (t[0], t[1], t[2], t[3]);
-        }
+        let t = |j| LEVELS2.get(field(j, 8)).copied().unwrap_or_default();
+        let ([l0, l1, l2, l3], [l4, l5, l6, l7]) = (t(0), t(1));
+        [l0, l1, l2, l3, l4, l5, l6, l7]
     } else {
-        for j in 0..4 {
-            let t = if B == 3 { &LEVELS3[field(j, 6)] } else { &LEVELS4[field(j, 8)] };
-            (o[2 * j], o[2 * j + 1]) = (t[0], t[1]);
-        }
+        let t =
+            |j| if B == 3 { LEVELS3.get(field(j, 6)) } else { LEVELS4.get(field(j, 8)) }.copied().unwrap_or_default();
+        let ([l0, l1], [l2, l3], [l4, l5], [l6, l7]) = (t(0), t(1), t(2), t(3));
+        [l0, l1, l2, l3, l4, l5, l6, l7]
     }
-    o
 }
 
 /// 8 MACs: `x · levels`, the levels LSB-first in `w`. Two accumulators (even and odd levels)
@@ -57,16 +54,19 @@ fn mac8_f32<const B: usize>(xs: &[f32], w: u64, a0: &mut f32, a1: &mut f32) {
     let Ok(&[x0, x1, x2, x3, x4, x5, x6, x7]) = <&[f32; 8]>::try_from(xs) else { return };
     let mask = (1u64 << B) - 1;
     // 2 to 4 bits: the same values from the tables (8·B ≤ 32 bits of `w`).
-    let table = if (2..=4).contains(&B) { levels8_f32::<B>(w as u32) } else { [0.0; 8] };
-    let l = |i: usize| if (2..=4).contains(&B) { table[i] } else { ((w >> (i * B)) & mask) as u32 as f32 };
-    *a0 += x0 * l(0);
-    *a1 += x1 * l(1);
-    *a0 += x2 * l(2);
-    *a1 += x3 * l(3);
-    *a0 += x4 * l(4);
-    *a1 += x5 * l(5);
-    *a0 += x6 * l(6);
-    *a1 += x7 * l(7);
+    let [l0, l1, l2, l3, l4, l5, l6, l7] = if (2..=4).contains(&B) {
+        levels8_f32::<B>(w as u32)
+    } else {
+        core::array::from_fn(|i| ((w >> (i * B)) & mask) as u32 as f32)
+    };
+    *a0 += x0 * l0;
+    *a1 += x1 * l1;
+    *a0 += x2 * l2;
+    *a1 += x3 * l3;
+    *a0 += x4 * l4;
+    *a1 += x5 * l5;
+    *a0 += x6 * l6;
+    *a1 += x7 * l7;
 }
 
 /// `Σ x_i·level_i` over `x.len()` levels (a multiple of 8), `B ≤ 8` (wider groups take
