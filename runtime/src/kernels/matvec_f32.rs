@@ -131,15 +131,15 @@ fn rows_fixed_f32<const B: usize>(
     let scale = scale_for_bits(p.min, p.max, B as u8);
     let min_term = p.min * sum_taps(taps);
     let tap_bytes = group_bytes(in_len, B as u8);
-    if tap_bytes == 0 || taps.is_empty() {
+    let row_bytes = tap_bytes * taps.len();
+    if row_bytes == 0 {
         return Err(Error::KernelShape);
     }
-    // One tap's bytes after another, row after row (no per-row split: it costs a division).
-    let mut chunks = p.data.chunks_exact(tap_bytes);
+    let mut rows = p.data.chunks_exact(row_bytes);
     for y in out.iter_mut() {
+        let row = rows.next().ok_or(Error::KernelShape)?;
         let mut acc = 0.0f32;
-        for tap in taps {
-            let wb = chunks.next().ok_or(Error::KernelShape)?;
+        for (tap, wb) in taps.iter().zip(row.chunks_exact(tap_bytes)) {
             if let Some(x) = tap {
                 acc += dot_group_f32::<B>(x, wb);
             }
