@@ -6,21 +6,67 @@
 
 use super::bits::{le_u128, le_u32, le_u64, LevelReader};
 
+/// Levels as f32 for a table index of `K·b` bits: entry `i` holds the `K` levels packed in `i`,
+/// LSB-first. A level is a small integer, exactly an f32: a lookup gives the value the
+/// conversion (`level as f32`) gives, without the core-to-FPU move and the conversion.
+const fn level_table<const K: usize, const N: usize>(b: u32) -> [[f32; K]; N] {
+    let mut t = [[0.0f32; K]; N];
+    let (mut rows, mut i): (&mut [[f32; K]], usize) = (&mut t, 0);
+    while let Some((entry, more)) = rows.split_first_mut() {
+        let (mut levels, mut k): (&mut [f32], u32) = (entry, 0);
+        while let Some((v, rest)) = levels.split_first_mut() {
+            *v = ((i >> (k * b)) & ((1 << b) - 1)) as f32;
+            (levels, k) = (rest, k + 1);
+        }
+        (rows, i) = (more, i + 1);
+    }
+    t
+}
+
+/// Four 2-bit levels per byte (4 KB of flash).
+static LEVELS2: [[f32; 4]; 256] = level_table(2);
+/// Two 3-bit levels per 6 bits (512 bytes).
+static LEVELS3: [[f32; 2]; 64] = level_table(3);
+/// Two 4-bit levels per byte (2 KB).
+static LEVELS4: [[f32; 2]; 256] = level_table(4);
+
+/// The 8 levels of one chunk (LSB-first in `w`, `B` = 2, 3 or 4) as f32, from the tables:
+/// per 4 (2 bits) or 2 levels a field extract and an address, then one FPU load per level.
+#[inline(always)]
+fn levels8_f32<const B: usize>(w: u32) -> [f32; 8] {
+    let field = |j: u32, bits: u32| (w >> (j * bits)) as usize & ((1 << bits) - 1);
+    if B == 2 {
+        let t = |j| LEVELS2.get(field(j, 8)).copied().unwrap_or_default();
+        let ([l0, l1, l2, l3], [l4, l5, l6, l7]) = (t(0), t(1));
+        [l0, l1, l2, l3, l4, l5, l6, l7]
+    } else {
+        let t =
+            |j| if B == 3 { LEVELS3.get(field(j, 6)) } else { LEVELS4.get(field(j, 8)) }.copied().unwrap_or_default();
+        let ([l0, l1], [l2, l3], [l4, l5], [l6, l7]) = (t(0), t(1), t(2), t(3));
+        [l0, l1, l2, l3, l4, l5, l6, l7]
+    }
+}
+
 /// 8 MACs: `x · levels`, the levels LSB-first in `w`. Two accumulators (even and odd levels)
 /// halve the floating-point dependency chain.
 #[inline(always)]
 fn mac8_f32<const B: usize>(xs: &[f32], w: u64, a0: &mut f32, a1: &mut f32) {
     let Ok(&[x0, x1, x2, x3, x4, x5, x6, x7]) = <&[f32; 8]>::try_from(xs) else { return };
     let mask = (1u64 << B) - 1;
-    let l = |i: usize| ((w >> (i * B)) & mask) as u32 as f32;
-    *a0 += x0 * l(0);
-    *a1 += x1 * l(1);
-    *a0 += x2 * l(2);
-    *a1 += x3 * l(3);
-    *a0 += x4 * l(4);
-    *a1 += x5 * l(5);
-    *a0 += x6 * l(6);
-    *a1 += x7 * l(7);
+    // 2 to 4 bits: the same values from the tables (8·B ≤ 32 bits of `w`).
+    let [l0, l1, l2, l3, l4, l5, l6, l7] = if (2..=4).contains(&B) {
+        levels8_f32::<B>(w as u32)
+    } else {
+        core::array::from_fn(|i| ((w >> (i * B)) & mask) as u32 as f32)
+    };
+    *a0 += x0 * l0;
+    *a1 += x1 * l1;
+    *a0 += x2 * l2;
+    *a1 += x3 * l3;
+    *a0 += x4 * l4;
+    *a1 += x5 * l5;
+    *a0 += x6 * l6;
+    *a1 += x7 * l7;
 }
 
 /// `Σ x_i·level_i` over `x.len()` levels (a multiple of 8), `B ≤ 8` (wider groups take
@@ -88,6 +134,33 @@ pub(crate) fn dot_pair_f32<const B: usize>(xs: &[f32], pa: &[u8], pb: &[u8]) -> 
     (a, b)
 }
 
+/// [`dot_pair_f32`] at 2 to 4 bits: each chunk's levels as f32 from [`levels8_f32`]'s tables,
+/// the same values, so the same products and sums in the same order. At 3 bits each of `pa`,
+/// `pb` carries one byte more than the row's levels (from what follows them in the blob): every
+/// 3-byte chunk is read as one unaligned word load, its fourth byte unused.
+#[inline(always)]
+pub(crate) fn dot_pair_table_f32<const B: usize>(xs: &[f32], pa: &[u8], pb: &[u8]) -> (f32, f32) {
+    let (mut a, mut b) = (0.0f32, 0.0f32);
+    let mut chunk = |x8: &[f32], wa: u32, wb: u32| {
+        let (la, lb) = (levels8_f32::<B>(wa), levels8_f32::<B>(wb));
+        for ((xv, va), vb) in x8.iter().zip(la).zip(lb) {
+            a += *xv * va;
+            b += *xv * vb;
+        }
+    };
+    let x8s = xs.chunks_exact(8);
+    if B == 3 {
+        for ((x8, ca), cb) in x8s.zip(pa.windows(4).step_by(3)).zip(pb.windows(4).step_by(3)) {
+            chunk(x8, le_u32(ca), le_u32(cb));
+        }
+    } else {
+        for ((x8, ca), cb) in x8s.zip(pa.chunks_exact(B)).zip(pb.chunks_exact(B)) {
+            chunk(x8, le_u32(ca), le_u32(cb));
+        }
+    }
+    (a, b)
+}
+
 /// [`dot_pair_f32`] for any width, adding as `dot_pair_f32::<B>` does: one sum per row up to
 /// 8 bits, [`dot_group_any_f32`] per row above.
 pub(crate) fn dot_pair_any_f32(xs: &[f32], pa: &[u8], pb: &[u8], bits: u8) -> (f32, f32) {
@@ -121,6 +194,13 @@ mod tests {
         let (sa, sb) = dot_pair_f32::<B>(x, pa, pb);
         let (a, b) = dot_pair_any_f32(x, pa, pb, B as u8);
         assert_eq!((a.to_bits(), b.to_bits()), (sa.to_bits(), sb.to_bits()), "pair, B={B}");
+        if (2..=4).contains(&B) {
+            // At 3 bits each row's bytes are followed by one more (here random: it must not count).
+            let half = pa.len();
+            let (ta, tb) = if B == 3 { (&packed[..half + 1], &packed[half..2 * half + 1]) } else { (pa, pb) };
+            let (ta, tb) = dot_pair_table_f32::<B>(x, ta, tb);
+            assert_eq!((ta.to_bits(), tb.to_bits()), (sa.to_bits(), sb.to_bits()), "table pair, B={B}");
+        }
     }
 
     #[test]

@@ -4,7 +4,9 @@
 #[cfg(feature = "fixed-width-kernels")]
 use super::bits::dispatch_bits_upto8;
 use super::bits::{built_width, dispatch_built_width, skip_groups, split_group};
-use super::dot_f32::{dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32};
+use super::dot_f32::{
+    dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32, dot_pair_table_f32,
+};
 #[cfg(feature = "any-group-size")]
 use super::shape::SHORT_GROUP_SIZE;
 use super::shape::{check_shape, whole_chunks, FAST_GROUP_SIZE};
@@ -302,7 +304,13 @@ fn add_pair_dot_f32<'d, const B: usize>(xs: &[f32], data: &'d [u8], sa: &mut Sum
     let half = group_bytes(xs.len(), B as u8);
     let (bytes, rest) = data.split_at_checked(2 * half)?;
     let (pa, pb) = bytes.split_at_checked(half)?;
-    let (a, b) = dot_pair_f32::<B>(xs, pa, pb);
+    // At 3 bits the table body reads one byte past each row (`dot_pair_table_f32`): not at the
+    // end of the tensor's data.
+    let (a, b) = match (B, data.get(..2 * half + 1)) {
+        (2 | 4, _) => dot_pair_table_f32::<B>(xs, pa, pb),
+        (3, Some(ext)) => dot_pair_table_f32::<B>(xs, ext.get(..half + 1)?, ext.get(half..)?),
+        _ => dot_pair_f32::<B>(xs, pa, pb),
+    };
     if let (Some(x), Some(y)) = (sa.get_mut(B), sb.get_mut(B)) {
         *x += a;
         *y += b;
