@@ -23,25 +23,26 @@ const fn level_table<const K: usize, const N: usize>(b: u32) -> [[f32; K]; N] {
     t
 }
 
-/// Four 2-bit levels per byte (4 KB of flash).
-static LEVELS2: [[f32; 4]; 256] = level_table(2);
+/// Two 2-bit levels per 4 bits (128 bytes of flash).
+static LEVELS2: [[f32; 2]; 16] = level_table(2);
 /// Two 3-bit levels per 6 bits (512 bytes).
 static LEVELS3: [[f32; 2]; 64] = level_table(3);
-/// Two 4-bit levels per byte (2 KB).
-static LEVELS4: [[f32; 2]; 256] = level_table(4);
+/// One 4-bit level (64 bytes).
+static LEVELS4: [[f32; 1]; 16] = level_table(4);
 
 /// The 8 levels of one chunk (LSB-first in `w`, `B` = 2, 3 or 4) as f32, from the tables:
-/// per 4 (2 bits) or 2 levels a field extract and an address, then one FPU load per level.
+/// per 2 levels (1 at 4 bits) a field extract and an address, then one FPU load per level.
+/// Tables of 4 levels per byte at 2 bits and 2 per byte at 4 bits (6 KB more flash) measured
+/// 4.1% (8 kHz) and 5.2% (16 kHz) fewer instructions per frame of the M4 f32 demo.
 #[inline(always)]
 fn levels8_f32<const B: usize>(w: u32) -> [f32; 8] {
     let field = |j: u32, bits: u32| (w >> (j * bits)) as usize & ((1 << bits) - 1);
-    if B == 2 {
-        let t = |j| LEVELS2.get(field(j, 8)).copied().unwrap_or_default();
-        let ([l0, l1, l2, l3], [l4, l5, l6, l7]) = (t(0), t(1));
-        [l0, l1, l2, l3, l4, l5, l6, l7]
+    if B == 4 {
+        let t = |j| LEVELS4.get(field(j, 4)).map_or(0.0, |l| l[0]);
+        [t(0), t(1), t(2), t(3), t(4), t(5), t(6), t(7)]
     } else {
         let t =
-            |j| if B == 3 { LEVELS3.get(field(j, 6)) } else { LEVELS4.get(field(j, 8)) }.copied().unwrap_or_default();
+            |j| if B == 3 { LEVELS3.get(field(j, 6)) } else { LEVELS2.get(field(j, 4)) }.copied().unwrap_or_default();
         let ([l0, l1], [l2, l3], [l4, l5], [l6, l7]) = (t(0), t(1), t(2), t(3));
         [l0, l1, l2, l3, l4, l5, l6, l7]
     }
