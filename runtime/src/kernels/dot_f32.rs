@@ -142,22 +142,28 @@ pub(crate) fn dot_pair_f32<const B: usize>(xs: &[f32], pa: &[u8], pb: &[u8]) -> 
 #[inline(always)]
 pub(crate) fn dot_pair_table_f32<const B: usize>(xs: &[f32], pa: &[u8], pb: &[u8]) -> (f32, f32) {
     let (mut a, mut b) = (0.0f32, 0.0f32);
-    let mut chunk = |x8: &[f32], wa: u32, wb: u32| {
-        let (la, lb) = (levels8_f32::<B>(wa), levels8_f32::<B>(wb));
-        for ((xv, va), vb) in x8.iter().zip(la).zip(lb) {
-            a += *xv * va;
-            b += *xv * vb;
-        }
-    };
     let x8s = xs.chunks_exact(8);
     if B == 3 {
         for ((x8, ca), cb) in x8s.zip(pa.windows(4).step_by(3)).zip(pb.windows(4).step_by(3)) {
-            chunk(x8, le_u32(ca), le_u32(cb));
+            (a, b) = chunk_pair_f32::<B>(x8, le_u32(ca), le_u32(cb), (a, b));
         }
     } else {
         for ((x8, ca), cb) in x8s.zip(pa.chunks_exact(B)).zip(pb.chunks_exact(B)) {
-            chunk(x8, le_u32(ca), le_u32(cb));
+            (a, b) = chunk_pair_f32::<B>(x8, le_u32(ca), le_u32(cb), (a, b));
         }
+    }
+    (a, b)
+}
+
+/// One chunk of [`dot_pair_table_f32`]: 8 inputs times both rows' levels (in `wa`, `wb`).
+/// Always inlined: as a closure, a build with every width's bodies (the C API's library) called
+/// it out of line: 720,320 instead of 570,400 instructions per frame (16 kHz, M4 f32).
+#[inline(always)]
+fn chunk_pair_f32<const B: usize>(x8: &[f32], wa: u32, wb: u32, (mut a, mut b): (f32, f32)) -> (f32, f32) {
+    let (la, lb) = (levels8_f32::<B>(wa), levels8_f32::<B>(wb));
+    for ((xv, va), vb) in x8.iter().zip(la).zip(lb) {
+        a += *xv * va;
+        b += *xv * vb;
     }
     (a, b)
 }
