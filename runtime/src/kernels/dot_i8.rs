@@ -135,8 +135,8 @@ fn mac8x2_i8<const B: usize>(xs: &[i8], wa: u32, wb: u32) -> i32 {
 
 /// Two output rows at once for `B ≤ 4`, each row's levels stored on their own: blocks of
 /// [`ROWS2_BLOCK`] levels go through the row-pair body ([`pair_body_i8`]: a row-pair segment's
-/// two halves are two rows' levels of the same inputs), the rest 8 levels at a time through
-/// [`mac8x2_i8`] (`acc = A + 2^16·B`, flushed every `F` chunks: `|A| ≤ F·8·128·(2^B − 1) < 2^15`).
+/// two halves are two rows' levels of the same inputs), the rest (fewer than a block) 8 levels at
+/// a time through [`pair_chunks_i8`].
 #[inline(always)]
 pub(crate) fn dot_rows2_i8<const B: usize>(x: &[i8], pa: &[u8], pb: &[u8]) -> (i64, i64) {
     let (mut sa, mut sb) = (0i64, 0i64);
@@ -148,17 +148,8 @@ pub(crate) fn dot_rows2_i8<const B: usize>(x: &[i8], pa: &[u8], pb: &[u8]) -> (i
         sa += i64::from(ya);
         sb += i64::from(yb);
     }
-    let f: usize = ((32_767 / (128 * ((1 << B) - 1))) / 8).clamp(1, 4);
-    let mut acc = 0i32;
-    for (c, ((x8, a8), b8)) in xr.chunks_exact(8).zip(ar.chunks_exact(B)).zip(br.chunks_exact(B)).enumerate() {
-        acc += mac8x2_i8::<B>(x8, le_u64(a8) as u32, le_u64(b8) as u32);
-        if (c + 1) % f == 0 {
-            let lo = i32::from(acc as i16);
-            (sa, sb, acc) = (sa + i64::from(lo), sb + i64::from((acc - lo) >> 16), 0);
-        }
-    }
-    let lo = i32::from(acc as i16);
-    (sa + i64::from(lo), sb + i64::from((acc - lo) >> 16))
+    let (ya, yb) = pair_chunks_i8::<B>(xr, ar, br);
+    (sa + i64::from(ya), sb + i64::from(yb))
 }
 
 /// The levels per block of [`dot_rows2_i8`]: 2 chunks of 8 (at most 8 bytes per row at `B ≤ 4`).
