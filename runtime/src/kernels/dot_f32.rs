@@ -27,25 +27,19 @@ const fn level_table<const K: usize, const N: usize>(b: u32) -> [[f32; K]; N] {
 static LEVELS2: [[f32; 2]; 16] = level_table(2);
 /// Two 3-bit levels per 6 bits (512 bytes).
 static LEVELS3: [[f32; 2]; 64] = level_table(3);
-/// One 4-bit level (64 bytes).
-static LEVELS4: [[f32; 1]; 16] = level_table(4);
 
-/// The 8 levels of one chunk (LSB-first in `w`, `B` = 2, 3 or 4) as f32, from the tables:
-/// per 2 levels (1 at 4 bits) a field extract and an address, then one FPU load per level.
-/// Tables of 4 levels per byte at 2 bits and 2 per byte at 4 bits (6 KB more flash) measured
-/// 4.1% (8 kHz) and 5.2% (16 kHz) fewer instructions per frame of the M4 f32 demo.
+/// The 8 levels of one chunk (LSB-first in `w`, `B` = 2 or 3) as f32, from the tables: per 2
+/// levels a field extract and an address, then one FPU load per level. Chosen by estimated M4
+/// cycles: at 4 bits one lookup per level cost more cycles than `vmov` + `vcvt` (kbench fixed
+/// 4-bit linear 8.86 against 7.84 per MAC), so 4 bits and wider convert. Tables of 4 levels per
+/// byte at 2 bits (4 KB more flash) measured 4.1% (8 kHz) and 5.2% (16 kHz) fewer instructions
+/// per frame of the M4 f32 demo.
 #[inline(always)]
 fn levels8_f32<const B: usize>(w: u32) -> [f32; 8] {
     let field = |j: u32, bits: u32| (w >> (j * bits)) as usize & ((1 << bits) - 1);
-    if B == 4 {
-        let t = |j| LEVELS4.get(field(j, 4)).map_or(0.0, |l| l[0]);
-        [t(0), t(1), t(2), t(3), t(4), t(5), t(6), t(7)]
-    } else {
-        let t =
-            |j| if B == 3 { LEVELS3.get(field(j, 6)) } else { LEVELS2.get(field(j, 4)) }.copied().unwrap_or_default();
-        let ([l0, l1], [l2, l3], [l4, l5], [l6, l7]) = (t(0), t(1), t(2), t(3));
-        [l0, l1, l2, l3, l4, l5, l6, l7]
-    }
+    let t = |j| if B == 3 { LEVELS3.get(field(j, 6)) } else { LEVELS2.get(field(j, 4)) }.copied().unwrap_or_default();
+    let ([l0, l1], [l2, l3], [l4, l5], [l6, l7]) = (t(0), t(1), t(2), t(3));
+    [l0, l1, l2, l3, l4, l5, l6, l7]
 }
 
 /// 8 MACs: `x · levels`, the levels LSB-first in `w`. Two accumulators (even and odd levels)
@@ -54,8 +48,8 @@ fn levels8_f32<const B: usize>(w: u32) -> [f32; 8] {
 fn mac8_f32<const B: usize>(xs: &[f32], w: u64, a0: &mut f32, a1: &mut f32) {
     let Ok(&[x0, x1, x2, x3, x4, x5, x6, x7]) = <&[f32; 8]>::try_from(xs) else { return };
     let mask = (1u64 << B) - 1;
-    // 2 to 4 bits: the same values from the tables (8·B ≤ 32 bits of `w`).
-    let [l0, l1, l2, l3, l4, l5, l6, l7] = if (2..=4).contains(&B) {
+    // 2 and 3 bits: the same values from the tables (8·B ≤ 32 bits of `w`).
+    let [l0, l1, l2, l3, l4, l5, l6, l7] = if (2..=3).contains(&B) {
         levels8_f32::<B>(w as u32)
     } else {
         core::array::from_fn(|i| ((w >> (i * B)) & mask) as u32 as f32)
@@ -135,7 +129,7 @@ pub(crate) fn dot_pair_f32<const B: usize>(xs: &[f32], pa: &[u8], pb: &[u8]) -> 
     (a, b)
 }
 
-/// [`dot_pair_f32`] at 2 to 4 bits: each chunk's levels as f32 from [`levels8_f32`]'s tables,
+/// [`dot_pair_f32`] at 2 and 3 bits: each chunk's levels as f32 from [`levels8_f32`]'s tables,
 /// the same values, so the same products and sums in the same order. At 3 bits each of `pa`,
 /// `pb` carries one byte more than the row's levels (from what follows them in the blob): every
 /// 3-byte chunk is read as one unaligned word load, its fourth byte unused.
@@ -201,7 +195,7 @@ mod tests {
         let (sa, sb) = dot_pair_f32::<B>(x, pa, pb);
         let (a, b) = dot_pair_any_f32(x, pa, pb, B as u8);
         assert_eq!((a.to_bits(), b.to_bits()), (sa.to_bits(), sb.to_bits()), "pair, B={B}");
-        if (2..=4).contains(&B) {
+        if (2..=3).contains(&B) {
             // At 3 bits each row's bytes are followed by one more (here random: it must not count).
             let half = pa.len();
             let (ta, tb) = if B == 3 { (&packed[..half + 1], &packed[half..2 * half + 1]) } else { (pa, pb) };

@@ -307,7 +307,7 @@ fn add_pair_dot_f32<'d, const B: usize>(xs: &[f32], data: &'d [u8], sa: &mut Sum
     // At 3 bits the table body reads one byte past each row (`dot_pair_table_f32`): not at the
     // end of the tensor's data.
     let (a, b) = match (B, data.get(..2 * half + 1)) {
-        (2 | 4, _) => dot_pair_table_f32::<B>(xs, pa, pb),
+        (2, _) => dot_pair_table_f32::<B>(xs, pa, pb),
         (3, Some(ext)) => dot_pair_table_f32::<B>(xs, ext.get(..half + 1)?, ext.get(half..)?),
         _ => dot_pair_f32::<B>(xs, pa, pb),
     };
