@@ -31,9 +31,9 @@ static LEVELS3: [[f32; 2]; 64] = level_table(3);
 /// The 8 levels of one chunk (LSB-first in `w`, `B` = 2 or 3) as f32, from the tables: per 2
 /// levels a field extract and an address, then one FPU load per level. Chosen by estimated M4
 /// cycles: at 4 bits one lookup per level cost more cycles than `vmov` + `vcvt` (kbench fixed
-/// 4-bit linear 8.86 against 7.84 per MAC), so 4 bits and wider convert. Tables of 4 levels per
-/// byte at 2 bits (4 KB more flash) measured 4.1% (8 kHz) and 5.2% (16 kHz) fewer instructions
-/// per frame of the M4 f32 demo.
+/// 4-bit linear 8.86 against 7.84 per MAC), so 4 bits and wider convert. Larger tables (4 levels
+/// per byte at 2 bits, 2 per byte at 4 bits: 6 KB more flash) measured 4.1% (8 kHz) and 5.2%
+/// (16 kHz) fewer instructions per frame of the M4 f32 demo.
 #[inline(always)]
 fn levels8_f32<const B: usize>(w: u32) -> [f32; 8] {
     let field = |j: u32, bits: u32| (w >> (j * bits)) as usize & ((1 << bits) - 1);
