@@ -136,20 +136,24 @@ fn mac8x2_i8<const B: usize>(xs: &[i8], wa: u32, wb: u32) -> i32 {
 /// Two output rows at once for `B ≤ 4`, each row's levels stored on their own: blocks of
 /// [`ROWS2_BLOCK`] levels go through the row-pair body ([`pair_body_i8`]: a row-pair segment's
 /// two halves are two rows' levels of the same inputs), the rest (fewer than a block) 8 levels at
-/// a time through [`pair_chunks_i8`].
+/// a time through [`pair_chunks_i8`]. The sums are i32: `|Σ| ≤ len·128·15 < 2^31` for any input
+/// of up to 2^20 values (a tap is at most 65,535).
 #[inline(always)]
-pub(crate) fn dot_rows2_i8<const B: usize>(x: &[i8], pa: &[u8], pb: &[u8]) -> (i64, i64) {
-    let (mut sa, mut sb) = (0i64, 0i64);
+pub(crate) fn dot_rows2_i8<const B: usize>(x: &[i8], pa: &[u8], pb: &[u8]) -> (i32, i32) {
+    let (mut sa, mut sb) = (0i32, 0i32);
     let block_bytes = ROWS2_BLOCK * B / 8;
     let (xb, ab, bb) = (x.chunks_exact(ROWS2_BLOCK), pa.chunks_exact(block_bytes), pb.chunks_exact(block_bytes));
     let (xr, ar, br) = (xb.remainder(), ab.remainder(), bb.remainder());
     for ((xs, a), b) in xb.zip(ab).zip(bb) {
         let (ya, yb) = pair_body_i8::<B, ROWS2_BLOCK>(xs, a, b);
-        sa += i64::from(ya);
-        sb += i64::from(yb);
+        sa = sa.wrapping_add(ya);
+        sb = sb.wrapping_add(yb);
+    }
+    if xr.is_empty() {
+        return (sa, sb);
     }
     let (ya, yb) = pair_chunks_i8::<B>(xr, ar, br);
-    (sa + i64::from(ya), sb + i64::from(yb))
+    (sa.wrapping_add(ya), sb.wrapping_add(yb))
 }
 
 /// The levels per block of [`dot_rows2_i8`]: 2 chunks of 8 (at most 8 bytes per row at `B ≤ 4`).
@@ -266,8 +270,7 @@ fn pair_chunks_i8<const B: usize>(xs: &[i8], pa: &[u8], pb: &[u8]) -> (i32, i32)
 fn dot_pair_anylen_i8<const B: usize>(xs: &[i8], bytes: &[u8]) -> (i32, i32) {
     let Some((pa, pb)) = bytes.split_at_checked(group_bytes(xs.len(), B as u8)) else { return (0, 0) };
     if B <= 4 {
-        let (a, b) = dot_rows2_i8::<B>(xs, pa, pb);
-        (a as i32, b as i32) // |a|, |b| ≤ seg·128·15: row sums fit i32 (checked by the caller)
+        dot_rows2_i8::<B>(xs, pa, pb)
     } else {
         (dot_group_i8::<B>(xs, pa), dot_group_i8::<B>(xs, pb))
     }

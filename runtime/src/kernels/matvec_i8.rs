@@ -104,8 +104,8 @@ fn rows2_taps_i8<const B: usize>(taps: &[Option<&[i8]>], ra: &[u8], rb: &[u8], t
     for ((tap, wa), wb) in taps.iter().zip(ra.chunks_exact(tap_bytes)).zip(rb.chunks_exact(tap_bytes)) {
         if let Some(x) = tap {
             let (a, b) = dot_rows2_i8::<B>(x, wa, wb);
-            sa += a;
-            sb += b;
+            sa += i64::from(a);
+            sb += i64::from(b);
         }
     }
     (sa, sb)
@@ -139,7 +139,10 @@ fn rows_fixed_i8<const B: usize>(
             let (Some(ra), Some(rb)) = (rows.next(), rows.next()) else { return Err(Error::KernelShape) };
             let (sa, sb) = match taps {
                 // One input (linear layers): no tap walk in the row loop.
-                [Some(x)] => dot_rows2_i8::<B>(x, ra, rb),
+                [Some(x)] => {
+                    let (a, b) = dot_rows2_i8::<B>(x, ra, rb);
+                    (i64::from(a), i64::from(b))
+                }
                 _ => rows2_taps_i8::<B>(taps, ra, rb, tap_bytes),
             };
             if let [ya, yb] = yy {
