@@ -44,6 +44,27 @@ mod both {
             }
         }
     }
+
+    /// Rows longer than the fixed-width kernel's i32 two-row sums hold (here −128 · 15 per MAC
+    /// over 2^20 + 2^17 inputs, below −2^31) run on the general kernel's i64 sums: each output
+    /// has the sign of the exact sum, as the format's formula gives it in i64.
+    #[test]
+    fn fixed_width_rows_too_long_for_i32_sums_stay_exact() {
+        let in_len = (1 << 20) + (1 << 17);
+        let mut t = OwnedPacked::random(&mut Rng::new(9), 2 * in_len, 64, &[4], 0.0, 1.0);
+        t.levels.fill(15);
+        t.data.fill(0xFF);
+        let c = OwnedParams::new(t.min, t.max, &[0.0, 0.0], 1.0, 1.0);
+        let p = c.params();
+        let x = vec![-128i8; in_len];
+        let mut y = vec![0i8; 2];
+        matvec_i8(&Weights::Packed(t.packed()), &p, &[Some(&x)], in_len, &mut y).unwrap();
+        let sum = -128 * 15 * in_len as i64;
+        let want = p.requant(p.bias_at(0) + p.m_min as i64 * -128 * in_len as i64 + p.m(4) * sum);
+        assert!(sum < i64::from(i32::MIN));
+        assert_eq!(y, vec![want; 2]);
+        assert_ne!(want, 0, "a zero output proves nothing");
+    }
 }
 
 #[test]
