@@ -136,8 +136,8 @@ fn mac8x2_i8<const B: usize>(xs: &[i8], wa: u32, wb: u32) -> i32 {
 /// Two output rows at once for `B ≤ 4`, each row's levels stored on their own: blocks of
 /// [`ROWS2_BLOCK`] levels go through the row-pair body ([`pair_body_i8`]: a row-pair segment's
 /// two halves are two rows' levels of the same inputs), the rest (fewer than a block) 8 levels at
-/// a time through [`pair_chunks_i8`]. The sums are i32, exact for inputs shorter than
-/// [`ROWS2_MAX_LEN`] (`|Σ| ≤ len·128·15 < 2^31`; the callers check).
+/// a time through [`pair_chunks_i8`]. The sums are i32, exact where [`fits_i32`] holds for the
+/// input's length (the callers check).
 #[inline(always)]
 pub(crate) fn dot_rows2_i8<const B: usize>(x: &[i8], pa: &[u8], pb: &[u8]) -> (i32, i32) {
     let (mut sa, mut sb) = (0i32, 0i32);
@@ -155,10 +155,6 @@ pub(crate) fn dot_rows2_i8<const B: usize>(x: &[i8], pa: &[u8], pb: &[u8]) -> (i
     let (ya, yb) = pair_chunks_i8::<B>(xr, ar, br);
     (sa.wrapping_add(ya), sb.wrapping_add(yb))
 }
-
-/// Inputs [`dot_rows2_i8`] sums exactly in i32 (fewer than 2^20 values).
-#[cfg_attr(not(feature = "fixed-width-kernels"), allow(dead_code))]
-pub(crate) const ROWS2_MAX_LEN: usize = 1 << 20;
 
 /// The levels per block of [`dot_rows2_i8`]: 2 chunks of 8 (at most 8 bytes per row at `B ≤ 4`).
 /// Measured on the M4 (the 16 kHz model's 2-bit 257 × 48 mask layer): blocks of 16 leave no

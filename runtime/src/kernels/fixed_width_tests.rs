@@ -45,8 +45,8 @@ mod both {
         }
     }
 
-    /// Rows longer than the fixed-width kernel's i32 two-row sums hold (here −128 · 15 per MAC
-    /// over 2^20 + 2^17 inputs, below −2^31) run on the general kernel's i64 sums: each output
+    /// Rows longer than the fixed-width kernel's i32 two-row sums hold (`fits_i32` false: here
+    /// −128 · 15 per MAC over 2^20 + 2^17 inputs, below −2^31) run on the general kernel's i64 sums: each output
     /// has the sign of the exact sum, as the format's formula gives it in i64.
     #[test]
     fn fixed_width_rows_too_long_for_i32_sums_stay_exact() {

@@ -11,7 +11,7 @@ use super::dot_i8::{
     dot_chunks_i8, dot_group_any_i8, dot_group_any_wide_i8, dot_group_i8, dot_pair_any_i8, dot_pair_i8, fits_i32,
 };
 #[cfg(feature = "fixed-width-kernels")]
-use super::dot_i8::{dot_group_wide_i8, dot_rows2_i8, ROWS2_MAX_LEN};
+use super::dot_i8::{dot_group_wide_i8, dot_rows2_i8};
 use super::finish_i8::Finish;
 #[cfg(feature = "any-group-size")]
 use super::shape::SHORT_GROUP_SIZE;
@@ -39,11 +39,11 @@ pub fn matvec_i8(
     let min_term = i64::from(params.m_min).wrapping_mul(sum_q);
     match (p.fixed_bits(), p.layout) {
         // Fixed widths this build unrolls (features `width-1` … `width-8`) get their own kernel
-        // (its two-row sums are i32: inputs of fewer than 2^20 values); other widths and longer
+        // (its two-row sums are i32: inputs whose sums `fits_i32` holds); other widths and longer
         // inputs the general one (and, without feature `fixed-width-kernels`, every width: the
         // same sums, bit-identical results).
         #[cfg(feature = "fixed-width-kernels")]
-        (Some(b), Layout::Rows) if built_width(b) && in_len < ROWS2_MAX_LEN => {
+        (Some(b), Layout::Rows) if built_width(b) && fits_i32(in_len, b) => {
             dispatch_built_width!(
                 b,
                 rows_fixed_i8,
