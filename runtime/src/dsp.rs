@@ -7,6 +7,7 @@
 pub use microfft::Complex32;
 
 mod bands;
+mod irfft;
 mod size;
 #[cfg(feature = "std")]
 pub use bands::mel_filterbank;
@@ -129,23 +130,23 @@ impl<Z: FrameSize> Default for Synthesizer<Z> {
 impl<Z: FrameSize> Synthesizer<Z> {
     /// Consumes one frame's spectrum and emits the next `HOP` finished output samples.
     pub fn push(&mut self, spec: &Bins<Z, Complex32>, out: &mut Hop<Z, f32>) {
-        let mut full = Z::Frame::<Complex32>::filled(Complex32::new(0.0, 0.0));
-        let (f, spec) = (full.as_mut(), spec.as_ref());
-        for (f, s) in f.iter_mut().zip(spec.iter()) {
-            *f = *s;
+        let mut half = Z::Hop::<Complex32>::filled(Complex32::new(0.0, 0.0));
+        // Entry m is (x[2m], −x[2m+1]) of the frame.
+        let pairs: &[Complex32] = irfft::irfft_pairs::<Z>(spec, &mut half).as_ref();
+        let (first, second) = pairs.split_at(Z::HOP / 2);
+        let (w1, w2) = Z::window().as_ref().split_at(Z::HOP);
+        let outs = out.as_mut().chunks_exact_mut(2).zip(self.tail.as_ref().chunks_exact(2));
+        for ((o, t), (x, w)) in outs.zip(first.iter().zip(w1.chunks_exact(2))) {
+            if let ([o0, o1], [t0, t1], [w0, w1]) = (o, t, w) {
+                *o0 = *t0 + x.re * *w0;
+                *o1 = *t1 - x.im * *w1;
+            }
         }
-        // Hermitian symmetry: X[N−k] = conj(X[k]) for k in 1..N/2.
-        for (f, s) in f.iter_mut().rev().zip(spec.iter().skip(1).take(Z::FRAME / 2 - 1)) {
-            *f = s.conj();
-        }
-        let time: &[Complex32] = (*Z::ifft(&mut full)).as_ref();
-        let (first, second) = time.split_at(Z::HOP.min(time.len()));
-        let (w1, w2) = Z::window().as_ref().split_at(Z::HOP.min(Z::FRAME));
-        for (((o, t), x), w) in out.as_mut().iter_mut().zip(self.tail.as_ref()).zip(first).zip(w1) {
-            *o = *t + x.re * *w;
-        }
-        for ((t, x), w) in self.tail.as_mut().iter_mut().zip(second).zip(w2) {
-            *t = x.re * *w;
+        for (t, (x, w)) in self.tail.as_mut().chunks_exact_mut(2).zip(second.iter().zip(w2.chunks_exact(2))) {
+            if let ([t0, t1], [w0, w1]) = (t, w) {
+                *t0 = x.re * *w0;
+                *t1 = -(x.im * *w1);
+            }
         }
     }
 }

@@ -43,8 +43,9 @@ pub trait FrameSize: Copy + Default + core::fmt::Debug + 'static {
     fn window() -> &'static Self::Frame<f32>;
     /// microfft's real FFT of `FRAME` points (the Nyquist bin packed into bin 0's imaginary part).
     fn rfft(frame: &mut Self::Frame<f32>) -> &mut Self::Hop<Complex32>;
-    /// microfft's inverse complex FFT of `FRAME` points (unscaled).
-    fn ifft(full: &mut Self::Frame<Complex32>) -> &mut Self::Frame<Complex32>;
+    /// microfft's complex FFT of `FRAME/2` points: the half-length transform of the synthesis's
+    /// inverse real FFT (and, inside microfft, of the analysis's real FFT).
+    fn cfft_half(half: &mut Self::Hop<Complex32>) -> &mut Self::Hop<Complex32>;
 }
 
 /// `Hop` values of `T` for frame size `Z`.
@@ -65,7 +66,7 @@ const fn sqrt_hann<const N: usize>() -> [f32; N] {
 }
 
 macro_rules! frame_size {
-    ($(#[$doc:meta])* $name:ident, $rate:expr, $frame:expr, $(#[$wdoc:meta])* $vis:vis $window:ident, $rfft:ident, $ifft:ident) => {
+    ($(#[$doc:meta])* $name:ident, $rate:expr, $frame:expr, $(#[$wdoc:meta])* $vis:vis $window:ident, $rfft:ident, $cfft:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
         pub struct $name;
@@ -91,8 +92,8 @@ macro_rules! frame_size {
                 microfft::real::$rfft(frame)
             }
             #[inline(always)]
-            fn ifft(full: &mut [Complex32; $frame]) -> &mut [Complex32; $frame] {
-                microfft::inverse::$ifft(full)
+            fn cfft_half(half: &mut [Complex32; $frame / 2]) -> &mut [Complex32; $frame / 2] {
+                microfft::complex::$cfft(half)
             }
         }
     };
@@ -107,7 +108,7 @@ frame_size!(
     /// The square-root periodic Hann window of [`Narrowband`] (256 values), in flash.
     pub WINDOW,
     rfft_256,
-    ifft_256
+    cfft_128
 );
 #[cfg(feature = "wideband")]
 frame_size!(
@@ -117,7 +118,7 @@ frame_size!(
     WIDEBAND_FRAME,
     WINDOW_512,
     rfft_512,
-    ifft_512
+    cfft_256
 );
 
 /// Samples per frame of the 16 kHz front end ([`Wideband`]'s `FRAME`, also in builds without it).
