@@ -257,13 +257,14 @@ pub(super) fn fill_taps<'t, T: Copy>(
         return taps.get(..1).ok_or(Error::KernelShape);
     }
     let n = x.len();
-    let ring = ((k - 1) * dilation + 1) as u64;
-    let slot = (frame % ring) as usize;
+    let ring = (k - 1) * dilation + 1;
+    // One 64-bit remainder per layer; the taps' slots follow in native words.
+    let slot = (frame % ring as u64) as usize;
     hist.get_mut(slot * n..(slot + 1) * n).ok_or(Error::KernelShape)?.copy_from_slice(x);
     let hist: &'t [T] = hist;
     for (j, tap) in taps.iter_mut().take(k).enumerate() {
-        let back = ((k - 1 - j) * dilation) as u64;
-        let s = ((frame % ring + ring - back) % ring) as usize;
+        let back = (k - 1 - j) * dilation;
+        let s = (slot + ring - back) % ring;
         *tap = hist.get(s * n..(s + 1) * n);
     }
     taps.get(..k).ok_or(Error::KernelShape)
