@@ -33,11 +33,11 @@ pub(super) fn irfft_pairs<'a, Z: FrameSize>(
     let mid = x.get(q).copied().unwrap_or_default();
     let (lo, hi) = z.split_at_mut(q);
     if let Some(z0) = lo.first_mut() {
-        // Z[0] = (dc + nyquist) + i·(dc − nyquist)
+        // Z[0] = (dc + nyquist) + i·(dc − nyquist); written as conj(Z[0])/N like every entry
         *z0 = Complex32::new((dc + nyquist) * inv, (nyquist - dc) * inv);
     }
     if let Some(zq) = hi.first_mut() {
-        // W^q = i: conj(Z[q]) = 2·X[q]
+        // W^q = i: conj(Z[q])/N = 2·X[q]/N
         *zq = mid * (2.0 * inv);
     }
     let w = Z::window().as_ref();
