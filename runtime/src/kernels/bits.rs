@@ -186,8 +186,11 @@ impl<'a> Widths<'a> {
 #[cold]
 #[inline(never)]
 fn refill_widths(table: &[u8]) -> (u32, &[u8]) {
-    let (now, rest) = table.split_at_checked(3).unwrap_or((table, &[]));
-    (le_u32(now) | WIDTHS_MARK, rest)
+    match table {
+        // Three bytes as one word without a copy loop (`le_u32`'s becomes a `memcpy` call).
+        [a, b, c, rest @ ..] => (u32::from_le_bytes([*a, *b, *c, 0]) | WIDTHS_MARK, rest),
+        _ => (le_u32(table) | WIDTHS_MARK, &[]),
+    }
 }
 
 impl Iterator for Widths<'_> {

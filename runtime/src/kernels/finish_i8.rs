@@ -85,6 +85,47 @@ impl<'p, 'a> Finish<'p, 'a> {
     }
 }
 
+impl Finish<'_, '_> {
+    /// What every output adds to its sum before the output stage (`min_term`, and the rounding
+    /// term where the stage has one): the row loops that hand their sums to [`Finish::pairs`]
+    /// start each sum from it.
+    #[inline(always)]
+    pub(super) fn base(&self) -> i64 {
+        self.base
+    }
+
+    /// The outputs of consecutive row pairs from their sums, each already holding
+    /// [`Finish::base`]: `out[2i]`, `out[2i + 1]` become [`Finish::pair`] of `sums[i] − base` at
+    /// outputs `n + 2i`, `n + 2i + 1` (`out` holds `2·sums.len()` values), so that the row loops
+    /// keep none of this stage's constants live. Out of line: one copy for every kernel, called
+    /// once per block of rows.
+    #[inline(never)]
+    pub(super) fn pairs(&self, sums: &[(i64, i64)], n: usize, out: &mut [i8]) {
+        let consts = match self.mode {
+            Mode::WordShifts { values, unit, s } => {
+                values.get(2 * n..).and_then(|v| v.get(..2 * out.len())).map(|v| (v, unit, s))
+            }
+            Mode::General => None,
+        };
+        let Some((values, unit, s)) = consts else {
+            let base = self.base;
+            for (k, (yy, &(a, b))) in out.chunks_exact_mut(2).zip(sums).enumerate() {
+                if let [ya, yb] = yy {
+                    (*ya, *yb) = self.pair(a.wrapping_sub(base), b.wrapping_sub(base), n + 2 * k);
+                }
+            }
+            return;
+        };
+        for ((yy, &(a, b)), c) in out.chunks_exact_mut(2).zip(sums).zip(values.chunks_exact(4)) {
+            let w = <[u8; 4]>::try_from(c).map_or(0, u32::from_le_bytes);
+            if let [ya, yb] = yy {
+                (*ya, *yb) =
+                    (word_shifts(a, w as u16 as i16, unit, s), word_shifts(b, (w >> 16) as u16 as i16, unit, s));
+            }
+        }
+    }
+}
+
 /// The i16 bias constant `c[n]` (0 out of range; the kernels check the length first).
 #[inline(always)]
 fn bias16(values: &[u8], n: usize) -> i16 {
@@ -105,10 +146,16 @@ fn word_shifts(t: i64, c: i16, unit: i32, s: u32) -> i8 {
     let t = t.wrapping_add(i64::from(c) * i64::from(unit));
     let (hi, lo) = ((t >> 32) as i32, t as u32);
     if s >= 32 {
-        return hi.wrapping_shr(s - 32).clamp(-127, 127) as i8;
+        return clamp127(hi.wrapping_shr(s - 32));
     }
     let r = i64::from(hi.wrapping_shr(s)) << 32 | i64::from(lo.wrapping_shr(s) | (hi as u32).wrapping_shl(32 - s));
     r.clamp(-127, 127) as i8
+}
+
+/// `clamp(v, −127, 127)`, written as a saturation to i8 (`ssat` on Armv7-M) and a maximum.
+#[inline(always)]
+fn clamp127(v: i32) -> i8 {
+    (v.clamp(-128, 127) as i8).max(-127)
 }
 
 #[cfg(test)]
@@ -165,5 +212,36 @@ mod tests {
         assert!(matches!(f.mode, Mode::General));
         assert_eq!(f.one(100 << 40, 0), p.requant((100 << 40) + 7 + (5 << 40)));
         assert_eq!(f.pair(-(3 << 40), 9, 0), (p.requant(-(3 << 40) + 7 + (5 << 40)), p.requant(9 + 7 - 3)));
+    }
+
+    /// `pairs` on sums holding `base` equals `pair` on the same sums without it: every shift
+    /// pair, both modes, blocks that start anywhere, and blocks that run past the constants
+    /// (the per-pair path, constant 0 there).
+    #[test]
+    fn pairs_equal_pair() {
+        let values: Vec<u8> = (0..24i16).flat_map(|v| (v * 1361 - 16000).to_le_bytes()).collect();
+        let wide: Vec<u8> = (0..24i64).flat_map(|v| ((v - 12) << 37).to_le_bytes()).collect();
+        let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = || (u64::from(rng.next_u32()) << 32 | u64::from(rng.next_u32())) as i64;
+        for s in 1..=62u32 {
+            for (l, bias) in [(0, 0), (s.min(30), 0), (s, 0), (0, 1)] {
+                let p = if bias == 0 {
+                    params(s, l, &values)
+                } else {
+                    IntParams { shift: s, m_min: 0, m_bits: [0; 15], bias: BiasQ::I64(&wide) }
+                };
+                let f = Finish::new(&p, next() >> 20);
+                for (n, pairs) in [(0, 12), (4, 3), (18, 3), (20, 5)] {
+                    let raw: Vec<(i64, i64)> = (0..pairs).map(|_| (next() >> (next() & 63), next() >> 30)).collect();
+                    let held: Vec<(i64, i64)> =
+                        raw.iter().map(|&(a, b)| (a.wrapping_add(f.base()), b.wrapping_add(f.base()))).collect();
+                    let mut out = alloc::vec![0i8; 2 * pairs];
+                    f.pairs(&held, n, &mut out);
+                    for (k, &(a, b)) in raw.iter().enumerate() {
+                        assert_eq!((out[2 * k], out[2 * k + 1]), f.pair(a, b, n + 2 * k), "S {s} L {l} n {n} k {k}");
+                    }
+                }
+            }
+        }
     }
 }

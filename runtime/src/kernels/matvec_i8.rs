@@ -135,23 +135,34 @@ fn rows_fixed_i8<const B: usize>(
     let finish = Finish::new(params, min_term);
     let mut done = 0;
     if B <= 4 {
-        let mut pairs = out.chunks_exact_mut(2);
-        for yy in &mut pairs {
-            let (Some(ra), Some(rb)) = (rows.next(), rows.next()) else { return Err(Error::KernelShape) };
-            let (sa, sb) = match taps {
-                // One input (linear layers): no tap walk in the row loop.
-                [Some(x)] => {
-                    let (a, b) = dot_rows2_i8::<B>(x, ra, rb);
-                    (i64::from(a), i64::from(b))
-                }
-                _ => rows2_taps_i8::<B>(taps, ra, rb, tap_bytes),
-            };
-            if let [ya, yb] = yy {
-                (*ya, *yb) = finish.pair(sa.wrapping_mul(m), sb.wrapping_mul(m), done);
+        let paired = out.len() / 2 * 2;
+        let (head, tail) = out.split_at_mut(paired);
+        let m32 = params.m_bits.get(B - 1).copied().unwrap_or(0);
+        let mut sums = [(0i64, 0i64); PAIR_BLOCK];
+        for block in head.chunks_mut(2 * PAIR_BLOCK) {
+            let sums = sums.get_mut(..block.len() / 2).unwrap_or_default();
+            for s in sums.iter_mut() {
+                let (Some(ra), Some(rb)) = (rows.next(), rows.next()) else { return Err(Error::KernelShape) };
+                *s = match taps {
+                    // One input (linear layers): no tap walk, an i32 × i32 product per row.
+                    [Some(x)] => {
+                        let (a, b) = dot_rows2_i8::<B>(x, ra, rb);
+                        let base = finish.base();
+                        (
+                            base.wrapping_add(i64::from(a) * i64::from(m32)),
+                            base.wrapping_add(i64::from(b) * i64::from(m32)),
+                        )
+                    }
+                    _ => {
+                        let (a, b) = rows2_taps_i8::<B>(taps, ra, rb, tap_bytes);
+                        (finish.base().wrapping_add(a.wrapping_mul(m)), finish.base().wrapping_add(b.wrapping_mul(m)))
+                    }
+                };
             }
-            done += 2;
+            finish.pairs(sums, done, block);
+            done += block.len();
         }
-        for y in pairs.into_remainder() {
+        for y in tail {
             let row = rows.next().ok_or(Error::KernelShape)?;
             *y = finish.one(row_sum_fixed_i8::<B>(row, taps, tap_bytes, gs, narrow).wrapping_mul(m), done);
             done += 1;
@@ -165,6 +176,10 @@ fn rows_fixed_i8<const B: usize>(
     }
     Ok(())
 }
+
+/// Row pairs whose sums the row loops collect before finishing them together
+/// ([`Finish::pairs`]): the loop that sums keeps none of the output stage's constants live.
+const PAIR_BLOCK: usize = 16;
 
 /// The multiplier of each width's level sums, indexed by width (0 for width 0). i32, widened
 /// where it is used, so the fold is one 32×32→64 multiply-accumulate.
@@ -199,13 +214,16 @@ pub(super) fn rows_var_i8<const G: usize, const S: usize>(
         Layout::Rows => 0,
         Layout::RowPairs { .. } => {
             let chunked = fast && (S != 0 || whole_chunks(gs / 2));
-            for (k, yy) in out.chunks_exact_mut(2).enumerate() {
-                let (sa, sb) = row_pair_sum_i8::<S>(gs, chunked, &m, &mut widths, &mut data, taps, in_len)?;
-                if let [ya, yb] = yy {
-                    (*ya, *yb) = finish.pair(sa, sb, 2 * k);
+            let paired = out.len() / 2 * 2;
+            let mut sums = [(0i64, 0i64); PAIR_BLOCK];
+            for (j, block) in out.get_mut(..paired).unwrap_or_default().chunks_mut(2 * PAIR_BLOCK).enumerate() {
+                let sums = sums.get_mut(..block.len() / 2).unwrap_or_default();
+                for s in sums.iter_mut() {
+                    *s = row_pair_sum_i8::<S>(finish.base(), gs, chunked, &m, &mut widths, &mut data, taps, in_len)?;
                 }
+                finish.pairs(sums, 2 * PAIR_BLOCK * j, block);
             }
-            out.len() / 2 * 2
+            paired
         }
     };
     let chunked = fast && (G != 0 || whole_chunks(gs));
@@ -273,12 +291,15 @@ fn add_group_any_i8<'d>(xg: &[i8], data: &'d [u8], b: u8, m: &Mults, acc: &mut i
     Some(rest)
 }
 
-/// The sums of two rows stored as a pair (`Layout::RowPairs`): each group is a segment of `S`
-/// levels of row `a`, then the same inputs' levels of row `b`, both at the group's width.
+/// The sums of two rows stored as a pair (`Layout::RowPairs`), each starting from `init`: each
+/// group is a segment of `S` levels of row `a`, then the same inputs' levels of row `b`, both at
+/// the group's width.
 /// `S`: the segment length when known at compile time (0: `gs / 2`); `chunked`: segments are
 /// whole 8-level chunks, so widths up to 8 take their own bodies.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn row_pair_sum_i8<const S: usize>(
+    init: i64,
     gs: usize,
     chunked: bool,
     m: &Mults,
@@ -288,13 +309,20 @@ fn row_pair_sum_i8<const S: usize>(
     in_len: usize,
 ) -> Result<(i64, i64), Error> {
     let seg = if S == 0 { gs / 2 } else { S };
-    let mut acc = (0i64, 0i64);
+    if seg == 0 {
+        return Err(Error::KernelShape);
+    }
+    let mut acc = (init, init);
     for tap in taps {
         let Some(x) = tap else {
             *data = skip_groups(widths, data, in_len / seg, 2 * seg)?;
             continue;
         };
-        for xs in x.chunks_exact(seg) {
+        // Segment by segment without `chunks_exact`, whose count would take a division per tap
+        // and row pair (the caller checked that `seg` divides the input).
+        let mut rest = *x;
+        while let Some((xs, after)) = rest.split_at_checked(seg) {
+            rest = after;
             let b = widths.next_width();
             // One arm per width, each splitting off its constant-size group (a short group
             // returns the error from the arm) and reading its width's multiplier at a constant
@@ -324,12 +352,7 @@ fn row_pair_sum_i8<const S: usize>(
                 7 if chunked => pair!(7),
                 #[cfg(feature = "width-8")]
                 8 if chunked => pair!(8),
-                _ => {
-                    let (g, rest) = split_group(data, 2 * seg, b).ok_or(Error::KernelShape)?;
-                    *data = rest;
-                    let (sa, sb) = dot_pair_any_i8(xs, g, b);
-                    (sa, sb, m.get(usize::from(b)).copied().unwrap_or(0))
-                }
+                _ => pair_group_any_i8(xs, data, b, m).ok_or(Error::KernelShape)?,
             };
             let mb = i64::from(mb);
             acc = (
@@ -339,6 +362,17 @@ fn row_pair_sum_i8<const S: usize>(
         }
     }
     Ok(acc)
+}
+
+/// One row-pair group of any width (the widths this build has no body for, and segments that
+/// are not whole 8-level chunks): `(sa, sb, m(b))`, the bytes after it left in `data`. Out of
+/// line, so that the group loop's registers serve the unrolled bodies.
+#[inline(never)]
+fn pair_group_any_i8(xs: &[i8], data: &mut &[u8], b: u8, m: &Mults) -> Option<(i32, i32, i32)> {
+    let (g, rest) = split_group(data, 2 * xs.len(), b)?;
+    *data = rest;
+    let (sa, sb) = dot_pair_any_i8(xs, g, b);
+    Some((sa, sb, m.get(usize::from(b)).copied().unwrap_or(0)))
 }
 
 /// Mixed widths whose row sums could overflow i32 (wide groups at high bit widths): i64 sums
