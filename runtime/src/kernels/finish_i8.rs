@@ -64,25 +64,6 @@ impl<'p, 'a> Finish<'p, 'a> {
             Mode::General => self.params.requant(acc.wrapping_add(self.base).wrapping_add(self.params.bias_at(n))),
         }
     }
-
-    /// `(q_y[n], q_y[n + 1])`: the outputs of a row pair (the bias constants read as one word).
-    #[inline(always)]
-    pub(super) fn pair(&self, acc_a: i64, acc_b: i64, n: usize) -> (i8, i8) {
-        match self.mode {
-            Mode::WordShifts { values, unit, s } => {
-                let (ca, cb) = bias16_pair(values, n);
-                (
-                    word_shifts(acc_a.wrapping_add(self.base), ca, unit, s),
-                    word_shifts(acc_b.wrapping_add(self.base), cb, unit, s),
-                )
-            }
-            Mode::General => {
-                let (ba, bb) = self.params.bias.pair_at(n);
-                let r = |acc: i64, b: i64| self.params.requant(acc.wrapping_add(self.base).wrapping_add(b));
-                (r(acc_a, ba), r(acc_b, bb))
-            }
-        }
-    }
 }
 
 impl Finish<'_, '_> {
@@ -95,7 +76,7 @@ impl Finish<'_, '_> {
     }
 
     /// The outputs of consecutive row pairs from their sums, each already holding
-    /// [`Finish::base`]: `out[2i]`, `out[2i + 1]` become [`Finish::pair`] of `sums[i] − base` at
+    /// [`Finish::base`]: `out[2i]`, `out[2i + 1]` become [`Finish::one`] of `sums[i] − base` at
     /// outputs `n + 2i`, `n + 2i + 1` (`out` holds `2·sums.len()` values), so that the row loops
     /// keep none of this stage's constants live. Out of line: one copy for every kernel, called
     /// once per block of rows.
@@ -108,13 +89,7 @@ impl Finish<'_, '_> {
             Mode::General => None,
         };
         let Some((values, unit, s)) = consts else {
-            let base = self.base;
-            for (k, (yy, &(a, b))) in out.chunks_exact_mut(2).zip(sums).enumerate() {
-                if let [ya, yb] = yy {
-                    (*ya, *yb) = self.pair(a.wrapping_sub(base), b.wrapping_sub(base), n + 2 * k);
-                }
-            }
-            return;
+            return self.pairs_by_definition(sums, n, out);
         };
         for ((yy, &(a, b)), c) in out.chunks_exact_mut(2).zip(sums).zip(values.chunks_exact(4)) {
             let w = <[u8; 4]>::try_from(c).map_or(0, u32::from_le_bytes);
@@ -126,17 +101,30 @@ impl Finish<'_, '_> {
     }
 }
 
+impl Finish<'_, '_> {
+    /// [`Finish::pairs`] pair by pair: the i64 constants of formats 1 and 2, shifts outside
+    /// `1..=62`, and blocks past the constants (a kernel checks the lengths first). Out of line:
+    /// no blob of the current format comes here.
+    #[cold]
+    #[inline(never)]
+    fn pairs_by_definition(&self, sums: &[(i64, i64)], n: usize, out: &mut [i8]) {
+        let held = sums.iter().flat_map(|&(a, b)| [a, b]);
+        for (k, (y, t)) in out.iter_mut().zip(held).enumerate() {
+            *y = self.one_by_definition(t.wrapping_sub(self.base), n + k);
+        }
+    }
+
+    /// [`Finish::one`], out of line (one copy of both modes for the cold path).
+    #[inline(never)]
+    fn one_by_definition(&self, acc: i64, n: usize) -> i8 {
+        self.one(acc, n)
+    }
+}
+
 /// The i16 bias constant `c[n]` (0 out of range; the kernels check the length first).
 #[inline(always)]
 fn bias16(values: &[u8], n: usize) -> i16 {
     crate::bytes::u16_at(values, 2 * n, crate::error::Part::Header).unwrap_or(0) as i16
-}
-
-/// `(c[n], c[n + 1])` as one 4-byte read.
-#[inline(always)]
-fn bias16_pair(values: &[u8], n: usize) -> (i16, i16) {
-    let w = crate::bytes::u32_at(values, 2 * n, crate::error::Part::Header).unwrap_or(0);
-    (w as u16 as i16, (w >> 16) as u16 as i16)
 }
 
 /// `clamp(⌊(t + c·unit) / 2^s⌋, −127, 127)` (`1 ≤ s ≤ 62`) with 32-bit shifts: for `s ≥ 32` the
@@ -191,11 +179,10 @@ mod tests {
                     for n in 0..values.len() / 2 - 1 {
                         let want = |n: usize, a: i64| p.requant(a.wrapping_add(min_term).wrapping_add(p.bias_at(n)));
                         assert_eq!(f.one(acc, n), want(n, acc), "S {s} L {l} acc {acc} n {n}");
-                        assert_eq!(
-                            f.pair(acc, acc ^ 0x5555, n),
-                            (want(n, acc), want(n + 1, acc ^ 0x5555)),
-                            "S {s} L {l} n {n}"
-                        );
+                        let (a, b) = (acc, acc ^ 0x5555);
+                        let mut two = [0i8; 2];
+                        f.pairs(&[(a.wrapping_add(f.base()), b.wrapping_add(f.base()))], n, &mut two);
+                        assert_eq!(two, [want(n, a), want(n + 1, b)], "S {s} L {l} n {n}");
                     }
                 }
             }
@@ -211,14 +198,16 @@ mod tests {
         let f = Finish::new(&p, 7);
         assert!(matches!(f.mode, Mode::General));
         assert_eq!(f.one(100 << 40, 0), p.requant((100 << 40) + 7 + (5 << 40)));
-        assert_eq!(f.pair(-(3 << 40), 9, 0), (p.requant(-(3 << 40) + 7 + (5 << 40)), p.requant(9 + 7 - 3)));
+        let mut two = [0i8; 2];
+        f.pairs(&[((-(3i64 << 40)).wrapping_add(f.base()), 9i64.wrapping_add(f.base()))], 0, &mut two);
+        assert_eq!(two, [p.requant(-(3 << 40) + 7 + (5 << 40)), p.requant(9 + 7 - 3)]);
     }
 
-    /// `pairs` on sums holding `base` equals `pair` on the same sums without it: every shift
+    /// `pairs` on sums holding `base` equals `one` on the same sums without it: every shift
     /// pair, both modes, blocks that start anywhere, and blocks that run past the constants
-    /// (the per-pair path, constant 0 there).
+    /// (the path by definition, constant 0 there).
     #[test]
-    fn pairs_equal_pair() {
+    fn pairs_equal_one() {
         let values: Vec<u8> = (0..24i16).flat_map(|v| (v * 1361 - 16000).to_le_bytes()).collect();
         let wide: Vec<u8> = (0..24i64).flat_map(|v| ((v - 12) << 37).to_le_bytes()).collect();
         let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
@@ -238,7 +227,8 @@ mod tests {
                     let mut out = alloc::vec![0i8; 2 * pairs];
                     f.pairs(&held, n, &mut out);
                     for (k, &(a, b)) in raw.iter().enumerate() {
-                        assert_eq!((out[2 * k], out[2 * k + 1]), f.pair(a, b, n + 2 * k), "S {s} L {l} n {n} k {k}");
+                        let want = [f.one(a, n + 2 * k), f.one(b, n + 2 * k + 1)];
+                        assert_eq!([out[2 * k], out[2 * k + 1]], want, "S {s} L {l} n {n} k {k}");
                     }
                 }
             }
