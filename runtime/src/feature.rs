@@ -5,7 +5,7 @@
 
 use crate::error::Error;
 use crate::format::{Layout, Node, Op, Packed, Weights};
-use crate::kernels::FAST_GROUP_SIZE;
+use crate::kernels::{FAST_GROUP_SIZE, SHORT_GROUP_SIZE};
 use crate::Model;
 
 /// A part of the runtime behind a cargo feature of the same name (all in `default`).
@@ -17,10 +17,13 @@ pub enum Feature {
     /// mixed-width kernel (bit-identical results); the f32 path, whose sums the two kernels add
     /// in different orders, refuses them.
     FixedWidthKernels,
-    /// `any-group-size`: the matrix-vector kernels for packed tensors whose group size is not
-    /// [`crate::kernels::FAST_GROUP_SIZE`] (two more copies of each: one unrolled for
-    /// [`crate::kernels::SHORT_GROUP_SIZE`], one with run-time group loops).
+    /// `any-group-size`: the matrix-vector kernels for packed tensors whose group size is neither
+    /// [`crate::kernels::FAST_GROUP_SIZE`] nor [`crate::kernels::SHORT_GROUP_SIZE`] (one more
+    /// copy of each, with run-time group loops).
     AnyGroupSize,
+    /// `group-48`: the matrix-vector kernels unrolled for packed tensors in groups of
+    /// [`crate::kernels::SHORT_GROUP_SIZE`] (48, the 16 kHz model's; one more copy of each).
+    Group48,
     /// `wideband`: the 16 kHz front end ([`crate::dsp::Wideband`]: 512-point FFTs and tables).
     Wideband,
     /// `grouped-conv`: conv1d nodes with `groups > 1` (grouped and depthwise).
@@ -59,9 +62,10 @@ pub enum Feature {
 
 impl Feature {
     /// Every feature, in declaration order.
-    pub const ALL: [Feature; 16] = [
+    pub const ALL: [Feature; 17] = [
         Feature::FixedWidthKernels,
         Feature::AnyGroupSize,
+        Feature::Group48,
         Feature::Wideband,
         Feature::GroupedConv,
         Feature::Gru,
@@ -94,11 +98,23 @@ impl Feature {
         }
     }
 
+    /// The feature whose kernels run packed tensors in groups of `group_size` other than
+    /// [`FAST_GROUP_SIZE`]: [`Feature::Group48`] for [`SHORT_GROUP_SIZE`], else
+    /// [`Feature::AnyGroupSize`].
+    pub const fn for_group_size(group_size: u16) -> Feature {
+        if group_size as usize == SHORT_GROUP_SIZE {
+            Feature::Group48
+        } else {
+            Feature::AnyGroupSize
+        }
+    }
+
     /// The cargo feature's name.
     pub const fn name(self) -> &'static str {
         match self {
             Feature::FixedWidthKernels => "fixed-width-kernels",
             Feature::AnyGroupSize => "any-group-size",
+            Feature::Group48 => "group-48",
             Feature::Wideband => "wideband",
             Feature::GroupedConv => "grouped-conv",
             Feature::Gru => "gru",
@@ -121,6 +137,7 @@ impl Feature {
         match self {
             Feature::FixedWidthKernels => cfg!(feature = "fixed-width-kernels"),
             Feature::AnyGroupSize => cfg!(feature = "any-group-size"),
+            Feature::Group48 => cfg!(feature = "group-48"),
             Feature::Wideband => cfg!(feature = "wideband"),
             Feature::GroupedConv => cfg!(feature = "grouped-conv"),
             Feature::Gru => cfg!(feature = "gru"),
@@ -169,15 +186,19 @@ pub enum Precision {
 impl Model<'_> {
     /// Whether running this blob on `path` needs feature `f` (whatever this build has): the
     /// 16 kHz front end needs [`Feature::Wideband`]; a packed tensor of one width 1–8 needs
-    /// [`Feature::FixedWidthKernels`] on the f32 path, one of another group size than
-    /// [`FAST_GROUP_SIZE`] [`Feature::AnyGroupSize`]; a node needs its op's feature
+    /// [`Feature::FixedWidthKernels`] on the f32 path, one in groups of [`SHORT_GROUP_SIZE`]
+    /// [`Feature::Group48`], one of another group size than those and [`FAST_GROUP_SIZE`]
+    /// [`Feature::AnyGroupSize`]; a node needs its op's feature
     /// ([`Feature::of_node`]); a graph blob (version 5) [`Feature::Graph`].
     pub fn needs(&self, f: Feature, path: Precision) -> bool {
         match f {
             Feature::Wideband => self.front_end().is_ok_and(|fe| u32::from(fe.sample_rate) == WIDEBAND_RATE),
             Feature::Graph => self.header().is_graph(),
             Feature::FixedWidthKernels => path == Precision::F32 && self.any_packed(|p| fixed_width(&p)),
-            Feature::AnyGroupSize => self.any_packed(|p| usize::from(p.group_size) != FAST_GROUP_SIZE),
+            Feature::AnyGroupSize => {
+                self.any_packed(|p| ![FAST_GROUP_SIZE, SHORT_GROUP_SIZE].contains(&usize::from(p.group_size)))
+            }
+            Feature::Group48 => self.any_packed(|p| usize::from(p.group_size) == SHORT_GROUP_SIZE),
             Feature::GroupedConv | Feature::Gru | Feature::Conv2d | Feature::Pool => {
                 (0..self.n_nodes()).any(|i| self.node(i).is_ok_and(|n| Feature::of_node(&n) == Some(f)))
             }

@@ -33,6 +33,21 @@ fn blob(fe: FrontEnd, gs: usize, widths: &[u8], gru: bool) -> Vec<u8> {
     g.finish().unwrap()
 }
 
+/// A denoiser of two linear layers on the 8 kHz front end, the second's 48 inputs in groups of 48
+/// (the first's in groups of 64).
+fn blob_48() -> Vec<u8> {
+    let (n_in, n_out) = (usize::from(NARROW.n_bands), usize::from(NARROW.bins()));
+    let mut g = GraphWriter::new(NARROW);
+    let mut x = g.input();
+    for (n, m, gs) in [(n_in, 48, 64), (48, n_out, 48)] {
+        let bits: Vec<u8> = (0..n * m / gs).map(|i| [2, 4][i % 2]).collect();
+        let levels: Vec<u16> = (0..n * m).map(|i| (i % 2) as u16).collect();
+        let w = g.packed_tensor_in(Layout::Rows, &levels, &bits, gs, (-0.01, 0.01)).unwrap();
+        x = g.linear(x, w, None, m, Act::Sigmoid).unwrap();
+    }
+    g.finish().unwrap()
+}
+
 fn needs(b: &[u8], path: Precision) -> Vec<Feature> {
     let m = Model::parse(b).unwrap();
     Feature::ALL.into_iter().filter(|&f| m.needs(f, path)).collect()
@@ -49,6 +64,8 @@ fn a_blob_needs_the_features_of_its_front_end_tensors_and_ops() {
     assert_eq!(needs(&fixed, Precision::F32), [Feature::FixedWidthKernels, Feature::Graph]);
     assert_eq!(needs(&fixed, Precision::Int), [Feature::Graph]);
     assert_eq!(needs(&blob(NARROW, 16, &[2, 4], false), Precision::Int), [Feature::AnyGroupSize, Feature::Graph]);
+    // Groups of 48 take their own unrolled copy, not the run-time loops of other sizes.
+    assert_eq!(needs(&blob_48(), Precision::Int), [Feature::Group48, Feature::Graph]);
     assert_eq!(needs(&blob(WIDE, 64, &[2, 3], false), Precision::Int), [Feature::Wideband, Feature::Graph]);
     assert_eq!(
         needs(&blob(NARROW, 16, &[2, 3], true), Precision::F32),
@@ -80,10 +97,20 @@ fn every_feature_has_its_cargo_name() {
     let names: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
     let widths: Vec<String> = (1..=8).map(|b| std::format!("width-{b}")).collect();
     assert_eq!(
-        names[..8],
-        ["fixed-width-kernels", "any-group-size", "wideband", "grouped-conv", "gru", "conv2d", "pool", "graph"]
+        names[..9],
+        [
+            "fixed-width-kernels",
+            "any-group-size",
+            "group-48",
+            "wideband",
+            "grouped-conv",
+            "gru",
+            "conv2d",
+            "pool",
+            "graph"
+        ]
     );
-    assert_eq!(names[8..], widths);
+    assert_eq!(names[9..], widths);
     assert!((1..=8).all(|b| Feature::width(b).map(Feature::name) == Some(widths[usize::from(b) - 1].as_str())));
     assert_eq!((Feature::width(0), Feature::width(9)), (None, None));
     let e = std::format!("{}", Error::MissingFeature(Feature::Wideband));

@@ -7,7 +7,7 @@ use super::bits::{built_width, dispatch_built_width, skip_groups, split_group};
 use super::dot_f32::{
     dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32, dot_pair_table_f32,
 };
-#[cfg(feature = "any-group-size")]
+#[cfg(any(feature = "group-48", feature = "any-group-size"))]
 use super::shape::SHORT_GROUP_SIZE;
 use super::shape::{check_shape, whole_chunks, FAST_GROUP_SIZE};
 use crate::error::Error;
@@ -43,14 +43,18 @@ pub fn matvec_f32(
                 _ if usize::from(p.group_size) == FAST_GROUP_SIZE => {
                     rows_var_f32::<FAST_GROUP_SIZE>(p, taps, in_len, out, true)?
                 }
-                #[cfg(feature = "any-group-size")]
+                #[cfg(feature = "group-48")]
                 _ if usize::from(p.group_size) == SHORT_GROUP_SIZE => {
                     rows_var_f32::<SHORT_GROUP_SIZE>(p, taps, in_len, out, true)?
+                }
+                #[cfg(all(feature = "any-group-size", not(feature = "group-48")))]
+                _ if usize::from(p.group_size) == SHORT_GROUP_SIZE => {
+                    return Err(Error::MissingFeature(crate::Feature::Group48))
                 }
                 #[cfg(feature = "any-group-size")]
                 _ => rows_var_f32::<0>(p, taps, in_len, out, true)?,
                 #[cfg(not(feature = "any-group-size"))]
-                _ => return Err(Error::MissingFeature(crate::Feature::AnyGroupSize)),
+                _ => return Err(Error::MissingFeature(crate::Feature::for_group_size(p.group_size))),
             }
         }
         Weights::F32(d) => {

@@ -13,7 +13,7 @@ use super::dot_i8::{
 #[cfg(feature = "fixed-width-kernels")]
 use super::dot_i8::{dot_group_wide_i8, dot_rows2_i8};
 use super::finish_i8::Finish;
-#[cfg(feature = "any-group-size")]
+#[cfg(any(feature = "group-48", feature = "any-group-size"))]
 use super::shape::SHORT_GROUP_SIZE;
 use super::shape::{check_shape, whole_chunks, FAST_GROUP_SIZE};
 use crate::error::{Error, Part};
@@ -58,14 +58,16 @@ pub fn matvec_i8(
         _ if usize::from(p.group_size) == FAST_GROUP_SIZE => {
             rows_var_i8::<FAST_GROUP_SIZE, { FAST_GROUP_SIZE / 2 }>(p, params, taps, in_len, min_term, out, true)
         }
-        #[cfg(feature = "any-group-size")]
+        #[cfg(feature = "group-48")]
         _ if usize::from(p.group_size) == SHORT_GROUP_SIZE => {
             rows_var_i8::<SHORT_GROUP_SIZE, { SHORT_GROUP_SIZE / 2 }>(p, params, taps, in_len, min_term, out, true)
         }
+        #[cfg(all(feature = "any-group-size", not(feature = "group-48")))]
+        _ if usize::from(p.group_size) == SHORT_GROUP_SIZE => Err(Error::MissingFeature(crate::Feature::Group48)),
         #[cfg(feature = "any-group-size")]
         _ => rows_var_i8::<0, 0>(p, params, taps, in_len, min_term, out, true),
         #[cfg(not(feature = "any-group-size"))]
-        _ => Err(Error::MissingFeature(crate::Feature::AnyGroupSize)),
+        _ => Err(Error::MissingFeature(crate::Feature::for_group_size(p.group_size))),
     }
 }
 

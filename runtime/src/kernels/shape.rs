@@ -4,13 +4,13 @@
 use crate::error::Error;
 
 /// The group size the mixed-bit kernels are compiled for (one fully unrolled body per width
-/// 1..=8; [`SHORT_GROUP_SIZE`] too, with feature `any-group-size`). Other sizes (multiples of 8,
+/// 1..=8; [`SHORT_GROUP_SIZE`] too, with feature `group-48`). Other sizes (multiples of 8,
 /// as the format requires) share one copy whose per-width bodies loop over a run-time number of
-/// 8-level chunks; widths 9..=15 share any-width loops. The trainer's default group size.
+/// 8-level chunks (feature `any-group-size`); widths 9..=15 share any-width loops. The trainer's default group size.
 pub const FAST_GROUP_SIZE: usize = 64;
 
 /// The second group size the integer and f32 mixed-bit kernels unroll, with feature
-/// `any-group-size`: the 16 kHz model's, whose GRU and mask rows of 48 inputs are one group each
+/// `group-48`: the 16 kHz model's, whose GRU and mask rows of 48 inputs are one group each
 /// (one more copy of the per-width bodies, ~20 KB of flash per path; the run-time chunk loops
 /// take ~35% more instructions per MAC on such rows).
 pub const SHORT_GROUP_SIZE: usize = 48;
