@@ -371,8 +371,8 @@ impl Node {
     }
 
     /// Frames between the node's computations: `stride_t` for a strided conv1d, else 1.
-    pub fn time_stride(&self) -> u64 {
-        u64::from(self.stride_t.max(1))
+    pub fn time_stride(&self) -> u16 {
+        u16::from(self.stride_t.max(1))
     }
 
     /// Elements of streaming state for an input of `e` elements: conv1d/conv2d with

@@ -4,7 +4,7 @@
 
 use super::kern;
 use super::split::split;
-use super::step::{fill_taps, F32Path, I8Path, LayerHook, Path};
+use super::step::{fill_taps, frame_mod, F32Path, I8Path, LayerHook, Path};
 use super::Model;
 use crate::error::Error;
 use crate::feature::Feature;
@@ -25,13 +25,16 @@ impl Model<'_> {
         let arena = self.check_io(arena, (input.len(), output.len()), state.len(), need)?;
         arena.get_mut(..input.len()).ok_or(Error::KernelShape)?.copy_from_slice(input);
         let mut state_off = 0usize;
+        // The latest value and the node that wrote it: most nodes read the node before them, and
+        // the last node's value is the result.
+        let mut latest: Option<(u16, Node)> = None;
         for i in 0..self.n_nodes() {
             hook.before_layer(usize::from(i));
             let n = self.node(i)?;
             let ins = self.inputs_of(&n, i)?;
             let mut regions = [(0usize, 0usize); MAX_INPUTS];
             for (r, &v) in regions.iter_mut().zip(ins.as_slice()) {
-                *r = self.value_region(v)?;
+                *r = self.value_region(v, latest.as_ref())?;
             }
             let regions = regions.get(..ins.len()).ok_or(Error::KernelShape)?;
             let e = regions.first().map_or(0, |r| r.1);
@@ -42,21 +45,24 @@ impl Model<'_> {
             let (xs, y) = split(arena, regions, out)?;
             let xs = xs.get(..ins.len()).ok_or(Error::KernelShape)?;
             self.run_node(path, &n, i, xs, (hist, frame), y)?;
+            latest = Some((i + 1, n));
         }
         hook.after_layers();
-        let (off, len) = self.value_region(self.n_nodes())?;
+        let (off, len) = self.value_region(self.n_nodes(), latest.as_ref())?;
         let result = arena.get(off..off + len).filter(|r| r.len() == output.len()).ok_or(Error::KernelShape)?;
         output.copy_from_slice(result);
         Ok(())
     }
 
-    /// Value `v`'s arena region: offset and elements.
-    fn value_region(&self, v: u16) -> Result<(usize, usize), Error> {
-        if v == 0 {
-            return Ok((0, self.input_len()));
+    /// Value `v`'s arena region: offset and elements. `latest`: the latest value's id and the
+    /// node that wrote it (read already this frame: not read again).
+    fn value_region(&self, v: u16, latest: Option<&(u16, Node)>) -> Result<(usize, usize), Error> {
+        let region = |n: &Node| (n.arena_offset as usize, n.out_len());
+        match latest {
+            _ if v == 0 => Ok((0, self.input_len())),
+            Some((id, n)) if *id == v => Ok(region(n)),
+            _ => self.node(v - 1).map(|n| region(&n)),
         }
-        let n = self.node(v - 1)?;
-        Ok((n.arena_offset as usize, n.out_len()))
     }
 
     /// One node: `xs` its inputs, `hist` its streaming state, `y` its output (and scratch).
@@ -103,7 +109,7 @@ impl Model<'_> {
     ) -> Result<(), Error> {
         let ring_len = hist.len().checked_sub(y.len()).ok_or(Error::KernelShape)?;
         let (ring, held) = hist.split_at_mut_checked(ring_len).ok_or(Error::KernelShape)?;
-        if frame % n.time_stride() == 0 {
+        if frame_mod(frame, n.time_stride()) == 0 {
             let plain = Node { stride_t: 0, ..*n };
             self.run_node(path, &plain, i, &[x], (ring, frame), held)?;
         } else {

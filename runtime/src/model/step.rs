@@ -240,6 +240,17 @@ fn len32_of(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// `frame mod m` (`m ≥ 1`; the format's kernel, dilation, pool and stride limits keep every ring
+/// below 2^12 frames) in 32-bit arithmetic: `hi·2^32 + lo ≡ (hi mod m)·(2^32 mod m) + lo`, each
+/// factor below 2^16. A 64-bit remainder would link the 64-bit division routine (about 0.9 KB of
+/// Armv7-M flash) and cost ~100 cycles per node and frame.
+pub(super) fn frame_mod(frame: u64, m: u16) -> usize {
+    let m = u32::from(m.max(1));
+    let (hi, lo) = ((frame >> 32) as u32, frame as u32);
+    let p = (u32::MAX % m + 1) % m;
+    (((hi % m) * p % m + lo % m) % m) as usize
+}
+
 /// Stores the current frame in the ring of `history + 1` frames of a conv with `(kernel,
 /// dilation)` and points each tap at the frame it reads: tap `j` sees frame
 /// `t − (kernel − 1 − j)·dilation`. A kernel of 1 has no ring: its tap is `x`.
@@ -258,8 +269,7 @@ pub(super) fn fill_taps<'t, T: Copy>(
     }
     let n = x.len();
     let ring = (k - 1) * dilation + 1;
-    // One 64-bit remainder per layer; the taps' slots follow in native words.
-    let slot = (frame % ring as u64) as usize;
+    let slot = frame_mod(frame, u16::try_from(ring).map_err(|_| Error::KernelShape)?);
     hist.get_mut(slot * n..(slot + 1) * n).ok_or(Error::KernelShape)?.copy_from_slice(x);
     let hist: &'t [T] = hist;
     for (j, tap) in taps.iter_mut().take(k).enumerate() {
@@ -268,4 +278,28 @@ pub(super) fn fill_taps<'t, T: Copy>(
         *tap = hist.get(s * n..(s + 1) * n);
     }
     taps.get(..k).ok_or(Error::KernelShape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::frame_mod;
+
+    /// The 32-bit remainder equals the 64-bit one, frames past 2^32 and the largest divisor
+    /// included.
+    #[test]
+    fn frame_mod_is_the_64_bit_remainder() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let frames = [0, 1, u64::from(u32::MAX), 1 << 32, (1 << 32) + 5, u64::MAX - 1, u64::MAX];
+        for m in [1u16, 2, 3, 7, 64, 255, 3841, 4096, 40_000, u16::MAX] {
+            for f in frames.into_iter().chain((0..200).map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x
+            })) {
+                assert_eq!(frame_mod(f, m) as u64, f % u64::from(m), "frame {f} mod {m}");
+            }
+        }
+        assert_eq!(frame_mod(12, 0), 0, "m = 0 reads as 1");
+    }
 }
