@@ -186,6 +186,19 @@ fn cycle_window_summarises_every_n_hops() {
     (0..2).for_each(|_| assert_eq!(w.record(7), None));
     assert_eq!(w.record(11).unwrap(), RunStats { frames: 4, min: 7, max: 11, total: 32 });
     assert_eq!(RunStats::EMPTY.mean(), 0);
+    // The mean is the 64-bit quotient, rounded down, for totals past 2^32 too.
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    for _ in 0..10_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let (frames, cost) = ((x >> 40) as u32 % 100_000 + 1, x as u32);
+        let total = u64::from(frames) * u64::from(cost) + u64::from(cost % frames);
+        let s = RunStats { frames, min: 0, max: cost, total };
+        assert_eq!(u64::from(s.mean()), total / u64::from(frames), "{total} / {frames}");
+    }
+    let past = RunStats { frames: 2, min: 0, max: 0, total: 1 << 33 };
+    assert_eq!(past.mean(), u32::MAX, "a quotient past u32 saturates");
     // 100 MHz: 1.6 M cycles per 16 ms hop.
     assert_eq!(hop_budget_cycles(100_000_000), 1_600_000);
     assert_eq!(hop_budget_cycles(16_000_000), 256_000);
