@@ -40,9 +40,11 @@ pub enum Feature {
     /// turn it on.
     Graph,
     /// `width-1` … `width-8`: the mixed-width kernels' unrolled group bodies for groups of that
-    /// many bits. Never needed: a width left out runs on the any-width body, bit-identical and
-    /// slower; a build with only the widths its blob uses is smaller and, with fewer bodies to
-    /// dispatch among, no slower. This one: `width-1`.
+    /// many bits, and the fixed-width kernels of that width. Needed only on the f32 path, by a
+    /// tensor whose groups all have that width (with [`Feature::FixedWidthKernels`]); elsewhere
+    /// a width left out runs on the any-width body, bit-identical and slower, and a build with
+    /// only the widths its blob uses is smaller and, with fewer bodies to dispatch among, no
+    /// slower. This one: `width-1`.
     Width1,
     /// `width-2`.
     Width2,
@@ -186,7 +188,7 @@ pub enum Precision {
 impl Model<'_> {
     /// Whether running this blob on `path` needs feature `f` (whatever this build has): the
     /// 16 kHz front end needs [`Feature::Wideband`]; a packed tensor of one width 1–8 needs
-    /// [`Feature::FixedWidthKernels`] on the f32 path, one in groups of [`SHORT_GROUP_SIZE`]
+    /// [`Feature::FixedWidthKernels`] and its width's `width-N` on the f32 path, one in groups of [`SHORT_GROUP_SIZE`]
     /// [`Feature::Group48`], one of another group size than those and [`FAST_GROUP_SIZE`]
     /// [`Feature::AnyGroupSize`]; a node needs its op's feature
     /// ([`Feature::of_node`]); a graph blob (version 5) [`Feature::Graph`].
@@ -209,7 +211,10 @@ impl Model<'_> {
             | Feature::Width5
             | Feature::Width6
             | Feature::Width7
-            | Feature::Width8 => false,
+            | Feature::Width8 => {
+                path == Precision::F32
+                    && self.any_packed(|p| fixed_width(&p) && p.fixed_bits().and_then(Feature::width) == Some(f))
+            }
         }
     }
 

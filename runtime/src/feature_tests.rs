@@ -59,9 +59,10 @@ fn a_blob_needs_the_features_of_its_front_end_tensors_and_ops() {
     let mixed = blob(NARROW, 64, &[2, 3], false);
     assert_eq!(needs(&mixed, Precision::F32), [Feature::Graph]);
     assert_eq!(needs(&mixed, Precision::Int), [Feature::Graph]);
-    // One width for every group: the f32 path's own kernel; the integer path runs it either way.
+    // One width for every group: the f32 path's own kernel, built for the widths a build names;
+    // the integer path runs it either way.
     let fixed = blob(NARROW, 64, &[3], false);
-    assert_eq!(needs(&fixed, Precision::F32), [Feature::FixedWidthKernels, Feature::Graph]);
+    assert_eq!(needs(&fixed, Precision::F32), [Feature::FixedWidthKernels, Feature::Graph, Feature::Width3]);
     assert_eq!(needs(&fixed, Precision::Int), [Feature::Graph]);
     assert_eq!(needs(&blob(NARROW, 16, &[2, 4], false), Precision::Int), [Feature::AnyGroupSize, Feature::Graph]);
     // Groups of 48 take their own unrolled copy, not the run-time loops of other sizes.
@@ -88,7 +89,8 @@ fn a_blob_runs_fastest_with_the_bodies_of_its_widths_and_one_width_with_the_fixe
     assert_eq!(fastest(&mixed, Precision::Int), want, "mixed widths: what it needs and its widths' bodies");
     let wide = blob(NARROW, 64, &[1, 5, 8], false);
     assert_eq!(fastest(&wide, Precision::F32), [Feature::Graph, Feature::Width1, Feature::Width5, Feature::Width8]);
-    // A width is never needed: without its bodies its groups run on the any-width body.
+    // A width of mixed-width groups is never needed: without its bodies its groups run on the
+    // any-width body.
     assert_eq!(needs(&wide, Precision::F32), [Feature::Graph]);
 }
 

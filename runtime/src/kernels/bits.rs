@@ -202,10 +202,9 @@ impl Iterator for Widths<'_> {
 }
 
 /// Calls `$f::<B>` (or `$f::<B, $extra…>`) with the run-time bit width `$b` turned into a const
-/// generic, for widths 1..=8 only (`$default` otherwise): the fast paths, where wider widths are
-/// rare enough that a copy of the kernel each would only cost flash (they share the any-width
-/// kernels).
-#[cfg(any(feature = "fixed-width-kernels", test))]
+/// generic, for widths 1..=8 only (`$default` otherwise), whatever this build's `width-N`
+/// features (the tests' dispatch; the kernels use [`dispatch_built_width`]).
+#[cfg(test)]
 macro_rules! dispatch_bits_upto8 {
     ($b:expr, $f:ident, $default:expr, ($($arg:expr),*)) => {
         dispatch_bits_upto8!($b, $f, [], $default, ($($arg),*))
@@ -224,13 +223,13 @@ macro_rules! dispatch_bits_upto8 {
         }
     };
 }
-#[cfg(any(feature = "fixed-width-kernels", test))]
-pub(crate) use dispatch_bits_upto8;
 
-/// [`dispatch_bits_upto8`] for the mixed-width kernels' group bodies, with only the widths this
-/// build unrolls (the `width-1` … `width-8` features; [`crate::Feature::width`]): any other width
-/// takes `$default`, the any-width body, which gives the same results (tested) more slowly. A
-/// firmware build names the widths its model's groups use and carries no other copies.
+/// Calls `$f::<B>` (or `$f::<B, $extra…>`) with the run-time bit width `$b` turned into a const
+/// generic, for the mixed-width kernels' group bodies and the fixed-width kernels, with only the
+/// widths this build unrolls (the `width-1` … `width-8` features; [`crate::Feature::width`]):
+/// any other width takes `$default` (a mixed-width group: the any-width body, which gives the
+/// same results (tested) more slowly). A firmware build names the widths its model's groups use
+/// and carries no other copies.
 macro_rules! dispatch_built_width {
     ($b:expr, $f:ident, [$($extra:tt)*], $default:expr, ($($arg:expr),*)) => {
         match $b {

@@ -74,9 +74,11 @@ fn the_f32_path_runs_fixed_width_tensors_only_with_their_kernels() {
     let x = rng.f32s(64, 1.0);
     let mut y = [0.0f32; 4];
     let r = matvec_f32(&Weights::Packed(t.packed()), None, &[Some(&x)], 64, &mut y);
-    if cfg!(feature = "fixed-width-kernels") {
+    if cfg!(all(feature = "fixed-width-kernels", feature = "width-3")) {
         assert_eq!(r, Ok(()));
         assert!(y.iter().any(|&v| v != 0.0));
+    } else if cfg!(feature = "fixed-width-kernels") {
+        assert_eq!(r, Err(crate::Error::MissingFeature(crate::Feature::Width3)));
     } else {
         assert_eq!(r, Err(crate::Error::MissingFeature(crate::Feature::FixedWidthKernels)));
     }

@@ -1,8 +1,6 @@
 //! The f32 path's matrix-vector product (cores with an FPU): `y = W·[x_taps] + b` with W packed,
 //! f32 or f16, walking the weights row by row and adding each group with [`super::dot_f32`].
 
-#[cfg(feature = "fixed-width-kernels")]
-use super::bits::dispatch_bits_upto8;
 use super::bits::{built_width, dispatch_built_width, skip_groups, split_group};
 use super::dot_f32::{
     dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32, dot_pair_table_f32,
@@ -30,12 +28,14 @@ pub fn matvec_f32(
                 return Err(Error::KernelShape);
             }
             match (p.fixed_bits(), p.layout) {
-                // Fixed widths up to 8 bits get their own kernel; 9..=15 the general one. The
-                // general one adds the sums in another order: without the fixed-width kernels
-                // such a tensor is refused, not run to other results.
+                // Fixed widths up to 8 bits get their own kernel, built for the widths the
+                // `width-N` features name; 9..=15 the general one. The general one adds the sums
+                // in another order: a fixed-width tensor whose kernel this build leaves out is
+                // refused (naming the feature), not run to other results.
                 #[cfg(feature = "fixed-width-kernels")]
                 (Some(b @ 1..=8), Layout::Rows) => {
-                    dispatch_bits_upto8!(b, rows_fixed_f32, Err(Error::KernelShape), (p, taps, in_len, out))?
+                    let missing = crate::Feature::width(b).map_or(Error::KernelShape, Error::MissingFeature);
+                    dispatch_built_width!(b, rows_fixed_f32, [], Err(missing), (p, taps, in_len, out))?
                 }
                 #[cfg(not(feature = "fixed-width-kernels"))]
                 (Some(1..=8), Layout::Rows) => return Err(Error::MissingFeature(crate::Feature::FixedWidthKernels)),
