@@ -4,7 +4,7 @@
 //! [`Error::MissingFeature`], never a panic.
 
 use crate::error::Error;
-use crate::format::{Layout, Node, Op, Packed, Weights};
+use crate::format::{Features, Layout, Node, Op, Output, Packed, Weights};
 use crate::kernels::{FAST_GROUP_SIZE, SHORT_GROUP_SIZE};
 use crate::Model;
 
@@ -26,6 +26,9 @@ pub enum Feature {
     Group48,
     /// `wideband`: the 16 kHz front end ([`crate::dsp::Wideband`]: 512-point FFTs and tables).
     Wideband,
+    /// `bands`: the filterbank front end: log-mel (band) features and gains per band, spread over
+    /// the bins ([`crate::dsp::FilterBank`]).
+    Bands,
     /// `grouped-conv`: conv1d nodes with `groups > 1` (grouped and depthwise).
     GroupedConv,
     /// `gru`: gru nodes.
@@ -64,11 +67,12 @@ pub enum Feature {
 
 impl Feature {
     /// Every feature, in declaration order.
-    pub const ALL: [Feature; 17] = [
+    pub const ALL: [Feature; 18] = [
         Feature::FixedWidthKernels,
         Feature::AnyGroupSize,
         Feature::Group48,
         Feature::Wideband,
+        Feature::Bands,
         Feature::GroupedConv,
         Feature::Gru,
         Feature::Conv2d,
@@ -118,6 +122,7 @@ impl Feature {
             Feature::AnyGroupSize => "any-group-size",
             Feature::Group48 => "group-48",
             Feature::Wideband => "wideband",
+            Feature::Bands => "bands",
             Feature::GroupedConv => "grouped-conv",
             Feature::Gru => "gru",
             Feature::Conv2d => "conv2d",
@@ -141,6 +146,7 @@ impl Feature {
             Feature::AnyGroupSize => cfg!(feature = "any-group-size"),
             Feature::Group48 => cfg!(feature = "group-48"),
             Feature::Wideband => cfg!(feature = "wideband"),
+            Feature::Bands => cfg!(feature = "bands"),
             Feature::GroupedConv => cfg!(feature = "grouped-conv"),
             Feature::Gru => cfg!(feature = "gru"),
             Feature::Conv2d => cfg!(feature = "conv2d"),
@@ -187,7 +193,8 @@ pub enum Precision {
 
 impl Model<'_> {
     /// Whether running this blob on `path` needs feature `f` (whatever this build has): the
-    /// 16 kHz front end needs [`Feature::Wideband`]; a packed tensor of one width 1–8 needs
+    /// 16 kHz front end needs [`Feature::Wideband`], log-mel features or band gains
+    /// [`Feature::Bands`]; a packed tensor of one width 1–8 needs
     /// [`Feature::FixedWidthKernels`] and its width's `width-N` on the f32 path, one in groups of [`SHORT_GROUP_SIZE`]
     /// [`Feature::Group48`], one of another group size than those and [`FAST_GROUP_SIZE`]
     /// [`Feature::AnyGroupSize`]; a node needs its op's feature
@@ -195,6 +202,9 @@ impl Model<'_> {
     pub fn needs(&self, f: Feature, path: Precision) -> bool {
         match f {
             Feature::Wideband => self.front_end().is_ok_and(|fe| u32::from(fe.sample_rate) == WIDEBAND_RATE),
+            Feature::Bands => {
+                self.front_end().is_ok_and(|fe| fe.features == Features::LogMel || fe.output == Output::BandGains)
+            }
             Feature::Graph => self.header().is_graph(),
             Feature::FixedWidthKernels => path == Precision::F32 && self.any_packed(|p| fixed_width(&p)),
             Feature::AnyGroupSize => {

@@ -1,7 +1,7 @@
 //! What a blob needs of the runtime's cargo features ([`Model::needs`]), and the typed error a
 //! pipeline gives for a blob that needs a part the build leaves out.
 
-use crate::format::{Act, FrontEnd, Layout};
+use crate::format::{Act, Features, FrontEnd, Layout, Output};
 use crate::pipeline::{F32Denoiser, I8Denoiser};
 use crate::writer::GraphWriter;
 use crate::{Error, Feature, Model, Precision};
@@ -48,6 +48,19 @@ fn blob_48() -> Vec<u8> {
     g.finish().unwrap()
 }
 
+/// A denoiser of one f32 linear layer on front end `fe` (with its filterbank of `n_bands` bands).
+fn band_blob(fe: FrontEnd) -> Vec<u8> {
+    let mut g = GraphWriter::new(fe);
+    let fb = g.f16_tensor(&crate::dsp::mel_filterbank(8000, usize::from(fe.n_bands))).unwrap();
+    g.filterbank(fb);
+    let n_in = usize::from(fe.n_bands);
+    let n_out = if fe.output == Output::BandGains { n_in } else { usize::from(fe.bins()) };
+    let x = g.input();
+    let w = g.f32_tensor(&vec![0.01; n_in * n_out]).unwrap();
+    g.linear(x, w, None, n_out, Act::Sigmoid).unwrap();
+    g.finish().unwrap()
+}
+
 fn needs(b: &[u8], path: Precision) -> Vec<Feature> {
     let m = Model::parse(b).unwrap();
     Feature::ALL.into_iter().filter(|&f| m.needs(f, path)).collect()
@@ -68,6 +81,13 @@ fn a_blob_needs_the_features_of_its_front_end_tensors_and_ops() {
     // Groups of 48 take their own unrolled copy, not the run-time loops of other sizes.
     assert_eq!(needs(&blob_48(), Precision::Int), [Feature::Group48, Feature::Graph]);
     assert_eq!(needs(&blob(WIDE, 64, &[2, 3], false), Precision::Int), [Feature::Wideband, Feature::Graph]);
+    // Log-mel features or band gains: the filterbank front end.
+    for (features, output, n_bands) in
+        [(Features::LogMel, Output::BinGains, 16), (Features::LogPower, Output::BandGains, 128)]
+    {
+        let b = band_blob(FrontEnd { features, output, n_bands, ..NARROW });
+        assert_eq!(needs(&b, Precision::Int), [Feature::Bands, Feature::Graph], "{features:?} {output:?}");
+    }
     assert_eq!(
         needs(&blob(NARROW, 16, &[2, 3], true), Precision::F32),
         [Feature::AnyGroupSize, Feature::Gru, Feature::Graph]
@@ -99,12 +119,13 @@ fn every_feature_has_its_cargo_name() {
     let names: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
     let widths: Vec<String> = (1..=8).map(|b| std::format!("width-{b}")).collect();
     assert_eq!(
-        names[..9],
+        names[..10],
         [
             "fixed-width-kernels",
             "any-group-size",
             "group-48",
             "wideband",
+            "bands",
             "grouped-conv",
             "gru",
             "conv2d",
@@ -112,7 +133,7 @@ fn every_feature_has_its_cargo_name() {
             "graph"
         ]
     );
-    assert_eq!(names[9..], widths);
+    assert_eq!(names[10..], widths);
     assert!((1..=8).all(|b| Feature::width(b).map(Feature::name) == Some(widths[usize::from(b) - 1].as_str())));
     assert_eq!((Feature::width(0), Feature::width(9)), (None, None));
     let e = std::format!("{}", Error::MissingFeature(Feature::Wideband));
@@ -140,5 +161,13 @@ fn a_pipeline_refuses_a_blob_that_needs_a_feature_this_build_lacks() {
         assert_eq!(e, Some(Error::NoIntegerPath));
     } else {
         assert_eq!(e, Some(Error::MissingFeature(Feature::Gru)));
+    }
+    let bands = band_blob(FrontEnd { features: Features::LogMel, n_bands: 16, ..NARROW });
+    let m = Model::parse(&bands).unwrap();
+    let e = F32Denoiser::<i16>::new(m, &mut a, &mut s).err();
+    if Feature::Bands.enabled() {
+        assert_eq!(e, None);
+    } else {
+        assert_eq!(e, Some(Error::MissingFeature(Feature::Bands)));
     }
 }

@@ -54,8 +54,13 @@ pub(super) fn features_of<'a, Z: FrameSize>(model: &Model<'a>) -> Result<(FrontE
     Ok((fe, features))
 }
 
-/// The front end's filterbank tensor, `fe.n_bands` rows of `Z::BINS` bins.
+/// The front end's filterbank tensor, `fe.n_bands` rows of `Z::BINS` bins
+/// ([`Error::MissingFeature`] in a build without feature `bands`: the pipelines run no band code
+/// there).
 fn filterbank<'a, Z: FrameSize>(model: &Model<'a>, fe: &FrontEnd) -> Result<FilterBank<'a>, Error> {
+    if !cfg!(feature = "bands") {
+        return Err(Error::MissingFeature(crate::Feature::Bands));
+    }
     let t = fe.filterbank.ok_or(Error::InvalidField(Part::FrontEnd))?;
     FilterBank::new(model.tensor(t)?.weights, usize::from(fe.n_bands))
         .ok()

@@ -10,7 +10,11 @@ use crate::dsp_fixed::{FixedFrontEnd, FixedSize};
 pub(super) fn f32_features(bank: Option<&FilterBank<'_>>, spec: &[Complex32], feat: &mut [f32]) {
     match bank {
         None => dsp::features(spec, feat),
+        #[cfg(feature = "bands")]
         Some(fb) => dsp::band_features(spec, fb, feat),
+        // No pipeline holds a filterbank without feature `bands` (`check::filterbank`).
+        #[cfg(not(feature = "bands"))]
+        Some(_) => {}
     }
 }
 
@@ -20,6 +24,9 @@ pub(super) fn f32_features(bank: Option<&FilterBank<'_>>, spec: &[Complex32], fe
 pub(super) fn i8_features<Z: FixedSize>(bank: Option<&FilterBank<'_>>, front: &FixedFrontEnd<Z>, feat: &mut [i8]) {
     match bank {
         None => front.features(feat),
+        #[cfg(feature = "bands")]
         Some(fb) => front.band_features(fb, feat),
+        #[cfg(not(feature = "bands"))]
+        Some(_) => {}
     }
 }

@@ -109,7 +109,11 @@ impl<Z: FixedSize> Stages for I8Denoiser<'_, Z> {
     fn mask(&mut self) {
         match &self.spectral.gains {
             None => self.front.apply_mask(self.gains.as_ref()),
+            #[cfg(feature = "bands")]
             Some(fb) => self.front.apply_band_mask(fb, self.gains.as_ref().get(..fb.n_bands()).unwrap_or(&[])),
+            // No pipeline holds a filterbank without feature `bands` (`check::filterbank`).
+            #[cfg(not(feature = "bands"))]
+            Some(_) => {}
         }
     }
 

@@ -116,6 +116,8 @@ impl<S: SampleFormat, Z: FrameSize> Stages for F32Denoiser<'_, S, Z> {
     }
 
     fn mask(&mut self) {
+        // No pipeline holds a filterbank without feature `bands` (`check::filterbank`).
+        #[cfg(feature = "bands")]
         if let Some(fb) = &self.spectral.gains {
             // The band gains wait in `feat` (free after the step) while `gains` becomes per bin.
             let (n, feat) = (fb.n_bands(), self.feat.as_mut());
