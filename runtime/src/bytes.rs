@@ -8,6 +8,12 @@ pub(crate) fn slice(b: &[u8], off: usize, len: usize, part: Part) -> Result<&[u8
     b.get(off..end).ok_or(Error::OutOfBounds(part))
 }
 
+/// The `N` bytes at `off` as an array reference: an entry of fixed length, whose fields the
+/// readers below then take at constant offsets without a check each (the length is known).
+pub(crate) fn entry<const N: usize>(b: &[u8], off: usize, part: Part) -> Result<&[u8; N], Error> {
+    slice(b, off, N, part)?.try_into().map_err(|_| Error::OutOfBounds(part))
+}
+
 pub(crate) fn arr<const N: usize>(b: &[u8], off: usize, part: Part) -> Result<[u8; N], Error> {
     let s = slice(b, off, N, part)?;
     let mut a = [0u8; N];

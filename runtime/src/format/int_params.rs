@@ -6,7 +6,7 @@
 use super::layer::Layer;
 use super::version::I16_BIAS_VERSION;
 use super::weights::Bias;
-use crate::bytes::{i32_at, i64_at, u16_at, u32_at};
+use crate::bytes::{entry, i32_at, i64_at, u16_at, u32_at};
 use crate::error::{Error, Part};
 use crate::quant::MAX_BITS;
 
@@ -118,7 +118,8 @@ impl BiasQ<'_> {
 impl<'a> IntParams<'a> {
     /// Decodes a block of [`int_linear_len`]`(version, out_len)` bytes.
     pub fn read(block: &'a [u8], out_len: usize, version: u16, part: Part) -> Result<Self, Error> {
-        let word = u32_at(block, SHIFT_AT, part)?;
+        let fixed: &[u8; INT_LINEAR_FIXED] = entry(block, 0, part)?;
+        let word = u32_at(fixed, SHIFT_AT, part)?;
         // From v3 the bias shift is byte 1 of the shift word; v1/v2 use the whole word.
         let (shift, lshift) = if version >= I16_BIAS_VERSION { (word & 0xFF, word >> 8) } else { (word, 0) };
         if !(1..=MAX_SHIFT).contains(&shift) || lshift > shift {
@@ -131,11 +132,11 @@ impl<'a> IntParams<'a> {
         }
         let mut m_bits = [0i32; MAX_BITS as usize];
         for (i, m) in m_bits.iter_mut().enumerate() {
-            *m = i32_at(block, M_BITS_AT + 4 * i, part)?;
+            *m = i32_at(fixed, M_BITS_AT + 4 * i, part)?;
         }
         let values = block.get(BIAS_AT..int_linear_len(version, out_len)).ok_or(Error::OutOfBounds(part))?;
         let bias = if version >= I16_BIAS_VERSION { BiasQ::I16 { values, lshift } } else { BiasQ::I64(values) };
-        Ok(IntParams { shift, m_min: i32_at(block, M_MIN_AT, part)?, m_bits, bias })
+        Ok(IntParams { shift, m_min: i32_at(fixed, M_MIN_AT, part)?, m_bits, bias })
     }
 
     /// Appends the block: the layout of format ≥ 3 for i16 bias constants, of formats 1 and 2

@@ -5,7 +5,7 @@
 use super::header::{Header, LAYER_ENTRY_LEN};
 use super::node::{Act, Node, Op, MAX_DILATION, MAX_KERNEL, NO_TENSOR, PREVIOUS};
 use super::version::INT_BIAS_VERSION;
-use crate::bytes::{f32_at, put, slice, u16_at, u32_at, u8_at};
+use crate::bytes::{entry, f32_at, put, u16_at, u32_at, u8_at};
 use crate::error::{Error, Part};
 
 /// The layer table's ops: codes 1..=5 (conv1d, linear, relu, sigmoid, tanh).
@@ -57,7 +57,7 @@ impl Layer {
         if i >= h.n_nodes || h.is_graph() {
             return Err(Error::InvalidField(p));
         }
-        let e = slice(b, h.node_entry_offset(i), LAYER_ENTRY_LEN, Part::LayerTable)?;
+        let e: &[u8; LAYER_ENTRY_LEN] = entry(b, h.node_entry_offset(i), Part::LayerTable)?;
         let op = match Op::from_code(u8_at(e, OP_AT, p)?) {
             Some(op) if op.code() <= CHAIN_OPS => op,
             _ => return Err(Error::InvalidField(p)),

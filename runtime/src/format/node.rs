@@ -5,7 +5,7 @@
 //! [`super::Layer::as_node`]: the graph view the executor and the tools share.
 
 use super::header::{Header, NODE_ENTRY_LEN};
-use crate::bytes::{f32_at, put, slice, u16_at, u32_at, u8_at};
+use crate::bytes::{entry, f32_at, put, u16_at, u32_at, u8_at};
 use crate::error::{Error, Part};
 
 /// Tensor index meaning "none".
@@ -246,7 +246,7 @@ impl Node {
         if i >= h.n_nodes || !h.is_graph() {
             return Err(Error::InvalidField(p));
         }
-        let e = slice(b, h.node_entry_offset(i), NODE_ENTRY_LEN, Part::NodeTable)?;
+        let e: &[u8; NODE_ENTRY_LEN] = entry(b, h.node_entry_offset(i), Part::NodeTable)?;
         let reserved = [RESERVED3_AT, RESERVED26_AT, RESERVED26_AT + 1];
         if reserved.iter().any(|&at| e.get(at).is_some_and(|&r| r != 0)) {
             return Err(Error::Reserved(p));

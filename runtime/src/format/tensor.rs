@@ -5,7 +5,7 @@
 use super::header::{Header, TENSOR_ENTRY_LEN};
 use super::packed::{bits_table_len, MAX_GROUP};
 use super::version::ROW_PAIRS_VERSION;
-use crate::bytes::{f32_at, put, slice, u16_at, u32_at, u8_at};
+use crate::bytes::{entry, f32_at, put, u16_at, u32_at, u8_at};
 use crate::error::{Error, Part};
 use crate::layout::Layout;
 use crate::quant::MAX_BITS;
@@ -123,7 +123,7 @@ impl TensorEntry {
         if i >= h.n_tensors {
             return Err(Error::InvalidField(p));
         }
-        let e = slice(b, h.tensor_entry_offset(i), TENSOR_ENTRY_LEN, Part::TensorTable)?;
+        let e: &[u8; TENSOR_ENTRY_LEN] = entry(b, h.tensor_entry_offset(i), Part::TensorTable)?;
         let kind_code = u8_at(e, KIND_AT, p)?;
         let (layout_code, row_len) = (u8_at(e, LAYOUT_AT, p)?, u16_at(e, ROW_LEN_AT, p)?);
         if kind_code != Kind::Packed.code() && (layout_code != 0 || row_len != 0) {
