@@ -104,14 +104,14 @@ impl Feature {
         }
     }
 
-    /// The feature whose kernels run packed tensors in groups of `group_size` other than
-    /// [`FAST_GROUP_SIZE`]: [`Feature::Group48`] for [`SHORT_GROUP_SIZE`], else
+    /// The feature whose kernels run packed tensors in groups of `group_size`: none for
+    /// [`FAST_GROUP_SIZE`], [`Feature::Group48`] for [`SHORT_GROUP_SIZE`], else
     /// [`Feature::AnyGroupSize`].
-    pub const fn for_group_size(group_size: u16) -> Feature {
-        if group_size as usize == SHORT_GROUP_SIZE {
-            Feature::Group48
-        } else {
-            Feature::AnyGroupSize
+    pub const fn for_group_size(group_size: u16) -> Option<Feature> {
+        match group_size as usize {
+            FAST_GROUP_SIZE => None,
+            SHORT_GROUP_SIZE => Some(Feature::Group48),
+            _ => Some(Feature::AnyGroupSize),
         }
     }
 
@@ -207,10 +207,9 @@ impl Model<'_> {
             }
             Feature::Graph => self.header().is_graph(),
             Feature::FixedWidthKernels => path == Precision::F32 && self.any_packed(|p| fixed_width(&p)),
-            Feature::AnyGroupSize => {
-                self.any_packed(|p| ![FAST_GROUP_SIZE, SHORT_GROUP_SIZE].contains(&usize::from(p.group_size)))
+            Feature::AnyGroupSize | Feature::Group48 => {
+                self.any_packed(|p| Feature::for_group_size(p.group_size) == Some(f))
             }
-            Feature::Group48 => self.any_packed(|p| usize::from(p.group_size) == SHORT_GROUP_SIZE),
             Feature::GroupedConv | Feature::Gru | Feature::Conv2d | Feature::Pool => {
                 (0..self.n_nodes()).any(|i| self.node(i).is_ok_and(|n| Feature::of_node(&n) == Some(f)))
             }

@@ -54,7 +54,11 @@ pub fn matvec_f32(
                 #[cfg(feature = "any-group-size")]
                 _ => rows_var_f32::<0>(p, taps, in_len, out, true)?,
                 #[cfg(not(feature = "any-group-size"))]
-                _ => return Err(Error::MissingFeature(crate::Feature::for_group_size(p.group_size))),
+                _ => {
+                    return Err(Error::MissingFeature(
+                        crate::Feature::for_group_size(p.group_size).unwrap_or(crate::Feature::AnyGroupSize),
+                    ))
+                }
             }
         }
         Weights::F32(d) => {

@@ -67,7 +67,9 @@ pub fn matvec_i8(
         #[cfg(feature = "any-group-size")]
         _ => rows_var_i8::<0, 0>(p, params, taps, in_len, min_term, out, true),
         #[cfg(not(feature = "any-group-size"))]
-        _ => Err(Error::MissingFeature(crate::Feature::for_group_size(p.group_size))),
+        _ => Err(Error::MissingFeature(
+            crate::Feature::for_group_size(p.group_size).unwrap_or(crate::Feature::AnyGroupSize),
+        )),
     }
 }
 

@@ -242,11 +242,15 @@ fn len32_of(n: usize) -> u32 {
 
 /// `frame mod m` (`m ≥ 1`; the format's kernel, dilation, pool and stride limits keep every ring
 /// below 2^12 frames) in 32-bit arithmetic: `hi·2^32 + lo ≡ (hi mod m)·(2^32 mod m) + lo`, each
-/// factor below 2^16. A 64-bit remainder would link the 64-bit division routine (about 0.9 KB of
-/// Armv7-M flash) and cost ~100 cycles per node and frame.
+/// factor below 2^16; one remainder while the frame count fits 32 bits (2.2 years of 16 ms hops).
+/// A 64-bit remainder would link the 64-bit division routine (about 0.9 KB of Armv7-M flash) and
+/// cost ~100 cycles per node and frame.
 pub(super) fn frame_mod(frame: u64, m: u16) -> usize {
     let m = u32::from(m.max(1));
     let (hi, lo) = ((frame >> 32) as u32, frame as u32);
+    if hi == 0 {
+        return (lo % m) as usize;
+    }
     let p = (u32::MAX % m + 1) % m;
     (((hi % m) * p % m + lo % m) % m) as usize
 }
