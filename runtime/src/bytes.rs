@@ -15,7 +15,10 @@ pub(crate) fn entry<const N: usize>(b: &[u8], off: usize, part: Part) -> Result<
 }
 
 pub(crate) fn arr<const N: usize>(b: &[u8], off: usize, part: Part) -> Result<[u8; N], Error> {
-    entry(b, off, part).copied()
+    let s = slice(b, off, N, part)?;
+    let mut a = [0u8; N];
+    a.copy_from_slice(s);
+    Ok(a)
 }
 
 pub(crate) fn u8_at(b: &[u8], off: usize, part: Part) -> Result<u8, Error> {
