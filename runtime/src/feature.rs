@@ -12,11 +12,6 @@ use crate::Model;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Feature {
-    /// `fixed-width-kernels`: one unrolled matrix-vector kernel per bit width 1–8 for tensors whose
-    /// groups all share one width. Without it the integer path runs those tensors on the
-    /// mixed-width kernel (bit-identical results); the f32 path, whose sums the two kernels add
-    /// in different orders, refuses them.
-    FixedWidthKernels,
     /// `any-group-size`: the matrix-vector kernels for packed tensors whose group size is neither
     /// [`crate::kernels::FAST_GROUP_SIZE`] nor [`crate::kernels::SHORT_GROUP_SIZE`] (one more
     /// copy of each, with run-time group loops).
@@ -43,11 +38,9 @@ pub enum Feature {
     /// turn it on.
     Graph,
     /// `width-1` … `width-8`: the mixed-width kernels' unrolled group bodies for groups of that
-    /// many bits, and the fixed-width kernels of that width. Needed only on the f32 path, by a
-    /// tensor whose groups all have that width (with [`Feature::FixedWidthKernels`]); elsewhere
-    /// a width left out runs on the any-width body, bit-identical and slower, and a build with
-    /// only the widths its blob uses is smaller and, with fewer bodies to dispatch among, no
-    /// slower. This one: `width-1`.
+    /// many bits. Never needed: a width left out runs on the any-width body, bit-identical and
+    /// slower, and a build with only the widths its blob uses is smaller and, with fewer bodies
+    /// to dispatch among, no slower. This one: `width-1`.
     Width1,
     /// `width-2`.
     Width2,
@@ -63,12 +56,31 @@ pub enum Feature {
     Width7,
     /// `width-8`.
     Width8,
+    /// `fixed-1` … `fixed-8` (`fixed-width-kernels`: all eight): the unrolled matrix-vector
+    /// kernel for a tensor whose groups all have that width (rows in order). Needed on the f32
+    /// path by such a tensor (the mixed-width kernel adds its sums in another order, so the f32
+    /// path refuses it rather than give other results); the integer path runs it on the
+    /// mixed-width kernel without, bit-identical and slower. This one: `fixed-1`.
+    Fixed1,
+    /// `fixed-2`.
+    Fixed2,
+    /// `fixed-3`.
+    Fixed3,
+    /// `fixed-4`.
+    Fixed4,
+    /// `fixed-5`.
+    Fixed5,
+    /// `fixed-6`.
+    Fixed6,
+    /// `fixed-7`.
+    Fixed7,
+    /// `fixed-8`.
+    Fixed8,
 }
 
 impl Feature {
     /// Every feature, in declaration order.
-    pub const ALL: [Feature; 18] = [
-        Feature::FixedWidthKernels,
+    pub const ALL: [Feature; 25] = [
         Feature::AnyGroupSize,
         Feature::Group48,
         Feature::Wideband,
@@ -86,6 +98,14 @@ impl Feature {
         Feature::Width6,
         Feature::Width7,
         Feature::Width8,
+        Feature::Fixed1,
+        Feature::Fixed2,
+        Feature::Fixed3,
+        Feature::Fixed4,
+        Feature::Fixed5,
+        Feature::Fixed6,
+        Feature::Fixed7,
+        Feature::Fixed8,
     ];
 
     /// The `width-N` feature of `b`-bit groups (`None` past 8: those always take the any-width
@@ -104,6 +124,22 @@ impl Feature {
         }
     }
 
+    /// The `fixed-N` feature of tensors whose groups all have `b` bits (`None` past 8: those
+    /// always take the mixed-width kernel).
+    pub const fn fixed(b: u8) -> Option<Feature> {
+        match b {
+            1 => Some(Feature::Fixed1),
+            2 => Some(Feature::Fixed2),
+            3 => Some(Feature::Fixed3),
+            4 => Some(Feature::Fixed4),
+            5 => Some(Feature::Fixed5),
+            6 => Some(Feature::Fixed6),
+            7 => Some(Feature::Fixed7),
+            8 => Some(Feature::Fixed8),
+            _ => None,
+        }
+    }
+
     /// The feature whose kernels run packed tensors in groups of `group_size`: none for
     /// [`FAST_GROUP_SIZE`], [`Feature::Group48`] for [`SHORT_GROUP_SIZE`], else
     /// [`Feature::AnyGroupSize`].
@@ -118,7 +154,6 @@ impl Feature {
     /// The cargo feature's name.
     pub const fn name(self) -> &'static str {
         match self {
-            Feature::FixedWidthKernels => "fixed-width-kernels",
             Feature::AnyGroupSize => "any-group-size",
             Feature::Group48 => "group-48",
             Feature::Wideband => "wideband",
@@ -136,13 +171,20 @@ impl Feature {
             Feature::Width6 => "width-6",
             Feature::Width7 => "width-7",
             Feature::Width8 => "width-8",
+            Feature::Fixed1 => "fixed-1",
+            Feature::Fixed2 => "fixed-2",
+            Feature::Fixed3 => "fixed-3",
+            Feature::Fixed4 => "fixed-4",
+            Feature::Fixed5 => "fixed-5",
+            Feature::Fixed6 => "fixed-6",
+            Feature::Fixed7 => "fixed-7",
+            Feature::Fixed8 => "fixed-8",
         }
     }
 
     /// Whether this build of the runtime has it.
     pub const fn enabled(self) -> bool {
         match self {
-            Feature::FixedWidthKernels => cfg!(feature = "fixed-width-kernels"),
             Feature::AnyGroupSize => cfg!(feature = "any-group-size"),
             Feature::Group48 => cfg!(feature = "group-48"),
             Feature::Wideband => cfg!(feature = "wideband"),
@@ -160,6 +202,14 @@ impl Feature {
             Feature::Width6 => cfg!(feature = "width-6"),
             Feature::Width7 => cfg!(feature = "width-7"),
             Feature::Width8 => cfg!(feature = "width-8"),
+            Feature::Fixed1 => cfg!(feature = "fixed-1"),
+            Feature::Fixed2 => cfg!(feature = "fixed-2"),
+            Feature::Fixed3 => cfg!(feature = "fixed-3"),
+            Feature::Fixed4 => cfg!(feature = "fixed-4"),
+            Feature::Fixed5 => cfg!(feature = "fixed-5"),
+            Feature::Fixed6 => cfg!(feature = "fixed-6"),
+            Feature::Fixed7 => cfg!(feature = "fixed-7"),
+            Feature::Fixed8 => cfg!(feature = "fixed-8"),
         }
     }
 
@@ -194,8 +244,8 @@ pub enum Precision {
 impl Model<'_> {
     /// Whether running this blob on `path` needs feature `f` (whatever this build has): the
     /// 16 kHz front end needs [`Feature::Wideband`], log-mel features or band gains
-    /// [`Feature::Bands`]; a packed tensor of one width 1–8 needs
-    /// [`Feature::FixedWidthKernels`] and its width's `width-N` on the f32 path, one in groups of [`SHORT_GROUP_SIZE`]
+    /// [`Feature::Bands`]; a packed tensor of one width 1–8 in row order needs that width's
+    /// `fixed-N` ([`Feature::fixed`]) on the f32 path, one in groups of [`SHORT_GROUP_SIZE`]
     /// [`Feature::Group48`], one of another group size than those and [`FAST_GROUP_SIZE`]
     /// [`Feature::AnyGroupSize`]; a node needs its op's feature
     /// ([`Feature::of_node`]); a graph blob (version 5) [`Feature::Graph`].
@@ -206,7 +256,6 @@ impl Model<'_> {
                 self.front_end().is_ok_and(|fe| fe.features == Features::LogMel || fe.output == Output::BandGains)
             }
             Feature::Graph => self.header().is_graph(),
-            Feature::FixedWidthKernels => path == Precision::F32 && self.any_packed(|p| fixed_width(&p)),
             Feature::AnyGroupSize | Feature::Group48 => {
                 self.any_packed(|p| Feature::for_group_size(p.group_size) == Some(f))
             }
@@ -220,22 +269,25 @@ impl Model<'_> {
             | Feature::Width5
             | Feature::Width6
             | Feature::Width7
-            | Feature::Width8 => {
-                path == Precision::F32
-                    && self.any_packed(|p| fixed_width(&p) && p.fixed_bits().and_then(Feature::width) == Some(f))
-            }
+            | Feature::Width8 => false,
+            Feature::Fixed1
+            | Feature::Fixed2
+            | Feature::Fixed3
+            | Feature::Fixed4
+            | Feature::Fixed5
+            | Feature::Fixed6
+            | Feature::Fixed7
+            | Feature::Fixed8 => path == Precision::F32 && self.any_packed(|p| fixed_feature(&p) == Some(f)),
         }
     }
 
     /// Whether this blob runs at full speed on `path` only with feature `f`: what it
-    /// [`needs`](Self::needs), and on the integer path also [`Feature::FixedWidthKernels`] where
-    /// it has a tensor of one width 1–8 (without them such a tensor runs, bit-identical, on the
-    /// slower mixed-width kernel), and the `width-N` of every width its groups use. The parts a
-    /// firmware build for this blob should turn on.
+    /// [`needs`](Self::needs), and on the integer path also the `fixed-N` of each tensor of one
+    /// width 1–8 (without it such a tensor runs, bit-identical, on the slower mixed-width
+    /// kernel), and the `width-N` of every width its groups use. The parts a firmware build for
+    /// this blob should turn on.
     pub fn runs_fastest_with(&self, f: Feature, path: Precision) -> bool {
-        self.needs(f, path)
-            || (f == Feature::FixedWidthKernels && self.any_packed(|p| fixed_width(&p)))
-            || self.any_packed(|p| uses_width(&p, f))
+        self.needs(f, path) || self.any_packed(|p| fixed_feature(&p) == Some(f) || uses_width(&p, f))
     }
 
     /// [`Error::MissingFeature`] with the first feature this blob needs on `path` that this build
@@ -258,9 +310,14 @@ fn uses_width(p: &Packed<'_>, f: Feature) -> bool {
     p.bits_iter().take(p.n_groups()).any(|b| Feature::width(b) == Some(f))
 }
 
-/// Whether a packed tensor takes a fixed-width kernel: every group 1–8 bits, rows in order.
-fn fixed_width(p: &Packed<'_>) -> bool {
-    p.layout == Layout::Rows && matches!(p.fixed_bits(), Some(1..=8))
+/// The `fixed-N` feature of the fixed-width kernel a packed tensor takes, if it takes one: every
+/// group 1–8 bits, rows in order.
+fn fixed_feature(p: &Packed<'_>) -> Option<Feature> {
+    if p.layout == Layout::Rows {
+        p.fixed_bits().and_then(Feature::fixed)
+    } else {
+        None
+    }
 }
 
 /// The 16 kHz front end's rate ([`crate::dsp::Wideband`]'s, named here for builds without it).

@@ -72,10 +72,10 @@ fn a_blob_needs_the_features_of_its_front_end_tensors_and_ops() {
     let mixed = blob(NARROW, 64, &[2, 3], false);
     assert_eq!(needs(&mixed, Precision::F32), [Feature::Graph]);
     assert_eq!(needs(&mixed, Precision::Int), [Feature::Graph]);
-    // One width for every group: the f32 path's own kernel, built for the widths a build names;
-    // the integer path runs it either way.
+    // One width for every group: the f32 path's own kernel of that width (`fixed-N`); the
+    // integer path runs it either way.
     let fixed = blob(NARROW, 64, &[3], false);
-    assert_eq!(needs(&fixed, Precision::F32), [Feature::FixedWidthKernels, Feature::Graph, Feature::Width3]);
+    assert_eq!(needs(&fixed, Precision::F32), [Feature::Graph, Feature::Fixed3]);
     assert_eq!(needs(&fixed, Precision::Int), [Feature::Graph]);
     assert_eq!(needs(&blob(NARROW, 16, &[2, 4], false), Precision::Int), [Feature::AnyGroupSize, Feature::Graph]);
     // Groups of 48 take their own unrolled copy, not the run-time loops of other sizes.
@@ -101,8 +101,8 @@ fn a_blob_runs_fastest_with_the_bodies_of_its_widths_and_one_width_with_the_fixe
         Feature::ALL.into_iter().filter(|&f| m.runs_fastest_with(f, path)).collect()
     };
     let fixed = blob(NARROW, 64, &[3], false);
-    assert_eq!(fastest(&fixed, Precision::Int), [Feature::FixedWidthKernels, Feature::Graph, Feature::Width3]);
-    assert_eq!(fastest(&fixed, Precision::F32), [Feature::FixedWidthKernels, Feature::Graph, Feature::Width3]);
+    assert_eq!(fastest(&fixed, Precision::Int), [Feature::Graph, Feature::Width3, Feature::Fixed3]);
+    assert_eq!(fastest(&fixed, Precision::F32), [Feature::Graph, Feature::Width3, Feature::Fixed3]);
     let mixed = blob(WIDE, 16, &[2, 3], true);
     let mut want = needs(&mixed, Precision::Int);
     want.extend([Feature::Width2, Feature::Width3]);
@@ -118,24 +118,16 @@ fn a_blob_runs_fastest_with_the_bodies_of_its_widths_and_one_width_with_the_fixe
 fn every_feature_has_its_cargo_name() {
     let names: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
     let widths: Vec<String> = (1..=8).map(|b| std::format!("width-{b}")).collect();
+    let fixed: Vec<String> = (1..=8).map(|b| std::format!("fixed-{b}")).collect();
     assert_eq!(
-        names[..10],
-        [
-            "fixed-width-kernels",
-            "any-group-size",
-            "group-48",
-            "wideband",
-            "bands",
-            "grouped-conv",
-            "gru",
-            "conv2d",
-            "pool",
-            "graph"
-        ]
+        names[..9],
+        ["any-group-size", "group-48", "wideband", "bands", "grouped-conv", "gru", "conv2d", "pool", "graph"]
     );
-    assert_eq!(names[10..], widths);
+    assert_eq!(names[9..17], widths);
+    assert_eq!(names[17..], fixed);
     assert!((1..=8).all(|b| Feature::width(b).map(Feature::name) == Some(widths[usize::from(b) - 1].as_str())));
-    assert_eq!((Feature::width(0), Feature::width(9)), (None, None));
+    assert!((1..=8).all(|b| Feature::fixed(b).map(Feature::name) == Some(fixed[usize::from(b) - 1].as_str())));
+    assert_eq!((Feature::width(0), Feature::width(9), Feature::fixed(0), Feature::fixed(9)), (None, None, None, None));
     let e = std::format!("{}", Error::MissingFeature(Feature::Wideband));
     assert!(e.contains("`wideband`") && e.contains("leaves out"), "{e}");
 }

@@ -85,7 +85,6 @@ fn chunk_word<const B: usize>(p: &[u8]) -> u64 {
 /// [`dot_group_i8`] for groups whose sum may not fit i32: summed in i32 8 levels at a time,
 /// widened per chunk.
 #[inline(always)]
-#[cfg(feature = "fixed-width-kernels")]
 pub(crate) fn dot_group_wide_i8<const B: usize>(x: &[i8], p: &[u8]) -> i64 {
     let mut acc = 0i64;
     for (xs, ps) in x.chunks_exact(8).zip(p.chunks_exact(B)) {

@@ -1,4 +1,4 @@
-//! The fixed-width kernels against the mixed-width ones (feature `fixed-width-kernels`): the
+//! The fixed-width kernels against the mixed-width ones (features `fixed-1` … `fixed-8`): the
 //! integer path gives bit-identical results either way, so a build without those kernels runs
 //! the same tensors to the same outputs; the f32 path refuses them without the feature.
 
@@ -74,12 +74,10 @@ fn the_f32_path_runs_fixed_width_tensors_only_with_their_kernels() {
     let x = rng.f32s(64, 1.0);
     let mut y = [0.0f32; 4];
     let r = matvec_f32(&Weights::Packed(t.packed()), None, &[Some(&x)], 64, &mut y);
-    if cfg!(all(feature = "fixed-width-kernels", feature = "width-3")) {
+    if cfg!(feature = "fixed-3") {
         assert_eq!(r, Ok(()));
         assert!(y.iter().any(|&v| v != 0.0));
-    } else if cfg!(feature = "fixed-width-kernels") {
-        assert_eq!(r, Err(crate::Error::MissingFeature(crate::Feature::Width3)));
     } else {
-        assert_eq!(r, Err(crate::Error::MissingFeature(crate::Feature::FixedWidthKernels)));
+        assert_eq!(r, Err(crate::Error::MissingFeature(crate::Feature::Fixed3)));
     }
 }

@@ -4,7 +4,8 @@
 //! order, so a group may span several output rows (depthwise) or a row may hold several groups;
 //! the walk needs neither to line up.
 
-use super::bits::{dispatch_built_width, split_group, unpack8, LevelReader};
+use super::bits::{split_group, unpack8, LevelReader};
+use super::dispatch::dispatch_built_width;
 use crate::error::Error;
 use crate::format::{GroupBits, Layout, Packed, Weights, MAX_KERNEL};
 

@@ -1,7 +1,8 @@
 //! The f32 path's matrix-vector product (cores with an FPU): `y = W·[x_taps] + b` with W packed,
 //! f32 or f16, walking the weights row by row and adding each group with [`super::dot_f32`].
 
-use super::bits::{built_width, dispatch_built_width, skip_groups, split_group};
+use super::bits::{skip_groups, split_group};
+use super::dispatch::{built_width, dispatch_built_width, dispatch_fixed_width};
 use super::dot_f32::{
     dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32, dot_pair_table_f32,
 };
@@ -29,16 +30,13 @@ pub fn matvec_f32(
             }
             match (p.fixed_bits(), p.layout) {
                 // Fixed widths up to 8 bits get their own kernel, built for the widths the
-                // `width-N` features name; 9..=15 the general one. The general one adds the sums
+                // `fixed-N` features name; 9..=15 the general one. The general one adds the sums
                 // in another order: a fixed-width tensor whose kernel this build leaves out is
                 // refused (naming the feature), not run to other results.
-                #[cfg(feature = "fixed-width-kernels")]
                 (Some(b @ 1..=8), Layout::Rows) => {
-                    let missing = crate::Feature::width(b).map_or(Error::KernelShape, Error::MissingFeature);
-                    dispatch_built_width!(b, rows_fixed_f32, [], Err(missing), (p, taps, in_len, out))?
+                    let missing = crate::Feature::fixed(b).map_or(Error::KernelShape, Error::MissingFeature);
+                    dispatch_fixed_width!(b, rows_fixed_f32, Err(missing), (p, taps, in_len, out))?
                 }
-                #[cfg(not(feature = "fixed-width-kernels"))]
-                (Some(1..=8), Layout::Rows) => return Err(Error::MissingFeature(crate::Feature::FixedWidthKernels)),
                 // The fast group sizes as constants (see `matvec_i8`).
                 _ if usize::from(p.group_size) == FAST_GROUP_SIZE => {
                     rows_var_f32::<FAST_GROUP_SIZE>(p, taps, in_len, out, true)?
@@ -129,7 +127,6 @@ fn sum_taps(taps: &[Option<&[f32]>]) -> f32 {
 }
 
 /// Fast path: every group has `B` bits, so one scale per tensor and no per-group dispatch.
-#[cfg(feature = "fixed-width-kernels")]
 fn rows_fixed_f32<const B: usize>(
     p: &Packed<'_>,
     taps: &[Option<&[f32]>],

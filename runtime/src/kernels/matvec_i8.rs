@@ -6,11 +6,11 @@
 //! to its row's i64 sum at once; the group bodies (one per width up to 8 bits) are inlined into
 //! the group loop, and the loop reads the widths from the bit-width table a word at a time.
 
-use super::bits::{built_width, dispatch_built_width, skip_groups, split_group, Widths};
+use super::bits::{skip_groups, split_group, Widths};
+use super::dispatch::{built_width, dispatch_built_width, dispatch_fixed_width, fixed_width_built};
 use super::dot_i8::{
     dot_chunks_i8, dot_group_any_i8, dot_group_any_wide_i8, dot_group_i8, dot_pair_any_i8, dot_pair_i8, fits_i32,
 };
-#[cfg(feature = "fixed-width-kernels")]
 use super::dot_i8::{dot_group_wide_i8, dot_rows2_i8};
 use super::finish_i8::Finish;
 #[cfg(any(feature = "group-48", feature = "any-group-size"))]
@@ -38,19 +38,11 @@ pub fn matvec_i8(
     let sum_q: i64 = taps.iter().flatten().map(|t| input_sum(t)).sum();
     let min_term = i64::from(params.m_min).wrapping_mul(sum_q);
     match (p.fixed_bits(), p.layout) {
-        // Fixed widths this build unrolls (features `width-1` … `width-8`) get their own kernel
-        // (its two-row sums are i32: inputs whose sums `fits_i32` holds); other widths and longer
-        // inputs the general one (and, without feature `fixed-width-kernels`, every width: the
-        // same sums, bit-identical results).
-        #[cfg(feature = "fixed-width-kernels")]
-        (Some(b), Layout::Rows) if built_width(b) && fits_i32(in_len, b) => {
-            dispatch_built_width!(
-                b,
-                rows_fixed_i8,
-                [],
-                Err(Error::KernelShape),
-                (p, params, taps, in_len, min_term, out)
-            )
+        // Fixed widths this build has kernels for (features `fixed-1` … `fixed-8`) get their
+        // own (its two-row sums are i32: inputs whose sums `fits_i32` holds); other widths and
+        // longer inputs the general one (the same sums, bit-identical results).
+        (Some(b), Layout::Rows) if fixed_width_built(b) && fits_i32(in_len, b) => {
+            dispatch_fixed_width!(b, rows_fixed_i8, Err(Error::KernelShape), (p, params, taps, in_len, min_term, out))
         }
         // The fast group sizes as constants: the group loops unroll fully. Other sizes share one
         // copy whose per-width bodies take a run-time count of 8-level chunks (see
@@ -80,7 +72,6 @@ fn input_sum(x: &[i8]) -> i64 {
 }
 
 /// `Σ x·level` over one row of the fixed-bit path (all taps).
-#[cfg(feature = "fixed-width-kernels")]
 #[inline(always)]
 fn row_sum_fixed_i8<const B: usize>(
     row: &[u8],
@@ -102,7 +93,6 @@ fn row_sum_fixed_i8<const B: usize>(
 }
 
 /// Both rows' sums of a row pair of the fixed-bit path over every tap (rows `ra`, `rb`).
-#[cfg(feature = "fixed-width-kernels")]
 #[inline(always)]
 fn rows2_taps_i8<const B: usize>(taps: &[Option<&[i8]>], ra: &[u8], rb: &[u8], tap_bytes: usize) -> (i64, i64) {
     let (mut sa, mut sb) = (0i64, 0i64);
@@ -117,7 +107,6 @@ fn rows2_taps_i8<const B: usize>(taps: &[Option<&[i8]>], ra: &[u8], rb: &[u8], t
 }
 
 /// Fast path: every group has `B` bits; two rows at once up to 4 bits.
-#[cfg(feature = "fixed-width-kernels")]
 fn rows_fixed_i8<const B: usize>(
     p: &Packed<'_>,
     params: &IntParams<'_>,

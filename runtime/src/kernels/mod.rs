@@ -5,8 +5,8 @@
 //! packed levels once, row by row, unpacking 8 levels at a time inside the inner loop:
 //! `y[n] = bias[n] + min·Σx + Σ_groups scale_{b_g} · Σ_{i∈g} x_i·level_i`.
 //!
-//! Modules, each using only those before it: `bits` (unpacking, word loads, the width
-//! dispatch) → `dot_f32` / `dot_i8` (one group's dot product, any-width and two-row variants) →
+//! Modules, each using only those before it: `bits` (unpacking, word loads), `dispatch` (a
+//! run-time width as a const generic, for the widths a build has) → `dot_f32` / `dot_i8` (one group's dot product, any-width and two-row variants) →
 //! `matvec_f32` / `matvec_i8` (a layer frame, the integer one finished by `finish_i8`: bias,
 //! rounding, shift, clamp) → `conv` (whole sequences); `shape` (shape checks, the fast group
 //! sizes) and `act` (element-wise ops) stand alone.
@@ -19,19 +19,32 @@
 //! (geometry and the walk of one time column) → `conv2d_f32` / `conv2d_i8`; `pool` (time and
 //! global average/max pooling) and `classify` (softmax, argmax) stand alone.
 
-// A build with none of the `width-N` features runs every group on the any-width bodies; the
-// unrolled bodies and their helpers are then unused.
+// A build with none of the `width-N` features runs every group on the any-width bodies, one
+// with none of the `fixed-N` features every tensor on the mixed-width kernels; the unrolled
+// bodies, the fixed-width kernels and their helpers are then unused.
 #![cfg_attr(
-    not(any(
-        feature = "width-1",
-        feature = "width-2",
-        feature = "width-3",
-        feature = "width-4",
-        feature = "width-5",
-        feature = "width-6",
-        feature = "width-7",
-        feature = "width-8"
-    )),
+    any(
+        not(any(
+            feature = "width-1",
+            feature = "width-2",
+            feature = "width-3",
+            feature = "width-4",
+            feature = "width-5",
+            feature = "width-6",
+            feature = "width-7",
+            feature = "width-8"
+        )),
+        not(any(
+            feature = "fixed-1",
+            feature = "fixed-2",
+            feature = "fixed-3",
+            feature = "fixed-4",
+            feature = "fixed-5",
+            feature = "fixed-6",
+            feature = "fixed-7",
+            feature = "fixed-8"
+        ))
+    ),
     allow(dead_code, unused_imports, unused_macros, unused_variables)
 )]
 
@@ -44,6 +57,7 @@ mod conv2d_f32;
 mod conv2d_i8;
 mod conv_grouped_f32;
 mod conv_grouped_i8;
+mod dispatch;
 mod dot_f32;
 mod dot_i8;
 mod finish_i8;
