@@ -14,6 +14,10 @@
 
 use crate::format::{BiasQ, IntParams};
 
+/// Row pairs whose sums the row loops collect before finishing them together
+/// ([`Finish::pairs`]): the loop that sums keeps none of the output stage's constants live.
+pub(super) const PAIR_BLOCK: usize = 16;
+
 /// How a layer's outputs are finished.
 #[derive(Clone, Copy)]
 enum Mode<'a> {

@@ -6,10 +6,11 @@
 //! `y[n] = bias[n] + min·Σx + Σ_groups scale_{b_g} · Σ_{i∈g} x_i·level_i`.
 //!
 //! Modules, each using only those before it: `bits` (unpacking, word loads), `dispatch` (a
-//! run-time width as a const generic, for the widths a build has) → `dot_f32` / `dot_i8` (one group's dot product, any-width and two-row variants) →
-//! `matvec_f32` / `matvec_i8` (a layer frame, the integer one finished by `finish_i8`: bias,
-//! rounding, shift, clamp) → `conv` (whole sequences); `shape` (shape checks, the fast group
-//! sizes) and `act` (element-wise ops) stand alone.
+//! run-time width as a const generic, for the widths a build has) → `dot_f32` / `dot_i8` (one
+//! group's dot product, any-width and two-row variants) → `matvec_f32` / `matvec_fixed_i8`
+//! (tensors of one width) → `matvec_i8` (a layer frame, the integer ones finished by
+//! `finish_i8`: bias, rounding, shift, clamp) → `conv` (whole sequences); `shape` (shape checks,
+//! the fast group sizes) and `act` (element-wise ops) stand alone.
 //!
 //! The graph ops beyond conv1d/linear: `grouped` (a walk over weights stored
 //! `[out][kernel][in/groups]`, 8 packed levels at a time, groups free to span rows) →
@@ -68,6 +69,7 @@ mod gru_f32;
 mod gru_i8;
 mod gru_tables;
 mod matvec_f32;
+mod matvec_fixed_i8;
 mod matvec_i8;
 #[cfg(test)]
 mod matvec_tests;

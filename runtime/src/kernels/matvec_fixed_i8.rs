@@ -1,0 +1,108 @@
+//! The integer path's matrix-vector product for a tensor whose groups all have one width `B`
+//! (features `fixed-1` … `fixed-8`): one multiplier for the whole tensor, so a row's level sums
+//! need no group boundaries, and two rows at once up to 4 bits.
+
+use super::dot_i8::{dot_group_i8, dot_group_wide_i8, dot_rows2_i8, fits_i32};
+use super::finish_i8::{Finish, PAIR_BLOCK};
+use crate::error::Error;
+use crate::format::{IntParams, Packed};
+use crate::quant::group_bytes;
+
+/// `Σ x·level` over one row of the fixed-bit path (all taps).
+#[inline(always)]
+fn row_sum_fixed_i8<const B: usize>(
+    row: &[u8],
+    taps: &[Option<&[i8]>],
+    tap_bytes: usize,
+    gs: usize,
+    narrow: bool,
+) -> i64 {
+    let gb = group_bytes(gs, B as u8);
+    let mut acc = 0i64;
+    for (tap, wb) in taps.iter().zip(row.chunks_exact(tap_bytes)) {
+        if let Some(x) = tap {
+            for (xg, pg) in x.chunks_exact(gs).zip(wb.chunks_exact(gb)) {
+                acc += if narrow { i64::from(dot_group_i8::<B>(xg, pg)) } else { dot_group_wide_i8::<B>(xg, pg) };
+            }
+        }
+    }
+    acc
+}
+
+/// Both rows' sums of a row pair of the fixed-bit path over every tap (rows `ra`, `rb`).
+#[inline(always)]
+fn rows2_taps_i8<const B: usize>(taps: &[Option<&[i8]>], ra: &[u8], rb: &[u8], tap_bytes: usize) -> (i64, i64) {
+    let (mut sa, mut sb) = (0i64, 0i64);
+    for ((tap, wa), wb) in taps.iter().zip(ra.chunks_exact(tap_bytes)).zip(rb.chunks_exact(tap_bytes)) {
+        if let Some(x) = tap {
+            let (a, b) = dot_rows2_i8::<B>(x, wa, wb);
+            sa += i64::from(a);
+            sb += i64::from(b);
+        }
+    }
+    (sa, sb)
+}
+
+/// Fast path: every group has `B` bits; two rows at once up to 4 bits.
+pub(super) fn rows_fixed_i8<const B: usize>(
+    p: &Packed<'_>,
+    params: &IntParams<'_>,
+    taps: &[Option<&[i8]>],
+    in_len: usize,
+    min_term: i64,
+    out: &mut [i8],
+) -> Result<(), Error> {
+    let m = params.m(B as u8);
+    let gs = usize::from(p.group_size);
+    let narrow = fits_i32(gs, B as u8);
+    let tap_bytes = group_bytes(in_len, B as u8);
+    let row_bytes = tap_bytes * taps.len();
+    if row_bytes == 0 {
+        return Err(Error::KernelShape);
+    }
+    let mut rows = p.data.chunks_exact(row_bytes);
+    // One multiplier for the whole tensor: the level sums of a row need no group boundaries.
+    let finish = Finish::new(params, min_term);
+    let mut done = 0;
+    if B <= 4 {
+        let paired = out.len() / 2 * 2;
+        let (head, tail) = out.split_at_mut(paired);
+        let m32 = params.m_bits.get(B - 1).copied().unwrap_or(0);
+        let mut sums = [(0i64, 0i64); PAIR_BLOCK];
+        for block in head.chunks_mut(2 * PAIR_BLOCK) {
+            let sums = sums.get_mut(..block.len() / 2).unwrap_or_default();
+            for s in sums.iter_mut() {
+                let (Some(ra), Some(rb)) = (rows.next(), rows.next()) else { return Err(Error::KernelShape) };
+                *s = match taps {
+                    // One input (linear layers): no tap walk, an i32 × i32 product per row.
+                    [Some(x)] => {
+                        let (a, b) = dot_rows2_i8::<B>(x, ra, rb);
+                        let base = finish.base();
+                        (
+                            base.wrapping_add(i64::from(a) * i64::from(m32)),
+                            base.wrapping_add(i64::from(b) * i64::from(m32)),
+                        )
+                    }
+                    _ => {
+                        let (a, b) = rows2_taps_i8::<B>(taps, ra, rb, tap_bytes);
+                        (finish.base().wrapping_add(a.wrapping_mul(m)), finish.base().wrapping_add(b.wrapping_mul(m)))
+                    }
+                };
+            }
+            finish.pairs(sums, done, block);
+            done += block.len();
+        }
+        for y in tail {
+            let row = rows.next().ok_or(Error::KernelShape)?;
+            *y = finish.one(row_sum_fixed_i8::<B>(row, taps, tap_bytes, gs, narrow).wrapping_mul(m), done);
+            done += 1;
+        }
+    } else {
+        for y in out.iter_mut() {
+            let row = rows.next().ok_or(Error::KernelShape)?;
+            *y = finish.one(row_sum_fixed_i8::<B>(row, taps, tap_bytes, gs, narrow).wrapping_mul(m), done);
+            done += 1;
+        }
+    }
+    Ok(())
+}
