@@ -268,7 +268,7 @@ impl<Z: FixedSize> FixedFrontEnd<Z> {
         // mulh(l2·2^10, m) = floor(l2·m / 2^22) < 2^30; then round(· / 2^(k − 6)).
         let h = mulh(l2 << 10, self.log_mul);
         let q = (h + (1 << (self.q_shift - 1))) >> self.q_shift;
-        q.clamp(-127, 127) as i8
+        crate::quant::clamp127(q)
     }
 }
 

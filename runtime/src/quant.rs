@@ -42,6 +42,27 @@ pub fn round(x: f32) -> f32 {
     libm::roundf(x)
 }
 
+/// `clamp(v, −127, 127)` as an int8 (the integer path's symmetric range). On Armv7-M (Arm with
+/// 32-bit atomics, which Armv6-M lacks) as [`clamp127_by_saturation`]; elsewhere, without a
+/// saturating instruction, as the plain clamp.
+#[inline(always)]
+pub(crate) fn clamp127(v: i32) -> i8 {
+    if cfg!(all(target_arch = "arm", target_has_atomic = "32")) {
+        clamp127_by_saturation(v)
+    } else {
+        v.clamp(-127, 127) as i8
+    }
+}
+
+/// [`clamp127`] as a saturation to i8 (`ssat`) and a step from −128 to −127: a compare, the
+/// saturation and a conditional move, where Armv7-M spends two compares and two conditional
+/// moves on the plain clamp (LLVM does not form `ssat` for an asymmetric range).
+#[inline(always)]
+fn clamp127_by_saturation(v: i32) -> i8 {
+    let s = v.clamp(-128, 127);
+    (s + i32::from(s == -128)) as i8
+}
+
 /// Number of bytes a group of `group_size` levels at `bits` bits occupies.
 #[inline]
 pub const fn group_bytes(group_size: usize, bits: u8) -> usize {
@@ -99,4 +120,20 @@ pub fn unpack_levels(packed: &[u8], bits: u8, out: &mut [u16]) -> Option<()> {
         *o = v as u16;
     }
     Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{clamp127, clamp127_by_saturation};
+
+    /// Both forms equal the plain clamp on every value near the range and at the extremes of
+    /// i32.
+    #[test]
+    fn clamp127_is_the_symmetric_clamp() {
+        let near = (-70_000..70_000).chain([i32::MIN, i32::MIN + 1, i32::MAX, i32::MAX - 1]);
+        for v in near {
+            let want = v.clamp(-127, 127) as i8;
+            assert_eq!((clamp127(v), clamp127_by_saturation(v)), (want, want), "{v}");
+        }
+    }
 }

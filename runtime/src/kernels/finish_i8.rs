@@ -13,6 +13,7 @@
 //! the definition as it is written.
 
 use crate::format::{BiasQ, IntParams};
+use crate::quant::clamp127;
 
 /// Row pairs whose sums the row loops collect before finishing them together
 /// ([`Finish::pairs`]): the loop that sums keeps none of the output stage's constants live.
@@ -142,12 +143,6 @@ fn word_shifts(t: i64, c: i16, unit: i32, s: u32) -> i8 {
     }
     let r = i64::from(hi.wrapping_shr(s)) << 32 | i64::from(lo.wrapping_shr(s) | (hi as u32).wrapping_shl(32 - s));
     r.clamp(-127, 127) as i8
-}
-
-/// `clamp(v, −127, 127)`, written as a saturation to i8 (`ssat` on Armv7-M) and a maximum.
-#[inline(always)]
-fn clamp127(v: i32) -> i8 {
-    (v.clamp(-128, 127) as i8).max(-127)
 }
 
 #[cfg(test)]

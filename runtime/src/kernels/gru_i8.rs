@@ -14,7 +14,7 @@ pub const GRU_GATE_SCALE: f32 = 1.0 / 16.0;
 /// `h` (Q15) as the int8 output: `clamp((h + 128) >> 8, −127, 127)`, scale 1/128.
 #[inline]
 fn h_to_i8(h: i32) -> i8 {
-    ((h + 128) >> 8).clamp(-127, 127) as i8
+    crate::quant::clamp127((h + 128) >> 8)
 }
 
 /// A gate table entry for a gate input `q` (scale 1/16).
@@ -31,7 +31,7 @@ fn update(gx: [i8; 3], gh: [i8; 3], h: i32) -> i32 {
     let [hr, hz, hn] = gh.map(i32::from);
     let r = table(&SIG, xr + hr); // 0..=32767
     let z = table(&SIG, xz + hz);
-    let n_pre = (xn + ((r * hn + (1 << 14)) >> 15)).clamp(-127, 127);
+    let n_pre = i32::from(crate::quant::clamp127(xn + ((r * hn + (1 << 14)) >> 15)));
     blend(z, h, table(&TANH, n_pre)) // n: −32767..=32767
 }
 
