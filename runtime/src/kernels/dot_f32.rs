@@ -85,6 +85,29 @@ pub(crate) fn dot_group_f32<const B: usize>(x: &[f32], p: &[u8]) -> f32 {
     a0 + a1
 }
 
+/// [`dot_group_f32`] of two rows over the same inputs (`pa`, `pb`: each row's levels), each row's
+/// terms added as `dot_group_f32` adds them (so the same sums, bit for bit), every input loaded
+/// once for both rows.
+#[inline(always)]
+pub(crate) fn dot_rows2_f32<const B: usize>(x: &[f32], pa: &[u8], pb: &[u8]) -> (f32, f32) {
+    let (mut a0, mut a1, mut b0, mut b1) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+    let c = (16 / B).min(4);
+    let (xb, ab, bb) = (x.chunks_exact(8 * c), pa.chunks_exact(B * c), pb.chunks_exact(B * c));
+    let (xr, ar, br) = (xb.remainder(), ab.remainder(), bb.remainder());
+    for ((xs, qa), qb) in xb.zip(ab).zip(bb) {
+        let (va, vb) = (le_u128(qa), le_u128(qb));
+        for (j, x8) in xs.chunks_exact(8).enumerate() {
+            mac8_f32::<B>(x8, (va >> (8 * B * j)) as u64, &mut a0, &mut a1);
+            mac8_f32::<B>(x8, (vb >> (8 * B * j)) as u64, &mut b0, &mut b1);
+        }
+    }
+    for ((x8, qa), qb) in xr.chunks_exact(8).zip(ar.chunks_exact(B)).zip(br.chunks_exact(B)) {
+        mac8_f32::<B>(x8, le_u64(qa), &mut a0, &mut a1);
+        mac8_f32::<B>(x8, le_u64(qb), &mut b0, &mut b1);
+    }
+    (a0 + a1, b0 + b1)
+}
+
 /// [`dot_group_f32`] for a run-time number of chunks (`x.len() / 8`, `B ≤ 8`): one chunk of 8
 /// levels per iteration (one body per width whatever the group size), the same terms added in
 /// the same order.
@@ -192,6 +215,9 @@ mod tests {
         assert_eq!(dot_chunks_f32::<B>(x, p).to_bits(), dot_group_f32::<B>(x, p).to_bits(), "chunks, B={B}");
         let both = &packed[..2 * group_bytes(n, B as u8)];
         let (pa, pb) = both.split_at(both.len() / 2);
+        let (ra, rb) = dot_rows2_f32::<B>(x, pa, pb);
+        let rows = (dot_group_f32::<B>(x, pa).to_bits(), dot_group_f32::<B>(x, pb).to_bits());
+        assert_eq!((ra.to_bits(), rb.to_bits()), rows, "two rows, B={B}");
         let (sa, sb) = dot_pair_f32::<B>(x, pa, pb);
         let (a, b) = dot_pair_any_f32(x, pa, pb, B as u8);
         assert_eq!((a.to_bits(), b.to_bits()), (sa.to_bits(), sb.to_bits()), "pair, B={B}");
