@@ -141,6 +141,22 @@ fn rows_fixed_f32<const B: usize>(
         return Err(Error::KernelShape);
     }
     let mut rows = p.data.chunks_exact(row_bytes);
+    if (5..=7).contains(&B) {
+        // A chunk is a 64-bit word per row: two rows' words and the inputs do not fit the
+        // registers together (kbench, fixed 6-bit linear 256x256: 8.29 instructions / 9.76 est.
+        // cycles per MAC in pairs, 7.05 / 8.45 row by row).
+        for y in out.iter_mut() {
+            let row = rows.next().ok_or(Error::KernelShape)?;
+            let mut acc = 0.0f32;
+            for (tap, wb) in taps.iter().zip(row.chunks_exact(tap_bytes)) {
+                if let Some(x) = tap {
+                    acc += dot_group_f32::<B>(x, wb);
+                }
+            }
+            *y = acc * scale + min_term;
+        }
+        return Ok(());
+    }
     // Two rows at a time, each input loaded once for both ([`dot_rows2_f32`]: each row's sum
     // exactly as `dot_group_f32` adds it); the last row of an odd count goes through the same
     // code as a pair with itself (one body in flash).
