@@ -86,18 +86,7 @@ macro_rules! dispatch_fixed_width {
 pub(crate) use dispatch_fixed_width;
 
 /// Bit `b` set for each width `b` whose fixed-width kernels this build has (feature `fixed-b`).
-const FIXED_WIDTHS: u16 = {
-    let (mut mask, mut b) = (0u16, 1u8);
-    while b <= 8 {
-        if let Some(f) = crate::Feature::fixed(b) {
-            if f.enabled() {
-                mask |= 1 << b;
-            }
-        }
-        b += 1;
-    }
-    mask
-};
+const FIXED_WIDTHS: u16 = enabled_widths(true);
 
 /// Whether tensors whose groups all have `b` bits have their fixed-width kernels in this build
 /// ([`dispatch_fixed_width`] reaches its default only for the others).
@@ -106,12 +95,17 @@ pub(crate) const fn fixed_width_built(b: u8) -> bool {
     b < 16 && (FIXED_WIDTHS >> b) & 1 != 0
 }
 
-/// Bit `b` set for each width `b` whose unrolled bodies this build has (feature `width-b`),
-/// computed at compile time from the runtime's one record of it, [`crate::Feature::enabled`].
-const BUILT_WIDTHS: u16 = {
+/// Bit `b` set for each width `b` whose unrolled bodies this build has (feature `width-b`).
+const BUILT_WIDTHS: u16 = enabled_widths(false);
+
+/// Bit `b` set for each width `b` 1..=8 whose feature this build has (`fixed`: `fixed-b`, else
+/// `width-b`), computed at compile time from the runtime's one record of them,
+/// [`crate::Feature::enabled`].
+const fn enabled_widths(fixed: bool) -> u16 {
     let (mut mask, mut b) = (0u16, 1u8);
     while b <= 8 {
-        if let Some(f) = crate::Feature::width(b) {
+        let feature = if fixed { crate::Feature::fixed(b) } else { crate::Feature::width(b) };
+        if let Some(f) = feature {
             if f.enabled() {
                 mask |= 1 << b;
             }
@@ -119,7 +113,7 @@ const BUILT_WIDTHS: u16 = {
         b += 1;
     }
     mask
-};
+}
 
 /// Whether `b`-bit groups have their unrolled bodies in this build ([`dispatch_built_width`]
 /// reaches its default only for the others): a test before the dispatch (one shift and mask),
