@@ -1,7 +1,7 @@
 //! The f32 path's matrix-vector product (cores with an FPU): `y = W·[x_taps] + b` with W packed,
 //! f32 or f16, walking the weights row by row and adding each group with [`super::dot_f32`].
 
-use super::bits::{skip_groups, split_group};
+use super::bits::{skip_groups, split_group, Widths};
 use super::dispatch::{built_width, dispatch_built_width, dispatch_fixed_width};
 use super::dot_f32::{
     dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32, dot_pair_table_f32, dot_rows2_f32,
@@ -10,7 +10,7 @@ use super::dot_f32::{
 use super::shape::SHORT_GROUP_SIZE;
 use super::shape::{check_shape, whole_chunks, FAST_GROUP_SIZE};
 use crate::error::Error;
-use crate::format::{Bias, GroupBits, Layout, Packed, Weights};
+use crate::format::{Bias, Layout, Packed, Weights};
 use crate::quant::{group_bytes, scale_for_bits, MAX_BITS};
 
 /// `out[n] = bias[n] + Σ_j W[n, j, :] · taps[j]`, W stored `[out][tap][in]`.
@@ -212,7 +212,7 @@ pub(super) fn rows_var_f32<const G: usize>(
         }
         acc + min_term
     };
-    let (mut bits, mut data) = (p.bits_iter(), p.data);
+    let (mut bits, mut data) = (Widths::new(p), p.data);
     let (mut sa, mut sb): (Sums, Sums) = ([0.0; MAX_BITS as usize + 1], [0.0; MAX_BITS as usize + 1]);
     let n_out = out.len();
     let lone = match p.layout {
@@ -245,7 +245,7 @@ pub(super) fn rows_var_f32<const G: usize>(
 fn row_pair_sums_f32<const G: usize>(
     gs: usize,
     chunked: bool,
-    bits: &mut GroupBits<'_>,
+    bits: &mut Widths<'_>,
     data: &mut &[u8],
     taps: &[Option<&[f32]>],
     in_len: usize,
@@ -257,7 +257,7 @@ fn row_pair_sums_f32<const G: usize>(
         match tap {
             Some(x) => {
                 for xs in x.chunks_exact(seg) {
-                    let b = bits.next().unwrap_or(0);
+                    let b = bits.next_width();
                     *data = if chunked && built_width(b) {
                         dispatch_built_width!(b, add_pair_dot_f32, [], None, (xs, *data, sa, sb))
                     } else {
@@ -277,7 +277,7 @@ fn row_pair_sums_f32<const G: usize>(
 fn row_sums_f32<const G: usize>(
     gs: usize,
     chunked: bool,
-    bits: &mut GroupBits<'_>,
+    bits: &mut Widths<'_>,
     data: &mut &[u8],
     taps: &[Option<&[f32]>],
     in_len: usize,
@@ -287,7 +287,7 @@ fn row_sums_f32<const G: usize>(
         match tap {
             Some(x) => {
                 for xg in x.chunks_exact(gs) {
-                    let b = bits.next().unwrap_or(0);
+                    let b = bits.next_width();
                     *data = if chunked && built_width(b) {
                         dispatch_built_width!(b, add_dot_f32, [G], None, (xg, *data, sums))
                     } else {
