@@ -212,7 +212,7 @@ pub(super) fn rows_var_f32<const G: usize>(
         }
         acc + min_term
     };
-    let (mut bits, mut data) = (Widths::new(p), p.data);
+    let (mut bits, mut data) = (Widths::<false>::new(p), p.data);
     let (mut sa, mut sb): (Sums, Sums) = ([0.0; MAX_BITS as usize + 1], [0.0; MAX_BITS as usize + 1]);
     let n_out = out.len();
     let lone = match p.layout {
@@ -245,7 +245,7 @@ pub(super) fn rows_var_f32<const G: usize>(
 fn row_pair_sums_f32<const G: usize>(
     gs: usize,
     chunked: bool,
-    bits: &mut Widths<'_>,
+    bits: &mut Widths<'_, false>,
     data: &mut &[u8],
     taps: &[Option<&[f32]>],
     in_len: usize,
@@ -277,7 +277,7 @@ fn row_pair_sums_f32<const G: usize>(
 fn row_sums_f32<const G: usize>(
     gs: usize,
     chunked: bool,
-    bits: &mut Widths<'_>,
+    bits: &mut Widths<'_, false>,
     data: &mut &[u8],
     taps: &[Option<&[f32]>],
     in_len: usize,
