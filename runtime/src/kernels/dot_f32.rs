@@ -87,7 +87,8 @@ pub(crate) fn dot_group_f32<const B: usize>(x: &[f32], p: &[u8]) -> f32 {
 
 /// [`dot_group_f32`] of two rows over the same inputs (`pa`, `pb`: each row's levels), each row's
 /// terms added as `dot_group_f32` adds them (so the same sums, bit for bit), every input loaded
-/// once for both rows.
+/// once for both rows. Its own walk: one generic over the row count for both measured 1.7%
+/// more instructions per frame on the M4 f32 16 kHz demo (525,800 against 517,000).
 #[inline(always)]
 pub(crate) fn dot_rows2_f32<const B: usize>(x: &[f32], pa: &[u8], pb: &[u8]) -> (f32, f32) {
     let (mut a0, mut a1, mut b0, mut b1) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
