@@ -5,20 +5,24 @@
 
 use crate::error::Error;
 use crate::format::{Features, Layout, Node, Op, Output, Packed, Weights};
-use crate::kernels::{FAST_GROUP_SIZE, SHORT_GROUP_SIZE};
+use crate::kernels::{FAST_GROUP_SIZE, LONG_GROUP_SIZE, SHORT_GROUP_SIZE};
 use crate::Model;
 
 /// A part of the runtime behind a cargo feature of the same name (all in `default`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Feature {
-    /// `any-group-size`: the matrix-vector kernels for packed tensors whose group size is neither
-    /// [`crate::kernels::FAST_GROUP_SIZE`] nor [`crate::kernels::SHORT_GROUP_SIZE`] (one more
-    /// copy of each, with run-time group loops).
+    /// `any-group-size`: the matrix-vector kernels for packed tensors whose group size is none of
+    /// [`crate::kernels::FAST_GROUP_SIZE`], [`crate::kernels::SHORT_GROUP_SIZE`] and
+    /// [`crate::kernels::LONG_GROUP_SIZE`] (one more copy of each, with run-time group loops).
     AnyGroupSize,
     /// `group-48`: the matrix-vector kernels unrolled for packed tensors in groups of
     /// [`crate::kernels::SHORT_GROUP_SIZE`] (48, the 16 kHz model's; one more copy of each).
     Group48,
+    /// `group-96`: the matrix-vector kernels unrolled for packed tensors in groups of
+    /// [`crate::kernels::LONG_GROUP_SIZE`] (96: row-pair groups over rows of 48 inputs, the
+    /// 16 kHz model's GRUs; one more copy of each).
+    Group96,
     /// `wideband`: the 16 kHz front end ([`crate::dsp::Wideband`]: 512-point FFTs and tables).
     Wideband,
     /// `bands`: the filterbank front end: log-mel (band) features and gains per band, spread over
@@ -80,9 +84,10 @@ pub enum Feature {
 
 impl Feature {
     /// Every feature, in declaration order.
-    pub const ALL: [Feature; 25] = [
+    pub const ALL: [Feature; 26] = [
         Feature::AnyGroupSize,
         Feature::Group48,
+        Feature::Group96,
         Feature::Wideband,
         Feature::Bands,
         Feature::GroupedConv,
@@ -141,12 +146,13 @@ impl Feature {
     }
 
     /// The feature whose kernels run packed tensors in groups of `group_size`: none for
-    /// [`FAST_GROUP_SIZE`], [`Feature::Group48`] for [`SHORT_GROUP_SIZE`], else
-    /// [`Feature::AnyGroupSize`].
+    /// [`FAST_GROUP_SIZE`], [`Feature::Group48`] for [`SHORT_GROUP_SIZE`], [`Feature::Group96`]
+    /// for [`LONG_GROUP_SIZE`], else [`Feature::AnyGroupSize`].
     pub const fn for_group_size(group_size: u16) -> Option<Feature> {
         match group_size as usize {
             FAST_GROUP_SIZE => None,
             SHORT_GROUP_SIZE => Some(Feature::Group48),
+            LONG_GROUP_SIZE => Some(Feature::Group96),
             _ => Some(Feature::AnyGroupSize),
         }
     }
@@ -156,6 +162,7 @@ impl Feature {
         match self {
             Feature::AnyGroupSize => "any-group-size",
             Feature::Group48 => "group-48",
+            Feature::Group96 => "group-96",
             Feature::Wideband => "wideband",
             Feature::Bands => "bands",
             Feature::GroupedConv => "grouped-conv",
@@ -187,6 +194,7 @@ impl Feature {
         match self {
             Feature::AnyGroupSize => cfg!(feature = "any-group-size"),
             Feature::Group48 => cfg!(feature = "group-48"),
+            Feature::Group96 => cfg!(feature = "group-96"),
             Feature::Wideband => cfg!(feature = "wideband"),
             Feature::Bands => cfg!(feature = "bands"),
             Feature::GroupedConv => cfg!(feature = "grouped-conv"),
@@ -245,8 +253,10 @@ impl Model<'_> {
     /// Whether running this blob on `path` needs feature `f` (whatever this build has): the
     /// 16 kHz front end needs [`Feature::Wideband`], log-mel features or band gains
     /// [`Feature::Bands`]; a packed tensor of one width 1–8 in row order needs that width's
-    /// `fixed-N` ([`Feature::fixed`]) on the f32 path, one in groups of [`SHORT_GROUP_SIZE`]
-    /// [`Feature::Group48`], one of another group size than those and [`FAST_GROUP_SIZE`]
+    /// `fixed-N` ([`Feature::fixed`]) on the f32 path (and no group-size feature: on the integer
+    /// path neither where this build has that `fixed-N`), one in groups of [`SHORT_GROUP_SIZE`]
+    /// [`Feature::Group48`], one in groups of [`LONG_GROUP_SIZE`] [`Feature::Group96`], one of
+    /// another group size than those and [`FAST_GROUP_SIZE`]
     /// [`Feature::AnyGroupSize`]; a node needs its op's feature
     /// ([`Feature::of_node`]); a graph blob (version 5) [`Feature::Graph`].
     pub fn needs(&self, f: Feature, path: Precision) -> bool {
@@ -256,9 +266,8 @@ impl Model<'_> {
                 self.front_end().is_ok_and(|fe| fe.features == Features::LogMel || fe.output == Output::BandGains)
             }
             Feature::Graph => self.header().is_graph(),
-            Feature::AnyGroupSize | Feature::Group48 => {
-                self.any_packed(|p| Feature::for_group_size(p.group_size) == Some(f))
-            }
+            Feature::AnyGroupSize | Feature::Group48 | Feature::Group96 => self
+                .any_packed(|p| Feature::for_group_size(p.group_size) == Some(f) && !taken_by_fixed_kernel(&p, path)),
             Feature::GroupedConv | Feature::Gru | Feature::Conv2d | Feature::Pool => {
                 (0..self.n_nodes()).any(|i| self.node(i).is_ok_and(|n| Feature::of_node(&n) == Some(f)))
             }
@@ -308,6 +317,17 @@ impl Model<'_> {
 /// Whether a packed tensor has a group whose width's unrolled bodies are feature `f`.
 fn uses_width(p: &Packed<'_>, f: Feature) -> bool {
     p.bits_iter().take(p.n_groups()).any(|b| Feature::width(b) == Some(f))
+}
+
+/// Whether a packed tensor runs on a fixed-width kernel, whatever its group size: on the f32 path
+/// any tensor that has one (without its `fixed-N` it is refused, not run by group size), on the
+/// integer path one whose `fixed-N` this build has and whose level sums fit i32 (checked on the
+/// whole tensor: a bound on any row's inputs).
+fn taken_by_fixed_kernel(p: &Packed<'_>, path: Precision) -> bool {
+    fixed_feature(p).is_some_and(|f| {
+        path == Precision::F32
+            || (f.enabled() && p.fixed_bits().is_some_and(|b| crate::kernels::fits_i32(p.count as usize, b)))
+    })
 }
 
 /// The `fixed-N` feature of the fixed-width kernel a packed tensor takes, if it takes one: every

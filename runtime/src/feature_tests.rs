@@ -48,6 +48,25 @@ fn blob_48() -> Vec<u8> {
     g.finish().unwrap()
 }
 
+/// A denoiser of three linear layers on the 8 kHz front end: 128 → 48 in groups of 64, 48 → 48
+/// in row-pair groups of 96 (one whole row of each of a pair per group), 48 → 129 at 2 bits
+/// (one width: the fixed-width kernel) in groups of 48, as the 16 kHz model's GRUs and mask.
+fn blob_96() -> Vec<u8> {
+    let (n_in, n_out) = (usize::from(NARROW.n_bands), usize::from(NARROW.bins()));
+    let mut g = GraphWriter::new(NARROW);
+    let mut x = g.input();
+    for (n, m, gs, layout) in
+        [(n_in, 48, 64, Layout::Rows), (48, 48, 96, Layout::RowPairs { row_len: 48 }), (48, n_out, 48, Layout::Rows)]
+    {
+        let widths: &[u8] = if m == n_out { &[2] } else { &[2, 4] };
+        let bits: Vec<u8> = (0..n * m / gs).map(|i| widths[i % widths.len()]).collect();
+        let levels: Vec<u16> = (0..n * m).map(|i| (i % 2) as u16).collect();
+        let w = g.packed_tensor_in(layout, &levels, &bits, gs, (-0.01, 0.01)).unwrap();
+        x = g.linear(x, w, None, m, Act::Sigmoid).unwrap();
+    }
+    g.finish().unwrap()
+}
+
 /// A denoiser of one f32 linear layer on front end `fe` (with its filterbank of `n_bands` bands).
 fn band_blob(fe: FrontEnd) -> Vec<u8> {
     let mut g = GraphWriter::new(fe);
@@ -80,6 +99,10 @@ fn a_blob_needs_the_features_of_its_front_end_tensors_and_ops() {
     assert_eq!(needs(&blob(NARROW, 16, &[2, 4], false), Precision::Int), [Feature::AnyGroupSize, Feature::Graph]);
     // Groups of 48 take their own unrolled copy, not the run-time loops of other sizes.
     assert_eq!(needs(&blob_48(), Precision::Int), [Feature::Group48, Feature::Graph]);
+    // Row-pair groups of 96 their own; a tensor of one width in groups of 48 runs on its
+    // fixed-width kernel (this build has `fixed-2`), which no group size's copy serves.
+    assert_eq!(needs(&blob_96(), Precision::Int), [Feature::Group96, Feature::Graph]);
+    assert_eq!(needs(&blob_96(), Precision::F32), [Feature::Group96, Feature::Graph, Feature::Fixed2]);
     assert_eq!(needs(&blob(WIDE, 64, &[2, 3], false), Precision::Int), [Feature::Wideband, Feature::Graph]);
     // Log-mel features or band gains: the filterbank front end.
     for (features, output, n_bands) in
@@ -120,11 +143,22 @@ fn every_feature_has_its_cargo_name() {
     let widths: Vec<String> = (1..=8).map(|b| std::format!("width-{b}")).collect();
     let fixed: Vec<String> = (1..=8).map(|b| std::format!("fixed-{b}")).collect();
     assert_eq!(
-        names[..9],
-        ["any-group-size", "group-48", "wideband", "bands", "grouped-conv", "gru", "conv2d", "pool", "graph"]
+        names[..10],
+        [
+            "any-group-size",
+            "group-48",
+            "group-96",
+            "wideband",
+            "bands",
+            "grouped-conv",
+            "gru",
+            "conv2d",
+            "pool",
+            "graph"
+        ]
     );
-    assert_eq!(names[9..17], widths);
-    assert_eq!(names[17..], fixed);
+    assert_eq!(names[10..18], widths);
+    assert_eq!(names[18..], fixed);
     assert!((1..=8).all(|b| Feature::width(b).map(Feature::name) == Some(widths[usize::from(b) - 1].as_str())));
     assert!((1..=8).all(|b| Feature::fixed(b).map(Feature::name) == Some(fixed[usize::from(b) - 1].as_str())));
     assert_eq!((Feature::width(0), Feature::width(9), Feature::fixed(0), Feature::fixed(9)), (None, None, None, None));

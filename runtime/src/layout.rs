@@ -18,7 +18,8 @@ pub enum Layout {
 
 impl Layout {
     /// Storage position of row-major value `i` of a `count`-value tensor (`Rows`: `i` itself).
-    /// `RowPairs` needs `group_size / 2` to divide `row_len` (the parser checks it).
+    /// `RowPairs` needs `group_size / 2` to divide `row_len` (the parser checks it; a group may
+    /// cover a whole row of each of the pair).
     pub fn position(self, count: usize, group_size: usize, i: usize) -> usize {
         match self {
             Layout::Rows => i,
@@ -30,6 +31,16 @@ impl Layout {
                 }
                 (r / 2) * 2 * len + (c / seg) * 2 * seg + (r % 2) * seg + c % seg
             }
+        }
+    }
+
+    /// The inputs of one row that a group of `group_size` values covers: the whole group in
+    /// [`Layout::Rows`], half of it (a segment of each of two rows) in [`Layout::RowPairs`]. A
+    /// row's inputs (each tap's) must be whole multiples of it.
+    pub fn group_inputs(self, group_size: usize) -> usize {
+        match self {
+            Layout::Rows => group_size,
+            Layout::RowPairs { .. } => group_size / 2,
         }
     }
 

@@ -60,7 +60,7 @@
 //! * `std`: the `writer` and `std::error::Error` for [`Error`] (implies `alloc`);
 //! * `defmt`: `defmt::Format` for every error type, for logging on the target;
 //! * in `default`, the parts of the runtime a small firmware build may leave out ([`Feature`]):
-//!   `any-group-size`, `group-48`, `wideband`, `bands`, `grouped-conv`, `gru`, `conv2d`, `pool`,
+//!   `any-group-size`, `group-48`, `group-96`, `wideband`, `bands`, `grouped-conv`, `gru`, `conv2d`, `pool`,
 //!   `graph`, `width-1` … `width-8` (`all-widths`), `fixed-1` … `fixed-8`
 //!   (`fixed-width-kernels`). A blob that needs one the build lacks gets [`Error::MissingFeature`]
 //!   ([`Model::check_features`]), never a panic.

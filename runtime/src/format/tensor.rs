@@ -230,11 +230,11 @@ impl TensorEntry {
 }
 
 /// The layout a packed entry's code and row length name: pairs need segments of `group/2`
-/// values (a multiple of 8) and whole rows of whole groups.
+/// values (a multiple of 8) and rows of whole segments.
 fn layout_of(code: u8, row_len: u16, group: u16) -> Option<Layout> {
     match (code, row_len) {
         (LAYOUT_ROWS, 0) => Some(Layout::Rows),
-        (LAYOUT_ROW_PAIRS, len) if group >= 16 && group % 16 == 0 && len >= group && len % group == 0 => {
+        (LAYOUT_ROW_PAIRS, len) if group >= 16 && group % 16 == 0 && len % (group / 2) == 0 && len > 0 => {
             Some(Layout::RowPairs { row_len: len })
         }
         _ => None,

@@ -6,6 +6,8 @@ use super::dispatch::{built_width, dispatch_built_width, dispatch_fixed_width};
 use super::dot_f32::{
     dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32, dot_pair_table_f32, dot_rows2_f32,
 };
+#[cfg(any(feature = "group-96", feature = "any-group-size"))]
+use super::shape::LONG_GROUP_SIZE;
 #[cfg(any(feature = "group-48", feature = "any-group-size"))]
 use super::shape::SHORT_GROUP_SIZE;
 use super::shape::{check_shape, whole_chunks, FAST_GROUP_SIZE};
@@ -25,7 +27,8 @@ pub fn matvec_f32(
     match w {
         Weights::Packed(p) => {
             check_shape(p.count, taps, in_len, out.len())?;
-            if p.group_size == 0 || in_len == 0 || in_len % usize::from(p.group_size) != 0 {
+            let unit = p.layout.group_inputs(usize::from(p.group_size));
+            if unit == 0 || in_len == 0 || in_len % unit != 0 {
                 return Err(Error::KernelShape);
             }
             match (p.fixed_bits(), p.layout) {
@@ -48,6 +51,14 @@ pub fn matvec_f32(
                 #[cfg(all(feature = "any-group-size", not(feature = "group-48")))]
                 _ if usize::from(p.group_size) == SHORT_GROUP_SIZE => {
                     return Err(Error::MissingFeature(crate::Feature::Group48))
+                }
+                #[cfg(feature = "group-96")]
+                _ if usize::from(p.group_size) == LONG_GROUP_SIZE => {
+                    rows_var_f32::<LONG_GROUP_SIZE>(p, taps, in_len, out, true)?
+                }
+                #[cfg(all(feature = "any-group-size", not(feature = "group-96")))]
+                _ if usize::from(p.group_size) == LONG_GROUP_SIZE => {
+                    return Err(Error::MissingFeature(crate::Feature::Group96))
                 }
                 #[cfg(feature = "any-group-size")]
                 _ => rows_var_f32::<0>(p, taps, in_len, out, true)?,

@@ -13,6 +13,8 @@ use super::dot_i8::{
 };
 use super::finish_i8::{Finish, PAIR_BLOCK};
 use super::matvec_fixed_i8::rows_fixed_i8;
+#[cfg(any(feature = "group-96", feature = "any-group-size"))]
+use super::shape::LONG_GROUP_SIZE;
 #[cfg(any(feature = "group-48", feature = "any-group-size"))]
 use super::shape::SHORT_GROUP_SIZE;
 use super::shape::{check_shape, whole_chunks, FAST_GROUP_SIZE};
@@ -32,7 +34,8 @@ pub fn matvec_i8(
         return Err(Error::Unsupported(Part::Header));
     };
     check_shape(p.count, taps, in_len, out.len())?;
-    if p.group_size == 0 || in_len == 0 || in_len % usize::from(p.group_size) != 0 || params.bias.len() != out.len() {
+    let unit = p.layout.group_inputs(usize::from(p.group_size));
+    if unit == 0 || in_len == 0 || in_len % unit != 0 || params.bias.len() != out.len() {
         return Err(Error::KernelShape);
     }
     let sum_q: i64 = taps.iter().flatten().map(|t| input_sum(t)).sum();
@@ -56,6 +59,12 @@ pub fn matvec_i8(
         }
         #[cfg(all(feature = "any-group-size", not(feature = "group-48")))]
         _ if usize::from(p.group_size) == SHORT_GROUP_SIZE => Err(Error::MissingFeature(crate::Feature::Group48)),
+        #[cfg(feature = "group-96")]
+        _ if usize::from(p.group_size) == LONG_GROUP_SIZE => {
+            rows_var_i8::<LONG_GROUP_SIZE, { LONG_GROUP_SIZE / 2 }>(p, params, taps, in_len, min_term, out, true)
+        }
+        #[cfg(all(feature = "any-group-size", not(feature = "group-96")))]
+        _ if usize::from(p.group_size) == LONG_GROUP_SIZE => Err(Error::MissingFeature(crate::Feature::Group96)),
         #[cfg(feature = "any-group-size")]
         _ => rows_var_i8::<0, 0>(p, params, taps, in_len, min_term, out, true),
         #[cfg(not(feature = "any-group-size"))]

@@ -1,10 +1,10 @@
 //! The mixed-width matrix-vector paths against each other and the format's formula: the
-//! per-width bodies (a run-time number of 8-level chunks per group, and group sizes 64 and 48
+//! per-width bodies (a run-time number of 8-level chunks per group, and group sizes 64, 48 and 96
 //! fully unrolled) give what the any-width bodies give (i8: the same sums; f32: the same bits, as the
 //! terms are added in the same order) and what FORMAT.md's formula gives (i8: exactly, in i64;
-//! f32: within rounding of an f64 reference), for every width 1..=8 and group sizes 8 to 64, in
-//! rows and row pairs (group sizes of a multiple of 16; odd row counts: a lone last row), linear
-//! and conv (3 taps, the first before the stream start).
+//! f32: within rounding of an f64 reference), for every width 1..=8 and group sizes 8 to 64 and 96, in
+//! rows and row pairs (group sizes of a multiple of 16, inputs of a multiple of half of it; odd
+//! row counts: a lone last row), linear and conv (3 taps, the first before the stream start).
 
 extern crate std;
 use std::format;
@@ -13,11 +13,13 @@ use std::vec::Vec;
 
 use super::matvec_f32::rows_var_f32;
 use super::matvec_i8::rows_var_i8;
-use super::shape::{FAST_GROUP_SIZE, SHORT_GROUP_SIZE};
+use super::shape::{FAST_GROUP_SIZE, LONG_GROUP_SIZE, SHORT_GROUP_SIZE};
 use super::test_util::{random_taps_f32, OwnedPacked, OwnedParams, Rng};
 use crate::quant::scale_for_bits;
 
-const GROUP_SIZES: [usize; 7] = [8, 16, 24, 32, 40, 48, 64];
+const GROUP_SIZES: [usize; 8] = [8, 16, 24, 32, 40, 48, 64, 96];
+/// The group sizes with unrolled bodies.
+const UNROLLED: [usize; 3] = [FAST_GROUP_SIZE, SHORT_GROUP_SIZE, LONG_GROUP_SIZE];
 
 /// One random layer of `k` taps of `in_len` inputs and `out` rows.
 struct Layer {
@@ -38,8 +40,11 @@ fn layers(rng: &mut Rng) -> Vec<Layer> {
             for (k, pairs) in
                 [(1, false), (1, true), (3, false), (3, true)].into_iter().filter(|p| !p.1 || gs % 16 == 0)
             {
-                let in_len = gs * (1 + rng.below(3));
-                let out = 1 + rng.below(7);
+                // A row-pair group covers half its size of each row's inputs; a lone last row
+                // (odd row counts) is whole groups only where the group divides a row.
+                let unit = if pairs { gs / 2 } else { gs };
+                let in_len = unit * (1 + rng.below(3));
+                let out = if (k * in_len) % gs == 0 { 1 + rng.below(7) } else { 2 * (1 + rng.below(3)) };
                 let widths = [b, b, b % 8 + 1, 1 + rng.below(8) as u8];
                 let t = OwnedPacked::random(rng, out * k * in_len, gs, &widths, -0.7, 0.9);
                 let t = if pairs { t.paired(k * in_len) } else { t };
@@ -74,6 +79,9 @@ fn i8_chunked_bodies_equal_the_any_width_body_and_the_formula() {
                 SHORT_GROUP_SIZE => rows_var_i8::<SHORT_GROUP_SIZE, { SHORT_GROUP_SIZE / 2 }>(
                     args.0, args.1, args.2, args.3, args.4, &mut y, fast,
                 ),
+                LONG_GROUP_SIZE => rows_var_i8::<LONG_GROUP_SIZE, { LONG_GROUP_SIZE / 2 }>(
+                    args.0, args.1, args.2, args.3, args.4, &mut y, fast,
+                ),
                 _ => rows_var_i8::<0, 0>(args.0, args.1, args.2, args.3, args.4, &mut y, fast),
             }
             .unwrap();
@@ -94,7 +102,7 @@ fn i8_chunked_bodies_equal_the_any_width_body_and_the_formula() {
             .collect();
         assert_eq!(run(false, 0), want, "any-width body, {}", l.what);
         assert_eq!(run(true, 0), want, "chunked bodies, {}", l.what);
-        if [FAST_GROUP_SIZE, SHORT_GROUP_SIZE].contains(&l.t.group_size) {
+        if UNROLLED.contains(&l.t.group_size) {
             assert_eq!(run(true, l.t.group_size), want, "unrolled bodies, {}", l.what);
         }
     }
@@ -112,6 +120,7 @@ fn f32_chunked_bodies_equal_the_any_width_body_bit_for_bit() {
             match unrolled {
                 FAST_GROUP_SIZE => rows_var_f32::<FAST_GROUP_SIZE>(&packed, &tap_refs, l.in_len, &mut y, fast),
                 SHORT_GROUP_SIZE => rows_var_f32::<SHORT_GROUP_SIZE>(&packed, &tap_refs, l.in_len, &mut y, fast),
+                LONG_GROUP_SIZE => rows_var_f32::<LONG_GROUP_SIZE>(&packed, &tap_refs, l.in_len, &mut y, fast),
                 _ => rows_var_f32::<0>(&packed, &tap_refs, l.in_len, &mut y, fast),
             }
             .unwrap();
@@ -119,7 +128,7 @@ fn f32_chunked_bodies_equal_the_any_width_body_bit_for_bit() {
         };
         let reference = run(false, 0);
         assert_eq!(run(true, 0), reference, "chunked bodies, {}", l.what);
-        if [FAST_GROUP_SIZE, SHORT_GROUP_SIZE].contains(&l.t.group_size) {
+        if UNROLLED.contains(&l.t.group_size) {
             assert_eq!(run(true, l.t.group_size), reference, "unrolled bodies, {}", l.what);
         }
         // And the f64 frame, relative to the size of the terms the kernel adds.

@@ -100,7 +100,9 @@ impl Model<'_> {
         let gs = usize::from(w.group_size);
         let ok = match (tap, w.layout) {
             (Some(tap), Layout::Rows) => tap % gs == 0,
-            (Some(tap), Layout::RowPairs { row_len }) => tap % gs == 0 && usize::from(row_len) == row,
+            (Some(tap), l @ Layout::RowPairs { row_len }) => {
+                tap % l.group_inputs(gs) == 0 && usize::from(row_len) == row
+            }
             (None, layout) => layout == Layout::Rows,
         };
         if ok {

@@ -42,7 +42,8 @@ impl Store {
     }
 
     /// DiffQ levels in `layout` over `(min, max)` (a `RowPairs` tensor whose groups all share one
-    /// width is stored in the row layout: same values, the fixed-bit fast path).
+    /// width, and divide its rows, is stored in the row layout: same values, the fixed-bit fast
+    /// path).
     pub fn packed(
         &mut self,
         layout: Layout,
@@ -53,12 +54,14 @@ impl Store {
     ) -> Result<TensorId, WriteError> {
         if let Layout::RowPairs { row_len } = layout {
             let len = usize::from(row_len);
-            if group_size % 16 != 0 || len < group_size || len % group_size != 0 || levels.len() % len != 0 {
+            if group_size % 16 != 0 || len == 0 || len % (group_size / 2) != 0 || levels.len() % len != 0 {
                 return Err(WriteError::Shape(format!(
-                    "row-pair layout needs group_size a multiple of 16 dividing the row length {len}, and whole rows"
+                    "row-pair layout needs group_size a multiple of 16 whose half divides the row length {len}, and whole rows"
                 )));
             }
-            if group_bits.windows(2).all(|w| w.first() == w.get(1)) {
+            // Row-major groups must not straddle rows: groups that are a whole row of each of
+            // a pair stay row pairs.
+            if len % group_size == 0 && group_bits.windows(2).all(|w| w.first() == w.get(1)) {
                 let pos = layout.storage_order(levels.len(), group_size);
                 let rows: Vec<u16> = pos.iter().map(|&q| levels.get(q).copied().unwrap_or(0)).collect();
                 return self.packed(Layout::Rows, &rows, group_bits, group_size, (min, max));
