@@ -1,4 +1,5 @@
 use super::*;
+use crate::diffq::DiffqError;
 use candle_core::{DType, Device, Var};
 
 fn cfg() -> DiffqConfig {
@@ -194,4 +195,20 @@ fn row_pair_noise_follows_the_blob_groups() {
     let g = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
     let gl = g.get(lv.as_tensor()).unwrap().to_vec1::<f64>().unwrap();
     assert!(gl.iter().all(|x| x.is_finite() && *x != 0.0), "{gl:?}");
+}
+
+/// Row-pair groups may be one whole row of each of a pair (groups of 96 over rows of 48): their
+/// segments divide the rows. Row-major groups must divide the rows themselves, and a pair layout
+/// whose lone last row would not be whole groups is refused by the count.
+#[test]
+fn row_pair_groups_may_cover_whole_rows() {
+    let c = |pair_rows| DiffqConfig { group_size: 96, pair_rows, ..cfg() };
+    let l = c(true).layout_for("w", 144 * 48, 48, 48).unwrap();
+    assert_eq!((l.n_groups, l.row_pairs), (72, Some(48)));
+    // The first group: row 0's 48 values, then row 1's.
+    let order: Vec<usize> = (0..96).map(|i| l.blob_layout().position(l.count, 96, i)).collect();
+    assert_eq!(order, (0..96).collect::<Vec<_>>());
+    assert_eq!(l.blob_layout().position(l.count, 96, 96), 96);
+    assert!(matches!(c(false).layout_for("w", 144 * 48, 48, 48), Err(DiffqError::GroupDoesNotDivide { .. })));
+    assert!(matches!(c(true).layout_for("w", 143 * 48, 48, 48), Err(DiffqError::GroupDoesNotDivide { .. })));
 }

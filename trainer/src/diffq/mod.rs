@@ -119,7 +119,8 @@ impl DiffqConfig {
     /// The storage group size and number of learnable logits for a tensor of `count` weights whose
     /// innermost dimension (input features of one tap or row) is `inner` and whose rows (one per
     /// output) hold `row_len` weights. The blob format needs groups that never straddle a row or
-    /// tap, so `inner` must be a multiple of the group size. With `group_size == 0` (one logit per
+    /// tap, so `inner` must be a multiple of the group size (of half of it for row-pair groups,
+    /// whose segments of `group_size / 2` inputs cover two rows). With `group_size == 0` (one logit per
     /// tensor) the storage groups are whole rows. With `pair_rows` (and a group size that is a
     /// multiple of 16, and at least two rows) groups follow the blob's row-pair layout.
     pub fn layout_for(
@@ -136,16 +137,20 @@ impl DiffqConfig {
         if gs % 8 != 0 || gs > 4096 {
             return Err(DiffqError::GroupSize(gs));
         }
-        if inner % gs != 0 || count % gs != 0 || row_len % inner != 0 || count % row_len != 0 {
-            return Err(DiffqError::GroupDoesNotDivide { name: name.to_string(), group_size: gs, row: inner });
-        }
-        let n_groups = count / gs;
-        let n_logits = if self.group_size == 0 { 1 } else { n_groups };
         let paired = self.pair_rows
             && self.group_size != 0
             && gs % 16 == 0
             && count / row_len >= 2
             && row_len <= usize::from(u16::MAX);
+        // A row-pair group covers `gs / 2` inputs of two rows: the segment must divide the row's
+        // inputs (a group of 96 over rows of 48 is one whole row of each); row-major groups must
+        // divide them themselves.
+        let unit = if paired { gs / 2 } else { gs };
+        if inner % unit != 0 || count % gs != 0 || row_len % inner != 0 || count % row_len != 0 {
+            return Err(DiffqError::GroupDoesNotDivide { name: name.to_string(), group_size: gs, row: inner });
+        }
+        let n_groups = count / gs;
+        let n_logits = if self.group_size == 0 { 1 } else { n_groups };
         let row_pairs = paired.then_some(row_len);
         Ok(QuantLayout { count, group_size: gs, n_groups, n_logits, row_pairs })
     }

@@ -27,7 +27,8 @@ pub struct BitMap {
     pub name: String,
     /// The blob's file name.
     pub file: String,
-    /// What one group is, for the title ("32 inputs × 2 output rows").
+    /// What one group is, for the title ("32 inputs × 2 output rows"; every distinct shape, in
+    /// node order, joined by " or ").
     pub group: Option<String>,
     pub layers: Vec<LayerBits>,
 }
@@ -87,11 +88,16 @@ impl BitMap {
             let n = m.node(i)?;
             for (weight, what) in node_tensors(&n) {
                 let t = m.tensor(weight)?;
-                if let (Weights::Packed(p), None) = (&t.weights, &group) {
-                    group = Some(match p.layout {
+                if let Weights::Packed(p) = &t.weights {
+                    let shape = match p.layout {
                         Layout::RowPairs { .. } => format!("{} inputs × 2 output rows", p.group_size / 2),
                         Layout::Rows => format!("{} weights of a row", p.group_size),
-                    });
+                    };
+                    group = match group {
+                        None => Some(shape),
+                        Some(g) if g.split(" or ").any(|s| s == shape) => Some(g),
+                        Some(g) => Some(format!("{g} or {shape}")),
+                    };
                 }
                 layers.push(node_bits(i, &n, what, t.count as usize, &t.weights));
             }
