@@ -17,7 +17,7 @@ pub enum Feature {
     /// [`crate::kernels::LONG_GROUP_SIZE`] (one more copy of each, with run-time group loops).
     AnyGroupSize,
     /// `group-48`: the matrix-vector kernels unrolled for packed tensors in groups of
-    /// [`crate::kernels::SHORT_GROUP_SIZE`] (48, the 16 kHz model's; one more copy of each).
+    /// [`crate::kernels::SHORT_GROUP_SIZE`] (48: rows of 48 inputs; one more copy of each).
     Group48,
     /// `group-96`: the matrix-vector kernels unrolled for packed tensors in groups of
     /// [`crate::kernels::LONG_GROUP_SIZE`] (96: row-pair groups over rows of 48 inputs, the
