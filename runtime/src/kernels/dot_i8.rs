@@ -185,6 +185,7 @@ pub(crate) fn dot_pair_i8<const B: usize, const S: usize>(xs: &[i8], bytes: &[u8
     if split {
         let (hx, hb) = (S / 2, half / 2);
         let ((x1, x2), (a1, a2), (b1, b2)) = (xs.split_at(hx), pa.split_at(hb), pb.split_at(hb));
+        // `S` picks the target's body as for the whole segment (its halves are whole bytes too).
         let (s1, t1) = pair_body_i8::<B, S>(x1, a1, b1);
         let (s2, t2) = pair_body_i8::<B, S>(x2, a2, b2);
         return (s1.wrapping_add(s2), t1.wrapping_add(t2));

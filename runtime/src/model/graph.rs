@@ -99,9 +99,13 @@ impl Model<'_> {
         }
         let gs = usize::from(w.group_size);
         let ok = match (tap, w.layout) {
-            (Some(tap), Layout::Rows) => tap % gs == 0,
-            (Some(tap), l @ Layout::RowPairs { row_len }) => {
-                tap % l.group_inputs(gs) == 0 && usize::from(row_len) == row
+            // Whole groups (row pairs: whole segments) per tap; row pairs of the layer's rows.
+            (Some(tap), l) => {
+                let rows_ok = match l {
+                    Layout::Rows => true,
+                    Layout::RowPairs { row_len } => usize::from(row_len) == row,
+                };
+                tap % l.group_inputs(gs) == 0 && rows_ok
             }
             (None, layout) => layout == Layout::Rows,
         };

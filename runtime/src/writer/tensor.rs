@@ -54,7 +54,8 @@ impl Store {
     ) -> Result<TensorId, WriteError> {
         if let Layout::RowPairs { row_len } = layout {
             let len = usize::from(row_len);
-            if group_size % 16 != 0 || len == 0 || len % (group_size / 2) != 0 || levels.len() % len != 0 {
+            if group_size % 16 != 0 || len == 0 || len % layout.group_inputs(group_size) != 0 || levels.len() % len != 0
+            {
                 return Err(WriteError::Shape(format!(
                     "row-pair layout needs group_size a multiple of 16 whose half divides the row length {len}, and whole rows"
                 )));
