@@ -218,11 +218,11 @@ impl TensorEntry {
             return if u64::from(self.data_len) == need { Ok(()) } else { Err(Error::ShapeMismatch(p)) };
         }
         if let Layout::RowPairs { row_len } = self.layout {
-            if self.count % u32::from(row_len) != 0 {
+            if self.count.checked_rem(u32::from(row_len)) != Some(0) {
                 return Err(Error::ShapeMismatch(p));
             }
         }
-        if self.count % u32::from(self.group_size) != 0 {
+        if self.count.checked_rem(u32::from(self.group_size)) != Some(0) {
             return Err(Error::ShapeMismatch(p));
         }
         Ok(())

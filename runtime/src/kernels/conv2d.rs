@@ -34,15 +34,16 @@ impl Conv2dShape {
     /// Checks the frame against the shape and `count` weights; returns `C_out`.
     pub(crate) fn check<T>(&self, count: usize, taps: &[Option<&[T]>], out_len: usize) -> Result<usize, Error> {
         let s = self;
-        let dims_ok = s.groups > 0 && s.c_in % s.groups == 0 && s.freq > 0 && s.k_f > 0 && s.stride_f > 0;
+        let dims_ok = s.c_in.checked_rem(s.groups) == Some(0) && s.freq > 0 && s.k_f > 0 && s.stride_f > 0;
         let frame = s.c_in.checked_mul(s.freq);
         let taps_ok = (1..=MAX_KERNEL).contains(&taps.len()) && taps.iter().flatten().all(|t| Some(t.len()) == frame);
-        if !dims_ok || !taps_ok || out_len % s.f_out() != 0 {
+        if !dims_ok || !taps_ok || out_len.checked_rem(s.f_out()) != Some(0) {
             return Err(Error::KernelShape);
         }
-        let c_out = out_len / s.f_out();
-        let row = taps.len().checked_mul(s.k_f).and_then(|n| n.checked_mul(s.c_in / s.groups));
-        if c_out % s.groups != 0 || row.and_then(|r| r.checked_mul(c_out)) != Some(count) {
+        let c_out = out_len.checked_div(s.f_out()).ok_or(Error::KernelShape)?;
+        let per_group = s.c_in.checked_div(s.groups);
+        let row = taps.len().checked_mul(s.k_f).zip(per_group).and_then(|(n, c)| n.checked_mul(c));
+        if c_out.checked_rem(s.groups) != Some(0) || row.and_then(|r| r.checked_mul(c_out)) != Some(count) {
             return Err(Error::KernelShape);
         }
         Ok(c_out)

@@ -2,9 +2,11 @@
 
 use super::grouped::{check_grouped, for_each_chunk, for_each_run, is_matvec, Cursor};
 use super::matvec_f32::{add_bias, f16_le, f32_le, matvec_f32};
+use super::shape::non_zero;
 use crate::error::Error;
 use crate::format::{Bias, Packed, Weights, MAX_KERNEL};
 use crate::quant::{scale_for_bits, MAX_BITS};
+use core::num::NonZeroUsize;
 
 /// `out[n] = bias[n] + Σ_j Σ_{i<ipg} W[n, j, i] · taps[j][g(n)·ipg + i]` with `groups` groups:
 /// `ipg = in_len / groups` inputs and `opg = out.len() / groups` outputs per group,
@@ -95,7 +97,8 @@ fn plain8(c: &[u8], size: usize, read: fn(&[u8]) -> f32) -> [f32; 8] {
 /// runs of 8 levels) are dequantised first, then each row's few products summed in storage
 /// order (the same sums as the general walk).
 fn depthwise_rows_f32(p: &Packed<'_>, taps: &[Option<&[f32]>], opg: usize, out: &mut [f32]) -> Result<(), Error> {
-    let (k, scales) = (taps.len(), scales(p));
+    // Rows of `k` weights, non-zero by type: the row loop holds no panic.
+    let (k, scales) = (non_zero(taps.len())?, scales(p));
     let mut buf = [0.0f32; 8 * MAX_KERNEL];
     let (mut filled, mut n0) = (0usize, 0usize);
     let mut blocks = out.chunks_mut(8);
@@ -107,22 +110,22 @@ fn depthwise_rows_f32(p: &Packed<'_>, taps: &[Option<&[f32]>], opg: usize, out: 
             }
         }
         filled += 8;
-        if filled == 8 * k {
+        if filled == 8 * k.get() {
             if let Some(ys) = blocks.next() {
-                depthwise_block_f32(&buf, taps, opg, n0, ys);
+                depthwise_block_f32(&buf, (taps, k), opg, n0, ys);
             }
             (filled, n0) = (0, n0 + 8);
         }
     })?;
     if let Some(ys) = blocks.next() {
-        depthwise_block_f32(&buf, taps, opg, n0, ys); // the last rows (fewer than 8)
+        depthwise_block_f32(&buf, (taps, k), opg, n0, ys); // the last rows (fewer than 8)
     }
     Ok(())
 }
 
 #[inline(always)]
-fn depthwise_block_f32(w: &[f32], taps: &[Option<&[f32]>], opg: usize, n0: usize, ys: &mut [f32]) {
-    for (r, (y, wr)) in ys.iter_mut().zip(w.chunks_exact(taps.len())).enumerate() {
+fn depthwise_block_f32(w: &[f32], (taps, k): (&[Option<&[f32]>], NonZeroUsize), opg: usize, n0: usize, ys: &mut [f32]) {
+    for (r, (y, wr)) in ys.iter_mut().zip(w.chunks_exact(k.get())).enumerate() {
         let g = (n0 + r) / opg.max(1);
         let mut acc = 0.0f32;
         for (wv, t) in wr.iter().zip(taps) {

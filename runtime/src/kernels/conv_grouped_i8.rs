@@ -2,6 +2,7 @@
 
 use super::grouped::{check_grouped, for_each_chunk, for_each_run, is_matvec, Cursor};
 use super::matvec_i8::matvec_i8;
+use super::shape::non_zero;
 use crate::error::{Error, Part};
 use crate::format::{IntParams, Packed, Weights, MAX_KERNEL};
 
@@ -93,12 +94,13 @@ fn depthwise_rows_i8(
     opg: usize,
     out: &mut [i8],
 ) -> Result<(), Error> {
-    let (k, m_min) = (taps.len(), i64::from(params.m_min));
+    // Rows of `k` weights, non-zero by type: the row loop holds no panic.
+    let (k, m_min) = (non_zero(taps.len())?, i64::from(params.m_min));
     let mut buf = [0i64; 8 * MAX_KERNEL];
     let (mut filled, mut n0) = (0usize, 0usize);
     let mut blocks = out.chunks_mut(8);
     let block = |buf: &[i64], n0: usize, ys: &mut [i8]| {
-        for (r, (y, wr)) in ys.iter_mut().zip(buf.chunks_exact(k)).enumerate() {
+        for (r, (y, wr)) in ys.iter_mut().zip(buf.chunks_exact(k.get())).enumerate() {
             let g = (n0 + r) / opg.max(1);
             let mut acc = params.bias_at(n0 + r);
             for (wv, t) in wr.iter().zip(taps) {
@@ -117,7 +119,7 @@ fn depthwise_rows_i8(
             }
         }
         filled += 8;
-        if filled == 8 * k {
+        if filled == 8 * k.get() {
             if let Some(ys) = blocks.next() {
                 block(&buf, n0, ys);
             }

@@ -10,10 +10,11 @@ use super::dot_f32::{
 use super::shape::LONG_GROUP_SIZE;
 #[cfg(any(feature = "group-48", feature = "any-group-size"))]
 use super::shape::SHORT_GROUP_SIZE;
-use super::shape::{check_shape, whole_chunks, FAST_GROUP_SIZE};
+use super::shape::{check_shape, non_zero, whole_chunks, FAST_GROUP_SIZE};
 use crate::error::Error;
 use crate::format::{Bias, Layout, Packed, Weights};
 use crate::quant::{group_bytes, scale_for_bits, MAX_BITS};
+use core::num::NonZeroUsize;
 
 /// `out[n] = bias[n] + Σ_j W[n, j, :] · taps[j]`, W stored `[out][tap][in]`.
 /// A `None` tap is a frame before the start of the stream (all zeros).
@@ -146,12 +147,9 @@ fn rows_fixed_f32<const B: usize>(
 ) -> Result<(), Error> {
     let scale = scale_for_bits(p.min, p.max, B as u8);
     let min_term = p.min * sum_taps(taps);
-    let tap_bytes = group_bytes(in_len, B as u8);
-    let row_bytes = tap_bytes * taps.len();
-    if row_bytes == 0 {
-        return Err(Error::KernelShape);
-    }
-    let mut rows = p.data.chunks_exact(row_bytes);
+    // Chunk lengths non-zero by type: the loops below hold no panic.
+    let tap_bytes = non_zero(group_bytes(in_len, B as u8))?.get();
+    let mut rows = p.data.chunks_exact(non_zero(tap_bytes * taps.len())?.get());
     if (5..=7).contains(&B) {
         // A chunk is a 64-bit word per row: two rows' words and the inputs do not fit the
         // registers together (kbench, fixed 6-bit linear 256x256: 8.29 instructions / 9.76 est.
@@ -209,6 +207,7 @@ pub(super) fn rows_var_f32<const G: usize>(
         *s = scale_for_bits(p.min, p.max, b as u8);
     }
     let gs = if G == 0 { usize::from(p.group_size) } else { G };
+    let group = non_zero(gs)?; // (frees the row loops of divisions by zero)
     let (lo, n_widths) = (usize::from(p.bits_base), 1usize << p.bits_width);
     let min_term = p.min * sum_taps(taps);
     // Reads each width's sum and leaves it zero for the next row: groups write only the
@@ -230,8 +229,9 @@ pub(super) fn rows_var_f32<const G: usize>(
         Layout::Rows => 0..n_out,
         Layout::RowPairs { .. } => {
             let chunked = fast && (G != 0 || whole_chunks(gs / 2));
+            let seg = non_zero(gs / 2)?;
             for yy in out.chunks_exact_mut(2) {
-                row_pair_sums_f32::<G>(gs, chunked, &mut bits, &mut data, taps, in_len, &mut sa, &mut sb)?;
+                row_pair_sums_f32::<G>(seg, chunked, &mut bits, &mut data, taps, in_len, &mut sa, &mut sb)?;
                 if let [ya, yb] = yy {
                     (*ya, *yb) = (finish(&mut sa), finish(&mut sb));
                 }
@@ -241,7 +241,7 @@ pub(super) fn rows_var_f32<const G: usize>(
     };
     let chunked = fast && (G != 0 || whole_chunks(gs));
     for n in lone {
-        row_sums_f32::<G>(gs, chunked, &mut bits, &mut data, taps, in_len, &mut sa)?;
+        row_sums_f32::<G>(group, chunked, &mut bits, &mut data, taps, in_len, &mut sa)?;
         if let Some(y) = out.get_mut(n) {
             *y = finish(&mut sa);
         }
@@ -254,7 +254,7 @@ pub(super) fn rows_var_f32<const G: usize>(
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn row_pair_sums_f32<const G: usize>(
-    gs: usize,
+    seg: NonZeroUsize,
     chunked: bool,
     bits: &mut Widths<'_, false>,
     data: &mut &[u8],
@@ -263,7 +263,7 @@ fn row_pair_sums_f32<const G: usize>(
     sa: &mut Sums,
     sb: &mut Sums,
 ) -> Result<(), Error> {
-    let seg = gs / 2;
+    let (seg, gs) = (seg.get(), 2 * seg.get());
     for tap in taps {
         match tap {
             Some(x) => {
@@ -286,7 +286,7 @@ fn row_pair_sums_f32<const G: usize>(
 /// Level sums of one row (all taps), one per bit width (`chunked`: as [`row_pair_sums_f32`]).
 #[inline(always)]
 fn row_sums_f32<const G: usize>(
-    gs: usize,
+    gs: NonZeroUsize,
     chunked: bool,
     bits: &mut Widths<'_, false>,
     data: &mut &[u8],
@@ -294,6 +294,7 @@ fn row_sums_f32<const G: usize>(
     in_len: usize,
     sums: &mut Sums,
 ) -> Result<(), Error> {
+    let gs = gs.get();
     for tap in taps {
         match tap {
             Some(x) => {

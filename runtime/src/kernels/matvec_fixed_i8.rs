@@ -4,24 +4,24 @@
 
 use super::dot_i8::{dot_group_i8, dot_group_wide_i8, dot_rows2_i8, fits_i32};
 use super::finish_i8::{Finish, PAIR_BLOCK};
+use super::shape::non_zero;
 use crate::error::Error;
 use crate::format::{IntParams, Packed};
 use crate::quant::group_bytes;
+use core::num::NonZeroUsize;
 
 /// `Σ x·level` over one row of the fixed-bit path (all taps).
 #[inline(always)]
 fn row_sum_fixed_i8<const B: usize>(
     row: &[u8],
     taps: &[Option<&[i8]>],
-    tap_bytes: usize,
-    gs: usize,
+    (tap_bytes, gs, gb): (NonZeroUsize, NonZeroUsize, NonZeroUsize),
     narrow: bool,
 ) -> i64 {
-    let gb = group_bytes(gs, B as u8);
     let mut acc = 0i64;
-    for (tap, wb) in taps.iter().zip(row.chunks_exact(tap_bytes)) {
+    for (tap, wb) in taps.iter().zip(row.chunks_exact(tap_bytes.get())) {
         if let Some(x) = tap {
-            for (xg, pg) in x.chunks_exact(gs).zip(wb.chunks_exact(gb)) {
+            for (xg, pg) in x.chunks_exact(gs.get()).zip(wb.chunks_exact(gb.get())) {
                 acc += if narrow { i64::from(dot_group_i8::<B>(xg, pg)) } else { dot_group_wide_i8::<B>(xg, pg) };
             }
         }
@@ -31,8 +31,9 @@ fn row_sum_fixed_i8<const B: usize>(
 
 /// Both rows' sums of a row pair of the fixed-bit path over every tap (rows `ra`, `rb`).
 #[inline(always)]
-fn rows2_taps_i8<const B: usize>(taps: &[Option<&[i8]>], ra: &[u8], rb: &[u8], tap_bytes: usize) -> (i64, i64) {
+fn rows2_taps_i8<const B: usize>(taps: &[Option<&[i8]>], ra: &[u8], rb: &[u8], tap_bytes: NonZeroUsize) -> (i64, i64) {
     let (mut sa, mut sb) = (0i64, 0i64);
+    let tap_bytes = tap_bytes.get();
     for ((tap, wa), wb) in taps.iter().zip(ra.chunks_exact(tap_bytes)).zip(rb.chunks_exact(tap_bytes)) {
         if let Some(x) = tap {
             let (a, b) = dot_rows2_i8::<B>(x, wa, wb);
@@ -56,11 +57,9 @@ pub(super) fn rows_fixed_i8<const B: usize>(
     let gs = usize::from(p.group_size);
     let narrow = fits_i32(gs, B as u8);
     let tap_bytes = group_bytes(in_len, B as u8);
-    let row_bytes = tap_bytes * taps.len();
-    if row_bytes == 0 {
-        return Err(Error::KernelShape);
-    }
-    let mut rows = p.data.chunks_exact(row_bytes);
+    // Every chunk length below, non-zero by type: the loops hold no panic.
+    let sizes = (non_zero(tap_bytes)?, non_zero(gs)?, non_zero(group_bytes(gs, B as u8))?);
+    let mut rows = p.data.chunks_exact(non_zero(tap_bytes * taps.len())?.get());
     // One multiplier for the whole tensor: the level sums of a row need no group boundaries.
     let finish = Finish::new(params, min_term);
     let mut done = 0;
@@ -84,7 +83,7 @@ pub(super) fn rows_fixed_i8<const B: usize>(
                         )
                     }
                     _ => {
-                        let (a, b) = rows2_taps_i8::<B>(taps, ra, rb, tap_bytes);
+                        let (a, b) = rows2_taps_i8::<B>(taps, ra, rb, sizes.0);
                         (finish.base().wrapping_add(a.wrapping_mul(m)), finish.base().wrapping_add(b.wrapping_mul(m)))
                     }
                 };
@@ -94,13 +93,13 @@ pub(super) fn rows_fixed_i8<const B: usize>(
         }
         for y in tail {
             let row = rows.next().ok_or(Error::KernelShape)?;
-            *y = finish.one(row_sum_fixed_i8::<B>(row, taps, tap_bytes, gs, narrow).wrapping_mul(m), done);
+            *y = finish.one(row_sum_fixed_i8::<B>(row, taps, sizes, narrow).wrapping_mul(m), done);
             done += 1;
         }
     } else {
         for y in out.iter_mut() {
             let row = rows.next().ok_or(Error::KernelShape)?;
-            *y = finish.one(row_sum_fixed_i8::<B>(row, taps, tap_bytes, gs, narrow).wrapping_mul(m), done);
+            *y = finish.one(row_sum_fixed_i8::<B>(row, taps, sizes, narrow).wrapping_mul(m), done);
             done += 1;
         }
     }

@@ -17,10 +17,11 @@ use super::matvec_fixed_i8::rows_fixed_i8;
 use super::shape::LONG_GROUP_SIZE;
 #[cfg(any(feature = "group-48", feature = "any-group-size"))]
 use super::shape::SHORT_GROUP_SIZE;
-use super::shape::{check_shape, whole_chunks, FAST_GROUP_SIZE};
+use super::shape::{check_shape, non_zero, whole_chunks, FAST_GROUP_SIZE};
 use crate::error::{Error, Part};
 use crate::format::{IntParams, Layout, Packed, Weights};
 use crate::quant::{group_bytes, MAX_BITS};
+use core::num::NonZeroUsize;
 
 /// Integer `out = requant(W·[x_taps] + b)`; weights must be packed.
 pub fn matvec_i8(
@@ -99,6 +100,7 @@ pub(super) fn rows_var_i8<const G: usize, const S: usize>(
     out: &mut [i8],
     fast: bool,
 ) -> Result<(), Error> {
+    let group = non_zero(usize::from(p.group_size))?; // (frees the row loop of a division by zero)
     let top = p.bits_base + ((1u8 << p.bits_width) - 1);
     // A group's i32 level sum is exact when a group of top-width levels fits (a pair group's
     // rows have half as many levels each).
@@ -127,7 +129,7 @@ pub(super) fn rows_var_i8<const G: usize, const S: usize>(
     };
     let chunked = fast && (G != 0 || whole_chunks(gs));
     for (n, y) in out.iter_mut().enumerate().skip(paired) {
-        *y = finish.one(row_sum_i8::<G>(gs, chunked, &m, &mut widths, &mut data, taps, in_len)?, n);
+        *y = finish.one(row_sum_i8::<G>(group, chunked, &m, &mut widths, &mut data, taps, in_len)?, n);
     }
     Ok(())
 }
@@ -136,7 +138,7 @@ pub(super) fn rows_var_i8<const G: usize, const S: usize>(
 /// groups are whole 8-level chunks, so widths up to 8 take their own bodies.
 #[inline(always)]
 fn row_sum_i8<const G: usize>(
-    gs: usize,
+    gs: NonZeroUsize,
     chunked: bool,
     m: &Mults,
     widths: &mut Widths<'_>,
@@ -144,7 +146,7 @@ fn row_sum_i8<const G: usize>(
     taps: &[Option<&[i8]>],
     in_len: usize,
 ) -> Result<i64, Error> {
-    let gs = if G == 0 { gs } else { G };
+    let gs = if G == 0 { gs.get() } else { G };
     let mut acc = 0i64;
     for tap in taps {
         let Some(x) = tap else {
@@ -290,7 +292,7 @@ fn rows_var_wide_i8(
     let mut n = 0;
     while n < out.len() {
         let rows = if n < paired_rows { 2 } else { 1 };
-        let seg = gs / rows;
+        let seg = non_zero(gs / rows)?.get();
         let mut acc = [0, 1].map(|j| min_term.wrapping_add(params.bias_at(n + j)));
         for tap in taps {
             for k in 0..in_len / seg {

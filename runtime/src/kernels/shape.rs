@@ -2,6 +2,7 @@
 //! compiled for.
 
 use crate::error::Error;
+use core::num::NonZeroUsize;
 
 /// The group size the mixed-bit kernels are compiled for (one fully unrolled body per width
 /// 1..=8; [`SHORT_GROUP_SIZE`] too, with feature `group-48`). Other sizes (multiples of 8,
@@ -26,6 +27,14 @@ pub const LONG_GROUP_SIZE: usize = 96;
 #[inline]
 pub(crate) fn whole_chunks(len: usize) -> bool {
     len != 0 && len % 8 == 0
+}
+
+/// `n` as a [`NonZeroUsize`] (a chunk or group length), [`Error::KernelShape`] for 0. A kernel
+/// takes its lengths through this once per call, so that its loops hold no division by zero and
+/// no `chunks_exact(0)` panic.
+#[inline(always)]
+pub(crate) fn non_zero(n: usize) -> Result<NonZeroUsize, Error> {
+    NonZeroUsize::new(n).ok_or(Error::KernelShape)
 }
 
 /// Checks `taps`/`out`/weights agree: `count = out · taps · in_len`, every tap `in_len` long.

@@ -62,7 +62,7 @@ impl<'a> Model<'a> {
                 Layout::Rows => true,
                 Layout::RowPairs { row_len } => u32::from(row_len) == row,
             };
-            if l.in_len % pk.group_size != 0 || !pairs_ok {
+            if l.in_len.checked_rem(pk.group_size) != Some(0) || !pairs_ok {
                 return Err(Error::ShapeMismatch(p));
             }
         } else if self.has_int() {

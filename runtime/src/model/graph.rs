@@ -105,7 +105,7 @@ impl Model<'_> {
                     Layout::Rows => true,
                     Layout::RowPairs { row_len } => usize::from(row_len) == row,
                 };
-                tap % l.group_inputs(gs) == 0 && rows_ok
+                tap.checked_rem(l.group_inputs(gs)) == Some(0) && rows_ok
             }
             (None, layout) => layout == Layout::Rows,
         };

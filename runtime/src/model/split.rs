@@ -16,8 +16,8 @@ pub(super) fn split<'b, T>(
     if end > arena.len() || ins.len() > MAX_INPUTS {
         return Err(Error::KernelShape);
     }
-    let (lo, rest) = arena.split_at_mut(off);
-    let (out, hi) = rest.split_at_mut(len);
+    let (lo, rest) = arena.split_at_mut_checked(off).ok_or(Error::KernelShape)?;
+    let (out, hi) = rest.split_at_mut_checked(len).ok_or(Error::KernelShape)?;
     let (lo, hi): (&'b [T], &'b [T]) = (lo, hi);
     let mut xs: [&'b [T]; MAX_INPUTS] = [&[]; MAX_INPUTS];
     for (x, &(io, il)) in xs.iter_mut().zip(ins) {
