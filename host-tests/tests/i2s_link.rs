@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use demo_core::i2s::{
     decode_hop, encode_hop, halfwords_of, hop_halfwords, i16_to_slot, slot_to_i16, LinkStats, Slot, HALFWORDS_PER_FRAME,
 };
-use demo_core::{hop_budget_cycles, run, CycleWindow, NoCounter, QueueSink, QueueSource, RunStats};
+use demo_core::{hop_budget_cycles, quotient_u32, run, CycleWindow, NoCounter, QueueSink, QueueSource, RunStats};
 use heapless::spsc::{Consumer, Producer, Queue};
 use host_tests::clip::clip_at;
 use host_tests::qemu::NumPath;
@@ -199,6 +199,19 @@ fn cycle_window_summarises_every_n_hops() {
     }
     let past = RunStats { frames: 2, min: 0, max: 0, total: 1 << 33 };
     assert_eq!(past.mean(), u32::MAX, "a quotient past u32 saturates");
+    // The shift-and-subtract quotient against u64 division, at its edges and at random.
+    for (n, d) in [(0, 1), (u64::MAX, 1), (u64::MAX, u32::MAX), ((1 << 32) - 1, 1), (1 << 32, 1), (7, 0)] {
+        let want = u32::try_from(n / u64::from(d.max(1))).unwrap_or(u32::MAX);
+        assert_eq!(quotient_u32(n, d), want, "{n} / {d}");
+    }
+    for _ in 0..100_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let (n, d) = (x >> (x % 31), (x >> 32) as u32 >> (x % 29));
+        let want = u32::try_from(n / u64::from(d.max(1))).unwrap_or(u32::MAX);
+        assert_eq!(quotient_u32(n, d), want, "{n} / {d}");
+    }
     // 100 MHz: 1.6 M cycles per 16 ms hop.
     assert_eq!(hop_budget_cycles(100_000_000), 1_600_000);
     assert_eq!(hop_budget_cycles(16_000_000), 256_000);

@@ -207,7 +207,7 @@ fn log_cycles(s: &RunStats) {
         s.min,
         s.mean(),
         s.max,
-        u32::try_from(u64::from(s.mean()) * 1000 / u64::from(budget.max(1))).unwrap_or(u32::MAX),
+        demo_core::quotient_u32(u64::from(s.mean()) * 1000, budget),
         budget
     );
 }

@@ -20,8 +20,8 @@ pub mod wav;
 
 pub use classify::{run_classifier, score_bytes, scores_checksum, ClassifiedHop, ScoreBits};
 pub use stream::{
-    hop_budget_cycles, read_hop, run, AudioSink, AudioSource, Counter, CycleWindow, IterSource, NoCounter, QueueSink,
-    QueueSource, RunStats,
+    hop_budget_cycles, quotient_u32, read_hop, run, AudioSink, AudioSource, Counter, CycleWindow, IterSource,
+    NoCounter, QueueSink, QueueSource, RunStats,
 };
 pub use wav::{Clip, WavError};
 
