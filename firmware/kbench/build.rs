@@ -1,7 +1,7 @@
 //! Writes one blob per benchmark (shape × bit width) into OUT_DIR with the runtime's own
-//! writers: single layers (`BlobWriter`) and small graphs of the graph ops (`GraphWriter`: a gru,
-//! a depthwise conv1d, a depthwise-separable block, two conv2d), and a `benches.rs` that puts
-//! them in flash.
+//! writers: single layers (`BlobWriter`) and small graphs of the graph ops (`GraphWriter`: two
+//! grus, one in row-pair groups of 96 as the 16 kHz model's, a depthwise conv1d, a
+//! depthwise-separable block, two conv2d), and a `benches.rs` that puts them in flash.
 //!
 //! The "mixed" layer takes its per-group bit widths from the trained model (`DQ_MODEL`, else
 //! `models/conv8k.dqem`: its largest variable-bit tensor, tiled, with that tensor's group size
@@ -74,11 +74,23 @@ fn layer_blob(conv: bool, n_in: usize, n_out: usize, mix: &Mix, rng: &mut Lcg) -
 /// Packed weights of `count` values in groups of `mix.group` (row layout), widths from `mix`.
 fn packed(g: &mut GraphWriter, count: usize, fan_in: usize, mix: &Mix, rng: &mut Lcg) -> Result<TensorId, String> {
     let group = if count.is_multiple_of(mix.group) { mix.group } else { 8 };
+    packed_in(g, Layout::Rows, (count, group), fan_in, mix, rng)
+}
+
+/// Packed weights of `count` values in `layout`, groups of `group`, widths from `mix`.
+fn packed_in(
+    g: &mut GraphWriter,
+    layout: Layout,
+    (count, group): (usize, usize),
+    fan_in: usize,
+    mix: &Mix,
+    rng: &mut Lcg,
+) -> Result<TensorId, String> {
     let bits: Vec<u8> = (0..count / group).map(|i| mix.bits.get(i % mix.bits.len()).copied().unwrap_or(3)).collect();
     let levels: Vec<u16> =
         bits.iter().flat_map(|&b| (0..group).map(|_| (rng.next() % (1u32 << b)) as u16).collect::<Vec<_>>()).collect();
     let bound = (3.0 / fan_in as f32).sqrt();
-    g.packed_tensor_in(Layout::Rows, &levels, &bits, group, (-bound, bound)).map_err(|e| e.to_string())
+    g.packed_tensor_in(layout, &levels, &bits, group, (-bound, bound)).map_err(|e| e.to_string())
 }
 
 /// A graph bench's input: `n` log-mel bands (an all-zero filterbank in flash, which a bench does
@@ -104,6 +116,14 @@ fn graph_blobs(mix: &Mix, rng: &mut Lcg) -> Result<Vec<GraphBench>, String> {
     let (wx, wh) = (packed(&mut g, 192 * 64, 64, mix, rng)?, packed(&mut g, 192 * 64, 64, mix, rng)?);
     g.gru(g.input(), (wx, wh), (None, None), 64).map_err(e)?;
     out.push(("gru 64x64", 1, finish(g, 1)?));
+    // GRU, 48 inputs, 48 units, in row-pair groups of 96 (one whole row of each pair), the shape
+    // and grouping of the 16 kHz model's GRUs.
+    let mut g = graph_writer(48, false)?;
+    let pairs = Layout::RowPairs { row_len: 48 };
+    let wx = packed_in(&mut g, pairs, (144 * 48, 96), 48, mix, rng)?;
+    let wh = packed_in(&mut g, pairs, (144 * 48, 96), 48, mix, rng)?;
+    g.gru(g.input(), (wx, wh), (None, None), 48).map_err(e)?;
+    out.push(("gru 48x48 g96 pairs", 1, finish(g, 1)?));
     // Depthwise conv1d, 64 channels, 3 taps.
     let mut g = graph_writer(64, false)?;
     let w = packed(&mut g, 64 * 3, 3, mix, rng)?;
