@@ -16,8 +16,7 @@ echo "== firmware: builds and clippy"
   # the chip's device.x), which cargo would unify into kbench's build if both were built at once.
   # Each build is checked for runtime code that can reach a panic (none may: the runtime
   # returns errors; `scripts/panic-sites.py`). kbench links every runtime part.
-  no_panics() { python3 ../scripts/panic-sites.py --crate diffq_runtime "target/$1/release/$2" >/dev/null \
-    || python3 ../scripts/panic-sites.py --crate diffq_runtime "target/$1/release/$2"; }
+  no_panics() { python3 ../scripts/panic-sites.py --crate diffq_runtime "target/$1/release/$2"; }
   cargo build -q --release -p kbench --target thumbv7em-none-eabihf
   no_panics thumbv7em-none-eabihf kbench
   cargo build -q --release -p board-stm32f4 --target thumbv7em-none-eabihf
