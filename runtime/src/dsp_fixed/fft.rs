@@ -7,7 +7,7 @@
 //! time, and the N-point transform comes out as exactly `DFT/N`. The block exponent (how far
 //! the caller shifted the input up) is the caller's to track.
 
-use super::tables::{FixedSize, Twiddle, Twiddle3};
+use super::tables::{quarter_on, quarter_twiddles, FixedSize, Twiddle, Twiddle3};
 use crate::dsp::Hop;
 
 /// One complex value (or, before the FFT, two packed real samples).
@@ -112,13 +112,28 @@ pub(super) fn dit_passes<Z: FixedSize>(buf: &mut Hop<Z, Cpx>) {
     if Z::HOP == 256 {
         dit_radix4::<64>(buf, Z::radix4_twiddles());
     } else {
-        let (lo, hi) = buf.split_at_mut(buf.len() / 2);
-        for ((a, b), w) in lo.iter_mut().zip(hi.iter_mut()).zip(Z::twiddles().as_ref().iter().step_by(2)) {
+        for_each_half::<Z>(buf, |a, b, w| {
             let t = rotate_half(*b, w);
             let (ar, ai) = (a.re >> 1, a.im >> 1);
             *a = Cpx { re: ar + t.re, im: ai + t.im };
             *b = Cpx { re: ar - t.re, im: ai - t.im };
-        }
+        });
+    }
+}
+
+/// Calls `f` on the `j`-th values of the two halves of `buf` (`N` points) and `W_2N^(2j)`, for
+/// every `j < N/2`: the radix-2 pass of an FFT of odd `log2 N`. Its twiddles' first half is every
+/// other quarter-turn twiddle, its second half the same a quarter turn on.
+#[inline(always)]
+fn for_each_half<Z: FixedSize>(buf: &mut [Cpx], mut f: impl FnMut(&mut Cpx, &mut Cpx, &Twiddle)) {
+    let (lo, hi) = buf.split_at_mut(buf.len() / 2);
+    let (lo0, lo1) = lo.split_at_mut(lo.len() / 2);
+    let (hi0, hi1) = hi.split_at_mut(hi.len() / 2);
+    for ((a, b), w) in lo0.iter_mut().zip(hi0.iter_mut()).zip(quarter_twiddles::<Z>().step_by(2)) {
+        f(a, b, &w);
+    }
+    for ((a, b), w) in lo1.iter_mut().zip(hi1.iter_mut()).zip(quarter_twiddles::<Z>().step_by(2).map(quarter_on)) {
+        f(a, b, &w);
     }
 }
 
@@ -186,12 +201,11 @@ pub(super) fn dif_passes<Z: FixedSize>(buf: &mut Hop<Z, Cpx>) {
     if Z::HOP == 256 {
         dif_radix4::<64>(buf, Z::radix4_twiddles());
     } else {
-        let (lo, hi) = buf.split_at_mut(buf.len() / 2);
-        for ((a, b), w) in lo.iter_mut().zip(hi.iter_mut()).zip(Z::twiddles().as_ref().iter().step_by(2)) {
+        for_each_half::<Z>(buf, |a, b, w| {
             let d = sub(*a, *b);
             *a = Cpx { re: (a.re + b.re) >> 1, im: (a.im + b.im) >> 1 };
             *b = rotate_half(d, w);
-        }
+        });
     }
     dif_radix4::<16>(buf, Z::radix4_twiddles());
     dif_radix4::<4>(buf, Z::radix4_twiddles());
@@ -236,17 +250,17 @@ fn sub(x: Cpx, y: Cpx) -> Cpx {
 /// DFT of the real `x`, for bins 0..=N, in place: slot 0 holds `(X₀, X_N)/2N` (both real),
 /// slot k in 1..N holds `X_k/2N`.
 pub(super) fn split_forward<Z: FixedSize>(buf: &mut Hop<Z, Cpx>) {
-    let (buf, twiddles) = (buf.as_mut(), Z::twiddles().as_ref());
+    let buf = buf.as_mut();
     let (lo, hi) = buf.split_at_mut(buf.len() / 2);
     if let Some(z) = lo.first_mut() {
         *z = Cpx { re: (z.re + z.im) >> 1, im: (z.re - z.im) >> 1 };
     }
     // X_k = E_k + W^k·O_k, X_{N−k} = conj(E_k − W^k·O_k), with
     // E_k = (Z_k + conj Z_{N−k})/2 and O_k = (Z_k − conj Z_{N−k})/(2j).
-    for ((zk, zm), w) in lo.iter_mut().skip(1).zip(hi.iter_mut().rev()).zip(twiddles.iter().skip(1)) {
+    for ((zk, zm), w) in lo.iter_mut().skip(1).zip(hi.iter_mut().rev()).zip(quarter_twiddles::<Z>().skip(1)) {
         let e = Cpx { re: (zk.re + zm.re) >> 2, im: (zk.im - zm.im) >> 2 };
         let o = Cpx { re: zk.im + zm.im, im: zm.re - zk.re }; // 2·O_k
-        let t = rotate_half(o, w);
+        let t = rotate_half(o, &w);
         let t = Cpx { re: t.re >> 1, im: t.im >> 1 }; // W^k·O_k/2
         *zk = Cpx { re: e.re + t.re, im: e.im + t.im };
         *zm = Cpx { re: e.re - t.re, im: t.im - e.im };
@@ -275,18 +289,18 @@ pub(super) fn split_inverse<Z: FixedSize>(buf: &mut Hop<Z, Cpx>, s2: i32) {
 /// [`split_inverse`] with the normalisation `norm`.
 #[inline(always)]
 fn split_inverse_with<Z: FixedSize>(buf: &mut Hop<Z, Cpx>, norm: impl Fn(i32) -> i32) {
-    let (buf, twiddles) = (buf.as_mut(), Z::twiddles().as_ref());
+    let buf = buf.as_mut();
     let (lo, hi) = buf.split_at_mut(buf.len() / 2);
     if let Some(z) = lo.first_mut() {
         let (dc, nyq) = (norm(z.re), norm(z.im));
         *z = Cpx { re: (dc + nyq) >> 1, im: (nyq - dc) >> 1 };
     }
-    for ((yk, ym), w) in lo.iter_mut().skip(1).zip(hi.iter_mut().rev()).zip(twiddles.iter().skip(1)) {
+    for ((yk, ym), w) in lo.iter_mut().skip(1).zip(hi.iter_mut().rev()).zip(quarter_twiddles::<Z>().skip(1)) {
         let (a, b, c, d) = (norm(yk.re), norm(yk.im), norm(ym.re), norm(ym.im));
         let e = Cpx { re: (a + c) >> 1, im: (b - d) >> 1 };
         // O = D·W^{−k}/2 with D = (a − c, b + d) and W^{−k} = conj(W^k): the conjugate of
         // rotate_half(conj D).
-        let o = rotate_half(Cpx { re: a - c, im: -(b + d) }, w);
+        let o = rotate_half(Cpx { re: a - c, im: -(b + d) }, &w);
         let o = Cpx { re: o.re, im: -o.im };
         *yk = Cpx { re: e.re - o.im, im: -e.im - o.re };
         *ym = Cpx { re: e.re + o.im, im: e.im - o.re };

@@ -38,9 +38,9 @@ pub trait FixedSize: FrameSize {
     /// Square-root periodic Hann window in Q31 (1.0 saturates to `i32::MAX`), as sample pairs
     /// `(w[2n], w[2n+1])`: the analysis packs two real samples into one complex point. Q31
     /// rather than Q15: a Q15 window alone would cost ~97 dB of SNR against `dsp::WINDOW`.
+    /// Its even samples are also the twiddles of the FFT's radix-2 pass and of the real-FFT
+    /// split ([`quarter_twiddles`]), which therefore need no table of their own.
     fn window_q31() -> &'static Hop<Self, [i32; 2]>;
-    /// `W_FRAME^k` for k in 0..N: the N-point FFT uses the even ones, the real-FFT split all.
-    fn twiddles() -> &'static Hop<Self, Twiddle>;
     /// `log2(N)`-bit bit reversal: the decimation-in-time FFT reads its input, and the
     /// decimation-in-frequency FFT leaves its output, in this order.
     fn bitrev() -> &'static Hop<Self, u8>;
@@ -51,9 +51,8 @@ pub trait FixedSize: FrameSize {
 }
 
 macro_rules! fixed_size {
-    ($size:ty, $n:expr, $window:ident, $twiddles:ident, $bitrev:ident, $radix4:ident, $passes:expr) => {
+    ($size:ty, $n:expr, $window:ident, $bitrev:ident, $radix4:ident, $passes:expr) => {
         static $window: [[i32; 2]; $n] = window_pairs::<$n>();
-        static $twiddles: [Twiddle; $n] = twiddles::<$n>();
         static $bitrev: [u8; $n] = bitrev::<$n>();
         static $radix4: [Twiddle3; $passes] = radix4_twiddles::<{ $passes }>();
 
@@ -61,10 +60,6 @@ macro_rules! fixed_size {
             #[inline(always)]
             fn window_q31() -> &'static [[i32; 2]; $n] {
                 &$window
-            }
-            #[inline(always)]
-            fn twiddles() -> &'static [Twiddle; $n] {
-                &$twiddles
             }
             #[inline(always)]
             fn bitrev() -> &'static [u8; $n] {
@@ -78,9 +73,9 @@ macro_rules! fixed_size {
     };
 }
 
-fixed_size!(Narrowband, 128, WINDOW_Q31_256, TWIDDLES_256, BITREV_256, RADIX4_256, 4 + 16);
+fixed_size!(Narrowband, 128, WINDOW_Q31_256, BITREV_256, RADIX4_256, 4 + 16);
 #[cfg(feature = "wideband")]
-fixed_size!(Wideband, 256, WINDOW_Q31_512, TWIDDLES_512, BITREV_512, RADIX4_512, 4 + 16 + 64);
+fixed_size!(Wideband, 256, WINDOW_Q31_512, BITREV_512, RADIX4_512, 4 + 16 + 64);
 
 /// The window of [`FixedSize::window_q31`] for `N` pairs (frame `2N`).
 const fn window_pairs<const N: usize>() -> [[i32; 2]; N] {
@@ -104,7 +99,7 @@ pub struct Twiddle {
 }
 
 /// `W_frame^k = c − j·s`, both Q31.
-const fn twiddle(k: usize, frame: usize) -> Twiddle {
+pub(super) const fn twiddle(k: usize, frame: usize) -> Twiddle {
     let a = 2.0 * PI * k as f64 / frame as f64;
     let q31 = 2147483648.0;
     let lim = i32::MAX as i64;
@@ -114,15 +109,20 @@ const fn twiddle(k: usize, frame: usize) -> Twiddle {
     }
 }
 
-/// The twiddles of [`FixedSize::twiddles`] for `N` points (frame `2N`).
-const fn twiddles<const N: usize>() -> [Twiddle; N] {
-    let mut t = [Twiddle { c: 0, s: 0 }; N];
-    let mut k = 0;
-    while k < N {
-        t[k] = twiddle(k, 2 * N);
-        k += 1;
-    }
-    t
+/// `W_F^k` for k in 0..N/2 (a quarter turn), read from the window (`F = 2N`, `w[i] =
+/// sin(πi/F)`): `s = sin(2πk/F) = w[2k]` and `c = cos(2πk/F) = w[2k + F/2]`, the even samples of
+/// its first and second quarter. Equal, value for value, to [`twiddle`]'s rounding of the same
+/// angles (tested).
+#[inline(always)]
+pub(super) fn quarter_twiddles<Z: FixedSize>() -> impl Iterator<Item = Twiddle> {
+    let (sines, cosines) = Z::window_q31().as_ref().split_at(Z::HOP / 2);
+    sines.iter().zip(cosines).map(|(s, c)| Twiddle { c: c[0], s: s[0] })
+}
+
+/// `W_F^(N/2 + k) = −j·W_F^k` (a quarter turn on): `c = −s_k`, `s = c_k`.
+#[inline(always)]
+pub(super) fn quarter_on(w: Twiddle) -> Twiddle {
+    Twiddle { c: -w.s, s: w.c }
 }
 
 /// The three twiddles of one radix-4 butterfly: `W^j`, `W^2j`, `W^3j`.

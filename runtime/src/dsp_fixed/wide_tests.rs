@@ -4,7 +4,7 @@
 //! `--nocapture` to see the figures.
 
 use super::fft::{self, Cpx};
-use super::tables::FixedSize;
+use super::tables::{quarter_on, quarter_twiddles, twiddle, FixedSize};
 use super::tests::{snr_db, speech_like, white, Rng};
 use super::*;
 use crate::dsp::{self, Analyzer, Complex32, FrameSize, Synthesizer, Wideband};
@@ -44,10 +44,14 @@ fn tables_512_match_float() {
         assert!((q - f64::from(*w)).abs() <= 1e-7, "window {n}");
         assert!((f64::from(*w) - (PI * n as f64 / FRAME as f64).sin()).abs() <= 1e-7, "window {n}");
     }
-    for (k, t) in W::twiddles().iter().enumerate() {
+    let quarter: Vec<_> = quarter_twiddles::<W>().collect();
+    assert_eq!(quarter.len(), FRAME / 4);
+    for (k, t) in quarter.iter().copied().chain(quarter.iter().copied().map(quarter_on)).enumerate() {
         let a = 2.0 * PI * k as f64 / FRAME as f64;
         assert!((f64::from(t.c) / 2147483648.0 - a.cos()).abs() < 1e-9, "cos {k}");
         assert!((f64::from(t.s) / 2147483648.0 - a.sin()).abs() < 1e-9, "sin {k}");
+        let r = twiddle(k, FRAME);
+        assert_eq!((t.c, t.s), (r.c, r.s), "twiddle {k}: the window's samples round as the angle's");
     }
     for (i, r) in W::bitrev().iter().enumerate() {
         assert_eq!(u32::from(*r), (i as u32).reverse_bits() >> 24);
