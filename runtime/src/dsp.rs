@@ -14,7 +14,7 @@ pub use bands::mel_filterbank;
 pub use bands::{band_features, band_gains, FilterBank};
 #[cfg(feature = "wideband")]
 pub use size::Wideband;
-pub use size::{frame_at, Array, Bins, FrameSize, Hop, Narrowband, WIDEBAND_FRAME, WINDOW};
+pub use size::{frame_at, window_value, Array, Bins, FrameSize, Hop, Narrowband, WIDEBAND_FRAME, WINDOW};
 
 /// Sample rate of the default front end ([`Narrowband`]).
 pub const SAMPLE_RATE: u32 = Narrowband::SAMPLE_RATE;
@@ -66,9 +66,12 @@ impl<Z: FrameSize> Analyzer<Z> {
     /// Takes the next `HOP` samples and writes the spectrum of the frame ending with them.
     pub fn push(&mut self, hop: &Hop<Z, f32>, spec: &mut Bins<Z, Complex32>) {
         let mut frame = Z::Frame::<f32>::filled(0.0);
-        let samples = self.prev.as_ref().iter().chain(hop.as_ref());
-        for ((f, x), w) in frame.as_mut().iter_mut().zip(samples).zip(Z::window().as_ref()) {
-            *f = *x * *w;
+        // Both halves at once: w[HOP + j] = w[HOP − j], the window's half read backwards.
+        let w = Z::window().as_ref();
+        let (first, second) = frame.as_mut().split_at_mut(Z::HOP);
+        let halves = first.iter_mut().zip(second.iter_mut()).zip(self.prev.as_ref().iter().zip(hop.as_ref()));
+        for (((f0, f1), (x0, x1)), (w0, w1)) in halves.zip(w.iter().zip(w.iter().rev())) {
+            (*f0, *f1) = (*x0 * *w0, *x1 * *w1);
         }
         self.prev = *hop;
         let half: &mut [Complex32] = Z::rfft(&mut frame).as_mut();
@@ -134,7 +137,8 @@ impl<Z: FrameSize> Synthesizer<Z> {
         // Entry m is (x[2m], −x[2m+1]) of the frame.
         let pairs: &[Complex32] = irfft::irfft_pairs::<Z>(spec, &mut half).as_ref();
         let (first, second) = pairs.split_at(Z::HOP / 2);
-        let (w1, w2) = Z::window().as_ref().split_at(Z::HOP);
+        let w = Z::window().as_ref();
+        let (w1, w2) = (w.get(..Z::HOP).unwrap_or_default(), w.get(1..).unwrap_or_default());
         let outs = out.as_mut().chunks_exact_mut(2).zip(self.tail.as_ref().chunks_exact(2));
         for ((o, t), (x, w)) in outs.zip(first.iter().zip(w1.chunks_exact(2))) {
             if let ([o0, o1], [t0, t1], [w0, w1]) = (o, t, w) {
@@ -142,8 +146,10 @@ impl<Z: FrameSize> Synthesizer<Z> {
                 *o1 = *t1 - x.im * *w1;
             }
         }
-        for (t, (x, w)) in self.tail.as_mut().chunks_exact_mut(2).zip(second.iter().zip(w2.chunks_exact(2))) {
-            if let ([t0, t1], [w0, w1]) = (t, w) {
+        // (w[HOP + 2m], w[HOP + 2m + 1]) = (w[HOP − 2m], w[HOP − 2m − 1]): pairs of w[1..=HOP]
+        // from its end, each reversed.
+        for (t, (x, w)) in self.tail.as_mut().chunks_exact_mut(2).zip(second.iter().zip(w2.rchunks_exact(2))) {
+            if let ([t0, t1], [w1, w0]) = (t, w) {
                 *t0 = x.re * *w0;
                 *t1 = -(x.im * *w1);
             }
@@ -157,12 +163,20 @@ mod tests {
 
     #[test]
     fn window_is_sqrt_hann_and_cola() {
-        assert_eq!(WINDOW[0], 0.0);
-        assert!((WINDOW[FRAME / 2] - 1.0).abs() < 1e-7);
+        let w = window_value::<Narrowband>;
+        assert_eq!(WINDOW.len(), FRAME / 2 + 1);
+        assert_eq!(w(0), 0.0);
+        assert!((w(FRAME / 2) - 1.0).abs() < 1e-7);
         for i in 0..HOP {
-            let s = WINDOW[i] * WINDOW[i] + WINDOW[i + HOP] * WINDOW[i + HOP];
+            let s = w(i) * w(i) + w(i + HOP) * w(i + HOP);
             assert!((s - 1.0).abs() < 1e-6, "{i}: {s}");
         }
+        // The mirrored half equals the window computed at every index (as before it was halved).
+        for i in 0..FRAME {
+            let direct = const_sin(core::f64::consts::PI * i as f64 / FRAME as f64) as f32;
+            assert_eq!(w(i).to_bits(), direct.to_bits(), "w[{i}]");
+        }
+        assert_eq!((w(FRAME), w(usize::MAX)), (0.0, 0.0));
     }
 
     #[test]

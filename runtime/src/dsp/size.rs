@@ -39,8 +39,10 @@ pub trait FrameSize: Copy + Default + core::fmt::Debug + 'static {
     type Frame<T: Copy>: Array<T>;
     /// `BINS` values.
     type Bins<T: Copy>: Array<T>;
-    /// The square-root periodic Hann window, `FRAME` values in flash.
-    fn window() -> &'static Self::Frame<f32>;
+    /// The square-root periodic Hann window's first half and middle, `w[0..=FRAME/2]` in
+    /// flash (`BINS` values); the window is symmetric, `w[FRAME − i] = w[i]`, and
+    /// [`window_value`] reads any of its `FRAME` values.
+    fn window() -> &'static Self::Bins<f32>;
     /// microfft's real FFT of `FRAME` points (the Nyquist bin packed into bin 0's imaginary part).
     fn rfft(frame: &mut Self::Frame<f32>) -> &mut Self::Hop<Complex32>;
     /// microfft's complex FFT of `FRAME/2` points: the half-length transform of the synthesis's
@@ -53,13 +55,22 @@ pub type Hop<Z, T> = <Z as FrameSize>::Hop<T>;
 /// `Bins` values of `T` for frame size `Z`.
 pub type Bins<Z, T> = <Z as FrameSize>::Bins<T>;
 
+/// `w[i]` of frame size `Z`'s window for `i` in `0..FRAME` (from [`FrameSize::window`]'s half by
+/// symmetry), 0 beyond.
+pub fn window_value<Z: FrameSize>(i: usize) -> f32 {
+    let j = if i <= Z::HOP { Some(i) } else { Z::FRAME.checked_sub(i).filter(|j| *j > 0) };
+    j.and_then(|j| Z::window().as_ref().get(j)).copied().unwrap_or(0.0)
+}
+
+/// `w[i] = sin(πi/F)` for i in `0..N` (`N = F/2 + 1`: the first half and the middle of the
+/// square-root periodic Hann window of `F` samples, `sqrt(0.5 − 0.5·cos(2πi/F))`).
 #[allow(clippy::indexing_slicing)] // const fn: an out-of-range index fails the build, not the chip
 const fn sqrt_hann<const N: usize>() -> [f32; N] {
+    let frame = 2 * (N - 1);
     let mut w = [0.0f32; N];
     let mut i = 0;
     while i < N {
-        // sqrt(0.5 − 0.5·cos(2πi/N)) = sin(πi/N) for 0 ≤ i < N (periodic Hann).
-        w[i] = super::const_sin(core::f64::consts::PI * i as f64 / N as f64) as f32;
+        w[i] = super::const_sin(core::f64::consts::PI * i as f64 / frame as f64) as f32;
         i += 1;
     }
     w
@@ -72,7 +83,7 @@ macro_rules! frame_size {
         pub struct $name;
 
         $(#[$wdoc])*
-        $vis static $window: [f32; $frame] = sqrt_hann::<$frame>();
+        $vis static $window: [f32; $frame / 2 + 1] = sqrt_hann::<{ $frame / 2 + 1 }>();
 
         impl FrameSize for $name {
             const SAMPLE_RATE: u32 = $rate;
@@ -84,7 +95,7 @@ macro_rules! frame_size {
             type Frame<T: Copy> = [T; $frame];
             type Bins<T: Copy> = [T; $frame / 2 + 1];
             #[inline(always)]
-            fn window() -> &'static [f32; $frame] {
+            fn window() -> &'static [f32; $frame / 2 + 1] {
                 &$window
             }
             #[inline(always)]
@@ -105,7 +116,8 @@ frame_size!(
     Narrowband,
     8000,
     256,
-    /// The square-root periodic Hann window of [`Narrowband`] (256 values), in flash.
+    /// The square-root periodic Hann window of [`Narrowband`]: its first 129 of 256 values
+    /// (the rest mirror them: [`window_value`]), in flash.
     pub WINDOW,
     rfft_256,
     cfft_128
