@@ -87,5 +87,6 @@ pub fn build(t: &Target, model: &Path, clip: &Path) -> Result<PathBuf> {
     if !out.status.success() {
         bail!("the C example for {} does not build:\n{}", t.name, String::from_utf8_lossy(&out.stderr));
     }
+    crate::qemu::check_no_runtime_panics(&elf)?;
     Ok(elf)
 }

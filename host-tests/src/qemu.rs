@@ -176,7 +176,30 @@ pub fn build_pkg(pkg: &str, t: &Target, model: &Path, clip: &Path) -> Result<Pat
     std::fs::create_dir_all(target_dir.join("elf"))?;
     std::fs::copy(target_dir.join(t.triple).join("release").join(pkg), &stable)
         .with_context(|| format!("cannot copy the {pkg} ELF"))?;
+    check_no_runtime_panics(&stable)?;
     Ok(stable)
+}
+
+/// Fails unless no code of the runtime in `elf` can reach a panic (`scripts/panic-sites.py`:
+/// every call of a `core` panic entry, with the inline chain that leads to it; needs python3 and
+/// LLVM's objdump and addr2line, which `scripts/setup.sh` installs).
+pub fn check_no_runtime_panics(elf: &Path) -> Result<()> {
+    let script = crate::repo_root().join("scripts").join("panic-sites.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args(["--crate", "diffq_runtime"])
+        .arg(elf)
+        .output()
+        .with_context(|| format!("cannot run python3 {}", script.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{}: runtime code can reach a panic, or the check could not run:\n{}{}",
+            elf.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
 }
 
 /// Whether the blob at `model` has the 16 kHz front end (`runtime::Model::needs`; a blob that
