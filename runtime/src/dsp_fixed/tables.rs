@@ -39,7 +39,7 @@ pub trait FixedSize: FrameSize {
     /// `(w[2n], w[2n+1])`: the analysis packs two real samples into one complex point. Q31
     /// rather than Q15: a Q15 window alone would cost ~97 dB of SNR against `dsp::WINDOW`.
     /// Its even samples are also the twiddles of the FFT's radix-2 pass and of the real-FFT
-    /// split ([`quarter_twiddles`]), which therefore need no table of their own.
+    /// split (`quarter_twiddles`), which therefore need no table of their own.
     fn window_q31() -> &'static Hop<Self, [i32; 2]>;
     /// `log2(N)`-bit bit reversal: the decimation-in-time FFT reads its input, and the
     /// decimation-in-frequency FFT leaves its output, in this order.
