@@ -161,6 +161,14 @@ impl<Z: FrameSize> Synthesizer<Z> {
 mod tests {
     use super::*;
 
+    /// The mirrored half equals the window computed at every index (as before it was halved).
+    fn assert_window_mirrors<Z: FrameSize>() {
+        for i in 0..Z::FRAME {
+            let direct = const_sin(core::f64::consts::PI * i as f64 / Z::FRAME as f64) as f32;
+            assert_eq!(window_value::<Z>(i).to_bits(), direct.to_bits(), "w[{i}] of {}", Z::FRAME);
+        }
+    }
+
     #[test]
     fn window_is_sqrt_hann_and_cola() {
         let w = window_value::<Narrowband>;
@@ -171,11 +179,9 @@ mod tests {
             let s = w(i) * w(i) + w(i + HOP) * w(i + HOP);
             assert!((s - 1.0).abs() < 1e-6, "{i}: {s}");
         }
-        // The mirrored half equals the window computed at every index (as before it was halved).
-        for i in 0..FRAME {
-            let direct = const_sin(core::f64::consts::PI * i as f64 / FRAME as f64) as f32;
-            assert_eq!(w(i).to_bits(), direct.to_bits(), "w[{i}]");
-        }
+        assert_window_mirrors::<Narrowband>();
+        #[cfg(feature = "wideband")]
+        assert_window_mirrors::<Wideband>();
         assert_eq!((w(FRAME), w(usize::MAX)), (0.0, 0.0));
     }
 

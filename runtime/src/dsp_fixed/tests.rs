@@ -99,6 +99,22 @@ pub(super) fn q31_window(n: usize) -> f64 {
     Narrowband::window_q31()[n / 2][n % 2] as f64 / 2147483648.0
 }
 
+/// The FFT's twiddles as read from `Z`'s window, `W^k` for k in 0..N (a half turn: the quarter
+/// and the quarter a quarter turn on), against the angles in f64 and value for value against
+/// `tables::twiddle`'s rounding of them.
+pub(super) fn check_twiddles<Z: FixedSize>() {
+    use super::tables::{quarter_on, quarter_twiddles, twiddle};
+    let quarter: Vec<_> = quarter_twiddles::<Z>().collect();
+    assert_eq!(quarter.len(), Z::FRAME / 4);
+    for (k, t) in quarter.iter().copied().chain(quarter.iter().copied().map(quarter_on)).enumerate() {
+        let a = 2.0 * core::f64::consts::PI * k as f64 / Z::FRAME as f64;
+        assert!((f64::from(t.c) / 2147483648.0 - a.cos()).abs() < 1e-9, "cos {k}");
+        assert!((f64::from(t.s) / 2147483648.0 - a.sin()).abs() < 1e-9, "sin {k}");
+        let r = twiddle(k, Z::FRAME);
+        assert_eq!((t.c, t.s), (r.c, r.s), "twiddle {k}: the window's samples round as the angle's");
+    }
+}
+
 #[test]
 fn complex_ffts_are_scaled_dfts() {
     let mut rng = Rng(7);

@@ -2,8 +2,8 @@
 //! and the conversion of the model's scales.
 
 use super::fft;
-use super::tables::{quarter_on, quarter_twiddles, twiddle, FixedSize, LOG2_Q16};
-use super::tests::{q31_window, Rng};
+use super::tables::{FixedSize, LOG2_Q16};
+use super::tests::{check_twiddles, q31_window, Rng};
 use super::*;
 use crate::dsp::{window_value, Narrowband, FRAME, HOP, N_FEATURES};
 use std::vec::Vec;
@@ -13,16 +13,7 @@ fn tables_match_float() {
     for n in 0..FRAME {
         assert!((q31_window(n) - window_value::<Narrowband>(n) as f64).abs() <= 1e-7, "window {n}");
     }
-    // The FFT's twiddles, read from the window: W^k for k in 0..N, a half turn.
-    let quarter: Vec<_> = quarter_twiddles::<Narrowband>().collect();
-    assert_eq!(quarter.len(), 64);
-    for (k, t) in quarter.iter().copied().chain(quarter.iter().copied().map(quarter_on)).enumerate() {
-        let a = 2.0 * core::f64::consts::PI * k as f64 / 256.0;
-        assert!((t.c as f64 / 2147483648.0 - a.cos()).abs() < 1e-9, "cos {k}");
-        assert!((t.s as f64 / 2147483648.0 - a.sin()).abs() < 1e-9, "sin {k}");
-        let r = twiddle(k, 256);
-        assert_eq!((t.c, t.s), (r.c, r.s), "twiddle {k}: the window's samples round as the angle's");
-    }
+    check_twiddles::<Narrowband>();
     for (i, r) in Narrowband::bitrev().iter().enumerate() {
         assert_eq!(*r as u32, (i as u32).reverse_bits() >> 25);
     }

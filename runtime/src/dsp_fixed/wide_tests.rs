@@ -4,8 +4,8 @@
 //! `--nocapture` to see the figures.
 
 use super::fft::{self, Cpx};
-use super::tables::{quarter_on, quarter_twiddles, twiddle, FixedSize};
-use super::tests::{snr_db, speech_like, white, Rng};
+use super::tables::FixedSize;
+use super::tests::{check_twiddles, snr_db, speech_like, white, Rng};
 use super::*;
 use crate::dsp::{self, Analyzer, Complex32, FrameSize, Synthesizer, Wideband};
 use core::f64::consts::PI;
@@ -43,18 +43,8 @@ fn tables_512_match_float() {
         let (q, w) = (f64::from(W::window_q31()[n / 2][n % 2]) / 2147483648.0, dsp::window_value::<W>(n));
         assert!((q - f64::from(w)).abs() <= 1e-7, "window {n}");
         assert!((f64::from(w) - (PI * n as f64 / FRAME as f64).sin()).abs() <= 1e-7, "window {n}");
-        let direct = dsp::const_sin(PI * n as f64 / FRAME as f64) as f32;
-        assert_eq!(w.to_bits(), direct.to_bits(), "w[{n}]: the mirrored half as computed at every index");
     }
-    let quarter: Vec<_> = quarter_twiddles::<W>().collect();
-    assert_eq!(quarter.len(), FRAME / 4);
-    for (k, t) in quarter.iter().copied().chain(quarter.iter().copied().map(quarter_on)).enumerate() {
-        let a = 2.0 * PI * k as f64 / FRAME as f64;
-        assert!((f64::from(t.c) / 2147483648.0 - a.cos()).abs() < 1e-9, "cos {k}");
-        assert!((f64::from(t.s) / 2147483648.0 - a.sin()).abs() < 1e-9, "sin {k}");
-        let r = twiddle(k, FRAME);
-        assert_eq!((t.c, t.s), (r.c, r.s), "twiddle {k}: the window's samples round as the angle's");
-    }
+    check_twiddles::<W>();
     for (i, r) in W::bitrev().iter().enumerate() {
         assert_eq!(u32::from(*r), (i as u32).reverse_bits() >> 24);
     }
