@@ -49,7 +49,6 @@ pub const RULES: &[(&str, Part)] = &[
     ("diffq_runtime::dsp_fixed::", Part::Dsp),
     ("diffq_runtime::pcm::", Part::Dsp),
     ("diffq_runtime::pipeline::", Part::Dsp),
-    ("microfft::", Part::Dsp),
     // The model executor (layers or graph nodes in order, their arena and state, the calls
     // into the kernels): rest, listed before the parser's `model` fallback below.
     ("diffq_runtime::model::step::", Part::Rest),
@@ -228,7 +227,7 @@ mod tests {
         // A runtime type's trait impl goes with the type's module, through any reference.
         assert_eq!(classify("<&diffq_runtime::format::header::Header as core::fmt::Debug>::fmt"), Part::Parsing);
         assert_eq!(classify("<diffq_runtime::pipeline::check::Check>::run"), Part::Parsing);
-        assert_eq!(classify("<microfft::Complex32>::f"), Part::Dsp);
+        assert_eq!(classify("<diffq_runtime::dsp::Analyzer>::push"), Part::Dsp);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// f32 path tolerance against the host: the same IEEE operations run on both (no fused
-/// multiply-add, same libm/microfft code), so outputs are expected to be identical; up to
+/// multiply-add, same libm and FFT code), so outputs are expected to be identical; up to
 /// this many LSBs of 16-bit audio are accepted in case a compiler orders a sum differently.
 pub const F32_TOLERANCE_LSB: u32 = 2;
 

@@ -4,9 +4,10 @@
 //! reconstructs the input exactly, one hop late), at one of two sizes ([`FrameSize`]):
 //! [`Narrowband`] (8 kHz, 256-sample frames, the default) or [`Wideband`] (16 kHz, 512).
 
-pub use microfft::Complex32;
+pub use num_complex::Complex32;
 
 mod bands;
+mod fft;
 mod irfft;
 mod size;
 #[cfg(feature = "std")]
@@ -65,25 +66,24 @@ impl<Z: FrameSize> Default for Analyzer<Z> {
 impl<Z: FrameSize> Analyzer<Z> {
     /// Takes the next `HOP` samples and writes the spectrum of the frame ending with them.
     pub fn push(&mut self, hop: &Hop<Z, f32>, spec: &mut Bins<Z, Complex32>) {
-        let mut frame = Z::Frame::<f32>::filled(0.0);
-        // Both halves at once: w[HOP + j] = w[HOP − j], the window's half read backwards.
-        let w = Z::window().as_ref();
-        let (first, second) = frame.as_mut().split_at_mut(Z::HOP);
-        let halves = first.iter_mut().zip(second.iter_mut()).zip(self.prev.as_ref().iter().zip(hop.as_ref()));
-        for (((f0, f1), (x0, x1)), (w0, w1)) in halves.zip(w.iter().zip(w.iter().rev())) {
-            (*f0, *f1) = (*x0 * *w0, *x1 * *w1);
-        }
+        // The frame is [previous hop, this hop], windowed as the FFT reads each pair of samples:
+        // w[j] for the first half, w[FRAME − j] (the window's half read backwards) for the second.
+        let (w, prev, f) = (Z::window().as_ref(), self.prev.as_ref(), Z::FRAME);
+        let pair = |x: &[f32], i: usize, wa: usize, wb: usize| match (x.get(i..i + 2), w.get(wa), w.get(wb)) {
+            (Some(&[a, b]), Some(wa), Some(wb)) => Complex32::new(a * *wa, b * *wb),
+            _ => Complex32::default(),
+        };
+        let point = |m: usize| {
+            let j = 2 * m;
+            if j < Z::HOP {
+                pair(prev, j, j, j + 1)
+            } else {
+                pair(hop.as_ref(), j - Z::HOP, f - j, f - j - 1)
+            }
+        };
+        let mut half = Z::Hop::<Complex32>::filled(Complex32::new(0.0, 0.0));
+        fft::rfft::<Z>(point, &mut half, spec);
         self.prev = *hop;
-        let half: &mut [Complex32] = Z::rfft(&mut frame).as_mut();
-        // microfft packs the (real) Nyquist bin into the imaginary part of bin 0.
-        let nyquist = half.first_mut().map_or(0.0, |h| core::mem::replace(&mut h.im, 0.0));
-        let spec = spec.as_mut();
-        for (s, h) in spec.iter_mut().zip(half.iter()) {
-            *s = *h;
-        }
-        if let Some(last) = spec.last_mut() {
-            *last = Complex32::new(nyquist, 0.0);
-        }
     }
 }
 

@@ -16,6 +16,7 @@
 //! (E[M−k] = conj(E[k]), O[M−k] = conj(O[k])), so the bins are read in pairs. The twiddles come
 //! from the window: it is sin(πn/N), so sin(2πk/N) = window[2k] and cos(2πk/N) = window[N/2 − 2k].
 
+use super::fft::{bit_reversed, dit};
 use super::{Bins, Complex32, FrameSize, Hop};
 
 /// `FFT_M(conj(Z)/N)` of `spec` (see the module): entry m is `(x[2m], −x[2m+1])` of the frame.
@@ -25,34 +26,36 @@ pub(super) fn irfft_pairs<'a, Z: FrameSize>(
     spec: &Bins<Z, Complex32>,
     half: &'a mut Hop<Z, Complex32>,
 ) -> &'a Hop<Z, Complex32> {
-    let (x, z) = (spec.as_ref(), half.as_mut());
+    let x = spec.as_ref();
     let (m, q) = (Z::HOP, Z::HOP / 2);
     let inv = 1.0 / Z::FRAME as f32; // a power of two: scaling by it is exact
     let re = |k: usize| x.get(k).map_or(0.0, |c| c.re);
     let (dc, nyquist) = (re(0), re(m));
     let mid = x.get(q).copied().unwrap_or_default();
-    let (lo, hi) = z.split_at_mut(q);
-    if let Some(z0) = lo.first_mut() {
-        // Z[0] = (dc + nyquist) + i·(dc − nyquist); written as conj(Z[0])/N like every entry
-        *z0 = Complex32::new((dc + nyquist) * inv, (nyquist - dc) * inv);
-    }
-    if let Some(zq) = hi.first_mut() {
-        // W^q = i: conj(Z[q])/N = 2·X[q]/N
-        *zq = mid * (2.0 * inv);
-    }
+    // Each entry goes straight to its bit-reversed place, the order the transform takes.
+    let z = half.as_mut();
+    let mut put = |k: usize, v: Complex32| {
+        if let Some(p) = z.get_mut(bit_reversed(k, m)) {
+            *p = v;
+        }
+    };
+    // Z[0] = (dc + nyquist) + i·(dc − nyquist); written as conj(Z[0])/N like every entry
+    put(0, Complex32::new((dc + nyquist) * inv, (nyquist - dc) * inv));
+    // W^q = i: conj(Z[q])/N = 2·X[q]/N
+    put(q, mid * (2.0 * inv));
     let w = Z::window().as_ref();
     let sines = w.iter().step_by(2).skip(1);
     let cosines = w.get(..m - 1).unwrap_or_default().iter().rev().step_by(2);
     let bins = x.get(1..q).unwrap_or_default().iter().zip(x.get(q + 1..m).unwrap_or_default().iter().rev());
-    let outs = lo.iter_mut().skip(1).zip(hi.iter_mut().skip(1).rev());
-    for (((zk, zmk), (a, b)), (s, c)) in outs.zip(bins).zip(sines.zip(cosines)) {
+    for (k, ((a, b), (s, c))) in (1..q).zip(bins.zip(sines.zip(cosines))) {
         let b = b.conj();
         let (e, d) = ((*a + b) * inv, (*a - b) * inv);
         let o = Complex32::new(d.re * c - d.im * s, d.re * s + d.im * c);
-        *zk = Complex32::new(e.re - o.im, -(e.im + o.re));
-        *zmk = Complex32::new(e.re + o.im, e.im - o.re);
+        put(k, Complex32::new(e.re - o.im, -(e.im + o.re)));
+        put(m - k, Complex32::new(e.re + o.im, e.im - o.re));
     }
-    Z::cfft_half(half)
+    dit::<Z>(half);
+    half
 }
 
 #[cfg(test)]

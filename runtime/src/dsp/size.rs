@@ -3,7 +3,6 @@
 //! of the pipelines is an array of a size's [`FrameSize::Hop`], [`FrameSize::Frame`] or
 //! [`FrameSize::Bins`] type, so a stream built for 8 kHz holds no 512-point buffer.
 
-use super::Complex32;
 use crate::feature::WIDEBAND_RATE;
 
 /// A fixed-length array of `T` (`[T; N]` for every `N`): what the STFT's buffers are.
@@ -19,7 +18,8 @@ impl<T: Copy, const N: usize> Array<T> for [T; N] {
     }
 }
 
-/// One frame size of the STFT front end: its rate, lengths, buffers, window and FFTs.
+/// One frame size of the STFT front end: its rate, lengths, buffers and window (whose values
+/// are also the FFTs' twiddles).
 /// Implemented by [`Narrowband`] and [`Wideband`] only.
 pub trait FrameSize: Copy + Default + core::fmt::Debug + 'static {
     /// Sample rate (Hz).
@@ -43,11 +43,6 @@ pub trait FrameSize: Copy + Default + core::fmt::Debug + 'static {
     /// flash (`BINS` values); the window is symmetric, `w[FRAME − i] = w[i]`, and
     /// [`window_value`] reads any of its `FRAME` values.
     fn window() -> &'static Self::Bins<f32>;
-    /// microfft's real FFT of `FRAME` points (the Nyquist bin packed into bin 0's imaginary part).
-    fn rfft(frame: &mut Self::Frame<f32>) -> &mut Self::Hop<Complex32>;
-    /// microfft's complex FFT of `FRAME/2` points: the half-length transform of the synthesis's
-    /// inverse real FFT (and, inside microfft, of the analysis's real FFT).
-    fn cfft_half(half: &mut Self::Hop<Complex32>) -> &mut Self::Hop<Complex32>;
 }
 
 /// `Hop` values of `T` for frame size `Z`.
@@ -77,7 +72,7 @@ const fn sqrt_hann<const N: usize>() -> [f32; N] {
 }
 
 macro_rules! frame_size {
-    ($(#[$doc:meta])* $name:ident, $rate:expr, $frame:expr, $(#[$wdoc:meta])* $vis:vis $window:ident, $rfft:ident, $cfft:ident) => {
+    ($(#[$doc:meta])* $name:ident, $rate:expr, $frame:expr, $(#[$wdoc:meta])* $vis:vis $window:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
         pub struct $name;
@@ -98,14 +93,6 @@ macro_rules! frame_size {
             fn window() -> &'static [f32; $frame / 2 + 1] {
                 &$window
             }
-            #[inline(always)]
-            fn rfft(frame: &mut [f32; $frame]) -> &mut [Complex32; $frame / 2] {
-                microfft::real::$rfft(frame)
-            }
-            #[inline(always)]
-            fn cfft_half(half: &mut [Complex32; $frame / 2]) -> &mut [Complex32; $frame / 2] {
-                microfft::complex::$cfft(half)
-            }
         }
     };
 }
@@ -118,9 +105,7 @@ frame_size!(
     256,
     /// The square-root periodic Hann window of [`Narrowband`]: its first 129 of 256 values
     /// (the rest mirror them: [`window_value`]), in flash.
-    pub WINDOW,
-    rfft_256,
-    cfft_128
+    pub WINDOW
 );
 #[cfg(feature = "wideband")]
 frame_size!(
@@ -128,9 +113,7 @@ frame_size!(
     Wideband,
     16000,
     WIDEBAND_FRAME,
-    WINDOW_512,
-    rfft_512,
-    cfft_256
+    WINDOW_512
 );
 
 /// Samples per frame of the 16 kHz front end ([`Wideband`]'s `FRAME`, also in builds without it).

@@ -145,7 +145,7 @@ fn complex_ffts_are_scaled_dfts() {
 
 /// Real 256-point FFT of the analysis (windowing, block exponent, split) against the f64 DFT of
 /// the same Q31-windowed samples (the FFT's own error) and against `dsp::Analyzer` (f32,
-/// microfft, f32 window: what the features are compared with).
+/// f32 FFT and window: what the features are compared with).
 #[test]
 fn real_fft_matches_float_reference() {
     for (name, level) in
