@@ -81,30 +81,31 @@ pub(super) fn dft4(
 
 /// [`dit`] after its first pass: the remaining stages (an even number), two at a time.
 pub(super) fn dit_passes<Z: FrameSize>(x: &mut [Complex32]) {
-    let mut len = 2 * first_pass::<Z>();
-    while 2 * len <= x.len() {
-        dit_stage_pair::<Z>(x, len);
-        len *= 4;
+    // Stage lengths as powers of two (`L = 2^s`): shifts, not divisions, in the passes.
+    let mut s = first_pass::<Z>().trailing_zeros() + 1;
+    while (2usize << s) <= x.len() {
+        dit_stage_pair::<Z>(x, s);
+        s += 2;
     }
 }
 
-/// The twiddles `W_L^k = e^(−2πik/L)` as `(sin, cos)` for `k = 0, 1, …` up to a quarter turn
-/// (`k < L/4`), from the window: `sin(2πk/L) = w[2kF/L]`, the cosines the same read from the
+/// The twiddles `W_L^k = e^(−2πik/L)` of the stage of length `L = 2^s` as `(sin, cos)` for
+/// `k = 0, 1, …` up to a quarter turn (`k < L/4`), from the window: `sin(2πk/L) = w[2kF/L]`, the cosines the same read from the
 /// window's middle back (chunks of the window, so the loops that zip them count one index).
 #[inline(always)]
-fn quarter_twiddles<Z: FrameSize>(len: usize) -> impl Iterator<Item = (f32, f32)> {
-    let (w, step) = (Z::window().as_ref(), (2 * Z::FRAME / len).max(1));
+fn quarter_twiddles<Z: FrameSize>(s: u32) -> impl Iterator<Item = (f32, f32)> {
+    let (w, step) = (Z::window().as_ref(), (2 * Z::FRAME).checked_shr(s).unwrap_or(0).max(1));
     let first = |c: &[f32]| c.first().copied().unwrap_or_default();
     let last = |c: &[f32]| c.last().copied().unwrap_or_default();
     w.chunks_exact(step).map(first).zip(w.rchunks_exact(step).map(last))
 }
 
-/// Stages `L` and `2L` at once (radix 2²): in each block of `2L` points the four points `a, b, c,
+/// Stages `L = 2^s` and `2L` at once (radix 2²): in each block of `2L` points the four points `a, b, c,
 /// d` at `k, k + L/2, k + L, k + 3L/2` (`k < L/2`) go through stage `L`'s butterflies `(a, b)`,
 /// `(c, d)` with `W_L^k` and then stage `2L`'s `(a, c)` with `W_2L^k`, `(b, d)` with
 /// `W_2L^(k+L/2) = −i·W_2L^k`: each point loaded and stored once for the two stages.
 #[inline(never)] // one copy for every length (inlined, LLVM peeled the first length into a second copy)
-fn dit_stage_pair<Z: FrameSize>(x: &mut [Complex32], len: usize) {
+fn dit_stage_pair<Z: FrameSize>(x: &mut [Complex32], s: u32) {
     #[inline(always)]
     fn quad(
         a: &mut Complex32,
@@ -119,6 +120,7 @@ fn dit_stage_pair<Z: FrameSize>(x: &mut [Complex32], len: usize) {
         butterfly(a, c, c2, s2);
         butterfly(b, d, -s2, c2);
     }
+    let len = 1usize.checked_shl(s).unwrap_or(0);
     let q = len / 4;
     for block in x.chunks_exact_mut((2 * len).max(1)) {
         let Some((ab, cd)) = block.split_at_mut_checked(len) else { continue };
@@ -132,13 +134,13 @@ fn dit_stage_pair<Z: FrameSize>(x: &mut [Complex32], len: usize) {
             d.split_at_mut_checked(q),
         );
         let (Some((a0, a1)), Some((b0, b1)), Some((c0, c1)), Some((d0, d1))) = halves else { continue };
-        let first = quarter_twiddles::<Z>(len).zip(quarter_twiddles::<Z>(2 * len));
+        let first = quarter_twiddles::<Z>(s).zip(quarter_twiddles::<Z>(s + 1));
         let points = a0.iter_mut().zip(b0.iter_mut()).zip(c0.iter_mut().zip(d0.iter_mut()));
         for (((a, b), (c, d)), ((s1, k1), w2)) in points.zip(first) {
             quad(a, b, c, d, (k1, s1), w2);
         }
         // k + L/4: W_L turns by −i; W_2L's angles go on past the first L/4.
-        let second = quarter_twiddles::<Z>(len).zip(quarter_twiddles::<Z>(2 * len).skip(q));
+        let second = quarter_twiddles::<Z>(s).zip(quarter_twiddles::<Z>(s + 1).skip(q));
         let points = a1.iter_mut().zip(b1.iter_mut()).zip(c1.iter_mut().zip(d1.iter_mut()));
         for (((a, b), (c, d)), ((s1, k1), w2)) in points.zip(second) {
             quad(a, b, c, d, (-s1, k1), w2);
