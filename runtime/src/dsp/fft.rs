@@ -45,7 +45,7 @@ pub(super) fn dit<Z: FrameSize>(buf: &mut Hop<Z, Complex32>) {
 /// 4 (stages of lengths 2 and 4) when `log2(FRAME/2)` is even, 8 (lengths 2, 4 and 8) when it is
 /// odd, so that an even number of stages is left.
 #[inline(always)]
-pub(super) const fn first_pass<Z: FrameSize>() -> usize {
+const fn first_pass<Z: FrameSize>() -> usize {
     if Z::HOP.trailing_zeros() % 2 == 0 {
         4
     } else {
@@ -68,19 +68,14 @@ fn dft8([p0, p1, p2, p3, p4, p5, p6, p7]: [Complex32; 8]) -> [Complex32; 8] {
 
 /// The DFT of four points given in bit-reversed order (`x0, x2, x1, x3`).
 #[inline(always)]
-pub(super) fn dft4(
-    a: Complex32,
-    b: Complex32,
-    c: Complex32,
-    d: Complex32,
-) -> (Complex32, Complex32, Complex32, Complex32) {
+fn dft4(a: Complex32, b: Complex32, c: Complex32, d: Complex32) -> (Complex32, Complex32, Complex32, Complex32) {
     let (s0, d0, s1, d1) = (a + b, a - b, c + d, c - d);
     let d1 = Complex32::new(d1.im, -d1.re); // −i·d1
     (s0 + s1, d0 + d1, s0 - s1, d0 - d1)
 }
 
 /// [`dit`] after its first pass: the remaining stages (an even number), two at a time.
-pub(super) fn dit_passes<Z: FrameSize>(x: &mut [Complex32]) {
+fn dit_passes<Z: FrameSize>(x: &mut [Complex32]) {
     // Stage lengths as powers of two (`L = 2^s`): shifts, not divisions, in the passes.
     let mut s = first_pass::<Z>().trailing_zeros() + 1;
     while (2usize << s) <= x.len() {
@@ -98,6 +93,13 @@ fn quarter_twiddles<Z: FrameSize>(s: u32) -> impl Iterator<Item = (f32, f32)> {
     let first = |c: &[f32]| c.first().copied().unwrap_or_default();
     let last = |c: &[f32]| c.last().copied().unwrap_or_default();
     w.chunks_exact(step).map(first).zip(w.rchunks_exact(step).map(last))
+}
+
+/// The twiddles of the real FFT's split pass and its inverse: `W_F^k` as `(sin, cos)` for
+/// `k = 1 .. F/4` (the stage of length `F` of [`quarter_twiddles`], its first left out).
+#[inline(always)]
+pub(super) fn split_twiddles<Z: FrameSize>() -> impl Iterator<Item = (f32, f32)> {
+    quarter_twiddles::<Z>(Z::FRAME.trailing_zeros()).skip(1)
 }
 
 /// Stages `L = 2^s` and `2L` at once (radix 2²): in each block of `2L` points the four points `a, b, c,
@@ -182,7 +184,7 @@ pub(super) fn rfft<Z: FrameSize>(
     }
     dit_passes::<Z>(half.as_mut());
     let (z, x) = (half.as_ref(), spec.as_mut());
-    let (m, q) = (Z::HOP, Z::HOP / 2);
+    let q = m / 2;
     let z0 = z.first().copied().unwrap_or_default();
     let zq = z.get(q).copied().unwrap_or_default();
     let Some((lo, hi)) = x.split_at_mut_checked(q + 1) else { return };
@@ -191,12 +193,9 @@ pub(super) fn rfft<Z: FrameSize>(
     let Some((xq, lo)) = lo.split_last_mut() else { return };
     (*x0, *xm) = (Complex32::new(z0.re + z0.im, 0.0), Complex32::new(z0.re - z0.im, 0.0));
     *xq = zq.conj();
-    let w = Z::window().as_ref();
-    let sines = w.iter().step_by(2).skip(1);
-    let cosines = w.get(..m - 1).unwrap_or_default().iter().rev().step_by(2);
     let points = z.get(1..q).unwrap_or_default().iter().zip(z.get(q + 1..m).unwrap_or_default().iter().rev());
     let bins = lo.iter_mut().zip(hi.iter_mut().rev());
-    for (((xk, xmk), (a, b)), (s, c)) in bins.zip(points).zip(sines.zip(cosines)) {
+    for (((xk, xmk), (a, b)), (s, c)) in bins.zip(points).zip(split_twiddles::<Z>()) {
         let b = b.conj();
         let (e, d) = ((*a + b) * 0.5, (*a - b) * 0.5);
         // O = −i·d; W^k·O with W^k = c − i·s.

@@ -16,7 +16,7 @@
 //! (E[M−k] = conj(E[k]), O[M−k] = conj(O[k])), so the bins are read in pairs. The twiddles come
 //! from the window: it is sin(πn/N), so sin(2πk/N) = window[2k] and cos(2πk/N) = window[N/2 − 2k].
 
-use super::fft::{bit_reversed, dit};
+use super::fft::{bit_reversed, dit, split_twiddles};
 use super::{Bins, Complex32, FrameSize, Hop};
 
 /// `FFT_M(conj(Z)/N)` of `spec` (see the module): entry m is `(x[2m], −x[2m+1])` of the frame.
@@ -43,11 +43,8 @@ pub(super) fn irfft_pairs<'a, Z: FrameSize>(
     put(0, Complex32::new((dc + nyquist) * inv, (nyquist - dc) * inv));
     // W^q = i: conj(Z[q])/N = 2·X[q]/N
     put(q, mid * (2.0 * inv));
-    let w = Z::window().as_ref();
-    let sines = w.iter().step_by(2).skip(1);
-    let cosines = w.get(..m - 1).unwrap_or_default().iter().rev().step_by(2);
     let bins = x.get(1..q).unwrap_or_default().iter().zip(x.get(q + 1..m).unwrap_or_default().iter().rev());
-    for (k, ((a, b), (s, c))) in (1..q).zip(bins.zip(sines.zip(cosines))) {
+    for (k, ((a, b), (s, c))) in (1..q).zip(bins.zip(split_twiddles::<Z>())) {
         let b = b.conj();
         let (e, d) = ((*a + b) * inv, (*a - b) * inv);
         let o = Complex32::new(d.re * c - d.im * s, d.re * s + d.im * c);
