@@ -180,7 +180,7 @@ fn graph(b: &mut Builder) -> Result<(), Stop> {
     let v8 = b.conv1d(v7, 16, conv(16, 3, 2, 1, Act::Sigmoid), 16)?;
     let v9 = b.plain(Op::Add, |w| w.add(v8, v5))?;
     let v10 = b.plain(Op::Concat, |w| w.concat(&[v6, v9]))?;
-    let v11 = b.linear(v10, (32, 32), Act::None, (Layout::RowPairs { row_len: 32 }, None, 1.5))?;
+    let v11 = b.linear(v10, (32, 32), Act::None, (Layout::RowPairs { row_len: 32, lanes: false }, None, 1.5))?;
     let v12 = b.plain(Op::Sigmoid, |w| w.sigmoid(v11))?;
     let v13 = b.plain(Op::Mul, |w| w.mul(v10, v12))?;
     let v14 = b.plain(Op::AvgPool, |w| w.avgpool(v13, 4))?;

@@ -60,6 +60,13 @@ pub enum Feature {
     Width7,
     /// `width-8`.
     Width8,
+    /// `row-pairs`: the unrolled group bodies of row-pair tensors (FORMAT.md layout 1). Never
+    /// needed, as a `width-N`: without it such groups run on the any-width bodies.
+    RowPairs,
+    /// `lane-pairs`: the kernels of lane-pair tensors (FORMAT.md layout 2; dual 16-bit
+    /// multiply-accumulates on Armv7E-M), needed by a blob that has one (a build without them
+    /// has no lane-pair code at all).
+    LanePairs,
     /// `fixed-1` … `fixed-8` (`fixed-width-kernels`: all eight): the unrolled matrix-vector
     /// kernel for a tensor whose groups all have that width (rows in order). Needed on the f32
     /// path by such a tensor (the mixed-width kernel adds its sums in another order, so the f32
@@ -84,7 +91,7 @@ pub enum Feature {
 
 impl Feature {
     /// Every feature, in declaration order.
-    pub const ALL: [Feature; 26] = [
+    pub const ALL: [Feature; 28] = [
         Feature::AnyGroupSize,
         Feature::Group48,
         Feature::Group96,
@@ -103,6 +110,8 @@ impl Feature {
         Feature::Width6,
         Feature::Width7,
         Feature::Width8,
+        Feature::RowPairs,
+        Feature::LanePairs,
         Feature::Fixed1,
         Feature::Fixed2,
         Feature::Fixed3,
@@ -178,6 +187,8 @@ impl Feature {
             Feature::Width6 => "width-6",
             Feature::Width7 => "width-7",
             Feature::Width8 => "width-8",
+            Feature::RowPairs => "row-pairs",
+            Feature::LanePairs => "lane-pairs",
             Feature::Fixed1 => "fixed-1",
             Feature::Fixed2 => "fixed-2",
             Feature::Fixed3 => "fixed-3",
@@ -210,6 +221,8 @@ impl Feature {
             Feature::Width6 => cfg!(feature = "width-6"),
             Feature::Width7 => cfg!(feature = "width-7"),
             Feature::Width8 => cfg!(feature = "width-8"),
+            Feature::RowPairs => cfg!(feature = "row-pairs"),
+            Feature::LanePairs => cfg!(feature = "lane-pairs"),
             Feature::Fixed1 => cfg!(feature = "fixed-1"),
             Feature::Fixed2 => cfg!(feature = "fixed-2"),
             Feature::Fixed3 => cfg!(feature = "fixed-3"),
@@ -257,8 +270,8 @@ impl Model<'_> {
     /// path neither where this build has that `fixed-N`), one in groups of [`SHORT_GROUP_SIZE`]
     /// [`Feature::Group48`], one in groups of [`LONG_GROUP_SIZE`] [`Feature::Group96`], one of
     /// another group size than those and [`FAST_GROUP_SIZE`]
-    /// [`Feature::AnyGroupSize`]; a node needs its op's feature
-    /// ([`Feature::of_node`]); a graph blob (version 5) [`Feature::Graph`].
+    /// [`Feature::AnyGroupSize`]; a lane-pair tensor [`Feature::LanePairs`]; a node needs its
+    /// op's feature ([`Feature::of_node`]); a graph blob (version 5) [`Feature::Graph`].
     pub fn needs(&self, f: Feature, path: Precision) -> bool {
         match f {
             Feature::Wideband => self.front_end().is_ok_and(|fe| u32::from(fe.sample_rate) == WIDEBAND_RATE),
@@ -278,7 +291,9 @@ impl Model<'_> {
             | Feature::Width5
             | Feature::Width6
             | Feature::Width7
-            | Feature::Width8 => false,
+            | Feature::Width8
+            | Feature::RowPairs => false,
+            Feature::LanePairs => self.any_packed(|p| layout_feature(&p) == Some(f)),
             Feature::Fixed1
             | Feature::Fixed2
             | Feature::Fixed3
@@ -293,10 +308,12 @@ impl Model<'_> {
     /// Whether this blob runs at full speed on `path` only with feature `f`: what it
     /// [`needs`](Self::needs), and on the integer path also the `fixed-N` of each tensor of one
     /// width 1–8 (without it such a tensor runs, bit-identical, on the slower mixed-width
-    /// kernel), and the `width-N` of every width its groups use. The parts a firmware build for
-    /// this blob should turn on.
+    /// kernel), the `width-N` of every width its groups use and the pair layouts its tensors are
+    /// stored in (`row-pairs`, `lane-pairs`). The parts a firmware build for this blob should
+    /// turn on.
     pub fn runs_fastest_with(&self, f: Feature, path: Precision) -> bool {
-        self.needs(f, path) || self.any_packed(|p| fixed_feature(&p) == Some(f) || uses_width(&p, f))
+        self.needs(f, path)
+            || self.any_packed(|p| fixed_feature(&p) == Some(f) || uses_width(&p, f) || layout_feature(&p) == Some(f))
     }
 
     /// [`Error::MissingFeature`] with the first feature this blob needs on `path` that this build
@@ -311,6 +328,15 @@ impl Model<'_> {
     /// Whether a packed tensor meets `pred`.
     fn any_packed(&self, pred: impl Fn(Packed<'_>) -> bool) -> bool {
         (0..self.n_tensors()).any(|i| self.tensor(i).is_ok_and(|t| matches!(t.weights, Weights::Packed(p) if pred(p))))
+    }
+}
+
+/// The feature of the unrolled bodies of a packed tensor's pair layout (none for rows).
+fn layout_feature(p: &Packed<'_>) -> Option<Feature> {
+    match p.layout {
+        Layout::Rows => None,
+        Layout::RowPairs { lanes: false, .. } => Some(Feature::RowPairs),
+        Layout::RowPairs { lanes: true, .. } => Some(Feature::LanePairs),
     }
 }
 

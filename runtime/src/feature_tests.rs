@@ -55,9 +55,11 @@ fn blob_96() -> Vec<u8> {
     let (n_in, n_out) = (usize::from(NARROW.n_bands), usize::from(NARROW.bins()));
     let mut g = GraphWriter::new(NARROW);
     let mut x = g.input();
-    for (n, m, gs, layout) in
-        [(n_in, 48, 64, Layout::Rows), (48, 48, 96, Layout::RowPairs { row_len: 48 }), (48, n_out, 48, Layout::Rows)]
-    {
+    for (n, m, gs, layout) in [
+        (n_in, 48, 64, Layout::Rows),
+        (48, 48, 96, Layout::RowPairs { row_len: 48, lanes: false }),
+        (48, n_out, 48, Layout::Rows),
+    ] {
         let widths: &[u8] = if m == n_out { &[2] } else { &[2, 4] };
         let bits: Vec<u8> = (0..n * m / gs).map(|i| widths[i % widths.len()]).collect();
         let levels: Vec<u16> = (0..n * m).map(|i| (i % 2) as u16).collect();
@@ -158,7 +160,8 @@ fn every_feature_has_its_cargo_name() {
         ]
     );
     assert_eq!(names[10..18], widths);
-    assert_eq!(names[18..], fixed);
+    assert_eq!(names[18..20], ["row-pairs", "lane-pairs"]);
+    assert_eq!(names[20..], fixed);
     assert!((1..=8).all(|b| Feature::width(b).map(Feature::name) == Some(widths[usize::from(b) - 1].as_str())));
     assert!((1..=8).all(|b| Feature::fixed(b).map(Feature::name) == Some(fixed[usize::from(b) - 1].as_str())));
     assert_eq!((Feature::width(0), Feature::width(9), Feature::fixed(0), Feature::fixed(9)), (None, None, None, None));

@@ -13,6 +13,10 @@ pub enum Layout {
     RowPairs {
         /// Values per output row.
         row_len: u16,
+        /// Each row's segment stored as lane-pair blocks ([`lane_bit`]; FORMAT.md layout 2) for
+        /// dual 16-bit multiply-accumulates, instead of one LSB-first stream (layout 1). The
+        /// groups, their widths and their sizes are the same either way.
+        lanes: bool,
     },
 }
 
@@ -23,7 +27,7 @@ impl Layout {
     pub fn position(self, count: usize, group_size: usize, i: usize) -> usize {
         match self {
             Layout::Rows => i,
-            Layout::RowPairs { row_len } => {
+            Layout::RowPairs { row_len, .. } => {
                 let (len, seg) = (usize::from(row_len).max(1), (group_size / 2).max(1));
                 let (rows, r, c) = (count / len, i / len, i % len);
                 if r + 1 == rows && rows % 2 == 1 {
@@ -48,5 +52,115 @@ impl Layout {
     #[cfg(feature = "alloc")]
     pub fn storage_order(self, count: usize, group_size: usize) -> alloc::vec::Vec<usize> {
         (0..count).map(|i| self.position(count, group_size, i)).collect()
+    }
+}
+
+/// Columns per lane-pair block: 16 lane pairs, each two columns.
+pub const LANE_BLOCK: usize = 32;
+
+/// Where bit `i` of lane pair `k`'s level in lane `h` (0: low, 1: high) lies in a `b`-bit
+/// lane-pair block (FORMAT.md, layout 2): `(word, bit)`, the block being `b` little-endian
+/// 32-bit words. `b` in 1..=15, `k < 16`, `i < b`.
+pub const fn lane_bit(b: u32, k: u32, h: u32, i: u32) -> (u32, u32) {
+    let b = if b == 0 || b > 16 { 16 } else { b }; // (out of range: no division by zero)
+    let l = 16 / b; // levels per lane in the regular slots, ≥ 1
+    if k < b * l {
+        return (k / l, 16 * h + (k % l) * b + i);
+    }
+    // The spare stream: bits [b·l, 16) of each lane of words 0, 1, …, b − 1.
+    let (spare, at) = (16 - b * l, (k - b * l) * b + i);
+    let spare = if spare == 0 { 1 } else { spare };
+    (at / spare, 16 * h + b * l + at % spare)
+}
+
+/// The column (0..32) of a lane-pair block that pair `k`, lane `h` holds: `SXTB16` of inputs
+/// `4q..4q+4` gives the pairs `(4q, 4q+2)` and `(4q+1, 4q+3)`.
+pub const fn lane_column(k: usize, h: usize) -> usize {
+    4 * (k / 2) + 2 * h + k % 2
+}
+
+/// The pair and lane (`(k, h)`) of column `c` (0..32) of a lane-pair block ([`lane_column`]'s
+/// inverse).
+pub const fn lane_of_column(c: usize) -> (usize, usize) {
+    (2 * (c / 4) + c % 2, (c % 4) / 2)
+}
+
+/// The level of column `c` (0..32) of a `b`-bit lane-pair block, by [`lane_bit`]'s map (0 where
+/// the block is short): one field of one word in the regular slots, bit by bit along the spare
+/// stream. Out of line: the any-width bodies' one copy.
+#[inline(never)]
+pub fn lane_level(block: &[u8], b: u8, c: usize) -> u16 {
+    let (k, h) = lane_of_column(c);
+    let (b, k, lane) = (u32::from(b.clamp(1, 15)), k as u32, 16 * h as u32);
+    let word = |j: u32| {
+        let at = 4 * j as usize;
+        block.get(at..at + 4).and_then(|w| <[u8; 4]>::try_from(w).ok()).map_or(0, u32::from_le_bytes)
+    };
+    let l = 16 / b;
+    if k < b * l {
+        return ((word(k / l) >> (lane + (k % l) * b)) & ((1 << b) - 1)) as u16;
+    }
+    let spare = (16 - b * l).max(1);
+    let at = (k - b * l) * b;
+    let (mut j, mut pos, mut v) = (at / spare, at % spare, 0u16);
+    for i in 0..b {
+        v |= (((word(j) >> ((lane + b * l + pos) % 32)) & 1) as u16) << i;
+        pos += 1;
+        if pos == spare {
+            (j, pos) = (j + 1, 0);
+        }
+    }
+    v
+}
+
+/// Writes `level` (its low `b` bits) as column `c` of a `b`-bit lane-pair block.
+#[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+pub(crate) fn put_lane_level(block: &mut [u8], b: u8, c: usize, level: u16) {
+    let (k, h) = lane_of_column(c);
+    for i in 0..u32::from(b) {
+        let (w, bit) = lane_bit(u32::from(b), k as u32, h as u32, i);
+        if let Some(byte) = block.get_mut(4 * w as usize + bit as usize / 8) {
+            *byte |= (((level >> i) & 1) as u8) << (bit % 8);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every bit of a block is used exactly once, for every width: the layout costs exactly
+    /// `b` bits per level.
+    #[test]
+    fn lane_bits_tile_each_block() {
+        for b in 1..=15u32 {
+            let mut seen = [0u8; 15 * 32];
+            for k in 0..16 {
+                for h in 0..2 {
+                    for i in 0..b {
+                        let (w, bit) = lane_bit(b, k, h, i);
+                        assert!(w < b && bit < 32, "b={b} k={k} h={h} i={i}: {w}/{bit}");
+                        assert_eq!(bit / 16, h, "b={b} k={k}: lane");
+                        seen[(32 * w + bit) as usize] += 1;
+                    }
+                }
+            }
+            assert!(seen[..(32 * b) as usize].iter().all(|&n| n == 1), "b={b}");
+        }
+    }
+
+    #[test]
+    fn lane_levels_round_trip() {
+        for b in 1..=15u8 {
+            let mut block = [0u8; 60];
+            let level = |c: usize| ((c * 7919 + usize::from(b)) % (1 << b)) as u16;
+            for c in 0..LANE_BLOCK {
+                put_lane_level(&mut block, b, c, level(c));
+            }
+            for c in 0..LANE_BLOCK {
+                assert_eq!(lane_level(&block, b, c), level(c), "b={b} c={c}");
+                assert_eq!(lane_of_column(lane_column(lane_of_column(c).0, lane_of_column(c).1)), lane_of_column(c));
+            }
+        }
     }
 }

@@ -16,7 +16,7 @@ pub mod tensor;
 pub mod version;
 pub mod weights;
 
-pub use crate::layout::Layout;
+pub use crate::layout::{lane_bit, lane_column, lane_level, Layout, LANE_BLOCK};
 pub use frontend::{Features, FrontEnd, Output};
 pub(crate) use header::len32;
 pub use header::{

@@ -7,7 +7,7 @@ use super::packed::{bits_table_len, MAX_GROUP};
 use super::version::ROW_PAIRS_VERSION;
 use crate::bytes::{entry, f32_at, put, u16_at, u32_at, u8_at};
 use crate::error::{Error, Part};
-use crate::layout::Layout;
+use crate::layout::{Layout, LANE_BLOCK};
 use crate::quant::MAX_BITS;
 
 // Field offsets.
@@ -27,7 +27,6 @@ const DATA_LEN_AT: usize = 28;
 /// Layout codes of a packed tensor.
 const LAYOUT_ROWS: u8 = 0;
 const LAYOUT_ROW_PAIRS: u8 = 1;
-/// Reserved (lane pairs): rejected as `Unsupported` until a runtime defines it.
 const LAYOUT_LANE_PAIRS: u8 = 2;
 
 /// How a tensor's values are stored.
@@ -132,9 +131,6 @@ impl TensorEntry {
         if h.version < ROW_PAIRS_VERSION && layout_code != LAYOUT_ROWS {
             return Err(Error::VersionMismatch { version: h.version, part: p });
         }
-        if layout_code == LAYOUT_LANE_PAIRS {
-            return Err(Error::Unsupported(p));
-        }
         let (count, group_size) = (u32_at(e, COUNT_AT, p)?, u16_at(e, GROUP_SIZE_AT, p)?);
         let (kind, layout) = (Kind::from_code(kind_code), layout_of(layout_code, row_len, group_size));
         let (Some(kind), Some(layout), true) = (kind, layout, count > 0) else {
@@ -165,7 +161,8 @@ impl TensorEntry {
     pub fn encode(&self) -> [u8; TENSOR_ENTRY_LEN] {
         let (layout_code, row_len) = match self.layout {
             Layout::Rows => (LAYOUT_ROWS, 0u16),
-            Layout::RowPairs { row_len } => (LAYOUT_ROW_PAIRS, row_len),
+            Layout::RowPairs { row_len, lanes: false } => (LAYOUT_ROW_PAIRS, row_len),
+            Layout::RowPairs { row_len, lanes: true } => (LAYOUT_LANE_PAIRS, row_len),
         };
         let mut b = [0u8; TENSOR_ENTRY_LEN];
         put(&mut b, KIND_AT, [self.kind.code()]);
@@ -217,7 +214,7 @@ impl TensorEntry {
             let need = u64::from(self.count) * self.kind.value_bytes() as u64;
             return if u64::from(self.data_len) == need { Ok(()) } else { Err(Error::ShapeMismatch(p)) };
         }
-        if let Layout::RowPairs { row_len } = self.layout {
+        if let Layout::RowPairs { row_len, .. } = self.layout {
             if self.count.checked_rem(u32::from(row_len)) != Some(0) {
                 return Err(Error::ShapeMismatch(p));
             }
@@ -230,13 +227,13 @@ impl TensorEntry {
 }
 
 /// The layout a packed entry's code and row length name: pairs need segments of `group/2`
-/// values (a multiple of 8) and rows of whole segments.
+/// values (a multiple of 8; lane pairs: of a lane-pair block, 32) and rows of whole segments.
 fn layout_of(code: u8, row_len: u16, group: u16) -> Option<Layout> {
-    match (code, row_len) {
-        (LAYOUT_ROWS, 0) => Some(Layout::Rows),
-        (LAYOUT_ROW_PAIRS, len) if group >= 16 && group % 16 == 0 && len % (group / 2) == 0 && len > 0 => {
-            Some(Layout::RowPairs { row_len: len })
-        }
+    let pairs = |unit: u16| group >= unit && group % unit == 0 && row_len > 0 && row_len % (group / 2) == 0;
+    match code {
+        LAYOUT_ROWS if row_len == 0 => Some(Layout::Rows),
+        LAYOUT_ROW_PAIRS if pairs(16) => Some(Layout::RowPairs { row_len, lanes: false }),
+        LAYOUT_LANE_PAIRS if pairs(2 * LANE_BLOCK as u16) => Some(Layout::RowPairs { row_len, lanes: true }),
         _ => None,
     }
 }

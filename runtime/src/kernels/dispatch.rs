@@ -123,3 +123,9 @@ const fn enabled_widths(fixed: bool) -> u16 {
 pub(crate) const fn built_width(b: u8) -> bool {
     b < 16 && (BUILT_WIDTHS >> b) & 1 != 0
 }
+
+/// Whether this build has the unrolled group bodies of a pair layout: `row-pairs` (without, row
+/// pairs run on the any-width bodies, bit-identical), `lane-pairs` (without, no lane-pair code).
+pub(crate) const fn pair_bodies_built(lanes: bool) -> bool {
+    (lanes && cfg!(feature = "lane-pairs")) || (!lanes && cfg!(feature = "row-pairs"))
+}

@@ -28,6 +28,13 @@ static LEVELS2: [[f32; 2]; 16] = level_table(2);
 /// Two 3-bit levels per 6 bits (512 bytes).
 static LEVELS3: [[f32; 2]; 64] = level_table(3);
 
+/// Two consecutive `B`-bit levels (`B` = 2 or 3; `field`: their `2B` bits, LSB-first) as f32,
+/// from the tables.
+#[inline(always)]
+pub(super) fn level_pair_f32<const B: usize>(field: usize) -> [f32; 2] {
+    if B == 3 { LEVELS3.get(field) } else { LEVELS2.get(field) }.copied().unwrap_or_default()
+}
+
 /// The 8 levels of one chunk (LSB-first in `w`, `B` = 2 or 3) as f32, from the tables: per 2
 /// levels a field extract and an address, then one FPU load per level. Chosen by estimated M4
 /// cycles: at 4 bits one lookup per level cost more cycles than `vmov` + `vcvt` (kbench fixed

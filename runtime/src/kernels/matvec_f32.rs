@@ -2,17 +2,18 @@
 //! f32 or f16, walking the weights row by row and adding each group with [`super::dot_f32`].
 
 use super::bits::{skip_groups, split_group, Widths};
-use super::dispatch::{built_width, dispatch_built_width, dispatch_fixed_width};
+use super::dispatch::{built_width, dispatch_built_width, dispatch_fixed_width, pair_bodies_built};
 use super::dot_f32::{
     dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32, dot_pair_table_f32, dot_rows2_f32,
 };
+use super::lanes_f32::{dot_lanes_any_f32, dot_lanes_f32};
 #[cfg(any(feature = "group-96", feature = "any-group-size"))]
 use super::shape::LONG_GROUP_SIZE;
 #[cfg(any(feature = "group-48", feature = "any-group-size"))]
 use super::shape::SHORT_GROUP_SIZE;
 use super::shape::{check_shape, non_zero, whole_chunks, FAST_GROUP_SIZE};
 use crate::error::Error;
-use crate::format::{Bias, Layout, Packed, Weights};
+use crate::format::{Bias, Layout, Packed, Weights, LANE_BLOCK};
 use crate::quant::{group_bytes, scale_for_bits, MAX_BITS};
 use core::num::NonZeroUsize;
 
@@ -227,14 +228,20 @@ pub(super) fn rows_var_f32<const G: usize>(
     let n_out = out.len();
     let lone = match p.layout {
         Layout::Rows => 0..n_out,
-        Layout::RowPairs { .. } => {
+        Layout::RowPairs { lanes, .. } => {
             let chunked = fast && (G != 0 || whole_chunks(gs / 2));
             let seg = non_zero(gs / 2)?;
-            for yy in out.chunks_exact_mut(2) {
-                row_pair_sums_f32::<G>(seg, chunked, &mut bits, &mut data, taps, in_len, &mut sa, &mut sb)?;
-                if let [ya, yb] = yy {
-                    (*ya, *yb) = (finish(&mut sa), finish(&mut sb));
-                }
+            let (state, sums) = ((&mut bits, &mut data), (&mut sa, &mut sb));
+            // One loop per pair layout, each with its own group bodies inlined.
+            // (Lane pairs have groups of whole 64-column block pairs: no copy for the other sizes.)
+            if lanes && !pair_bodies_built(true) {
+                return Err(Error::MissingFeature(crate::Feature::LanePairs));
+            } else if lanes && (G == 0 || G % (2 * LANE_BLOCK) == 0) {
+                pair_rows_f32::<G, true>(seg, chunked, state, taps, in_len, sums, &finish, out)?;
+            } else if lanes {
+                return Err(Error::KernelShape);
+            } else {
+                pair_rows_f32::<G, false>(seg, chunked, state, taps, in_len, sums, &finish, out)?;
             }
             n_out / 2 * 2..n_out
         }
@@ -249,30 +256,53 @@ pub(super) fn rows_var_f32<const G: usize>(
     Ok(())
 }
 
-/// Level sums of two rows stored as a pair (`Layout::RowPairs`), one per bit width. `chunked`:
-/// the segments are whole 8-level chunks, so widths up to 8 take their own bodies.
+/// Every row pair of a pair tensor (`out`: a lone last row, if any, is left), each pair's sums
+/// finished by `finish`. `L`: lane pairs (else row pairs).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn row_pair_sums_f32<const G: usize>(
+fn pair_rows_f32<const G: usize, const L: bool>(
+    seg: NonZeroUsize,
+    chunked: bool,
+    (bits, data): (&mut Widths<'_, false>, &mut &[u8]),
+    taps: &[Option<&[f32]>],
+    in_len: usize,
+    (sa, sb): (&mut Sums, &mut Sums),
+    finish: &impl Fn(&mut Sums) -> f32,
+    out: &mut [f32],
+) -> Result<(), Error> {
+    for yy in out.chunks_exact_mut(2) {
+        row_pair_sums_f32::<G, L>(seg, chunked, bits, data, taps, in_len, (&mut *sa, &mut *sb))?;
+        if let [ya, yb] = yy {
+            (*ya, *yb) = (finish(sa), finish(sb));
+        }
+    }
+    Ok(())
+}
+
+/// Level sums of two rows stored as a pair (`Layout::RowPairs`), one per bit width. `L`: the
+/// segments are lane-pair blocks (FORMAT.md layout 2); `chunked`: the segments are whole 8-level
+/// chunks, so widths up to 8 take their own bodies.
+#[inline(always)]
+fn row_pair_sums_f32<const G: usize, const L: bool>(
     seg: NonZeroUsize,
     chunked: bool,
     bits: &mut Widths<'_, false>,
     data: &mut &[u8],
     taps: &[Option<&[f32]>],
     in_len: usize,
-    sa: &mut Sums,
-    sb: &mut Sums,
+    (sa, sb): (&mut Sums, &mut Sums),
 ) -> Result<(), Error> {
     let (seg, gs) = (seg.get(), 2 * seg.get());
+    let chunked = chunked && (L || pair_bodies_built(false)); // (a constant: no copy without them)
     for tap in taps {
         match tap {
             Some(x) => {
                 for xs in x.chunks_exact(seg) {
                     let b = bits.next_width();
                     *data = if chunked && built_width(b) {
-                        dispatch_built_width!(b, add_pair_dot_f32, [], None, (xs, *data, sa, sb))
+                        dispatch_built_width!(b, add_pair_dot_f32, [L], None, (xs, *data, sa, sb))
                     } else {
-                        add_pair_dot_any_f32(xs, data, b, sa, sb)
+                        add_pair_dot_any_f32::<L>(xs, data, b, sa, sb)
                     }
                     .ok_or(Error::KernelShape)?;
                 }
@@ -340,13 +370,19 @@ fn add_dot_any_f32<'d>(xg: &[f32], data: &'d [u8], b: u8, sums: &mut Sums) -> Op
 /// Adds one `B`-bit row-pair group (the segment's levels of row `a`, then of row `b`) to both
 /// rows' sums; returns the packed bytes after it.
 #[inline(always)]
-fn add_pair_dot_f32<'d, const B: usize>(xs: &[f32], data: &'d [u8], sa: &mut Sums, sb: &mut Sums) -> Option<&'d [u8]> {
+fn add_pair_dot_f32<'d, const B: usize, const L: bool>(
+    xs: &[f32],
+    data: &'d [u8],
+    sa: &mut Sums,
+    sb: &mut Sums,
+) -> Option<&'d [u8]> {
     let half = group_bytes(xs.len(), B as u8);
     let (bytes, rest) = data.split_at_checked(2 * half)?;
     let (pa, pb) = bytes.split_at_checked(half)?;
     // At 3 bits the table body reads one byte past each row (`dot_pair_table_f32`): not at the
     // end of the tensor's data.
     let (a, b) = match (B, data.get(..2 * half + 1)) {
+        _ if L => dot_lanes_f32::<B>(xs, bytes),
         (2, _) => dot_pair_table_f32::<B>(xs, pa, pb),
         (3, Some(ext)) => dot_pair_table_f32::<B>(xs, ext.get(..half + 1)?, ext.get(half..)?),
         _ => dot_pair_f32::<B>(xs, pa, pb),
@@ -360,10 +396,16 @@ fn add_pair_dot_f32<'d, const B: usize>(xs: &[f32], data: &'d [u8], sa: &mut Sum
 
 /// [`add_pair_dot_f32`] for any width (one body for all; inlined, as [`add_dot_any_f32`]).
 #[inline(always)]
-fn add_pair_dot_any_f32<'d>(xs: &[f32], data: &'d [u8], b: u8, sa: &mut Sums, sb: &mut Sums) -> Option<&'d [u8]> {
+fn add_pair_dot_any_f32<'d, const L: bool>(
+    xs: &[f32],
+    data: &'d [u8],
+    b: u8,
+    sa: &mut Sums,
+    sb: &mut Sums,
+) -> Option<&'d [u8]> {
     let (bytes, rest) = split_group(data, 2 * xs.len(), b)?;
     let (pa, pb) = bytes.split_at_checked(group_bytes(xs.len(), b))?;
-    let (a, c) = dot_pair_any_f32(xs, pa, pb, b);
+    let (a, c) = if L { dot_lanes_any_f32(xs, bytes, b) } else { dot_pair_any_f32(xs, pa, pb, b) };
     if let (Some(x), Some(y)) = (sa.get_mut(usize::from(b)), sb.get_mut(usize::from(b))) {
         *x += a;
         *y += c;

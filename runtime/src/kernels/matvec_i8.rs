@@ -7,11 +7,12 @@
 //! the group loop, and the loop reads the widths from the bit-width table a word at a time.
 
 use super::bits::{skip_groups, split_group, Widths};
-use super::dispatch::{built_width, dispatch_built_width, dispatch_fixed_width, fixed_width_built};
+use super::dispatch::{built_width, dispatch_built_width, dispatch_fixed_width, fixed_width_built, pair_bodies_built};
 use super::dot_i8::{
     dot_chunks_i8, dot_group_any_i8, dot_group_any_wide_i8, dot_group_i8, dot_pair_any_i8, dot_pair_i8, fits_i32,
 };
 use super::finish_i8::{Finish, PAIR_BLOCK};
+use super::lanes_i8::{dot_lanes_any_i8, dot_lanes_i8};
 use super::matvec_fixed_i8::rows_fixed_i8;
 #[cfg(any(feature = "group-96", feature = "any-group-size"))]
 use super::shape::LONG_GROUP_SIZE;
@@ -19,7 +20,7 @@ use super::shape::LONG_GROUP_SIZE;
 use super::shape::SHORT_GROUP_SIZE;
 use super::shape::{check_shape, non_zero, whole_chunks, FAST_GROUP_SIZE};
 use crate::error::{Error, Part};
-use crate::format::{IntParams, Layout, Packed, Weights};
+use crate::format::{IntParams, Layout, Packed, Weights, LANE_BLOCK};
 use crate::quant::{group_bytes, MAX_BITS};
 use core::num::NonZeroUsize;
 
@@ -103,6 +104,9 @@ pub(super) fn rows_var_i8<const G: usize, const S: usize>(
     let top = p.bits_base + ((1u8 << p.bits_width) - 1);
     // A group's i32 level sum is exact when a group of top-width levels fits (a pair group's
     // rows have half as many levels each).
+    if matches!(p.layout, Layout::RowPairs { lanes: true, .. }) && !pair_bodies_built(true) {
+        return Err(Error::MissingFeature(crate::Feature::LanePairs));
+    }
     if !fits_i32(usize::from(p.group_size), top.min(MAX_BITS)) {
         return rows_var_wide_i8(p, params, taps, in_len, min_term, out);
     }
@@ -112,16 +116,18 @@ pub(super) fn rows_var_i8<const G: usize, const S: usize>(
     let finish = Finish::new(params, min_term);
     let paired = match p.layout {
         Layout::Rows => 0,
-        Layout::RowPairs { .. } => {
+        Layout::RowPairs { lanes, .. } => {
             let chunked = fast && (S != 0 || whole_chunks(gs / 2));
             let paired = out.len() / 2 * 2;
-            let mut sums = [(0i64, 0i64); PAIR_BLOCK];
-            for (j, block) in out.get_mut(..paired).unwrap_or_default().chunks_mut(2 * PAIR_BLOCK).enumerate() {
-                let sums = sums.get_mut(..block.len() / 2).unwrap_or_default();
-                for s in sums.iter_mut() {
-                    *s = row_pair_sum_i8::<S>(finish.base(), gs, chunked, &m, &mut widths, &mut data, taps, in_len)?;
-                }
-                finish.pairs(sums, 2 * PAIR_BLOCK * j, block);
+            let (rows, state) = (out.get_mut(..paired).unwrap_or_default(), (&mut widths, &mut data));
+            // One loop per pair layout, each with its own group bodies inlined.
+            // (Lane pairs have segments of whole 32-column blocks: no copy for the other sizes.)
+            if lanes && pair_bodies_built(true) && (S == 0 || S % LANE_BLOCK == 0) {
+                pair_rows_i8::<S, true>(&finish, gs, chunked, &m, state, taps, in_len, rows)?;
+            } else if lanes {
+                return Err(Error::KernelShape);
+            } else {
+                pair_rows_i8::<S, false>(&finish, gs, chunked, &m, state, taps, in_len, rows)?;
             }
             paired
         }
@@ -132,6 +138,31 @@ pub(super) fn rows_var_i8<const G: usize, const S: usize>(
         // cost that loop about 3% more instructions per MAC on the M4 (kbench).
         let group = non_zero(gs)?; // (frees the row loop of a division by zero)
         *y = finish.one(row_sum_i8::<G>(group, chunked, &m, &mut widths, &mut data, taps, in_len)?, n);
+    }
+    Ok(())
+}
+
+/// Every row pair of a pair tensor (`rows`: their outputs), finished by blocks of
+/// [`PAIR_BLOCK`] pairs. `L`: lane pairs (else row pairs).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn pair_rows_i8<const S: usize, const L: bool>(
+    finish: &Finish<'_, '_>,
+    gs: usize,
+    chunked: bool,
+    m: &Mults,
+    (widths, data): (&mut Widths<'_>, &mut &[u8]),
+    taps: &[Option<&[i8]>],
+    in_len: usize,
+    rows: &mut [i8],
+) -> Result<(), Error> {
+    let mut sums = [(0i64, 0i64); PAIR_BLOCK];
+    for (j, block) in rows.chunks_mut(2 * PAIR_BLOCK).enumerate() {
+        let sums = sums.get_mut(..block.len() / 2).unwrap_or_default();
+        for s in sums.iter_mut() {
+            *s = row_pair_sum_i8::<S, L>(finish.base(), gs, chunked, m, widths, data, taps, in_len)?;
+        }
+        finish.pairs(sums, 2 * PAIR_BLOCK * j, block);
     }
     Ok(())
 }
@@ -197,11 +228,12 @@ fn add_group_any_i8<'d>(xg: &[i8], data: &'d [u8], b: u8, m: &Mults, acc: &mut i
 /// The sums of two rows stored as a pair (`Layout::RowPairs`), each starting from `init`: each
 /// group is a segment of `S` levels of row `a`, then the same inputs' levels of row `b`, both at
 /// the group's width.
-/// `S`: the segment length when known at compile time (0: `gs / 2`); `chunked`: segments are
-/// whole 8-level chunks, so widths up to 8 take their own bodies.
+/// `S`: the segment length when known at compile time (0: `gs / 2`); `L`: the segments are
+/// lane-pair blocks (FORMAT.md layout 2), else LSB-first streams; `chunked`: segments are whole
+/// 8-level chunks, so widths up to 8 take their own bodies.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn row_pair_sum_i8<const S: usize>(
+fn row_pair_sum_i8<const S: usize, const L: bool>(
     init: i64,
     gs: usize,
     chunked: bool,
@@ -215,6 +247,7 @@ fn row_pair_sum_i8<const S: usize>(
     if seg == 0 {
         return Err(Error::KernelShape);
     }
+    let chunked = chunked && (L || pair_bodies_built(false)); // (a constant: no copy without them)
     let mut acc = (init, init);
     for tap in taps {
         let Some(x) = tap else {
@@ -234,7 +267,7 @@ fn row_pair_sum_i8<const S: usize>(
                 ($b:literal) => {{
                     let (g, rest) = data.split_at_checked(group_bytes(2 * seg, $b)).ok_or(Error::KernelShape)?;
                     *data = rest;
-                    let (sa, sb) = dot_pair_i8::<$b, S>(xs, g);
+                    let (sa, sb) = if L { dot_lanes_i8::<$b>(xs, g) } else { dot_pair_i8::<$b, S>(xs, g) };
                     (sa, sb, m.get($b).copied().unwrap_or(0))
                 }};
             }
@@ -255,7 +288,7 @@ fn row_pair_sum_i8<const S: usize>(
                 7 if chunked => pair!(7),
                 #[cfg(feature = "width-8")]
                 8 if chunked => pair!(8),
-                _ => pair_group_any_i8(xs, data, b, m).ok_or(Error::KernelShape)?,
+                _ => pair_group_any_i8(xs, data, b, m, L).ok_or(Error::KernelShape)?,
             };
             let mb = i64::from(mb);
             acc = (
@@ -271,10 +304,16 @@ fn row_pair_sum_i8<const S: usize>(
 /// are not whole 8-level chunks): `(sa, sb, m(b))`, the bytes after it left in `data`. Out of
 /// line, so that the group loop's registers serve the unrolled bodies.
 #[inline(never)]
-fn pair_group_any_i8(xs: &[i8], data: &mut &[u8], b: u8, m: &Mults) -> Option<(i32, i32, i32)> {
+fn pair_group_any_i8(xs: &[i8], data: &mut &[u8], b: u8, m: &Mults, lanes: bool) -> Option<(i32, i32, i32)> {
     let (g, rest) = split_group(data, 2 * xs.len(), b)?;
     *data = rest;
-    let (sa, sb) = dot_pair_any_i8(xs, g, b);
+    // (The caller checked that a group's sums fit i32.)
+    let (sa, sb) = if lanes {
+        let (a, c) = dot_lanes_any_i8(xs, g, b);
+        (a as i32, c as i32)
+    } else {
+        dot_pair_any_i8(xs, g, b)
+    };
     Some((sa, sb, m.get(usize::from(b)).copied().unwrap_or(0)))
 }
 
@@ -290,6 +329,7 @@ fn rows_var_wide_i8(
 ) -> Result<(), Error> {
     let gs = usize::from(p.group_size);
     let paired_rows = if matches!(p.layout, Layout::RowPairs { .. }) { out.len() / 2 * 2 } else { 0 };
+    let lanes = matches!(p.layout, Layout::RowPairs { lanes: true, .. });
     let (mut bits, mut data) = (p.bits_iter(), p.data);
     let mut n = 0;
     while n < out.len() {
@@ -302,7 +342,12 @@ fn rows_var_wide_i8(
                 let half = group_bytes(seg, b).max(1);
                 let (bytes, rest) = data.split_at_checked(rows * half).ok_or(Error::KernelShape)?;
                 data = rest;
-                if let Some(xg) = tap.and_then(|x| x.get(k * seg..(k + 1) * seg)) {
+                if let (Some(xg), true, 2) = (tap.and_then(|x| x.get(k * seg..(k + 1) * seg)), lanes, rows) {
+                    let (da, db) = dot_lanes_any_i8(xg, bytes, b);
+                    for (a, dot) in acc.iter_mut().zip([da, db]) {
+                        *a = a.wrapping_add(params.m(b).wrapping_mul(dot));
+                    }
+                } else if let Some(xg) = tap.and_then(|x| x.get(k * seg..(k + 1) * seg)) {
                     for (a, pr) in acc.iter_mut().zip(bytes.chunks_exact(half)) {
                         let dot = dot_group_any_wide_i8(xg, pr, b);
                         *a = a.wrapping_add(params.m(b).wrapping_mul(dot));

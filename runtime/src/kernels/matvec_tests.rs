@@ -3,8 +3,9 @@
 //! fully unrolled) give what the any-width bodies give (i8: the same sums; f32: the same bits, as the
 //! terms are added in the same order) and what FORMAT.md's formula gives (i8: exactly, in i64;
 //! f32: within rounding of an f64 reference), for every width 1..=8 and group sizes 8 to 64 and 96, in
-//! rows and row pairs (group sizes of a multiple of 16, inputs of a multiple of half of it; odd
-//! row counts: a lone last row), linear and conv (3 taps, the first before the stream start).
+//! rows, row pairs (group sizes of a multiple of 16, inputs of a multiple of half of it; odd
+//! row counts: a lone last row) and lane pairs (groups of a multiple of 64), linear and conv (3
+//! taps, the first before the stream start).
 
 extern crate std;
 use std::format;
@@ -17,7 +18,7 @@ use super::shape::{FAST_GROUP_SIZE, LONG_GROUP_SIZE, SHORT_GROUP_SIZE};
 use super::test_util::{random_taps_f32, OwnedPacked, OwnedParams, Rng};
 use crate::quant::scale_for_bits;
 
-const GROUP_SIZES: [usize; 8] = [8, 16, 24, 32, 40, 48, 64, 96];
+const GROUP_SIZES: [usize; 9] = [8, 16, 24, 32, 40, 48, 64, 96, 128];
 /// The group sizes with unrolled bodies.
 const UNROLLED: [usize; 3] = [FAST_GROUP_SIZE, SHORT_GROUP_SIZE, LONG_GROUP_SIZE];
 
@@ -37,9 +38,10 @@ fn layers(rng: &mut Rng) -> Vec<Layer> {
     for gs in GROUP_SIZES {
         for b in 1..=8u8 {
             // Row pairs need segments of whole chunks (FORMAT.md: groups of a multiple of 16).
-            for (k, pairs) in
-                [(1, false), (1, true), (3, false), (3, true)].into_iter().filter(|p| !p.1 || gs % 16 == 0)
-            {
+            // Layouts: 0 rows, 1 row pairs, 2 lane pairs (groups of a multiple of 64).
+            let modes = [(1, 0), (1, 1), (1, 2), (3, 0), (3, 1), (3, 2)];
+            for (k, mode) in modes.into_iter().filter(|&(_, m)| m == 0 || gs % [8, 16, 64][m] == 0) {
+                let pairs = mode > 0;
                 // A row-pair group covers half its size of each row's inputs; a lone last row
                 // (odd row counts) is whole groups only where the group divides a row.
                 let unit = if pairs { gs / 2 } else { gs };
@@ -47,8 +49,12 @@ fn layers(rng: &mut Rng) -> Vec<Layer> {
                 let out = if (k * in_len) % gs == 0 { 1 + rng.below(7) } else { 2 * (1 + rng.below(3)) };
                 let widths = [b, b, b % 8 + 1, 1 + rng.below(8) as u8];
                 let t = OwnedPacked::random(rng, out * k * in_len, gs, &widths, -0.7, 0.9);
-                let t = if pairs { t.paired(k * in_len) } else { t };
-                let what = format!("group {gs}, width {b}, {k} taps, in {in_len}, out {out}, pairs {pairs}");
+                let t = match mode {
+                    1 => t.paired(k * in_len),
+                    2 => t.lane_paired(k * in_len),
+                    _ => t,
+                };
+                let what = format!("group {gs}, width {b}, {k} taps, in {in_len}, out {out}, layout {mode}");
                 all.push(Layer { t, k, in_len, out, what });
             }
         }

@@ -7,7 +7,8 @@
 //!
 //! Modules, each using only those before it: `bits` (unpacking, word loads), `dispatch` (a
 //! run-time width as a const generic, for the widths a build has) → `dot_f32` / `dot_i8` (one
-//! group's dot product, any-width and two-row variants) → `matvec_f32` / `matvec_fixed_i8`
+//! group's dot product, any-width and two-row variants; `lanes_i8` / `lanes_f32` the same for
+//! lane-pair groups, FORMAT.md layout 2, dual MACs through `diffq_simd32`) → `matvec_f32` / `matvec_fixed_i8`
 //! (tensors of one width) → `matvec_i8` (a layer frame, the integer ones finished by
 //! `finish_i8`: bias, rounding, shift, clamp) → `conv` (whole sequences); `shape` (shape checks,
 //! the fast group sizes) and `act` (element-wise ops) stand alone.
@@ -68,6 +69,8 @@ mod grouped;
 mod gru_f32;
 mod gru_i8;
 mod gru_tables;
+mod lanes_f32;
+mod lanes_i8;
 mod matvec_f32;
 mod matvec_fixed_i8;
 mod matvec_i8;

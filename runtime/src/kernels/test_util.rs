@@ -6,7 +6,8 @@ extern crate std;
 use std::vec;
 use std::vec::Vec;
 
-use crate::format::{bits_table_len, bits_width_for, BiasQ, IntParams, Layout, Packed};
+use crate::format::{bits_table_len, bits_width_for, BiasQ, IntParams, Layout, Packed, LANE_BLOCK};
+use crate::layout::put_lane_level;
 use crate::quant::{group_bytes, pack_levels, scale_for_bits, MAX_BITS};
 
 /// xorshift64*: deterministic and dependency-free.
@@ -98,7 +99,31 @@ impl OwnedPacked {
 
     /// The same stored levels read as row pairs of `row_len` values (storage order unchanged).
     pub(crate) fn paired(mut self, row_len: usize) -> Self {
-        self.layout = Layout::RowPairs { row_len: row_len as u16 };
+        self.layout = Layout::RowPairs { row_len: row_len as u16, lanes: false };
+        self
+    }
+
+    /// The same levels as lane pairs of `row_len` values (FORMAT.md layout 2): each pair group
+    /// rewritten as lane-pair blocks, a lone last row left as it is.
+    pub(crate) fn lane_paired(mut self, row_len: usize) -> Self {
+        self.layout = Layout::RowPairs { row_len: row_len as u16, lanes: true };
+        let pair_groups = self.count / row_len / 2 * 2 * row_len / self.group_size;
+        let mut at = 0;
+        for (g, &b) in self.widths.iter().enumerate() {
+            let n = group_bytes(self.group_size, b);
+            if g < pair_groups {
+                let bytes = &mut self.data[at..at + n];
+                bytes.fill(0);
+                let levels = &self.levels[g * self.group_size..(g + 1) * self.group_size];
+                for (blk, ls) in levels.chunks(LANE_BLOCK).enumerate() {
+                    let block = &mut bytes[blk * 4 * usize::from(b)..(blk + 1) * 4 * usize::from(b)];
+                    for (c, &l) in ls.iter().enumerate() {
+                        put_lane_level(block, b, c, l);
+                    }
+                }
+            }
+            at += n;
+        }
         self
     }
 

@@ -60,7 +60,7 @@ impl<'a> Model<'a> {
             let row = u32::from(l.kernel) * u32::from(l.in_len);
             let pairs_ok = match pk.layout {
                 Layout::Rows => true,
-                Layout::RowPairs { row_len } => u32::from(row_len) == row,
+                Layout::RowPairs { row_len, .. } => u32::from(row_len) == row,
             };
             if l.in_len.checked_rem(pk.group_size) != Some(0) || !pairs_ok {
                 return Err(Error::ShapeMismatch(p));

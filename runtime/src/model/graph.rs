@@ -103,7 +103,7 @@ impl Model<'_> {
             (Some(tap), l) => {
                 let rows_ok = match l {
                     Layout::Rows => true,
-                    Layout::RowPairs { row_len } => usize::from(row_len) == row,
+                    Layout::RowPairs { row_len, .. } => usize::from(row_len) == row,
                 };
                 tap.checked_rem(l.group_inputs(gs)) == Some(0) && rows_ok
             }

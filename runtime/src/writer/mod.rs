@@ -12,11 +12,13 @@ mod convert;
 mod graph;
 mod int;
 mod plan;
+mod relayout;
 mod tensor;
 
 pub use assemble::{assemble, assemble_graph, LayerPart, NodePart, TensorPart};
 pub use convert::chain_to_graph;
 pub use graph::{ConvSpec, GraphCalibration, GraphWriter, ValueId};
+pub use relayout::{lanes_for_target, relayout};
 
 use crate::format::{
     BufferSizes, Header, Kind, Layer, Layout, Op, FLAG_HAS_INT, INT_BIAS_VERSION, MAX_DILATION, MAX_KERNEL, MAX_LAYERS,
@@ -137,7 +139,7 @@ impl BlobWriter {
                 t.group_size
             )));
         }
-        if let Layout::RowPairs { row_len } = t.layout {
+        if let Layout::RowPairs { row_len, .. } = t.layout {
             if usize::from(row_len) * out != count {
                 return Err(WriteError::Shape(format!(
                     "row-pair tensor has rows of {row_len}, layer rows are {}",

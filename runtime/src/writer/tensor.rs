@@ -3,7 +3,10 @@
 //! will read them (the integer path's bias constants are computed from those).
 
 use super::{TensorId, WriteError};
-use crate::format::{bits_table_len, bits_width_for, Kind, Layout, TensorEntry, Weights, MAX_GROUP, MAX_TENSORS};
+use crate::format::{
+    bits_table_len, bits_width_for, Kind, Layout, TensorEntry, Weights, LANE_BLOCK, MAX_GROUP, MAX_TENSORS,
+};
+use crate::layout::put_lane_level;
 use crate::quant::{group_bytes, pack_levels, MAX_BITS};
 use crate::Model;
 use alloc::vec::Vec;
@@ -52,12 +55,16 @@ impl Store {
         group_size: usize,
         (min, max): (f32, f32),
     ) -> Result<TensorId, WriteError> {
-        if let Layout::RowPairs { row_len } = layout {
-            let len = usize::from(row_len);
-            if group_size % 16 != 0 || len == 0 || len % layout.group_inputs(group_size) != 0 || levels.len() % len != 0
+        if let Layout::RowPairs { row_len, lanes } = layout {
+            let (len, unit) = (usize::from(row_len), if lanes { 2 * LANE_BLOCK } else { 16 });
+            if group_size % unit != 0
+                || len == 0
+                || len % layout.group_inputs(group_size) != 0
+                || levels.len() % len != 0
             {
                 return Err(WriteError::Shape(format!(
-                    "row-pair layout needs group_size a multiple of 16 whose half divides the row length {len}, and whole rows"
+                    "{} layout needs group_size a multiple of {unit} whose half divides the row length {len}, and whole rows",
+                    if lanes { "lane-pair" } else { "row-pair" }
                 )));
             }
             // Row-major groups must not straddle rows: groups that are a whole row of each of
@@ -157,10 +164,11 @@ fn packed(
         pack_levels(&entries, width, &mut table).ok_or_else(|| WriteError::Value("bit-width table".into()))?;
     }
     let mut data = Vec::new();
+    let lane_groups = lane_pair_groups(layout, levels.len(), group_size);
     for (g, (chunk, &b)) in levels.chunks_exact(group_size).zip(group_bits).enumerate() {
         let mut buf = alloc::vec![0u8; group_bytes(group_size, b)];
-        pack_levels(chunk, b, &mut buf)
-            .ok_or_else(|| WriteError::Value(format!("a level of group {g} does not fit in {b} bits")))?;
+        let fits = if g < lane_groups { pack_lanes(chunk, b, &mut buf) } else { pack_levels(chunk, b, &mut buf) };
+        fits.ok_or_else(|| WriteError::Value(format!("a level of group {g} does not fit in {b} bits")))?;
         data.extend_from_slice(&buf);
     }
     let entry = TensorEntry {
@@ -174,4 +182,32 @@ fn packed(
         ..TensorEntry::plain(Kind::Packed, count32(levels.len())?)
     };
     Ok(Pending { entry, table, data, values: Vec::new() })
+}
+
+/// How many leading groups of a tensor are stored as lane-pair blocks: every pair group of a
+/// lane-pair tensor (a lone last row keeps the LSB-first stream); 0 in the other layouts.
+pub(super) fn lane_pair_groups(layout: Layout, count: usize, group_size: usize) -> usize {
+    match layout {
+        Layout::RowPairs { row_len, lanes: true } => {
+            let len = usize::from(row_len).max(1);
+            (count / len / 2) * 2 * len / group_size.max(1)
+        }
+        _ => 0,
+    }
+}
+
+/// One pair group (row `a`'s segment of levels, then row `b`'s) as lane-pair blocks of `b` bits
+/// (`None` when a level does not fit; `out`: the group's bytes).
+pub(super) fn pack_lanes(levels: &[u16], b: u8, out: &mut [u8]) -> Option<usize> {
+    out.fill(0);
+    let block = 4 * usize::from(b);
+    for (ls, bytes) in levels.chunks(LANE_BLOCK).zip(out.chunks_mut(block)) {
+        if ls.len() != LANE_BLOCK || bytes.len() != block || ls.iter().any(|&l| u32::from(l) >> b != 0) {
+            return None;
+        }
+        for (c, &l) in ls.iter().enumerate() {
+            put_lane_level(bytes, b, c, l);
+        }
+    }
+    Some(out.len())
 }

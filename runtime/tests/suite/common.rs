@@ -53,7 +53,7 @@ impl Q {
 
     /// The same storage-order levels and group widths, read as a row-pair tensor of `row_len`.
     pub fn paired(mut self, row_len: usize) -> Q {
-        self.layout = Layout::RowPairs { row_len: row_len as u16 };
+        self.layout = Layout::RowPairs { row_len: row_len as u16, lanes: false };
         self
     }
 

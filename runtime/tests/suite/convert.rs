@@ -91,7 +91,7 @@ fn the_default_as_a_graph_computes_the_same_frames_on_both_paths() {
 
 /// Runs `frames` random frames through both blobs on the f32 path and, if they have one, the
 /// integer path, and checks every output bit for bit.
-fn assert_same_frames(chain: &[u8], graph: &[u8], frames: usize) {
+pub(crate) fn assert_same_frames(chain: &[u8], graph: &[u8], frames: usize) {
     let (a, b) = (Model::parse(chain).unwrap(), Model::parse(graph).unwrap());
     assert_eq!(a.has_int(), b.has_int());
     let mut r = common_rng();

@@ -13,6 +13,7 @@ mod graph;
 mod graphs;
 mod intpath;
 mod kernels;
+mod lanes;
 mod malformed;
 mod malformed_v5;
 mod reencode;

@@ -55,7 +55,8 @@ fn each_v5_edit_is_rejected_with_what_and_where() {
         ("add m_a 2^22", Box::new(move |b| set32(b, add_block + 4, 1 << 22)), Error::InvalidField(Part::Node(2))),
         // The fused sigmoid dropped: its block is 260 bytes shorter than the data holds.
         ("int block length", Box::new(|b| b[node(4) + 1] = 0), Error::RegionsMismatch { regions: area - 260, area }),
-        ("layout 2", Box::new(|b| b[80 + 3] = 2), Error::Unsupported(Part::Tensor(0))),
+        // Lane pairs of a row-major tensor (no row length, groups not of a multiple of 64).
+        ("layout 2", Box::new(|b| b[80 + 3] = 2), Error::InvalidField(Part::Tensor(0))),
         ("input height 2", Box::new(|b| set16(b, 54, 2)), Error::InvalidField(Part::Header)),
         ("reserved header byte", Box::new(|b| b[60] = 1), Error::Reserved(Part::Header)),
         ("arena length", Box::new(|b| set32(b, 32, 137)), Error::SizeMismatch),
