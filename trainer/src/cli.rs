@@ -78,6 +78,10 @@ pub enum Cmd {
     /// Rewrite a chain blob (format v1–v4) as the format v5 graph that computes the same
     /// outputs: same tensors and integer constants, activations fused into the layer before.
     Convert(ConvertArgs),
+    /// Store a blob's row-pair tensors in the other pair layout (FORMAT.md: lane pairs for the
+    /// Cortex-M4/M7's dual multiply-accumulates, row pairs for other cores): same size, same
+    /// outputs bit for bit.
+    Relayout(RelayoutArgs),
     /// Denoise a WAV file (any rate and channel count, converted to 8 kHz mono) with a blob.
     Denoise(DenoiseArgs),
     /// Pictures (PNG and SVG): training curves, bit widths, size against quality, spectrograms.
@@ -321,6 +325,27 @@ pub struct InspectArgs {
 pub struct CheckModelArgs {
     /// The description (`*.model.toml`, docs/model-description.md).
     pub model: PathBuf,
+}
+
+/// The storage order `relayout` writes.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PairLayout {
+    /// Lane pairs (format layout 2; groups of a multiple of 64 only, the others stay row pairs).
+    Lanes,
+    /// Row pairs (format layout 1).
+    Rows,
+}
+
+#[derive(Args, Debug)]
+pub struct RelayoutArgs {
+    /// Blob to rewrite (any version).
+    pub blob: PathBuf,
+    /// Where the rewritten blob goes (never over the input).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The pair layout to store.
+    #[arg(long, value_enum, default_value = "lanes")]
+    pub to: PairLayout,
 }
 
 #[derive(Args, Debug)]

@@ -2,7 +2,9 @@
 
 use crate::audio;
 use crate::checkpoint;
-use crate::cli::{BenchStepArgs, ConvertArgs, DenoiseArgs, EvalArgs, ExportArgs, ManifestArgs, TrainArgs};
+use crate::cli::{
+    BenchStepArgs, ConvertArgs, DenoiseArgs, EvalArgs, ExportArgs, ManifestArgs, PairLayout, RelayoutArgs, TrainArgs,
+};
 use crate::data;
 use crate::eval::{self, RunPath};
 use crate::export::{self, ExportOptions};
@@ -134,6 +136,17 @@ pub fn refuse_overwrite(output: &Path, inputs: &[&Path]) -> Result<()> {
         }
         None => Ok(()),
     }
+}
+
+/// `relayout`: a blob with its pair tensors in the other pair layout
+/// (`runtime::writer::relayout`). Returns how many tensors changed and the size.
+pub fn relayout(a: &RelayoutArgs) -> Result<(usize, usize)> {
+    refuse_overwrite(&a.out, &[&a.blob])?;
+    let blob = eval::read_blob(&a.blob)?;
+    let lanes = a.to == PairLayout::Lanes;
+    let (out, n) = runtime::writer::relayout(&blob, lanes).with_context(|| a.blob.display().to_string())?;
+    audio_tools::file::write_atomic(&a.out, &out)?;
+    Ok((n, out.len()))
 }
 
 /// `convert`: a chain blob → the version 5 graph blob of the same model

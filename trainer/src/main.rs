@@ -74,6 +74,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let (from, to) = commands::convert(&a)?;
             eprintln!("wrote {} (format v5, {to} bytes; {} was {from} bytes)", a.out.display(), a.blob.display());
         }
+        Cmd::Relayout(a) => {
+            let (n, len) = commands::relayout(&a)?;
+            eprintln!("wrote {} ({n} tensors rewritten, {len} bytes)", a.out.display());
+        }
         Cmd::Mixtures(a) => {
             let rows = trainer::mixtures::write(&a)?;
             eprintln!("wrote {} mixtures at {} Hz to {}", rows.len(), a.rate, a.out.display());

@@ -179,7 +179,7 @@ impl QuantLayout {
     /// The blob layout these groups follow.
     pub fn blob_layout(&self) -> runtime::format::Layout {
         match self.row_pairs {
-            Some(len) => runtime::format::Layout::RowPairs { row_len: len as u16 },
+            Some(len) => runtime::format::Layout::RowPairs { row_len: len as u16, lanes: false },
             None => runtime::format::Layout::Rows,
         }
     }
