@@ -23,11 +23,13 @@ impl Lcg {
     }
 }
 
-/// How the benchmarked mixed layer is grouped: its per-group widths, group size, row pairs.
+/// How the benchmarked mixed layer is grouped: its per-group widths, group size, row pairs
+/// (stored as lane pairs with `lanes`).
 struct Mix {
     bits: Vec<u8>,
     group: usize,
     pairs: bool,
+    lanes: bool,
 }
 
 /// Per-group bit widths of the largest variable-bit tensor of a trained model.
@@ -45,6 +47,7 @@ fn trained_bits(root: &Path) -> Option<(Mix, String)> {
                     bits: (0..p.n_groups()).map(|g| p.group_bits(g)).collect(),
                     group: usize::from(p.group_size),
                     pairs: p.layout != Layout::Rows,
+                    lanes: false,
                 });
             }
         }
@@ -64,7 +67,8 @@ fn layer_blob(conv: bool, n_in: usize, n_out: usize, mix: &Mix, rng: &mut Lcg) -
     let e = |e: runtime::writer::WriteError| e.to_string();
     let mut w = BlobWriter::new(n_in);
     let bound = (3.0 / (n_in * k) as f32).sqrt();
-    let layout = if mix.pairs { Layout::RowPairs { row_len: (n_in * k) as u16 } } else { Layout::Rows };
+    let layout =
+        if mix.pairs { Layout::RowPairs { row_len: (n_in * k) as u16, lanes: mix.lanes } } else { Layout::Rows };
     let t = w.packed_tensor_in(layout, &levels, &group_bits, group, -bound, bound).map_err(e)?;
     let bias = w.f32_tensor(&vec![0.01; n_out]).map_err(e)?;
     if conv { w.conv1d(t, Some(bias), n_in, n_out, 3, 1) } else { w.linear(t, Some(bias), n_in, n_out) }.map_err(e)?;
@@ -119,7 +123,7 @@ fn graph_blobs(mix: &Mix, rng: &mut Lcg) -> Result<Vec<GraphBench>, String> {
     // GRU, 48 inputs, 48 units, in row-pair groups of 96 (one whole row of each pair), the shape
     // and grouping of the 16 kHz model's GRUs.
     let mut g = graph_writer(48, false)?;
-    let pairs = Layout::RowPairs { row_len: 48 };
+    let pairs = Layout::RowPairs { row_len: 48, lanes: false };
     let wx = packed_in(&mut g, pairs, (144 * 48, 96), 48, mix, rng)?;
     let wh = packed_in(&mut g, pairs, (144 * 48, 96), 48, mix, rng)?;
     g.gru(g.input(), (wx, wh), (None, None), 48).map_err(e)?;
@@ -173,7 +177,7 @@ fn main() -> Result<(), String> {
                 _ => 5,
             })
             .collect();
-        let mix = Mix { bits: mix, group: 64, pairs: true };
+        let mix = Mix { bits: mix, group: 64, pairs: true, lanes: false };
         (mix, "synthetic".to_string())
     });
     // DQ_KBENCH_GROUP=N: benchmark the mixed layer with N-value groups (same widths, tiled).
@@ -191,13 +195,18 @@ fn main() -> Result<(), String> {
         let mut widths: Vec<(String, Mix)> = [2u8, 3, 4, 6, 8]
             .iter()
             .map(|b| {
-                let fixed = Mix { bits: vec![*b], group: GROUP, pairs: false };
+                let fixed = Mix { bits: vec![*b], group: GROUP, pairs: false, lanes: false };
                 (format!("{b}"), fixed)
             })
             .collect();
         let pairs = if mixed.pairs { "pairs" } else { "rows" };
         let label = format!("mixed-{origin}-{mean:.2}-g{}-{pairs}", mixed.group);
         widths.push((label, Mix { bits: mixed.bits.clone(), ..mixed }));
+        if mixed.pairs && mixed.group % 64 == 0 {
+            // The same groups stored as lane pairs (FORMAT.md layout 2).
+            let label = format!("mixed-{origin}-{mean:.2}-g{}-lanes", mixed.group);
+            widths.push((label, Mix { bits: mixed.bits.clone(), lanes: true, ..mixed }));
+        }
         for (bi, (label, mix)) in widths.iter().enumerate() {
             let blob = layer_blob(*conv, *n_in, *n_out, mix, &mut rng)?;
             let file = out.join(format!("bench_{si}_{bi}.dqem"));
@@ -215,7 +224,7 @@ fn main() -> Result<(), String> {
     for (ei, (shape, n_in, n_out, group)) in
         [("linear 48x144", 48, 144, 48), ("linear 256x256", 256, 256, 16)].iter().enumerate()
     {
-        let mix = Mix { bits: mixed.bits.clone(), group: *group, pairs: mixed.pairs };
+        let mix = Mix { bits: mixed.bits.clone(), group: *group, pairs: mixed.pairs, lanes: false };
         let blob = layer_blob(false, *n_in, *n_out, &mix, &mut group_rng)?;
         let file = out.join(format!("bench_group_{ei}.dqem"));
         std::fs::write(&file, blob).map_err(|e| e.to_string())?;
@@ -224,7 +233,9 @@ fn main() -> Result<(), String> {
     }
     let label = format!("mixed-{origin}-{mean:.2}");
     for (bi, (label, mix)) in
-        [("3".to_string(), Mix { bits: vec![3], group: 64, pairs: false }), (label, mixed)].iter().enumerate()
+        [("3".to_string(), Mix { bits: vec![3], group: 64, pairs: false, lanes: false }), (label, mixed)]
+            .iter()
+            .enumerate()
     {
         for (gi, (shape, steps, blob)) in graph_blobs(mix, &mut rng)?.into_iter().enumerate() {
             let file = out.join(format!("graph_{gi}_{bi}.dqem"));

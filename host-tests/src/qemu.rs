@@ -212,11 +212,15 @@ fn blob_is_wideband(model: &Path) -> bool {
 /// qemu-demo's features for `t` and the blob at `model`: the target's, the runtime parts the blob
 /// runs fastest with on `t`'s path (`runtime::Model::runs_fastest_with`: `wideband` for a 16 kHz
 /// front end, its ops', the fixed-width kernels for its tensors of one width, the unrolled bodies
-/// of its groups' widths),
+/// of its groups' widths and of its pair layout as the build stores it for the target),
 /// `classify` for a blob whose output is class scores (a blob that does not parse is left to the
 /// firmware build to report).
 fn demo_features(t: &Target, model: &Path) -> Result<String> {
     let blob = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+    // The blob as demo-core's build stores it for this target (qemu-demo has both pair layouts'
+    // bodies, so its pair layout is the target's).
+    let lanes = runtime::writer::lanes_for_target(t.triple);
+    let Ok((blob, _)) = runtime::writer::relayout(&blob, lanes) else { return Ok(t.features.to_string()) };
     let Ok(m) = runtime::Model::parse(&blob) else { return Ok(t.features.to_string()) };
     let precision = match t.path {
         NumPath::F32 => runtime::Precision::F32,
