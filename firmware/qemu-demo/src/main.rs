@@ -10,6 +10,7 @@
 mod classify;
 #[cfg(not(feature = "classify"))]
 mod denoise;
+mod simd_test;
 
 use qemu_support::platform;
 use qemu_support::profile::mark;
@@ -108,6 +109,17 @@ fn demo() -> Result<(), DemoError> {
         #[allow(unsafe_code)]
         let v = unsafe { core::ptr::read_volatile(0xFFFF_FFF0usize as *const u32) };
         defmt::error!("fault-test: the read at 0xfffffff0 returned {=u32} instead of faulting", v);
+    }
+    if cfg!(feature = "simd-test") {
+        match simd_test::run() {
+            Ok(n) => defmt::info!("simd32 self-test: {=u32} inputs, assembly and portable code equal", n),
+            Err((a, b, acc)) => {
+                defmt::error!("simd32 self-test: differs at a={=u32:#x} b={=u32:#x} acc={=i32}", a, b, acc);
+                semihosting::eprintln!("qemu-demo: simd32 self-test failed at a={a:#x} b={b:#x} acc={acc}");
+                semihosting::process::exit(1);
+            }
+        }
+        semihosting::process::exit(0);
     }
     let mut counter = platform::Counter::start();
     let (instr, units) = platform::calibrate(&mut counter, 100_000);

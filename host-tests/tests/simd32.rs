@@ -1,0 +1,19 @@
+//! `diffq-simd32` on the targets: the qemu-demo `simd-test` build checks the crate's functions
+//! (SMLAD, SXTB16 and SXTB16 ROR #8 as inline assembly on the Cortex-M4; portable Rust on RV32)
+//! against its portable code on edge cases and 100,000 random inputs, under QEMU.
+
+use host_tests::{qemu, repo_root};
+
+#[test]
+fn the_dual_mac_assembly_equals_the_portable_code_under_qemu() {
+    let root = repo_root();
+    for (name, native) in [("m4", true), ("rv32", false)] {
+        let t = qemu::Target { features: "simd-test", ..qemu::target(name).unwrap() };
+        let elf = qemu::build(&t, &root.join("models/conv8k.dqem"), &root.join("data/clip/noisy.wav")).unwrap();
+        let dir = root.join(format!("target/simd32-{name}"));
+        let (log, console, _) = qemu::run_raw(&t, &elf, &dir, std::time::Duration::from_secs(120)).unwrap();
+        let said = |s: &str| log.iter().any(|l| l.contains(s));
+        assert!(said(&format!("native assembly {native}")), "{name}: {log:?}\n{console}");
+        assert!(said("100256 inputs, assembly and portable code equal"), "{name}: {log:?}\n{console}");
+    }
+}
