@@ -329,7 +329,8 @@ fn rows_var_wide_i8(
 ) -> Result<(), Error> {
     let gs = usize::from(p.group_size);
     let paired_rows = if matches!(p.layout, Layout::RowPairs { .. }) { out.len() / 2 * 2 } else { 0 };
-    let lanes = matches!(p.layout, Layout::RowPairs { lanes: true, .. });
+    // (Lane pairs reach here only in a build with their kernels: no copy of this branch without.)
+    let lanes = matches!(p.layout, Layout::RowPairs { lanes: true, .. }) && pair_bodies_built(true);
     let (mut bits, mut data) = (p.bits_iter(), p.data);
     let mut n = 0;
     while n < out.len() {
