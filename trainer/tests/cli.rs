@@ -185,6 +185,32 @@ fn convert_rewrites_the_default_as_a_graph() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("refusing"), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
+/// `relayout`: the shipped blob as lane pairs (same size, other bytes) and back (the same bytes);
+/// a file that is not a blob is refused with its name, and so is writing over the input.
+#[test]
+fn relayout_stores_lane_pairs_and_back() {
+    let c = common::make("relayout");
+    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/conv8k.dqem");
+    let (lanes, back) = (common::s(&c.root.join("lanes.dqem")), common::s(&c.root.join("back.dqem")));
+    let o = bin().args(["relayout", default, "--out", &lanes]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("4 tensors"), "{}", String::from_utf8_lossy(&o.stderr));
+    let (orig, relaid) = (std::fs::read(default).unwrap(), std::fs::read(&lanes).unwrap());
+    assert_eq!(relaid.len(), orig.len());
+    assert_ne!(relaid, orig);
+    let o = bin().args(["relayout", &lanes, "--to", "rows", "--out", &back]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read(&back).unwrap() == orig, "relaid back: other bytes");
+    let o = bin().args(["relayout", &lanes, "--out", &lanes]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("refusing"), "{}", String::from_utf8_lossy(&o.stderr));
+    let junk = c.root.join("junk.dqem");
+    std::fs::write(&junk, b"not a blob").unwrap();
+    let o = bin().args(["relayout", &common::s(&junk), "--out", &back]).output().unwrap();
+    assert_ne!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("junk.dqem"), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 /// `check-model`: a reference description's table and footprint, whose flash figure is the
 /// budget check's; a bad description exits 2 with its error at file:line:col.
 #[test]
