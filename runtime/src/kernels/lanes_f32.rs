@@ -74,28 +74,19 @@ pub(crate) fn dot_lanes_any_f32(xs: &[f32], bytes: &[u8], b: u8) -> (f32, f32) {
 mod tests {
     #![allow(clippy::indexing_slicing)]
     use super::*;
-    use crate::kernels::bits::LevelReader;
-    use crate::layout::put_lane_level;
+    use crate::kernels::test_util::{lane_pair_group, Rng};
     use crate::quant::group_bytes;
 
     /// The lane-pair sums equal the row-pair stream's (the same levels stored LSB-first) bit for
     /// bit, at every width up to 8 and through the any-width reader.
     fn check<const B: usize>(x: &[f32], levels: &[[u16; 64]; 2]) {
         let n = x.len();
-        let mut bytes = [0u8; 2 * 2 * 4 * 8];
-        let half = group_bytes(n, B as u8);
-        for (r, row) in levels.iter().enumerate() {
-            for (c, &l) in row.iter().take(n).enumerate() {
-                let at = r * half + c / LANE_BLOCK * 4 * B;
-                put_lane_level(&mut bytes[at..at + 4 * B], B as u8, c % LANE_BLOCK, l);
-            }
-        }
+        let bytes = lane_pair_group(levels, n, B as u8);
         let want = [0, 1].map(|r| x.iter().zip(levels[r]).fold(0.0f32, |s, (&v, l)| s + v * f32::from(l)));
         let (a, b) = dot_lanes_f32::<B>(x, &bytes);
         assert_eq!((a.to_bits(), b.to_bits()), (want[0].to_bits(), want[1].to_bits()), "B={B} n={n}");
         let (a, b) = dot_lanes_any_f32(x, &bytes, B as u8);
         assert_eq!((a.to_bits(), b.to_bits()), (want[0].to_bits(), want[1].to_bits()), "any B={B} n={n}");
-        let _ = LevelReader::new(&bytes, B as u8);
     }
 
     /// Widths 9..=15 (any-width bodies only): the lane-pair sums equal `dot_pair_any_f32`'s on
@@ -108,13 +99,9 @@ mod tests {
         for b in 9..=15u8 {
             let levels: [[u16; 64]; 2] =
                 core::array::from_fn(|r| core::array::from_fn(|c| ((c * 977 + r * 31 + 5) % (1 << b)) as u16));
-            let half = group_bytes(64, b);
-            let (mut lanes, mut stream) = ([0u8; 2 * 120], [0u8; 2 * 120]);
+            let (half, lanes) = (group_bytes(64, b), lane_pair_group(&levels, 64, b));
+            let mut stream = [0u8; 2 * 120];
             for (r, row) in levels.iter().enumerate() {
-                for (c, &l) in row.iter().enumerate() {
-                    let at = r * half + c / LANE_BLOCK * 4 * usize::from(b);
-                    put_lane_level(&mut lanes[at..at + 4 * usize::from(b)], b, c % LANE_BLOCK, l);
-                }
                 pack_levels(row, b, &mut stream[r * half..(r + 1) * half]).unwrap();
             }
             let (a, c) = dot_lanes_any_f32(&x, &lanes[..2 * half], b);
@@ -125,13 +112,8 @@ mod tests {
 
     #[test]
     fn lane_sums_equal_the_row_pair_order_bit_for_bit() {
-        let mut seed = 0x1234_5678u32;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            seed
-        };
+        let mut rng = Rng::new(0x1A9E);
+        let mut next = move || rng.next_u32();
         for _ in 0..100 {
             let x: [f32; 64] = core::array::from_fn(|_| (next() as i32 as f32) * 1e-9);
             let levels: [[u16; 64]; 2] = core::array::from_fn(|_| core::array::from_fn(|_| next() as u16));

@@ -200,18 +200,11 @@ pub(crate) fn dot_lanes_any_i8(xs: &[i8], bytes: &[u8], b: u8) -> (i64, i64) {
 mod tests {
     #![allow(clippy::indexing_slicing)]
     use super::*;
-    use crate::layout::put_lane_level;
+    use crate::kernels::test_util::{lane_pair_group, Rng};
 
     fn check<const B: usize>(x: &[i8], levels: &[[u16; 64]; 2]) {
         let n = x.len();
-        let mut bytes = [0u8; 2 * 2 * 4 * 8]; // two rows of up to two blocks at 8 bits
-        let half = n / 8 * B;
-        for (r, row) in levels.iter().enumerate() {
-            for (c, &l) in row.iter().take(n).enumerate() {
-                let at = r * half + c / LANE_BLOCK * 4 * B;
-                put_lane_level(&mut bytes[at..at + 4 * B], B as u8, c % LANE_BLOCK, l);
-            }
-        }
+        let (bytes, half) = (lane_pair_group(levels, n, B as u8), n / 8 * B);
         let want = [0, 1].map(|r| x.iter().zip(levels[r]).map(|(&v, l)| i64::from(v) * i64::from(l)).sum::<i64>());
         let (a, b) = dot_lanes_i8::<B>(x, &bytes);
         assert_eq!((i64::from(a), i64::from(b)), (want[0], want[1]), "B={B} n={n}");
@@ -229,13 +222,8 @@ mod tests {
     /// reader) against i64 sums on random inputs, −128 included, every width up to 8.
     #[test]
     fn lane_bodies_equal_the_reference() {
-        let mut seed = 0x9E37_79B9u32;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            seed
-        };
+        let mut rng = Rng::new(0x1A9E);
+        let mut next = move || rng.next_u32();
         for round in 0..200 {
             let x: [i8; 64] = core::array::from_fn(|i| if round % 7 == 0 && i % 3 == 0 { -128 } else { next() as i8 });
             let levels: [[u16; 64]; 2] = core::array::from_fn(|_| core::array::from_fn(|_| next() as u16));

@@ -232,3 +232,17 @@ pub(crate) fn grouped_ref(
 pub(crate) fn random_taps_f32(rng: &mut Rng, k: usize, in_len: usize, none_first: bool) -> Vec<Option<Vec<f32>>> {
     (0..k).map(|j| if none_first && j == 0 { None } else { Some(rng.f32s(in_len, 2.0)) }).collect()
 }
+
+/// A lane-pair group of `b` bits (FORMAT.md layout 2): the first `n` levels (a multiple of 32) of
+/// each of the two rows as lane-pair blocks, row `a`'s blocks then row `b`'s.
+pub(crate) fn lane_pair_group(levels: &[[u16; 64]; 2], n: usize, b: u8) -> Vec<u8> {
+    let block = 4 * usize::from(b);
+    let mut bytes = vec![0u8; 2 * n / LANE_BLOCK * block];
+    for (r, row) in levels.iter().enumerate() {
+        for (c, &l) in row.iter().take(n).enumerate() {
+            let at = (r * n + c) / LANE_BLOCK * block;
+            put_lane_level(&mut bytes[at..at + block], b, c % LANE_BLOCK, l);
+        }
+    }
+    bytes
+}
