@@ -21,14 +21,14 @@ echo "== firmware: builds and clippy"
   no_panics thumbv7em-none-eabihf kbench
   cargo build -q --release -p board-stm32f4 --target thumbv7em-none-eabihf
   no_panics thumbv7em-none-eabihf board-stm32f4
-  # The board's other variants: integer path, clip-in-flash mode, both.
-  for features in fixed clip clip,fixed; do
+  # The board's other variants: integer path, clip-in-flash mode, both; lane pairs.
+  for features in fixed clip clip,fixed fixed,lane-pairs; do
     cargo build -q --release -p board-stm32f4 --target thumbv7em-none-eabihf --features "$features"
     no_panics thumbv7em-none-eabihf board-stm32f4
   done
-  # The board with the 8 kHz model (without the default 16 kHz model's parts): live f32, and the
-  # clip on the integer path.
-  for features in "" clip,fixed; do
+  # The board with the 8 kHz model (without the default 16 kHz model's parts): live f32, the
+  # clip on the integer path, and lane pairs.
+  for features in "" clip,fixed lane-pairs; do
     cargo build -q --release -p board-stm32f4 --target thumbv7em-none-eabihf --no-default-features --features "$features"
     no_panics thumbv7em-none-eabihf board-stm32f4
   done
