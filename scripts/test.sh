@@ -32,16 +32,17 @@ RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p diffq-runtime --features st
 cargo test -q --doc -p diffq-runtime --features std   # the crate example runs (it builds its model with std's writer)
 
 echo "== library packages: cargo publish --dry-run (packages, then builds each from its .crate)"
-# The C API is verified against the runtime's package in a local registry (cargo publishes the
-# two in dependency order). The dry run asks crates.io's index whether the versions exist.
+# The runtime is verified against diffq-simd32's package, and the C API against the runtime's,
+# in a local registry (cargo publishes the three in dependency order). The dry run asks crates.io's index whether the versions exist.
 # Cargo unpacks that local registry's crates under $CARGO_HOME/registry/src/-<hash of the
 # registry's path>/ and reuses an unpacked copy whose version is unchanged, so a checkout at a
 # path used before would build the C API against an old runtime: remove our crates' copies first.
 rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/diffq-runtime-* \
-       "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/diffq-denoise-c-*
-if ! cargo publish -q --dry-run --allow-dirty -p diffq-runtime -p diffq-denoise-c; then
+       "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/diffq-denoise-c-* \
+       "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/diffq-simd32-*
+if ! cargo publish -q --dry-run --allow-dirty -p diffq-simd32 -p diffq-runtime -p diffq-denoise-c; then
   echo "cargo publish --dry-run failed (see above). It needs network access to crates.io's index;" >&2
-  echo "offline, 'cargo package --offline -p diffq-runtime -p diffq-denoise-c' makes the same checks" >&2
+  echo "offline, 'cargo package --offline -p diffq-simd32 -p diffq-runtime -p diffq-denoise-c' makes the same checks" >&2
   echo "except the registry's." >&2
   exit 1
 fi
