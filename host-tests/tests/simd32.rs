@@ -1,6 +1,7 @@
 //! `diffq-simd32` on the targets: the qemu-demo `simd-test` build checks the crate's functions
 //! (SMLAD, SXTB16 and SXTB16 ROR #8 as inline assembly on the Cortex-M4; portable Rust on RV32)
 //! against its portable code on edge cases and 100,000 random inputs, under QEMU.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests
 
 use host_tests::{qemu, repo_root};
 
