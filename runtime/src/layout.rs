@@ -113,6 +113,27 @@ pub fn lane_level(block: &[u8], b: u8, c: usize) -> u16 {
     v
 }
 
+/// Stores `levels` (whole 32-column blocks, one after another) as `b`-bit lane-pair blocks in
+/// `out` (zeroed first; exactly `levels.len()·b/8` bytes): a pair group's bytes, row `a`'s
+/// segment then row `b`'s. `None` when the lengths disagree or a level does not fit in `b` bits.
+#[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+pub(crate) fn pack_lane_blocks(levels: &[u16], b: u8, out: &mut [u8]) -> Option<usize> {
+    let block = 4 * usize::from(b.max(1));
+    if levels.len() % LANE_BLOCK != 0 || out.len() != levels.len() / LANE_BLOCK * block {
+        return None;
+    }
+    out.fill(0);
+    for (ls, bytes) in levels.chunks_exact(LANE_BLOCK).zip(out.chunks_exact_mut(block)) {
+        for (c, &l) in ls.iter().enumerate() {
+            if u32::from(l) >> b != 0 {
+                return None;
+            }
+            put_lane_level(bytes, b, c, l);
+        }
+    }
+    Some(out.len())
+}
+
 /// Writes `level` (its low `b` bits) as column `c` of a `b`-bit lane-pair block.
 #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
 pub(crate) fn put_lane_level(block: &mut [u8], b: u8, c: usize, level: u16) {

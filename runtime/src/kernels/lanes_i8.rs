@@ -8,7 +8,7 @@
 //! row `b` high) and one 32-bit multiply by each input does two MACs, as the row-pair bodies do.
 
 use super::bits::le_u32;
-use crate::layout::{lane_bit, lane_column, lane_level, LANE_BLOCK};
+use crate::layout::{lane_column, lane_level, LANE_BLOCK};
 use diffq_simd32::{smlad, sxtb16, sxtb16_ror8, NATIVE};
 
 /// Runs `$body` 8 times with `$q` a constant 0..8: the block's 8 quads of inputs, so that every
@@ -75,7 +75,6 @@ pub(crate) fn lane_pair<const B: usize>(w: &[u32; B], k: usize) -> u32 {
             v |= (word(j) >> (src - dst)) & ((((1u32 << (hi - lo)) - 1) * both) << dst);
         }
     }
-    debug_assert!(lane_bit(B as u32, k as u32, 0, 0).0 < B as u32);
     v
 }
 

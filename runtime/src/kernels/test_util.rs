@@ -6,8 +6,8 @@ extern crate std;
 use std::vec;
 use std::vec::Vec;
 
-use crate::format::{bits_table_len, bits_width_for, BiasQ, IntParams, Layout, Packed, LANE_BLOCK};
-use crate::layout::put_lane_level;
+use crate::format::{bits_table_len, bits_width_for, BiasQ, IntParams, Layout, Packed};
+use crate::layout::pack_lane_blocks;
 use crate::quant::{group_bytes, pack_levels, scale_for_bits, MAX_BITS};
 
 /// xorshift64*: deterministic and dependency-free.
@@ -112,15 +112,8 @@ impl OwnedPacked {
         for (g, &b) in self.widths.iter().enumerate() {
             let n = group_bytes(self.group_size, b);
             if g < pair_groups {
-                let bytes = &mut self.data[at..at + n];
-                bytes.fill(0);
                 let levels = &self.levels[g * self.group_size..(g + 1) * self.group_size];
-                for (blk, ls) in levels.chunks(LANE_BLOCK).enumerate() {
-                    let block = &mut bytes[blk * 4 * usize::from(b)..(blk + 1) * 4 * usize::from(b)];
-                    for (c, &l) in ls.iter().enumerate() {
-                        put_lane_level(block, b, c, l);
-                    }
-                }
+                pack_lane_blocks(levels, b, &mut self.data[at..at + n]).unwrap();
             }
             at += n;
         }
@@ -236,13 +229,8 @@ pub(crate) fn random_taps_f32(rng: &mut Rng, k: usize, in_len: usize, none_first
 /// A lane-pair group of `b` bits (FORMAT.md layout 2): the first `n` levels (a multiple of 32) of
 /// each of the two rows as lane-pair blocks, row `a`'s blocks then row `b`'s.
 pub(crate) fn lane_pair_group(levels: &[[u16; 64]; 2], n: usize, b: u8) -> Vec<u8> {
-    let block = 4 * usize::from(b);
-    let mut bytes = vec![0u8; 2 * n / LANE_BLOCK * block];
-    for (r, row) in levels.iter().enumerate() {
-        for (c, &l) in row.iter().take(n).enumerate() {
-            let at = (r * n + c) / LANE_BLOCK * block;
-            put_lane_level(&mut bytes[at..at + block], b, c % LANE_BLOCK, l);
-        }
-    }
+    let both: Vec<u16> = levels.iter().flat_map(|row| row[..n].iter().copied()).collect();
+    let mut bytes = vec![0u8; group_bytes(2 * n, b)];
+    pack_lane_blocks(&both, b, &mut bytes).unwrap();
     bytes
 }

@@ -3,11 +3,12 @@
 //! only the bits inside each pair group move, so the blob has the same size and computes the
 //! same outputs on both paths, bit for bit.
 
-use super::tensor::{lane_pair_groups, pack_lanes};
+use super::tensor::lane_pair_groups;
 use super::WriteError;
 use crate::format::{
     checksum, lane_level, Header, Layout, TensorEntry, Weights, HEADER_LEN, LANE_BLOCK, TENSOR_ENTRY_LEN,
 };
+use crate::layout::pack_lane_blocks;
 use crate::quant::{group_bytes, pack_levels, unpack_levels};
 use crate::Model;
 use alloc::vec;
@@ -54,7 +55,7 @@ pub fn relayout(blob: &[u8], lanes: bool) -> Result<(Vec<u8>, usize), WriteError
                 unpack_levels(src, b, &mut levels).ok_or_else(fail)?;
             }
             let dst = out.get_mut(at..at + n).ok_or_else(fail)?;
-            let packed = if lanes { pack_lanes(&levels, b, dst) } else { pack_levels(&levels, b, dst) };
+            let packed = if lanes { pack_lane_blocks(&levels, b, dst) } else { pack_levels(&levels, b, dst) };
             packed.ok_or_else(fail)?;
             at += n;
         }

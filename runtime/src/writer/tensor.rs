@@ -6,7 +6,7 @@ use super::{TensorId, WriteError};
 use crate::format::{
     bits_table_len, bits_width_for, Kind, Layout, TensorEntry, Weights, LANE_BLOCK, MAX_GROUP, MAX_TENSORS,
 };
-use crate::layout::put_lane_level;
+use crate::layout::pack_lane_blocks;
 use crate::quant::{group_bytes, pack_levels, MAX_BITS};
 use crate::Model;
 use alloc::vec::Vec;
@@ -167,7 +167,7 @@ fn packed(
     let lane_groups = lane_pair_groups(layout, levels.len(), group_size);
     for (g, (chunk, &b)) in levels.chunks_exact(group_size).zip(group_bits).enumerate() {
         let mut buf = alloc::vec![0u8; group_bytes(group_size, b)];
-        let fits = if g < lane_groups { pack_lanes(chunk, b, &mut buf) } else { pack_levels(chunk, b, &mut buf) };
+        let fits = if g < lane_groups { pack_lane_blocks(chunk, b, &mut buf) } else { pack_levels(chunk, b, &mut buf) };
         fits.ok_or_else(|| WriteError::Value(format!("a level of group {g} does not fit in {b} bits")))?;
         data.extend_from_slice(&buf);
     }
@@ -194,20 +194,4 @@ pub(super) fn lane_pair_groups(layout: Layout, count: usize, group_size: usize) 
         }
         _ => 0,
     }
-}
-
-/// One pair group (row `a`'s segment of levels, then row `b`'s) as lane-pair blocks of `b` bits
-/// (`None` when a level does not fit; `out`: the group's bytes).
-pub(super) fn pack_lanes(levels: &[u16], b: u8, out: &mut [u8]) -> Option<usize> {
-    out.fill(0);
-    let block = 4 * usize::from(b);
-    for (ls, bytes) in levels.chunks(LANE_BLOCK).zip(out.chunks_mut(block)) {
-        if ls.len() != LANE_BLOCK || bytes.len() != block || ls.iter().any(|&l| u32::from(l) >> b != 0) {
-            return None;
-        }
-        for (c, &l) in ls.iter().enumerate() {
-            put_lane_level(bytes, b, c, l);
-        }
-    }
-    Some(out.len())
 }
