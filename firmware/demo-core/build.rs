@@ -95,7 +95,8 @@ fn pair_layout_for_target(blob: &[u8], path: &Path, out: &Path) -> Result<PathBu
     };
     let (stored, changed) = runtime::writer::relayout(blob, lanes).map_err(|e| format!("{}: {e}", path.display()))?;
     let m = runtime::Model::parse(&stored).map_err(|e| format!("{}: {e}", path.display()))?;
-    warn_slow(&m, path, &[runtime::Feature::RowPairs, runtime::Feature::LanePairs], "pair layouts");
+    let layouts = [runtime::Feature::Rows, runtime::Feature::RowPairs, runtime::Feature::LanePairs];
+    warn_slow(&m, path, &layouts, "layouts");
     if changed == 0 {
         return Ok(path.to_path_buf());
     }

@@ -60,6 +60,11 @@ pub enum Feature {
     Width7,
     /// `width-8`.
     Width8,
+    /// `rows`: the mixed-width kernels' unrolled group bodies of tensors in rows (FORMAT.md
+    /// layout 0) whose groups are not all of one width. Never needed, as a `width-N`: without it
+    /// such groups run on the any-width bodies, as does the lone last row of a pair tensor with
+    /// an odd number of rows (one row: [`Model::runs_fastest_with`] does not ask for it there).
+    Rows,
     /// `row-pairs`: the unrolled group bodies of row-pair tensors (FORMAT.md layout 1). Never
     /// needed, as a `width-N`: without it such groups run on the any-width bodies.
     RowPairs,
@@ -91,7 +96,7 @@ pub enum Feature {
 
 impl Feature {
     /// Every feature, in declaration order.
-    pub const ALL: [Feature; 28] = [
+    pub const ALL: [Feature; 29] = [
         Feature::AnyGroupSize,
         Feature::Group48,
         Feature::Group96,
@@ -110,6 +115,7 @@ impl Feature {
         Feature::Width6,
         Feature::Width7,
         Feature::Width8,
+        Feature::Rows,
         Feature::RowPairs,
         Feature::LanePairs,
         Feature::Fixed1,
@@ -187,6 +193,7 @@ impl Feature {
             Feature::Width6 => "width-6",
             Feature::Width7 => "width-7",
             Feature::Width8 => "width-8",
+            Feature::Rows => "rows",
             Feature::RowPairs => "row-pairs",
             Feature::LanePairs => "lane-pairs",
             Feature::Fixed1 => "fixed-1",
@@ -221,6 +228,7 @@ impl Feature {
             Feature::Width6 => cfg!(feature = "width-6"),
             Feature::Width7 => cfg!(feature = "width-7"),
             Feature::Width8 => cfg!(feature = "width-8"),
+            Feature::Rows => cfg!(feature = "rows"),
             Feature::RowPairs => cfg!(feature = "row-pairs"),
             Feature::LanePairs => cfg!(feature = "lane-pairs"),
             Feature::Fixed1 => cfg!(feature = "fixed-1"),
@@ -292,6 +300,7 @@ impl Model<'_> {
             | Feature::Width6
             | Feature::Width7
             | Feature::Width8
+            | Feature::Rows
             | Feature::RowPairs => false,
             Feature::LanePairs => self.any_packed(|p| layout_feature(&p) == Some(f)),
             Feature::Fixed1
@@ -309,7 +318,7 @@ impl Model<'_> {
     /// [`needs`](Self::needs), and on the integer path also the `fixed-N` of each tensor of one
     /// width 1–8 (without it such a tensor runs, bit-identical, on the slower mixed-width
     /// kernel), the `width-N` of every width its groups use and the pair layouts its tensors are
-    /// stored in (`row-pairs`, `lane-pairs`). The parts a firmware build for this blob should
+    /// stored in (`rows` for tensors in rows not of one width 1–8, `row-pairs`, `lane-pairs`). The parts a firmware build for this blob should
     /// turn on.
     pub fn runs_fastest_with(&self, f: Feature, path: Precision) -> bool {
         self.needs(f, path)
@@ -331,10 +340,11 @@ impl Model<'_> {
     }
 }
 
-/// The feature of the unrolled bodies of a packed tensor's pair layout (none for rows).
+/// The feature of the unrolled bodies of a packed tensor's layout (none for a tensor in rows of
+/// one width 1–8: it takes a fixed-width kernel).
 fn layout_feature(p: &Packed<'_>) -> Option<Feature> {
     match p.layout {
-        Layout::Rows => None,
+        Layout::Rows => fixed_feature(p).is_none().then_some(Feature::Rows),
         Layout::RowPairs { lanes: false, .. } => Some(Feature::RowPairs),
         Layout::RowPairs { lanes: true, .. } => Some(Feature::LanePairs),
     }

@@ -130,10 +130,16 @@ fn a_blob_runs_fastest_with_the_bodies_of_its_widths_and_one_width_with_the_fixe
     assert_eq!(fastest(&fixed, Precision::F32), [Feature::Graph, Feature::Width3, Feature::Fixed3]);
     let mixed = blob(WIDE, 16, &[2, 3], true);
     let mut want = needs(&mixed, Precision::Int);
-    want.extend([Feature::Width2, Feature::Width3]);
-    assert_eq!(fastest(&mixed, Precision::Int), want, "mixed widths: what it needs and its widths' bodies");
+    want.extend([Feature::Width2, Feature::Width3, Feature::Rows]);
+    assert_eq!(fastest(&mixed, Precision::Int), want, "mixed widths: what it needs, its widths' and layout's bodies");
     let wide = blob(NARROW, 64, &[1, 5, 8], false);
-    assert_eq!(fastest(&wide, Precision::F32), [Feature::Graph, Feature::Width1, Feature::Width5, Feature::Width8]);
+    let want = [Feature::Graph, Feature::Width1, Feature::Width5, Feature::Width8, Feature::Rows];
+    assert_eq!(fastest(&wide, Precision::F32), want);
+    let b96 = blob_96();
+    let pairs = Model::parse(&b96).unwrap();
+    let layouts =
+        [Feature::Rows, Feature::RowPairs, Feature::LanePairs].map(|f| pairs.runs_fastest_with(f, Precision::Int));
+    assert_eq!(layouts, [true, true, false], "mixed widths in rows and in row pairs; one width in rows");
     // A width of mixed-width groups is never needed: without its bodies its groups run on the
     // any-width body.
     assert_eq!(needs(&wide, Precision::F32), [Feature::Graph]);
@@ -160,8 +166,8 @@ fn every_feature_has_its_cargo_name() {
         ]
     );
     assert_eq!(names[10..18], widths);
-    assert_eq!(names[18..20], ["row-pairs", "lane-pairs"]);
-    assert_eq!(names[20..], fixed);
+    assert_eq!(names[18..21], ["rows", "row-pairs", "lane-pairs"]);
+    assert_eq!(names[21..], fixed);
     assert!((1..=8).all(|b| Feature::width(b).map(Feature::name) == Some(widths[usize::from(b) - 1].as_str())));
     assert!((1..=8).all(|b| Feature::fixed(b).map(Feature::name) == Some(fixed[usize::from(b) - 1].as_str())));
     assert_eq!((Feature::width(0), Feature::width(9), Feature::fixed(0), Feature::fixed(9)), (None, None, None, None));

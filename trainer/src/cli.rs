@@ -82,7 +82,7 @@ pub enum Cmd {
     /// Cortex-M4/M7's dual multiply-accumulates, row pairs for other cores): same size, same
     /// outputs bit for bit.
     Relayout(RelayoutArgs),
-    /// Denoise a WAV file (any rate and channel count, converted to 8 kHz mono) with a blob.
+    /// Denoise a WAV file (any rate and channel count, converted to mono at the blob's rate) with a blob.
     Denoise(DenoiseArgs),
     /// Pictures (PNG and SVG): training curves, bit widths, size against quality, spectrograms.
     Report(ReportArgs),

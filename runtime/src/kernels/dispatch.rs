@@ -124,6 +124,12 @@ pub(crate) const fn built_width(b: u8) -> bool {
     b < 16 && (BUILT_WIDTHS >> b) & 1 != 0
 }
 
+/// Whether this build has the mixed-width unrolled group bodies of tensors in rows (`rows`;
+/// without, they run on the any-width bodies, bit-identical).
+pub(crate) const fn row_bodies_built() -> bool {
+    cfg!(feature = "rows")
+}
+
 /// Whether this build has the unrolled group bodies of a pair layout: `row-pairs` (without, row
 /// pairs run on the any-width bodies, bit-identical), `lane-pairs` (without, no lane-pair code).
 pub(crate) const fn pair_bodies_built(lanes: bool) -> bool {

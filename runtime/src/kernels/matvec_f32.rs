@@ -2,7 +2,7 @@
 //! f32 or f16, walking the weights row by row and adding each group with [`super::dot_f32`].
 
 use super::bits::{skip_groups, split_group, Widths};
-use super::dispatch::{built_width, dispatch_built_width, dispatch_fixed_width, pair_bodies_built};
+use super::dispatch::{built_width, dispatch_built_width, dispatch_fixed_width, pair_bodies_built, row_bodies_built};
 use super::dot_f32::{
     dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32, dot_pair_table_f32, dot_rows2_f32,
 };
@@ -246,7 +246,8 @@ pub(super) fn rows_var_f32<const G: usize>(
             n_out / 2 * 2..n_out
         }
     };
-    let chunked = fast && (G != 0 || whole_chunks(gs));
+    // (Without `rows` every row here takes the any-width body: a constant, no unrolled copy.)
+    let chunked = fast && row_bodies_built() && (G != 0 || whole_chunks(gs));
     for n in lone {
         row_sums_f32::<G>(group, chunked, &mut bits, &mut data, taps, in_len, &mut sa)?;
         if let Some(y) = out.get_mut(n) {

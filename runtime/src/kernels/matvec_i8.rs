@@ -7,7 +7,9 @@
 //! the group loop, and the loop reads the widths from the bit-width table a word at a time.
 
 use super::bits::{skip_groups, split_group, Widths};
-use super::dispatch::{built_width, dispatch_built_width, dispatch_fixed_width, fixed_width_built, pair_bodies_built};
+use super::dispatch::{
+    built_width, dispatch_built_width, dispatch_fixed_width, fixed_width_built, pair_bodies_built, row_bodies_built,
+};
 use super::dot_i8::{
     dot_chunks_i8, dot_group_any_i8, dot_group_any_wide_i8, dot_group_i8, dot_pair_any_i8, dot_pair_i8, fits_i32,
 };
@@ -132,7 +134,8 @@ pub(super) fn rows_var_i8<const G: usize, const S: usize>(
             paired
         }
     };
-    let chunked = fast && (G != 0 || whole_chunks(gs));
+    // (Without `rows` every row here takes the any-width body: a constant, no unrolled copy.)
+    let chunked = fast && row_bodies_built() && (G != 0 || whole_chunks(gs));
     for (n, y) in out.iter_mut().enumerate().skip(paired) {
         // Made non-zero here, for the rows that need it: checked before the row-pair loop, it
         // cost that loop about 3% more instructions per MAC on the M4 (kbench).
