@@ -94,10 +94,60 @@ pub(crate) fn dot_lanes_i8<const B: usize>(xs: &[i8], bytes: &[u8]) -> (i32, i32
     let (pa, pb) = (bytes.get(..half).unwrap_or_default(), bytes.get(half..2 * half).unwrap_or_default());
     let (mut sa, mut sb) = (0i32, 0i32);
     for (j, xb) in xs.chunks_exact(LANE_BLOCK).enumerate() {
-        let (ya, yb) = block_i8::<B>(xb, &block_words::<B>(pa, j), &block_words::<B>(pb, j));
+        let (ya, yb) = if NATIVE {
+            let at = 4 * B * j..4 * B * (j + 1);
+            let (ba, bb) = (pa.get(at.clone()).unwrap_or_default(), pb.get(at).unwrap_or_default());
+            block_smlad_by_word::<B>(xb, ba, bb)
+        } else {
+            block_i8::<B>(xb, &block_words::<B>(pa, j), &block_words::<B>(pb, j))
+        };
         sa = sa.wrapping_add(ya);
         sb = sb.wrapping_add(yb);
     }
+    (sa, sb)
+}
+
+/// [`block_smlad`] with each row's words loaded as the pairs reach them (`pa`, `pb`: the
+/// block's `4·B` bytes of each row), the spare-bit pairs gathered from each word as it is
+/// loaded: two words live at a time instead of `2·B`, which leaves the group loop its
+/// registers.
+#[inline(always)]
+fn block_smlad_by_word<const B: usize>(xb: &[i8], pa: &[u8], pb: &[u8]) -> (i32, i32) {
+    let l = 16 / B; // regular pairs per word
+    let (regular, both) = (B * l, 0x0001_0001u32);
+    let (mask, spare) = (((1u32 << B) - 1) * both, 16 - B * l);
+    let word = |p: &[u8], j: usize| le_u32(p.get(4 * j..4 * j + 4).unwrap_or_default());
+    // Spare-bit pairs (at most 4, at 6 bits), built from each word as it is loaded.
+    let (mut spa, mut spb) = ([0u32; 4], [0u32; 4]);
+    let gather = |sp: &mut [u32; 4], w: u32, j: usize| {
+        for (e, v) in sp.iter_mut().enumerate().take(LANE_BLOCK / 2 - regular) {
+            let (lo, hi) = ((j * spare).max(e * B), ((j + 1) * spare).min(e * B + B));
+            if lo < hi {
+                let (src, dst) = (regular + lo - j * spare, lo - e * B);
+                *v |= (w >> (src - dst)) & ((((1u32 << (hi - lo)) - 1) * both) << dst);
+            }
+        }
+    };
+    let (mut sa, mut sb, mut wa, mut wb) = (0i32, 0i32, 0u32, 0u32);
+    unroll8!(Q => {
+        let x4 = xb.get(4 * Q..4 * Q + 4).and_then(|x| <[i8; 4]>::try_from(x).ok());
+        let xw = x4.map_or(0, |b| u32::from_le_bytes(b.map(|v| v as u8)));
+        for (k, x) in [(2 * Q, sxtb16(xw)), (2 * Q + 1, sxtb16_ror8(xw))] {
+            if k < regular {
+                if k % l == 0 {
+                    (wa, wb) = (word(pa, k / l), word(pb, k / l));
+                    gather(&mut spa, wa, k / l);
+                    gather(&mut spb, wb, k / l);
+                }
+                sa = smlad((wa >> ((k % l) * B)) & mask, x, sa);
+                sb = smlad((wb >> ((k % l) * B)) & mask, x, sb);
+            } else {
+                let e = k - regular;
+                sa = smlad(spa.get(e).copied().unwrap_or(0), x, sa);
+                sb = smlad(spb.get(e).copied().unwrap_or(0), x, sb);
+            }
+        }
+    });
     (sa, sb)
 }
 
@@ -214,6 +264,10 @@ mod tests {
                 [0, 1].map(|r| x[..32].iter().zip(levels[r]).map(|(&v, l)| i32::from(v) * i32::from(l)).sum::<i32>());
             assert_eq!(f(&x[..32], &wa, &wb), (first[0], first[1]), "body {i}, B={B}");
         }
+        let by_word = block_smlad_by_word::<B>(&x[..32], &bytes[..4 * B], &bytes[half..half + 4 * B]);
+        let first =
+            [0, 1].map(|r| x[..32].iter().zip(levels[r]).map(|(&v, l)| i32::from(v) * i32::from(l)).sum::<i32>());
+        assert_eq!(by_word, (first[0], first[1]), "by word, B={B}");
         assert_eq!(dot_lanes_any_i8(x, &bytes, B as u8), (want[0], want[1]), "any, B={B}");
     }
 
