@@ -14,18 +14,18 @@ pub fn relu_i8(x: &mut [i8]) {
     }
 }
 
-/// Logistic sigmoid with libm's `expf` (about 1 ulp), so the mask the firmware applies matches
-/// the one the trainer evaluated; it runs once per output bin, so its cost is small.
+/// Logistic sigmoid, within 2 ulp ([`super::sigmoid_f32`]), so the mask the firmware applies
+/// matches the one the trainer evaluated, and the same bits on every machine.
 pub fn sigmoid(x: &mut [f32]) {
     for v in x.iter_mut() {
-        *v = 1.0 / (1.0 + libm::expf(-*v));
+        *v = super::sigmoid_f32(*v);
     }
 }
 
-/// Hyperbolic tangent (libm).
+/// Hyperbolic tangent, within 2 ulp ([`super::sigmoid_f32`]).
 pub fn tanh(x: &mut [f32]) {
     for v in x.iter_mut() {
-        *v = libm::tanhf(*v);
+        *v = super::tanh_f32(*v);
     }
 }
 

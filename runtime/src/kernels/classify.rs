@@ -2,13 +2,13 @@
 
 use crate::error::Error;
 
-/// Softmax in place: `x_i ← exp(x_i − max) / Σ_j exp(x_j − max)` with libm's `expf` (the same
-/// on every machine); an empty slice is left as it is.
+/// Softmax in place: `x_i ← exp(x_i − max) / Σ_j exp(x_j − max)` with [`super::exp_f32`] (the
+/// same on every machine); an empty slice is left as it is.
 pub fn softmax_f32(x: &mut [f32]) {
     let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0f32;
     for v in x.iter_mut() {
-        *v = libm::expf(*v - m);
+        *v = super::exp_f32(*v - m);
         sum += *v;
     }
     x.iter_mut().for_each(|v| *v /= sum);

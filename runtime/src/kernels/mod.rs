@@ -62,6 +62,7 @@ mod conv_grouped_i8;
 mod dispatch;
 mod dot_f32;
 mod dot_i8;
+mod exp_f32;
 mod finish_i8;
 #[cfg(test)]
 mod fixed_width_tests;
@@ -92,6 +93,7 @@ pub use conv2d_i8::conv2d_i8;
 pub use conv_grouped_f32::conv_grouped_f32;
 pub use conv_grouped_i8::conv_grouped_i8;
 pub(crate) use dot_i8::fits_i32;
+pub use exp_f32::{exp_f32, expm1_f32, sigmoid_f32, tanh_f32};
 pub use gru_f32::gru_f32;
 pub use gru_i8::{gru_i8, GRU_GATE_SCALE, GRU_OUT_SCALE};
 pub use matvec_f32::{add_bias, matvec_f32};

@@ -311,12 +311,12 @@ impl GraphPath for I8Path {
     }
 }
 
-/// `y_c = exp(y_c − max y) / Σ exp(y − max y)` in place (libm's `expf`: the same on every machine).
+/// `y_c = exp(y_c − max y) / Σ exp(y − max y)` in place (`exp_f32`: the same on every machine).
 fn softmax(y: &mut [f32]) {
     let max = y.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0f32;
     for v in y.iter_mut() {
-        *v = libm::expf(*v - max);
+        *v = crate::kernels::exp_f32(*v - max);
         sum += *v;
     }
     for v in y.iter_mut() {
