@@ -1,9 +1,10 @@
 //! `exp`, `expm1`, the logistic sigmoid and `tanh` in f32 for the f32 path's activations:
-//! range reduction to `|r| ≤ ln 2 / 2` and a Taylor polynomial, within 2 ulp of the exact
-//! values over the whole range (the tests), in about a third of libm's instructions on the
-//! Cortex-M4. Plain IEEE single-precision operations in a fixed order, no fused multiply-add
-//! (Rust does not contract `a * b + c`), so every machine computes the same bits: the host
-//! reference and the firmware agree exactly.
+//! range reduction to `|r| ≤ ln 2 / 2` and one polynomial, within 2 ulp of the exact values over
+//! the whole range (the tests). Cheaper than libm's `expf` and `tanhf` on the Cortex-M4 (the
+//! 16 kHz model's f32 frame, two GRUs and a sigmoid mask: 3.5% fewer instructions, 5.4% fewer
+//! estimated cycles). Plain IEEE single-precision operations in a fixed order, no fused
+//! multiply-add (Rust does not contract `a * b + c`), so every machine computes the same bits:
+//! the host reference and the firmware agree exactly.
 
 /// `ln 2` split in two: `LN2_HI` has its low 7 bits zero, so `k · LN2_HI` is exact for the
 /// `|k| ≤ 128` of the range.
