@@ -117,7 +117,9 @@ fn block_smlad_by_word<const B: usize>(xb: &[i8], pa: &[u8], pb: &[u8]) -> (i32,
     let (regular, both) = (B * l, 0x0001_0001u32);
     let (mask, spare) = (((1u32 << B) - 1) * both, 16 - B * l);
     let word = |p: &[u8], j: usize| le_u32(p.get(4 * j..4 * j + 4).unwrap_or_default());
-    // Spare-bit pairs (at most 4, at 6 bits), built from each word as it is loaded.
+    // Spare-bit pairs (at most 4, at 6 bits), built from each word as it is loaded: the bit
+    // map of [`lane_pair`]'s spare slots, word by word (a helper shared by both compiled this
+    // body to 3.7% more instructions on the 8 kHz model, kbench).
     let (mut spa, mut spb) = ([0u32; 4], [0u32; 4]);
     let gather = |sp: &mut [u32; 4], w: u32, j: usize| {
         for (e, v) in sp.iter_mut().enumerate().take(LANE_BLOCK / 2 - regular) {
