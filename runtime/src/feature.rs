@@ -317,9 +317,9 @@ impl Model<'_> {
     /// Whether this blob runs at full speed on `path` only with feature `f`: what it
     /// [`needs`](Self::needs), and on the integer path also the `fixed-N` of each tensor of one
     /// width 1–8 (without it such a tensor runs, bit-identical, on the slower mixed-width
-    /// kernel), the `width-N` of every width its groups use and the pair layouts its tensors are
-    /// stored in (`rows` for tensors in rows not of one width 1–8, `row-pairs`, `lane-pairs`). The parts a firmware build for this blob should
-    /// turn on.
+    /// kernel), the `width-N` of every width its groups use and the layouts its tensors are
+    /// stored in (`rows` for a tensor in rows not of one width 1–8, `row-pairs`, `lane-pairs`).
+    /// The parts a firmware build for this blob should turn on.
     pub fn runs_fastest_with(&self, f: Feature, path: Precision) -> bool {
         self.needs(f, path)
             || self.any_packed(|p| fixed_feature(&p) == Some(f) || uses_width(&p, f) || layout_feature(&p) == Some(f))

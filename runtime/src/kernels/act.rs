@@ -22,7 +22,7 @@ pub fn sigmoid(x: &mut [f32]) {
     }
 }
 
-/// Hyperbolic tangent, within 2 ulp ([`super::sigmoid_f32`]).
+/// Hyperbolic tangent, within 2 ulp ([`super::tanh_f32`]).
 pub fn tanh(x: &mut [f32]) {
     for v in x.iter_mut() {
         *v = super::tanh_f32(*v);

@@ -97,7 +97,7 @@ pub(crate) fn dot_lanes_i8<const B: usize>(xs: &[i8], bytes: &[u8]) -> (i32, i32
         let (ya, yb) = if NATIVE {
             let at = 4 * B * j..4 * B * (j + 1);
             let (ba, bb) = (pa.get(at.clone()).unwrap_or_default(), pb.get(at).unwrap_or_default());
-            block_smlad_by_word::<B>(xb, ba, bb)
+            block_smlad::<B>(xb, ba, bb)
         } else {
             block_i8::<B>(xb, &block_words::<B>(pa, j), &block_words::<B>(pb, j))
         };
@@ -107,12 +107,12 @@ pub(crate) fn dot_lanes_i8<const B: usize>(xs: &[i8], bytes: &[u8]) -> (i32, i32
     (sa, sb)
 }
 
-/// [`block_smlad`] with each row's words loaded as the pairs reach them (`pa`, `pb`: the
-/// block's `4·B` bytes of each row), the spare-bit pairs gathered from each word as it is
-/// loaded: two words live at a time instead of `2·B`, which leaves the group loop its
-/// registers.
+/// One block on Armv7E-M (`pa`, `pb`: the block's `4·B` bytes of each row): per 4 inputs one
+/// word, its two input pairs, and per row two dual MACs. Each row's words are loaded as the
+/// pairs reach them and the spare-bit pairs gathered from each word as it is loaded: two words
+/// live at a time instead of `2·B`, which leaves the group loop its registers.
 #[inline(always)]
-fn block_smlad_by_word<const B: usize>(xb: &[i8], pa: &[u8], pb: &[u8]) -> (i32, i32) {
+fn block_smlad<const B: usize>(xb: &[i8], pa: &[u8], pb: &[u8]) -> (i32, i32) {
     let l = 16 / B; // regular pairs per word
     let (regular, both) = (B * l, 0x0001_0001u32);
     let (mask, spare) = (((1u32 << B) - 1) * both, 16 - B * l);
@@ -153,32 +153,14 @@ fn block_smlad_by_word<const B: usize>(xb: &[i8], pa: &[u8], pb: &[u8]) -> (i32,
     (sa, sb)
 }
 
-/// One block of both rows, by target.
+/// One block of both rows on cores without dual MACs.
 #[inline(always)]
 fn block_i8<const B: usize>(xb: &[i8], wa: &[u32; B], wb: &[u32; B]) -> (i32, i32) {
-    if NATIVE {
-        block_smlad::<B>(xb, wa, wb)
-    } else if B <= 4 {
+    if B <= 4 {
         block_swar::<B>(xb, wa, wb)
     } else {
         block_plain::<B>(xb, wa, wb)
     }
-}
-
-/// One block on Armv7E-M: per 4 inputs one word, its two input pairs, and per row two dual MACs.
-#[inline(always)]
-fn block_smlad<const B: usize>(xb: &[i8], wa: &[u32; B], wb: &[u32; B]) -> (i32, i32) {
-    let (mut sa, mut sb) = (0i32, 0i32);
-    unroll8!(Q => {
-        let x4 = xb.get(4 * Q..4 * Q + 4).and_then(|x| <[i8; 4]>::try_from(x).ok());
-        let xw = x4.map_or(0, |b| u32::from_le_bytes(b.map(|v| v as u8)));
-        let (even, odd) = (sxtb16(xw), sxtb16_ror8(xw)); // inputs (4q, 4q+2), (4q+1, 4q+3)
-        sa = smlad(lane_pair::<B>(wa, 2 * Q), even, sa);
-        sb = smlad(lane_pair::<B>(wb, 2 * Q), even, sb);
-        sa = smlad(lane_pair::<B>(wa, 2 * Q + 1), odd, sa);
-        sb = smlad(lane_pair::<B>(wb, 2 * Q + 1), odd, sb);
-    });
-    (sa, sb)
 }
 
 /// One block without dual MACs (`B ≤ 4`): lane `h` of both rows side by side (row `a` low, row
@@ -259,17 +241,15 @@ mod tests {
         let want = [0, 1].map(|r| x.iter().zip(levels[r]).map(|(&v, l)| i64::from(v) * i64::from(l)).sum::<i64>());
         let (a, b) = dot_lanes_i8::<B>(x, &bytes);
         assert_eq!((i64::from(a), i64::from(b)), (want[0], want[1]), "B={B} n={n}");
-        let lanes = [block_smlad::<B>, block_swar::<B>, block_plain::<B>];
-        for (i, f) in lanes.iter().enumerate().filter(|(i, _)| *i != 1 || B <= 4) {
-            let (wa, wb) = (block_words::<B>(&bytes, 0), block_words::<B>(&bytes[half..], 0));
-            let first =
-                [0, 1].map(|r| x[..32].iter().zip(levels[r]).map(|(&v, l)| i32::from(v) * i32::from(l)).sum::<i32>());
-            assert_eq!(f(&x[..32], &wa, &wb), (first[0], first[1]), "body {i}, B={B}");
-        }
-        let by_word = block_smlad_by_word::<B>(&x[..32], &bytes[..4 * B], &bytes[half..half + 4 * B]);
         let first =
             [0, 1].map(|r| x[..32].iter().zip(levels[r]).map(|(&v, l)| i32::from(v) * i32::from(l)).sum::<i32>());
-        assert_eq!(by_word, (first[0], first[1]), "by word, B={B}");
+        let (wa, wb) = (block_words::<B>(&bytes, 0), block_words::<B>(&bytes[half..], 0));
+        let lanes = [block_swar::<B>, block_plain::<B>];
+        for (i, f) in lanes.iter().enumerate().filter(|(i, _)| *i != 0 || B <= 4) {
+            assert_eq!(f(&x[..32], &wa, &wb), (first[0], first[1]), "body {i}, B={B}");
+        }
+        let smlad = block_smlad::<B>(&x[..32], &bytes[..4 * B], &bytes[half..half + 4 * B]);
+        assert_eq!(smlad, (first[0], first[1]), "dual MACs, B={B}");
         assert_eq!(dot_lanes_any_i8(x, &bytes, B as u8), (want[0], want[1]), "any, B={B}");
     }
 

@@ -216,7 +216,7 @@ impl GraphPath for F32Path {
     }
     fn softmax(&self, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
         copy(x, y)?;
-        softmax(y);
+        crate::kernels::softmax_f32(y);
         Ok(())
     }
     #[cfg_attr(
@@ -308,18 +308,5 @@ impl GraphPath for I8Path {
             Op::AvgPool | Op::MaxPool => kern::pool_i8(n, i, x, state, y),
             _ => Err(Feature::of_node(n).map_or(Error::KernelShape, Error::MissingFeature)),
         }
-    }
-}
-
-/// `y_c = exp(y_c − max y) / Σ exp(y − max y)` in place (`exp_f32`: the same on every machine).
-fn softmax(y: &mut [f32]) {
-    let max = y.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0f32;
-    for v in y.iter_mut() {
-        *v = crate::kernels::exp_f32(*v - max);
-        sum += *v;
-    }
-    for v in y.iter_mut() {
-        *v /= sum;
     }
 }
