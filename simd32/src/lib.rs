@@ -1,12 +1,18 @@
 //! Dual 16-bit multiply-accumulate for the integer kernels of `diffq-runtime`, behind a safe API.
 //!
-//! On Armv7E-M (Cortex-M4, M7) each function is one instruction in inline assembly (stable Rust
-//! exposes neither the DSP intrinsics nor a pattern LLVM turns into them); elsewhere it is
-//! portable Rust computing the same 32-bit result. [`portable`] is always built, so tests compare
-//! both: the host runs the portable code, and the firmware built for the M4 and M7 runs the
-//! assembly against the host's outputs bit for bit.
+//! On Armv7E-M (Cortex-M4, M7) [`smlad`], [`sxtb16`] and [`sxtb16_ror8`] are one instruction each
+//! in inline assembly (stable Rust exposes neither the DSP intrinsics nor a pattern LLVM turns
+//! into them), and the lane-pair blocks ([`lane_block_w2_i8`], [`lane_block_w3_i8`],
+//! [`lane_block_w4_i8`]) one sequence each; elsewhere they are portable Rust computing the same
+//! 32-bit results. [`portable`] is always built, so tests compare both: the host runs the
+//! portable code, and the firmware built for the M4 and M7 runs the assembly against it
+//! (qemu-demo's `simd-test`) and against the host's outputs bit for bit.
 #![no_std]
 #![deny(unsafe_code)]
+
+mod lanes;
+pub mod portable;
+pub use lanes::{lane_block_w2_i8, lane_block_w3_i8, lane_block_w4_i8};
 
 /// Whether this build runs the Armv7E-M instructions (`false`: the portable code).
 pub const NATIVE: bool = cfg!(simd32_dsp);
@@ -36,25 +42,6 @@ pub fn sxtb16_ror8(x: u32) -> u32 {
     return dsp::sxtb16_ror8(x);
     #[cfg(not(simd32_dsp))]
     return portable::sxtb16(x.rotate_right(8));
-}
-
-/// The same operations in portable Rust (built everywhere, for the tests).
-pub mod portable {
-    /// [`super::smlad`].
-    #[inline(always)]
-    pub fn smlad(a: u32, b: u32, acc: i32) -> i32 {
-        let lo = i32::from(a as i16) * i32::from(b as i16);
-        let hi = i32::from((a >> 16) as i16) * i32::from((b >> 16) as i16);
-        acc.wrapping_add(lo).wrapping_add(hi)
-    }
-
-    /// [`super::sxtb16`].
-    #[inline(always)]
-    pub fn sxtb16(x: u32) -> u32 {
-        let lo = u32::from(x as u8 as i8 as i16 as u16);
-        let hi = u32::from((x >> 16) as u8 as i8 as i16 as u16);
-        lo | (hi << 16)
-    }
 }
 
 /// The Armv7E-M instructions. Each block reads and writes registers only: no memory, no stack;
@@ -95,8 +82,11 @@ mod dsp {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)] // tests
+    extern crate std;
     use super::*;
     use rand::{Rng, SeedableRng};
+    use std::{vec, vec::Vec};
 
     /// The portable code against a 64-bit reference, and the public functions (the assembly
     /// where this test is built for Armv7E-M) against the portable code.
@@ -113,6 +103,69 @@ mod tests {
             assert_eq!(portable::sxtb16(a), byte(0) | (byte(16) << 16));
             assert_eq!(sxtb16(a), portable::sxtb16(a));
             assert_eq!(sxtb16_ror8(a), byte(8) | (byte(24) << 16));
+        }
+    }
+
+    /// A block of `b`-bit levels (`levels[row][column]`) written bit by bit by FORMAT.md's
+    /// lane-pair map (layout 2), and both rows' `Σ x·level` in i64.
+    fn block(b: usize, x: &[i8; 32], levels: &[[u32; 32]; 2]) -> ([Vec<u8>; 2], [i64; 2]) {
+        let (l, spare) = (16 / b, 16 - b * (16 / b));
+        let rows = levels.map(|row| {
+            let mut words = vec![0u32; b];
+            for k in 0..16 {
+                for h in 0..2 {
+                    let level = row[4 * (k / 2) + k % 2 + 2 * h];
+                    for i in 0..b {
+                        let (w, bit) = if k < b * l {
+                            (k / l, 16 * h + (k % l) * b + i)
+                        } else {
+                            let p = (k - b * l) * b + i; // bit of lane h's spare stream
+                            (p / spare, 16 * h + b * l + p % spare)
+                        };
+                        words[w] |= ((level >> i) & 1) << bit;
+                    }
+                }
+            }
+            words.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>()
+        });
+        let sum = |r: usize| x.iter().zip(levels[r]).map(|(&v, l)| i64::from(v) * i64::from(l)).sum::<i64>();
+        (rows, [sum(0), sum(1)])
+    }
+
+    /// The lane-pair blocks (portable, and the public functions) against FORMAT.md's map and
+    /// i64 sums at widths 2, 3 and 4, on random inputs and levels with the extremes mixed in.
+    #[test]
+    fn lane_blocks_match_the_format_map() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+        for round in 0..2000 {
+            let x: [i8; 32] = core::array::from_fn(|_| if round % 3 == 0 { -128 } else { rng.random() });
+            for b in 2..=4 {
+                let top = (1u32 << b) - 1;
+                let levels: [[u32; 32]; 2] = core::array::from_fn(|_| {
+                    core::array::from_fn(|_| if round % 5 == 0 { top } else { rng.random::<u32>() & top })
+                });
+                let ([ra, rb], [sa, sb]) = block(b, &x, &levels);
+                let ab: Vec<u8> = ra.into_iter().chain(rb).collect();
+                let got = match b {
+                    2 => {
+                        let ab = ab.as_slice().try_into().unwrap();
+                        assert_eq!(lane_block_w2_i8(&x, ab), portable::lane_block_w2_i8(&x, ab));
+                        portable::lane_block_w2_i8(&x, ab)
+                    }
+                    3 => {
+                        let ab = ab.as_slice().try_into().unwrap();
+                        assert_eq!(lane_block_w3_i8(&x, ab), portable::lane_block_w3_i8(&x, ab));
+                        portable::lane_block_w3_i8(&x, ab)
+                    }
+                    _ => {
+                        let ab = ab.as_slice().try_into().unwrap();
+                        assert_eq!(lane_block_w4_i8(&x, ab), portable::lane_block_w4_i8(&x, ab));
+                        portable::lane_block_w4_i8(&x, ab)
+                    }
+                };
+                let want = (sa as i32, sb as i32);
+                assert_eq!(got, want, "b={b} round={round}");
+            }
         }
     }
 }

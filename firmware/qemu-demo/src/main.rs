@@ -113,9 +113,14 @@ fn demo() -> Result<(), DemoError> {
     if cfg!(feature = "simd-test") {
         match simd_test::run() {
             Ok(n) => defmt::info!("simd32 self-test: {=u32} inputs, assembly and portable code equal", n),
-            Err((a, b, acc)) => {
+            Err(simd_test::Mismatch::Dual(a, b, acc)) => {
                 defmt::error!("simd32 self-test: differs at a={=u32:#x} b={=u32:#x} acc={=i32}", a, b, acc);
                 semihosting::eprintln!("qemu-demo: simd32 self-test failed at a={a:#x} b={b:#x} acc={acc}");
+                semihosting::process::exit(1);
+            }
+            Err(simd_test::Mismatch::Block { bits, round }) => {
+                defmt::error!("simd32 self-test: the {=u32}-bit lane block differs in round {=u32}", bits, round);
+                semihosting::eprintln!("qemu-demo: simd32 self-test failed: {bits}-bit lane block, round {round}");
                 semihosting::process::exit(1);
             }
         }

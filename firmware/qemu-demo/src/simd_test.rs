@@ -1,13 +1,25 @@
 //! `simd-test`: `diffq-simd32`'s functions, the Armv7E-M assembly on the M4 and M7 builds (its
 //! portable code elsewhere), against its portable code on edge cases and random inputs.
 
-use diffq_simd32::{portable, smlad, sxtb16, sxtb16_ror8, NATIVE};
+use diffq_simd32::{
+    lane_block_w2_i8, lane_block_w3_i8, lane_block_w4_i8, portable, smlad, sxtb16, sxtb16_ror8, NATIVE,
+};
 
 /// Inputs checked after the edge cases.
 const RANDOM: u32 = 100_000;
+/// Random lane-pair blocks checked at each width.
+const BLOCKS: u32 = 2_000;
 
-/// The number of inputs checked, or the first `(a, b, acc)` on which the two disagree.
-pub fn run() -> Result<u32, (u32, u32, i32)> {
+/// Where the assembly and the portable code first disagree.
+pub enum Mismatch {
+    /// The single instructions, at these `(a, b, acc)`.
+    Dual(u32, u32, i32),
+    /// The lane-pair block of this width, in this round.
+    Block { bits: u32, round: u32 },
+}
+
+/// The number of inputs and blocks checked, or the first disagreement.
+pub fn run() -> Result<u32, Mismatch> {
     let edges = [0, 1, 0x7FFF_7FFF, 0x8000_8000, 0xFFFF_FFFF, 0x8080_8080, 0x7F7F_7F7F, 0x0001_FFFF];
     let mut s = 0x2545_F491u32;
     let mut next = move || {
@@ -25,7 +37,7 @@ pub fn run() -> Result<u32, (u32, u32, i32)> {
         if same {
             Ok(())
         } else {
-            Err((a, b, acc))
+            Err(Mismatch::Dual(a, b, acc))
         }
     };
     for a in edges {
@@ -38,6 +50,24 @@ pub fn run() -> Result<u32, (u32, u32, i32)> {
     for _ in 0..RANDOM {
         let (a, b, acc) = (next(), next(), next() as i32);
         check(a, b, acc)?;
+    }
+    // Lane-pair blocks: random inputs (every eighth round all −128) and random level bytes
+    // (any bytes are a valid block).
+    for round in 0..BLOCKS {
+        let x: [i8; 32] = core::array::from_fn(|_| if round % 8 == 0 { i8::MIN } else { next() as i8 });
+        let mut ab = [0u8; 32];
+        ab.iter_mut().for_each(|v| *v = next() as u8);
+        let same = |bits: u32| match bits {
+            2 => ab.first_chunk().is_some_and(|ab| lane_block_w2_i8(&x, ab) == portable::lane_block_w2_i8(&x, ab)),
+            3 => ab.first_chunk().is_some_and(|ab| lane_block_w3_i8(&x, ab) == portable::lane_block_w3_i8(&x, ab)),
+            _ => lane_block_w4_i8(&x, &ab) == portable::lane_block_w4_i8(&x, &ab),
+        };
+        for bits in 2..=4 {
+            if !same(bits) {
+                return Err(Mismatch::Block { bits, round });
+            }
+            n += 1;
+        }
     }
     defmt::info!("simd32 self-test: native assembly {=bool}", NATIVE);
     Ok(n)
