@@ -62,12 +62,12 @@ macro_rules! pair {
     };
 }
 
-/// Loads the input word at byte offset `$o` and splits it into the pairs `xl` (bytes 0, 2) and
-/// `xh` (bytes 1, 3).
+/// Loads the input pairs of inputs `4q..4q + 4` (words `2q` and `2q + 1` of `xp`, at byte offset
+/// `$o = 8q`) into `xl` and `xh`.
 #[cfg(simd32_dsp)]
 macro_rules! inputs {
     ($o:literal) => {
-        concat!("ldr {xh}, [{px}, #", $o, "]\n", "sxtb16 {xl}, {xh}\n", "sxtb16 {xh}, {xh}, ror #8\n")
+        concat!("ldrd {xl}, {xh}, [{px}, #", $o, "]\n")
     };
 }
 
@@ -85,10 +85,10 @@ macro_rules! words {
 macro_rules! block_asm {
     ($x:expr, $p:expr, $mask:expr, $($text:expr),+ $(,)?) => {{
         let (sa, sb): (i32, i32);
-        // SAFETY: the sequence reads only the 32 bytes behind `px` and the `8·B` bytes behind
-        // `p` (offsets fixed in the text, within the arrays' lengths; unaligned word
-        // loads are architectural on Armv7E-M), writes registers only, and uses no stack;
-        // `SMLAD` may set the sticky Q flag, which no Rust code reads.
+        // SAFETY: the sequence reads only the 64 bytes behind `px` (a `[u32; 16]`: aligned for
+        // `ldrd`) and the `8·B` bytes behind `p` (offsets fixed in the text, within the arrays'
+        // lengths; unaligned word loads are architectural on Armv7E-M), writes registers only,
+        // and uses no stack; `SMLAD` may set the sticky Q flag, which no Rust code reads.
         #[allow(unsafe_code)]
         unsafe {
             core::arch::asm!(
@@ -106,77 +106,77 @@ macro_rules! block_asm {
 /// Both rows' sums over one 2-bit block (8 levels per lane; `ab`: row a's two words, then row
 /// b's).
 #[inline(always)]
-pub fn lane_block_w2_i8(x: &[i8; 32], ab: &[u8; 16]) -> (i32, i32) {
+pub fn lane_block_w2_i8(xp: &[u32; 16], ab: &[u8; 16]) -> (i32, i32) {
     #[cfg(simd32_dsp)]
     return block_asm!(
-        x,
+        xp,
         ab,
         0x0003_0003u32,
         words!(0, 8),
         inputs!(0),
         pair!(first "xl"),
         pair!("xh", 2),
-        inputs!(4),
+        inputs!(8),
         pair!("xl", 4),
         pair!("xh", 6),
-        inputs!(8),
+        inputs!(16),
         pair!("xl", 8),
         pair!("xh", 10),
-        inputs!(12),
+        inputs!(24),
         pair!("xl", 12),
         pair!("xh", 14),
         words!(4, 8),
-        inputs!(16),
+        inputs!(32),
         pair!("xl", 0),
         pair!("xh", 2),
-        inputs!(20),
+        inputs!(40),
         pair!("xl", 4),
         pair!("xh", 6),
-        inputs!(24),
+        inputs!(48),
         pair!("xl", 8),
         pair!("xh", 10),
-        inputs!(28),
+        inputs!(56),
         pair!("xl", 12),
         pair!("xh", 14),
     );
     #[cfg(not(simd32_dsp))]
-    return crate::portable::lane_block_w2_i8(x, ab);
+    return crate::portable::lane_block_w2_i8(xp, ab);
 }
 
 /// Both rows' sums over one 3-bit block (5 levels per lane in each of three words per row, the
 /// 16th from the spare bits; `ab`: row a's three words, then row b's).
 #[inline(always)]
-pub fn lane_block_w3_i8(x: &[i8; 32], ab: &[u8; 24]) -> (i32, i32) {
+pub fn lane_block_w3_i8(xp: &[u32; 16], ab: &[u8; 24]) -> (i32, i32) {
     #[cfg(simd32_dsp)]
     return block_asm!(
-        x,
+        xp,
         ab,
         0x0007_0007u32,
         words!(0, 12),
         inputs!(0),
         pair!(first "xl"),
         pair!("xh", 3),
-        inputs!(4),
+        inputs!(8),
         pair!("xl", 6),
         pair!("xh", 9),
-        inputs!(8),
+        inputs!(16),
         pair!("xl", 12),
         words!(4, 12),
         pair!("xh", 0),
-        inputs!(12),
+        inputs!(24),
         pair!("xl", 3),
         pair!("xh", 6),
-        inputs!(16),
+        inputs!(32),
         pair!("xl", 9),
         pair!("xh", 12),
-        inputs!(20),
+        inputs!(40),
         words!(8, 12),
         pair!("xl", 0),
         pair!("xh", 3),
-        inputs!(24),
+        inputs!(48),
         pair!("xl", 6),
         pair!("xh", 9),
-        inputs!(28),
+        inputs!(56),
         pair!("xl", 12),
         // The spare pair, multiplied by `xh`: `xl` becomes the bit mask 0x0001_0001 (the level
         // mask's lowest bits); each row's level gathers the bits of word 2 (still in `wa`, `wb`),
@@ -200,47 +200,47 @@ pub fn lane_block_w3_i8(x: &[i8; 32], ab: &[u8; 24]) -> (i32, i32) {
         "smlad {sb}, {t}, {xh}, {sb}",
     );
     #[cfg(not(simd32_dsp))]
-    return crate::portable::lane_block_w3_i8(x, ab);
+    return crate::portable::lane_block_w3_i8(xp, ab);
 }
 
 /// Both rows' sums over one 4-bit block (4 levels per lane, four words per row; `ab`: row a's
 /// words, then row b's).
 #[inline(always)]
-pub fn lane_block_w4_i8(x: &[i8; 32], ab: &[u8; 32]) -> (i32, i32) {
+pub fn lane_block_w4_i8(xp: &[u32; 16], ab: &[u8; 32]) -> (i32, i32) {
     #[cfg(simd32_dsp)]
     return block_asm!(
-        x,
+        xp,
         ab,
         0x000F_000Fu32,
         words!(0, 16),
         inputs!(0),
         pair!(first "xl"),
         pair!("xh", 4),
-        inputs!(4),
+        inputs!(8),
         pair!("xl", 8),
         pair!("xh", 12),
         words!(4, 16),
-        inputs!(8),
-        pair!("xl", 0),
-        pair!("xh", 4),
-        inputs!(12),
-        pair!("xl", 8),
-        pair!("xh", 12),
-        words!(8, 16),
         inputs!(16),
         pair!("xl", 0),
         pair!("xh", 4),
-        inputs!(20),
+        inputs!(24),
+        pair!("xl", 8),
+        pair!("xh", 12),
+        words!(8, 16),
+        inputs!(32),
+        pair!("xl", 0),
+        pair!("xh", 4),
+        inputs!(40),
         pair!("xl", 8),
         pair!("xh", 12),
         words!(12, 16),
-        inputs!(24),
+        inputs!(48),
         pair!("xl", 0),
         pair!("xh", 4),
-        inputs!(28),
+        inputs!(56),
         pair!("xl", 8),
         pair!("xh", 12),
     );
     #[cfg(not(simd32_dsp))]
-    return crate::portable::lane_block_w4_i8(x, ab);
+    return crate::portable::lane_block_w4_i8(xp, ab);
 }

@@ -146,21 +146,25 @@ mod tests {
                 });
                 let ([ra, rb], [sa, sb]) = block(b, &x, &levels);
                 let ab: Vec<u8> = ra.into_iter().chain(rb).collect();
+                let xp: [u32; 16] = core::array::from_fn(|k| {
+                    let w = u32::from_le_bytes(core::array::from_fn(|i| x[4 * (k / 2) + i] as u8));
+                    portable::sxtb16(w.rotate_right(8 * (k as u32 % 2)))
+                });
                 let got = match b {
                     2 => {
                         let ab = ab.as_slice().try_into().unwrap();
-                        assert_eq!(lane_block_w2_i8(&x, ab), portable::lane_block_w2_i8(&x, ab));
-                        portable::lane_block_w2_i8(&x, ab)
+                        assert_eq!(lane_block_w2_i8(&xp, ab), portable::lane_block_w2_i8(&xp, ab));
+                        portable::lane_block_w2_i8(&xp, ab)
                     }
                     3 => {
                         let ab = ab.as_slice().try_into().unwrap();
-                        assert_eq!(lane_block_w3_i8(&x, ab), portable::lane_block_w3_i8(&x, ab));
-                        portable::lane_block_w3_i8(&x, ab)
+                        assert_eq!(lane_block_w3_i8(&xp, ab), portable::lane_block_w3_i8(&xp, ab));
+                        portable::lane_block_w3_i8(&xp, ab)
                     }
                     _ => {
                         let ab = ab.as_slice().try_into().unwrap();
-                        assert_eq!(lane_block_w4_i8(&x, ab), portable::lane_block_w4_i8(&x, ab));
-                        portable::lane_block_w4_i8(&x, ab)
+                        assert_eq!(lane_block_w4_i8(&xp, ab), portable::lane_block_w4_i8(&xp, ab));
+                        portable::lane_block_w4_i8(&xp, ab)
                     }
                 };
                 let want = (sa as i32, sb as i32);

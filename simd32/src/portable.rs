@@ -18,26 +18,27 @@ pub fn sxtb16(x: u32) -> u32 {
 
 /// [`crate::lane_block_w2_i8`].
 #[inline(always)]
-pub fn lane_block_w2_i8(x: &[i8; 32], ab: &[u8; 16]) -> (i32, i32) {
-    block::<2>(x, ab)
+pub fn lane_block_w2_i8(xp: &[u32; 16], ab: &[u8; 16]) -> (i32, i32) {
+    block::<2>(xp, ab)
 }
 
 /// [`crate::lane_block_w3_i8`].
 #[inline(always)]
-pub fn lane_block_w3_i8(x: &[i8; 32], ab: &[u8; 24]) -> (i32, i32) {
-    block::<3>(x, ab)
+pub fn lane_block_w3_i8(xp: &[u32; 16], ab: &[u8; 24]) -> (i32, i32) {
+    block::<3>(xp, ab)
 }
 
 /// [`crate::lane_block_w4_i8`].
 #[inline(always)]
-pub fn lane_block_w4_i8(x: &[i8; 32], ab: &[u8; 32]) -> (i32, i32) {
-    block::<4>(x, ab)
+pub fn lane_block_w4_i8(xp: &[u32; 16], ab: &[u8; 32]) -> (i32, i32) {
+    block::<4>(xp, ab)
 }
 
-/// The block sums at width `B` in portable Rust (`B` = 2, 3 or 4; `ab`: row a's `4·B` bytes,
-/// then row b's): each row's `Σ x·level`, wrapping.
+/// The block sums at width `B` in portable Rust (`B` = 2, 3 or 4; `xp`: the input pairs, see
+/// [`crate::lane_block_w2_i8`]; `ab`: row a's `4·B` bytes, then row b's): each row's
+/// `Σ x·level`, wrapping.
 #[inline(always)]
-fn block<const B: usize>(x: &[i8; 32], ab: &[u8]) -> (i32, i32) {
+fn block<const B: usize>(xp: &[u32; 16], ab: &[u8]) -> (i32, i32) {
     let (l, mask) = (16 / B, ((1u32 << B) - 1) * 0x0001_0001);
     let word = |p: &[u8], j: usize| {
         p.get(4 * j..4 * j + 4).and_then(|w| <[u8; 4]>::try_from(w).ok()).map_or(0, u32::from_le_bytes)
@@ -46,11 +47,7 @@ fn block<const B: usize>(x: &[i8; 32], ab: &[u8]) -> (i32, i32) {
     let spare = |p: &[u8]| (0..B).fold(0, |v, j| v | (((word(p, j) >> 15) & 0x0001_0001) << j));
     let (a, b) = ab.split_at(ab.len() / 2);
     let (mut sa, mut sb) = (0i32, 0i32);
-    for k in 0..16 {
-        let q = k / 2;
-        let xw = x.get(4 * q..4 * q + 4).and_then(|w| <[i8; 4]>::try_from(w).ok());
-        let xw = xw.map_or(0, |w| u32::from_le_bytes(w.map(|v| v as u8)));
-        let xp = sxtb16(if k % 2 == 0 { xw } else { xw.rotate_right(8) });
+    for (k, &xp) in xp.iter().enumerate() {
         let (la, lb) = if k < B * l {
             let s = (k % l) * B;
             ((word(a, k / l) >> s) & mask, (word(b, k / l) >> s) & mask)

@@ -4,13 +4,14 @@
 //! On Armv7E-M one `and` of a word with a shifted operand gives a pair's two levels as the two
 //! lanes of an `SMLAD` operand, and `SXTB16` splits 4 inputs into the matching input pairs, so a
 //! block costs per 4 inputs one word load, two `SXTB16` and, per row, two `and` and two `SMLAD`
-//! ([`diffq_simd32`]: one-block groups at 2, 3 and 4 bits run its assembly blocks, the rest
-//! [`block_smlad`]). Elsewhere the same lanes of both rows are put side by side (row `a` low,
+//! ([`diffq_simd32`]; one-block groups at 2, 3 and 4 bits run its assembly blocks on inputs
+//! widened once per layer, [`super::lanes_wide_i8`]). Elsewhere the same lanes of both rows are put side by side (row `a` low,
 //! row `b` high) and one 32-bit multiply by each input does two MACs, as the row-pair bodies do.
 
-use super::bits::le_u32;
+use super::bits::{le_u32, split_group};
+use super::dot_i8::dot_pair_any_i8;
 use crate::layout::{lane_column, lane_level, LANE_BLOCK};
-use diffq_simd32::{lane_block_w2_i8, lane_block_w3_i8, lane_block_w4_i8, smlad, sxtb16, sxtb16_ror8, NATIVE};
+use diffq_simd32::{smlad, sxtb16, sxtb16_ror8, NATIVE};
 
 /// Runs `$body` 8 times with `$q` a constant 0..8: the block's 8 quads of inputs, so that every
 /// shift and mask of [`lane_pair`] folds (LLVM does not unroll the loop by itself, and a run-time
@@ -91,11 +92,6 @@ pub(crate) fn block_words<const B: usize>(bytes: &[u8], j: usize) -> [u32; B] {
 /// `fits_i32` holds for the group.
 #[inline(always)]
 pub(crate) fn dot_lanes_i8<const B: usize>(xs: &[i8], bytes: &[u8]) -> (i32, i32) {
-    if let (true, Ok(x)) = (NATIVE, <&[i8; LANE_BLOCK]>::try_from(xs)) {
-        if let Some(sums) = block_native::<B>(x, bytes.get(..8 * B).unwrap_or_default()) {
-            return sums;
-        }
-    }
     let half = xs.len() / 8 * B; // bytes of one row's segment
     let (pa, pb) = (bytes.get(..half).unwrap_or_default(), bytes.get(half..2 * half).unwrap_or_default());
     let (mut sa, mut sb) = (0i32, 0i32);
@@ -111,19 +107,6 @@ pub(crate) fn dot_lanes_i8<const B: usize>(xs: &[i8], bytes: &[u8]) -> (i32, i32
         sb = sb.wrapping_add(yb);
     }
     (sa, sb)
-}
-
-/// A one-block group (segments of 32 columns, groups of 64) on Armv7E-M at 2, 3 and 4 bits:
-/// `diffq_simd32`'s assembly blocks, each one instruction sequence that keeps every value in
-/// registers (`ab`: the group's `8·B` bytes). `None` at the other widths.
-#[inline(always)]
-fn block_native<const B: usize>(x: &[i8; LANE_BLOCK], ab: &[u8]) -> Option<(i32, i32)> {
-    match B {
-        2 => ab.try_into().ok().map(|ab| lane_block_w2_i8(x, ab)),
-        3 => ab.try_into().ok().map(|ab| lane_block_w3_i8(x, ab)),
-        4 => ab.try_into().ok().map(|ab| lane_block_w4_i8(x, ab)),
-        _ => None,
-    }
 }
 
 /// One block on Armv7E-M (`pa`, `pb`: the block's `4·B` bytes of each row): per 4 inputs one
@@ -248,6 +231,27 @@ pub(crate) fn dot_lanes_any_i8(xs: &[i8], bytes: &[u8], b: u8) -> (i64, i64) {
     (sa, sb)
 }
 
+/// The multiplier of each width's level sums, indexed by width (0 for width 0). i32, widened
+/// where it is used, so the fold is one 32×32→64 multiply-accumulate.
+pub(super) type Mults = [i32; 16];
+
+/// One row-pair group of any width (the widths this build has no body for, and segments that
+/// are not whole 8-level chunks): `(sa, sb, m(b))`, the bytes after it left in `data`. Out of
+/// line, so that the group loop's registers serve the unrolled bodies.
+#[inline(never)]
+pub(super) fn pair_group_any_i8(xs: &[i8], data: &mut &[u8], b: u8, m: &Mults, lanes: bool) -> Option<(i32, i32, i32)> {
+    let (g, rest) = split_group(data, 2 * xs.len(), b)?;
+    *data = rest;
+    // (The caller checked that a group's sums fit i32.)
+    let (sa, sb) = if lanes {
+        let (a, c) = dot_lanes_any_i8(xs, g, b);
+        (a as i32, c as i32)
+    } else {
+        dot_pair_any_i8(xs, g, b)
+    };
+    Some((sa, sb, m.get(usize::from(b)).copied().unwrap_or(0)))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::indexing_slicing)]
@@ -269,11 +273,6 @@ mod tests {
         }
         let smlad = block_smlad::<B>(&x[..32], &bytes[..4 * B], &bytes[half..half + 4 * B]);
         assert_eq!(smlad, (first[0], first[1]), "dual MACs, B={B}");
-        if n == 32 {
-            let native = block_native::<B>(x.try_into().unwrap(), &bytes);
-            assert!(native.is_none_or(|s| s == (first[0], first[1])), "Armv7E-M blocks (portable here), B={B}");
-            assert_eq!(native.is_some(), (2..=4).contains(&B));
-        }
         assert_eq!(dot_lanes_any_i8(x, &bytes, B as u8), (want[0], want[1]), "any, B={B}");
     }
 

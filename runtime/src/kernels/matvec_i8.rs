@@ -10,11 +10,10 @@ use super::bits::{skip_groups, split_group, Widths};
 use super::dispatch::{
     built_width, dispatch_built_width, dispatch_fixed_width, fixed_width_built, pair_bodies_built, row_bodies_built,
 };
-use super::dot_i8::{
-    dot_chunks_i8, dot_group_any_i8, dot_group_any_wide_i8, dot_group_i8, dot_pair_any_i8, dot_pair_i8, fits_i32,
-};
+use super::dot_i8::{dot_chunks_i8, dot_group_any_i8, dot_group_any_wide_i8, dot_group_i8, dot_pair_i8, fits_i32};
 use super::finish_i8::{Finish, PAIR_BLOCK};
-use super::lanes_i8::{dot_lanes_any_i8, dot_lanes_i8};
+use super::lanes_i8::{dot_lanes_any_i8, dot_lanes_i8, pair_group_any_i8, Mults};
+use super::lanes_wide_i8::{lane_rows_wide_i8, widen_taps, WIDE, WIDE_WORDS};
 use super::matvec_fixed_i8::rows_fixed_i8;
 #[cfg(any(feature = "group-96", feature = "any-group-size"))]
 use super::shape::LONG_GROUP_SIZE;
@@ -84,10 +83,6 @@ fn input_sum(x: &[i8]) -> i64 {
     x.chunks(1 << 16).map(|run| i64::from(run.iter().map(|&v| i32::from(v)).sum::<i32>())).sum()
 }
 
-/// The multiplier of each width's level sums, indexed by width (0 for width 0). i32, widened
-/// where it is used, so the fold is one 32×32→64 multiply-accumulate.
-type Mults = [i32; 16];
-
 /// General path: `G` is the group size when known at compile time, 0 to read it from the tensor;
 /// `S = G / 2` (the row-pair segment). Each group's exact i32 level sum is multiplied by its
 /// width's constant and added to the row's i64 sum right away (a long multiply-accumulate):
@@ -146,7 +141,8 @@ pub(super) fn rows_var_i8<const G: usize, const S: usize>(
 }
 
 /// Every row pair of a pair tensor (`rows`: their outputs), finished by blocks of
-/// [`PAIR_BLOCK`] pairs. `L`: lane pairs (else row pairs).
+/// [`PAIR_BLOCK`] pairs. `L`: lane pairs (else row pairs); lane pairs with groups of 64 run on
+/// inputs widened once for the layer where they fit ([`lanes_wide_i8`](super::lanes_wide_i8)).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn pair_rows_i8<const S: usize, const L: bool>(
@@ -159,6 +155,12 @@ fn pair_rows_i8<const S: usize, const L: bool>(
     in_len: usize,
     rows: &mut [i8],
 ) -> Result<(), Error> {
+    if L && WIDE && S == LANE_BLOCK && chunked {
+        let mut buf = [0u32; WIDE_WORDS];
+        if let Some(wide) = widen_taps(taps, in_len, &mut buf) {
+            return lane_rows_wide_i8(finish, m, (widths, data), wide, rows);
+        }
+    }
     let mut sums = [(0i64, 0i64); PAIR_BLOCK];
     for (j, block) in rows.chunks_mut(2 * PAIR_BLOCK).enumerate() {
         let sums = sums.get_mut(..block.len() / 2).unwrap_or_default();
@@ -301,23 +303,6 @@ fn row_pair_sum_i8<const S: usize, const L: bool>(
         }
     }
     Ok(acc)
-}
-
-/// One row-pair group of any width (the widths this build has no body for, and segments that
-/// are not whole 8-level chunks): `(sa, sb, m(b))`, the bytes after it left in `data`. Out of
-/// line, so that the group loop's registers serve the unrolled bodies.
-#[inline(never)]
-fn pair_group_any_i8(xs: &[i8], data: &mut &[u8], b: u8, m: &Mults, lanes: bool) -> Option<(i32, i32, i32)> {
-    let (g, rest) = split_group(data, 2 * xs.len(), b)?;
-    *data = rest;
-    // (The caller checked that a group's sums fit i32.)
-    let (sa, sb) = if lanes {
-        let (a, c) = dot_lanes_any_i8(xs, g, b);
-        (a as i32, c as i32)
-    } else {
-        dot_pair_any_i8(xs, g, b)
-    };
-    Some((sa, sb, m.get(usize::from(b)).copied().unwrap_or(0)))
 }
 
 /// Mixed widths whose row sums could overflow i32 (wide groups at high bit widths): i64 sums

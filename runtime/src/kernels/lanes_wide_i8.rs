@@ -1,0 +1,139 @@
+//! Lane-pair tensors with one block per segment (groups of 64, FORMAT.md layout 2) on the integer
+//! path, with the layer's inputs widened once: each tap's int8 inputs become their `SXTB16`
+//! pairs (two words per 4 inputs: bytes 0 and 2, then 1 and 3, as halfwords), so that every row
+//! pair's 2-, 3- and 4-bit groups load them ready with one `ldrd` per 4 inputs in
+//! `diffq_simd32`'s assembly blocks instead of one load and two `SXTB16` (16 instructions fewer
+//! per group), every tap's after the other, so that one loop runs over all of a row pair's
+//! groups. The widened inputs live on the stack ([`WIDE_WORDS`] words); longer inputs take the
+//! int8 bodies, and groups of other widths take them on their inputs taken back out of the pairs.
+//!
+//! Built where the blocks are assembly (Armv7E-M) and on hosts (`std`, tests: the blocks'
+//! portable code, so that the host runs the same loop); other cores keep their two-row SWAR
+//! bodies.
+
+use super::bits::Widths;
+use super::finish_i8::{Finish, PAIR_BLOCK};
+use super::lanes_i8::{dot_lanes_i8, pair_group_any_i8, Mults};
+use crate::error::Error;
+use crate::format::LANE_BLOCK;
+use diffq_simd32::{lane_block_w2_i8, lane_block_w3_i8, lane_block_w4_i8, sxtb16, sxtb16_ror8, NATIVE};
+
+/// Whether this build runs lane-pair layers on widened inputs.
+pub(super) const WIDE: bool = NATIVE || cfg!(any(test, feature = "std"));
+
+/// Words of widened inputs on the stack (1 KiB): a layer's taps of up to 512 inputs in all.
+pub(super) const WIDE_WORDS: usize = if WIDE { 256 } else { 0 };
+
+/// Input pair words per block of [`LANE_BLOCK`] inputs.
+const BLOCK_WORDS: usize = LANE_BLOCK / 2;
+
+/// `taps` widened into `buf`, one after the other (`in_len / 2` words each; a tap before the
+/// stream start, whose inputs read as zeros, as zero pairs), or `None` when they do not fit (or
+/// `in_len` is not whole blocks).
+pub(super) fn widen_taps<'b>(taps: &[Option<&[i8]>], in_len: usize, buf: &'b mut [u32]) -> Option<&'b [u32]> {
+    if !WIDE || in_len % LANE_BLOCK != 0 {
+        return None;
+    }
+    let wide = buf.get_mut(..taps.len().checked_mul(in_len / 2)?)?;
+    for (tap, now) in taps.iter().zip(wide.chunks_exact_mut(in_len / 2)) {
+        let Some(x) = tap else {
+            now.fill(0);
+            continue;
+        };
+        for (x4, w2) in x.chunks_exact(4).zip(now.chunks_exact_mut(2)) {
+            let xw = <[i8; 4]>::try_from(x4).map_or(0, |b| u32::from_le_bytes(b.map(|v| v as u8)));
+            w2.copy_from_slice(&[sxtb16(xw), sxtb16_ror8(xw)]);
+        }
+    }
+    Some(wide)
+}
+
+/// Every row pair of a lane-pair tensor with groups of 64 (`rows`: their outputs) over the inputs
+/// of every tap widened by [`widen_taps`], finished by blocks of [`PAIR_BLOCK`] pairs (the row-pair
+/// kernels' loop, kept apart so that theirs compiles as it did).
+#[inline(always)]
+pub(super) fn lane_rows_wide_i8(
+    finish: &Finish<'_, '_>,
+    m: &Mults,
+    (widths, data): (&mut Widths<'_>, &mut &[u8]),
+    wide: &[u32],
+    rows: &mut [i8],
+) -> Result<(), Error> {
+    let mut sums = [(0i64, 0i64); PAIR_BLOCK];
+    for (j, block) in rows.chunks_mut(2 * PAIR_BLOCK).enumerate() {
+        let sums = sums.get_mut(..block.len() / 2).unwrap_or_default();
+        for s in sums.iter_mut() {
+            *s = lane_pair_sum_wide_i8(finish.base(), m, (widths, data), wide)?;
+        }
+        finish.pairs(sums, 2 * PAIR_BLOCK * j, block);
+    }
+    Ok(())
+}
+
+/// Both rows' `init + Σ_g m(b_g)·A_g` of one row pair of a lane-pair tensor with groups of 64
+/// over the inputs of every tap widened by [`widen_taps`] (`wide`: its groups in storage order).
+#[inline(always)]
+fn lane_pair_sum_wide_i8(
+    init: i64,
+    m: &Mults,
+    (widths, data): (&mut Widths<'_>, &mut &[u8]),
+    wide: &[u32],
+) -> Result<(i64, i64), Error> {
+    let mut acc = (init, init);
+    for xp in wide.chunks_exact(BLOCK_WORDS) {
+        // One arm per assembly block, each splitting off its constant-size group.
+        macro_rules! block {
+            ($b:literal, $f:ident) => {{
+                let (g, rest) = data.split_at_checked(8 * $b).ok_or(Error::KernelShape)?;
+                *data = rest;
+                let (Ok(xp), Ok(g)) = (xp.try_into(), g.try_into()) else { return Err(Error::KernelShape) };
+                let (sa, sb) = $f(xp, g);
+                (sa, sb, m.get($b).copied().unwrap_or(0))
+            }};
+        }
+        let (sa, sb, mb) = match widths.next_width() {
+            #[cfg(feature = "width-2")]
+            2 => block!(2, lane_block_w2_i8),
+            #[cfg(feature = "width-3")]
+            3 => block!(3, lane_block_w3_i8),
+            #[cfg(feature = "width-4")]
+            4 => block!(4, lane_block_w4_i8),
+            b => other_group_i8(xp, data, b, m).ok_or(Error::KernelShape)?,
+        };
+        let mb = i64::from(mb);
+        acc = (acc.0.wrapping_add(mb.wrapping_mul(i64::from(sa))), acc.1.wrapping_add(mb.wrapping_mul(i64::from(sb))));
+    }
+    Ok(acc)
+}
+
+/// A group of a width without an assembly block (out of line, so that the group loop's
+/// registers serve the blocks): its int8 inputs taken back out of the pairs `xp`, then
+/// `(sa, sb, m(b))`, the bytes after it left in `data`.
+#[inline(never)]
+fn other_group_i8(xp: &[u32], data: &mut &[u8], b: u8, m: &Mults) -> Option<(i32, i32, i32)> {
+    let pair = |k: usize| xp.get(k).copied().unwrap_or(0);
+    // Pair 2q holds inputs 4q and 4q + 2 (low, high halfword), pair 2q + 1 inputs 4q + 1, 4q + 3.
+    let xs: [i8; LANE_BLOCK] = core::array::from_fn(|c| (pair(2 * (c / 4) + c % 2) >> (16 * (c % 4 / 2))) as i8);
+    // (Widths 2–4 have their blocks: no second copy of their bodies here.)
+    match b {
+        #[cfg(feature = "width-1")]
+        1 => lane_group_i8::<1>(&xs, data, m),
+        #[cfg(feature = "width-5")]
+        5 => lane_group_i8::<5>(&xs, data, m),
+        #[cfg(feature = "width-6")]
+        6 => lane_group_i8::<6>(&xs, data, m),
+        #[cfg(feature = "width-7")]
+        7 => lane_group_i8::<7>(&xs, data, m),
+        #[cfg(feature = "width-8")]
+        8 => lane_group_i8::<8>(&xs, data, m),
+        _ => pair_group_any_i8(&xs, data, b, m, true),
+    }
+}
+/// [`other_group_i8`] at a width this build has a lane-pair body for.
+#[inline(always)]
+fn lane_group_i8<const B: usize>(xs: &[i8], data: &mut &[u8], m: &Mults) -> Option<(i32, i32, i32)> {
+    let (g, rest) = data.split_at_checked(8 * B)?;
+    *data = rest;
+    let (sa, sb) = dot_lanes_i8::<B>(xs, g);
+    Some((sa, sb, m.get(B).copied().unwrap_or(0)))
+}
