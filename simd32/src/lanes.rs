@@ -1,20 +1,19 @@
 //! One lane-pair block of two rows at 2, 3 or 4 bits: `diffq-runtime`'s storage order for dual
 //! multiply-accumulates (its FORMAT.md, layout 2). A block is 32 int8 inputs and, per row, `B`
 //! little-endian words (`4·B` bytes) holding 16 pairs of `B`-bit levels: pair `k` multiplies the
-//! input pair `(x[4q + k mod 2], x[4q + 2 + k mod 2])`, `q = k / 2`, which `SXTB16` (`k` even) or
-//! `SXTB16 …, ROR #8` (`k` odd) splits out of the word `x[4q..4q + 4]`. With `L = ⌊16 / B⌋`
-//! levels per 16-bit lane, pair `k < B·L` is bits `(k mod L)·B ..` of word `k / L` in both lanes;
-//! at 3 bits the 16th pair is the spare bit 15 (lane 0) and 31 (lane 1) of words 0, 1 and 2, as
-//! its bits 0, 1 and 2.
+//! input pair `(x[4q + k mod 2], x[4q + 2 + k mod 2])`, `q = k / 2`, which the caller passes
+//! ready as word `k` of `xp` (`SXTB16` of the input word `x[4q..4q + 4]` for `k` even,
+//! `SXTB16 …, ROR #8` for `k` odd: the inputs widened once per layer). With `L = ⌊16 / B⌋` levels
+//! per 16-bit lane, pair `k < B·L` is bits `(k mod L)·B ..` of word `k / L` in both lanes; at 3
+//! bits the 16th pair is the spare bit 15 (lane 0) and 31 (lane 1) of words 0, 1 and 2, as its
+//! bits 0, 1 and 2.
 //!
-//! On Armv7E-M each block is one inline-assembly sequence: per 4 inputs one word load and two
-//! `SXTB16`, per pair and row one `AND` with a shifted operand and one `SMLAD` (`SMUAD` for the
-//! first), in 11 registers, so that no value goes through the stack: 92, 107 and 96 instructions
-//! at 2, 3 and 4 bits. Compiled from Rust, the 3-bit block reloaded its input pointer from the
-//! stack every 4 inputs and kept every word live for the spare pair: the group loop's 3-bit arm
-//! took 125 instructions where it takes 118 with this block (kbench profile, the 8 kHz model's
-//! 256 × 256 layer). Elsewhere, and in [`crate::portable`], the same operations in Rust with the
-//! same 32-bit results.
+//! On Armv7E-M each block is one inline-assembly sequence: per 4 inputs one `LDRD` of two input
+//! pairs, per pair and row one `AND` with a shifted operand and one `SMLAD` (`SMUAD` for the
+//! first), in 10 registers, so that no value goes through the stack: 76, 91 and 80 instructions
+//! at 2, 3 and 4 bits. Compiled from Rust on int8 inputs, the 3-bit block reloaded its input
+//! pointer from the stack every 4 inputs and kept every word live for the spare pair. Elsewhere,
+//! and in [`crate::portable`], the same operations in Rust with the same 32-bit results.
 
 /// Inline-assembly text of one pair: row `a`'s and row `b`'s levels at bit `$s` of the words in
 /// `wa` and `wb` (`and` with the shifted word), each dual-multiplied by the input pair in `$x`.
@@ -79,7 +78,7 @@ macro_rules! words {
     };
 }
 
-/// Runs the block's assembly `$text` with its operands: the three pointers, the level mask, both
+/// Runs the block's assembly `$text` with its operands: the two pointers, the level mask, both
 /// sums, five scratch registers.
 #[cfg(simd32_dsp)]
 macro_rules! block_asm {
@@ -103,8 +102,8 @@ macro_rules! block_asm {
     }};
 }
 
-/// Both rows' sums over one 2-bit block (8 levels per lane; `ab`: row a's two words, then row
-/// b's).
+/// Both rows' sums over one 2-bit block (8 levels per lane; `xp`: the block's 16 input pairs, see
+/// the module; `ab`: row a's two words, then row b's).
 #[inline(always)]
 pub fn lane_block_w2_i8(xp: &[u32; 16], ab: &[u8; 16]) -> (i32, i32) {
     #[cfg(simd32_dsp)]
