@@ -145,6 +145,27 @@ fn word_shifts(t: i64, c: i16, unit: i32, s: u32) -> i8 {
     r.clamp(-127, 127) as i8
 }
 
+/// The outputs of the row pairs `$rows` (a `&mut [i8]`), finished by blocks of [`PAIR_BLOCK`]
+/// pairs through `$finish` ([`Finish::pairs`]); `$sum` is each pair's two row sums as a
+/// `Result`, with `$base` bound to [`Finish::base`]. A macro rather than a function taking a
+/// closure: through a closure the row-pair kernels' loop compiled to 3.5–8% more instructions
+/// (the C API's integer frames, the GRUs' groups of 96).
+macro_rules! finish_pair_rows {
+    ($finish:expr, $rows:expr, |$base:ident| $sum:expr) => {{
+        let mut sums = [(0i64, 0i64); PAIR_BLOCK];
+        for (j, block) in $rows.chunks_mut(2 * PAIR_BLOCK).enumerate() {
+            let sums = sums.get_mut(..block.len() / 2).unwrap_or_default();
+            for s in sums.iter_mut() {
+                let $base = $finish.base();
+                *s = $sum?;
+            }
+            $finish.pairs(sums, 2 * PAIR_BLOCK * j, block);
+        }
+        Ok(())
+    }};
+}
+pub(super) use finish_pair_rows;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,9 @@
 //! lanes of an `SMLAD` operand, and `SXTB16` splits 4 inputs into the matching input pairs, so a
 //! block costs per 4 inputs one word load, two `SXTB16` and, per row, two `and` and two `SMLAD`
 //! ([`diffq_simd32`]; one-block groups at 2, 3 and 4 bits run its assembly blocks on inputs
-//! widened once per layer, [`super::lanes_wide_i8`]). Elsewhere the same lanes of both rows are put side by side (row `a` low,
-//! row `b` high) and one 32-bit multiply by each input does two MACs, as the row-pair bodies do.
+//! widened once per layer, [`super::lanes_wide_i8`]). Elsewhere the same lanes of both rows are
+//! put side by side (row `a` low, row `b` high) and one 32-bit multiply by each input does two
+//! MACs, as the row-pair bodies do.
 
 use super::bits::{le_u32, split_group};
 use super::dot_i8::dot_pair_any_i8;

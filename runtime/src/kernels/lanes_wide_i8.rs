@@ -12,10 +12,11 @@
 //! bodies.
 
 use super::bits::Widths;
-use super::finish_i8::{Finish, PAIR_BLOCK};
+use super::finish_i8::{finish_pair_rows, Finish, PAIR_BLOCK};
 use super::lanes_i8::{dot_lanes_i8, pair_group_any_i8, Mults};
 use crate::error::Error;
 use crate::format::LANE_BLOCK;
+use crate::layout::lane_of_column;
 use diffq_simd32::{lane_block_w2_i8, lane_block_w3_i8, lane_block_w4_i8, sxtb16, sxtb16_ror8, NATIVE};
 
 /// Whether this build runs lane-pair layers on widened inputs.
@@ -49,8 +50,7 @@ pub(super) fn widen_taps<'b>(taps: &[Option<&[i8]>], in_len: usize, buf: &'b mut
 }
 
 /// Every row pair of a lane-pair tensor with groups of 64 (`rows`: their outputs) over the inputs
-/// of every tap widened by [`widen_taps`], finished by blocks of [`PAIR_BLOCK`] pairs (the row-pair
-/// kernels' loop, kept apart so that theirs compiles as it did).
+/// of every tap widened by [`widen_taps`], finished by blocks of [`PAIR_BLOCK`] pairs.
 #[inline(always)]
 pub(super) fn lane_rows_wide_i8(
     finish: &Finish<'_, '_>,
@@ -59,15 +59,7 @@ pub(super) fn lane_rows_wide_i8(
     wide: &[u32],
     rows: &mut [i8],
 ) -> Result<(), Error> {
-    let mut sums = [(0i64, 0i64); PAIR_BLOCK];
-    for (j, block) in rows.chunks_mut(2 * PAIR_BLOCK).enumerate() {
-        let sums = sums.get_mut(..block.len() / 2).unwrap_or_default();
-        for s in sums.iter_mut() {
-            *s = lane_pair_sum_wide_i8(finish.base(), m, (widths, data), wide)?;
-        }
-        finish.pairs(sums, 2 * PAIR_BLOCK * j, block);
-    }
-    Ok(())
+    finish_pair_rows!(finish, rows, |base| lane_pair_sum_wide_i8(base, m, (&mut *widths, &mut *data), wide))
 }
 
 /// Both rows' `init + Σ_g m(b_g)·A_g` of one row pair of a lane-pair tensor with groups of 64
@@ -111,9 +103,11 @@ fn lane_pair_sum_wide_i8(
 /// `(sa, sb, m(b))`, the bytes after it left in `data`.
 #[inline(never)]
 fn other_group_i8(xp: &[u32], data: &mut &[u8], b: u8, m: &Mults) -> Option<(i32, i32, i32)> {
-    let pair = |k: usize| xp.get(k).copied().unwrap_or(0);
-    // Pair 2q holds inputs 4q and 4q + 2 (low, high halfword), pair 2q + 1 inputs 4q + 1, 4q + 3.
-    let xs: [i8; LANE_BLOCK] = core::array::from_fn(|c| (pair(2 * (c / 4) + c % 2) >> (16 * (c % 4 / 2))) as i8);
+    // Input `c` is lane `h` (the halfword) of pair `k`, by the format's own map.
+    let xs: [i8; LANE_BLOCK] = core::array::from_fn(|c| {
+        let (k, h) = lane_of_column(c);
+        (xp.get(k).copied().unwrap_or(0) >> (16 * h)) as i8
+    });
     // (Widths 2–4 have their blocks: no second copy of their bodies here.)
     match b {
         #[cfg(feature = "width-1")]
@@ -129,6 +123,7 @@ fn other_group_i8(xp: &[u32], data: &mut &[u8], b: u8, m: &Mults) -> Option<(i32
         _ => pair_group_any_i8(&xs, data, b, m, true),
     }
 }
+
 /// [`other_group_i8`] at a width this build has a lane-pair body for.
 #[inline(always)]
 fn lane_group_i8<const B: usize>(xs: &[i8], data: &mut &[u8], m: &Mults) -> Option<(i32, i32, i32)> {

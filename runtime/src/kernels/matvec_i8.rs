@@ -11,7 +11,7 @@ use super::dispatch::{
     built_width, dispatch_built_width, dispatch_fixed_width, fixed_width_built, pair_bodies_built, row_bodies_built,
 };
 use super::dot_i8::{dot_chunks_i8, dot_group_any_i8, dot_group_any_wide_i8, dot_group_i8, dot_pair_i8, fits_i32};
-use super::finish_i8::{Finish, PAIR_BLOCK};
+use super::finish_i8::{finish_pair_rows, Finish, PAIR_BLOCK};
 use super::lanes_i8::{dot_lanes_any_i8, dot_lanes_i8, pair_group_any_i8, Mults};
 use super::lanes_wide_i8::{lane_rows_wide_i8, widen_taps, WIDE, WIDE_WORDS};
 use super::matvec_fixed_i8::rows_fixed_i8;
@@ -161,15 +161,7 @@ fn pair_rows_i8<const S: usize, const L: bool>(
             return lane_rows_wide_i8(finish, m, (widths, data), wide, rows);
         }
     }
-    let mut sums = [(0i64, 0i64); PAIR_BLOCK];
-    for (j, block) in rows.chunks_mut(2 * PAIR_BLOCK).enumerate() {
-        let sums = sums.get_mut(..block.len() / 2).unwrap_or_default();
-        for s in sums.iter_mut() {
-            *s = row_pair_sum_i8::<S, L>(finish.base(), gs, chunked, m, widths, data, taps, in_len)?;
-        }
-        finish.pairs(sums, 2 * PAIR_BLOCK * j, block);
-    }
-    Ok(())
+    finish_pair_rows!(finish, rows, |base| row_pair_sum_i8::<S, L>(base, gs, chunked, m, widths, data, taps, in_len))
 }
 
 /// `Σ_g m(b_g)·A_g` over one row (all taps) from the groups at `widths`/`data`. `chunked`: the
