@@ -1,4 +1,4 @@
-//! One lane-pair block of two rows at 2, 3 or 4 bits: `diffq-runtime`'s storage order for dual
+//! Runs of lane-pair blocks of two rows at 2, 3 or 4 bits: `diffq-runtime`'s storage order for dual
 //! multiply-accumulates (its FORMAT.md, layout 2). A block is 32 int8 inputs and, per row, `B`
 //! little-endian words (`4·B` bytes) holding 16 pairs of `B`-bit levels: pair `k` multiplies the
 //! input pair `(x[4q + k mod 2], x[4q + 2 + k mod 2])`, `q = k / 2`, which the caller passes
@@ -8,10 +8,11 @@
 //! bits the 16th pair is the spare bit 15 (lane 0) and 31 (lane 1) of words 0, 1 and 2, as its
 //! bits 0, 1 and 2.
 //!
-//! On Armv7E-M each block is one inline-assembly sequence: per 4 inputs one `LDRD` of two input
-//! pairs, per pair and row one `AND` with a shifted operand and one `SMLAD` (`SMUAD` for the
-//! first), in 10 registers, so that no value goes through the stack: 76, 91 and 80 instructions
-//! at 2, 3 and 4 bits. Compiled from Rust on int8 inputs, the 3-bit block reloaded its input
+//! On Armv7E-M a run of blocks of one width is one inline-assembly loop: per 4 inputs one `LDRD`
+//! of two input pairs (stepping the input pointer), per pair and row one `AND` with a shifted
+//! operand and one `SMLAD`, in 11 registers, so that no value goes through the stack: 76, 91 and
+//! 80 instructions per block at 2, 3 and 4 bits plus 3 of loop, the sums kept in registers from
+//! one block to the next (a caller scales a run's sums once, not each block's). Compiled from Rust on int8 inputs, the 3-bit block reloaded its input
 //! pointer from the stack every 4 inputs and kept every word live for the spare pair. Elsewhere,
 //! and in [`crate::portable`], the same operations in Rust with the same 32-bit results.
 
@@ -19,18 +20,6 @@
 /// `wa` and `wb` (`and` with the shifted word), each dual-multiplied by the input pair in `$x`.
 #[cfg(simd32_dsp)]
 macro_rules! pair {
-    (first $x:literal) => {
-        concat!(
-            "and {t}, {m}, {wa}\n",
-            "smuad {sa}, {t}, {",
-            $x,
-            "}\n",
-            "and {t}, {m}, {wb}\n",
-            "smuad {sb}, {t}, {",
-            $x,
-            "}\n"
-        )
-    };
     ($x:literal, 0) => {
         concat!(
             "and {t}, {m}, {wa}\n",
@@ -61,12 +50,12 @@ macro_rules! pair {
     };
 }
 
-/// Loads the input pairs of inputs `4q..4q + 4` (words `2q` and `2q + 1` of `xp`, at byte offset
-/// `$o = 8q`) into `xl` and `xh`.
+/// Loads the next input pairs (words `2q` and `2q + 1` of the block's `xp`: inputs `4q..4q + 4`)
+/// into `xl` and `xh`, stepping `px` on by 8 bytes.
 #[cfg(simd32_dsp)]
 macro_rules! inputs {
-    ($o:literal) => {
-        concat!("ldrd {xl}, {xh}, [{px}, #", $o, "]\n")
+    () => {
+        "ldrd {xl}, {xh}, [{px}], #8\n"
     };
 }
 
@@ -78,104 +67,140 @@ macro_rules! words {
     };
 }
 
-/// Runs the block's assembly `$text` with its operands: the two pointers, the level mask, both
-/// sums, five scratch registers.
+/// Runs the block's assembly `$text` over a run of blocks: `ab`'s blocks `$step` bytes apart,
+/// the input pairs one after the other; operands: the two pointers, the block count, the level
+/// mask, both sums (`acc` in, the sums out), five scratch registers. Per block after the first,
+/// three instructions of loop (the input pointer steps with its loads).
 #[cfg(simd32_dsp)]
-macro_rules! block_asm {
-    ($x:expr, $p:expr, $mask:expr, $($text:expr),+ $(,)?) => {{
-        let (sa, sb): (i32, i32);
-        // SAFETY: the sequence reads only the 64 bytes behind `px` (a `[u32; 16]`: aligned for
-        // `ldrd`) and the `8·B` bytes behind `p` (offsets fixed in the text, within the arrays'
-        // lengths; unaligned word loads are architectural on Armv7E-M), writes registers only,
-        // and uses no stack; `SMLAD` may set the sticky Q flag, which no Rust code reads.
-        #[allow(unsafe_code)]
-        unsafe {
-            core::arch::asm!(
-                $($text),+,
-                px = in(reg) $x.as_ptr(), p = in(reg) $p.as_ptr(),
-                m = in(reg) $mask, sa = out(reg) sa, sb = out(reg) sb,
-                xl = out(reg) _, xh = out(reg) _, wa = out(reg) _, wb = out(reg) _, t = out(reg) _,
-                options(pure, readonly, nostack),
-            )
-        };
+macro_rules! run_asm {
+    ($xp:expr, $ab:expr, $acc:expr, $mask:expr, $step:literal, $($text:expr),+ $(,)?) => {{
+        // (A division only when `ab` is short of `xp`'s blocks.)
+        let n = if $ab.len() >= $xp.len().saturating_mul($step) { $xp.len() } else { $ab.len() / $step };
+        let (mut sa, mut sb) = $acc;
+        if n != 0 {
+            // SAFETY: the loop runs `n ≥ 1` times and reads only the first `n` blocks of `xp`
+            // (`[u32; 16]` each, contiguous, aligned for `ldrd`: 64 bytes per block) and of `ab` (`$step = 8·B`
+            // bytes each; offsets fixed in the text, within one block; unaligned
+            // word loads are architectural on Armv7E-M), writes registers only (the pointers and
+            // count are clobbered inputs), and uses no stack; `SMLAD` may set the sticky Q flag,
+            // which no Rust code reads, and `SUBS` the condition flags, which are not preserved.
+            #[allow(unsafe_code)]
+            unsafe {
+                core::arch::asm!(
+                    "2:",
+                    $($text),+,
+                    concat!("add {p}, {p}, #", stringify!($step)),
+                    "subs {n}, {n}, #1",
+                    "bne 2b",
+                    px = inout(reg) $xp.as_ptr() => _, p = inout(reg) $ab.as_ptr() => _,
+                    n = inout(reg) n => _, m = in(reg) $mask, sa = inout(reg) sa, sb = inout(reg) sb,
+                    xl = out(reg) _, xh = out(reg) _, wa = out(reg) _, wb = out(reg) _, t = out(reg) _,
+                    options(pure, readonly, nostack),
+                )
+            };
+        }
         (sa, sb)
     }};
 }
 
-/// Both rows' sums over one 2-bit block (8 levels per lane; `xp`: the block's 16 input pairs, see
-/// the module; `ab`: row a's two words, then row b's).
+/// Both rows' sums over one 2-bit block: [`lane_run_w2_i8`] of one block from zero.
 #[inline(always)]
 pub fn lane_block_w2_i8(xp: &[u32; 16], ab: &[u8; 16]) -> (i32, i32) {
+    lane_run_w2_i8(core::slice::from_ref(xp), ab, (0, 0))
+}
+
+/// Both rows' sums over one 3-bit block: [`lane_run_w3_i8`] of one block from zero.
+#[inline(always)]
+pub fn lane_block_w3_i8(xp: &[u32; 16], ab: &[u8; 24]) -> (i32, i32) {
+    lane_run_w3_i8(core::slice::from_ref(xp), ab, (0, 0))
+}
+
+/// Both rows' sums over one 4-bit block: [`lane_run_w4_i8`] of one block from zero.
+#[inline(always)]
+pub fn lane_block_w4_i8(xp: &[u32; 16], ab: &[u8; 32]) -> (i32, i32) {
+    lane_run_w4_i8(core::slice::from_ref(xp), ab, (0, 0))
+}
+
+/// `acc` plus both rows' sums over a run of 2-bit blocks (8 levels per lane; `xp`: each block's
+/// 16 input pairs, see the module; `ab`: each block's row a's two words, then row b's: 16 bytes),
+/// over the blocks both hold whole, wrapping.
+#[inline(always)]
+pub fn lane_run_w2_i8(xp: &[[u32; 16]], ab: &[u8], acc: (i32, i32)) -> (i32, i32) {
     #[cfg(simd32_dsp)]
-    return block_asm!(
+    return run_asm!(
         xp,
         ab,
+        acc,
         0x0003_0003u32,
+        16,
         words!(0, 8),
-        inputs!(0),
-        pair!(first "xl"),
+        inputs!(),
+        pair!("xl", 0),
         pair!("xh", 2),
-        inputs!(8),
+        inputs!(),
         pair!("xl", 4),
         pair!("xh", 6),
-        inputs!(16),
+        inputs!(),
         pair!("xl", 8),
         pair!("xh", 10),
-        inputs!(24),
+        inputs!(),
         pair!("xl", 12),
         pair!("xh", 14),
         words!(4, 8),
-        inputs!(32),
+        inputs!(),
         pair!("xl", 0),
         pair!("xh", 2),
-        inputs!(40),
+        inputs!(),
         pair!("xl", 4),
         pair!("xh", 6),
-        inputs!(48),
+        inputs!(),
         pair!("xl", 8),
         pair!("xh", 10),
-        inputs!(56),
+        inputs!(),
         pair!("xl", 12),
         pair!("xh", 14),
     );
     #[cfg(not(simd32_dsp))]
-    return crate::portable::lane_block_w2_i8(xp, ab);
+    return crate::portable::lane_run_w2_i8(xp, ab, acc);
 }
 
-/// Both rows' sums over one 3-bit block (5 levels per lane in each of three words per row, the
-/// 16th from the spare bits; `ab`: row a's three words, then row b's).
+/// `acc` plus both rows' sums over a run of 3-bit blocks (5 levels per lane in each of three
+/// words per row, the 16th from the spare bits; `ab`: each block's row a's three words, then row
+/// b's), as [`lane_run_w2_i8`].
 #[inline(always)]
-pub fn lane_block_w3_i8(xp: &[u32; 16], ab: &[u8; 24]) -> (i32, i32) {
+pub fn lane_run_w3_i8(xp: &[[u32; 16]], ab: &[u8], acc: (i32, i32)) -> (i32, i32) {
     #[cfg(simd32_dsp)]
-    return block_asm!(
+    return run_asm!(
         xp,
         ab,
+        acc,
         0x0007_0007u32,
+        24,
         words!(0, 12),
-        inputs!(0),
-        pair!(first "xl"),
+        inputs!(),
+        pair!("xl", 0),
         pair!("xh", 3),
-        inputs!(8),
+        inputs!(),
         pair!("xl", 6),
         pair!("xh", 9),
-        inputs!(16),
+        inputs!(),
         pair!("xl", 12),
         words!(4, 12),
         pair!("xh", 0),
-        inputs!(24),
+        inputs!(),
         pair!("xl", 3),
         pair!("xh", 6),
-        inputs!(32),
+        inputs!(),
         pair!("xl", 9),
         pair!("xh", 12),
-        inputs!(40),
+        inputs!(),
         words!(8, 12),
         pair!("xl", 0),
         pair!("xh", 3),
-        inputs!(48),
+        inputs!(),
         pair!("xl", 6),
         pair!("xh", 9),
-        inputs!(56),
+        inputs!(),
         pair!("xl", 12),
         // The spare pair, multiplied by `xh`: `xl` becomes the bit mask 0x0001_0001 (the level
         // mask's lowest bits); each row's level gathers the bits of word 2 (still in `wa`, `wb`),
@@ -199,47 +224,49 @@ pub fn lane_block_w3_i8(xp: &[u32; 16], ab: &[u8; 24]) -> (i32, i32) {
         "smlad {sb}, {t}, {xh}, {sb}",
     );
     #[cfg(not(simd32_dsp))]
-    return crate::portable::lane_block_w3_i8(xp, ab);
+    return crate::portable::lane_run_w3_i8(xp, ab, acc);
 }
 
-/// Both rows' sums over one 4-bit block (4 levels per lane, four words per row; `ab`: row a's
-/// words, then row b's).
+/// `acc` plus both rows' sums over a run of 4-bit blocks (4 levels per lane, four words per row;
+/// `ab`: each block's row a's words, then row b's), as [`lane_run_w2_i8`].
 #[inline(always)]
-pub fn lane_block_w4_i8(xp: &[u32; 16], ab: &[u8; 32]) -> (i32, i32) {
+pub fn lane_run_w4_i8(xp: &[[u32; 16]], ab: &[u8], acc: (i32, i32)) -> (i32, i32) {
     #[cfg(simd32_dsp)]
-    return block_asm!(
+    return run_asm!(
         xp,
         ab,
+        acc,
         0x000F_000Fu32,
+        32,
         words!(0, 16),
-        inputs!(0),
-        pair!(first "xl"),
+        inputs!(),
+        pair!("xl", 0),
         pair!("xh", 4),
-        inputs!(8),
+        inputs!(),
         pair!("xl", 8),
         pair!("xh", 12),
         words!(4, 16),
-        inputs!(16),
+        inputs!(),
         pair!("xl", 0),
         pair!("xh", 4),
-        inputs!(24),
+        inputs!(),
         pair!("xl", 8),
         pair!("xh", 12),
         words!(8, 16),
-        inputs!(32),
+        inputs!(),
         pair!("xl", 0),
         pair!("xh", 4),
-        inputs!(40),
+        inputs!(),
         pair!("xl", 8),
         pair!("xh", 12),
         words!(12, 16),
-        inputs!(48),
+        inputs!(),
         pair!("xl", 0),
         pair!("xh", 4),
-        inputs!(56),
+        inputs!(),
         pair!("xl", 8),
         pair!("xh", 12),
     );
     #[cfg(not(simd32_dsp))]
-    return crate::portable::lane_block_w4_i8(xp, ab);
+    return crate::portable::lane_run_w4_i8(xp, ab, acc);
 }

@@ -2,8 +2,8 @@
 //!
 //! On Armv7E-M (Cortex-M4, M7) [`smlad`], [`sxtb16`] and [`sxtb16_ror8`] are one instruction each
 //! in inline assembly (stable Rust exposes neither the DSP intrinsics nor a pattern LLVM turns
-//! into them), and the lane-pair blocks ([`lane_block_w2_i8`], [`lane_block_w3_i8`],
-//! [`lane_block_w4_i8`]) one sequence each; elsewhere they are portable Rust computing the same
+//! into them), and runs of lane-pair blocks ([`lane_run_w2_i8`], [`lane_run_w3_i8`],
+//! [`lane_run_w4_i8`]; one block: [`lane_block_w2_i8`] …) one loop each; elsewhere they are portable Rust computing the same
 //! 32-bit results. [`portable`] is always built, so tests compare both: the host runs the
 //! portable code, and the firmware built for the M4 and M7 runs the assembly against it
 //! (qemu-demo's `simd-test`) and against the host's outputs bit for bit.
@@ -12,7 +12,7 @@
 
 mod lanes;
 pub mod portable;
-pub use lanes::{lane_block_w2_i8, lane_block_w3_i8, lane_block_w4_i8};
+pub use lanes::{lane_block_w2_i8, lane_block_w3_i8, lane_block_w4_i8, lane_run_w2_i8, lane_run_w3_i8, lane_run_w4_i8};
 
 /// Whether this build runs the Armv7E-M instructions (`false`: the portable code).
 pub const NATIVE: bool = cfg!(simd32_dsp);
@@ -170,6 +170,32 @@ mod tests {
                 let want = (sa as i32, sb as i32);
                 assert_eq!(got, want, "b={b} round={round}");
             }
+        }
+    }
+
+    /// A run of blocks (the public functions: the assembly where built for Armv7E-M) equals `acc`
+    /// plus its blocks' sums one by one, at every run length 0–5 and width, random `acc` included.
+    #[test]
+    fn lane_runs_equal_their_blocks_summed() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        for round in 0..3000 {
+            let xp: Vec<[u32; 16]> = (0..round % 6).map(|_| core::array::from_fn(|_| rng.random())).collect();
+            let ab: Vec<u8> = (0..32 * xp.len()).map(|_| rng.random()).collect();
+            let acc: (i32, i32) = (rng.random(), rng.random());
+            let add = |(a, b): (i32, i32), (c, d): (i32, i32)| (a.wrapping_add(c), b.wrapping_add(d));
+            let blocks = || xp.iter();
+            let want2 = blocks()
+                .zip(ab.chunks_exact(16))
+                .fold(acc, |s, (x, a)| add(s, portable::lane_block_w2_i8(x, a.try_into().unwrap())));
+            let want3 = blocks()
+                .zip(ab.chunks_exact(24))
+                .fold(acc, |s, (x, a)| add(s, portable::lane_block_w3_i8(x, a.try_into().unwrap())));
+            let want4 = blocks()
+                .zip(ab.chunks_exact(32))
+                .fold(acc, |s, (x, a)| add(s, portable::lane_block_w4_i8(x, a.try_into().unwrap())));
+            assert_eq!(lane_run_w2_i8(&xp, &ab[..16 * (round % 6)], acc), want2, "round {round}");
+            assert_eq!(lane_run_w3_i8(&xp, &ab[..24 * (round % 6)], acc), want3, "round {round}");
+            assert_eq!(lane_run_w4_i8(&xp, &ab, acc), want4, "round {round}");
         }
     }
 }

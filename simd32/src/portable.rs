@@ -34,11 +34,39 @@ pub fn lane_block_w4_i8(xp: &[u32; 16], ab: &[u8; 32]) -> (i32, i32) {
     block::<4>(xp, ab)
 }
 
+/// [`crate::lane_run_w2_i8`].
+#[inline(always)]
+pub fn lane_run_w2_i8(xp: &[[u32; 16]], ab: &[u8], acc: (i32, i32)) -> (i32, i32) {
+    run::<2>(xp, ab, acc)
+}
+
+/// [`crate::lane_run_w3_i8`].
+#[inline(always)]
+pub fn lane_run_w3_i8(xp: &[[u32; 16]], ab: &[u8], acc: (i32, i32)) -> (i32, i32) {
+    run::<3>(xp, ab, acc)
+}
+
+/// [`crate::lane_run_w4_i8`].
+#[inline(always)]
+pub fn lane_run_w4_i8(xp: &[[u32; 16]], ab: &[u8], acc: (i32, i32)) -> (i32, i32) {
+    run::<4>(xp, ab, acc)
+}
+
+/// `acc` plus the [`block`] sums of `xp`'s blocks that `ab` holds whole (`8·B` bytes each),
+/// wrapping.
+#[inline(always)]
+fn run<const B: usize>(xp: &[[u32; 16]], ab: &[u8], acc: (i32, i32)) -> (i32, i32) {
+    xp.iter().zip(ab.chunks_exact(8 * B)).fold(acc, |(sa, sb), (xp, ab)| {
+        let (a, b) = block::<B>(xp, ab);
+        (sa.wrapping_add(a), sb.wrapping_add(b))
+    })
+}
+
 /// The block sums at width `B` in portable Rust (`B` = 2, 3 or 4; `xp`: the input pairs, see
 /// [`crate::lane_block_w2_i8`]; `ab`: row a's `4·B` bytes, then row b's): each row's
 /// `Σ x·level`, wrapping.
 #[inline(always)]
-fn block<const B: usize>(xp: &[u32; 16], ab: &[u8]) -> (i32, i32) {
+fn block<const B: usize>(xp: &[u32], ab: &[u8]) -> (i32, i32) {
     let (l, mask) = (16 / B, ((1u32 << B) - 1) * 0x0001_0001);
     let word = |p: &[u8], j: usize| {
         p.get(4 * j..4 * j + 4).and_then(|w| <[u8; 4]>::try_from(w).ok()).map_or(0, u32::from_le_bytes)

@@ -1,20 +1,18 @@
 //! `simd-test`: `diffq-simd32`'s functions, the Armv7E-M assembly on the M4 and M7 builds (its
 //! portable code elsewhere), against its portable code on edge cases and random inputs.
 
-use diffq_simd32::{
-    lane_block_w2_i8, lane_block_w3_i8, lane_block_w4_i8, portable, smlad, sxtb16, sxtb16_ror8, NATIVE,
-};
+use diffq_simd32::{lane_run_w2_i8, lane_run_w3_i8, lane_run_w4_i8, portable, smlad, sxtb16, sxtb16_ror8, NATIVE};
 
 /// Inputs checked after the edge cases.
 const RANDOM: u32 = 100_000;
-/// Random lane-pair blocks checked at each width.
+/// Random runs of lane-pair blocks checked at each width.
 const BLOCKS: u32 = 2_000;
 
 /// Where the assembly and the portable code first disagree.
 pub enum Mismatch {
     /// The single instructions, at these `(a, b, acc)`.
     Dual(u32, u32, i32),
-    /// The lane-pair block of this width, in this round.
+    /// The run of lane-pair blocks of this width, in this round.
     Block { bits: u32, round: u32 },
 }
 
@@ -51,16 +49,18 @@ pub fn run() -> Result<u32, Mismatch> {
         let (a, b, acc) = (next(), next(), next() as i32);
         check(a, b, acc)?;
     }
-    // Lane-pair blocks: random input pairs (every eighth round all −128) and random level bytes
-    // (any bytes are a valid block).
+    // Runs of 1–4 lane-pair blocks from a random start: random input pairs (every eighth round
+    // all −128) and random level bytes (any bytes are a valid block).
     for round in 0..BLOCKS {
-        let xp: [u32; 16] = core::array::from_fn(|_| if round % 8 == 0 { 0xFF80_FF80 } else { next() });
-        let mut ab = [0u8; 32];
+        let xp: [[u32; 16]; 4] =
+            core::array::from_fn(|_| core::array::from_fn(|_| if round % 8 == 0 { 0xFF80_FF80 } else { next() }));
+        let mut ab = [0u8; 128];
         ab.iter_mut().for_each(|v| *v = next() as u8);
+        let (xp, acc) = (xp.get(..1 + round as usize % 4).unwrap_or(&[]), (next() as i32, next() as i32));
         let same = |bits: u32| match bits {
-            2 => ab.first_chunk().is_some_and(|ab| lane_block_w2_i8(&xp, ab) == portable::lane_block_w2_i8(&xp, ab)),
-            3 => ab.first_chunk().is_some_and(|ab| lane_block_w3_i8(&xp, ab) == portable::lane_block_w3_i8(&xp, ab)),
-            _ => lane_block_w4_i8(&xp, &ab) == portable::lane_block_w4_i8(&xp, &ab),
+            2 => lane_run_w2_i8(xp, &ab, acc) == portable::lane_run_w2_i8(xp, &ab, acc),
+            3 => lane_run_w3_i8(xp, &ab, acc) == portable::lane_run_w3_i8(xp, &ab, acc),
+            _ => lane_run_w4_i8(xp, &ab, acc) == portable::lane_run_w4_i8(xp, &ab, acc),
         };
         for bits in 2..=4 {
             if !same(bits) {

@@ -187,6 +187,36 @@ impl<'a, const KEEP_MASK: bool> Widths<'a, KEEP_MASK> {
     }
 }
 
+impl Widths<'_, true> {
+    /// The next group's width and how many groups from it on share it (1 to `max`, at least 1):
+    /// as many [`Self::next_width`] calls, comparing the table's entries as they stand; no entry
+    /// after the run's is read (one that differs is looked at and left for the next call).
+    #[inline(always)]
+    pub(crate) fn next_run(&mut self, max: usize) -> (u8, usize) {
+        if self.width == 0 {
+            // Every group at `base` (a one-width tensor): no table to read.
+            return (self.base, max.max(1));
+        }
+        if self.word == 1 {
+            (self.word, self.table) = refill_widths(self.table);
+        }
+        let e = self.word & self.mask;
+        self.word >>= self.width;
+        let mut n = 1;
+        while n < max {
+            if self.word == 1 {
+                (self.word, self.table) = refill_widths(self.table);
+            }
+            if self.word & self.mask != e {
+                break;
+            }
+            self.word >>= self.width;
+            n += 1;
+        }
+        (self.base.wrapping_add(e as u8), n)
+    }
+}
+
 /// The next three bytes of a bit-width table under the marker, and the table after them (out of
 /// line: once per 24 bits of entries; by value, so that a kernel keeps its `Widths` in registers).
 #[cold]
@@ -228,6 +258,27 @@ mod tests {
                 b => dispatch_bits_upto8!(b, $f, $default, ($($arg),*)),
             }
         };
+    }
+
+    /// `next_run` walks the same widths as `next_width`, in runs of equal widths cut at `max`,
+    /// across refills, at every table width the parser allows.
+    #[test]
+    fn runs_follow_the_widths_one_by_one() {
+        let table: [u8; 13] = [0x11, 0x11, 0x1B, 0xE4, 0x00, 0xFF, 0x0F, 0xF0, 0x55, 0xA5, 0x5A, 0x00, 0x00];
+        for width in [0, 1, 2, 4] {
+            let new = || Widths::<true> { table: &table, word: 1, width, mask: (1 << width) - 1, base: 2 };
+            let want: alloc::vec::Vec<u8> = new().take(90).collect();
+            for max in 1..=5 {
+                let (mut runs, mut got) = (new(), alloc::vec::Vec::new());
+                while got.len() < want.len() {
+                    let (b, n) = runs.next_run(max);
+                    assert!((1..=max).contains(&n), "width {width} max {max}: run of {n}");
+                    got.extend(core::iter::repeat_n(b, n));
+                }
+                got.truncate(want.len());
+                assert_eq!(got, want, "width {width} max {max}");
+            }
+        }
     }
 
     fn check<const B: usize>() {

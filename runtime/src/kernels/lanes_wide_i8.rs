@@ -2,10 +2,12 @@
 //! path, with the layer's inputs widened once: each tap's int8 inputs become their `SXTB16`
 //! pairs (two words per 4 inputs: bytes 0 and 2, then 1 and 3, as halfwords), so that every row
 //! pair's 2-, 3- and 4-bit groups load them ready with one `ldrd` per 4 inputs in
-//! `diffq_simd32`'s assembly blocks instead of one load and two `SXTB16` (16 instructions fewer
-//! per group), every tap's after the other, so that one loop runs over all of a row pair's
-//! groups. The widened inputs live on the stack ([`WIDE_WORDS`] words); longer inputs take the
-//! int8 bodies, and groups of other widths take them on their inputs taken back out of the pairs.
+//! `diffq_simd32`'s assembly loops instead of one load and two `SXTB16` (16 instructions fewer
+//! per group), every tap's after the other. A row pair's groups go by runs of one width (the
+//! width table read a run at a time), each run one assembly loop whose sums are scaled once.
+//! The widened inputs live on the stack ([`WIDE_BLOCKS`] blocks of 16 words); longer inputs
+//! take the int8 bodies, and groups of other widths take them on their inputs taken back out of
+//! the pairs.
 //!
 //! Built where the blocks are assembly (Armv7E-M) and on hosts (`std`, tests: the blocks'
 //! portable code, so that the host runs the same loop); other cores keep their two-row SWAR
@@ -17,26 +19,33 @@ use super::lanes_i8::{dot_lanes_i8, pair_group_any_i8, Mults};
 use crate::error::Error;
 use crate::format::LANE_BLOCK;
 use crate::layout::lane_of_column;
-use diffq_simd32::{lane_block_w2_i8, lane_block_w3_i8, lane_block_w4_i8, sxtb16, sxtb16_ror8, NATIVE};
+use diffq_simd32::{lane_run_w2_i8, lane_run_w3_i8, lane_run_w4_i8, sxtb16, sxtb16_ror8, NATIVE};
 
 /// Whether this build runs lane-pair layers on widened inputs.
 pub(super) const WIDE: bool = NATIVE || cfg!(any(test, feature = "std"));
 
-/// Words of widened inputs on the stack (1 KiB): a layer's taps of up to 512 inputs in all.
-pub(super) const WIDE_WORDS: usize = if WIDE { 256 } else { 0 };
-
 /// Input pair words per block of [`LANE_BLOCK`] inputs.
 const BLOCK_WORDS: usize = LANE_BLOCK / 2;
 
-/// `taps` widened into `buf`, one after the other (`in_len / 2` words each; a tap before the
+/// Blocks of widened inputs on the stack (1 KiB): a layer's taps of up to 512 inputs in all.
+pub(super) const WIDE_BLOCKS: usize = if WIDE { 16 } else { 0 };
+
+/// The widened inputs of one block of [`LANE_BLOCK`] inputs.
+pub(super) type WideBlock = [u32; BLOCK_WORDS];
+
+/// `taps` widened into `buf`, one after the other (`in_len / 32` blocks each; a tap before the
 /// stream start, whose inputs read as zeros, as zero pairs), or `None` when they do not fit (or
 /// `in_len` is not whole blocks).
-pub(super) fn widen_taps<'b>(taps: &[Option<&[i8]>], in_len: usize, buf: &'b mut [u32]) -> Option<&'b [u32]> {
+pub(super) fn widen_taps<'b>(
+    taps: &[Option<&[i8]>],
+    in_len: usize,
+    buf: &'b mut [WideBlock],
+) -> Option<&'b [WideBlock]> {
     if !WIDE || in_len % LANE_BLOCK != 0 {
         return None;
     }
-    let wide = buf.get_mut(..taps.len().checked_mul(in_len / 2)?)?;
-    for (tap, now) in taps.iter().zip(wide.chunks_exact_mut(in_len / 2)) {
+    let wide = buf.get_mut(..taps.len().checked_mul(in_len / LANE_BLOCK)?)?;
+    for (tap, now) in taps.iter().zip(wide.as_flattened_mut().chunks_exact_mut(in_len / 2)) {
         let Some(x) = tap else {
             now.fill(0);
             continue;
@@ -56,46 +65,61 @@ pub(super) fn lane_rows_wide_i8(
     finish: &Finish<'_, '_>,
     m: &Mults,
     (widths, data): (&mut Widths<'_>, &mut &[u8]),
-    wide: &[u32],
+    wide: &[WideBlock],
     rows: &mut [i8],
 ) -> Result<(), Error> {
     finish_pair_rows!(finish, rows, |base| lane_pair_sum_wide_i8(base, m, (&mut *widths, &mut *data), wide))
 }
 
 /// Both rows' `init + Σ_g m(b_g)·A_g` of one row pair of a lane-pair tensor with groups of 64
-/// over the inputs of every tap widened by [`widen_taps`] (`wide`: its groups in storage order).
+/// over the inputs of every tap widened by [`widen_taps`] (`wide`: its groups in storage order),
+/// by runs of groups of one width: a run's sums stay in i32 (at most [`WIDE_BLOCKS`] = 16
+/// groups of at most 4 bits: |A| < 2^20) and are scaled once, the same integers as group by group.
 #[inline(always)]
 fn lane_pair_sum_wide_i8(
     init: i64,
     m: &Mults,
     (widths, data): (&mut Widths<'_>, &mut &[u8]),
-    wide: &[u32],
+    wide: &[WideBlock],
 ) -> Result<(i64, i64), Error> {
     let mut acc = (init, init);
-    for xp in wide.chunks_exact(BLOCK_WORDS) {
-        // One arm per assembly block, each splitting off its constant-size group.
-        macro_rules! block {
-            ($b:literal, $f:ident) => {{
-                let (g, rest) = data.split_at_checked(8 * $b).ok_or(Error::KernelShape)?;
-                *data = rest;
-                let (Ok(xp), Ok(g)) = (xp.try_into(), g.try_into()) else { return Err(Error::KernelShape) };
-                let (sa, sb) = $f(xp, g);
-                (sa, sb, m.get($b).copied().unwrap_or(0))
-            }};
-        }
-        let (sa, sb, mb) = match widths.next_width() {
-            #[cfg(feature = "width-2")]
-            2 => block!(2, lane_block_w2_i8),
-            #[cfg(feature = "width-3")]
-            3 => block!(3, lane_block_w3_i8),
-            #[cfg(feature = "width-4")]
-            4 => block!(4, lane_block_w4_i8),
-            b => other_group_i8(xp, data, b, m).ok_or(Error::KernelShape)?,
-        };
-        let mb = i64::from(mb);
-        acc = (acc.0.wrapping_add(mb.wrapping_mul(i64::from(sa))), acc.1.wrapping_add(mb.wrapping_mul(i64::from(sb))));
+    let mut left = wide;
+    while !left.is_empty() {
+        let (b, run) = widths.next_run(left.len());
+        let (xs, rest) = left.split_at_checked(run).ok_or(Error::KernelShape)?;
+        acc = run_sums_i8(acc, xs, data, b, m).ok_or(Error::KernelShape)?;
+        left = rest;
     }
     Ok(acc)
+}
+
+/// `acc` plus both rows' `m(b)·A` over a run of groups of width `b` (`xs`: their widened inputs),
+/// the bytes after them left in `data`.
+#[inline(always)]
+fn run_sums_i8(acc: (i64, i64), xs: &[WideBlock], data: &mut &[u8], b: u8, m: &Mults) -> Option<(i64, i64)> {
+    let add = |(a, c): (i64, i64), (sa, sb, mb): (i32, i32, i32)| {
+        let mb = i64::from(mb);
+        (a.wrapping_add(mb.wrapping_mul(i64::from(sa))), c.wrapping_add(mb.wrapping_mul(i64::from(sb))))
+    };
+    // One arm per assembly loop, each splitting off its run's groups.
+    macro_rules! run {
+        ($b:literal, $f:ident) => {{
+            let (g, rest) = data.split_at_checked(xs.len() * 8 * $b)?;
+            *data = rest;
+            let (sa, sb) = $f(xs, g, (0, 0));
+            Some(add(acc, (sa, sb, m.get($b).copied().unwrap_or(0))))
+        }};
+    }
+    match b {
+        #[cfg(feature = "width-2")]
+        2 => run!(2, lane_run_w2_i8),
+        #[cfg(feature = "width-3")]
+        3 => run!(3, lane_run_w3_i8),
+        #[cfg(feature = "width-4")]
+        4 => run!(4, lane_run_w4_i8),
+        // Other widths group by group (their sums need not fit i32 over a run).
+        _ => xs.iter().try_fold(acc, |acc, xp| Some(add(acc, other_group_i8(xp, data, b, m)?))),
+    }
 }
 
 /// A group of a width without an assembly block (out of line, so that the group loop's
