@@ -218,6 +218,21 @@ fn main() -> Result<(), String> {
             ));
         }
     }
+    // One width stored as lane pairs (FORMAT.md layout 2, groups of 64): each row pair one run
+    // of blocks of the same width (its own random levels, so the rows above keep theirs).
+    let mut lane_rng = Lcg(3);
+    for (si, (shape, conv, n_in, n_out)) in shapes.iter().enumerate() {
+        let mix = Mix { bits: vec![3], group: 64, pairs: true, lanes: true };
+        let blob = layer_blob(*conv, *n_in, *n_out, &mix, &mut lane_rng)?;
+        let file = out.join(format!("bench_lanes_{si}.dqem"));
+        std::fs::write(&file, blob).map_err(|e| e.to_string())?;
+        let steps = if *conv { 32 } else { 1 };
+        let label = "3-g64-lanes";
+        list.push_str(&format!(
+            "    ({shape:?}, {label:?}, {steps}, include_bytes!({:?})),\n",
+            file.display().to_string()
+        ));
+    }
     // The same widths at other group sizes (the kernels' chunked bodies; 64 unrolls fully): a GRU
     // gate product at groups of 48 and 256x256 at groups of 16.
     let (pairs, mut group_rng) = (if mixed.pairs { "pairs" } else { "rows" }, Lcg(2));

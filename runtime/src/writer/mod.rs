@@ -113,7 +113,7 @@ impl BlobWriter {
     /// Stores DiffQ levels in `layout`: `levels[i]` is the value at storage position `i`
     /// ([`Layout::position`]), `group_bits[g]` the width of storage group `g`. A `RowPairs`
     /// tensor whose groups all share one width is stored in the row layout instead (same values,
-    /// and the kernels' fixed-bit fast path).
+    /// and the kernels' fixed-bit fast path), except lane pairs of 2 to 4 bits.
     pub fn packed_tensor_in(
         &mut self,
         layout: Layout,

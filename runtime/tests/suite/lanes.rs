@@ -1,10 +1,11 @@
 //! The lane-pair layout (FORMAT.md, layout 2) on the shipped models: `writer::relayout` stores
 //! every row-pair tensor with groups of a multiple of 64 as lane pairs, the blob keeps its size
 //! and parses, computes the same outputs on both paths bit for bit, and relays back to the very
-//! same bytes; the writer stores lane pairs on 4-byte boundaries; malformed lane-pair entries are
+//! same bytes; the writer stores lane pairs on 4-byte boundaries, and those of one width of 2 to 4
+//! bits as lane pairs (their integer outputs those of the row layout); malformed lane-pair entries are
 //! rejected with what and where.
 
-use super::convert::assert_same_frames;
+use super::convert::{assert_close_frames, assert_same_frames};
 use diffq_runtime::format::{checksum, Layout, TensorEntry};
 use diffq_runtime::writer::{relayout, BlobWriter, IntCalibration, WriteError};
 use diffq_runtime::{Error, Model, Part, Weights};
@@ -68,6 +69,31 @@ fn the_writer_stores_lane_pairs_at_any_offset_and_both_layouts_compute_the_same(
     let e =
         w.packed_tensor_in(Layout::RowPairs { row_len: 64, lanes: true }, &vec![0; 64 * 64], &[2; 128], 32, 0.0, 1.0);
     assert!(matches!(e, Err(WriteError::Shape(ref m)) if m.contains("lane-pair") && m.contains("64")), "{e:?}");
+}
+
+#[test]
+fn a_lane_pair_tensor_of_one_width_stays_lane_pairs_from_2_to_4_bits_and_computes_as_its_rows() {
+    // 64 rows of 128 inputs, groups of 64, every group at `b` bits; both paths (the one-width
+    // row kernel against the lane-pair one).
+    for b in 1u8..=5 {
+        let levels: Vec<u16> = (0..64 * 128).map(|i| ((i * 5 + i / 7) % (1 << b)) as u16).collect();
+        let blob = |lanes: bool| {
+            let mut w = BlobWriter::new(128);
+            let layout = Layout::RowPairs { row_len: 128, lanes };
+            let t = w.packed_tensor_in(layout, &levels, &[b; 128], 64, -1.0, 1.0).unwrap();
+            w.linear(t, None, 128, 64).unwrap();
+            w.finish_with_int(&IntCalibration { input_scale: 1.0 / 64.0, out_scales: vec![1.0 / 16.0] }).unwrap()
+        };
+        let (rows, lanes) = (blob(false), blob(true));
+        let m = Model::parse(&lanes).unwrap();
+        let e = TensorEntry::read(&lanes, m.header(), 0).unwrap();
+        let want = if (2..=4).contains(&b) { Layout::RowPairs { row_len: 128, lanes: true } } else { Layout::Rows };
+        assert_eq!(e.layout, want, "{b} bits");
+        assert_eq!(TensorEntry::read(&rows, Model::parse(&rows).unwrap().header(), 0).unwrap().layout, Layout::Rows);
+        assert_eq!(lanes.len(), rows.len(), "{b} bits: the same bytes");
+        // The integer sums are exact: bit for bit; the f32 sums run in another order.
+        assert_close_frames(&rows, &lanes, 4, 1e-5);
+    }
 }
 
 /// A small lane-pair blob with the integer path: a conv1d of 3 taps over 64 channels (rows of
