@@ -6,6 +6,10 @@
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60 s, every target)
 #
+# DQ_FUZZ_FEATURES=armv7em-loop builds the targets with the Armv7E-M integer path's lane-pair loop
+# (the runtime as the M4 and M7 firmware run it, with the portable blocks); the default build runs
+# the runtime as the other cores do.
+#
 # Each target starts from its seeds (runtime/fuzz/seeds/<target>/, plus the shipped models
 # models/gru16k.dqem and models/conv8k.dqem for the blob targets) copied into runtime/fuzz/corpus/<target>/, which keeps what it finds
 # between runs (git-ignored).
@@ -25,7 +29,11 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cargo +nightly fuzz list)
 fi
-cargo +nightly fuzz build
+features=()
+if [ -n "${DQ_FUZZ_FEATURES:-}" ]; then
+  features=(--features "$DQ_FUZZ_FEATURES")
+fi
+cargo +nightly fuzz build "${features[@]}"
 
 summary=()
 crashed=0
@@ -39,7 +47,7 @@ for t in "${targets[@]}"; do
   log="artifacts/$t.log"
   echo "== $t: ${secs} s"
   rc=0
-  cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+  cargo +nightly fuzz run "${features[@]}" "$t" "corpus/$t" -- -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 >"$log" 2>&1 || rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n 1)
   # Each crash, timeout, leak or out-of-memory input is one file (libFuzzer stops at the first).

@@ -48,7 +48,7 @@ if ! cargo publish -q --dry-run --allow-dirty -p diffq-simd32 -p diffq-runtime -
 fi
 
 echo "== fuzz targets compile (stable; scripts/fuzz.sh runs them on nightly)"
-(cd runtime/fuzz && cargo check -q --bins)
+(cd runtime/fuzz && cargo check -q --bins && cargo check -q --bins --features armv7em-loop)
 
 echo "== firmware: every target builds, clippy"
 bash scripts/test-firmware.sh --builds-only

@@ -9,9 +9,9 @@
 //! take the int8 bodies, and groups of other widths take them on their inputs taken back out of
 //! the pairs.
 //!
-//! Built where the blocks are assembly (Armv7E-M) and on hosts (`std`, tests: the blocks'
-//! portable code, so that the host runs the same loop); other cores keep their two-row SWAR
-//! bodies.
+//! Built where the blocks are assembly (Armv7E-M), on hosts (`std`, tests) and with the
+//! `wide-inputs` feature (the blocks' portable code, so that the host runs the same loop); other
+//! cores keep their two-row SWAR bodies.
 
 use super::bits::Widths;
 use super::finish_i8::{finish_pair_rows, Finish, PAIR_BLOCK};
@@ -22,7 +22,7 @@ use crate::layout::lane_of_column;
 use diffq_simd32::{lane_run_w2_i8, lane_run_w3_i8, lane_run_w4_i8, sxtb16, sxtb16_ror8, NATIVE};
 
 /// Whether this build runs lane-pair layers on widened inputs.
-pub(super) const WIDE: bool = NATIVE || cfg!(any(test, feature = "std"));
+pub(super) const WIDE: bool = NATIVE || cfg!(any(test, feature = "std", feature = "wide-inputs"));
 
 /// Input pair words per block of [`LANE_BLOCK`] inputs.
 const BLOCK_WORDS: usize = LANE_BLOCK / 2;
