@@ -55,6 +55,12 @@ fn trained_bits(root: &Path) -> Option<(Mix, String)> {
     best.map(|b| (b, "trained".to_string()))
 }
 
+/// Writes `blob` to `file` and returns its line of the `BENCHES` table.
+fn bench_entry(file: &Path, blob: &[u8], shape: &str, label: &str, steps: u32) -> Result<String, String> {
+    std::fs::write(file, blob).map_err(|e| e.to_string())?;
+    Ok(format!("    ({shape:?}, {label:?}, {steps}, include_bytes!({:?})),\n", file.display().to_string()))
+}
+
 fn layer_blob(conv: bool, n_in: usize, n_out: usize, mix: &Mix, rng: &mut Lcg) -> Result<Vec<u8>, String> {
     let (bits, group) = (&mix.bits, mix.group);
     let k = if conv { 3 } else { 1 };
@@ -209,13 +215,8 @@ fn main() -> Result<(), String> {
         }
         for (bi, (label, mix)) in widths.iter().enumerate() {
             let blob = layer_blob(*conv, *n_in, *n_out, mix, &mut rng)?;
-            let file = out.join(format!("bench_{si}_{bi}.dqem"));
-            std::fs::write(&file, blob).map_err(|e| e.to_string())?;
             let steps = if *conv { 32 } else { 1 };
-            list.push_str(&format!(
-                "    ({shape:?}, {label:?}, {steps}, include_bytes!({:?})),\n",
-                file.display().to_string()
-            ));
+            list.push_str(&bench_entry(&out.join(format!("bench_{si}_{bi}.dqem")), &blob, shape, label, steps)?);
         }
     }
     // One width stored as lane pairs (FORMAT.md layout 2, groups of 64): each row pair one run
@@ -224,14 +225,9 @@ fn main() -> Result<(), String> {
     for (si, (shape, conv, n_in, n_out)) in shapes.iter().enumerate() {
         let mix = Mix { bits: vec![3], group: 64, pairs: true, lanes: true };
         let blob = layer_blob(*conv, *n_in, *n_out, &mix, &mut lane_rng)?;
-        let file = out.join(format!("bench_lanes_{si}.dqem"));
-        std::fs::write(&file, blob).map_err(|e| e.to_string())?;
         let steps = if *conv { 32 } else { 1 };
-        let label = "3-g64-lanes";
-        list.push_str(&format!(
-            "    ({shape:?}, {label:?}, {steps}, include_bytes!({:?})),\n",
-            file.display().to_string()
-        ));
+        let file = out.join(format!("bench_lanes_{si}.dqem"));
+        list.push_str(&bench_entry(&file, &blob, shape, "3-g64-lanes", steps)?);
     }
     // The same widths at other group sizes (the kernels' chunked bodies; 64 unrolls fully): a GRU
     // gate product at groups of 48 and 256x256 at groups of 16.
@@ -241,10 +237,8 @@ fn main() -> Result<(), String> {
     {
         let mix = Mix { bits: mixed.bits.clone(), group: *group, pairs: mixed.pairs, lanes: false };
         let blob = layer_blob(false, *n_in, *n_out, &mix, &mut group_rng)?;
-        let file = out.join(format!("bench_group_{ei}.dqem"));
-        std::fs::write(&file, blob).map_err(|e| e.to_string())?;
         let label = format!("mixed-{origin}-{mean:.2}-g{group}-{pairs}");
-        list.push_str(&format!("    ({shape:?}, {label:?}, 1, include_bytes!({:?})),\n", file.display().to_string()));
+        list.push_str(&bench_entry(&out.join(format!("bench_group_{ei}.dqem")), &blob, shape, &label, 1)?);
     }
     let label = format!("mixed-{origin}-{mean:.2}");
     for (bi, (label, mix)) in
@@ -253,12 +247,7 @@ fn main() -> Result<(), String> {
             .enumerate()
     {
         for (gi, (shape, steps, blob)) in graph_blobs(mix, &mut rng)?.into_iter().enumerate() {
-            let file = out.join(format!("graph_{gi}_{bi}.dqem"));
-            std::fs::write(&file, blob).map_err(|e| e.to_string())?;
-            list.push_str(&format!(
-                "    ({shape:?}, {label:?}, {steps}, include_bytes!({:?})),\n",
-                file.display().to_string()
-            ));
+            list.push_str(&bench_entry(&out.join(format!("graph_{gi}_{bi}.dqem")), &blob, shape, label, steps)?);
         }
     }
     list.push_str("];\n");

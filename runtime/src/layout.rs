@@ -58,6 +58,12 @@ impl Layout {
 /// Columns per lane-pair block: 16 lane pairs, each two columns.
 pub const LANE_BLOCK: usize = 32;
 
+/// The widths whose lane-pair groups the Armv7E-M integer path runs as assembly loops, a run of
+/// one width at a time (`diffq-simd32`'s `lane_run_w2_i8` … `lane_run_w4_i8`); the writer keeps
+/// a lane-pair tensor of one of these widths as lane pairs.
+#[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+pub(crate) const LANE_RUN_BITS: core::ops::RangeInclusive<u8> = 2..=4;
+
 /// Where bit `i` of lane pair `k`'s level in lane `h` (0: low, 1: high) lies in a `b`-bit
 /// lane-pair block (FORMAT.md, layout 2): `(word, bit)`, the block being `b` little-endian
 /// 32-bit words. `b` in 1..=15, `k < 16`, `i < b`.

@@ -12,8 +12,9 @@
 //! of two input pairs (stepping the input pointer), per pair and row one `AND` with a shifted
 //! operand and one `SMLAD`, in 11 registers, so that no value goes through the stack: 76, 91 and
 //! 80 instructions per block at 2, 3 and 4 bits plus 3 of loop, the sums kept in registers from
-//! one block to the next (a caller scales a run's sums once, not each block's). Compiled from Rust on int8 inputs, the 3-bit block reloaded its input
-//! pointer from the stack every 4 inputs and kept every word live for the spare pair. Elsewhere,
+//! one block to the next (a caller scales a run's sums once, not each block's). Compiled from
+//! Rust on int8 inputs, the 3-bit block reloaded its input pointer from the stack every 4 inputs
+//! and kept every word live for the spare pair. Elsewhere,
 //! and in [`crate::portable`], the same operations in Rust with the same 32-bit results.
 
 /// Inline-assembly text of one pair: row `a`'s and row `b`'s levels at bit `$s` of the words in
@@ -79,8 +80,8 @@ macro_rules! run_asm {
         let (mut sa, mut sb) = $acc;
         if n != 0 {
             // SAFETY: the loop runs `n ≥ 1` times and reads only the first `n` blocks of `xp`
-            // (`[u32; 16]` each, contiguous, aligned for `ldrd`: 64 bytes per block) and of `ab` (`$step = 8·B`
-            // bytes each; offsets fixed in the text, within one block; unaligned
+            // (`[u32; 16]` each, contiguous, aligned for `ldrd`: 64 bytes per block) and of `ab`
+            // (`$step = 8·B` bytes each; offsets fixed in the text, within one block; unaligned
             // word loads are architectural on Armv7E-M), writes registers only (the pointers and
             // count are clobbered inputs), and uses no stack; `SMLAD` may set the sticky Q flag,
             // which no Rust code reads, and `SUBS` the condition flags, which are not preserved.

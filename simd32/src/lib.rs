@@ -3,8 +3,8 @@
 //! On Armv7E-M (Cortex-M4, M7) [`smlad`], [`sxtb16`] and [`sxtb16_ror8`] are one instruction each
 //! in inline assembly (stable Rust exposes neither the DSP intrinsics nor a pattern LLVM turns
 //! into them), and runs of lane-pair blocks ([`lane_run_w2_i8`], [`lane_run_w3_i8`],
-//! [`lane_run_w4_i8`]; one block: [`lane_block_w2_i8`] …) one loop each; elsewhere they are portable Rust computing the same
-//! 32-bit results. [`portable`] is always built, so tests compare both: the host runs the
+//! [`lane_run_w4_i8`]; one block: [`lane_block_w2_i8`] …) one loop each; elsewhere they are
+//! portable Rust computing the same 32-bit results. [`portable`] is always built, so tests compare both: the host runs the
 //! portable code, and the firmware built for the M4 and M7 runs the assembly against it
 //! (qemu-demo's `simd-test`) and against the host's outputs bit for bit.
 #![no_std]

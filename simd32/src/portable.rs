@@ -66,7 +66,7 @@ fn run<const B: usize>(xp: &[[u32; 16]], ab: &[u8], acc: (i32, i32)) -> (i32, i3
 /// [`crate::lane_block_w2_i8`]; `ab`: row a's `4·B` bytes, then row b's): each row's
 /// `Σ x·level`, wrapping.
 #[inline(always)]
-fn block<const B: usize>(xp: &[u32], ab: &[u8]) -> (i32, i32) {
+fn block<const B: usize>(xp: &[u32; 16], ab: &[u8]) -> (i32, i32) {
     let (l, mask) = (16 / B, ((1u32 << B) - 1) * 0x0001_0001);
     let word = |p: &[u8], j: usize| {
         p.get(4 * j..4 * j + 4).and_then(|w| <[u8; 4]>::try_from(w).ok()).map_or(0, u32::from_le_bytes)

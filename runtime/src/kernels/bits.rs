@@ -174,12 +174,18 @@ impl<'a, const KEEP_MASK: bool> Widths<'a, KEEP_MASK> {
         Widths { table: p.bits_table, word: 1, width, mask: (1 << width) - 1, base: p.bits_base }
     }
 
-    /// The next group's width.
+    /// The next three bytes of entries once the word's are all read (only the marker left).
     #[inline(always)]
-    pub(crate) fn next_width(&mut self) -> u8 {
+    fn refill_if_read(&mut self) {
         if self.word == 1 {
             (self.word, self.table) = refill_widths(self.table);
         }
+    }
+
+    /// The next group's width.
+    #[inline(always)]
+    pub(crate) fn next_width(&mut self) -> u8 {
+        self.refill_if_read();
         let mask = if KEEP_MASK { self.mask } else { (1 << self.width) - 1 };
         let e = self.word & mask;
         self.word >>= self.width;
@@ -197,16 +203,12 @@ impl Widths<'_, true> {
             // Every group at `base` (a one-width tensor): no table to read.
             return (self.base, max.max(1));
         }
-        if self.word == 1 {
-            (self.word, self.table) = refill_widths(self.table);
-        }
+        self.refill_if_read();
         let e = self.word & self.mask;
         self.word >>= self.width;
         let mut n = 1;
         while n < max {
-            if self.word == 1 {
-                (self.word, self.table) = refill_widths(self.table);
-            }
+            self.refill_if_read();
             if self.word & self.mask != e {
                 break;
             }

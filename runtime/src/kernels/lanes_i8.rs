@@ -236,6 +236,14 @@ pub(crate) fn dot_lanes_any_i8(xs: &[i8], bytes: &[u8], b: u8) -> (i64, i64) {
 /// where it is used, so the fold is one 32×32→64 multiply-accumulate.
 pub(super) type Mults = [i32; 16];
 
+/// `acc` plus `m·sa` and `m·sb` (a group's or a run's two row sums scaled by its width's
+/// multiplier), wrapping.
+#[inline(always)]
+pub(super) fn add_scaled((a, c): (i64, i64), (sa, sb, m): (i32, i32, i32)) -> (i64, i64) {
+    let m = i64::from(m);
+    (a.wrapping_add(m.wrapping_mul(i64::from(sa))), c.wrapping_add(m.wrapping_mul(i64::from(sb))))
+}
+
 /// One row-pair group of any width (the widths this build has no body for, and segments that
 /// are not whole 8-level chunks): `(sa, sb, m(b))`, the bytes after it left in `data`. Out of
 /// line, so that the group loop's registers serve the unrolled bodies.

@@ -15,7 +15,7 @@
 
 use super::bits::Widths;
 use super::finish_i8::{finish_pair_rows, Finish, PAIR_BLOCK};
-use super::lanes_i8::{dot_lanes_i8, pair_group_any_i8, Mults};
+use super::lanes_i8::{add_scaled, dot_lanes_i8, pair_group_any_i8, Mults};
 use crate::error::Error;
 use crate::format::LANE_BLOCK;
 use crate::layout::lane_of_column;
@@ -97,20 +97,17 @@ fn lane_pair_sum_wide_i8(
 /// the bytes after them left in `data`.
 #[inline(always)]
 fn run_sums_i8(acc: (i64, i64), xs: &[WideBlock], data: &mut &[u8], b: u8, m: &Mults) -> Option<(i64, i64)> {
-    let add = |(a, c): (i64, i64), (sa, sb, mb): (i32, i32, i32)| {
-        let mb = i64::from(mb);
-        (a.wrapping_add(mb.wrapping_mul(i64::from(sa))), c.wrapping_add(mb.wrapping_mul(i64::from(sb))))
-    };
     // One arm per assembly loop, each splitting off its run's groups.
     macro_rules! run {
         ($b:literal, $f:ident) => {{
             let (g, rest) = data.split_at_checked(xs.len() * 8 * $b)?;
             *data = rest;
             let (sa, sb) = $f(xs, g, (0, 0));
-            Some(add(acc, (sa, sb, m.get($b).copied().unwrap_or(0))))
+            Some(add_scaled(acc, (sa, sb, m.get($b).copied().unwrap_or(0))))
         }};
     }
     match b {
+        // The widths of `layout::LANE_RUN_BITS`, one arm each.
         #[cfg(feature = "width-2")]
         2 => run!(2, lane_run_w2_i8),
         #[cfg(feature = "width-3")]
@@ -118,7 +115,7 @@ fn run_sums_i8(acc: (i64, i64), xs: &[WideBlock], data: &mut &[u8], b: u8, m: &M
         #[cfg(feature = "width-4")]
         4 => run!(4, lane_run_w4_i8),
         // Other widths group by group (their sums need not fit i32 over a run).
-        _ => xs.iter().try_fold(acc, |acc, xp| Some(add(acc, other_group_i8(xp, data, b, m)?))),
+        _ => xs.iter().try_fold(acc, |acc, xp| Some(add_scaled(acc, other_group_i8(xp, data, b, m)?))),
     }
 }
 

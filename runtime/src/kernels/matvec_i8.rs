@@ -12,8 +12,8 @@ use super::dispatch::{
 };
 use super::dot_i8::{dot_chunks_i8, dot_group_any_i8, dot_group_any_wide_i8, dot_group_i8, dot_pair_i8, fits_i32};
 use super::finish_i8::{finish_pair_rows, Finish, PAIR_BLOCK};
-use super::lanes_i8::{dot_lanes_any_i8, dot_lanes_i8, pair_group_any_i8, Mults};
-use super::lanes_wide_i8::{lane_rows_wide_i8, widen_taps, WIDE, WIDE_BLOCKS};
+use super::lanes_i8::{add_scaled, dot_lanes_any_i8, dot_lanes_i8, pair_group_any_i8, Mults};
+use super::lanes_wide_i8::{lane_rows_wide_i8, widen_taps, WideBlock, WIDE, WIDE_BLOCKS};
 use super::matvec_fixed_i8::rows_fixed_i8;
 #[cfg(any(feature = "group-96", feature = "any-group-size"))]
 use super::shape::LONG_GROUP_SIZE;
@@ -156,7 +156,7 @@ fn pair_rows_i8<const S: usize, const L: bool>(
     rows: &mut [i8],
 ) -> Result<(), Error> {
     if L && WIDE && S == LANE_BLOCK && chunked {
-        let mut buf = [[0u32; 16]; WIDE_BLOCKS];
+        let mut buf = [WideBlock::default(); WIDE_BLOCKS];
         if let Some(wide) = widen_taps(taps, in_len, &mut buf) {
             return lane_rows_wide_i8(finish, m, (widths, data), wide, rows);
         }
@@ -287,11 +287,7 @@ fn row_pair_sum_i8<const S: usize, const L: bool>(
                 8 if chunked => pair!(8),
                 _ => pair_group_any_i8(xs, data, b, m, L).ok_or(Error::KernelShape)?,
             };
-            let mb = i64::from(mb);
-            acc = (
-                acc.0.wrapping_add(mb.wrapping_mul(i64::from(sa))),
-                acc.1.wrapping_add(mb.wrapping_mul(i64::from(sb))),
-            );
+            acc = add_scaled(acc, (sa, sb, mb));
         }
     }
     Ok(acc)

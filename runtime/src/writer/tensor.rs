@@ -6,7 +6,7 @@ use super::{TensorId, WriteError};
 use crate::format::{
     bits_table_len, bits_width_for, Kind, Layout, TensorEntry, Weights, LANE_BLOCK, MAX_GROUP, MAX_TENSORS,
 };
-use crate::layout::pack_lane_blocks;
+use crate::layout::{pack_lane_blocks, LANE_RUN_BITS};
 use crate::quant::{group_bytes, pack_levels, MAX_BITS};
 use crate::Model;
 use alloc::vec::Vec;
@@ -71,7 +71,7 @@ impl Store {
             // a pair stay row pairs. Lane pairs of 2 to 4 bits stay lane pairs: each row pair is
             // one run of assembly blocks on the Armv7E-M integer path, faster than the
             // fixed-width row kernel (kbench: 1.70 against 2.91 instructions per MAC at 3 bits).
-            let lane_run = lanes && group_bits.first().is_some_and(|b| (2..=4).contains(b));
+            let lane_run = lanes && group_bits.first().is_some_and(|b| LANE_RUN_BITS.contains(b));
             if !lane_run && len % group_size == 0 && group_bits.windows(2).all(|w| w.first() == w.get(1)) {
                 let pos = layout.storage_order(levels.len(), group_size);
                 let rows: Vec<u16> = pos.iter().map(|&q| levels.get(q).copied().unwrap_or(0)).collect();
