@@ -299,7 +299,7 @@ fn log_multiplier(input_scale: f32) -> (i32, u32) {
         return (0, 0);
     };
     // ln2 / (m·2^e) = (ln2·2^62 / m) · 2^(−62−e), and ln2·2^62 / m ≥ 2^38 (m < 2^24).
-    let q = div_u64_u32(LN2_Q62, m);
+    let q = crate::arith::div_u64_u32(LN2_Q62, m);
     let r = 33u32.saturating_sub(q.leading_zeros()); // q ≥ 2^37: q >> r is in [2^30, 2^31)
     let k = 62 + e - r as i32;
     match u32::try_from(k) {
@@ -330,21 +330,6 @@ fn gain_multiplier(output_scale: f32) -> i32 {
     } else {
         v
     }
-}
-
-/// `floor(n / d)` by shift-and-subtract (no 64-bit division routine on RV32/Cortex-M0); `d > 0`.
-fn div_u64_u32(n: u64, d: u32) -> u64 {
-    let d = u64::from(d);
-    let (mut q, mut r) = (0u64, 0u64);
-    for i in (0..64).rev() {
-        r = (r << 1) | ((n >> i) & 1); // r < 2d ≤ 2^33: no overflow
-        q <<= 1;
-        if r >= d {
-            r -= d;
-            q |= 1;
-        }
-    }
-    q
 }
 
 /// `re² + im²` (components below 2^30, so the sum is below 2^61: the cast keeps it).

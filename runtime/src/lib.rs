@@ -77,6 +77,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod arith;
 mod bytes;
 pub mod dsp;
 pub mod dsp_fixed;

@@ -3,6 +3,7 @@
 //! [`Counter`] times each hop.
 
 use crate::DemoError;
+pub use runtime::arith::quotient_u32;
 use runtime::dsp::{Array, FrameSize, Hop, HOP, SAMPLE_RATE};
 use runtime::pipeline::Denoise;
 
@@ -69,33 +70,6 @@ impl RunStats {
     pub fn mean(&self) -> u32 {
         quotient_u32(self.total, self.frames)
     }
-}
-
-/// `n / d` rounded down, saturated to `u32::MAX`; `d` = 0 counts as 1.
-///
-/// Shift and subtract, one quotient bit per step, rather than `u64 / u64`: on Armv7-M that
-/// division links the compiler's 64-bit routine (about 0.9 KB of flash) for a log line. Out of
-/// line, and the step count hidden from the optimiser, which would otherwise unroll the 32 steps
-/// at every call (about 1 KB each); it still unrolls four steps (376 bytes on Armv7-M).
-#[inline(never)]
-pub fn quotient_u32(n: u64, d: u32) -> u32 {
-    let d = d.max(1);
-    // `r:q` is the 64-bit dividend shifted one bit per step; the remainder `r` stays below `d`
-    // and the quotient's bits come in at the bottom of `q`. A high word ≥ d: more than 32 bits.
-    let (mut r, mut q) = match u32::try_from(n >> 32) {
-        Ok(high) if high < d => (high, n as u32),
-        _ => return u32::MAX,
-    };
-    for _ in 0..core::hint::black_box(32) {
-        let carry = r >> 31; // 2r ≥ 2^32 > d
-        r = (r << 1) | (q >> 31);
-        q <<= 1;
-        if carry != 0 || r >= d {
-            r = r.wrapping_sub(d); // the true 2r + bit − d is below d
-            q |= 1;
-        }
-    }
-    q
 }
 
 /// Per-hop costs summarised every `every` hops (a board logs one line per window instead of one
