@@ -7,8 +7,8 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60 s, every target)
 #
 # DQ_FUZZ_FEATURES=armv7em-loop builds the targets with the Armv7E-M integer path's lane-pair loop
-# (the runtime as the M4 and M7 firmware run it, with the portable blocks); the default build runs
-# the runtime as the other cores do.
+# (the runtime as the M4 and M7 firmware run it, with the portable blocks), DQ_FUZZ_FEATURES=rv32-loop
+# with RV32's (product pairs); the default build runs the runtime as the other cores (M0) do.
 #
 # Each target starts from its seeds (runtime/fuzz/seeds/<target>/, plus the shipped models
 # models/gru16k.dqem and models/conv8k.dqem for the blob targets) copied into runtime/fuzz/corpus/<target>/, which keeps what it finds

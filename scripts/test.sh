@@ -48,7 +48,8 @@ if ! cargo publish -q --dry-run --allow-dirty -p diffq-simd32 -p diffq-runtime -
 fi
 
 echo "== fuzz targets compile (stable; scripts/fuzz.sh runs them on nightly)"
-(cd runtime/fuzz && cargo check -q --bins && cargo check -q --bins --features armv7em-loop)
+(cd runtime/fuzz && cargo check -q --bins && cargo check -q --bins --features armv7em-loop \
+  && cargo check -q --bins --features rv32-loop)
 
 echo "== firmware: every target builds, clippy"
 bash scripts/test-firmware.sh --builds-only
@@ -62,3 +63,5 @@ cargo test -p host-tests --test reference_models -- --nocapture
 echo "== host tests (runtime, trainer, C API: header current, C test with cc; host-tests: QEMU M4/M7/RV32/M0, the op zoo on M4/RV32 and the C example on the M4 vs host)"
 # The reference-model tests ran above, in their order (the QEMU test reads what the trainer's wrote).
 cargo test --workspace --no-fail-fast -- --skip every_reference_model --skip description_size_target --skip reference_models_match
+echo "== runtime tests with RV32's lane-pair loop on the host (feature product-pairs)"
+cargo test -q -p diffq-runtime --features std,product-pairs --lib --tests

@@ -58,7 +58,10 @@ fn trained_bits(root: &Path) -> Option<(Mix, String)> {
 /// Writes `blob` to `file` and returns its line of the `BENCHES` table.
 fn bench_entry(file: &Path, blob: &[u8], shape: &str, label: &str, steps: u32) -> Result<String, String> {
     std::fs::write(file, blob).map_err(|e| e.to_string())?;
-    Ok(format!("    ({shape:?}, {label:?}, {steps}, include_bytes!({:?})),\n", file.display().to_string()))
+    Ok(format!(
+        "    ({shape:?}, {label:?}, {steps}, &WordAligned(*include_bytes!({:?})).0),\n",
+        file.display().to_string()
+    ))
 }
 
 fn layer_blob(conv: bool, n_in: usize, n_out: usize, mix: &Mix, rng: &mut Lcg) -> Result<Vec<u8>, String> {

@@ -79,8 +79,8 @@ pub enum Cmd {
     /// outputs: same tensors and integer constants, activations fused into the layer before.
     Convert(ConvertArgs),
     /// Store a blob's row-pair tensors in the other pair layout (FORMAT.md: lane pairs for the
-    /// Cortex-M4/M7's dual multiply-accumulates, row pairs for other cores): same size, same
-    /// outputs bit for bit.
+    /// Cortex-M4/M7's dual multiply-accumulates and RV32, row pairs for other cores): same size,
+    /// same outputs bit for bit.
     Relayout(RelayoutArgs),
     /// Denoise a WAV file (any rate and channel count, converted to mono at the blob's rate) with a blob.
     Denoise(DenoiseArgs),

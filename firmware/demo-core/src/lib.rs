@@ -62,9 +62,15 @@ impl fmt::Display for DemoError {
     }
 }
 
+/// Bytes on a 4-byte boundary (`&WordAligned(*include_bytes!(…)).0` for a blob in flash).
+#[repr(C, align(4))]
+pub struct WordAligned<B: ?Sized>(pub B);
+
 /// What the firmware carries in flash and the RAM it reserves, sized at build time.
 #[cfg(feature = "assets")]
 pub mod assets {
+    use super::WordAligned;
+
     include!(concat!(env!("OUT_DIR"), "/sizes.rs"));
 
     /// The blob's sample rate (Hz): 8000 or 16000.
@@ -72,8 +78,10 @@ pub mod assets {
     /// Samples per hop of the blob's front end: 128 at 8 kHz, 256 at 16 kHz (16 ms either way).
     pub const HOP: usize = <Size as runtime::dsp::FrameSize>::HOP;
 
-    /// The model blob (FORMAT.md), read in place.
-    pub static BLOB: &[u8] = include_bytes!(env!("DQ_BLOB_FILE"));
+    /// The model blob (FORMAT.md), read in place, on a 4-byte boundary: the writer puts
+    /// lane-pair levels on 4-byte offsets, which cores without unaligned loads (RV32) then read a
+    /// word at a time.
+    pub static BLOB: &[u8] = &WordAligned(*include_bytes!(env!("DQ_BLOB_FILE"))).0;
     /// The noisy clip, a WAV file.
     pub static CLIP: &[u8] = include_bytes!(env!("DQ_CLIP_FILE"));
 

@@ -10,7 +10,7 @@
 #![no_std]
 #![no_main]
 
-use demo_core::{assets, Clip, Counter as _};
+use demo_core::{assets, Clip, Counter as _, WordAligned};
 use qemu_support::profile::mark;
 use qemu_support::{platform, semihosting::process};
 use runtime::dsp::FrameSize;

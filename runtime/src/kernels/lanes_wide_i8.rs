@@ -10,19 +10,25 @@
 //! the pairs.
 //!
 //! Built where the blocks are assembly (Armv7E-M), on hosts (`std`, tests) and with the
-//! `wide-inputs` feature (the blocks' portable code, so that the host runs the same loop); other
-//! cores keep their two-row SWAR bodies.
+//! `wide-inputs` feature (the blocks' portable code, so that the host runs the same loop). On RV32
+//! (and with the `product-pairs` feature) the inputs are widened into product pairs instead and
+//! each run is [`super::lanes_product_i8`]'s; other cores keep their two-row SWAR bodies.
 
 use super::bits::Widths;
 use super::finish_i8::{finish_pair_rows, Finish, PAIR_BLOCK};
 use super::lanes_i8::{add_scaled, dot_lanes_i8, pair_group_any_i8, Mults};
+use super::lanes_product_i8::{product_lanes, product_pair, product_run_i8};
 use crate::error::Error;
 use crate::format::LANE_BLOCK;
 use crate::layout::lane_of_column;
 use diffq_simd32::{lane_run_w2_i8, lane_run_w3_i8, lane_run_w4_i8, sxtb16, sxtb16_ror8, NATIVE};
 
+/// Whether the widened inputs are product pairs ([`super::lanes_product_i8`]: cores without dual
+/// MACs, RV32) rather than `SXTB16` pairs.
+pub(super) const PRODUCT: bool = !NATIVE && cfg!(any(target_arch = "riscv32", feature = "product-pairs"));
+
 /// Whether this build runs lane-pair layers on widened inputs.
-pub(super) const WIDE: bool = NATIVE || cfg!(any(test, feature = "std", feature = "wide-inputs"));
+pub(super) const WIDE: bool = NATIVE || PRODUCT || cfg!(any(test, feature = "std", feature = "wide-inputs"));
 
 /// Input pair words per block of [`LANE_BLOCK`] inputs.
 const BLOCK_WORDS: usize = LANE_BLOCK / 2;
@@ -34,8 +40,8 @@ pub(super) const WIDE_BLOCKS: usize = if WIDE { 16 } else { 0 };
 pub(super) type WideBlock = [u32; BLOCK_WORDS];
 
 /// `taps` widened into `buf`, one after the other (`in_len / 32` blocks each; a tap before the
-/// stream start, whose inputs read as zeros, as zero pairs), or `None` when they do not fit (or
-/// `in_len` is not whole blocks).
+/// stream start, whose inputs read as zeros, as zero pairs): `SXTB16` pairs, or product pairs
+/// ([`PRODUCT`]); `None` when they do not fit (or `in_len` is not whole blocks).
 pub(super) fn widen_taps<'b>(
     taps: &[Option<&[i8]>],
     in_len: usize,
@@ -51,8 +57,13 @@ pub(super) fn widen_taps<'b>(
             continue;
         };
         for (x4, w2) in x.chunks_exact(4).zip(now.chunks_exact_mut(2)) {
-            let xw = <[i8; 4]>::try_from(x4).map_or(0, |b| u32::from_le_bytes(b.map(|v| v as u8)));
-            w2.copy_from_slice(&[sxtb16(xw), sxtb16_ror8(xw)]);
+            let x4 = <[i8; 4]>::try_from(x4).unwrap_or_default();
+            w2.copy_from_slice(&if PRODUCT {
+                [product_pair(x4[0], x4[2]), product_pair(x4[1], x4[3])]
+            } else {
+                let xw = u32::from_le_bytes(x4.map(|v| v as u8));
+                [sxtb16(xw), sxtb16_ror8(xw)]
+            });
         }
     }
     Some(wide)
@@ -102,7 +113,7 @@ fn run_sums_i8(acc: (i64, i64), xs: &[WideBlock], data: &mut &[u8], b: u8, m: &M
         ($b:literal, $f:ident) => {{
             let (g, rest) = data.split_at_checked(xs.len() * 8 * $b)?;
             *data = rest;
-            let (sa, sb) = $f(xs, g, (0, 0));
+            let (sa, sb) = if PRODUCT { product_run_i8::<$b>(xs, g) } else { $f(xs, g, (0, 0)) };
             Some(add_scaled(acc, (sa, sb, m.get($b).copied().unwrap_or(0))))
         }};
     }
@@ -119,15 +130,20 @@ fn run_sums_i8(acc: (i64, i64), xs: &[WideBlock], data: &mut &[u8], b: u8, m: &M
     }
 }
 
-/// A group of a width without an assembly block (out of line, so that the group loop's
-/// registers serve the blocks): its int8 inputs taken back out of the pairs `xp`, then
+/// A group of a width without an assembly block or product body (out of line, so that the group
+/// loop's registers serve the blocks): its int8 inputs taken back out of the pairs `xp`, then
 /// `(sa, sb, m(b))`, the bytes after it left in `data`.
 #[inline(never)]
 fn other_group_i8(xp: &[u32], data: &mut &[u8], b: u8, m: &Mults) -> Option<(i32, i32, i32)> {
     // Input `c` is lane `h` (the halfword) of pair `k`, by the format's own map.
     let xs: [i8; LANE_BLOCK] = core::array::from_fn(|c| {
         let (k, h) = lane_of_column(c);
-        (xp.get(k).copied().unwrap_or(0) >> (16 * h)) as i8
+        let w = xp.get(k).copied().unwrap_or(0);
+        match (PRODUCT, h) {
+            (true, 0) => product_lanes(w).0,
+            (true, _) => product_lanes(w).1,
+            (false, _) => (w >> (16 * h)) as i8,
+        }
     });
     // (Widths 2–4 have their blocks: no second copy of their bodies here.)
     match b {

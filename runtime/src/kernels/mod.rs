@@ -72,6 +72,7 @@ mod gru_i8;
 mod gru_tables;
 mod lanes_f32;
 mod lanes_i8;
+mod lanes_product_i8;
 mod lanes_wide_i8;
 mod matvec_f32;
 mod matvec_fixed_i8;

@@ -1,10 +1,12 @@
 //! Lays a blob out from its entries and regions: header, (version 5: front-end record), tensor
 //! table, layer or node table, (version 5: operand list), then each tensor's bit-width table
-//! and data in tensor order, then each layer's or node's integer constants in order. The one
-//! place offsets are assigned.
+//! and data in tensor order, then each layer's or node's integer constants in order (a blob with
+//! lane-pair tensors puts their levels on 4-byte offsets first: [`region_order`]). The one place
+//! offsets are assigned.
 
 use super::WriteError;
 use crate::format::{checksum, FrontEnd, Header, Layer, Node, TensorEntry, HEADER_LEN};
+use crate::layout::Layout;
 use crate::Model;
 use alloc::vec::Vec;
 use std::format;
@@ -86,24 +88,27 @@ fn lay_out(
     header.n_tensors = u16_of(tensors.len(), "tensors")?;
     header.n_nodes = u16_of(blocks.len(), "nodes")?;
     let start = header.data_start();
+    // Every region in table order: each tensor's bit-width table and data, then the constants.
+    let regions: Vec<&[u8]> =
+        tensors.iter().flat_map(|t| [t.bits_table, t.data]).chain(blocks.iter().copied()).collect();
+    let lanes: Vec<bool> = tensors
+        .iter()
+        .flat_map(|t| [false, matches!(t.entry.layout, Layout::RowPairs { lanes: true, .. })])
+        .chain(blocks.iter().map(|_| false))
+        .collect();
     let mut data: Vec<u8> = Vec::new();
+    let offsets = append_regions(&mut data, start, &regions, &lanes)?;
+    let offset = |i: usize| offsets.get(i).copied().unwrap_or(0);
     let mut tables: Vec<u8> = Vec::with_capacity(start - HEADER_LEN);
     tables.extend_from_slice(front);
-    // Appends a region, returning its offset (0 for an empty one).
-    let mut region = |bytes: &[u8]| -> Result<u32, WriteError> {
-        let off = if bytes.is_empty() { 0 } else { u32_of(start + data.len(), "offset")? };
-        data.extend_from_slice(bytes);
-        Ok(off)
-    };
-    for t in tensors {
+    for (i, t) in tensors.iter().enumerate() {
         let mut e = t.entry;
-        e.bits_offset = region(t.bits_table)?;
-        e.data_offset = region(t.data)?;
+        (e.bits_offset, e.data_offset) = (offset(2 * i), offset(2 * i + 1));
         e.data_len = u32_of(t.data.len(), "data_len")?;
         tables.extend_from_slice(&e.encode());
     }
-    for (k, block) in blocks.iter().enumerate() {
-        let bytes = entry(k, region(block)?).ok_or_else(|| WriteError::Shape("entry".into()))?;
+    for k in 0..blocks.len() {
+        let bytes = entry(k, offset(2 * tensors.len() + k)).ok_or_else(|| WriteError::Shape("entry".into()))?;
         tables.extend_from_slice(&bytes);
     }
     tables.extend_from_slice(operands);
@@ -119,4 +124,122 @@ fn lay_out(
     }
     Model::parse(&out).map_err(WriteError::SelfCheck)?;
     Ok(out)
+}
+
+/// `blob` (a valid blob) with its data regions re-laid in [`region_order`]: the same tables but
+/// for the offsets, the same regions, the CRC recomputed; validated by [`Model::parse`].
+pub(super) fn relay_regions(blob: &[u8]) -> Result<Vec<u8>, WriteError> {
+    let m = Model::parse(blob).map_err(WriteError::Source)?;
+    let h = *m.header();
+    let at = |off: u32, len: usize| blob.get(off as usize..off as usize + len).unwrap_or_default();
+    // Each tensor's bit-width table and data, then each node's constants, as `lay_out` has them.
+    let (mut regions, mut lanes) = (Vec::new(), Vec::new());
+    let mut entries = Vec::new();
+    for i in 0..m.n_tensors() {
+        let e = TensorEntry::read(blob, &h, i).map_err(WriteError::Source)?;
+        regions.extend([at(e.bits_offset, e.bits_table_len()), at(e.data_offset, e.data_len as usize)]);
+        lanes.extend([false, matches!(e.layout, Layout::RowPairs { lanes: true, .. })]);
+        entries.push(e);
+    }
+    for i in 0..h.n_nodes {
+        regions.push(m.int_block(i).map_err(WriteError::Source)?);
+        lanes.push(false);
+    }
+    let start = h.data_start();
+    let mut out = blob.get(..start).unwrap_or_default().to_vec();
+    let offsets = append_regions(&mut out, 0, &regions, &lanes)?;
+    let offset = |i: usize| offsets.get(i).copied().unwrap_or(0);
+    for (i, e) in (0u16..).zip(entries) {
+        let k = 2 * usize::from(i);
+        let e = TensorEntry { bits_offset: offset(k), data_offset: offset(k + 1), ..e };
+        put(&mut out, h.tensor_entry_offset(i), &e.encode());
+    }
+    for i in 0..h.n_nodes {
+        let int_offset = offset(2 * usize::from(m.n_tensors()) + usize::from(i));
+        let at = h.node_entry_offset(i);
+        if h.is_graph() {
+            let n = Node::read(blob, &h, i).map_err(WriteError::Source)?;
+            put(&mut out, at, &Node { int_offset, ..n }.encode());
+        } else {
+            let l = Layer::read(blob, &h, i).map_err(WriteError::Source)?;
+            put(&mut out, at, &Layer { int_offset, ..l }.encode());
+        }
+    }
+    let mut header = h;
+    header.crc32 = 0;
+    put(&mut out, 0, &header.encode());
+    header.crc32 = checksum(&out);
+    put(&mut out, 0, &header.encode());
+    Model::parse(&out).map_err(WriteError::SelfCheck)?;
+    Ok(out)
+}
+
+/// `bytes` written over `out` at `at` (the caller's offsets lie inside `out`).
+fn put(out: &mut [u8], at: usize, bytes: &[u8]) {
+    if let Some(d) = out.get_mut(at..at + bytes.len()) {
+        d.copy_from_slice(bytes);
+    }
+}
+
+/// Appends `regions` to `out` (whose first byte is at blob offset `at`) in [`region_order`];
+/// returns each one's blob offset (0 for an empty one).
+fn append_regions(out: &mut Vec<u8>, at: usize, regions: &[&[u8]], lanes: &[bool]) -> Result<Vec<u32>, WriteError> {
+    let mut offsets = alloc::vec![0u32; regions.len()];
+    for i in region_order(at + out.len(), regions, lanes) {
+        let bytes = regions.get(i).copied().unwrap_or_default();
+        if let (false, Some(off)) = (bytes.is_empty(), offsets.get_mut(i)) {
+            *off = u32_of(at + out.len(), "offset")?;
+        }
+        out.extend_from_slice(bytes);
+    }
+    Ok(offsets)
+}
+
+/// The order the data regions are laid out in, from `start`: table order, except that a blob with
+/// lane-pair tensors (`lanes`: which regions are their levels) puts their levels on 4-byte offsets
+/// where some of the other regions can bring the offset there first (those regions, then the
+/// levels, then the rest, each part in table order), so that a core without unaligned loads reads
+/// them a word at a time from a 4-byte-aligned blob.
+fn region_order(start: usize, regions: &[&[u8]], lanes: &[bool]) -> Vec<usize> {
+    let table: Vec<usize> = (0..regions.len()).collect();
+    let is_lane = |i: usize| lanes.get(i).copied().unwrap_or(false);
+    if !(0..regions.len()).any(is_lane) {
+        return table;
+    }
+    // A subset of the other regions for each residue mod 4 of their bytes (the first found, in
+    // table order); the one that brings `start` to a multiple of 4 goes first.
+    let mut reach: [Option<Vec<usize>>; 4] = [Some(Vec::new()), None, None, None];
+    for i in (0..regions.len()).filter(|&i| !is_lane(i)) {
+        let (len, before) = (regions.get(i).map_or(0, |r| r.len()), reach.clone());
+        for r in 0..4 {
+            let (from, to) = (before.get(r).cloned().flatten(), (r + len) % 4);
+            if let (Some(set), Some(slot @ None)) = (from, reach.get_mut(to)) {
+                *slot = Some([set, alloc::vec![i]].concat());
+            }
+        }
+    }
+    let Some(first) = reach.get((4 - start % 4) % 4).cloned().flatten() else { return table };
+    // The levels whole words long first (a tensor with an odd last row has a row-major tail).
+    let mut levels: Vec<usize> = table.iter().copied().filter(|&i| is_lane(i)).collect();
+    levels.sort_by_key(|&i| regions.get(i).is_some_and(|r| r.len() % 4 != 0));
+    let rest = table.iter().copied().filter(|i| !is_lane(*i) && !first.contains(i));
+    first.iter().copied().chain(levels).chain(rest).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::region_order;
+
+    #[test]
+    fn lane_pair_levels_go_to_a_word_offset_when_other_regions_can_bring_them_there() {
+        let (a, b, c, lane) = ([0u8; 5].as_slice(), [0u8; 6].as_slice(), [0u8; 8].as_slice(), [0u8; 16].as_slice());
+        // From offset 81 (≡ 1): 5 + 6 bytes bring it to 92; the levels, then the rest.
+        assert_eq!(region_order(81, &[a, lane, b, c], &[false, true, false, false]), [0, 2, 1, 3]);
+        // From 84: nothing before the levels.
+        assert_eq!(region_order(84, &[a, lane, b, c], &[false, true, false, false]), [1, 0, 2, 3]);
+        // From 82 with only whole words beside them: no subset does it, table order.
+        assert_eq!(region_order(82, &[c, lane, c], &[false, true, false]), [0, 1, 2]);
+        // No lane pairs: table order.
+        assert_eq!(region_order(81, &[a, b, c], &[false; 3]), [0, 1, 2]);
+    }
 }

@@ -1,9 +1,10 @@
 //! The lane-pair layout (FORMAT.md, layout 2) on the shipped models: `writer::relayout` stores
 //! every row-pair tensor with groups of a multiple of 64 as lane pairs, the blob keeps its size
 //! and parses, computes the same outputs on both paths bit for bit, and relays back to the very
-//! same bytes; the writer stores lane pairs on 4-byte boundaries, and those of one width of 2 to 4
-//! bits as lane pairs (their integer outputs those of the row layout); malformed lane-pair entries are
-//! rejected with what and where.
+//! same bytes, the levels of every lane-pair tensor at an offset that is a multiple of 4; the writer
+//! stores lane pairs after regions of any length (their levels still on 4-byte offsets), and those of
+//! one width of 2 to 4 bits as lane pairs (their integer outputs those of the row layout);
+//! malformed lane-pair entries are rejected with what and where.
 
 use super::convert::{assert_close_frames, assert_same_frames};
 use diffq_runtime::format::{checksum, Layout, TensorEntry};
@@ -21,6 +22,13 @@ fn layouts(blob: &[u8]) -> Vec<Layout> {
     (0..m.n_tensors()).map(|i| TensorEntry::read(blob, m.header(), i).unwrap().layout).collect()
 }
 
+/// The data offsets of a blob's lane-pair tensors.
+fn lane_offsets(blob: &[u8]) -> Vec<u32> {
+    let m = Model::parse(blob).unwrap();
+    let entries = (0..m.n_tensors()).map(|i| TensorEntry::read(blob, m.header(), i).unwrap());
+    entries.filter(|e| matches!(e.layout, Layout::RowPairs { lanes: true, .. })).map(|e| e.data_offset).collect()
+}
+
 #[test]
 fn the_shipped_models_as_lane_pairs_compute_the_same_and_relay_back() {
     for (name, want_changed, frames) in [("conv8k.dqem", 4, 200), ("gru16k.dqem", 1, 60)] {
@@ -31,6 +39,7 @@ fn the_shipped_models_as_lane_pairs_compute_the_same_and_relay_back() {
             layouts(b).iter().filter(|t| matches!(t, Layout::RowPairs { lanes, .. } if *lanes == l)).count()
         };
         assert_eq!(pairs(&lanes, true), want_changed, "{name}: lane-pair tensors");
+        assert_eq!(lane_offsets(&lanes).iter().filter(|&&o| o % 4 == 0).count(), want_changed, "{name}: word offsets");
         assert_same_frames(&rows, &lanes, frames);
         let (back, n) = relayout(&lanes, false).unwrap();
         assert_eq!(n, want_changed);
@@ -62,6 +71,7 @@ fn the_writer_stores_lane_pairs_at_any_offset_and_both_layouts_compute_the_same(
         assert_eq!(e.layout, Layout::RowPairs { row_len: 64, lanes: true });
         let Weights::Packed(p) = m.tensor(i).unwrap().weights else { panic!("packed") };
         assert_eq!(p.data.len(), bits.iter().map(|&b| 8 * usize::from(b)).sum::<usize>());
+        assert_eq!(lane_offsets(&lanes)[0] % 4, 0, "pad {pad}: the levels on a word offset");
         assert_same_frames(&rows, &lanes, 3);
     }
     // Lane pairs need groups of a multiple of 64.
