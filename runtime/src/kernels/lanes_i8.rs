@@ -232,6 +232,10 @@ pub(crate) fn dot_lanes_any_i8(xs: &[i8], bytes: &[u8], b: u8) -> (i64, i64) {
     (sa, sb)
 }
 
+/// The widened inputs of one block of [`LANE_BLOCK`] inputs: its 16 input pairs, one word each
+/// (`SXTB16` pairs, or RV32's product pairs: [`super::lanes_wide_i8`]).
+pub(super) type WideBlock = [u32; LANE_BLOCK / 2];
+
 /// The multiplier of each width's level sums, indexed by width (0 for width 0). i32, widened
 /// where it is used, so the fold is one 32×32→64 multiply-accumulate.
 pub(super) type Mults = [i32; 16];

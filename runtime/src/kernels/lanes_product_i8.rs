@@ -8,8 +8,7 @@
 //! and row that is a shift, an `and`, a `mul` and an `add`, and the input word is loaded once for
 //! both rows.
 
-use super::lanes_i8::{block_words, lane_pair, unroll8};
-use super::lanes_wide_i8::WideBlock;
+use super::lanes_i8::{block_words, lane_pair, unroll8, WideBlock};
 
 /// Pairs summed between flushes at `B` bits: `F·256·(2^B − 1) < 2^15`, at most a block's 16.
 const fn flush_pairs(b: usize) -> usize {

@@ -30,14 +30,10 @@ pub(super) const PRODUCT: bool = !NATIVE && cfg!(any(target_arch = "riscv32", fe
 /// Whether this build runs lane-pair layers on widened inputs.
 pub(super) const WIDE: bool = NATIVE || PRODUCT || cfg!(any(test, feature = "std", feature = "wide-inputs"));
 
-/// Input pair words per block of [`LANE_BLOCK`] inputs.
-const BLOCK_WORDS: usize = LANE_BLOCK / 2;
-
 /// Blocks of widened inputs on the stack (1 KiB): a layer's taps of up to 512 inputs in all.
 pub(super) const WIDE_BLOCKS: usize = if WIDE { 16 } else { 0 };
 
-/// The widened inputs of one block of [`LANE_BLOCK`] inputs.
-pub(super) type WideBlock = [u32; BLOCK_WORDS];
+pub(super) use super::lanes_i8::WideBlock;
 
 /// `taps` widened into `buf`, one after the other (`in_len / 32` blocks each; a tap before the
 /// stream start, whose inputs read as zeros, as zero pairs): `SXTB16` pairs, or product pairs
