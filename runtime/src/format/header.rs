@@ -3,6 +3,7 @@
 //! the tables start (they follow from the version and the counts); and the CRC-32 as each
 //! version defines it ([`checksum`]).
 
+use super::crc32::crc32_of;
 use super::version::{GRAPH_VERSION, I16_BIAS_VERSION, INT_BIAS_VERSION, MAGIC, MIN_VERSION, VERSION};
 use crate::bytes::{f32_at, put, slice, u16_at, u32_at};
 use crate::error::{Error, Part};
@@ -51,28 +52,15 @@ const INPUT_HEIGHT_AT: usize = 54;
 const RESERVED_CHAIN_AT: usize = 52;
 const RESERVED_GRAPH_AT: usize = 56;
 
-/// On bare-metal targets bit by bit, without the 1 KiB table: the checksum runs once per parse,
-/// and there the table's flash counts for more than the parse's time (about 8 instructions per
-/// bit, a few ms for a 20 KB blob at 100 MHz). Elsewhere the table, for the tests that parse
-/// blobs by the hundred thousand. The same checksum either way.
-#[cfg(target_os = "none")]
-type CrcTable = crc::NoTable;
-#[cfg(not(target_os = "none"))]
-type CrcTable = crc::Table<1>;
-const CRC: crc::Crc<u32, CrcTable> = crc::Crc::<u32, CrcTable>::new(&crc::CRC_32_ISO_HDLC);
-
 /// The CRC-32/ISO-HDLC a blob's header stores, as its version (bytes 4..6) defines it: version 5
 /// the whole blob with bytes 12..16 read as zero, versions 1–4 bytes `[CRC_START, len)`.
 pub fn checksum(blob: &[u8]) -> u32 {
     let version = u16_at(blob, VERSION_AT, Part::Header).unwrap_or(0);
+    let after = blob.get(CRC_START..).unwrap_or(&[]);
     if version < GRAPH_VERSION {
-        return CRC.checksum(blob.get(CRC_START..).unwrap_or(&[]));
+        return crc32_of(&[after]);
     }
-    let mut d = CRC.digest();
-    d.update(blob.get(..CRC32_AT).unwrap_or(blob));
-    d.update(&[0; 4]);
-    d.update(blob.get(CRC_START..).unwrap_or(&[]));
-    d.finalize()
+    crc32_of(&[blob.get(..CRC32_AT).unwrap_or(blob), &[0; 4], after])
 }
 
 /// The 64-byte header. The table offsets are not stored here: they follow from the version and

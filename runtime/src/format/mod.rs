@@ -5,6 +5,7 @@
 //! and the ops), [`layer`] (versions 1–4), [`int_params`] (the weighted-layer block) and
 //! [`int_ops`] (the other ops' constants). `Model::parse` checks how the entries fit together.
 
+mod crc32;
 pub mod frontend;
 pub mod header;
 pub mod int_ops;
