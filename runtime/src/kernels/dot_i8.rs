@@ -295,7 +295,14 @@ fn dot_pair_anylen_i8<const B: usize>(xs: &[i8], bytes: &[u8]) -> (i32, i32) {
 #[inline(always)]
 pub(crate) fn dot_pair_any_i8(xs: &[i8], bytes: &[u8], b: u8) -> (i32, i32) {
     let Some((pa, pb)) = bytes.split_at_checked(group_bytes(xs.len(), b)) else { return (0, 0) };
-    (dot_group_any_i8(xs, pa, b), dot_group_any_i8(xs, pb, b))
+    (dot_group_any_cold_i8(xs, pa, b), dot_group_any_cold_i8(xs, pb, b))
+}
+
+/// [`dot_group_any_i8`] out of line: one copy for the two rows of a pair on the paths for the
+/// widths a build has no body for.
+#[inline(never)]
+fn dot_group_any_cold_i8(x: &[i8], p: &[u8], bits: u8) -> i32 {
+    dot_group_any_i8(x, p, bits)
 }
 
 #[cfg(test)]

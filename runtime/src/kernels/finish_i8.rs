@@ -113,9 +113,10 @@ impl Finish<'_, '_> {
     #[cold]
     #[inline(never)]
     fn pairs_by_definition(&self, sums: &[(i64, i64)], n: usize, out: &mut [i8]) {
-        let held = sums.iter().flat_map(|&(a, b)| [a, b]);
-        for (k, (y, t)) in out.iter_mut().zip(held).enumerate() {
-            *y = self.one_by_definition(t.wrapping_sub(self.base), n + k);
+        for (k, (yy, &(a, b))) in out.chunks_exact_mut(2).zip(sums).enumerate() {
+            for (j, (y, t)) in yy.iter_mut().zip([a, b]).enumerate() {
+                *y = self.one_by_definition(t.wrapping_sub(self.base), n + 2 * k + j);
+            }
         }
     }
 

@@ -99,17 +99,22 @@ pub(super) fn rows_var_i8<const G: usize, const S: usize>(
     fast: bool,
 ) -> Result<(), Error> {
     let top = p.bits_base + ((1u8 << p.bits_width) - 1);
-    // A group's i32 level sum is exact when a group of top-width levels fits (a pair group's
-    // rows have half as many levels each).
     if matches!(p.layout, Layout::RowPairs { lanes: true, .. }) && !pair_bodies_built(true) {
         return Err(Error::MissingFeature(crate::Feature::LanePairs));
     }
-    if !fits_i32(usize::from(p.group_size), top.min(MAX_BITS)) {
+    let gs = usize::from(p.group_size);
+    if G != 0 && gs != G {
+        return Err(Error::KernelShape);
+    }
+    // A group's i32 level sum is exact when a group of top-width levels fits (a pair group's
+    // rows have half as many levels each). The unrolled sizes' sums fit at every width (a
+    // constant: no copy of the wide path for them).
+    let sums_fit = (G != 0 && fits_i32(G, MAX_BITS)) || fits_i32(gs, top.min(MAX_BITS));
+    if !sums_fit {
         return rows_var_wide_i8(p, params, taps, in_len, min_term, out);
     }
     let m: Mults = core::array::from_fn(|b| params.m_bits.get(b.wrapping_sub(1)).copied().unwrap_or(0));
     let (mut widths, mut data) = (Widths::new(p), p.data);
-    let gs = usize::from(p.group_size);
     let finish = Finish::new(params, min_term);
     let paired = match p.layout {
         Layout::Rows => 0,
