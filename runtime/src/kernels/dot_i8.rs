@@ -290,8 +290,9 @@ fn dot_pair_anylen_i8<const B: usize>(xs: &[i8], bytes: &[u8]) -> (i32, i32) {
     }
 }
 
-/// [`dot_pair_i8`] for any segment length and width (one body for all; inlined: out of line,
-/// the call in the group loop cost RV32 6% on the mixed-bit layers).
+/// [`dot_pair_i8`] for any segment length and width: the widths a build has no body for, in
+/// [`pair_group_any_i8`](super::lanes_i8::pair_group_any_i8), itself out of line (one copy of the
+/// any-width body for both rows).
 #[inline(always)]
 pub(crate) fn dot_pair_any_i8(xs: &[i8], bytes: &[u8], b: u8) -> (i32, i32) {
     let Some((pa, pb)) = bytes.split_at_checked(group_bytes(xs.len(), b)) else { return (0, 0) };
