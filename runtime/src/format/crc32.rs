@@ -8,8 +8,11 @@
 //! Elsewhere the crate's 1 KiB table, for the tests that parse blobs by the hundred thousand.
 //! The same checksum either way (tested against the crate below).
 
-/// The polynomial, bit-reversed (the CRC is LSB-first).
-const POLY: u32 = 0xEDB8_8320;
+/// The algorithm, one definition for both implementations (the crate's catalogue entry).
+const ALGORITHM: crc::Algorithm<u32> = crc::CRC_32_ISO_HDLC;
+/// Its polynomial, bit-reversed (the algorithm is reflected: LSB first).
+const POLY: u32 = ALGORITHM.poly.reverse_bits();
+const _: () = assert!(ALGORITHM.refin && ALGORITHM.refout, "the nibble code is for a reflected CRC");
 
 /// `NIBBLE[n]`: the register after shifting the 4-bit value `n` out of it.
 #[cfg_attr(not(any(target_os = "none", test)), allow(dead_code))]
@@ -42,16 +45,22 @@ fn update_nibbles(mut c: u32, bytes: &[u8]) -> u32 {
     c
 }
 
+/// The CRC-32 of the concatenation of `parts`, four bits at a time.
+#[cfg_attr(not(any(target_os = "none", test)), allow(dead_code))]
+fn crc32_by_nibbles(parts: &[&[u8]]) -> u32 {
+    parts.iter().fold(ALGORITHM.init, |c, p| update_nibbles(c, p)) ^ ALGORITHM.xorout
+}
+
 /// The CRC-32 of the concatenation of `parts`.
 #[cfg(target_os = "none")]
 pub(super) fn crc32_of(parts: &[&[u8]]) -> u32 {
-    !parts.iter().fold(!0, |c, p| update_nibbles(c, p))
+    crc32_by_nibbles(parts)
 }
 
 /// The CRC-32 of the concatenation of `parts`.
 #[cfg(not(target_os = "none"))]
 pub(super) fn crc32_of(parts: &[&[u8]]) -> u32 {
-    const CRC: crc::Crc<u32, crc::Table<1>> = crc::Crc::<u32, crc::Table<1>>::new(&crc::CRC_32_ISO_HDLC);
+    const CRC: crc::Crc<u32, crc::Table<1>> = crc::Crc::<u32, crc::Table<1>>::new(&ALGORITHM);
     let mut d = CRC.digest();
     for p in parts {
         d.update(p);
@@ -68,8 +77,8 @@ mod tests {
     /// pieces of every length up to 300 bytes.
     #[test]
     fn nibbles_equal_the_crate() {
-        let nibbles = |parts: &[&[u8]]| !parts.iter().fold(!0, |c, p| update_nibbles(c, p));
-        assert_eq!(nibbles(&[b"123456789"]), 0xCBF4_3926);
+        let nibbles = crc32_by_nibbles;
+        assert_eq!(nibbles(&[b"123456789"]), ALGORITHM.check);
         let mut s = 0x2545_F491_u32;
         let bytes: std::vec::Vec<u8> = (0..300)
             .map(|_| {
