@@ -193,16 +193,34 @@ impl<'a, const KEEP_MASK: bool> Widths<'a, KEEP_MASK> {
     }
 }
 
+/// Whether the core counts zeros in one instruction: RV32IMAC without Zbb and Armv6-M do not
+/// (as `dsp_fixed`'s `clz32`).
+const COUNTS_ZEROS: bool = !cfg!(any(
+    all(target_arch = "riscv32", not(target_feature = "zbb")),
+    all(target_arch = "arm", not(target_has_atomic = "32"))
+));
+
 impl Widths<'_, true> {
     /// The next group's width and how many groups from it on share it (1 to `max`, at least 1):
-    /// as many [`Self::next_width`] calls, comparing the table's entries as they stand; no entry
-    /// after the run's is read (one that differs is looked at and left for the next call).
+    /// the same widths as as many [`Self::next_width`] calls; no entry after the run's is read (one
+    /// that differs is looked at and left for the next call). Where the core counts zeros, a
+    /// word's entries are compared at once ([`Self::next_run_by_words`]), else one by one.
     #[inline(always)]
     pub(crate) fn next_run(&mut self, max: usize) -> (u8, usize) {
         if self.width == 0 {
             // Every group at `base` (a one-width tensor): no table to read.
             return (self.base, max.max(1));
         }
+        if COUNTS_ZEROS {
+            self.next_run_by_words(max)
+        } else {
+            self.next_run_by_entries(max)
+        }
+    }
+
+    /// [`Self::next_run`] entry by entry (a table is there: `width` is not 0).
+    #[inline(always)]
+    fn next_run_by_entries(&mut self, max: usize) -> (u8, usize) {
         self.refill_if_read();
         let e = self.word & self.mask;
         self.word >>= self.width;
@@ -217,6 +235,50 @@ impl Widths<'_, true> {
         }
         (self.base.wrapping_add(e as u8), n)
     }
+
+    /// [`Self::next_run`] a word at a time: each entry compared with the next (`word ^ word >>
+    /// width`) and the equal ones counted by trailing zeros, so that a run within a word costs the
+    /// same whatever its length; a run that reaches the word's end goes on entry by entry.
+    #[inline(always)]
+    fn next_run_by_words(&mut self, max: usize) -> (u8, usize) {
+        self.refill_if_read();
+        let e = self.word & self.mask;
+        let max = max.max(1);
+        // Entries equal to the word's first, from it on (`width` 1, 2 or 4: `width >> 1` is its
+        // log2); the entry under the marker is compared with the marker's slot (1), so a run of
+        // ones can reach one past the word's entries. (`diff` holds the marker: it is not 0.)
+        let diff = self.word ^ (self.word >> self.width);
+        let take = ((diff.trailing_zeros() >> (self.width >> 1)) as usize + 1).min(max);
+        let word = self.word >> (take as u32 * self.width);
+        if word > 1 {
+            self.word = word;
+            return (self.base.wrapping_add(e as u8), take);
+        }
+        // The word's entries all in the run (the marker taken too when `word` is 0): on past it.
+        let n = take - usize::from(word == 0);
+        let (n, word, table) = run_past_word(self.table, (e, self.width, self.mask), n, max);
+        (self.word, self.table) = (word, table);
+        (self.base.wrapping_add(e as u8), n)
+    }
+}
+
+/// A run of entries `e` that reached the end of a word (`n` of them so far, at most `max`), on
+/// through the table's next words entry by entry: `(n, word, table)` after it. Out of line: once
+/// per 24 bits of entries at most, and only when a run reaches a word's end.
+#[inline(never)]
+fn run_past_word(mut table: &[u8], (e, width, mask): (u32, u32, u32), mut n: usize, max: usize) -> (usize, u32, &[u8]) {
+    let mut word = 1;
+    while n < max {
+        if word == 1 {
+            (word, table) = refill_widths(table);
+        }
+        if word & mask != e {
+            break;
+        }
+        word >>= width;
+        n += 1;
+    }
+    (n, word, table)
 }
 
 /// The next three bytes of a bit-width table under the marker, and the table after them (out of
@@ -281,6 +343,34 @@ mod tests {
                 assert_eq!(got, want, "width {width} max {max}");
             }
         }
+    }
+
+    /// `next_run` on random tables of every width, cut at random `max`, gives `next_width`'s
+    /// widths, both ways.
+    #[test]
+    fn runs_follow_random_tables() {
+        proptest::proptest!(|(table in proptest::collection::vec(0u8..4, 0..40), w in 0usize..3,
+                              pick in proptest::collection::vec(1usize..30, 1..40))| {
+            // Entries of 0..3 spread over the table bytes by width: long runs are common.
+            let width = [1u32, 2, 4][w];
+            let table: alloc::vec::Vec<u8> = table.chunks(2).map(|c| (c[0] * 0x55) ^ c.get(1).copied().unwrap_or(0)).collect();
+            let new = || Widths::<true> { table: &table, word: 1, width, mask: (1 << width) - 1, base: 1 };
+            let want: alloc::vec::Vec<u8> = new().take(400).collect();
+            let (mut runs, mut got) = (new(), alloc::vec::Vec::new());
+            for max in pick.iter().cycle() {
+                if got.len() >= want.len() {
+                    break;
+                }
+                // Both ways, each on its own copy from the same place.
+                let (mut other, (b, n)) = (runs.clone(), runs.next_run_by_words(*max));
+                prop_assert_eq!(other.next_run_by_entries(*max), (b, n));
+                prop_assert_eq!((other.word, other.table.len()), (runs.word, runs.table.len()));
+                proptest::prop_assert!((1..=*max).contains(&n));
+                got.extend(core::iter::repeat_n(b, n));
+            }
+            got.truncate(want.len());
+            prop_assert_eq!(got, want);
+        });
     }
 
     fn check<const B: usize>() {
