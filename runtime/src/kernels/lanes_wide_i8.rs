@@ -14,10 +14,10 @@
 //! (and with the `product-pairs` feature) the inputs are widened into product pairs instead and
 //! each run is [`super::lanes_product_i8`]'s; other cores keep their two-row SWAR bodies.
 
-use super::bits::Widths;
 use super::finish_i8::{finish_pair_rows, Finish, PAIR_BLOCK};
 use super::lanes_i8::{add_scaled, dot_lanes_i8, pair_group_any_i8, Mults};
 use super::lanes_product_i8::{product_lanes, product_pair, product_run_i8};
+use super::widths::Widths;
 use crate::error::Error;
 use crate::format::LANE_BLOCK;
 use crate::layout::lane_of_column;

@@ -1,7 +1,7 @@
 //! The f32 path's matrix-vector product (cores with an FPU): `y = W·[x_taps] + b` with W packed,
 //! f32 or f16, walking the weights row by row and adding each group with [`super::dot_f32`].
 
-use super::bits::{skip_groups, split_group, Widths};
+use super::bits::{skip_groups, split_group};
 use super::dispatch::{built_width, dispatch_built_width, dispatch_fixed_width, pair_bodies_built, row_bodies_built};
 use super::dot_f32::{
     dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32, dot_pair_table_f32, dot_rows2_f32,
@@ -12,6 +12,7 @@ use super::shape::LONG_GROUP_SIZE;
 #[cfg(any(feature = "group-48", feature = "any-group-size"))]
 use super::shape::SHORT_GROUP_SIZE;
 use super::shape::{check_shape, non_zero, whole_chunks, FAST_GROUP_SIZE};
+use super::widths::Widths;
 use crate::error::Error;
 use crate::format::{Bias, Layout, Packed, Weights, LANE_BLOCK};
 use crate::quant::{group_bytes, scale_for_bits, MAX_BITS};

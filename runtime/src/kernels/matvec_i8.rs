@@ -6,7 +6,7 @@
 //! to its row's i64 sum at once; the group bodies (one per width up to 8 bits) are inlined into
 //! the group loop, and the loop reads the widths from the bit-width table a word at a time.
 
-use super::bits::{skip_groups, split_group, Widths};
+use super::bits::{skip_groups, split_group};
 use super::dispatch::{
     built_width, dispatch_built_width, dispatch_fixed_width, fixed_width_built, pair_bodies_built, row_bodies_built,
 };
@@ -20,6 +20,7 @@ use super::shape::LONG_GROUP_SIZE;
 #[cfg(any(feature = "group-48", feature = "any-group-size"))]
 use super::shape::SHORT_GROUP_SIZE;
 use super::shape::{check_shape, non_zero, whole_chunks, FAST_GROUP_SIZE};
+use super::widths::Widths;
 use crate::error::{Error, Part};
 use crate::format::{IntParams, Layout, Packed, Weights, LANE_BLOCK};
 use crate::quant::{group_bytes, MAX_BITS};

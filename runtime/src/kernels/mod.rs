@@ -5,7 +5,8 @@
 //! packed levels once, row by row, unpacking 8 levels at a time inside the inner loop:
 //! `y[n] = bias[n] + min·Σx + Σ_groups scale_{b_g} · Σ_{i∈g} x_i·level_i`.
 //!
-//! Modules, each using only those before it: `bits` (unpacking, word loads), `dispatch` (a
+//! Modules, each using only those before it: `bits` (unpacking, word loads), `widths` (the
+//! groups' widths from the bit-width table, a group or a run at a time), `dispatch` (a
 //! run-time width as a const generic, for the widths a build has) → `dot_f32` / `dot_i8` (one
 //! group's dot product, any-width and two-row variants; `lanes_i8` / `lanes_f32` the same for
 //! lane-pair groups, FORMAT.md layout 2, dual MACs through `diffq_simd32`) → `matvec_f32` / `matvec_fixed_i8`
@@ -85,6 +86,7 @@ mod requant_i8;
 mod shape;
 #[cfg(test)]
 mod test_util;
+mod widths;
 
 pub use act::{add, mul, relu, relu_i8, sigmoid, tanh};
 pub use classify::{argmax_f32, argmax_i8, softmax_f32};
