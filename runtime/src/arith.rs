@@ -6,6 +6,13 @@
 //! shift-and-subtract steps, once, out of line: fully unrolled at every call site the steps
 //! would take about 0.8 KB each.
 
+/// Whether the core counts leading and trailing zeros in one instruction. RV32IMAC without Zbb
+/// and Armv6-M do not: LLVM's generic expansion of `leading_zeros` costs them ~25 instructions.
+pub(crate) const COUNTS_ZEROS: bool = !cfg!(any(
+    all(target_arch = "riscv32", not(target_feature = "zbb")),
+    all(target_arch = "arm", not(target_has_atomic = "32"))
+));
+
 /// `floor(n / d)`; a divisor of 0 counts as 1.
 pub fn div_u64_u32(n: u64, d: u32) -> u64 {
     let d = d.max(1);

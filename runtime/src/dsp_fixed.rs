@@ -362,30 +362,17 @@ fn log2_q16(x: u64) -> i32 {
     ((e as i32) << 16) + lo + (((hi - lo) * r + (1 << 10)) >> 11)
 }
 
-/// Leading zeros of a 32-bit word. RV32IMAC (no Zbb) and ARMv6-M have no such instruction and
-/// LLVM's generic expansion costs ~25 instructions; a binary search costs ~12.
+/// Leading zeros of a 32-bit word: on cores without the instruction ([`crate::arith::COUNTS_ZEROS`])
+/// a binary search (~12 instructions against ~25 for LLVM's generic expansion).
 #[inline(always)]
 fn clz32(x: u32) -> u32 {
-    #[cfg(any(
-        all(target_arch = "riscv32", not(target_feature = "zbb")),
-        all(target_arch = "arm", not(target_has_atomic = "32"))
-    ))]
-    return clz32_by_search(x);
-    #[cfg(not(any(
-        all(target_arch = "riscv32", not(target_feature = "zbb")),
-        all(target_arch = "arm", not(target_has_atomic = "32"))
-    )))]
-    return x.leading_zeros();
+    if crate::arith::COUNTS_ZEROS {
+        x.leading_zeros()
+    } else {
+        clz32_by_search(x)
+    }
 }
 
-#[cfg_attr(
-    not(any(
-        test,
-        all(target_arch = "riscv32", not(target_feature = "zbb")),
-        all(target_arch = "arm", not(target_has_atomic = "32"))
-    )),
-    allow(dead_code)
-)]
 #[inline(always)]
 fn clz32_by_search(mut x: u32) -> u32 {
     if x == 0 {

@@ -2,6 +2,7 @@
 //! tensors") one group or one run of equal widths at a time.
 
 use super::bits::le_u32;
+use crate::arith::COUNTS_ZEROS;
 use crate::format::Packed;
 
 /// The groups' bit widths in order, read from a packed tensor's bit-width table three bytes at a
@@ -52,13 +53,6 @@ impl<'a, const KEEP_MASK: bool> Widths<'a, KEEP_MASK> {
         self.base.wrapping_add(e as u8)
     }
 }
-
-/// Whether the core counts zeros in one instruction: RV32IMAC without Zbb and Armv6-M do not
-/// (as `dsp_fixed`'s `clz32`).
-const COUNTS_ZEROS: bool = !cfg!(any(
-    all(target_arch = "riscv32", not(target_feature = "zbb")),
-    all(target_arch = "arm", not(target_has_atomic = "32"))
-));
 
 impl Widths<'_, true> {
     /// The next group's width and how many groups from it on share it (1 to `max`, at least 1):
