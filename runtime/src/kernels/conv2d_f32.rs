@@ -1,6 +1,6 @@
 //! One time column of a conv2d (time-causal, frequency "same") on the f32 path.
 
-use super::conv2d::{conv2d_walk, Conv2dShape, Visit};
+use super::conv2d::{conv2d_walk, Conv2dShape, Conv2dSink, Span, BLOCK};
 use super::grouped::LevelWalk;
 use super::matvec_f32::{bias_value, f16_le, f32_le};
 use crate::error::Error;
@@ -29,17 +29,7 @@ pub fn conv2d_f32(
     if bias.is_some_and(|b| b.len() != c_out) {
         return Err(Error::KernelShape);
     }
-    let mut acc = 0.0f32;
-    let mut put = |v: Visit<f32, f32>| match v {
-        Visit::Weight(wv, Some(x)) => acc += wv * x,
-        Visit::Weight(_, None) => {}
-        Visit::End { channel, index } => {
-            if let Some(y) = out.get_mut(index) {
-                *y = acc + bias_value(bias, channel);
-            }
-            acc = 0.0;
-        }
-    };
+    let mut sink = F32Sink { bias, f_out: shape.f_out(), out, acc: [0.0; BLOCK] };
     match w {
         Weights::Packed(p) => {
             let scales: [f32; MAX_BITS as usize + 1] = core::array::from_fn(|b| scale_for_bits(p.min, p.max, b as u8));
@@ -47,7 +37,7 @@ pub fn conv2d_f32(
                 let (b, l) = lw.next_level()?;
                 Ok(p.min + l as f32 * scales.get(usize::from(b)).copied().unwrap_or(0.0))
             };
-            conv2d_walk(LevelWalk::new(p)?, next, taps, shape, c_out, &mut put)
+            conv2d_walk(LevelWalk::new(p)?, next, taps, shape, c_out, &mut sink)
         }
         Weights::F32(d) => conv2d_walk(
             d.chunks_exact(4),
@@ -55,7 +45,7 @@ pub fn conv2d_f32(
             taps,
             shape,
             c_out,
-            &mut put,
+            &mut sink,
         ),
         Weights::F16(d) => conv2d_walk(
             d.chunks_exact(2),
@@ -63,8 +53,36 @@ pub fn conv2d_f32(
             taps,
             shape,
             c_out,
-            &mut put,
+            &mut sink,
         ),
+    }
+}
+
+/// The f32 kernel's state: one block of one channel's outputs, each the sum of its products
+/// so far, in storage order.
+struct F32Sink<'k, 'b> {
+    bias: Option<&'k Bias<'b>>,
+    f_out: usize,
+    out: &'k mut [f32],
+    acc: [f32; BLOCK],
+}
+
+impl Conv2dSink<f32, f32> for F32Sink<'_, '_> {
+    fn start(&mut self, _group: usize, _fo0: usize, len: usize, _fresh: bool) {
+        self.acc.iter_mut().take(len).for_each(|a| *a = 0.0);
+    }
+
+    #[inline(always)]
+    fn weight(&mut self, w: f32, xs: Option<Span<'_, f32>>) {
+        if let Some(xs) = xs {
+            xs.each(&mut self.acc, |a, x| *a += w * x);
+        }
+    }
+
+    fn end(&mut self, channel: usize, fo0: usize, len: usize) {
+        let b = bias_value(self.bias, channel);
+        let outs = self.out.get_mut(channel * self.f_out + fo0..).unwrap_or_default();
+        outs.iter_mut().zip(&self.acc).take(len).for_each(|(y, a)| *y = a + b);
     }
 }
 
@@ -76,8 +94,8 @@ pub(crate) mod tests {
     use std::vec::Vec;
 
     /// (shape, k_t, C_out, group size): stride 1 and 2, odd and even k_f, groups and depthwise,
-    /// groups spanning rows and rows holding several groups.
-    pub(crate) fn shapes() -> [(Conv2dShape, usize, usize, usize); 6] {
+    /// groups spanning rows and rows holding several groups, outputs in several blocks.
+    pub(crate) fn shapes() -> [(Conv2dShape, usize, usize, usize); 8] {
         let s = |c_in, freq, k_f, stride_f, groups| Conv2dShape { c_in, freq, k_f, stride_f, groups };
         [
             (s(4, 10, 3, 1, 1), 2, 6, 16),
@@ -86,6 +104,8 @@ pub(crate) mod tests {
             (s(8, 12, 3, 2, 8), 2, 8, 48),
             (s(3, 5, 5, 3, 1), 1, 8, 40),
             (s(2, 16, 1, 1, 1), 4, 4, 8),
+            (s(2, 70, 3, 1, 2), 2, 4, 24),
+            (s(3, 75, 4, 2, 1), 2, 2, 8),
         ]
     }
 
@@ -119,6 +139,32 @@ pub(crate) mod tests {
         out
     }
 
+    /// The frame in f32, each output's products summed in storage order, as FORMAT.md
+    /// dequantises (`min + level·scale_b`), then the bias: what the kernel must equal exactly.
+    fn storage_order(t: &OwnedPacked, x: &[Option<&[f32]>], bias: &[f32], s: &Conv2dShape, c_out: usize) -> Vec<f32> {
+        let (ipg, opg, f_out, pad) = (s.c_in / s.groups, c_out / s.groups, s.f_out(), (s.k_f - 1) as i64 / 2);
+        let w = |i: usize| t.weight(i) as f32; // exact: an f32 widened
+        let mut out = std::vec![0.0f32; c_out * f_out];
+        for c in 0..c_out {
+            for fo in 0..f_out {
+                let mut acc = 0.0f32;
+                for (j, tap) in x.iter().enumerate() {
+                    for i in 0..ipg {
+                        for k in 0..s.k_f {
+                            let pos = (fo * s.stride_f + k) as i64 - pad;
+                            if let (Some(t), true) = (tap, (0..s.freq as i64).contains(&pos)) {
+                                acc += w(((c * x.len() + j) * ipg + i) * s.k_f + k)
+                                    * t[((c / opg) * ipg + i) * s.freq + pos as usize];
+                            }
+                        }
+                    }
+                }
+                out[c * f_out + fo] = acc + bias[c];
+            }
+        }
+        out
+    }
+
     #[test]
     fn conv2d_f32_matches_f64_reference() {
         let mut rng = Rng::new(71);
@@ -135,6 +181,7 @@ pub(crate) mod tests {
             let x64: Vec<Option<Vec<f64>>> =
                 taps.iter().map(|t| t.as_ref().map(|v| v.iter().map(|&x| f64::from(x)).collect())).collect();
             let want = reference(|i| t.weight(i), &x64, &shape, c_out);
+            assert_eq!(out, storage_order(&t, &refs, &bias, &shape, c_out), "{shape:?}");
             let tol = 4e-6 * (count / c_out + 2) as f64;
             for (i, (y, r)) in out.iter().zip(&want).enumerate() {
                 let err = (f64::from(*y) - r - f64::from(bias[i / shape.f_out()])).abs();

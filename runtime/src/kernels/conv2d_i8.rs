@@ -1,6 +1,6 @@
 //! One time column of a conv2d (time-causal, frequency "same") on the integer path.
 
-use super::conv2d::{conv2d_walk, Conv2dShape, Visit};
+use super::conv2d::{conv2d_walk, input_sums, Conv2dShape, Conv2dSink, Span, BLOCK};
 use super::grouped::LevelWalk;
 use crate::error::{Error, Part};
 use crate::format::{IntParams, Weights};
@@ -29,35 +29,71 @@ pub fn conv2d_i8(
     if params.bias.len() != c_out || taps.len() * shape.k_f * (shape.c_in / shape.groups) > MAX_ROW {
         return Err(Error::KernelShape);
     }
-    let m: [i64; 16] = core::array::from_fn(|b| if b == 0 { 0 } else { params.m(b as u8) });
-    let m_at = |b: u8| m.get(usize::from(b)).copied().unwrap_or(0);
-    let m_min = i64::from(params.m_min);
-    // The row's i64 sum, the current run of one width (`a`, `n` levels at width `b`), Σq.
-    let (mut acc, mut a, mut n, mut b, mut sum_q) = (0i64, 0i32, 0u32, 0u8, 0i32);
-    let put = |v: Visit<(u8, u32), i8>| match v {
-        Visit::Weight((bw, l), x) => {
-            if bw != b || n == FLUSH {
-                acc = acc.wrapping_add(m_at(b).wrapping_mul(i64::from(a)));
-                (a, n, b) = (0, 0, bw);
-            }
-            if let Some(q) = x {
-                a += i32::from(q) * l as i32;
-                sum_q += i32::from(q);
-            }
-            n += 1;
+    let m = core::array::from_fn(|b| if b == 0 { 0 } else { params.m(b as u8) });
+    let mut sink =
+        IntSink { params, m, taps, shape, out, acc: [0; BLOCK], a: [0; BLOCK], sum_q: [0; BLOCK], b: 0, n: 0, len: 0 };
+    conv2d_walk(LevelWalk::new(p)?, LevelWalk::next_level, taps, shape, c_out, &mut sink)
+}
+
+/// The integer kernel's state for one block of one channel's outputs.
+struct IntSink<'k, 'p, 't> {
+    params: &'k IntParams<'p>,
+    /// `m_bits[b − 1]` at index `b` (0 at index 0).
+    m: [i64; 16],
+    taps: &'k [Option<&'t [i8]>],
+    shape: &'k Conv2dShape,
+    out: &'k mut [i8],
+    /// Per block output: the i64 sum of folded runs, the current run's i32 level sum (one
+    /// width `b`, `n` levels so far), the inputs' sum Σq (one per channel group and block).
+    acc: [i64; BLOCK],
+    a: [i32; BLOCK],
+    sum_q: [i32; BLOCK],
+    b: u8,
+    n: u32,
+    len: usize,
+}
+
+impl IntSink<'_, '_, '_> {
+    /// Folds the current run into the i64 sums: `acc += m_b·a`, `a = 0`.
+    fn fold(&mut self) {
+        let mb = self.m.get(usize::from(self.b)).copied().unwrap_or(0);
+        for (s, v) in self.acc.iter_mut().zip(self.a.iter_mut()).take(self.len) {
+            *s = s.wrapping_add(mb.wrapping_mul(i64::from(*v)));
+            *v = 0;
         }
-        Visit::End { channel, index } => {
-            let total = acc
-                .wrapping_add(m_at(b).wrapping_mul(i64::from(a)))
-                .wrapping_add(m_min.wrapping_mul(i64::from(sum_q)))
-                .wrapping_add(params.bias_at(channel));
-            if let Some(y) = out.get_mut(index) {
-                *y = params.requant(total);
-            }
-            (acc, a, n, sum_q) = (0, 0, 0, 0);
+        self.n = 0;
+    }
+}
+
+impl Conv2dSink<(u8, u32), i8> for IntSink<'_, '_, '_> {
+    fn start(&mut self, group: usize, fo0: usize, len: usize, fresh: bool) {
+        if fresh {
+            input_sums(self.taps, self.shape, group, fo0, self.sum_q.get_mut(..len).unwrap_or_default());
         }
-    };
-    conv2d_walk(LevelWalk::new(p)?, LevelWalk::next_level, taps, shape, c_out, put)
+        self.acc.iter_mut().take(len).for_each(|s| *s = 0);
+        (self.n, self.len) = (0, len);
+    }
+
+    #[inline(always)]
+    fn weight(&mut self, (b, l): (u8, u32), xs: Option<Span<'_, i8>>) {
+        if b != self.b || self.n == FLUSH {
+            self.fold();
+            self.b = b;
+        }
+        if let Some(xs) = xs {
+            xs.each(&mut self.a, |s, q| *s += i32::from(q) * l as i32);
+        }
+        self.n += 1;
+    }
+
+    fn end(&mut self, channel: usize, fo0: usize, len: usize) {
+        self.fold();
+        let (bias, m_min) = (self.params.bias_at(channel), i64::from(self.params.m_min));
+        let outs = self.out.get_mut(channel * self.shape.f_out() + fo0..).unwrap_or_default();
+        for ((y, s), q) in outs.iter_mut().zip(&self.acc).zip(&self.sum_q).take(len) {
+            *y = self.params.requant(s.wrapping_add(m_min.wrapping_mul(i64::from(*q))).wrapping_add(bias));
+        }
+    }
 }
 
 #[cfg(test)]
