@@ -5,6 +5,7 @@ use super::matvec_i8::matvec_i8;
 use super::shape::non_zero;
 use crate::error::{Error, Part};
 use crate::format::{IntParams, Packed, Weights, MAX_KERNEL};
+use core::num::NonZeroUsize;
 
 /// Longest row (`kernel · in/groups` weights) whose input sum `Σq` is exact in i32.
 const MAX_ROW: usize = 1 << 23;
@@ -83,9 +84,11 @@ fn multipliers(params: &IntParams<'_>) -> [i64; 16] {
     core::array::from_fn(|b| if b == 0 { 0 } else { params.m(b as u8) })
 }
 
-/// Depthwise (one input per group): rows in blocks of 8, whose `8·kernel` weights are first
-/// turned into fixed-point values `m_min + m_b·level` (i64), then each row is
-/// `bias_q + Σ_j w_j·q_j`: the same integer as the formula.
+/// Depthwise (one input per group): rows in blocks of 8, whose `8·kernel` levels (`kernel`
+/// runs of 8, each with its width) are gathered first. A block of one width sums per row
+/// `A = Σ_j level_j·q_j` and `Σq` in i32: `acc = bias_q + m_b·A + m_min·Σq`. A block of
+/// several widths turns each weight into its fixed-point value `m_min + m_b·level` (i64) and
+/// sums `bias_q + Σ_j w_j·q_j`: both are the formula's integer.
 fn depthwise_rows_i8(
     p: &Packed<'_>,
     params: &IntParams<'_>,
@@ -95,41 +98,93 @@ fn depthwise_rows_i8(
     out: &mut [i8],
 ) -> Result<(), Error> {
     // Rows of `k` weights, non-zero by type: the row loop holds no panic.
-    let (k, m_min) = (non_zero(taps.len())?, i64::from(params.m_min));
-    let mut buf = [0i64; 8 * MAX_KERNEL];
+    let dw = Depthwise { params, m, taps, k: non_zero(taps.len())?, opg: non_zero(opg)? };
+    let (mut levels, mut widths) = ([0u32; 8 * MAX_KERNEL], [0u8; MAX_KERNEL]);
     let (mut filled, mut n0) = (0usize, 0usize);
     let mut blocks = out.chunks_mut(8);
-    let block = |buf: &[i64], n0: usize, ys: &mut [i8]| {
-        for (r, (y, wr)) in ys.iter_mut().zip(buf.chunks_exact(k.get())).enumerate() {
-            let g = (n0 + r) / opg.max(1);
-            let mut acc = params.bias_at(n0 + r);
-            for (wv, t) in wr.iter().zip(taps) {
-                if let Some(x) = t.and_then(|t| t.get(g)) {
-                    acc = acc.wrapping_add(wv.wrapping_mul(i64::from(*x)));
-                }
-            }
-            *y = params.requant(acc);
-        }
-    };
-    for_each_chunk(p, |b, levels| {
-        let mb = m.get(usize::from(b)).copied().unwrap_or(0);
-        if let Some(dst) = buf.get_mut(filled..filled + 8) {
-            for (d, l) in dst.iter_mut().zip(levels) {
-                *d = m_min.wrapping_add(mb.wrapping_mul(i64::from(l)));
-            }
+    for_each_chunk(p, |b, run| {
+        if let (Some(dst), Some(w)) = (levels.get_mut(filled..filled + 8), widths.get_mut(filled / 8)) {
+            dst.copy_from_slice(&run);
+            *w = b;
         }
         filled += 8;
-        if filled == 8 * k.get() {
+        if filled == 8 * dw.k.get() {
             if let Some(ys) = blocks.next() {
-                block(&buf, n0, ys);
+                dw.block(&levels, &widths, n0, ys);
             }
             (filled, n0) = (0, n0 + 8);
         }
     })?;
     if let Some(ys) = blocks.next() {
-        block(&buf, n0, ys); // the last rows (fewer than 8)
+        dw.block(&levels, &widths, n0, ys); // the last rows (fewer than 8)
     }
     Ok(())
+}
+
+/// A depthwise frame's constants: `k` taps, `opg` outputs per input.
+struct Depthwise<'k, 'p> {
+    params: &'k IntParams<'p>,
+    m: &'k [i64; 16],
+    taps: &'k [Option<&'k [i8]>],
+    k: NonZeroUsize,
+    opg: NonZeroUsize,
+}
+
+impl Depthwise<'_, '_> {
+    /// Rows `n0..n0 + ys.len()` (at most 8) from their `ys.len()·k` levels and the widths of
+    /// the runs of 8 that hold them.
+    fn block(&self, levels: &[u32], widths: &[u8], n0: usize, ys: &mut [i8]) {
+        let k = self.k.get();
+        let runs = widths.get(..(ys.len() * k).div_ceil(8)).unwrap_or_default();
+        let Some((&b, rest)) = runs.split_first() else { return };
+        if rest.iter().any(|&w| w != b) {
+            return self.block_mixed(levels, widths, n0, ys);
+        }
+        // Each tap's inputs of the block's rows.
+        let xs: [Option<&[i8]>; MAX_KERNEL] = core::array::from_fn(|j| {
+            let t = self.taps.get(j).copied().flatten()?;
+            if self.opg.get() == 1 {
+                t.get(n0..)
+            } else {
+                t.get(n0 / self.opg..=(n0 + ys.len() - 1) / self.opg)
+            }
+        });
+        let (mb, m_min) = (self.m.get(usize::from(b)).copied().unwrap_or(0), i64::from(self.params.m_min));
+        let g0 = n0 / self.opg;
+        for (r, (y, row)) in ys.iter_mut().zip(levels.chunks_exact(k)).enumerate() {
+            let at = (n0 + r) / self.opg - g0;
+            // |A| ≤ MAX_KERNEL·(2^15 − 1)·128 < 2^31.
+            let (mut a, mut sum_q) = (0i32, 0i32);
+            for (l, x) in row.iter().zip(&xs) {
+                if let Some(x) = x.and_then(|x| x.get(at)) {
+                    a += i32::from(*x) * *l as i32;
+                    sum_q += i32::from(*x);
+                }
+            }
+            let acc = self.params.bias_at(n0 + r).wrapping_add(mb.wrapping_mul(i64::from(a)));
+            *y = self.params.requant(acc.wrapping_add(m_min.wrapping_mul(i64::from(sum_q))));
+        }
+    }
+
+    /// A block whose runs have several widths: weight by weight, in i64.
+    fn block_mixed(&self, levels: &[u32], widths: &[u8], n0: usize, ys: &mut [i8]) {
+        let (k, m_min) = (self.k.get(), i64::from(self.params.m_min));
+        let weight = |i: usize| {
+            let b = widths.get(i / 8).copied().unwrap_or(0);
+            let mb = self.m.get(usize::from(b)).copied().unwrap_or(0);
+            m_min.wrapping_add(mb.wrapping_mul(i64::from(levels.get(i).copied().unwrap_or(0))))
+        };
+        for (r, y) in ys.iter_mut().enumerate() {
+            let g = (n0 + r) / self.opg;
+            let mut acc = self.params.bias_at(n0 + r);
+            for (j, t) in self.taps.iter().enumerate() {
+                if let Some(x) = t.and_then(|t| t.get(g)) {
+                    acc = acc.wrapping_add(weight(r * k + j).wrapping_mul(i64::from(*x)));
+                }
+            }
+            *y = self.params.requant(acc);
+        }
+    }
 }
 
 #[cfg(test)]
