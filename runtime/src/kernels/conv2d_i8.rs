@@ -1,6 +1,7 @@
 //! One time column of a conv2d (time-causal, frequency "same") on the integer path.
 
 use super::conv2d::{conv2d_walk, input_sums, Conv2dShape, Conv2dSink, Span, BLOCK};
+use super::finish_i8::Finish;
 use super::grouped::LevelWalk;
 use crate::error::{Error, Part};
 use crate::format::{IntParams, Weights};
@@ -30,14 +31,28 @@ pub fn conv2d_i8(
         return Err(Error::KernelShape);
     }
     let m = core::array::from_fn(|b| if b == 0 { 0 } else { params.m(b as u8) });
-    let mut sink =
-        IntSink { params, m, taps, shape, out, acc: [0; BLOCK], a: [0; BLOCK], sum_q: [0; BLOCK], b: 0, n: 0, len: 0 };
+    let mut sink = IntSink {
+        params,
+        finish: Finish::new(params, 0),
+        m,
+        taps,
+        shape,
+        out,
+        acc: [0; BLOCK],
+        a: [0; BLOCK],
+        sum_q: [0; BLOCK],
+        b: 0,
+        n: 0,
+        len: 0,
+    };
     conv2d_walk(LevelWalk::new(p)?, LevelWalk::next_level, taps, shape, c_out, &mut sink)
 }
 
 /// The integer kernel's state for one block of one channel's outputs.
 struct IntSink<'k, 'p, 't> {
     params: &'k IntParams<'p>,
+    /// The output stage: `requant(acc + bias_q[c])`.
+    finish: Finish<'k, 'p>,
     /// `m_bits[b − 1]` at index `b` (0 at index 0).
     m: [i64; 16],
     taps: &'k [Option<&'t [i8]>],
@@ -88,10 +103,10 @@ impl Conv2dSink<(u8, u32), i8> for IntSink<'_, '_, '_> {
 
     fn end(&mut self, channel: usize, fo0: usize, len: usize) {
         self.fold();
-        let (bias, m_min) = (self.params.bias_at(channel), i64::from(self.params.m_min));
+        let m_min = i64::from(self.params.m_min);
         let outs = self.out.get_mut(channel * self.shape.f_out() + fo0..).unwrap_or_default();
         for ((y, s), q) in outs.iter_mut().zip(&self.acc).zip(&self.sum_q).take(len) {
-            *y = self.params.requant(s.wrapping_add(m_min.wrapping_mul(i64::from(*q))).wrapping_add(bias));
+            *y = self.finish.one(s.wrapping_add(m_min.wrapping_mul(i64::from(*q))), channel);
         }
     }
 }

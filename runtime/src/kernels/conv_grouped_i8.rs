@@ -1,5 +1,6 @@
 //! One frame of a grouped or depthwise causal conv1d on the integer path.
 
+use super::finish_i8::Finish;
 use super::grouped::{check_grouped, for_each_chunk, for_each_run, is_matvec, Cursor};
 use super::matvec_i8::matvec_i8;
 use super::shape::non_zero;
@@ -98,7 +99,8 @@ fn depthwise_rows_i8(
     out: &mut [i8],
 ) -> Result<(), Error> {
     // Rows of `k` weights, non-zero by type: the row loop holds no panic.
-    let dw = Depthwise { params, m, taps, k: non_zero(taps.len())?, opg: non_zero(opg)? };
+    let dw =
+        Depthwise { params, finish: Finish::new(params, 0), m, taps, k: non_zero(taps.len())?, opg: non_zero(opg)? };
     let (mut levels, mut widths) = ([0u32; 8 * MAX_KERNEL], [0u8; MAX_KERNEL]);
     let (mut filled, mut n0) = (0usize, 0usize);
     let mut blocks = out.chunks_mut(8);
@@ -124,6 +126,8 @@ fn depthwise_rows_i8(
 /// A depthwise frame's constants: `k` taps, `opg` outputs per input.
 struct Depthwise<'k, 'p> {
     params: &'k IntParams<'p>,
+    /// The output stage: `requant(acc + bias_q[n])`.
+    finish: Finish<'k, 'p>,
     m: &'k [i64; 16],
     taps: &'k [Option<&'k [i8]>],
     k: NonZeroUsize,
@@ -161,8 +165,8 @@ impl Depthwise<'_, '_> {
                     sum_q += i32::from(*x);
                 }
             }
-            let acc = self.params.bias_at(n0 + r).wrapping_add(mb.wrapping_mul(i64::from(a)));
-            *y = self.params.requant(acc.wrapping_add(m_min.wrapping_mul(i64::from(sum_q))));
+            let acc = mb.wrapping_mul(i64::from(a)).wrapping_add(m_min.wrapping_mul(i64::from(sum_q)));
+            *y = self.finish.one(acc, n0 + r);
         }
     }
 
@@ -176,13 +180,13 @@ impl Depthwise<'_, '_> {
         };
         for (r, y) in ys.iter_mut().enumerate() {
             let g = (n0 + r) / self.opg;
-            let mut acc = self.params.bias_at(n0 + r);
+            let mut acc = 0i64;
             for (j, t) in self.taps.iter().enumerate() {
                 if let Some(x) = t.and_then(|t| t.get(g)) {
                     acc = acc.wrapping_add(weight(r * k + j).wrapping_mul(i64::from(*x)));
                 }
             }
-            *y = self.params.requant(acc);
+            *y = self.finish.one(acc, n0 + r);
         }
     }
 }
@@ -195,7 +199,7 @@ mod tests {
     use std::vec::Vec;
 
     /// (in, out, kernel, groups, group size), as the f32 kernel's tests.
-    const SHAPES: [(usize, usize, usize, usize, usize); 8] = [
+    const SHAPES: [(usize, usize, usize, usize, usize); 10] = [
         (16, 16, 3, 16, 24),
         (5, 10, 8, 5, 16),
         (64, 64, 3, 64, 64),
@@ -204,6 +208,8 @@ mod tests {
         (12, 8, 5, 4, 40),
         (9, 6, 4, 3, 24),
         (8, 5, 3, 1, 40),
+        (7, 7, 8, 7, 8),
+        (3, 9, 8, 3, 24),
     ];
 
     struct Case {
