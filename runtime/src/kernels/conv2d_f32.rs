@@ -109,6 +109,27 @@ pub(crate) mod tests {
         ]
     }
 
+    /// Calls `f(output, weight, tap, input)` (indices) for every product of the frame of
+    /// `k_t` taps, each output's products in storage order, padding left out.
+    fn products(s: &Conv2dShape, k_t: usize, c_out: usize, mut f: impl FnMut(usize, usize, usize, usize)) {
+        let (ipg, opg, f_out, pad) = (s.c_in / s.groups, c_out / s.groups, s.f_out(), (s.k_f - 1) as i64 / 2);
+        for c in 0..c_out {
+            for fo in 0..f_out {
+                for j in 0..k_t {
+                    for i in 0..ipg {
+                        for k in 0..s.k_f {
+                            let pos = (fo * s.stride_f + k) as i64 - pad;
+                            if (0..s.freq as i64).contains(&pos) {
+                                let idx = ((c * k_t + j) * ipg + i) * s.k_f + k;
+                                f(c * f_out + fo, idx, j, ((c / opg) * ipg + i) * s.freq + pos as usize);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The f64 frame without bias, `w(idx)` weight `idx` of the `[C_out][k_t][C_in/G][k_f]`
     /// tensor, `x` the taps as f64.
     pub(crate) fn reference(
@@ -117,51 +138,25 @@ pub(crate) mod tests {
         s: &Conv2dShape,
         c_out: usize,
     ) -> Vec<f64> {
-        let (ipg, opg, f_out, pad) = (s.c_in / s.groups, c_out / s.groups, s.f_out(), (s.k_f - 1) as i64 / 2);
-        let mut out = std::vec![0.0; c_out * f_out];
-        for c in 0..c_out {
-            for fo in 0..f_out {
-                let mut acc = 0.0;
-                for (j, tap) in x.iter().enumerate() {
-                    for i in 0..ipg {
-                        for k in 0..s.k_f {
-                            let pos = (fo * s.stride_f + k) as i64 - pad;
-                            if let (Some(t), true) = (tap, (0..s.freq as i64).contains(&pos)) {
-                                let idx = ((c * x.len() + j) * ipg + i) * s.k_f + k;
-                                acc += w(idx) * t[((c / opg) * ipg + i) * s.freq + pos as usize];
-                            }
-                        }
-                    }
-                }
-                out[c * f_out + fo] = acc;
+        let mut out = std::vec![0.0; c_out * s.f_out()];
+        products(s, x.len(), c_out, |o, idx, j, inp| {
+            if let Some(t) = &x[j] {
+                out[o] += w(idx) * t[inp];
             }
-        }
+        });
         out
     }
 
     /// The frame in f32, each output's products summed in storage order, as FORMAT.md
     /// dequantises (`min + level·scale_b`), then the bias: what the kernel must equal exactly.
     fn storage_order(t: &OwnedPacked, x: &[Option<&[f32]>], bias: &[f32], s: &Conv2dShape, c_out: usize) -> Vec<f32> {
-        let (ipg, opg, f_out, pad) = (s.c_in / s.groups, c_out / s.groups, s.f_out(), (s.k_f - 1) as i64 / 2);
-        let w = |i: usize| t.weight(i) as f32; // exact: an f32 widened
-        let mut out = std::vec![0.0f32; c_out * f_out];
-        for c in 0..c_out {
-            for fo in 0..f_out {
-                let mut acc = 0.0f32;
-                for (j, tap) in x.iter().enumerate() {
-                    for i in 0..ipg {
-                        for k in 0..s.k_f {
-                            let pos = (fo * s.stride_f + k) as i64 - pad;
-                            if let (Some(t), true) = (tap, (0..s.freq as i64).contains(&pos)) {
-                                acc += w(((c * x.len() + j) * ipg + i) * s.k_f + k)
-                                    * t[((c / opg) * ipg + i) * s.freq + pos as usize];
-                            }
-                        }
-                    }
-                }
-                out[c * f_out + fo] = acc + bias[c];
+        let mut out = std::vec![0.0f32; c_out * s.f_out()];
+        products(s, x.len(), c_out, |o, idx, j, inp| {
+            if let Some(xs) = x[j] {
+                out[o] += t.weight(idx) as f32 * xs[inp]; // the weight: an f32 widened, exact
             }
-        }
+        });
+        out.iter_mut().enumerate().for_each(|(o, y)| *y += bias[o / s.f_out()]);
         out
     }
 
