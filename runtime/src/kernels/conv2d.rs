@@ -72,10 +72,12 @@ impl<T: Copy> Span<'_, T> {
     #[inline(always)]
     pub(crate) fn each<A>(&self, acc: &mut [A], mut f: impl FnMut(&mut A, T)) {
         let acc = acc.get_mut(self.lo..).unwrap_or_default();
-        if self.stride.get() == 1 {
-            acc.iter_mut().zip(self.xs).for_each(|(a, x)| f(a, *x));
-        } else {
-            acc.iter_mut().zip(self.xs.iter().step_by(self.stride.get())).for_each(|(a, x)| f(a, *x));
+        // Strides 1 and 2 (the common ones) with the step a constant: no division for the
+        // iteration count.
+        match self.stride.get() {
+            1 => acc.iter_mut().zip(self.xs).for_each(|(a, x)| f(a, *x)),
+            2 => acc.iter_mut().zip(self.xs.iter().step_by(2)).for_each(|(a, x)| f(a, *x)),
+            st => acc.iter_mut().zip(self.xs.iter().step_by(st)).for_each(|(a, x)| f(a, *x)),
         }
     }
 }
