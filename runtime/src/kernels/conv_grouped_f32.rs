@@ -125,6 +125,9 @@ fn depthwise_rows_f32(p: &Packed<'_>, taps: &[Option<&[f32]>], opg: usize, out: 
 
 #[inline(always)]
 fn depthwise_block_f32(w: &[f32], (taps, k): (&[Option<&[f32]>], NonZeroUsize), opg: usize, n0: usize, ys: &mut [f32]) {
+    if depthwise_k3_f32(w, taps, opg, n0, ys) {
+        return;
+    }
     for (r, (y, wr)) in ys.iter_mut().zip(w.chunks_exact(k.get())).enumerate() {
         let g = (n0 + r) / opg.max(1);
         let mut acc = 0.0f32;
@@ -135,6 +138,26 @@ fn depthwise_block_f32(w: &[f32], (taps, k): (&[Option<&[f32]>], NonZeroUsize), 
         }
         *y = acc;
     }
+}
+
+/// The common shape, 3 taps, one output per channel and every tap's inputs present, in one
+/// loop (each row's products still summed in tap order); `false` (nothing done) otherwise.
+#[inline(always)]
+fn depthwise_k3_f32(w: &[f32], taps: &[Option<&[f32]>], opg: usize, n0: usize, ys: &mut [f32]) -> bool {
+    let (1, [Some(t0), Some(t1), Some(t2)]) = (opg, taps) else { return false };
+    let rows = n0..n0 + ys.len();
+    let (Some(x0), Some(x1), Some(x2)) = (t0.get(rows.clone()), t1.get(rows.clone()), t2.get(rows)) else {
+        return false;
+    };
+    for ((y, wr), ((a, b), c)) in ys.iter_mut().zip(w.chunks_exact(3)).zip(x0.iter().zip(x1).zip(x2)) {
+        let [w0, w1, w2] = [0, 1, 2].map(|j| wr.get(j).copied().unwrap_or(0.0));
+        let mut acc = 0.0f32;
+        acc += w0 * a;
+        acc += w1 * b;
+        acc += w2 * c;
+        *y = acc;
+    }
+    true
 }
 
 #[cfg(test)]

@@ -144,6 +144,10 @@ impl Depthwise<'_, '_> {
         if rest.iter().any(|&w| w != b) {
             return self.block_mixed(levels, widths, n0, ys);
         }
+        let (mb, m_min) = (self.m.get(usize::from(b)).copied().unwrap_or(0), i64::from(self.params.m_min));
+        if self.block_k3(levels, (mb, m_min), n0, ys) {
+            return;
+        }
         // Each tap's inputs of the block's rows.
         let xs: [Option<&[i8]>; MAX_KERNEL] = core::array::from_fn(|j| {
             let t = self.taps.get(j).copied().flatten()?;
@@ -153,7 +157,6 @@ impl Depthwise<'_, '_> {
                 t.get(n0 / self.opg..=(n0 + ys.len() - 1) / self.opg)
             }
         });
-        let (mb, m_min) = (self.m.get(usize::from(b)).copied().unwrap_or(0), i64::from(self.params.m_min));
         let g0 = n0 / self.opg;
         for (r, (y, row)) in ys.iter_mut().zip(levels.chunks_exact(k)).enumerate() {
             let at = (n0 + r) / self.opg - g0;
@@ -168,6 +171,26 @@ impl Depthwise<'_, '_> {
             let acc = mb.wrapping_mul(i64::from(a)).wrapping_add(m_min.wrapping_mul(i64::from(sum_q)));
             *y = self.finish.one(acc, n0 + r);
         }
+    }
+
+    /// The common shape, a block of one width with 3 taps, one output per channel and every
+    /// tap's inputs present, in one loop; `false` (nothing done) for any other block.
+    #[inline(always)]
+    fn block_k3(&self, levels: &[u32], (mb, m_min): (i64, i64), n0: usize, ys: &mut [i8]) -> bool {
+        let (1, [Some(t0), Some(t1), Some(t2)]) = (self.opg.get(), self.taps) else { return false };
+        let rows = n0..n0 + ys.len();
+        let (Some(x0), Some(x1), Some(x2)) = (t0.get(rows.clone()), t1.get(rows.clone()), t2.get(rows)) else {
+            return false;
+        };
+        let inputs = x0.iter().zip(x1).zip(x2);
+        for (r, ((y, l), ((a, b), c))) in ys.iter_mut().zip(levels.chunks_exact(3)).zip(inputs).enumerate() {
+            let [l0, l1, l2] = [0, 1, 2].map(|j| l.get(j).copied().unwrap_or(0) as i32);
+            let [a, b, c] = [*a, *b, *c].map(i32::from);
+            let (sum, sum_q) = (a * l0 + b * l1 + c * l2, a + b + c);
+            let acc = mb.wrapping_mul(i64::from(sum)).wrapping_add(m_min.wrapping_mul(i64::from(sum_q)));
+            *y = self.finish.one(acc, n0 + r);
+        }
+        true
     }
 
     /// A block whose runs have several widths: weight by weight, in i64.
