@@ -184,6 +184,12 @@ impl<'a> IntParams<'a> {
         i64::from(self.m_bits.get(usize::from(bits).wrapping_sub(1)).copied().unwrap_or(0))
     }
 
+    /// [`IntParams::m`] of every width, indexed by the width (0 at index 0): the table the
+    /// grouped and conv2d kernels look a run's multiplier up in.
+    pub(crate) fn m_table(&self) -> [i64; 16] {
+        core::array::from_fn(|b| self.m(b as u8))
+    }
+
     /// `clamp(round(acc / 2^shift), −127, 127)`.
     #[inline]
     pub(crate) fn requant(&self, acc: i64) -> i8 {

@@ -30,11 +30,10 @@ pub fn conv2d_i8(
     if params.bias.len() != c_out || taps.len() * shape.k_f * (shape.c_in / shape.groups) > MAX_ROW {
         return Err(Error::KernelShape);
     }
-    let m = core::array::from_fn(|b| if b == 0 { 0 } else { params.m(b as u8) });
     let mut sink = IntSink {
         params,
         finish: Finish::new(params, 0),
-        m,
+        m: params.m_table(),
         taps,
         shape,
         out,

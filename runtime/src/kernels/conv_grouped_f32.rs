@@ -1,6 +1,6 @@
 //! One frame of a grouped or depthwise causal conv1d on the f32 path.
 
-use super::grouped::{check_grouped, for_each_chunk, for_each_run, is_matvec, Cursor};
+use super::grouped::{check_grouped, for_each_chunk, for_each_run, is_matvec, three_taps, Cursor};
 use super::matvec_f32::{add_bias, f16_le, f32_le, matvec_f32};
 use super::shape::non_zero;
 use crate::error::Error;
@@ -144,11 +144,7 @@ fn depthwise_block_f32(w: &[f32], (taps, k): (&[Option<&[f32]>], NonZeroUsize), 
 /// loop (each row's products still summed in tap order); `false` (nothing done) otherwise.
 #[inline(always)]
 fn depthwise_k3_f32(w: &[f32], taps: &[Option<&[f32]>], opg: usize, n0: usize, ys: &mut [f32]) -> bool {
-    let (1, [Some(t0), Some(t1), Some(t2)]) = (opg, taps) else { return false };
-    let rows = n0..n0 + ys.len();
-    let (Some(x0), Some(x1), Some(x2)) = (t0.get(rows.clone()), t1.get(rows.clone()), t2.get(rows)) else {
-        return false;
-    };
+    let Some([x0, x1, x2]) = three_taps(taps, opg, n0, ys.len()) else { return false };
     for ((y, wr), ((a, b), c)) in ys.iter_mut().zip(w.chunks_exact(3)).zip(x0.iter().zip(x1).zip(x2)) {
         let [w0, w1, w2] = [0, 1, 2].map(|j| wr.get(j).copied().unwrap_or(0.0));
         let mut acc = 0.0f32;

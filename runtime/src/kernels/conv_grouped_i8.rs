@@ -1,7 +1,7 @@
 //! One frame of a grouped or depthwise causal conv1d on the integer path.
 
 use super::finish_i8::Finish;
-use super::grouped::{check_grouped, for_each_chunk, for_each_run, is_matvec, Cursor};
+use super::grouped::{check_grouped, for_each_chunk, for_each_run, is_matvec, three_taps, Cursor};
 use super::matvec_i8::matvec_i8;
 use super::shape::non_zero;
 use crate::error::{Error, Part};
@@ -49,7 +49,7 @@ fn grouped_rows_i8(
     opg: usize,
     out: &mut [i8],
 ) -> Result<(), Error> {
-    let m = multipliers(params);
+    let m = params.m_table();
     if ipg == 1 {
         return depthwise_rows_i8(p, params, &m, taps, opg, out);
     }
@@ -78,11 +78,6 @@ fn grouped_rows_i8(
             }
         });
     })
-}
-
-/// `m_bits[b − 1]` at index `b` (0 at index 0).
-fn multipliers(params: &IntParams<'_>) -> [i64; 16] {
-    core::array::from_fn(|b| if b == 0 { 0 } else { params.m(b as u8) })
 }
 
 /// Depthwise (one input per group): rows in blocks of 8, whose `8·kernel` levels (`kernel`
@@ -177,11 +172,7 @@ impl Depthwise<'_, '_> {
     /// tap's inputs present, in one loop; `false` (nothing done) for any other block.
     #[inline(always)]
     fn block_k3(&self, levels: &[u32], (mb, m_min): (i64, i64), n0: usize, ys: &mut [i8]) -> bool {
-        let (1, [Some(t0), Some(t1), Some(t2)]) = (self.opg.get(), self.taps) else { return false };
-        let rows = n0..n0 + ys.len();
-        let (Some(x0), Some(x1), Some(x2)) = (t0.get(rows.clone()), t1.get(rows.clone()), t2.get(rows)) else {
-            return false;
-        };
+        let Some([x0, x1, x2]) = three_taps(self.taps, self.opg.get(), n0, ys.len()) else { return false };
         let inputs = x0.iter().zip(x1).zip(x2);
         for (r, ((y, l), ((a, b), c))) in ys.iter_mut().zip(levels.chunks_exact(3)).zip(inputs).enumerate() {
             let [l0, l1, l2] = [0, 1, 2].map(|j| l.get(j).copied().unwrap_or(0) as i32);

@@ -43,6 +43,16 @@ pub(crate) fn is_matvec(w: &Weights<'_>, groups: usize, in_len: usize) -> bool {
         }
 }
 
+/// A depthwise frame's inputs of rows `n0..n0 + len` from each of its taps, when it has the
+/// common shape the kernels' 3-tap loops take: 3 taps, one output per channel, every tap's
+/// inputs present (after the stream start). `None` for any other frame.
+#[inline(always)]
+pub(crate) fn three_taps<'t, T>(taps: &[Option<&'t [T]>], opg: usize, n0: usize, len: usize) -> Option<[&'t [T]; 3]> {
+    let (1, [Some(t0), Some(t1), Some(t2)]) = (opg, taps) else { return None };
+    let rows = n0..n0 + len;
+    Some([t0.get(rows.clone())?, t1.get(rows.clone())?, t2.get(rows)?])
+}
+
 /// Where the walk is: output row `n`'s tap `j`, input `i` of the row's input group.
 pub(crate) struct Cursor<'t, T> {
     taps: &'t [Option<&'t [T]>],
