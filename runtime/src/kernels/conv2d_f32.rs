@@ -39,23 +39,26 @@ pub fn conv2d_f32(
             };
             conv2d_walk(LevelWalk::new(p)?, next, taps, shape, c_out, &mut sink)
         }
-        Weights::F32(d) => conv2d_walk(
-            d.chunks_exact(4),
-            |it| it.next().map(f32_le).ok_or(Error::KernelShape),
-            taps,
-            shape,
-            c_out,
-            &mut sink,
-        ),
-        Weights::F16(d) => conv2d_walk(
-            d.chunks_exact(2),
-            |it| it.next().map(f16_le).ok_or(Error::KernelShape),
-            taps,
-            shape,
-            c_out,
-            &mut sink,
-        ),
+        // Plain values (f32 or f16) share one copy of the walk: the reader is chosen here.
+        Weights::F32(d) => plain(d, 4, f32_le, taps, shape, c_out, &mut sink),
+        Weights::F16(d) => plain(d, 2, f16_le, taps, shape, c_out, &mut sink),
     }
+}
+
+/// [`conv2d_f32`] on plain little-endian values of `size` bytes each, read by `read` (one copy
+/// for both kinds).
+#[inline(never)]
+fn plain(
+    d: &[u8],
+    size: usize,
+    read: fn(&[u8]) -> f32,
+    taps: &[Option<&[f32]>],
+    shape: &Conv2dShape,
+    c_out: usize,
+    sink: &mut F32Sink<'_, '_>,
+) -> Result<(), Error> {
+    let next = |it: &mut core::slice::ChunksExact<'_, u8>| it.next().map(read).ok_or(Error::KernelShape);
+    conv2d_walk(d.chunks_exact(size), next, taps, shape, c_out, sink)
 }
 
 /// The f32 kernel's state: one block of one channel's outputs, each the sum of its products

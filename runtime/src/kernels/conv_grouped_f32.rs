@@ -73,10 +73,17 @@ fn grouped_rows_f32(
                 put(&levels.map(|l| p.min + l as f32 * scale));
             })?;
         }
-        Weights::F32(d) => d.chunks(32).for_each(|c| put(plain8(c, 4, f32_le).get(..c.len() / 4).unwrap_or(&[]))),
-        Weights::F16(d) => d.chunks(16).for_each(|c| put(plain8(c, 2, f16_le).get(..c.len() / 2).unwrap_or(&[]))),
+        Weights::F32(d) => plain_rows(d, 4, f32_le, &mut put),
+        Weights::F16(d) => plain_rows(d, 2, f16_le, &mut put),
     }
     Ok(())
+}
+
+/// `put` over plain little-endian values of `size` bytes each, read by `read`, 8 at a time
+/// (one copy for both kinds).
+#[inline(never)]
+fn plain_rows(d: &[u8], size: usize, read: fn(&[u8]) -> f32, put: &mut impl FnMut(&[f32])) {
+    d.chunks(8 * size).for_each(|c| put(plain8(c, size, read).get(..c.len() / size).unwrap_or(&[])));
 }
 
 /// `scale_b` for every width (index = width).

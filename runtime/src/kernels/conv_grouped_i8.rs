@@ -184,7 +184,9 @@ impl Depthwise<'_, '_> {
         true
     }
 
-    /// A block whose runs have several widths: weight by weight, in i64.
+    /// A block whose runs have several widths: weight by weight, in i64 (out of line: blocks of
+    /// one width are the rule).
+    #[inline(never)]
     fn block_mixed(&self, levels: &[u32], widths: &[u8], n0: usize, ys: &mut [i8]) {
         let (k, m_min) = (self.k.get(), i64::from(self.params.m_min));
         let weight = |i: usize| {
@@ -200,7 +202,7 @@ impl Depthwise<'_, '_> {
                     acc = acc.wrapping_add(weight(r * k + j).wrapping_mul(i64::from(*x)));
                 }
             }
-            *y = self.finish.one(acc, n0 + r);
+            *y = self.finish.one_by_definition(acc, n0 + r);
         }
     }
 }

@@ -121,9 +121,9 @@ impl Finish<'_, '_> {
         }
     }
 
-    /// [`Finish::one`], out of line (one copy of both modes for the cold path).
+    /// [`Finish::one`], out of line (one copy of both modes for the cold paths).
     #[inline(never)]
-    fn one_by_definition(&self, acc: i64, n: usize) -> i8 {
+    pub(super) fn one_by_definition(&self, acc: i64, n: usize) -> i8 {
         self.one(acc, n)
     }
 }
