@@ -23,11 +23,10 @@ impl<'a> FilterBank<'a> {
     /// `n_bands`: 129 ([`Narrowband`]) or 257 ([`Wideband`](super::Wideband)), 1 ..= `bins` bands, f32 or f16
     /// values.
     pub fn new(values: Weights<'a>, n_bands: usize) -> Result<Self, Error> {
-        let count = match values {
-            Weights::F32(d) => d.len() / 4,
-            Weights::F16(d) => d.len() / 2,
-            Weights::Packed(_) => return Err(Error::KernelShape),
-        };
+        if let Weights::Packed(_) = values {
+            return Err(Error::KernelShape);
+        }
+        let count = values.count();
         let bins = count.checked_div(n_bands).unwrap_or(0);
         let bins_ok = bins == Narrowband::BINS || bins == WIDEBAND_FRAME / 2 + 1;
         if !bins_ok || !(1..=bins).contains(&n_bands) || count != n_bands * bins {

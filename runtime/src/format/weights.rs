@@ -19,6 +19,17 @@ pub enum Weights<'a> {
     Packed(Packed<'a>),
 }
 
+impl Weights<'_> {
+    /// Number of values (whole values only, for plain tensors).
+    pub fn count(&self) -> usize {
+        match self {
+            Weights::F32(d) => d.len() / 4,
+            Weights::F16(d) => d.len() / 2,
+            Weights::Packed(p) => p.count as usize,
+        }
+    }
+}
+
 /// The bias of a conv1d/linear layer as the f32 path adds it (`Model::bias`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Bias<'a> {

@@ -2,7 +2,7 @@
 
 use super::conv2d::{conv2d_walk, Conv2dShape, Conv2dSink, Span, BLOCK};
 use super::grouped::LevelWalk;
-use super::matvec_f32::{bias_value, f16_le, f32_le};
+use super::matvec_f32::{bias_value, plain_values, ReadValue};
 use crate::error::Error;
 use crate::format::{Bias, Weights};
 use crate::quant::{scale_for_bits, MAX_BITS};
@@ -20,18 +20,13 @@ pub fn conv2d_f32(
     shape: &Conv2dShape,
     out: &mut [f32],
 ) -> Result<(), Error> {
-    let count = match w {
-        Weights::Packed(p) => p.count as usize,
-        Weights::F32(d) => d.len() / 4,
-        Weights::F16(d) => d.len() / 2,
-    };
-    let c_out = shape.check(count, taps, out.len())?;
+    let c_out = shape.check(w.count(), taps, out.len())?;
     if bias.is_some_and(|b| b.len() != c_out) {
         return Err(Error::KernelShape);
     }
     let mut sink = F32Sink { bias, f_out: shape.f_out(), out, acc: [0.0; BLOCK] };
-    match w {
-        Weights::Packed(p) => {
+    match (w, plain_values(w)) {
+        (Weights::Packed(p), _) => {
             let scales: [f32; MAX_BITS as usize + 1] = core::array::from_fn(|b| scale_for_bits(p.min, p.max, b as u8));
             let next = |lw: &mut LevelWalk<'_>| {
                 let (b, l) = lw.next_level()?;
@@ -39,9 +34,9 @@ pub fn conv2d_f32(
             };
             conv2d_walk(LevelWalk::new(p)?, next, taps, shape, c_out, &mut sink)
         }
-        // Plain values (f32 or f16) share one copy of the walk: the reader is chosen here.
-        Weights::F32(d) => plain(d, 4, f32_le, taps, shape, c_out, &mut sink),
-        Weights::F16(d) => plain(d, 2, f16_le, taps, shape, c_out, &mut sink),
+        // Plain values (f32 or f16) share one copy of the walk, the reader chosen at run time.
+        (_, Some((d, size, read))) => plain(d, size, read, taps, shape, c_out, &mut sink),
+        (_, None) => Err(Error::KernelShape),
     }
 }
 
@@ -51,7 +46,7 @@ pub fn conv2d_f32(
 fn plain(
     d: &[u8],
     size: usize,
-    read: fn(&[u8]) -> f32,
+    read: ReadValue,
     taps: &[Option<&[f32]>],
     shape: &Conv2dShape,
     c_out: usize,

@@ -1,7 +1,7 @@
 //! One frame of a grouped or depthwise causal conv1d on the f32 path.
 
 use super::grouped::{check_grouped, for_each_chunk, for_each_run, is_matvec, three_taps, Cursor};
-use super::matvec_f32::{add_bias, f16_le, f32_le, matvec_f32};
+use super::matvec_f32::{add_bias, matvec_f32, plain_values, ReadValue};
 use super::shape::non_zero;
 use crate::error::Error;
 use crate::format::{Bias, Packed, Weights, MAX_KERNEL};
@@ -26,12 +26,7 @@ pub fn conv_grouped_f32(
     if is_matvec(w, groups, in_len) {
         return matvec_f32(w, bias, taps, in_len, out);
     }
-    let count = match w {
-        Weights::Packed(p) => p.count as usize,
-        Weights::F32(d) => d.len() / 4,
-        Weights::F16(d) => d.len() / 2,
-    };
-    let ipg = check_grouped(count, taps, in_len, groups, out.len())?;
+    let ipg = check_grouped(w.count(), taps, in_len, groups, out.len())?;
     grouped_rows_f32(w, taps, ipg, out.len() / groups, out)?;
     add_bias(bias, out)
 }
@@ -65,16 +60,16 @@ fn grouped_rows_f32(
             }
         })
     };
-    match w {
-        Weights::Packed(p) => {
+    match (w, plain_values(w)) {
+        (Weights::Packed(p), _) => {
             let scales = scales(p);
             for_each_chunk(p, |b, levels| {
                 let scale = scales.get(usize::from(b)).copied().unwrap_or(0.0);
                 put(&levels.map(|l| p.min + l as f32 * scale));
             })?;
         }
-        Weights::F32(d) => plain_rows(d, 4, f32_le, &mut put),
-        Weights::F16(d) => plain_rows(d, 2, f16_le, &mut put),
+        (_, Some((d, size, read))) => plain_rows(d, size, read, &mut put),
+        (_, None) => return Err(Error::KernelShape),
     }
     Ok(())
 }
@@ -82,7 +77,7 @@ fn grouped_rows_f32(
 /// `put` over plain little-endian values of `size` bytes each, read by `read`, 8 at a time
 /// (one copy for both kinds).
 #[inline(never)]
-fn plain_rows(d: &[u8], size: usize, read: fn(&[u8]) -> f32, put: &mut impl FnMut(&[f32])) {
+fn plain_rows(d: &[u8], size: usize, read: ReadValue, put: &mut impl FnMut(&[f32])) {
     d.chunks(8 * size).for_each(|c| put(plain8(c, size, read).get(..c.len() / size).unwrap_or(&[])));
 }
 
@@ -92,7 +87,7 @@ fn scales(p: &Packed<'_>) -> [f32; MAX_BITS as usize + 1] {
 }
 
 /// Up to 8 little-endian values of `size` bytes.
-fn plain8(c: &[u8], size: usize, read: fn(&[u8]) -> f32) -> [f32; 8] {
+fn plain8(c: &[u8], size: usize, read: ReadValue) -> [f32; 8] {
     let mut v = [0.0f32; 8];
     for (o, b) in v.iter_mut().zip(c.chunks_exact(size)) {
         *o = read(b);

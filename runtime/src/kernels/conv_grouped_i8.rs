@@ -202,7 +202,7 @@ impl Depthwise<'_, '_> {
                     acc = acc.wrapping_add(weight(r * k + j).wrapping_mul(i64::from(*x)));
                 }
             }
-            *y = self.finish.one_by_definition(acc, n0 + r);
+            *y = self.finish.one_out_of_line(acc, n0 + r);
         }
     }
 }

@@ -86,6 +86,19 @@ pub fn matvec_f32(
     add_bias(bias, out)
 }
 
+/// Reads one little-endian value of a plain tensor.
+pub(crate) type ReadValue = fn(&[u8]) -> f32;
+
+/// A plain tensor's bytes, the bytes per value and the reader of one value (`None` for packed
+/// weights): the kernels that run both plain kinds through one loop choose the reader here.
+pub(crate) fn plain_values<'d>(w: &Weights<'d>) -> Option<(&'d [u8], usize, ReadValue)> {
+    match *w {
+        Weights::F32(d) => Some((d, 4, f32_le)),
+        Weights::F16(d) => Some((d, 2, f16_le)),
+        Weights::Packed(_) => None,
+    }
+}
+
 pub(crate) fn f32_le(c: &[u8]) -> f32 {
     <[u8; 4]>::try_from(c).map(f32::from_le_bytes).unwrap_or(0.0)
 }
