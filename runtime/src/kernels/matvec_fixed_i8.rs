@@ -3,12 +3,14 @@
 //! need no group boundaries, and two rows at once up to 4 bits.
 
 use super::dot_i8::{dot_group_i8, dot_group_wide_i8, dot_rows2_i8, fits_i32};
-use super::finish_i8::{Finish, PAIR_BLOCK};
+use super::finish_i8::{finish_pair_rows, Finish, PAIR_BLOCK};
+use super::halves_fixed_i8::{halves_rows2_i8, halves_taps2_i8, widen_halves, HALF_WORDS};
 use super::shape::non_zero;
 use crate::error::Error;
 use crate::format::{IntParams, Packed};
 use crate::quant::group_bytes;
 use core::num::NonZeroUsize;
+use core::slice::ChunksExact;
 
 /// `Σ x·level` over one row of the fixed-bit path (all taps).
 #[inline(always)]
@@ -44,7 +46,71 @@ fn rows2_taps_i8<const B: usize>(taps: &[Option<&[i8]>], ra: &[u8], rb: &[u8], t
     (sa, sb)
 }
 
-/// Fast path: every group has `B` bits; two rows at once up to 4 bits.
+/// [`pairs_fixed_i8`] where the inputs are not widened (cores without `SMLAD`, widths other than 1,
+/// 2 and 4, shapes that do not fit): each row pair through the two-row bodies of
+/// [`super::dot_i8`], both tap cases in one loop.
+#[inline(always)]
+fn pairs_rows2_i8<const B: usize>(
+    finish: &Finish<'_, '_>,
+    head: &mut [i8],
+    rows: &mut ChunksExact<'_, u8>,
+    taps: &[Option<&[i8]>],
+    (m, scale32): (i64, impl Fn(i64, (i32, i32)) -> (i64, i64)),
+    tap_bytes: NonZeroUsize,
+) -> Result<(), Error> {
+    let (mut sums, mut done) = ([(0i64, 0i64); PAIR_BLOCK], 0);
+    for block in head.chunks_mut(2 * PAIR_BLOCK) {
+        let sums = sums.get_mut(..block.len() / 2).unwrap_or_default();
+        for s in sums.iter_mut() {
+            let (Some(ra), Some(rb)) = (rows.next(), rows.next()) else { return Err(Error::KernelShape) };
+            let base = finish.base();
+            *s = match taps {
+                [Some(x)] => scale32(base, dot_rows2_i8::<B>(x, ra, rb)),
+                _ => {
+                    let (a, b) = rows2_taps_i8::<B>(taps, ra, rb, tap_bytes);
+                    (base.wrapping_add(a.wrapping_mul(m)), base.wrapping_add(b.wrapping_mul(m)))
+                }
+            };
+        }
+        finish.pairs(sums, done, block);
+        done += block.len();
+    }
+    Ok(())
+}
+
+/// Every row pair of the fixed-bit path at `B ≤ 4` (`head`: their outputs; `wide`: the inputs
+/// widened by [`widen_halves`] where they fit), two rows' sums at a time.
+#[inline(always)]
+fn pairs_fixed_i8<const B: usize>(
+    finish: &Finish<'_, '_>,
+    head: &mut [i8],
+    rows: &mut ChunksExact<'_, u8>,
+    taps: &[Option<&[i8]>],
+    wide: Option<&[u32]>,
+    (m, m32): (i64, i32),
+    tap_bytes: NonZeroUsize,
+) -> Result<(), Error> {
+    // One input (linear layers): no tap walk, an i32 × i32 product per row.
+    let scale32 = |base: i64, (a, b): (i32, i32)| {
+        (base.wrapping_add(i64::from(a) * i64::from(m32)), base.wrapping_add(i64::from(b) * i64::from(m32)))
+    };
+    let Some(xw) = wide else {
+        return pairs_rows2_i8::<B>(finish, head, rows, taps, (m, scale32), tap_bytes);
+    };
+    let mut pair = || rows.next().zip(rows.next()).ok_or(Error::KernelShape);
+    match taps {
+        // The linear layers in a loop of their own.
+        [Some(_)] => finish_pair_rows!(finish, head, |base| pair()
+            .map(|(ra, rb)| scale32(base, halves_rows2_i8::<B>(xw, ra, rb)))),
+        _ => finish_pair_rows!(finish, head, |base| pair().map(|(ra, rb)| {
+            let (a, b) = halves_taps2_i8::<B>(taps, xw, (ra, rb), tap_bytes);
+            (base.wrapping_add(a.wrapping_mul(m)), base.wrapping_add(b.wrapping_mul(m)))
+        })),
+    }
+}
+
+/// Fast path: every group has `B` bits; two rows at once up to 4 bits (at 1, 2 and 4 bits on
+/// halfword-paired inputs where the build and the shape allow, [`super::halves_fixed_i8`]).
 pub(super) fn rows_fixed_i8<const B: usize>(
     p: &Packed<'_>,
     params: &IntParams<'_>,
@@ -67,30 +133,10 @@ pub(super) fn rows_fixed_i8<const B: usize>(
         let paired = out.len() / 2 * 2;
         let (head, tail) = out.split_at_mut(paired);
         let m32 = params.m_bits.get(B - 1).copied().unwrap_or(0);
-        let mut sums = [(0i64, 0i64); PAIR_BLOCK];
-        for block in head.chunks_mut(2 * PAIR_BLOCK) {
-            let sums = sums.get_mut(..block.len() / 2).unwrap_or_default();
-            for s in sums.iter_mut() {
-                let (Some(ra), Some(rb)) = (rows.next(), rows.next()) else { return Err(Error::KernelShape) };
-                *s = match taps {
-                    // One input (linear layers): no tap walk, an i32 × i32 product per row.
-                    [Some(x)] => {
-                        let (a, b) = dot_rows2_i8::<B>(x, ra, rb);
-                        let base = finish.base();
-                        (
-                            base.wrapping_add(i64::from(a) * i64::from(m32)),
-                            base.wrapping_add(i64::from(b) * i64::from(m32)),
-                        )
-                    }
-                    _ => {
-                        let (a, b) = rows2_taps_i8::<B>(taps, ra, rb, sizes.0);
-                        (finish.base().wrapping_add(a.wrapping_mul(m)), finish.base().wrapping_add(b.wrapping_mul(m)))
-                    }
-                };
-            }
-            finish.pairs(sums, done, block);
-            done += block.len();
-        }
+        let mut buf = [0u32; HALF_WORDS];
+        let wide = if paired > 0 { widen_halves::<B>(taps, in_len, gs, &mut buf) } else { None };
+        pairs_fixed_i8::<B>(&finish, head, &mut rows, taps, wide, (m, m32), sizes.0)?;
+        done = paired;
         for y in tail {
             let row = rows.next().ok_or(Error::KernelShape)?;
             *y = finish.one(row_sum_fixed_i8::<B>(row, taps, sizes, narrow).wrapping_mul(m), done);

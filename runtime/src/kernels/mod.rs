@@ -10,7 +10,7 @@
 //! run-time width as a const generic, for the widths a build has) → `dot_f32` / `dot_i8` (one
 //! group's dot product, any-width and two-row variants; `lanes_i8` / `lanes_f32` the same for
 //! lane-pair groups, FORMAT.md layout 2, dual MACs through `diffq_simd32`) → `matvec_f32` / `matvec_fixed_i8`
-//! (tensors of one width) → `matvec_i8` (a layer frame, the integer ones finished by
+//! (tensors of one width; `halves_fixed_i8` its 1-, 2- and 4-bit rows on inputs widened into halfword pairs) → `matvec_i8` (a layer frame, the integer ones finished by
 //! `finish_i8`: bias, rounding, shift, clamp) → `conv` (whole sequences); `shape` (shape checks,
 //! the fast group sizes) and `act` (element-wise ops) stand alone.
 //!
@@ -71,6 +71,7 @@ mod grouped;
 mod gru_f32;
 mod gru_i8;
 mod gru_tables;
+mod halves_fixed_i8;
 mod lanes_f32;
 mod lanes_i8;
 mod lanes_product_i8;
