@@ -42,6 +42,14 @@ pub(crate) fn unpack8<const B: usize>(p: &[u8]) -> [u32; 8] {
     out
 }
 
+/// The mask of one `b`-bit level in each halfword of a word (`b ≤ 15`): extracts two levels at
+/// once where a word holds them at the same bit offset of its halves (row pairs, halfword pairs).
+#[inline(always)]
+pub(crate) const fn halves_mask(b: usize) -> u32 {
+    let lane = (1u32 << b) - 1;
+    lane | (lane << 16)
+}
+
 /// Up to 4 bytes (one chunk of 8 levels, `B ≤ 4`) as a little-endian `u32`.
 #[inline(always)]
 pub(crate) fn le_u32(p: &[u8]) -> u32 {

@@ -4,7 +4,7 @@
 //! variants ("SWAR": two rows' levels in one 32-bit word, one multiply for two MACs) for the
 //! fixed-bit path and for row-pair groups.
 
-use super::bits::{le_u128, le_u32, le_u64, le_words_u128, unpack8, LevelReader};
+use super::bits::{halves_mask, le_u128, le_u32, le_u64, le_words_u128, unpack8, LevelReader};
 use super::pair_bytes::{pair_bytes_fit, pair_bytes_i8};
 use crate::quant::group_bytes;
 
@@ -117,8 +117,7 @@ pub(crate) fn dot_group_any_wide_i8(x: &[i8], p: &[u8], bits: u8) -> i64 {
 #[inline(always)]
 fn mac8x2_i8<const B: usize>(xs: &[i8], wa: u32, wb: u32) -> i32 {
     let Ok(&[x0, x1, x2, x3, x4, x5, x6, x7]) = <&[i8; 8]>::try_from(xs) else { return 0 };
-    let lane = (1u32 << B) - 1;
-    let mask = lane | (lane << 16);
+    let mask = halves_mask(B);
     let lo = (wa & 0xFFFF) | (wb << 16);
     let hi = ((wa >> (4 * B)) & 0xFFFF) | ((wb >> (4 * B)) << 16);
     let l = |w: u32, i: usize| ((w >> (i * B)) & mask) as i32;
@@ -218,8 +217,7 @@ fn pair_body_i8<const B: usize, const S: usize>(xs: &[i8], pa: &[u8], pb: &[u8])
 fn pair_words_i8<const B: usize>(xs: &[i8], pa: &[u8], pb: &[u8]) -> (i32, i32) {
     let (va, vb) = (le_words_u128(pa), le_words_u128(pb));
     let per_word = 16 / B; // levels of each row in a packed word
-    let lane = (1u32 << B) - 1;
-    let mask = lane | (lane << 16);
+    let mask = halves_mask(B);
     // Packed words between flushes: B = 1..=4 → 15, 10, 7, 4 (240, 80, 35, 16 levels).
     let flush_every = ((32_767 / (128 * ((1 << B) - 1))) / per_word).max(1);
     let (mut sa, mut sb, mut acc) = (0i32, 0i32, 0i32);

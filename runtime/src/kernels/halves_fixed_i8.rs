@@ -14,15 +14,18 @@
 //! `SMLAD`, so that the host runs the same sums). Each sum is the same i32 as the row-pair
 //! bodies' (exact: a tap's sums fit i32, `super::dot_i8::fits_i32`), so outputs are unchanged.
 
+use super::bits::halves_mask;
+use super::lanes_wide_i8::WIDE_BLOCKS;
+use crate::format::LANE_BLOCK;
 use core::num::NonZeroUsize;
 use diffq_simd32::{smlad, NATIVE};
 
 /// Whether this build runs fixed-width rows on halfword-paired inputs.
 pub(super) const HALVES: bool = NATIVE || cfg!(any(test, feature = "std"));
 
-/// Words of widened inputs on the stack (1 KiB, as for the lane-pair layers): a layer's taps of
-/// up to 512 inputs in all.
-pub(super) const HALF_WORDS: usize = if HALVES { 256 } else { 0 };
+/// Words of widened inputs on the stack, the lane-pair layers' budget (1 KiB; every build with
+/// [`HALVES`] widens lane pairs too): a layer's taps of up to 512 inputs in all.
+pub(super) const HALF_WORDS: usize = if HALVES { WIDE_BLOCKS * LANE_BLOCK / 2 } else { 0 };
 
 /// Whether a tensor of width `b`, groups of `group_size` and rows of `in_len` inputs per tap has
 /// whole packed words per tap (no padding between groups) for [`halves_rows2_i8`].
@@ -63,9 +66,8 @@ pub(super) fn widen_halves<'b, const B: usize>(
 /// the two rows' packed levels of that tap (whole words).
 #[inline(always)]
 pub(super) fn halves_rows2_i8<const B: usize>(xw: &[u32], ra: &[u8], rb: &[u8]) -> (i32, i32) {
-    let half = 16 / B;
-    let lane = (1u32 << B) - 1;
-    let mask = lane | (lane << 16);
+    let (half, mask) = (16 / B, halves_mask(B));
+    // A whole word (`chunks_exact(4)`): one load.
     let word = |w: &[u8]| <[u8; 4]>::try_from(w).map_or(0, u32::from_le_bytes);
     let (mut sa, mut sb) = (0i32, 0i32);
     for ((xs, a), b) in xw.chunks_exact(half).zip(ra.chunks_exact(4)).zip(rb.chunks_exact(4)) {

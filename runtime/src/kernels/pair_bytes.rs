@@ -2,7 +2,7 @@
 //! RV32 has no unaligned word loads, so a packed word is put together from bytes, and this body
 //! builds each one only from bytes where its lanes start.
 
-use super::bits::le_u32;
+use super::bits::{halves_mask, le_u32};
 
 /// Whether [`pair_bytes_i8`] takes segments of `s` levels at `B` bits (3 bits: whole 8-level
 /// chunks; 4 bits: whole 4-level lanes). At 1 and 2 bits the words body is the shorter one on RV32.
@@ -19,8 +19,7 @@ pub(super) const fn pair_bytes_fit<const B: usize>(s: usize) -> bool {
 /// sums the products between flushes as one tree: every 32 levels, it spilled).
 #[inline(always)]
 pub(super) fn pair_bytes_i8<const B: usize>(xs: &[i8], pa: &[u8], pb: &[u8]) -> (i32, i32) {
-    let lane = (1u32 << B) - 1;
-    let mask = lane | (lane << 16);
+    let mask = halves_mask(B);
     let mac = |acc: &mut i32, x: &[i8], w: u32| {
         for (j, v) in x.iter().enumerate() {
             *acc += i32::from(*v) * ((w >> (j * B)) & mask) as i32;
