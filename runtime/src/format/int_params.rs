@@ -181,13 +181,13 @@ impl<'a> IntParams<'a> {
     /// The multiplier of `bits`-bit level sums (0 outside 1..=15).
     #[inline]
     pub(crate) fn m(&self, bits: u8) -> i64 {
-        i64::from(self.m_bits.get(usize::from(bits).wrapping_sub(1)).copied().unwrap_or(0))
+        i64::from(self.m32(bits))
     }
 
-    /// [`IntParams::m`] of every width, indexed by the width (0 at index 0): the table the
-    /// grouped and conv2d kernels look a run's multiplier up in.
-    pub(crate) fn m_table(&self) -> [i64; 16] {
-        core::array::from_fn(|b| self.m(b as u8))
+    /// [`IntParams::m`] as stored (an i32): a product with an i32 sum is one 32×32→64 multiply.
+    #[inline]
+    pub(crate) fn m32(&self, bits: u8) -> i32 {
+        self.m_bits.get(usize::from(bits).wrapping_sub(1)).copied().unwrap_or(0)
     }
 
     /// `clamp(round(acc / 2^shift), −127, 127)`.

@@ -33,7 +33,7 @@ pub fn conv2d_i8(
     let mut sink = IntSink {
         params,
         finish: Finish::new(params, 0),
-        m: params.m_table(),
+        m: core::array::from_fn(|b| params.m32(b as u8)),
         taps,
         shape,
         out,
@@ -52,8 +52,9 @@ struct IntSink<'k, 'p, 't> {
     params: &'k IntParams<'p>,
     /// The output stage: `requant(acc + bias_q[c])`.
     finish: Finish<'k, 'p>,
-    /// `m_bits[b − 1]` at index `b` (0 at index 0).
-    m: [i64; 16],
+    /// `m_bits[b − 1]` at index `b` (0 at index 0), as stored: each product with an i32 sum
+    /// is one 32×32→64 multiply.
+    m: [i32; 16],
     taps: &'k [Option<&'t [i8]>],
     shape: &'k Conv2dShape,
     out: &'k mut [i8],
@@ -72,7 +73,7 @@ impl IntSink<'_, '_, '_> {
     fn fold(&mut self) {
         let mb = self.m.get(usize::from(self.b)).copied().unwrap_or(0);
         for (s, v) in self.acc.iter_mut().zip(self.a.iter_mut()).take(self.len) {
-            *s = s.wrapping_add(mb.wrapping_mul(i64::from(*v)));
+            *s = s.wrapping_add(i64::from(mb) * i64::from(*v));
             *v = 0;
         }
         self.n = 0;
@@ -102,10 +103,10 @@ impl Conv2dSink<(u8, u32), i8> for IntSink<'_, '_, '_> {
 
     fn end(&mut self, channel: usize, fo0: usize, len: usize) {
         self.fold();
-        let m_min = i64::from(self.params.m_min);
+        let m_min = self.params.m_min;
         let outs = self.out.get_mut(channel * self.shape.f_out() + fo0..).unwrap_or_default();
         for ((y, s), q) in outs.iter_mut().zip(&self.acc).zip(&self.sum_q).take(len) {
-            *y = self.finish.one(s.wrapping_add(m_min.wrapping_mul(i64::from(*q))), channel);
+            *y = self.finish.one(s.wrapping_add(i64::from(m_min) * i64::from(*q)), channel);
         }
     }
 }

@@ -49,16 +49,15 @@ fn grouped_rows_i8(
     opg: usize,
     out: &mut [i8],
 ) -> Result<(), Error> {
-    let m = params.m_table();
     if ipg == 1 {
-        return depthwise_rows_i8(p, params, &m, taps, opg, out);
+        return depthwise_rows_i8(p, params, taps, opg, out);
     }
     let m_min = i64::from(params.m_min);
     let mut cur = Cursor::new(taps, ipg, opg);
     let mut outs = out.iter_mut();
     let (mut n, mut sum_q, mut acc) = (0usize, 0i32, 0i64);
     for_each_chunk(p, |b, levels| {
-        let mb = m.get(usize::from(b)).copied().unwrap_or(0);
+        let mb = i64::from(params.m32(b));
         for_each_run(&mut cur, &levels, |lr, xs, row_end| {
             if let Some(xs) = xs {
                 // |a| ≤ 8·128·(2^15 − 1) < 2^25: exact in i32.
@@ -67,10 +66,10 @@ fn grouped_rows_i8(
                     sum_q += i32::from(*x);
                     a += i32::from(*x) * *l as i32;
                 }
-                acc = acc.wrapping_add(mb.wrapping_mul(i64::from(a)));
+                acc = acc.wrapping_add(mb * i64::from(a));
             }
             if row_end {
-                let total = acc.wrapping_add(m_min.wrapping_mul(i64::from(sum_q))).wrapping_add(params.bias_at(n));
+                let total = acc.wrapping_add(m_min * i64::from(sum_q)).wrapping_add(params.bias_at(n));
                 if let Some(y) = outs.next() {
                     *y = params.requant(total);
                 }
@@ -83,19 +82,17 @@ fn grouped_rows_i8(
 /// Depthwise (one input per group): rows in blocks of 8, whose `8·kernel` levels (`kernel`
 /// runs of 8, each with its width) are gathered first. A block of one width sums per row
 /// `A = Σ_j level_j·q_j` and `Σq` in i32: `acc = bias_q + m_b·A + m_min·Σq`. A block of
-/// several widths turns each weight into its fixed-point value `m_min + m_b·level` (i64) and
-/// sums `bias_q + Σ_j w_j·q_j`: both are the formula's integer.
+/// several widths sums `bias_q + Σ_j m_{b_j}·level_j·q_j + m_min·Σq`: both are the formula's
+/// integer (the multipliers are i32, each product a 32×32→64 multiply).
 fn depthwise_rows_i8(
     p: &Packed<'_>,
     params: &IntParams<'_>,
-    m: &[i64; 16],
     taps: &[Option<&[i8]>],
     opg: usize,
     out: &mut [i8],
 ) -> Result<(), Error> {
     // Rows of `k` weights, non-zero by type: the row loop holds no panic.
-    let dw =
-        Depthwise { params, finish: Finish::new(params, 0), m, taps, k: non_zero(taps.len())?, opg: non_zero(opg)? };
+    let dw = Depthwise { params, finish: Finish::new(params, 0), taps, k: non_zero(taps.len())?, opg: non_zero(opg)? };
     let (mut levels, mut widths) = ([0u32; 8 * MAX_KERNEL], [0u8; MAX_KERNEL]);
     let (mut filled, mut n0) = (0usize, 0usize);
     let mut blocks = out.chunks_mut(8);
@@ -123,7 +120,6 @@ struct Depthwise<'k, 'p> {
     params: &'k IntParams<'p>,
     /// The output stage: `requant(acc + bias_q[n])`.
     finish: Finish<'k, 'p>,
-    m: &'k [i64; 16],
     taps: &'k [Option<&'k [i8]>],
     k: NonZeroUsize,
     opg: NonZeroUsize,
@@ -139,7 +135,7 @@ impl Depthwise<'_, '_> {
         if rest.iter().any(|&w| w != b) {
             return self.block_mixed(levels, widths, n0, ys);
         }
-        let (mb, m_min) = (self.m.get(usize::from(b)).copied().unwrap_or(0), i64::from(self.params.m_min));
+        let (mb, m_min) = (self.params.m32(b), self.params.m_min);
         if self.block_k3(levels, (mb, m_min), n0, ys) {
             return;
         }
@@ -163,48 +159,53 @@ impl Depthwise<'_, '_> {
                     sum_q += i32::from(*x);
                 }
             }
-            let acc = mb.wrapping_mul(i64::from(a)).wrapping_add(m_min.wrapping_mul(i64::from(sum_q)));
-            *y = self.finish.one(acc, n0 + r);
+            *y = self.finish.one(row_sum((mb, m_min), a, sum_q), n0 + r);
         }
     }
 
     /// The common shape, a block of one width with 3 taps, one output per channel and every
     /// tap's inputs present, in one loop; `false` (nothing done) for any other block.
     #[inline(always)]
-    fn block_k3(&self, levels: &[u32], (mb, m_min): (i64, i64), n0: usize, ys: &mut [i8]) -> bool {
+    fn block_k3(&self, levels: &[u32], m: (i32, i32), n0: usize, ys: &mut [i8]) -> bool {
         let Some([x0, x1, x2]) = three_taps(self.taps, self.opg.get(), n0, ys.len()) else { return false };
-        let inputs = x0.iter().zip(x1).zip(x2);
-        for (r, ((y, l), ((a, b), c))) in ys.iter_mut().zip(levels.chunks_exact(3)).zip(inputs).enumerate() {
+        let rows = levels.chunks_exact(3).zip(x0.iter().zip(x1).zip(x2)).map(|(l, ((a, b), c))| {
             let [l0, l1, l2] = [0, 1, 2].map(|j| l.get(j).copied().unwrap_or(0) as i32);
             let [a, b, c] = [*a, *b, *c].map(i32::from);
-            let (sum, sum_q) = (a * l0 + b * l1 + c * l2, a + b + c);
-            let acc = mb.wrapping_mul(i64::from(sum)).wrapping_add(m_min.wrapping_mul(i64::from(sum_q)));
+            row_sum(m, a * l0 + b * l1 + c * l2, a + b + c)
+        });
+        for (r, (y, acc)) in ys.iter_mut().zip(rows).enumerate() {
             *y = self.finish.one(acc, n0 + r);
         }
         true
     }
 
-    /// A block whose runs have several widths: weight by weight, in i64 (out of line: blocks of
-    /// one width are the rule).
+    /// A block whose runs have several widths: `Σ_j m_{b_j}·(level_j·q_j) + m_min·Σq`, tap by
+    /// tap (out of line: blocks of one width are the rule).
     #[inline(never)]
     fn block_mixed(&self, levels: &[u32], widths: &[u8], n0: usize, ys: &mut [i8]) {
-        let (k, m_min) = (self.k.get(), i64::from(self.params.m_min));
-        let weight = |i: usize| {
-            let b = widths.get(i / 8).copied().unwrap_or(0);
-            let mb = self.m.get(usize::from(b)).copied().unwrap_or(0);
-            m_min.wrapping_add(mb.wrapping_mul(i64::from(levels.get(i).copied().unwrap_or(0))))
-        };
+        let k = self.k.get();
         for (r, y) in ys.iter_mut().enumerate() {
             let g = (n0 + r) / self.opg;
-            let mut acc = 0i64;
+            let (mut acc, mut sum_q) = (0i64, 0i32);
             for (j, t) in self.taps.iter().enumerate() {
                 if let Some(x) = t.and_then(|t| t.get(g)) {
-                    acc = acc.wrapping_add(weight(r * k + j).wrapping_mul(i64::from(*x)));
+                    let i = r * k + j;
+                    let mb = self.params.m32(widths.get(i / 8).copied().unwrap_or(0));
+                    // A level below 2^15 times an input: exact in i32.
+                    let lx = levels.get(i).copied().unwrap_or(0) as i32 * i32::from(*x);
+                    acc = acc.wrapping_add(i64::from(mb) * i64::from(lx));
+                    sum_q += i32::from(*x);
                 }
             }
-            *y = self.finish.one_out_of_line(acc, n0 + r);
+            *y = self.finish.one(acc.wrapping_add(i64::from(self.params.m_min) * i64::from(sum_q)), n0 + r);
         }
     }
+}
+
+/// A depthwise row's sum of one width: `m_b·A + m_min·Σq`, each a 32×32→64 multiply.
+#[inline(always)]
+fn row_sum((mb, m_min): (i32, i32), a: i32, sum_q: i32) -> i64 {
+    (i64::from(mb) * i64::from(a)).wrapping_add(i64::from(m_min) * i64::from(sum_q))
 }
 
 #[cfg(test)]
