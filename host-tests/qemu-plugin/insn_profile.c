@@ -143,11 +143,20 @@ static void on_store(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vad
     }
 }
 
-/* Single stores, by mnemonic: Arm `str*`, RISC-V `s[bhw]`, `c.sw*`. */
+/* Single stores, by mnemonic: Arm `str*`, RISC-V `s[bhw]`, `c.sw*`. QEMU's RISC-V disassembly
+ * starts with the instruction's encoding (4 or 8 hex digits), Arm's with the mnemonic (no Arm
+ * mnemonic is 4 or 8 hex digits long). */
 static bool mnemonic_is_store(const char *d)
 {
     while (*d == ' ' || *d == '\t') {
         d++;
+    }
+    size_t hex = strspn(d, "0123456789abcdef");
+    if ((hex == 4 || hex == 8) && (d[hex] == ' ' || d[hex] == '\t')) {
+        d += hex;
+        while (*d == ' ' || *d == '\t') {
+            d++;
+        }
     }
     return !strncmp(d, "str", 3) || !strncmp(d, "sb", 2) || !strncmp(d, "sh", 2) || !strncmp(d, "sw", 2) ||
            !strncmp(d, "c.sw", 4);

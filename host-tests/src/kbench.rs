@@ -1,7 +1,8 @@
 //! Kernel micro-benchmark results (firmware/kbench) as tables of instructions per MAC, next to
-//! ARM CMSIS-NN on the same QEMU M4 (REFERENCES.md). QEMU counts instructions, not cycles; on the
-//! M4 the run is also profiled (`profile`, `cycles`) and every figure gets an **estimated**
-//! Cortex-M4 cycle count beside the exact instruction count.
+//! ARM CMSIS-NN on the same QEMU M4 (REFERENCES.md). QEMU counts instructions, not cycles; every
+//! run is profiled (`profile`: the model's layers get their own instruction counts), and on the
+//! M4 every figure also gets an **estimated** Cortex-M4 cycle count (`cycles`) beside the exact
+//! instruction count.
 
 use crate::cycles::Estimate;
 use crate::profile;
@@ -162,8 +163,9 @@ pub fn stages(log: &[String], ratio: f64, cpi: &Cpi) -> String {
     s
 }
 
-/// Per-layer cost of the model stage from the profile: segments `layer_segs + i`.
-pub fn layers(log: &[String], cpi: &Cpi, model: &runtime::Model) -> String {
+/// Per-layer cost of the model stage from the profile: segments `layer_segs + i`; `counts`: the
+/// instructions per segment, `cpi`: the estimates (M4 runs; "–" where a segment has none).
+pub fn layers(log: &[String], counts: &BTreeMap<u32, u64>, cpi: &Cpi, model: &runtime::Model) -> String {
     let mut s = String::from(
         "| path | layer | op | MACs | instructions | est. cycles | instructions/MAC | est. cycles/MAC |\n\
          |---|---|---|---|---|---|---|---|\n",
@@ -172,56 +174,67 @@ pub fn layers(log: &[String], cpi: &Cpi, model: &runtime::Model) -> String {
         let (Some(first), Some(frames)) = (num(l, "layer_segs"), num(l, "frames")) else { continue };
         let path = field(l, "path", None).unwrap_or("?");
         for i in 0..model.n_nodes() {
-            let (Ok(node), Some(e)) = (model.node(i), cpi.get(&(first as u32 + u32::from(i)))) else { continue };
-            let (n, c, macs) =
-                (e.instructions as f64 / frames as f64, e.cycles as f64 / frames as f64, model.node_macs(i));
+            let seg = first as u32 + u32::from(i);
+            let (Ok(node), Some(&count)) = (model.node(i), counts.get(&seg)) else { continue };
+            let (n, macs) = (count as f64 / frames as f64, model.node_macs(i));
+            let c = cpi.get(&seg).map(|e| e.cycles as f64 / frames as f64);
             let pm = |v: f64| if macs > 0 { format!("{:.2}", v / macs as f64) } else { "–".into() };
+            let (c_frame, c_mac) = c.map_or(("–".into(), "–".into()), |c| (format!("{c:.0}"), pm(c)));
             s.push_str(&format!(
-                "| {path} | {i} | {:?} | {macs} | {n:.0} | {c:.0} | {} | {} |\n",
+                "| {path} | {i} | {:?} | {macs} | {n:.0} | {c_frame} | {} | {c_mac} |\n",
                 node.op,
-                pm(n),
-                pm(c)
+                pm(n)
             ));
         }
     }
     s
 }
 
-/// Builds and runs kbench on `t` (profiled on the M4); returns (rows, log, ratio, cpi).
-pub fn run(t: &Target, model: &Path, clip: &Path, work: &Path) -> Result<(Vec<Row>, Vec<String>, f64, Cpi)> {
+/// A kbench run: its bench rows, log, instruction-counter ratio, the instructions of every
+/// profile segment, and their Cortex-M4 estimates (M4 runs only; empty otherwise).
+pub struct Run {
+    pub rows: Vec<Row>,
+    pub log: Vec<String>,
+    pub ratio: f64,
+    pub counts: BTreeMap<u32, u64>,
+    pub cpi: Cpi,
+}
+
+/// Builds and runs kbench on `t` under the instruction profiler (cycles estimated on the M4).
+pub fn run(t: &Target, model: &Path, clip: &Path, work: &Path) -> Result<Run> {
     if t.c_api {
         bail!("kbench measures the Rust kernels; {} is the C example's target", t.name);
     }
     let elf = qemu::build_pkg("kbench", t, model, clip)?;
-    let timeout = Duration::from_secs(300);
-    let (log, cpi) = if t.name == "m4" {
-        let p = profile::run(t, &elf, work, timeout)?;
-        (p.log, crate::cycles::by_segment(&p.profile))
-    } else {
-        (qemu::run_raw(t, &elf, work, timeout)?.0, Cpi::new())
-    };
-    let (instr, units) = qemu::calibration(&log).ok_or_else(|| anyhow!("no calibration line"))?;
+    let p = profile::run(t, &elf, work, Duration::from_secs(300))?;
+    let mut counts = BTreeMap::<u32, u64>::new();
+    for s in p.profile.iter().flat_map(|i| &i.segs) {
+        *counts.entry(s.seg).or_default() += s.count;
+    }
+    let cpi = if t.name == "m4" { crate::cycles::by_segment(&p.profile) } else { Cpi::new() };
+    let (instr, units) = qemu::calibration(&p.log).ok_or_else(|| anyhow!("no calibration line"))?;
     let ratio = ((instr as f64 / units.max(1) as f64) * 2.0).round().max(1.0) / 2.0;
-    Ok((parse(&log, ratio)?, log, ratio, cpi))
+    Ok(Run { rows: parse(&p.log, ratio)?, log: p.log, ratio, counts, cpi })
 }
 
 /// Runs kbench on `t` with `model`; writes `kbench-<target>.md` into `out` and returns it.
 pub fn report(t: &Target, model: &Path, out: &Path) -> Result<String> {
     let blob = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
     let (clip, _) = crate::clip::clip_for(&blob)?;
-    let (rows, log, ratio, cpi) = run(t, model, &clip, &out.join("qemu/kbench"))?;
+    let r = run(t, model, &clip, &out.join("qemu/kbench"))?;
     let mut md = format!(
         "# Kernel benchmarks — {}\n\n{}\n## Demo frame by stage (per frame, model `{}`)\n\n{}",
         t.core,
-        table(&rows, &cpi, t.name == "m4"),
+        table(&r.rows, &r.cpi, t.name == "m4"),
         model.display(),
-        stages(&log, ratio, &cpi)
+        stages(&r.log, r.ratio, &r.cpi)
     );
-    if !cpi.is_empty() {
+    if !r.counts.is_empty() {
         let m = runtime::Model::parse(&blob).map_err(|e| anyhow!("{}: {e}", model.display()))?;
+        let how = if r.cpi.is_empty() { "" } else { ", cycles estimated" };
         md.push_str(&format!(
-            "\n## Model layers (per frame; the profile's own instruction counts, cycles estimated)\n\n{}",
-            layers(&log, &cpi, &m)
+            "\n## Model layers (per frame; the profile's own instruction counts{how})\n\n{}",
+            layers(&r.log, &r.counts, &r.cpi, &m)
         ));
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;

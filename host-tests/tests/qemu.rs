@@ -101,3 +101,21 @@ fn m0plus_int8_matches_host_bit_exact_and_fits() {
     assert_eq!(m.instr_per_unit, 62.5);
     assert!(m.flash_code + m.flash_blob + m.flash_clip <= 256 * 1024);
 }
+
+/// The instruction profiler on RV32: it sees the firmware's segment marks (QEMU's RISC-V
+/// disassembly starts with the instruction's encoding, which the plugin skips to find a store),
+/// so kbench's benchmarks, stages and model layers get their own instruction counts there too;
+/// RV32 has no cycle model.
+#[test]
+fn rv32_profile_attributes_instructions_to_the_marked_segments() {
+    let root = repo_root();
+    let t = qemu::target("rv32").unwrap();
+    let model = narrowband_model();
+    let (clip, _) = host_tests::clip::clip_for(&std::fs::read(&model).unwrap()).unwrap();
+    let r = host_tests::kbench::run(&t, &model, &clip, &root.join("target/qemu-tests/kbench-rv32")).unwrap();
+    let marked: u64 = r.counts.iter().filter(|(s, _)| **s < 255).map(|(_, c)| c).sum();
+    let total: u64 = r.counts.values().sum();
+    assert!(r.counts.len() > 20, "only segments {:?} have instructions", r.counts.keys().collect::<Vec<_>>());
+    assert!(marked * 2 > total, "{marked} of {total} instructions in marked segments");
+    assert!(r.cpi.is_empty(), "no cycle model for RV32");
+}

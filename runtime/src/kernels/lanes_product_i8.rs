@@ -42,14 +42,14 @@ fn middle(acc: i32) -> i32 {
 /// Both rows' sums over one block at `B ≤ 4` bits (`xp`: its product pairs; `wa`, `wb`: each
 /// row's `B` words).
 #[inline(always)]
-fn product_block_i8<const B: usize>(xp: &WideBlock, wa: &[u32; B], wb: &[u32; B]) -> (i32, i32) {
+fn product_block_i8<const B: usize>(xp: &WideBlock, wa: [u32; B], wb: [u32; B]) -> (i32, i32) {
     let f = flush_pairs(B);
     let (mut sa, mut sb, mut aa, mut ab) = (0i32, 0i32, 0i32, 0i32);
     unroll8!(Q => {
         for k in [2 * Q, 2 * Q + 1] {
             let x = xp.get(k).copied().unwrap_or(0) as i32;
-            aa = aa.wrapping_add(x.wrapping_mul(lane_pair::<B>(wa, k) as i32));
-            ab = ab.wrapping_add(x.wrapping_mul(lane_pair::<B>(wb, k) as i32));
+            aa = aa.wrapping_add(x.wrapping_mul(lane_pair::<B>(&wa, k) as i32));
+            ab = ab.wrapping_add(x.wrapping_mul(lane_pair::<B>(&wb, k) as i32));
             if (k + 1) % f == 0 || k == 15 {
                 (sa, sb) = (sa.wrapping_add(middle(aa)), sb.wrapping_add(middle(ab)));
                 (aa, ab) = (0, 0);
@@ -71,11 +71,11 @@ pub(super) fn product_run_i8<const B: usize>(xs: &[WideBlock], g: &[u8]) -> (i32
         for (xp, blk) in xs.iter().zip(words.chunks_exact(2 * B)) {
             let w = |i: usize| u32::from_le(blk.get(i).copied().unwrap_or(0));
             let (wa, wb) = (core::array::from_fn(w), core::array::from_fn(|i| w(B + i)));
-            sums = add(sums, product_block_i8::<B>(xp, &wa, &wb));
+            sums = add(sums, product_block_i8::<B>(xp, wa, wb));
         }
     } else {
         for (xp, blk) in xs.iter().zip(g.chunks_exact(8 * B)) {
-            sums = add(sums, product_block_i8::<B>(xp, &block_words::<B>(blk, 0), &block_words::<B>(blk, 1)));
+            sums = add(sums, product_block_i8::<B>(xp, block_words::<B>(blk, 0), block_words::<B>(blk, 1)));
         }
     }
     sums
