@@ -27,7 +27,8 @@ fn round_shift(v: i32, shift: u32) -> i8 {
 }
 
 /// `out = requant(m_a·a + m_b·b)`: all three the same length, `S` in 1..=30, `|m| < 2^22`
-/// (else `Error::KernelShape`): the rounded sum fits i32 ([`round_shift`]).
+/// (else `Error::KernelShape`): the sum and its rounding term stay below 2^31, so it is taken in
+/// i32.
 pub fn add_i8(a: &[i8], b: &[i8], m_a: i32, m_b: i32, shift: u32, out: &mut [i8]) -> Result<(), Error> {
     check_consts(shift, &[m_a, m_b], MAX_ADD_M)?;
     if a.len() != out.len() || b.len() != out.len() {
