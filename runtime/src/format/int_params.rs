@@ -190,6 +190,13 @@ impl<'a> IntParams<'a> {
         self.m_bits.get(usize::from(bits).wrapping_sub(1)).copied().unwrap_or(0)
     }
 
+    /// The formula's minimum term `m_min·Σq` for the input sum `Σq` (an i32 sum: one 32×32→64
+    /// multiply).
+    #[inline]
+    pub(crate) fn min_term(&self, sum_q: i64) -> i64 {
+        i64::from(self.m_min).wrapping_mul(sum_q)
+    }
+
     /// `clamp(round(acc / 2^shift), −127, 127)`.
     #[inline]
     pub(crate) fn requant(&self, acc: i64) -> i8 {

@@ -87,9 +87,10 @@ fn pairs_fixed_i8<const B: usize>(
     rows: &mut ChunksExact<'_, u8>,
     taps: &[Option<&[i8]>],
     wide: Option<&[u32]>,
-    (m, m32): (i64, i32),
+    m32: i32,
     tap_bytes: NonZeroUsize,
 ) -> Result<(), Error> {
+    let m = i64::from(m32);
     // One input (linear layers): no tap walk, an i32 × i32 product per row.
     let scale32 = |base: i64, (a, b): (i32, i32)| {
         (base.wrapping_add(i64::from(a) * i64::from(m32)), base.wrapping_add(i64::from(b) * i64::from(m32)))
@@ -132,10 +133,10 @@ pub(super) fn rows_fixed_i8<const B: usize>(
     if B <= 4 {
         let paired = out.len() / 2 * 2;
         let (head, tail) = out.split_at_mut(paired);
-        let m32 = params.m_bits.get(B - 1).copied().unwrap_or(0);
+        let m32 = params.m32(B as u8);
         let mut buf = [0u32; HALF_WORDS];
         let wide = if paired > 0 { widen_halves::<B>(taps, in_len, gs, &mut buf) } else { None };
-        pairs_fixed_i8::<B>(&finish, head, &mut rows, taps, wide, (m, m32), sizes.0)?;
+        pairs_fixed_i8::<B>(&finish, head, &mut rows, taps, wide, m32, sizes.0)?;
         done = paired;
         for y in tail {
             let row = rows.next().ok_or(Error::KernelShape)?;

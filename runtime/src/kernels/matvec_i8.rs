@@ -43,7 +43,7 @@ pub fn matvec_i8(
         return Err(Error::KernelShape);
     }
     let sum_q: i64 = taps.iter().flatten().map(|t| input_sum(t)).sum();
-    let min_term = i64::from(params.m_min).wrapping_mul(sum_q);
+    let min_term = params.min_term(sum_q);
     match (p.fixed_bits(), p.layout) {
         // Fixed widths this build has kernels for (features `fixed-1` … `fixed-8`) get their
         // own (its two-row sums are i32: inputs whose sums `fits_i32` holds); other widths and
