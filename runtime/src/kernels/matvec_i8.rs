@@ -15,6 +15,7 @@ use super::finish_i8::{finish_pair_rows, Finish, PAIR_BLOCK};
 use super::lanes_i8::{add_scaled, dot_lanes_any_i8, dot_lanes_i8, pair_group_any_i8, Mults};
 use super::lanes_wide_i8::{lane_rows_wide_i8, widen_taps, WideBlock, WIDE, WIDE_BLOCKS};
 use super::matvec_fixed_i8::rows_fixed_i8;
+use super::pair_runs_i8::one_group_pairs_i8;
 #[cfg(any(feature = "group-96", feature = "any-group-size"))]
 use super::shape::LONG_GROUP_SIZE;
 #[cfg(any(feature = "group-48", feature = "any-group-size"))]
@@ -146,6 +147,10 @@ pub(super) fn rows_var_i8<const G: usize, const S: usize>(
     Ok(())
 }
 
+/// The segment of the row-pair groups that [`one_group_pairs_i8`] runs: groups of 96, one whole
+/// 48-input row of each of a pair (the 16 kHz model's GRUs).
+const ONE_GROUP_SEG: usize = super::shape::LONG_GROUP_SIZE / 2;
+
 /// Every row pair of a pair tensor (`rows`: their outputs), finished by blocks of
 /// [`PAIR_BLOCK`] pairs. `L`: lane pairs (else row pairs); lane pairs with groups of 64 run on
 /// inputs widened once for the layer where they fit ([`lanes_wide_i8`](super::lanes_wide_i8)).
@@ -166,6 +171,12 @@ fn pair_rows_i8<const S: usize, const L: bool>(
         if let Some(wide) = widen_taps(taps, in_len, &mut buf) {
             return lane_rows_wide_i8(finish, m, (widths, data), wide, rows);
         }
+    }
+    // Groups of 96 in row pairs of one group each (one tap of one segment): by runs of one width.
+    if let (false, true, [Some(x)]) =
+        (L, S == ONE_GROUP_SEG && S == in_len && chunked && pair_bodies_built(false), taps)
+    {
+        return one_group_pairs_i8::<S>(finish, m, (widths, data), x, rows);
     }
     finish_pair_rows!(finish, rows, |base| row_pair_sum_i8::<S, L>(base, gs, chunked, m, widths, data, taps, in_len))
 }
@@ -250,7 +261,9 @@ fn row_pair_sum_i8<const S: usize, const L: bool>(
     if seg == 0 {
         return Err(Error::KernelShape);
     }
-    let chunked = chunked && (L || pair_bodies_built(false)); // (a constant: no copy without them)
+    // (Constants: no copy of the bodies without them, nor for the row pairs of groups of 96, whose
+    // bodies are [`one_group_pairs_i8`]'s: their other shapes take the any-width body.)
+    let chunked = chunked && (L || (pair_bodies_built(false) && S != ONE_GROUP_SEG));
     let mut acc = (init, init);
     for tap in taps {
         let Some(x) = tap else {
