@@ -45,21 +45,29 @@ pub(super) fn widen_halves<'b, const B: usize>(
     if !halves_fit(B, group_size, in_len) {
         return None;
     }
-    let (half, per_tap) = (16 / B, NonZeroUsize::new(in_len / 2)?);
+    let per_tap = NonZeroUsize::new(in_len / 2)?;
     let wide = buf.get_mut(..taps.len().checked_mul(per_tap.get())?)?;
     for (tap, now) in taps.iter().zip(wide.chunks_exact_mut(per_tap.get())) {
         let Some(x) = tap else {
             now.fill(0);
             continue;
         };
-        for (xs, ws) in x.chunks_exact(2 * half).zip(now.chunks_exact_mut(half)) {
-            let (lo, hi) = xs.split_at(half);
-            for ((w, &l), &h) in ws.iter_mut().zip(lo).zip(hi) {
-                *w = u32::from(l as i16 as u16) | (u32::from(h as i16 as u16) << 16);
-            }
-        }
+        widen_tap::<B>(x, now);
     }
     Some(wide)
+}
+
+/// One tap's inputs `x` widened into `now` as [`widen_halves`] describes (whole packed words'
+/// worth of inputs; the words past `x`'s are left as they are).
+#[inline(always)]
+pub(super) fn widen_tap<const B: usize>(x: &[i8], now: &mut [u32]) {
+    let half = 16 / B;
+    for (xs, ws) in x.chunks_exact(2 * half).zip(now.chunks_exact_mut(half)) {
+        let (lo, hi) = xs.split_at_checked(half).unwrap_or_default(); // (`xs`: `2·half` inputs)
+        for ((w, &l), &h) in ws.iter_mut().zip(lo).zip(hi) {
+            *w = u32::from(l as i16 as u16) | (u32::from(h as i16 as u16) << 16);
+        }
+    }
 }
 
 /// Both rows' `Σ x·level` over one tap: `xw` its widened inputs ([`widen_halves`]), `ra`, `rb`

@@ -6,12 +6,18 @@
 //! walks the pair's taps and segments per group; with one group per pair that is a width decode,
 //! a table branch and the tap loop's checks per pair, and the group body's registers spilled around
 //! them. Here the width table is read a run at a time ([`Widths::next_run`]) and each width's loop
-//! runs its body pair after pair, so the dispatch is paid once per run. The sums are the same
-//! integers, added in the same order. These are the only unrolled bodies of row pairs in groups
-//! of 96: their other shapes (several taps or segments per row) take the any-width body.
+//! runs its body pair after pair, so the dispatch is paid once per run. Where `SMLAD` is one
+//! instruction (Armv7E-M; hosts, to test it), the 2- and 4-bit groups read each row's packed
+//! words as the fixed-width kernels do ([`super::halves_fixed_i8`]): a segment of 48 levels is
+//! whole words at those widths, each word's halves hold levels `j` and `j + 16/B`, and the inputs
+//! are widened once per product into those halfword pairs, so one `and` and one `SMLAD` take two
+//! MACs of a row. The sums are the same integers, added in the same order. These are the only
+//! unrolled bodies of row pairs in groups of 96: their other shapes (several taps or segments per
+//! row) take the any-width body.
 
 use super::dot_i8::dot_pair_i8;
 use super::finish_i8::{Finish, PAIR_BLOCK};
+use super::halves_fixed_i8::{halves_rows2_i8, widen_tap, HALVES};
 use super::lanes_i8::{add_scaled, pair_group_any_i8, Mults};
 use super::widths::Widths;
 use crate::error::Error;
@@ -28,6 +34,7 @@ pub(super) fn one_group_pairs_i8<const S: usize>(
     x: &[i8],
     rows: &mut [i8],
 ) -> Result<(), Error> {
+    let wide = widen_pairs::<S>(x).ok_or(Error::KernelShape)?;
     let mut sums = [(0i64, 0i64); PAIR_BLOCK];
     for (j, block) in rows.chunks_mut(2 * PAIR_BLOCK).enumerate() {
         let sums = sums.get_mut(..block.len() / 2).unwrap_or_default();
@@ -35,7 +42,7 @@ pub(super) fn one_group_pairs_i8<const S: usize>(
         while !left.is_empty() {
             let (b, n) = widths.next_run(left.len());
             let (run, rest) = left.split_at_mut(n.min(left.len()));
-            run_sums_i8::<S>(b, x, data, m, finish.base(), run).ok_or(Error::KernelShape)?;
+            run_sums_i8::<S>(b, (x, &wide), data, m, finish.base(), run).ok_or(Error::KernelShape)?;
             left = rest;
         }
         finish.pairs(sums, 2 * PAIR_BLOCK * j, block);
@@ -43,12 +50,33 @@ pub(super) fn one_group_pairs_i8<const S: usize>(
     Ok(())
 }
 
+/// Whether the 2- and 4-bit groups run on halfword pairs: where `SMLAD` is one instruction (and
+/// on hosts, to test it), and the segments are whole packed words at both widths.
+const HALF_PAIRS: bool = HALVES;
+
+/// The inputs `x` (`S` of them, `S` a multiple of 16) as halfword pairs for the 2- and 4-bit
+/// groups' [`halves_rows2_i8`] ([`widen_tap`]): words `0..S/2` for 2 bits, `S/2..S` for 4.
+/// `None` when `x` is not `S` inputs (every word must be filled).
+#[inline(always)]
+fn widen_pairs<const S: usize>(x: &[i8]) -> Option<[u32; S]> {
+    let mut wide = [0u32; S];
+    if HALF_PAIRS && S % 16 == 0 {
+        if x.len() != S {
+            return None;
+        }
+        let (w2, w4) = wide.split_at_mut(S / 2);
+        widen_tap::<2>(x, w2);
+        widen_tap::<4>(x, w4);
+    }
+    Some(wide)
+}
+
 /// `run`'s pair sums, `base + m(b)·A` for each row, of consecutive pairs whose groups are `b` bits
 /// wide; `None` when `data` is short.
 #[inline(always)]
 fn run_sums_i8<const S: usize>(
     b: u8,
-    x: &[i8],
+    (x, wide): (&[i8], &[u32; S]),
     data: &mut &[u8],
     m: &Mults,
     base: i64,
@@ -61,7 +89,14 @@ fn run_sums_i8<const S: usize>(
             for s in run.iter_mut() {
                 let (g, rest) = data.split_at_checked(group_bytes(2 * S, $b))?;
                 *data = rest;
-                let (sa, sb) = dot_pair_i8::<$b, S>(x, g);
+                let (sa, sb) = if HALF_PAIRS && S % 16 == 0 && ($b == 2 || $b == 4) {
+                    // This width's half of `wide` (see `widen_pairs`), each row's segment whole words.
+                    let xw = wide.get(if $b == 2 { 0..S / 2 } else { S / 2..S }).unwrap_or_default();
+                    let (ga, gb) = g.split_at(group_bytes(S, $b));
+                    halves_rows2_i8::<$b>(xw, ga, gb)
+                } else {
+                    dot_pair_i8::<$b, S>(x, g)
+                };
                 *s = add_scaled((base, base), (sa, sb, mb));
             }
             Some(())
