@@ -29,7 +29,7 @@ pub(super) const HALF_WORDS: usize = if HALVES { WIDE_BLOCKS * LANE_BLOCK / 2 } 
 
 /// Whether a tensor of width `b`, groups of `group_size` and rows of `in_len` inputs per tap has
 /// whole packed words per tap (no padding between groups) for [`halves_rows2_i8`].
-pub(super) fn halves_fit(b: usize, group_size: usize, in_len: usize) -> bool {
+pub(super) const fn halves_fit(b: usize, group_size: usize, in_len: usize) -> bool {
     HALVES && matches!(b, 1 | 2 | 4) && (group_size * b) % 8 == 0 && in_len > 0 && in_len % (32 / b) == 0
 }
 

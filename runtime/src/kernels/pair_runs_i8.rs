@@ -15,9 +15,10 @@
 //! unrolled bodies of row pairs in groups of 96: their other shapes (several taps or segments per
 //! row) take the any-width body.
 
+use super::dispatch::dispatch_built_width;
 use super::dot_i8::dot_pair_i8;
 use super::finish_i8::{Finish, PAIR_BLOCK};
-use super::halves_fixed_i8::{halves_rows2_i8, widen_tap, HALVES};
+use super::halves_fixed_i8::{halves_fit, halves_rows2_i8, widen_tap};
 use super::lanes_i8::{add_scaled, pair_group_any_i8, Mults};
 use super::widths::Widths;
 use crate::error::Error;
@@ -42,7 +43,15 @@ pub(super) fn one_group_pairs_i8<const S: usize>(
         while !left.is_empty() {
             let (b, n) = widths.next_run(left.len());
             let (run, rest) = left.split_at_mut(n.min(left.len()));
-            run_sums_i8::<S>(b, (x, &wide), data, m, finish.base(), run).ok_or(Error::KernelShape)?;
+            let (base, args) = (finish.base(), (x, &wide));
+            dispatch_built_width!(
+                b,
+                run_sums_i8,
+                [S],
+                run_sums_any_i8(b, x, data, m, base, run),
+                (args, data, m, base, run)
+            )
+            .ok_or(Error::KernelShape)?;
             left = rest;
         }
         finish.pairs(sums, 2 * PAIR_BLOCK * j, block);
@@ -50,17 +59,21 @@ pub(super) fn one_group_pairs_i8<const S: usize>(
     Ok(())
 }
 
-/// Whether the 2- and 4-bit groups run on halfword pairs: where `SMLAD` is one instruction (and
-/// on hosts, to test it), and the segments are whole packed words at both widths.
-const HALF_PAIRS: bool = HALVES;
+/// Whether the 2- and 4-bit groups of segments of `s` inputs run on halfword pairs: where this
+/// build has them ([`halves_fit`]: `SMLAD` is one instruction, or a host) and a segment is whole
+/// packed words at both widths.
+const fn half_pairs(s: usize) -> bool {
+    halves_fit(2, 2 * s, s) && halves_fit(4, 2 * s, s)
+}
 
-/// The inputs `x` (`S` of them, `S` a multiple of 16) as halfword pairs for the 2- and 4-bit
-/// groups' [`halves_rows2_i8`] ([`widen_tap`]): words `0..S/2` for 2 bits, `S/2..S` for 4.
-/// `None` when `x` is not `S` inputs (every word must be filled).
+/// The inputs `x` (`S` of them) as halfword pairs for the 2- and 4-bit groups'
+/// [`halves_rows2_i8`] ([`widen_tap`]): words `0..S/2` for 2 bits, `S/2..S` for 4 (all zero
+/// where [`half_pairs`] does not hold: unused). `None` when `x` is not `S` inputs (every word
+/// must be filled).
 #[inline(always)]
 fn widen_pairs<const S: usize>(x: &[i8]) -> Option<[u32; S]> {
     let mut wide = [0u32; S];
-    if HALF_PAIRS && S % 16 == 0 {
+    if half_pairs(S) {
         if x.len() != S {
             return None;
         }
@@ -71,59 +84,38 @@ fn widen_pairs<const S: usize>(x: &[i8]) -> Option<[u32; S]> {
     Some(wide)
 }
 
-/// `run`'s pair sums, `base + m(b)·A` for each row, of consecutive pairs whose groups are `b` bits
-/// wide; `None` when `data` is short.
+/// `run`'s pair sums, `base + m(B)·A` for each row, of consecutive pairs whose groups are `B` bits
+/// wide (a width this build has bodies for, [`dispatch_built_width`]); `None` when `data` is short.
 #[inline(always)]
-fn run_sums_i8<const S: usize>(
-    b: u8,
+fn run_sums_i8<const B: usize, const S: usize>(
     (x, wide): (&[i8], &[u32; S]),
     data: &mut &[u8],
     m: &Mults,
     base: i64,
     run: &mut [(i64, i64)],
 ) -> Option<()> {
-    // One loop per width this build has bodies for, its multiplier read once per run.
-    macro_rules! pairs {
-        ($b:literal) => {{
-            let mb = m.get($b).copied().unwrap_or(0);
-            for s in run.iter_mut() {
-                let (g, rest) = data.split_at_checked(group_bytes(2 * S, $b))?;
-                *data = rest;
-                let (sa, sb) = if HALF_PAIRS && S % 16 == 0 && ($b == 2 || $b == 4) {
-                    // This width's half of `wide` (see `widen_pairs`), each row's segment whole words.
-                    let xw = wide.get(if $b == 2 { 0..S / 2 } else { S / 2..S }).unwrap_or_default();
-                    let (ga, gb) = g.split_at(group_bytes(S, $b));
-                    halves_rows2_i8::<$b>(xw, ga, gb)
-                } else {
-                    dot_pair_i8::<$b, S>(x, g)
-                };
-                *s = add_scaled((base, base), (sa, sb, mb));
-            }
-            Some(())
-        }};
+    let mb = m.get(B).copied().unwrap_or(0); // read once per run
+    for s in run.iter_mut() {
+        let (g, rest) = data.split_at_checked(group_bytes(2 * S, B as u8))?;
+        *data = rest;
+        let (sa, sb) = if half_pairs(S) && (B == 2 || B == 4) {
+            // This width's half of `wide` (see `widen_pairs`), each row's segment whole words.
+            let xw = wide.get(if B == 2 { 0..S / 2 } else { S / 2..S }).unwrap_or_default();
+            let (ga, gb) = g.split_at_checked(group_bytes(S, B as u8))?;
+            halves_rows2_i8::<B>(xw, ga, gb)
+        } else {
+            dot_pair_i8::<B, S>(x, g)
+        };
+        *s = add_scaled((base, base), (sa, sb, mb));
     }
-    match b {
-        #[cfg(feature = "width-1")]
-        1 => pairs!(1),
-        #[cfg(feature = "width-2")]
-        2 => pairs!(2),
-        #[cfg(feature = "width-3")]
-        3 => pairs!(3),
-        #[cfg(feature = "width-4")]
-        4 => pairs!(4),
-        #[cfg(feature = "width-5")]
-        5 => pairs!(5),
-        #[cfg(feature = "width-6")]
-        6 => pairs!(6),
-        #[cfg(feature = "width-7")]
-        7 => pairs!(7),
-        #[cfg(feature = "width-8")]
-        8 => pairs!(8),
-        _ => {
-            for s in run.iter_mut() {
-                *s = add_scaled((base, base), pair_group_any_i8(x, data, b, m, false)?);
-            }
-            Some(())
-        }
+    Some(())
+}
+
+/// [`run_sums_i8`] for a width without bodies in this build: group by group on the any-width body.
+#[inline(always)]
+fn run_sums_any_i8(b: u8, x: &[i8], data: &mut &[u8], m: &Mults, base: i64, run: &mut [(i64, i64)]) -> Option<()> {
+    for s in run.iter_mut() {
+        *s = add_scaled((base, base), pair_group_any_i8(x, data, b, m, false)?);
     }
+    Some(())
 }
