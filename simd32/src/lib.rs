@@ -1,18 +1,23 @@
-//! Dual 16-bit multiply-accumulate for the integer kernels of `diffq-runtime`, behind a safe API.
+//! Dual 16-bit multiply-accumulate and the fixed-point FFT's radix-4 passes for the integer
+//! path of `diffq-runtime`, behind a safe API.
 //!
 //! On Armv7E-M (Cortex-M4, M7) [`smlad`], [`sxtb16`] and [`sxtb16_ror8`] are one instruction each
 //! in inline assembly (stable Rust exposes neither the DSP intrinsics nor a pattern LLVM turns
-//! into them), and runs of lane-pair blocks ([`lane_run_w2_i8`], [`lane_run_w3_i8`],
-//! [`lane_run_w4_i8`]; one block: [`lane_block_w2_i8`] …) one loop each; elsewhere they are
-//! portable Rust computing the same 32-bit results. [`portable`] is always built, so tests compare both: the host runs the
-//! portable code, and the firmware built for the M4 and M7 runs the assembly against it
-//! (qemu-demo's `simd-test`) and against the host's outputs bit for bit.
+//! into them), runs of lane-pair blocks ([`lane_run_w2_i8`], [`lane_run_w3_i8`],
+//! [`lane_run_w4_i8`]; one block: [`lane_block_w2_i8`] …) one loop each, and so is each radix-4
+//! pass of the integer FFT ([`radix4_dit_i32`], [`radix4_dif_i32`]: every value in registers,
+//! where the compiled Rust spilled); elsewhere they are portable Rust computing the same 32-bit
+//! results. [`portable`] is always built, so tests compare both: the host runs the portable code,
+//! and the firmware built for the M4 and M7 runs the assembly against it (qemu-demo's
+//! `simd-test`) and against the host's outputs bit for bit.
 #![no_std]
 #![deny(unsafe_code)]
 
 mod lanes;
 pub mod portable;
+mod radix4;
 pub use lanes::{lane_block_w2_i8, lane_block_w3_i8, lane_block_w4_i8, lane_run_w2_i8, lane_run_w3_i8, lane_run_w4_i8};
+pub use radix4::{mulh, mulh_by_halves, radix4_dif_i32, radix4_dit_i32, Cpx, Twiddle, Twiddle3};
 
 /// Whether this build runs the Armv7E-M instructions (`false`: the portable code).
 pub const NATIVE: bool = cfg!(simd32_dsp);

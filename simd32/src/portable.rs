@@ -1,5 +1,7 @@
 //! The same operations in portable Rust (built everywhere, for the tests).
 
+use crate::{mulh, Cpx, Twiddle, Twiddle3};
+
 /// [`crate::smlad`].
 #[inline(always)]
 pub fn smlad(a: u32, b: u32, acc: i32) -> i32 {
@@ -86,4 +88,89 @@ fn block<const B: usize>(xp: &[u32; 16], ab: &[u8]) -> (i32, i32) {
         sb = smlad(lb, xp, sb);
     }
     (sa, sb)
+}
+
+/// `W(z, w) = (mulh(z.re, c) + mulh(z.im, s), mulh(z.im, c) − mulh(z.re, s))`: `W·z / 2` for
+/// `W = c − j·s` in Q31.
+#[inline(always)]
+pub fn rotate_half(z: Cpx, w: &Twiddle) -> Cpx {
+    Cpx { re: mulh(z.re, w.c).wrapping_add(mulh(z.im, w.s)), im: mulh(z.im, w.c).wrapping_sub(mulh(z.re, w.s)) }
+}
+
+/// `((x + y) >> 1, (x − y) >> 1)`, wrapping.
+#[inline(always)]
+pub fn half_bfly(x: Cpx, y: Cpx) -> (Cpx, Cpx) {
+    (half(add(x, y)), half(sub(x, y)))
+}
+
+/// `x + y`, wrapping.
+#[inline(always)]
+pub fn add(x: Cpx, y: Cpx) -> Cpx {
+    Cpx { re: x.re.wrapping_add(y.re), im: x.im.wrapping_add(y.im) }
+}
+
+/// `x − y`, wrapping.
+#[inline(always)]
+pub fn sub(x: Cpx, y: Cpx) -> Cpx {
+    Cpx { re: x.re.wrapping_sub(y.re), im: x.im.wrapping_sub(y.im) }
+}
+
+/// `z >> 1`, floored.
+#[inline(always)]
+pub fn half(z: Cpx) -> Cpx {
+    Cpx { re: z.re >> 1, im: z.im >> 1 }
+}
+
+/// `−j·z`, exact.
+#[inline(always)]
+pub fn times_minus_j(z: Cpx) -> Cpx {
+    Cpx { re: z.im, im: z.re.wrapping_neg() }
+}
+
+/// [`crate::radix4_dit_i32`].
+#[inline(always)]
+pub fn radix4_dit_i32<const Q: usize>(buf: &mut [Cpx], tw: &[Twiddle3]) {
+    for_each_quarter::<Q>(buf, tw, |a, c, b, d, w| {
+        let u2 = rotate_half(*b, &w.w1);
+        let u3 = rotate_half(*d, &w.w3);
+        let (r, s) = (add(u2, u3), sub(u2, u3));
+        let u1 = rotate_half(*c, &w.w2);
+        let u0 = half(*a);
+        let (p, m) = (add(u0, u1), sub(u0, u1));
+        (*a, *b) = half_bfly(p, r);
+        (*c, *d) = half_bfly(m, times_minus_j(s));
+    });
+}
+
+/// [`crate::radix4_dif_i32`].
+#[inline(always)]
+pub fn radix4_dif_i32<const Q: usize>(buf: &mut [Cpx], tw: &[Twiddle3]) {
+    for_each_quarter::<Q>(buf, tw, |a, b, c, d, w| {
+        let (s0, d0) = half_bfly(*a, *c);
+        let (s1, d1) = half_bfly(*b, *d);
+        *a = half(add(s0, s1));
+        *b = rotate_half(sub(s0, s1), &w.w2);
+        let t = times_minus_j(d1);
+        *c = rotate_half(add(d0, t), &w.w1);
+        *d = rotate_half(sub(d0, t), &w.w3);
+    });
+}
+
+/// Calls `f` on the four quarters' `j`-th points and `tw[j]`, for every whole block of `4Q`
+/// points of `buf` and every `j < Q` that `tw` holds.
+#[inline(always)]
+fn for_each_quarter<const Q: usize>(
+    buf: &mut [Cpx],
+    tw: &[Twiddle3],
+    mut f: impl FnMut(&mut Cpx, &mut Cpx, &mut Cpx, &mut Cpx, &Twiddle3),
+) {
+    for block in buf.chunks_exact_mut(4 * Q) {
+        let (x01, x23) = block.split_at_mut(2 * Q);
+        let (x0, x1) = x01.split_at_mut(Q);
+        let (x2, x3) = x23.split_at_mut(Q);
+        let quarters = x0.iter_mut().zip(x1.iter_mut()).zip(x2.iter_mut()).zip(x3.iter_mut());
+        for ((((a, b), c), d), w) in quarters.zip(tw) {
+            f(a, b, c, d, w);
+        }
+    }
 }

@@ -1,12 +1,17 @@
 //! `simd-test`: `diffq-simd32`'s functions, the Armv7E-M assembly on the M4 and M7 builds (its
 //! portable code elsewhere), against its portable code on edge cases and random inputs.
 
-use diffq_simd32::{lane_run_w2_i8, lane_run_w3_i8, lane_run_w4_i8, portable, smlad, sxtb16, sxtb16_ror8, NATIVE};
+use diffq_simd32::{
+    lane_run_w2_i8, lane_run_w3_i8, lane_run_w4_i8, portable, radix4_dif_i32, radix4_dit_i32, smlad, sxtb16,
+    sxtb16_ror8, Cpx, Twiddle, Twiddle3, NATIVE,
+};
 
 /// Inputs checked after the edge cases.
 const RANDOM: u32 = 100_000;
 /// Random runs of lane-pair blocks checked at each width.
 const BLOCKS: u32 = 2_000;
+/// Random 256-point buffers each radix-4 pass (both directions, `Q` = 4, 16, 64) is checked on.
+const PASSES: u32 = 40;
 
 /// Where the assembly and the portable code first disagree.
 pub enum Mismatch {
@@ -14,6 +19,8 @@ pub enum Mismatch {
     Dual(u32, u32, i32),
     /// The run of lane-pair blocks of this width, in this round.
     Block { bits: u32, round: u32 },
+    /// The radix-4 pass of this quarter length (`dif`: decimation in frequency), in this round.
+    Radix4 { q: u32, dif: bool, round: u32 },
 }
 
 /// The number of inputs and blocks checked, or the first disagreement.
@@ -69,6 +76,46 @@ pub fn run() -> Result<u32, Mismatch> {
             n += 1;
         }
     }
+    n += radix4(&mut next)?;
     defmt::info!("simd32 self-test: native assembly {=bool}", NATIVE);
     Ok(n)
+}
+
+/// The radix-4 passes over 256 random points (every fourth round within the FFT's ±2^30, the
+/// rest any words: both wrap alike) with random twiddles, each `Q` and direction against the
+/// portable pass: the number checked, or the first disagreement.
+fn radix4(next: &mut impl FnMut() -> u32) -> Result<u32, Mismatch> {
+    let mut n = 0;
+    for round in 0..PASSES {
+        let mut word = || if round % 4 == 0 { (next() as i32) >> 2 } else { next() as i32 };
+        let buf: [Cpx; 256] = core::array::from_fn(|_| Cpx { re: word(), im: word() });
+        let mut twiddle = || Twiddle { c: next() as i32, s: next() as i32 };
+        let tw: [Twiddle3; 64] = core::array::from_fn(|_| Twiddle3 { w1: twiddle(), w2: twiddle(), w3: twiddle() });
+        for (q, dif) in [(4, false), (16, false), (64, false), (4, true), (16, true), (64, true)] {
+            let same = match q {
+                4 => pass_same::<4>(&buf, &tw, dif),
+                16 => pass_same::<16>(&buf, &tw, dif),
+                _ => pass_same::<64>(&buf, &tw, dif),
+            };
+            if !same {
+                return Err(Mismatch::Radix4 { q, dif, round });
+            }
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Whether the radix-4 pass of quarter length `Q` (`dif`: decimation in frequency) changes `buf`
+/// and computes the same points as the portable pass.
+fn pass_same<const Q: usize>(buf: &[Cpx; 256], tw: &[Twiddle3], dif: bool) -> bool {
+    let (mut native, mut reference) = (*buf, *buf);
+    if dif {
+        radix4_dif_i32::<Q>(&mut native, tw);
+        portable::radix4_dif_i32::<Q>(&mut reference, tw);
+    } else {
+        radix4_dit_i32::<Q>(&mut native, tw);
+        portable::radix4_dit_i32::<Q>(&mut reference, tw);
+    }
+    native == reference && native != *buf
 }

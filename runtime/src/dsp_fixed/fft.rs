@@ -9,39 +9,10 @@
 
 use super::tables::{quarter_on, quarter_twiddles, FixedSize, Twiddle, Twiddle3};
 use crate::dsp::Hop;
-
-/// One complex value (or, before the FFT, two packed real samples).
-#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
-pub(super) struct Cpx {
-    pub re: i32,
-    pub im: i32,
-}
-
-/// `floor(a·b / 2^32)`: with `b` a Q31 number, that is `a·b/2`. One `mulh` on RV32IM, one
-/// `smull` on ARMv7-M; ARMv6-M (Cortex-M0/M0+), which has only a 32-bit `muls`, would call its
-/// 64×64 `__aeabi_lmul`, so it gets [`mulh_by_halves`] instead: the same bits, ~3× cheaper.
-/// ARMv6-M is told apart by its lack of atomic read-modify-write (`target_has_atomic = "32"`):
-/// Arm target features such as `thumb2` are not visible to `cfg` on stable Rust, and testing
-/// for them silently sent the Cortex-M4 down the slow path too.
-#[inline(always)]
-pub(super) fn mulh(a: i32, b: i32) -> i32 {
-    #[cfg(all(target_arch = "arm", not(target_has_atomic = "32")))]
-    return mulh_by_halves(a, b);
-    #[cfg(not(all(target_arch = "arm", not(target_has_atomic = "32"))))]
-    return ((i64::from(a) * i64::from(b)) >> 32) as i32;
-}
-
-/// `floor(a·b / 2^32)` from four 16×16-bit products (Hacker's Delight `mulhs`), exact.
-#[cfg_attr(not(any(test, all(target_arch = "arm", not(target_has_atomic = "32")))), allow(dead_code))]
-#[inline(always)]
-pub(super) fn mulh_by_halves(a: i32, b: i32) -> i32 {
-    let (a0, a1) = (a & 0xFFFF, a >> 16);
-    let (b0, b1) = (b & 0xFFFF, b >> 16);
-    let w0 = (a0 as u32) * (b0 as u32); // < 2^32
-    let t = a1 * b0 + (w0 >> 16) as i32; // a1·b0 in (−2^31 + 2^16, 2^31 − 2^16]: no overflow
-    let w1 = a0 * b1 + (t & 0xFFFF);
-    a1 * b1 + (t >> 16) + (w1 >> 16)
-}
+#[cfg(test)]
+pub(super) use diffq_simd32::mulh_by_halves;
+use diffq_simd32::portable::{half_bfly, rotate_half, sub, times_minus_j};
+pub(super) use diffq_simd32::{mulh, Cpx};
 
 /// `a·b` exactly as i64 (see [`mulh`]: ARMv6-M builds it from 16-bit halves).
 #[inline(always)]
@@ -61,24 +32,6 @@ pub(super) fn wide_mul_by_halves(a: i32, b: i32) -> i64 {
     let lo = u64::from((a0 as u32) * (b0 as u32));
     let mid = i64::from(a1 * b0) + i64::from(a0 * b1);
     (i64::from(a1 * b1) << 32) + (mid << 16) + lo as i64
-}
-
-/// `W·z / 2` for `W = c − j·s`.
-#[inline(always)]
-fn rotate_half(z: Cpx, w: &Twiddle) -> Cpx {
-    Cpx { re: mulh(z.re, w.c) + mulh(z.im, w.s), im: mulh(z.im, w.c) - mulh(z.re, w.s) }
-}
-
-/// `((x + y)/2, (x − y)/2)`, floored (components below 2^30: the sums fit).
-#[inline(always)]
-fn half_bfly(x: Cpx, y: Cpx) -> (Cpx, Cpx) {
-    (Cpx { re: (x.re + y.re) >> 1, im: (x.im + y.im) >> 1 }, Cpx { re: (x.re - y.re) >> 1, im: (x.im - y.im) >> 1 })
-}
-
-/// `−j·z`: the twiddle `W₄¹`, exact.
-#[inline(always)]
-fn times_minus_j(z: Cpx) -> Cpx {
-    Cpx { re: z.im, im: -z.re }
 }
 
 /// Decimation-in-time FFT, input in bit-reversed order, output natural: `buf ← DFT(buf)/N`
@@ -144,42 +97,12 @@ fn pass_twiddles<const Q: usize>(table: &[Twiddle3]) -> &[Twiddle3] {
     table.get((Q - 4) / 3..(Q - 4) / 3 + Q).unwrap_or_default()
 }
 
-/// One radix-4 decimation-in-time pass: each block of length `4Q` holds the DFTs/Q of the four
-/// interleaved quarters of its input in the order 0, 2, 1, 3 (bit reversal); it becomes their
-/// DFT/4Q.
+/// One radix-4 decimation-in-time pass ([`diffq_simd32::radix4_dit_i32`]: inline assembly on
+/// Armv7E-M): each block of length `4Q` holds the DFTs/Q of the four interleaved quarters of its
+/// input in the order 0, 2, 1, 3 (bit reversal); it becomes their DFT/4Q.
 #[inline(always)]
 fn dit_radix4<const Q: usize>(buf: &mut [Cpx], table: &[Twiddle3]) {
-    for_each_quarter::<Q>(buf, table, |a, c, b, d, w| {
-        // X_j = A + W^j·B + W^2j·C + W^3j·D over a quarter of the outputs each, halved twice.
-        let u0 = Cpx { re: a.re >> 1, im: a.im >> 1 };
-        let u1 = rotate_half(*c, &w.w2);
-        let (p, m) = (add(u0, u1), sub(u0, u1));
-        let u2 = rotate_half(*b, &w.w1);
-        let u3 = rotate_half(*d, &w.w3);
-        let (r, s) = (add(u2, u3), sub(u2, u3));
-        (*a, *b) = half_bfly(p, r);
-        (*c, *d) = half_bfly(m, times_minus_j(s));
-    });
-}
-
-/// Calls `f` on the four quarters' `j`-th values and the `j`-th twiddle triple of the radix-4
-/// pass of length `4Q`, for every block of `buf` and every `j < Q`.
-#[inline(always)]
-fn for_each_quarter<const Q: usize>(
-    buf: &mut [Cpx],
-    table: &[Twiddle3],
-    mut f: impl FnMut(&mut Cpx, &mut Cpx, &mut Cpx, &mut Cpx, &Twiddle3),
-) {
-    let twiddles = pass_twiddles::<Q>(table);
-    for block in buf.chunks_exact_mut(4 * Q) {
-        let (x01, x23) = block.split_at_mut(2 * Q);
-        let (x0, x1) = x01.split_at_mut(Q);
-        let (x2, x3) = x23.split_at_mut(Q);
-        let quarters = x0.iter_mut().zip(x1.iter_mut()).zip(x2.iter_mut()).zip(x3.iter_mut());
-        for ((((a, b), c), d), w) in quarters.zip(twiddles) {
-            f(a, b, c, d, w);
-        }
-    }
+    diffq_simd32::radix4_dit_i32::<Q>(buf, pass_twiddles::<Q>(table));
 }
 
 /// Decimation-in-frequency FFT, input natural, output in bit-reversed order: `buf ← DFT(buf)/N`
@@ -220,30 +143,13 @@ pub(super) fn dif_quad([a, b, c, d]: [Cpx; 4]) -> [Cpx; 4] {
     [a, b, c, d]
 }
 
-/// One radix-4 decimation-in-frequency pass, [`dit_radix4`]'s inverse order: each block
-/// (length `4Q`, natural order) becomes, per quarter 0, 1, 2, 3, the DFT/4 of the output bins
-/// `4k`, `4k + 2`, `4k + 1`, `4k + 3` with their twiddles applied.
+/// One radix-4 decimation-in-frequency pass, [`dit_radix4`]'s inverse order
+/// ([`diffq_simd32::radix4_dif_i32`]): each block (length `4Q`, natural order) becomes, per
+/// quarter 0, 1, 2, 3, the DFT/4 of the output bins `4k`, `4k + 2`, `4k + 1`, `4k + 3` with their
+/// twiddles applied.
 #[inline(always)]
 fn dif_radix4<const Q: usize>(buf: &mut [Cpx], table: &[Twiddle3]) {
-    for_each_quarter::<Q>(buf, table, |a, b, c, d, w| {
-        let (s0, d0) = half_bfly(*a, *c);
-        let (s1, d1) = half_bfly(*b, *d);
-        *a = Cpx { re: (s0.re + s1.re) >> 1, im: (s0.im + s1.im) >> 1 };
-        *b = rotate_half(sub(s0, s1), &w.w2);
-        let t = times_minus_j(d1);
-        *c = rotate_half(add(d0, t), &w.w1);
-        *d = rotate_half(sub(d0, t), &w.w3);
-    });
-}
-
-#[inline(always)]
-fn add(x: Cpx, y: Cpx) -> Cpx {
-    Cpx { re: x.re + y.re, im: x.im + y.im }
-}
-
-#[inline(always)]
-fn sub(x: Cpx, y: Cpx) -> Cpx {
-    Cpx { re: x.re - y.re, im: x.im - y.im }
+    diffq_simd32::radix4_dif_i32::<Q>(buf, pass_twiddles::<Q>(table));
 }
 
 /// Turns `Z = DFT_N(x[2n] + j·x[2n+1])/N` (natural order) into `X/2N`, `X` the 2N-point

@@ -6,6 +6,9 @@
 use crate::dsp::Wideband;
 use crate::dsp::{const_sin, FrameSize, Hop, Narrowband};
 use core::f64::consts::{LN_2, PI};
+/// One twiddle `W_F^k = c − j·s` with `c = cos(2πk/F)`, `s = sin(2πk/F)` (F the frame), both
+/// Q31 (1.0 saturates to `i32::MAX`); three of them for one radix-4 butterfly.
+pub use diffq_simd32::{Twiddle, Twiddle3};
 
 /// `ln(y)` for y in [1, 2]: `2·atanh(t)`, t = (y − 1)/(y + 1) ≤ 1/3.
 const fn const_ln(y: f64) -> f64 {
@@ -90,14 +93,6 @@ const fn window_pairs<const N: usize>() -> [[i32; 2]; N] {
     w
 }
 
-/// One twiddle `W_F^k = c − j·s` with `c = cos(2πk/F)`, `s = sin(2πk/F)` (F the frame), both
-/// Q31 (1.0 saturates to `i32::MAX`).
-#[derive(Clone, Copy)]
-pub struct Twiddle {
-    pub(super) c: i32,
-    pub(super) s: i32,
-}
-
 /// `W_frame^k = c − j·s`, both Q31.
 pub(super) const fn twiddle(k: usize, frame: usize) -> Twiddle {
     let a = 2.0 * PI * k as f64 / frame as f64;
@@ -123,14 +118,6 @@ pub(super) fn quarter_twiddles<Z: FixedSize>() -> impl Iterator<Item = Twiddle> 
 #[inline(always)]
 pub(super) fn quarter_on(w: Twiddle) -> Twiddle {
     Twiddle { c: -w.s, s: w.c }
-}
-
-/// The three twiddles of one radix-4 butterfly: `W^j`, `W^2j`, `W^3j`.
-#[derive(Clone, Copy)]
-pub struct Twiddle3 {
-    pub(super) w1: Twiddle,
-    pub(super) w2: Twiddle,
-    pub(super) w3: Twiddle,
 }
 
 /// The twiddles of [`FixedSize::radix4_twiddles`], `LEN` of them (`LEN` = 4 + 16 (+ 64)).
