@@ -30,7 +30,14 @@ pub(super) const HALF_WORDS: usize = if HALVES { WIDE_BLOCKS * LANE_BLOCK / 2 } 
 /// Whether a tensor of width `b`, groups of `group_size` and rows of `in_len` inputs per tap has
 /// whole packed words per tap (no padding between groups) for [`halves_rows2_i8`].
 pub(super) const fn halves_fit(b: usize, group_size: usize, in_len: usize) -> bool {
-    HALVES && matches!(b, 1 | 2 | 4) && (group_size * b) % 8 == 0 && in_len > 0 && in_len % (32 / b) == 0
+    HALVES && whole_words(b, group_size, in_len)
+}
+
+/// Whether rows of `in_len` inputs per tap at width `b` (1, 2 or 4), in groups of `group_size`,
+/// are whole packed words per tap with no padding between groups: each word's halves then hold
+/// levels `j` and `j + 16/b` of the same tap.
+pub(super) const fn whole_words(b: usize, group_size: usize, in_len: usize) -> bool {
+    matches!(b, 1 | 2 | 4) && (group_size * b) % 8 == 0 && in_len > 0 && in_len % (32 / b) == 0
 }
 
 /// `taps` widened into `buf` (`in_len / 2` words each, one after the other; a tap before the

@@ -35,7 +35,7 @@ pub(super) fn product_lanes(w: u32) -> (i8, i8) {
 
 /// The middle field `M` of a flushed sum (see the module).
 #[inline(always)]
-fn middle(acc: i32) -> i32 {
+pub(super) fn middle(acc: i32) -> i32 {
     acc.wrapping_sub(i32::from(acc as i16)) >> 16
 }
 

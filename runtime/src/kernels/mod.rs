@@ -72,6 +72,7 @@ mod gru_f32;
 mod gru_i8;
 mod gru_tables;
 mod halves_fixed_i8;
+mod halves_product_i8;
 mod lanes_f32;
 mod lanes_i8;
 mod lanes_product_i8;

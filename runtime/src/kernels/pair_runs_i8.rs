@@ -11,14 +11,18 @@
 //! words as the fixed-width kernels do ([`super::halves_fixed_i8`]): a segment of 48 levels is
 //! whole words at those widths, each word's halves hold levels `j` and `j + 16/B`, and the inputs
 //! are widened once per product into those halfword pairs, so one `and` and one `SMLAD` take two
-//! MACs of a row. The sums are the same integers, added in the same order. These are the only
+//! MACs of a row. On cores with product pairs instead (RV32) the same pairing runs one 32-bit
+//! multiply per two MACs of a row ([`super::halves_product_i8`]) where the group lies on a 4-byte
+//! boundary (the writer puts such tensors there in a blob laid out for lane pairs), else the
+//! row-pair body. The sums are the same integers, added in the same order. These are the only
 //! unrolled bodies of row pairs in groups of 96: their other shapes (several taps or segments per
 //! row) take the any-width body.
 
 use super::dispatch::dispatch_built_width;
 use super::dot_i8::dot_pair_i8;
 use super::finish_i8::{Finish, PAIR_BLOCK};
-use super::halves_fixed_i8::{halves_fit, halves_rows2_i8, widen_tap};
+use super::halves_fixed_i8::{halves_rows2_i8, whole_words, widen_tap, HALVES};
+use super::halves_product_i8::{product_rows2_i8, widen_tap_product, PRODUCT};
 use super::lanes_i8::{add_scaled, pair_group_any_i8, Mults};
 use super::widths::Widths;
 use crate::error::Error;
@@ -60,16 +64,16 @@ pub(super) fn one_group_pairs_i8<const S: usize>(
 }
 
 /// Whether the 2- and 4-bit groups of segments of `s` inputs run on halfword pairs: where this
-/// build has them ([`halves_fit`]: `SMLAD` is one instruction, or a host) and a segment is whole
-/// packed words at both widths.
+/// build has them (`SMLAD` is one instruction, or a host: [`HALVES`]; a core with product pairs
+/// instead: [`PRODUCT`]) and a segment is whole packed words at both widths ([`whole_words`]).
 const fn half_pairs(s: usize) -> bool {
-    halves_fit(2, 2 * s, s) && halves_fit(4, 2 * s, s)
+    (HALVES || PRODUCT) && whole_words(2, 2 * s, s) && whole_words(4, 2 * s, s)
 }
 
-/// The inputs `x` (`S` of them) as halfword pairs for the 2- and 4-bit groups'
-/// [`halves_rows2_i8`] ([`widen_tap`]): words `0..S/2` for 2 bits, `S/2..S` for 4 (all zero
-/// where [`half_pairs`] does not hold: unused). `None` when `x` is not `S` inputs (every word
-/// must be filled).
+/// The inputs `x` (`S` of them) widened for the 2- and 4-bit groups' halfword pairs: words
+/// `0..S/2` for 2 bits, `S/2..S` for 4 (all zero where [`half_pairs`] does not hold: unused);
+/// `SMLAD`'s pairs ([`widen_tap`]) or, on a core with [`PRODUCT`] pairs, those
+/// ([`widen_tap_product`]). `None` when `x` is not `S` inputs (every word must be filled).
 #[inline(always)]
 fn widen_pairs<const S: usize>(x: &[i8]) -> Option<[u32; S]> {
     let mut wide = [0u32; S];
@@ -78,8 +82,13 @@ fn widen_pairs<const S: usize>(x: &[i8]) -> Option<[u32; S]> {
             return None;
         }
         let (w2, w4) = wide.split_at_mut(S / 2);
-        widen_tap::<2>(x, w2);
-        widen_tap::<4>(x, w4);
+        if PRODUCT {
+            widen_tap_product::<2>(x, w2);
+            widen_tap_product::<4>(x, w4);
+        } else {
+            widen_tap::<2>(x, w2);
+            widen_tap::<4>(x, w4);
+        }
     }
     Some(wide)
 }
@@ -102,7 +111,13 @@ fn run_sums_i8<const B: usize, const S: usize>(
             // This width's half of `wide` (see `widen_pairs`), each row's segment whole words.
             let xw = wide.get(if B == 2 { 0..S / 2 } else { S / 2..S }).unwrap_or_default();
             let (ga, gb) = g.split_at_checked(group_bytes(S, B as u8))?;
-            halves_rows2_i8::<B>(xw, ga, gb)
+            if !PRODUCT {
+                halves_rows2_i8::<B>(xw, ga, gb)
+            } else if let Some(sums) = product_rows2_i8::<B>(xw, ga, gb) {
+                sums
+            } else {
+                dot_pair_i8::<B, S>(x, g)
+            }
         } else {
             dot_pair_i8::<B, S>(x, g)
         };

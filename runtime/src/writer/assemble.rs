@@ -1,8 +1,8 @@
 //! Lays a blob out from its entries and regions: header, (version 5: front-end record), tensor
 //! table, layer or node table, (version 5: operand list), then each tensor's bit-width table
 //! and data in tensor order, then each layer's or node's integer constants in order (a blob with
-//! lane-pair tensors puts their levels on 4-byte offsets first: [`region_order`]). The one place
-//! offsets are assigned.
+//! lane-pair tensors puts their levels, and the row-pair levels whose groups are whole words, on
+//! 4-byte offsets first: [`region_order`]). The one place offsets are assigned.
 
 use super::WriteError;
 use crate::format::{checksum, FrontEnd, Header, Layer, Node, TensorEntry, HEADER_LEN};
@@ -91,10 +91,10 @@ fn lay_out(
     // Every region in table order: each tensor's bit-width table and data, then the constants.
     let regions: Vec<&[u8]> =
         tensors.iter().flat_map(|t| [t.bits_table, t.data]).chain(blocks.iter().copied()).collect();
-    let lanes: Vec<bool> = tensors
+    let lanes: Vec<Align> = tensors
         .iter()
-        .flat_map(|t| [false, matches!(t.entry.layout, Layout::RowPairs { lanes: true, .. })])
-        .chain(blocks.iter().map(|_| false))
+        .flat_map(|t| [Align::Any, Align::of(&t.entry)])
+        .chain(blocks.iter().map(|_| Align::Any))
         .collect();
     let mut data: Vec<u8> = Vec::new();
     let offsets = append_regions(&mut data, start, &regions, &lanes)?;
@@ -138,12 +138,12 @@ pub(super) fn relay_regions(blob: &[u8]) -> Result<Vec<u8>, WriteError> {
     for i in 0..m.n_tensors() {
         let e = TensorEntry::read(blob, &h, i).map_err(WriteError::Source)?;
         regions.extend([at(e.bits_offset, e.bits_table_len()), at(e.data_offset, e.data_len as usize)]);
-        lanes.extend([false, matches!(e.layout, Layout::RowPairs { lanes: true, .. })]);
+        lanes.extend([Align::Any, Align::of(&e)]);
         entries.push(e);
     }
     for i in 0..h.n_nodes {
         regions.push(m.int_block(i).map_err(WriteError::Source)?);
-        lanes.push(false);
+        lanes.push(Align::Any);
     }
     let start = h.data_start();
     let mut out = blob.get(..start).unwrap_or_default().to_vec();
@@ -183,7 +183,7 @@ fn put(out: &mut [u8], at: usize, bytes: &[u8]) {
 
 /// Appends `regions` to `out` (whose first byte is at blob offset `at`) in [`region_order`];
 /// returns each one's blob offset (0 for an empty one).
-fn append_regions(out: &mut Vec<u8>, at: usize, regions: &[&[u8]], lanes: &[bool]) -> Result<Vec<u32>, WriteError> {
+fn append_regions(out: &mut Vec<u8>, at: usize, regions: &[&[u8]], lanes: &[Align]) -> Result<Vec<u32>, WriteError> {
     let mut offsets = alloc::vec![0u32; regions.len()];
     for i in region_order(at + out.len(), regions, lanes) {
         let bytes = regions.get(i).copied().unwrap_or_default();
@@ -195,21 +195,44 @@ fn append_regions(out: &mut Vec<u8>, at: usize, regions: &[&[u8]], lanes: &[bool
     Ok(offsets)
 }
 
+/// Where a data region would lie: anywhere, or on a 4-byte offset, as lane-pair levels (`Lanes`:
+/// a blob with them is laid out for word loads) or as row-pair levels whose groups are whole
+/// words (`Words`: groups of a multiple of 32 levels, which the integer path's product-pair runs
+/// read a word at a time; placed so only in a blob laid out for lane pairs).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Align {
+    Any,
+    Lanes,
+    Words,
+}
+
+impl Align {
+    /// How `e`'s data region would lie.
+    fn of(e: &TensorEntry) -> Self {
+        match e.layout {
+            Layout::RowPairs { lanes: true, .. } => Align::Lanes,
+            Layout::RowPairs { lanes: false, .. } if e.group_size % 32 == 0 => Align::Words,
+            _ => Align::Any,
+        }
+    }
+}
+
 /// The order the data regions are laid out in, from `start`: table order, except that a blob with
-/// lane-pair tensors (`lanes`: which regions are their levels) puts their levels on 4-byte offsets
-/// where some of the other regions can bring the offset there first (those regions, then the
-/// levels, then the rest, each part in table order), so that a core without unaligned loads reads
-/// them a word at a time from a 4-byte-aligned blob.
-fn region_order(start: usize, regions: &[&[u8]], lanes: &[bool]) -> Vec<usize> {
+/// lane-pair tensors (`align`: which regions are their levels, and which row-pair levels are whole
+/// words) puts those levels on 4-byte offsets where some of the other regions can bring the offset
+/// there first (those regions, then the levels, then the rest, each part in table order), so that
+/// a core without unaligned loads reads them a word at a time from a 4-byte-aligned blob.
+fn region_order(start: usize, regions: &[&[u8]], align: &[Align]) -> Vec<usize> {
     let table: Vec<usize> = (0..regions.len()).collect();
-    let is_lane = |i: usize| lanes.get(i).copied().unwrap_or(false);
-    if !(0..regions.len()).any(is_lane) {
+    let of = |i: usize| align.get(i).copied().unwrap_or(Align::Any);
+    if !(0..regions.len()).any(|i| of(i) == Align::Lanes) {
         return table;
     }
+    let is_levels = |i: usize| of(i) != Align::Any;
     // A subset of the other regions for each residue mod 4 of their bytes (the first found, in
     // table order); the one that brings `start` to a multiple of 4 goes first.
     let mut reach: [Option<Vec<usize>>; 4] = [Some(Vec::new()), None, None, None];
-    for i in (0..regions.len()).filter(|&i| !is_lane(i)) {
+    for i in (0..regions.len()).filter(|&i| !is_levels(i)) {
         let (len, before) = (regions.get(i).map_or(0, |r| r.len()), reach.clone());
         for r in 0..4 {
             let (from, to) = (before.get(r).cloned().flatten(), (r + len) % 4);
@@ -219,27 +242,33 @@ fn region_order(start: usize, regions: &[&[u8]], lanes: &[bool]) -> Vec<usize> {
         }
     }
     let Some(first) = reach.get((4 - start % 4) % 4).cloned().flatten() else { return table };
-    // The levels whole words long first (a tensor with an odd last row has a row-major tail).
-    let mut levels: Vec<usize> = table.iter().copied().filter(|&i| is_lane(i)).collect();
+    // The levels whole words long first (a lane-pair tensor with an odd last row has a
+    // row-major tail).
+    let mut levels: Vec<usize> = table.iter().copied().filter(|&i| is_levels(i)).collect();
     levels.sort_by_key(|&i| regions.get(i).is_some_and(|r| r.len() % 4 != 0));
-    let rest = table.iter().copied().filter(|i| !is_lane(*i) && !first.contains(i));
+    let rest = table.iter().copied().filter(|i| !is_levels(*i) && !first.contains(i));
     first.iter().copied().chain(levels).chain(rest).collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::region_order;
+    use super::{region_order, Align};
 
     #[test]
     fn lane_pair_levels_go_to_a_word_offset_when_other_regions_can_bring_them_there() {
         let (a, b, c, lane) = ([0u8; 5].as_slice(), [0u8; 6].as_slice(), [0u8; 8].as_slice(), [0u8; 16].as_slice());
+        let (n, l, w) = (Align::Any, Align::Lanes, Align::Words);
         // From offset 81 (≡ 1): 5 + 6 bytes bring it to 92; the levels, then the rest.
-        assert_eq!(region_order(81, &[a, lane, b, c], &[false, true, false, false]), [0, 2, 1, 3]);
+        assert_eq!(region_order(81, &[a, lane, b, c], &[n, l, n, n]), [0, 2, 1, 3]);
         // From 84: nothing before the levels.
-        assert_eq!(region_order(84, &[a, lane, b, c], &[false, true, false, false]), [1, 0, 2, 3]);
+        assert_eq!(region_order(84, &[a, lane, b, c], &[n, l, n, n]), [1, 0, 2, 3]);
         // From 82 with only whole words beside them: no subset does it, table order.
-        assert_eq!(region_order(82, &[c, lane, c], &[false, true, false]), [0, 1, 2]);
+        assert_eq!(region_order(82, &[c, lane, c], &[n, l, n]), [0, 1, 2]);
         // No lane pairs: table order.
-        assert_eq!(region_order(81, &[a, b, c], &[false; 3]), [0, 1, 2]);
+        assert_eq!(region_order(81, &[a, b, c], &[n; 3]), [0, 1, 2]);
+        // Row-pair levels of whole-word groups follow the lane-pair levels, on word offsets too,
+        // but only in a blob with lane pairs.
+        assert_eq!(region_order(81, &[a, c, lane, b], &[n, w, l, n]), [0, 3, 1, 2]);
+        assert_eq!(region_order(81, &[a, c, b], &[n, w, n]), [0, 1, 2]);
     }
 }

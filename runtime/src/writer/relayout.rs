@@ -27,8 +27,9 @@ pub fn lanes_for_target(target: &str) -> bool {
 
 /// `blob` with every row-pair tensor in lane pairs (`lanes`; those whose groups are not a
 /// multiple of 64 stay row pairs) or every lane-pair tensor back in row pairs (`!lanes`), and
-/// how many tensors changed; its data regions in the writer's order (lane-pair levels on 4-byte
-/// offsets where the other regions allow, else table order). Validated by [`Model::parse`]
+/// how many tensors changed; its data regions in the writer's order (lane-pair levels, then the
+/// row-pair levels of whole-word groups, on 4-byte offsets where the other regions allow, else
+/// table order). Validated by [`Model::parse`]
 /// before it is returned.
 pub fn relayout(blob: &[u8], lanes: bool) -> Result<(Vec<u8>, usize), WriteError> {
     let m = Model::parse(blob).map_err(WriteError::Source)?;
