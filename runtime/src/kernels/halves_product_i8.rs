@@ -25,9 +25,11 @@ const fn flush_every(b: usize) -> usize {
 #[inline(always)]
 pub(super) fn widen_tap_product<const B: usize>(x: &[i8], now: &mut [u32]) {
     let half = 16 / B;
-    for (xs, ws) in x.chunks_exact(2 * half).zip(now.chunks_exact_mut(half)) {
-        let (lo, hi) = xs.split_at_checked(half).unwrap_or_default(); // (`xs`: `2·half` inputs)
-        for ((w, &l), &h) in ws.iter_mut().zip(lo).zip(hi) {
+    // By index (`half` a power of two): zipped chunk iterators left an out-of-line division by
+    // the chunk length, with its panic, in the RV32 build.
+    for (k, w) in now.iter_mut().enumerate() {
+        let at = 2 * half * (k / half) + k % half;
+        if let (Some(&l), Some(&h)) = (x.get(at), x.get(at + half)) {
             *w = product_pair(l, h);
         }
     }
