@@ -44,26 +44,15 @@ pub struct Twiddle3 {
     pub w3: Twiddle,
 }
 
-/// Loads the point at byte offset `$o` of the block pointer into `$a`, `$b` (`near`: one `LDRD`,
-/// `$o` ≤ 1020; `far`: two `LDR`).
+/// Loads (`$op` `"ld"`) or stores (`"st"`) the point at byte offset `$o` of the block pointer
+/// from or into `$a`, `$b`: `near`, one `LDRD`/`STRD` (`$o` ≤ 1020); `far`, two `LDR`/`STR`.
 #[cfg(simd32_dsp)]
-macro_rules! ld {
-    (near, $a:literal, $b:literal, $o:literal) => {
-        concat!("ldrd {", $a, "}, {", $b, "}, [{pa}, #", $o, "]")
+macro_rules! point {
+    ($op:literal, near, $a:literal, $b:literal, $o:literal) => {
+        concat!($op, "rd {", $a, "}, {", $b, "}, [{pa}, #", $o, "]")
     };
-    (far, $a:literal, $b:literal, $o:literal) => {
-        concat!("ldr {", $a, "}, [{pa}, #", $o, "]\nldr {", $b, "}, [{pa}, #", $o, " + 4]")
-    };
-}
-
-/// Stores `$a`, `$b` as the point at byte offset `$o`, as [`ld!`].
-#[cfg(simd32_dsp)]
-macro_rules! st {
-    (near, $a:literal, $b:literal, $o:literal) => {
-        concat!("strd {", $a, "}, {", $b, "}, [{pa}, #", $o, "]")
-    };
-    (far, $a:literal, $b:literal, $o:literal) => {
-        concat!("str {", $a, "}, [{pa}, #", $o, "]\nstr {", $b, "}, [{pa}, #", $o, " + 4]")
+    ($op:literal, far, $a:literal, $b:literal, $o:literal) => {
+        concat!($op, "r {", $a, "}, [{pa}, #", $o, "]\n", $op, "r {", $b, "}, [{pa}, #", $o, " + 4]")
     };
 }
 
@@ -122,11 +111,11 @@ macro_rules! dsp_pass {
     (@body dit, $far:ident, $b:literal, $c:literal, $d:literal) => {
         concat!(
             // u₂ = W(x₂, w₁) into t4, t5 (the twiddle pointer steps on: w₂, w₃ at −16, −8).
-            ld!($far, "t0", "t1", $c), "\n",
+            point!("ld", $far, "t0", "t1", $c), "\n",
             "ldrd {t2}, {t3}, [{tw}], #24\n",
             rot!("t0", "t1", "t2", "t3", "t4", "t5"), "\n",
             // u₃ = W(x₃, w₃) into t6, t1; r = u₂ + u₃ (t0, t6), s = u₂ − u₃ (t4, t5).
-            ld!($far, "t0", "t1", $d), "\n",
+            point!("ld", $far, "t0", "t1", $d), "\n",
             "ldrd {t2}, {t3}, [{tw}, #-8]\n",
             rot!("t0", "t1", "t2", "t3", "t6", "t1"), "\n",
             "add {t0}, {t4}, {t6}\n",
@@ -134,7 +123,7 @@ macro_rules! dsp_pass {
             "add {t6}, {t5}, {t1}\n",
             "sub {t5}, {t5}, {t1}\n",
             // u₁ = W(x₁, w₂) into t8, t2; p = (x₀ >> 1) + u₁ (t7, t1), m = (x₀ >> 1) − u₁ (t8, t2).
-            ld!(near, "t1", "t2", $b), "\n",
+            point!("ld", near, "t1", "t2", $b), "\n",
             "ldrd {t3}, {t7}, [{tw}, #-16]\n",
             rot!("t1", "t2", "t3", "t7", "t8", "t2"), "\n",
             "ldrd {t1}, {t3}, [{pa}]\n",
@@ -151,8 +140,8 @@ macro_rules! dsp_pass {
             "asr {t5}, {t5}, #1\n",
             "asr {t8}, {t8}, #1\n",
             "asr {t2}, {t2}, #1\n",
-            st!(near, "t3", "t5", $b), "\n",
-            st!($far, "t8", "t2", $d), "\n",
+            point!("st", near, "t3", "t5", $b), "\n",
+            point!("st", $far, "t8", "t2", $d), "\n",
             // x₂ = (p − r) >> 1, x₀ = (p + r) >> 1 (the block pointer steps on).
             "sub {t3}, {t7}, {t0}\n",
             "add {t7}, {t7}, {t0}\n",
@@ -162,7 +151,7 @@ macro_rules! dsp_pass {
             "asr {t5}, {t5}, #1\n",
             "asr {t7}, {t7}, #1\n",
             "asr {t1}, {t1}, #1\n",
-            st!($far, "t3", "t5", $c), "\n",
+            point!("st", $far, "t3", "t5", $c), "\n",
             "strd {t7}, {t1}, [{pa}], #8",
         )
     };
@@ -170,7 +159,7 @@ macro_rules! dsp_pass {
         concat!(
             // s₀ = (x₀ + x₂) >> 1 (t4, t2), d₀ = (x₀ − x₂) >> 1 (t0, t1).
             "ldrd {t0}, {t1}, [{pa}]\n",
-            ld!($far, "t2", "t3", $c), "\n",
+            point!("ld", $far, "t2", "t3", $c), "\n",
             "add {t4}, {t0}, {t2}\n",
             "sub {t0}, {t0}, {t2}\n",
             "add {t2}, {t1}, {t3}\n",
@@ -180,8 +169,8 @@ macro_rules! dsp_pass {
             "asr {t2}, {t2}, #1\n",
             "asr {t1}, {t1}, #1\n",
             // s₁ = (x₁ + x₃) >> 1 (t8, t6), d₁ = (x₁ − x₃) >> 1 (t3, t5).
-            ld!(near, "t3", "t5", $b), "\n",
-            ld!($far, "t6", "t7", $d), "\n",
+            point!("ld", near, "t3", "t5", $b), "\n",
+            point!("ld", $far, "t6", "t7", $d), "\n",
             "add {t8}, {t3}, {t6}\n",
             "sub {t3}, {t3}, {t6}\n",
             "add {t6}, {t5}, {t7}\n",
@@ -201,7 +190,7 @@ macro_rules! dsp_pass {
             // x₁ = W(e, w₂).
             "ldrd {t2}, {t4}, [{tw}, #8]\n",
             rot!("t7", "t8", "t2", "t4", "t6", "t8"), "\n",
-            st!(near, "t6", "t8", $b), "\n",
+            point!("st", near, "t6", "t8", $b), "\n",
             // z₂ = d₀ − j·d₁ = (d₀.re + d₁.im, d₀.im − d₁.re) (t2, t4), z₃ = d₀ + j·d₁ (t0, t1).
             "add {t2}, {t0}, {t5}\n",
             "sub {t0}, {t0}, {t5}\n",
@@ -210,13 +199,31 @@ macro_rules! dsp_pass {
             // x₂ = W(z₂, w₁), x₃ = W(z₃, w₃) (the twiddle pointer steps on with w₁).
             "ldrd {t3}, {t5}, [{tw}], #24\n",
             rot!("t2", "t4", "t3", "t5", "t6", "t4"), "\n",
-            st!($far, "t6", "t4", $c), "\n",
+            point!("st", $far, "t6", "t4", $c), "\n",
             "ldrd {t3}, {t5}, [{tw}, #-8]\n",
             rot!("t0", "t1", "t3", "t5", "t6", "t1"), "\n",
-            st!($far, "t6", "t1", $d), "\n",
+            point!("st", $far, "t6", "t1", $d), "\n",
             "add {pa}, {pa}, #8",
         )
     };
+}
+
+/// The pass `$kind` (`dit`, `dif`) at quarter length `$q` over `$buf`: the assembly loop on
+/// Armv7E-M where there is one (`$q` = 4, 16, 64, and `$tw` holding `$q` triples), else
+/// `$portable`.
+macro_rules! pass {
+    ($kind:ident, $q:ident, $buf:ident, $tw:ident, $portable:expr) => {{
+        #[cfg(simd32_dsp)]
+        if let Some(tw) = $tw.get(..$q) {
+            match $q {
+                4 => return dsp_pass!($kind, $buf, tw, 4, near, 32, 64, 96),
+                16 => return dsp_pass!($kind, $buf, tw, 16, near, 128, 256, 384),
+                64 => return dsp_pass!($kind, $buf, tw, 64, far, 512, 1024, 1536),
+                _ => {}
+            }
+        }
+        $portable($buf, $tw)
+    }};
 }
 
 /// One radix-4 decimation-in-time pass of quarter length `Q`: each block of `4Q` points of
@@ -228,16 +235,7 @@ macro_rules! dsp_pass {
 /// Blocks past the last whole one, and `j` past `tw`, are left as they are.
 #[inline(always)]
 pub fn radix4_dit_i32<const Q: usize>(buf: &mut [Cpx], tw: &[Twiddle3]) {
-    #[cfg(simd32_dsp)]
-    if let Some(tw) = tw.get(..Q) {
-        match Q {
-            4 => return dsp_pass!(dit, buf, tw, 4, near, 32, 64, 96),
-            16 => return dsp_pass!(dit, buf, tw, 16, near, 128, 256, 384),
-            64 => return dsp_pass!(dit, buf, tw, 64, far, 512, 1024, 1536),
-            _ => {}
-        }
-    }
-    crate::portable::radix4_dit_i32::<Q>(buf, tw);
+    pass!(dit, Q, buf, tw, crate::portable::radix4_dit_i32::<Q>);
 }
 
 /// One radix-4 decimation-in-frequency pass, [`radix4_dit_i32`]'s inverse order: each block of
@@ -248,16 +246,7 @@ pub fn radix4_dit_i32<const Q: usize>(buf: &mut [Cpx], tw: &[Twiddle3]) {
 /// left as they are.
 #[inline(always)]
 pub fn radix4_dif_i32<const Q: usize>(buf: &mut [Cpx], tw: &[Twiddle3]) {
-    #[cfg(simd32_dsp)]
-    if let Some(tw) = tw.get(..Q) {
-        match Q {
-            4 => return dsp_pass!(dif, buf, tw, 4, near, 32, 64, 96),
-            16 => return dsp_pass!(dif, buf, tw, 16, near, 128, 256, 384),
-            64 => return dsp_pass!(dif, buf, tw, 64, far, 512, 1024, 1536),
-            _ => {}
-        }
-    }
-    crate::portable::radix4_dif_i32::<Q>(buf, tw);
+    pass!(dif, Q, buf, tw, crate::portable::radix4_dif_i32::<Q>);
 }
 
 /// `floor(a·b / 2^32)`: with `b` a Q31 number, that is `a·b/2`. One `SMMUL` on Armv7-M, one
