@@ -17,7 +17,9 @@ mod lanes;
 pub mod portable;
 mod radix4;
 pub use lanes::{lane_block_w2_i8, lane_block_w3_i8, lane_block_w4_i8, lane_run_w2_i8, lane_run_w3_i8, lane_run_w4_i8};
-pub use radix4::{mulh, mulh_by_halves, radix4_dif_i32, radix4_dit_i32, Cpx, Twiddle, Twiddle3};
+pub use radix4::{
+    mulh, mulh_by_halves, radix4_dif_i32, radix4_dit_i32, wide_mul, wide_mul_by_halves, Cpx, Twiddle, Twiddle3,
+};
 
 /// Whether this build runs the Armv7E-M instructions (`false`: the portable code).
 pub const NATIVE: bool = cfg!(simd32_dsp);

@@ -257,10 +257,34 @@ pub fn radix4_dif_i32<const Q: usize>(buf: &mut [Cpx], tw: &[Twiddle3]) {
 /// for them silently sent the Cortex-M4 down the slow path too.
 #[inline(always)]
 pub fn mulh(a: i32, b: i32) -> i32 {
-    #[cfg(all(target_arch = "arm", not(target_has_atomic = "32")))]
-    return mulh_by_halves(a, b);
-    #[cfg(not(all(target_arch = "arm", not(target_has_atomic = "32"))))]
-    return ((i64::from(a) * i64::from(b)) >> 32) as i32;
+    if ARMV6M {
+        mulh_by_halves(a, b)
+    } else {
+        ((i64::from(a) * i64::from(b)) >> 32) as i32
+    }
+}
+
+/// Whether this is an ARMv6-M build (no 32×32→64 multiply; see [`mulh`]).
+const ARMV6M: bool = cfg!(all(target_arch = "arm", not(target_has_atomic = "32")));
+
+/// `a·b` exactly as i64 ([`wide_mul_by_halves`] on ARMv6-M, as [`mulh`]).
+#[inline(always)]
+pub fn wide_mul(a: i32, b: i32) -> i64 {
+    if ARMV6M {
+        wide_mul_by_halves(a, b)
+    } else {
+        i64::from(a) * i64::from(b)
+    }
+}
+
+/// `a·b` as i64 from four 16×16-bit products, exact.
+#[inline(always)]
+pub fn wide_mul_by_halves(a: i32, b: i32) -> i64 {
+    let (a0, a1) = (a & 0xFFFF, a >> 16);
+    let (b0, b1) = (b & 0xFFFF, b >> 16);
+    let lo = u64::from((a0 as u32) * (b0 as u32));
+    let mid = i64::from(a1 * b0) + i64::from(a0 * b1);
+    (i64::from(a1 * b1) << 32) + (mid << 16) + lo as i64
 }
 
 /// `floor(a·b / 2^32)` from four 16×16-bit products (Hacker's Delight `mulhs`), exact.

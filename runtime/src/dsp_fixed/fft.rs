@@ -9,30 +9,10 @@
 
 use super::tables::{quarter_on, quarter_twiddles, FixedSize, Twiddle, Twiddle3};
 use crate::dsp::Hop;
-#[cfg(test)]
-pub(super) use diffq_simd32::mulh_by_halves;
 use diffq_simd32::portable::{half_bfly, rotate_half, sub, times_minus_j};
-pub(super) use diffq_simd32::{mulh, Cpx};
-
-/// `a·b` exactly as i64 (see [`mulh`]: ARMv6-M builds it from 16-bit halves).
-#[inline(always)]
-pub(super) fn wide_mul(a: i32, b: i32) -> i64 {
-    #[cfg(all(target_arch = "arm", not(target_has_atomic = "32")))]
-    return wide_mul_by_halves(a, b);
-    #[cfg(not(all(target_arch = "arm", not(target_has_atomic = "32"))))]
-    return i64::from(a) * i64::from(b);
-}
-
-/// `a·b` as i64 from four 16×16-bit products, exact.
-#[cfg_attr(not(any(test, all(target_arch = "arm", not(target_has_atomic = "32")))), allow(dead_code))]
-#[inline(always)]
-pub(super) fn wide_mul_by_halves(a: i32, b: i32) -> i64 {
-    let (a0, a1) = (a & 0xFFFF, a >> 16);
-    let (b0, b1) = (b & 0xFFFF, b >> 16);
-    let lo = u64::from((a0 as u32) * (b0 as u32));
-    let mid = i64::from(a1 * b0) + i64::from(a0 * b1);
-    (i64::from(a1 * b1) << 32) + (mid << 16) + lo as i64
-}
+pub(super) use diffq_simd32::{mulh, wide_mul, Cpx};
+#[cfg(test)]
+pub(super) use diffq_simd32::{mulh_by_halves, wide_mul_by_halves};
 
 /// Decimation-in-time FFT, input in bit-reversed order, output natural: `buf ← DFT(buf)/N`
 /// ([`dit_quad`] on every quad, then [`dit_passes`]; the analysis fuses the first into its load).

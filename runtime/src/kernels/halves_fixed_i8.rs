@@ -68,11 +68,20 @@ pub(super) fn widen_halves<'b, const B: usize>(
 /// worth of inputs; the words past `x`'s are left as they are).
 #[inline(always)]
 pub(super) fn widen_tap<const B: usize>(x: &[i8], now: &mut [u32]) {
+    widen_tap_with::<B>(x, now, |l, h| u32::from(l as i16 as u16) | (u32::from(h as i16 as u16) << 16));
+}
+
+/// One tap's inputs `x` into `now` in halfword-pair order: for each packed word's `2H` inputs
+/// (`H = 16 / B`), `H` words `pair(x_j, x_{j+H})` (whole words' worth; the words past `x`'s are
+/// left as they are). By index, `H` a power of two: zipped chunk iterators left an out-of-line
+/// division by the chunk length, with its panic, in the RV32 build.
+#[inline(always)]
+pub(super) fn widen_tap_with<const B: usize>(x: &[i8], now: &mut [u32], pair: impl Fn(i8, i8) -> u32) {
     let half = 16 / B;
-    for (xs, ws) in x.chunks_exact(2 * half).zip(now.chunks_exact_mut(half)) {
-        let (lo, hi) = xs.split_at_checked(half).unwrap_or_default(); // (`xs`: `2·half` inputs)
-        for ((w, &l), &h) in ws.iter_mut().zip(lo).zip(hi) {
-            *w = u32::from(l as i16 as u16) | (u32::from(h as i16 as u16) << 16);
+    for (k, w) in now.iter_mut().enumerate() {
+        let at = 2 * half * (k / half) + k % half;
+        if let (Some(&l), Some(&h)) = (x.get(at), x.get(at + half)) {
+            *w = pair(l, h);
         }
     }
 }

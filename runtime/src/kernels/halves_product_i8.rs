@@ -12,27 +12,21 @@
 //! field is taken out ([`middle`]). The sums are the same i32 as the row-pair bodies'.
 
 use super::bits::halves_mask;
+use super::halves_fixed_i8::widen_tap_with;
 use super::lanes_product_i8::{middle, product_pair};
-pub(super) use super::lanes_wide_i8::PRODUCT;
+#[cfg(doc)]
+use super::lanes_wide_i8::PRODUCT;
 
 /// Pairs summed between two takings of the middle field at `B` bits: `F·256·(2^B − 1) < 2^15`.
 const fn flush_every(b: usize) -> usize {
     32_767 / (256 * ((1 << b) - 1))
 }
 
-/// One tap's inputs `x` as product pairs in halfword-pair order: for each packed word's `2H`
-/// inputs, `H` words `W = x_{j+H} + 2^16·x_j` (whole words' worth; the words past `x`'s are left).
+/// One tap's inputs `x` as product pairs in halfword-pair order ([`widen_tap_with`]): for each
+/// packed word's `2H` inputs, `H` words `W = x_{j+H} + 2^16·x_j`.
 #[inline(always)]
 pub(super) fn widen_tap_product<const B: usize>(x: &[i8], now: &mut [u32]) {
-    let half = 16 / B;
-    // By index (`half` a power of two): zipped chunk iterators left an out-of-line division by
-    // the chunk length, with its panic, in the RV32 build.
-    for (k, w) in now.iter_mut().enumerate() {
-        let at = 2 * half * (k / half) + k % half;
-        if let (Some(&l), Some(&h)) = (x.get(at), x.get(at + half)) {
-            *w = product_pair(l, h);
-        }
-    }
+    widen_tap_with::<B>(x, now, product_pair);
 }
 
 /// Both rows' `Σ x·level` over one tap: `xw` its inputs widened by [`widen_tap_product`], `ra`,

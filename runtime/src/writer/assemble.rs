@@ -91,13 +91,13 @@ fn lay_out(
     // Every region in table order: each tensor's bit-width table and data, then the constants.
     let regions: Vec<&[u8]> =
         tensors.iter().flat_map(|t| [t.bits_table, t.data]).chain(blocks.iter().copied()).collect();
-    let lanes: Vec<Align> = tensors
+    let align: Vec<Align> = tensors
         .iter()
         .flat_map(|t| [Align::Any, Align::of(&t.entry)])
         .chain(blocks.iter().map(|_| Align::Any))
         .collect();
     let mut data: Vec<u8> = Vec::new();
-    let offsets = append_regions(&mut data, start, &regions, &lanes)?;
+    let offsets = append_regions(&mut data, start, &regions, &align)?;
     let offset = |i: usize| offsets.get(i).copied().unwrap_or(0);
     let mut tables: Vec<u8> = Vec::with_capacity(start - HEADER_LEN);
     tables.extend_from_slice(front);
@@ -133,21 +133,21 @@ pub(super) fn relay_regions(blob: &[u8]) -> Result<Vec<u8>, WriteError> {
     let h = *m.header();
     let at = |off: u32, len: usize| blob.get(off as usize..off as usize + len).unwrap_or_default();
     // Each tensor's bit-width table and data, then each node's constants, as `lay_out` has them.
-    let (mut regions, mut lanes) = (Vec::new(), Vec::new());
+    let (mut regions, mut align) = (Vec::new(), Vec::new());
     let mut entries = Vec::new();
     for i in 0..m.n_tensors() {
         let e = TensorEntry::read(blob, &h, i).map_err(WriteError::Source)?;
         regions.extend([at(e.bits_offset, e.bits_table_len()), at(e.data_offset, e.data_len as usize)]);
-        lanes.extend([Align::Any, Align::of(&e)]);
+        align.extend([Align::Any, Align::of(&e)]);
         entries.push(e);
     }
     for i in 0..h.n_nodes {
         regions.push(m.int_block(i).map_err(WriteError::Source)?);
-        lanes.push(Align::Any);
+        align.push(Align::Any);
     }
     let start = h.data_start();
     let mut out = blob.get(..start).unwrap_or_default().to_vec();
-    let offsets = append_regions(&mut out, 0, &regions, &lanes)?;
+    let offsets = append_regions(&mut out, 0, &regions, &align)?;
     let offset = |i: usize| offsets.get(i).copied().unwrap_or(0);
     for (i, e) in (0u16..).zip(entries) {
         let k = 2 * usize::from(i);
@@ -183,9 +183,9 @@ fn put(out: &mut [u8], at: usize, bytes: &[u8]) {
 
 /// Appends `regions` to `out` (whose first byte is at blob offset `at`) in [`region_order`];
 /// returns each one's blob offset (0 for an empty one).
-fn append_regions(out: &mut Vec<u8>, at: usize, regions: &[&[u8]], lanes: &[Align]) -> Result<Vec<u32>, WriteError> {
+fn append_regions(out: &mut Vec<u8>, at: usize, regions: &[&[u8]], align: &[Align]) -> Result<Vec<u32>, WriteError> {
     let mut offsets = alloc::vec![0u32; regions.len()];
-    for i in region_order(at + out.len(), regions, lanes) {
+    for i in region_order(at + out.len(), regions, align) {
         let bytes = regions.get(i).copied().unwrap_or_default();
         if let (false, Some(off)) = (bytes.is_empty(), offsets.get_mut(i)) {
             *off = u32_of(at + out.len(), "offset")?;
