@@ -68,6 +68,72 @@ macro_rules! words {
     };
 }
 
+/// Inline-assembly text of one packed word of both rows at 1 bit (in `wa`, `wb`), 16 input
+/// pairs: 8 [`inputs`] loads, per pair and row an `AND` and an `SMLAD` ([`pair`]), level `j` of
+/// each halfword at bit `j` against input pair `j` (the halves row pairs of `crate::halves`).
+#[cfg(simd32_dsp)]
+macro_rules! word_w1 {
+    () => {
+        concat!(
+            inputs!(),
+            pair!("xl", 0),
+            pair!("xh", 1),
+            inputs!(),
+            pair!("xl", 2),
+            pair!("xh", 3),
+            inputs!(),
+            pair!("xl", 4),
+            pair!("xh", 5),
+            inputs!(),
+            pair!("xl", 6),
+            pair!("xh", 7),
+            inputs!(),
+            pair!("xl", 8),
+            pair!("xh", 9),
+            inputs!(),
+            pair!("xl", 10),
+            pair!("xh", 11),
+            inputs!(),
+            pair!("xl", 12),
+            pair!("xh", 13),
+            inputs!(),
+            pair!("xl", 14),
+            pair!("xh", 15)
+        )
+    };
+}
+
+/// One packed word of both rows at 2 bits, as [`word_w1`]: 8 input pairs, 4 loads (a lane-pair
+/// block's words at 2 bits too).
+#[cfg(simd32_dsp)]
+macro_rules! word_w2 {
+    () => {
+        concat!(
+            inputs!(),
+            pair!("xl", 0),
+            pair!("xh", 2),
+            inputs!(),
+            pair!("xl", 4),
+            pair!("xh", 6),
+            inputs!(),
+            pair!("xl", 8),
+            pair!("xh", 10),
+            inputs!(),
+            pair!("xl", 12),
+            pair!("xh", 14)
+        )
+    };
+}
+
+/// One packed word of both rows at 4 bits, as [`word_w1`]: 4 input pairs, 2 loads (a lane-pair
+/// block's words at 4 bits too).
+#[cfg(simd32_dsp)]
+macro_rules! word_w4 {
+    () => {
+        concat!(inputs!(), pair!("xl", 0), pair!("xh", 4), inputs!(), pair!("xl", 8), pair!("xh", 12))
+    };
+}
+
 /// Runs the block's assembly `$text` over a run of blocks: `ab`'s blocks `$step` bytes apart,
 /// the input pairs one after the other; operands: the two pointers, the block count, the level
 /// mask, both sums (`acc` in, the sums out), five scratch registers. Per block after the first,
@@ -128,39 +194,7 @@ pub fn lane_block_w4_i8(xp: &[u32; 16], ab: &[u8; 32]) -> (i32, i32) {
 #[inline(always)]
 pub fn lane_run_w2_i8(xp: &[[u32; 16]], ab: &[u8], acc: (i32, i32)) -> (i32, i32) {
     #[cfg(simd32_dsp)]
-    return run_asm!(
-        xp,
-        ab,
-        acc,
-        0x0003_0003u32,
-        16,
-        words!(0, 8),
-        inputs!(),
-        pair!("xl", 0),
-        pair!("xh", 2),
-        inputs!(),
-        pair!("xl", 4),
-        pair!("xh", 6),
-        inputs!(),
-        pair!("xl", 8),
-        pair!("xh", 10),
-        inputs!(),
-        pair!("xl", 12),
-        pair!("xh", 14),
-        words!(4, 8),
-        inputs!(),
-        pair!("xl", 0),
-        pair!("xh", 2),
-        inputs!(),
-        pair!("xl", 4),
-        pair!("xh", 6),
-        inputs!(),
-        pair!("xl", 8),
-        pair!("xh", 10),
-        inputs!(),
-        pair!("xl", 12),
-        pair!("xh", 14),
-    );
+    return run_asm!(xp, ab, acc, 0x0003_0003u32, 16, words!(0, 8), word_w2!(), words!(4, 8), word_w2!(),);
     #[cfg(not(simd32_dsp))]
     return crate::portable::lane_run_w2_i8(xp, ab, acc);
 }
@@ -240,33 +274,13 @@ pub fn lane_run_w4_i8(xp: &[[u32; 16]], ab: &[u8], acc: (i32, i32)) -> (i32, i32
         0x000F_000Fu32,
         32,
         words!(0, 16),
-        inputs!(),
-        pair!("xl", 0),
-        pair!("xh", 4),
-        inputs!(),
-        pair!("xl", 8),
-        pair!("xh", 12),
+        word_w4!(),
         words!(4, 16),
-        inputs!(),
-        pair!("xl", 0),
-        pair!("xh", 4),
-        inputs!(),
-        pair!("xl", 8),
-        pair!("xh", 12),
+        word_w4!(),
         words!(8, 16),
-        inputs!(),
-        pair!("xl", 0),
-        pair!("xh", 4),
-        inputs!(),
-        pair!("xl", 8),
-        pair!("xh", 12),
+        word_w4!(),
         words!(12, 16),
-        inputs!(),
-        pair!("xl", 0),
-        pair!("xh", 4),
-        inputs!(),
-        pair!("xl", 8),
-        pair!("xh", 12),
+        word_w4!(),
     );
     #[cfg(not(simd32_dsp))]
     return crate::portable::lane_run_w4_i8(xp, ab, acc);

@@ -4,7 +4,9 @@
 //! On Armv7E-M (Cortex-M4, M7) [`smlad`], [`sxtb16`] and [`sxtb16_ror8`] are one instruction each
 //! in inline assembly (stable Rust exposes neither the DSP intrinsics nor a pattern LLVM turns
 //! into them), runs of lane-pair blocks ([`lane_run_w2_i8`], [`lane_run_w3_i8`],
-//! [`lane_run_w4_i8`]; one block: [`lane_block_w2_i8`] …) one loop each, and so is each radix-4
+//! [`lane_run_w4_i8`]; one block: [`lane_block_w2_i8`] …) one loop each, and so are the row
+//! pairs of 1-, 2- and 4-bit rows on halfword-paired inputs ([`halves_pairs_w2_i8`] … for a block
+//! of pairs, [`halves_rows2_w2_i8`] … for one) and each radix-4
 //! pass of the integer FFT ([`radix4_dit_i32`], [`radix4_dif_i32`]: every value in registers,
 //! where the compiled Rust spilled); elsewhere they are portable Rust computing the same 32-bit
 //! results. [`portable`] is always built, so tests compare both: the host runs the portable code,
@@ -13,9 +15,15 @@
 #![no_std]
 #![deny(unsafe_code)]
 
+#[macro_use]
 mod lanes;
+mod halves;
 pub mod portable;
 mod radix4;
+pub use halves::{
+    halves_pairs_w1_i8, halves_pairs_w2_i8, halves_pairs_w4_i8, halves_rows2_w1_i8, halves_rows2_w2_i8,
+    halves_rows2_w4_i8,
+};
 pub use lanes::{lane_block_w2_i8, lane_block_w3_i8, lane_block_w4_i8, lane_run_w2_i8, lane_run_w3_i8, lane_run_w4_i8};
 pub use radix4::{
     mulh, mulh_by_halves, radix4_dif_i32, radix4_dit_i32, wide_mul, wide_mul_by_halves, Cpx, Twiddle, Twiddle3,
@@ -203,6 +211,72 @@ mod tests {
             assert_eq!(lane_run_w2_i8(&xp, &ab[..16 * (round % 6)], acc), want2, "round {round}");
             assert_eq!(lane_run_w3_i8(&xp, &ab[..24 * (round % 6)], acc), want3, "round {round}");
             assert_eq!(lane_run_w4_i8(&xp, &ab, acc), want4, "round {round}");
+        }
+    }
+
+    /// Both rows' sums of `b`-bit row pairs by the halves map (see `halves`), in i64 then
+    /// wrapped: word `k` of a row, halves `0` and `1`, level `j` against input word `h·k + j`.
+    fn halves_reference(b: usize, xw: &[u32], rows: &[u8], pairs: usize) -> Vec<[i32; 2]> {
+        let h = 16 / b;
+        let row = 4 * (xw.len() / h);
+        let sum = |r: &[u8]| {
+            let mut s = 0i64;
+            for (k, w) in r.chunks_exact(4).enumerate() {
+                let w = u32::from_le_bytes(w.try_into().unwrap());
+                for j in 0..h {
+                    let x = xw[h * k + j];
+                    for half in [0, 16] {
+                        let level = i64::from((w >> (half + b * j)) & ((1 << b) - 1));
+                        s += level * i64::from((x >> half) as u16 as i16);
+                    }
+                }
+            }
+            s as i32
+        };
+        (0..pairs).map(|i| [sum(&rows[2 * i * row..][..row]), sum(&rows[(2 * i + 1) * row..][..row])]).collect()
+    }
+
+    /// The row-pair kernels, blocks of pairs and single pairs (the public functions: the
+    /// assembly where built for Armv7E-M, and the portable code) against the halves map at
+    /// widths 1, 2 and 4, on random rows of 1–6 words, 0–5 pairs, rows short of the pairs,
+    /// extreme levels and inputs mixed in; the entries past the pairs done are left as they were.
+    #[test]
+    fn halves_pairs_match_the_map() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(10);
+        type Kernel = fn(&[u32], &[u8], &mut [[i32; 2]]);
+        type Pair = fn(&[u32], &[u8], &[u8]) -> (i32, i32);
+        let kernels: [(usize, Kernel, Kernel, Pair, Pair); 3] = [
+            (1, halves_pairs_w1_i8, portable::halves_pairs_w1_i8, halves_rows2_w1_i8, portable::halves_rows2_w1_i8),
+            (2, halves_pairs_w2_i8, portable::halves_pairs_w2_i8, halves_rows2_w2_i8, portable::halves_rows2_w2_i8),
+            (4, halves_pairs_w4_i8, portable::halves_pairs_w4_i8, halves_rows2_w4_i8, portable::halves_rows2_w4_i8),
+        ];
+        for round in 0..3000 {
+            for &(b, public, port, rows2, rows2_port) in &kernels {
+                let (words, pairs) = (1 + round % 6, (round / 6) % 6);
+                let extreme = round % 7 == 0;
+                // Past the rows' inputs, up to two words that a whole packed word does not use.
+                let xw: Vec<u32> = (0..words * (16 / b) + round % 3)
+                    .map(|_| if extreme { 0x8000_8000 } else { rng.random() })
+                    .collect();
+                let held = if round % 5 == 1 && pairs > 0 { pairs - 1 } else { pairs };
+                let rows: Vec<u8> =
+                    (0..8 * words * held + round % 4).map(|_| if extreme { 0xFF } else { rng.random() }).collect();
+                let want = halves_reference(b, &xw, &rows, held);
+                let sentinel = [0x5A5A_5A5A, -7];
+                let (mut got, mut got_port) = (vec![sentinel; pairs + 1], vec![sentinel; pairs + 1]);
+                public(&xw, &rows, &mut got[..pairs]);
+                port(&xw, &rows, &mut got_port[..pairs]);
+                assert_eq!(got[..held], want[..], "b={b} round={round}");
+                assert!(got[held..].iter().all(|&s| s == sentinel), "b={b} round={round}: past the pairs held");
+                assert_eq!(got, got_port, "b={b} round={round}");
+                // The same pairs one at a time, row b running on to the end of `rows`.
+                for (i, w) in want.iter().enumerate() {
+                    let (ra, rb) = (&rows[8 * words * i..][..4 * words], &rows[8 * words * i + 4 * words..]);
+                    let one = rows2(&xw, ra, rb);
+                    assert_eq!([one.0, one.1], *w, "b={b} round={round} pair {i}");
+                    assert_eq!(one, rows2_port(&xw, ra, rb), "b={b} round={round} pair {i}");
+                }
+            }
         }
     }
 }

@@ -90,6 +90,72 @@ fn block<const B: usize>(xp: &[u32; 16], ab: &[u8]) -> (i32, i32) {
     (sa, sb)
 }
 
+/// [`crate::halves_pairs_w1_i8`].
+#[inline(always)]
+pub fn halves_pairs_w1_i8(xw: &[u32], rows: &[u8], out: &mut [[i32; 2]]) {
+    halves_pairs::<1>(xw, rows, out);
+}
+
+/// [`crate::halves_pairs_w2_i8`].
+#[inline(always)]
+pub fn halves_pairs_w2_i8(xw: &[u32], rows: &[u8], out: &mut [[i32; 2]]) {
+    halves_pairs::<2>(xw, rows, out);
+}
+
+/// [`crate::halves_pairs_w4_i8`].
+#[inline(always)]
+pub fn halves_pairs_w4_i8(xw: &[u32], rows: &[u8], out: &mut [[i32; 2]]) {
+    halves_pairs::<4>(xw, rows, out);
+}
+
+/// [`crate::halves_rows2_w1_i8`].
+#[inline(always)]
+pub fn halves_rows2_w1_i8(xw: &[u32], ra: &[u8], rb: &[u8]) -> (i32, i32) {
+    rows2::<1>(xw, ra, rb)
+}
+
+/// [`crate::halves_rows2_w2_i8`].
+#[inline(always)]
+pub fn halves_rows2_w2_i8(xw: &[u32], ra: &[u8], rb: &[u8]) -> (i32, i32) {
+    rows2::<2>(xw, ra, rb)
+}
+
+/// [`crate::halves_rows2_w4_i8`].
+#[inline(always)]
+pub fn halves_rows2_w4_i8(xw: &[u32], ra: &[u8], rb: &[u8]) -> (i32, i32) {
+    rows2::<4>(xw, ra, rb)
+}
+
+/// One row pair at width `B` (1, 2 or 4) in portable Rust, as [`crate::halves_rows2_w1_i8`]
+/// describes: `H = 16 / B` input pairs per packed word.
+#[inline(always)]
+fn rows2<const B: usize>(xw: &[u32], ra: &[u8], rb: &[u8]) -> (i32, i32) {
+    let (h, mask) = (16 / B, ((1u32 << B) - 1) * 0x0001_0001);
+    let word = |w: &[u8]| <[u8; 4]>::try_from(w).map_or(0, u32::from_le_bytes);
+    let (mut sa, mut sb) = (0i32, 0i32);
+    for ((xs, a), b) in xw.chunks_exact(h).zip(ra.chunks_exact(4)).zip(rb.chunks_exact(4)) {
+        let (wa, wb) = (word(a), word(b));
+        for (j, &x) in xs.iter().enumerate() {
+            sa = smlad((wa >> (B * j)) & mask, x, sa);
+            sb = smlad((wb >> (B * j)) & mask, x, sb);
+        }
+    }
+    (sa, sb)
+}
+
+/// The row pairs at width `B` (1, 2 or 4) in portable Rust, as [`crate::halves_pairs_w1_i8`]
+/// describes: `H = 16 / B` input pairs per packed word, rows of `4·⌊xw.len() / H⌋` bytes.
+#[inline(always)]
+fn halves_pairs<const B: usize>(xw: &[u32], rows: &[u8], out: &mut [[i32; 2]]) {
+    let row = 4 * (xw.len() / (16 / B));
+    let Some(pair_bytes) = core::num::NonZeroUsize::new(2 * row) else { return };
+    for (o, pair) in out.iter_mut().zip(rows.chunks_exact(pair_bytes.get())) {
+        let (ra, rb) = pair.split_at(row);
+        let (sa, sb) = rows2::<B>(xw, ra, rb);
+        *o = [sa, sb];
+    }
+}
+
 /// `W(z, w) = (mulh(z.re, c) + mulh(z.im, s), mulh(z.im, c) − mulh(z.re, s))`: `W·z / 2` for
 /// `W = c − j·s` in Q31.
 #[inline(always)]

@@ -123,6 +123,11 @@ fn demo() -> Result<(), DemoError> {
                 semihosting::eprintln!("qemu-demo: simd32 self-test failed: {bits}-bit lane block, round {round}");
                 semihosting::process::exit(1);
             }
+            Err(simd_test::Mismatch::Halves { bits, round }) => {
+                defmt::error!("simd32 self-test: the {=u32}-bit row pairs differ in round {=u32}", bits, round);
+                semihosting::eprintln!("qemu-demo: simd32 self-test failed: {bits}-bit row pairs, round {round}");
+                semihosting::process::exit(1);
+            }
             Err(simd_test::Mismatch::Radix4 { q, dif, round }) => {
                 defmt::error!(
                     "simd32 self-test: the radix-4 pass q={=u32} dif={=bool} differs in round {=u32}",

@@ -2,14 +2,17 @@
 //! portable code elsewhere), against its portable code on edge cases and random inputs.
 
 use diffq_simd32::{
-    lane_run_w2_i8, lane_run_w3_i8, lane_run_w4_i8, portable, radix4_dif_i32, radix4_dit_i32, smlad, sxtb16,
-    sxtb16_ror8, Cpx, Twiddle, Twiddle3, NATIVE,
+    halves_pairs_w1_i8, halves_pairs_w2_i8, halves_pairs_w4_i8, halves_rows2_w1_i8, halves_rows2_w2_i8,
+    halves_rows2_w4_i8, lane_run_w2_i8, lane_run_w3_i8, lane_run_w4_i8, portable, radix4_dif_i32, radix4_dit_i32,
+    smlad, sxtb16, sxtb16_ror8, Cpx, Twiddle, Twiddle3, NATIVE,
 };
 
 /// Inputs checked after the edge cases.
 const RANDOM: u32 = 100_000;
 /// Random runs of lane-pair blocks checked at each width.
 const BLOCKS: u32 = 2_000;
+/// Random blocks of row pairs checked at each width (1, 2, 4 bits).
+const PAIRS: u32 = 600;
 /// Random 256-point buffers each radix-4 pass (both directions, `Q` = 4, 16, 64) is checked on.
 const PASSES: u32 = 40;
 
@@ -19,6 +22,8 @@ pub enum Mismatch {
     Dual(u32, u32, i32),
     /// The run of lane-pair blocks of this width, in this round.
     Block { bits: u32, round: u32 },
+    /// The row pairs of this width, in this round.
+    Halves { bits: u32, round: u32 },
     /// The radix-4 pass of this quarter length (`dif`: decimation in frequency), in this round.
     Radix4 { q: u32, dif: bool, round: u32 },
 }
@@ -76,8 +81,42 @@ pub fn run() -> Result<u32, Mismatch> {
             n += 1;
         }
     }
+    n += halves(&mut next)?;
     n += radix4(&mut next)?;
     defmt::info!("simd32 self-test: native assembly {=bool}", NATIVE);
+    Ok(n)
+}
+
+/// Blocks of 1–4 row pairs of 1–4 packed words per row at 1, 2 and 4 bits, and one row pair on
+/// its own: random input pairs (every eighth round all −128) and random level bytes, each width
+/// against the portable kernels: the number checked, or the first disagreement.
+fn halves(next: &mut impl FnMut() -> u32) -> Result<u32, Mismatch> {
+    type Kernel = fn(&[u32], &[u8], &mut [[i32; 2]]);
+    type Pair = fn(&[u32], &[u8], &[u8]) -> (i32, i32);
+    let kernels: [(u32, Kernel, Kernel, Pair, Pair); 3] = [
+        (1, halves_pairs_w1_i8, portable::halves_pairs_w1_i8, halves_rows2_w1_i8, portable::halves_rows2_w1_i8),
+        (2, halves_pairs_w2_i8, portable::halves_pairs_w2_i8, halves_rows2_w2_i8, portable::halves_rows2_w2_i8),
+        (4, halves_pairs_w4_i8, portable::halves_pairs_w4_i8, halves_rows2_w4_i8, portable::halves_rows2_w4_i8),
+    ];
+    let mut n = 0;
+    for round in 0..PAIRS {
+        let xw: [u32; 64] = core::array::from_fn(|_| if round % 8 == 0 { 0xFF80_FF80 } else { next() });
+        let mut rows = [0u8; 128];
+        rows.iter_mut().for_each(|v| *v = next() as u8);
+        let (words, pairs) = (1 + round as usize % 4, 1 + (round as usize / 4) % 4);
+        for (bits, native, reference, pair, pair_reference) in kernels {
+            let xw = xw.get(..words * 16 / bits as usize).unwrap_or(&[]);
+            let (mut a, mut b) = ([[0i32; 2]; 4], [[1i32; 2]; 4]);
+            native(xw, &rows, a.get_mut(..pairs).unwrap_or_default());
+            reference(xw, &rows, b.get_mut(..pairs).unwrap_or_default());
+            // One pair on its own: rows `words` words apart, row b running on to the end.
+            let (ra, rb) = rows.split_at(4 * words);
+            if a.get(..pairs) != b.get(..pairs) || pair(xw, ra, rb) != pair_reference(xw, ra, rb) {
+                return Err(Mismatch::Halves { bits, round });
+            }
+            n += 1;
+        }
+    }
     Ok(n)
 }
 
