@@ -27,7 +27,9 @@ mod both {
     fn fixed_width_tensors_give_the_same_integers_on_the_mixed_kernel() {
         let mut rng = Rng::new(7);
         for bits in 1..=8u8 {
-            for (gs, in_len, out_len, k) in [(64, 128, 6, 3), (16, 48, 5, 1), (64, 64, 7, 2)] {
+            for (gs, in_len, out_len, k) in
+                [(64, 128, 6, 3), (16, 48, 5, 1), (64, 64, 7, 2), (64, 64, 37, 1), (16, 96, 70, 1)]
+            {
                 let t = OwnedPacked::random(&mut rng, out_len * k * in_len, gs, &[bits], -0.6, 0.8);
                 assert_eq!(t.packed().fixed_bits(), Some(bits));
                 let c = OwnedParams::new(t.min, t.max, &rng.f32s(out_len, 0.5), 1.0 / 64.0, 1.0 / 32.0);

@@ -15,10 +15,15 @@
 //! bodies' (exact: a tap's sums fit i32, `super::dot_i8::fits_i32`), so outputs are unchanged.
 
 use super::bits::halves_mask;
+use super::finish_i8::{Finish, PAIR_BLOCK};
 use super::lanes_wide_i8::WIDE_BLOCKS;
+use crate::error::Error;
 use crate::format::LANE_BLOCK;
 use core::num::NonZeroUsize;
-use diffq_simd32::{smlad, NATIVE};
+use diffq_simd32::{
+    halves_pairs_w1_i8, halves_pairs_w2_i8, halves_pairs_w4_i8, halves_rows2_w1_i8, halves_rows2_w2_i8,
+    halves_rows2_w4_i8, smlad, NATIVE,
+};
 
 /// Whether this build runs fixed-width rows on halfword-paired inputs.
 pub(super) const HALVES: bool = NATIVE || cfg!(any(test, feature = "std"));
@@ -87,7 +92,25 @@ pub(super) fn widen_tap_with<const B: usize>(x: &[i8], now: &mut [u32], pair: im
 }
 
 /// Both rows' `Σ x·level` over one tap: `xw` its widened inputs ([`widen_halves`]), `ra`, `rb`
-/// the two rows' packed levels of that tap (whole words).
+/// the two rows' packed levels of that tap (whole words): [`diffq_simd32`]'s single row pair
+/// (one loop in assembly on Armv7E-M).
+#[inline(always)]
+fn halves_tap2_i8<const B: usize>(xw: &[u32], ra: &[u8], rb: &[u8]) -> (i32, i32) {
+    match B {
+        1 => halves_rows2_w1_i8(xw, ra, rb),
+        2 => halves_rows2_w2_i8(xw, ra, rb),
+        4 => halves_rows2_w4_i8(xw, ra, rb),
+        _ => (0, 0),
+    }
+}
+
+/// [`halves_tap2_i8`] in Rust on [`smlad`], for segments of a size known when compiled (the
+/// row-pair groups of [`super::pair_runs_i8`]): unrolled whole, with no loop, it takes fewer
+/// instructions than the assembly's loop (measured on the 16 kHz model's GRUs: 1,082 and 1,056
+/// fewer per frame). `diffq_simd32`'s portable single pair is the same loop on the portable
+/// `SMLAD`; one definition taking the native one as an argument measured 324 instructions more
+/// per 16 kHz frame on the M4 (`cargo xtask kbench m4`) and 452 on RV32 (`cargo xtask bench`),
+/// where this function is not even called.
 #[inline(always)]
 pub(super) fn halves_rows2_i8<const B: usize>(xw: &[u32], ra: &[u8], rb: &[u8]) -> (i32, i32) {
     let (half, mask) = (16 / B, halves_mask(B));
@@ -102,6 +125,45 @@ pub(super) fn halves_rows2_i8<const B: usize>(xw: &[u32], ra: &[u8], rb: &[u8]) 
         }
     }
     (sa, sb)
+}
+
+/// Every row pair of a one-input tensor on its widened inputs `xw` ([`widen_halves`]): `head`
+/// their outputs, `data` the rows from the first (`row_bytes` each, whole packed words). The i32
+/// sums of a block of [`PAIR_BLOCK`] pairs at a time from [`diffq_simd32`]'s row-pair kernels
+/// (one loop over the block on Armv7E-M), each times the tensor's multiplier `m32` on the base,
+/// then finished.
+pub(super) fn halves_linear_i8<const B: usize>(
+    finish: &Finish<'_, '_>,
+    head: &mut [i8],
+    data: &[u8],
+    xw: &[u32],
+    m32: i32,
+    row_bytes: NonZeroUsize,
+) -> Result<(), Error> {
+    // The kernels read `4·⌊xw.len()·B / 16⌋` bytes per row: exactly a row.
+    let rows_held = data.len() / row_bytes.get();
+    if 4 * row_bytes.get() != B * xw.len() || rows_held < head.len() {
+        return Err(Error::KernelShape);
+    }
+    let (base, m) = (finish.base(), i64::from(m32));
+    let (mut raw, mut sums) = ([[0i32; 2]; PAIR_BLOCK], [(0i64, 0i64); PAIR_BLOCK]);
+    // (By offset: `chunks` of the rows would keep a panic for a zero length.)
+    let block_bytes = 2 * PAIR_BLOCK * row_bytes.get();
+    for (j, block) in head.chunks_mut(2 * PAIR_BLOCK).enumerate() {
+        let (n, rows) = (block.len() / 2, data.get(j * block_bytes..).unwrap_or_default());
+        let (raw, sums) = (raw.get_mut(..n).unwrap_or_default(), sums.get_mut(..n).unwrap_or_default());
+        match B {
+            1 => halves_pairs_w1_i8(xw, rows, raw),
+            2 => halves_pairs_w2_i8(xw, rows, raw),
+            4 => halves_pairs_w4_i8(xw, rows, raw),
+            _ => return Err(Error::KernelShape),
+        }
+        for (s, &[a, b]) in sums.iter_mut().zip(raw.iter()) {
+            *s = (base.wrapping_add(i64::from(a) * m), base.wrapping_add(i64::from(b) * m));
+        }
+        finish.pairs(sums, 2 * PAIR_BLOCK * j, block);
+    }
+    Ok(())
 }
 
 /// Both rows' `Σ x·level` over every tap (`wide`: the taps widened by [`widen_halves`]; `ra`, `rb`:
@@ -120,7 +182,7 @@ pub(super) fn halves_taps2_i8<const B: usize>(
         (wide.chunks_exact(per_tap.get()), ra.chunks_exact(tap_bytes.get()), rb.chunks_exact(tap_bytes.get()));
     for (((tap, xw), wa), wb) in taps.iter().zip(xs).zip(was).zip(wbs) {
         if tap.is_some() {
-            let (a, b) = halves_rows2_i8::<B>(xw, wa, wb);
+            let (a, b) = halves_tap2_i8::<B>(xw, wa, wb);
             sa += i64::from(a);
             sb += i64::from(b);
         }
@@ -149,7 +211,9 @@ mod tests {
         }
         let mut buf = [0u32; HALF_WORDS];
         let wide = widen_halves::<B>(&[Some(&x)], in_len, 64, &mut buf).expect("fits");
-        assert_eq!(halves_rows2_i8::<B>(wide, &ra, &rb), dot_rows2_i8::<B>(&x, &ra, &rb), "{B} bits, {in_len} inputs");
+        let want = dot_rows2_i8::<B>(&x, &ra, &rb);
+        assert_eq!(halves_rows2_i8::<B>(wide, &ra, &rb), want, "{B} bits, {in_len} inputs");
+        assert_eq!(halves_tap2_i8::<B>(wide, &ra, &rb), want, "{B} bits, {in_len} inputs");
     }
 
     #[test]

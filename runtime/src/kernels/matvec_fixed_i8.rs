@@ -4,7 +4,7 @@
 
 use super::dot_i8::{dot_group_i8, dot_group_wide_i8, dot_rows2_i8, fits_i32};
 use super::finish_i8::{finish_pair_rows, Finish, PAIR_BLOCK};
-use super::halves_fixed_i8::{halves_rows2_i8, halves_taps2_i8, widen_halves, HALF_WORDS};
+use super::halves_fixed_i8::{halves_linear_i8, halves_taps2_i8, widen_halves, HALF_WORDS};
 use super::shape::non_zero;
 use crate::error::Error;
 use crate::format::{IntParams, Packed};
@@ -78,8 +78,9 @@ fn pairs_rows2_i8<const B: usize>(
     Ok(())
 }
 
-/// Every row pair of the fixed-bit path at `B ≤ 4` (`head`: their outputs; `wide`: the inputs
-/// widened by [`widen_halves`] where they fit), two rows' sums at a time.
+/// Every row pair of the fixed-bit path at `B ≤ 4` but those of one-input tensors on widened
+/// inputs (`head`: their outputs; `wide`: the inputs widened by [`widen_halves`] where they fit),
+/// two rows' sums at a time.
 #[inline(always)]
 fn pairs_fixed_i8<const B: usize>(
     finish: &Finish<'_, '_>,
@@ -99,15 +100,10 @@ fn pairs_fixed_i8<const B: usize>(
         return pairs_rows2_i8::<B>(finish, head, rows, taps, (m, scale32), tap_bytes);
     };
     let mut pair = || rows.next().zip(rows.next()).ok_or(Error::KernelShape);
-    match taps {
-        // The linear layers in a loop of their own.
-        [Some(_)] => finish_pair_rows!(finish, head, |base| pair()
-            .map(|(ra, rb)| scale32(base, halves_rows2_i8::<B>(xw, ra, rb)))),
-        _ => finish_pair_rows!(finish, head, |base| pair().map(|(ra, rb)| {
-            let (a, b) = halves_taps2_i8::<B>(taps, xw, (ra, rb), tap_bytes);
-            (base.wrapping_add(a.wrapping_mul(m)), base.wrapping_add(b.wrapping_mul(m)))
-        })),
-    }
+    finish_pair_rows!(finish, head, |base| pair().map(|(ra, rb)| {
+        let (a, b) = halves_taps2_i8::<B>(taps, xw, (ra, rb), tap_bytes);
+        (base.wrapping_add(a.wrapping_mul(m)), base.wrapping_add(b.wrapping_mul(m)))
+    }))
 }
 
 /// Fast path: every group has `B` bits; two rows at once up to 4 bits (at 1, 2 and 4 bits on
@@ -136,7 +132,15 @@ pub(super) fn rows_fixed_i8<const B: usize>(
         let m32 = params.m32(B as u8);
         let mut buf = [0u32; HALF_WORDS];
         let wide = if paired > 0 { widen_halves::<B>(taps, in_len, gs, &mut buf) } else { None };
-        pairs_fixed_i8::<B>(&finish, head, &mut rows, taps, wide, m32, sizes.0)?;
+        match (taps, wide) {
+            // One-input layers: the row pairs a block at a time, then the last row if odd.
+            ([Some(_)], Some(xw)) => {
+                halves_linear_i8::<B>(&finish, head, p.data, xw, m32, sizes.0)?;
+                let rest = p.data.get(paired * sizes.0.get()..).ok_or(Error::KernelShape)?;
+                rows = rest.chunks_exact(sizes.0.get());
+            }
+            _ => pairs_fixed_i8::<B>(&finish, head, &mut rows, taps, wide, m32, sizes.0)?,
+        }
         done = paired;
         for y in tail {
             let row = rows.next().ok_or(Error::KernelShape)?;
