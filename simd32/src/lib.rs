@@ -8,7 +8,8 @@
 //! pairs of 1-, 2- and 4-bit rows on halfword-paired inputs ([`halves_pairs_w2_i8`] … for a block
 //! of pairs, [`halves_rows2_w2_i8`] … for one) and each radix-4
 //! pass of the integer FFT ([`radix4_dit_i32`], [`radix4_dif_i32`]: every value in registers,
-//! where the compiled Rust spilled); elsewhere they are portable Rust computing the same 32-bit
+//! where the compiled Rust spilled), and so is the sum of a layer's int8 inputs ([`sum_i8`], by
+//! `USADA8`); elsewhere they are portable Rust computing the same 32-bit
 //! results. [`portable`] is always built, so tests compare both: the host runs the portable code,
 //! and the firmware built for the M4 and M7 runs the assembly against it (qemu-demo's
 //! `simd-test`) and against the host's outputs bit for bit.
@@ -20,6 +21,7 @@ mod lanes;
 mod halves;
 pub mod portable;
 mod radix4;
+mod sums;
 pub use halves::{
     halves_pairs_w1_i8, halves_pairs_w2_i8, halves_pairs_w4_i8, halves_rows2_w1_i8, halves_rows2_w2_i8,
     halves_rows2_w4_i8,
@@ -28,6 +30,7 @@ pub use lanes::{lane_block_w2_i8, lane_block_w3_i8, lane_block_w4_i8, lane_run_w
 pub use radix4::{
     mulh, mulh_by_halves, radix4_dif_i32, radix4_dit_i32, wide_mul, wide_mul_by_halves, Cpx, Twiddle, Twiddle3,
 };
+pub use sums::sum_i8;
 
 /// Whether this build runs the Armv7E-M instructions (`false`: the portable code).
 pub const NATIVE: bool = cfg!(simd32_dsp);
@@ -118,6 +121,32 @@ mod tests {
             assert_eq!(portable::sxtb16(a), byte(0) | (byte(16) << 16));
             assert_eq!(sxtb16(a), portable::sxtb16(a));
             assert_eq!(sxtb16_ror8(a), byte(8) | (byte(24) << 16));
+        }
+    }
+
+    /// The sum of int8 values (portable, and the public function: the assembly where built for
+    /// Armv7E-M) against an i64 sum, at every length 0–99 from every start 0–3 (unaligned words),
+    /// the extremes mixed in, and over 2^17 values of −128 and of 127.
+    #[test]
+    fn input_sums_match_the_reference() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for round in 0..2000 {
+            let x: Vec<i8> = (0..103)
+                .map(|_| match round % 5 {
+                    0 => -128,
+                    1 => 127,
+                    _ => rng.random(),
+                })
+                .collect();
+            let (start, len) = (round % 4, round / 4 % 100);
+            let x = &x[start..start + len];
+            let want = x.iter().map(|&v| i64::from(v)).sum::<i64>();
+            assert_eq!(i64::from(portable::sum_i8(x)), want, "round {round}");
+            assert_eq!(sum_i8(x), portable::sum_i8(x), "round {round}");
+        }
+        for v in [-128i8, 127] {
+            let x = vec![v; 1 << 17];
+            assert_eq!(i64::from(sum_i8(&x)), i64::from(v) << 17);
         }
     }
 

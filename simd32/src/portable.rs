@@ -18,6 +18,12 @@ pub fn sxtb16(x: u32) -> u32 {
     lo | (hi << 16)
 }
 
+/// [`crate::sum_i8`].
+#[inline(always)]
+pub fn sum_i8(x: &[i8]) -> i32 {
+    x.iter().fold(0i32, |s, &v| s.wrapping_add(i32::from(v)))
+}
+
 /// [`crate::lane_block_w2_i8`].
 #[inline(always)]
 pub fn lane_block_w2_i8(xp: &[u32; 16], ab: &[u8; 16]) -> (i32, i32) {

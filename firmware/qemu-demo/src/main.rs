@@ -111,37 +111,7 @@ fn demo() -> Result<(), DemoError> {
         defmt::error!("fault-test: the read at 0xfffffff0 returned {=u32} instead of faulting", v);
     }
     if cfg!(feature = "simd-test") {
-        match simd_test::run() {
-            Ok(n) => defmt::info!("simd32 self-test: {=u32} inputs, assembly and portable code equal", n),
-            Err(simd_test::Mismatch::Dual(a, b, acc)) => {
-                defmt::error!("simd32 self-test: differs at a={=u32:#x} b={=u32:#x} acc={=i32}", a, b, acc);
-                semihosting::eprintln!("qemu-demo: simd32 self-test failed at a={a:#x} b={b:#x} acc={acc}");
-                semihosting::process::exit(1);
-            }
-            Err(simd_test::Mismatch::Block { bits, round }) => {
-                defmt::error!("simd32 self-test: the {=u32}-bit lane block differs in round {=u32}", bits, round);
-                semihosting::eprintln!("qemu-demo: simd32 self-test failed: {bits}-bit lane block, round {round}");
-                semihosting::process::exit(1);
-            }
-            Err(simd_test::Mismatch::Halves { bits, round }) => {
-                defmt::error!("simd32 self-test: the {=u32}-bit row pairs differ in round {=u32}", bits, round);
-                semihosting::eprintln!("qemu-demo: simd32 self-test failed: {bits}-bit row pairs, round {round}");
-                semihosting::process::exit(1);
-            }
-            Err(simd_test::Mismatch::Radix4 { q, dif, round }) => {
-                defmt::error!(
-                    "simd32 self-test: the radix-4 pass q={=u32} dif={=bool} differs in round {=u32}",
-                    q,
-                    dif,
-                    round
-                );
-                semihosting::eprintln!(
-                    "qemu-demo: simd32 self-test failed: radix-4 pass q={q} dif={dif}, round {round}"
-                );
-                semihosting::process::exit(1);
-            }
-        }
-        semihosting::process::exit(0);
+        simd_test::run_and_exit();
     }
     let mut counter = platform::Counter::start();
     let (instr, units) = platform::calibrate(&mut counter, 100_000);

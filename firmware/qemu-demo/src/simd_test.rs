@@ -1,10 +1,12 @@
 //! `simd-test`: `diffq-simd32`'s functions, the Armv7E-M assembly on the M4 and M7 builds (its
 //! portable code elsewhere), against its portable code on edge cases and random inputs.
 
+use qemu_support::semihosting;
+
 use diffq_simd32::{
     halves_pairs_w1_i8, halves_pairs_w2_i8, halves_pairs_w4_i8, halves_rows2_w1_i8, halves_rows2_w2_i8,
     halves_rows2_w4_i8, lane_run_w2_i8, lane_run_w3_i8, lane_run_w4_i8, portable, radix4_dif_i32, radix4_dit_i32,
-    smlad, sxtb16, sxtb16_ror8, Cpx, Twiddle, Twiddle3, NATIVE,
+    smlad, sum_i8, sxtb16, sxtb16_ror8, Cpx, Twiddle, Twiddle3, NATIVE,
 };
 
 /// Inputs checked after the edge cases.
@@ -13,6 +15,8 @@ const RANDOM: u32 = 100_000;
 const BLOCKS: u32 = 2_000;
 /// Random blocks of row pairs checked at each width (1, 2, 4 bits).
 const PAIRS: u32 = 600;
+/// Random runs of int8 values summed (lengths 0–99 from starts 0–3).
+const SUMS: u32 = 800;
 /// Random 256-point buffers each radix-4 pass (both directions, `Q` = 4, 16, 64) is checked on.
 const PASSES: u32 = 40;
 
@@ -24,6 +28,8 @@ pub enum Mismatch {
     Block { bits: u32, round: u32 },
     /// The row pairs of this width, in this round.
     Halves { bits: u32, round: u32 },
+    /// The sum of int8 values, in this round.
+    Sum { round: u32 },
     /// The radix-4 pass of this quarter length (`dif`: decimation in frequency), in this round.
     Radix4 { q: u32, dif: bool, round: u32 },
 }
@@ -83,8 +89,48 @@ pub fn run() -> Result<u32, Mismatch> {
     }
     n += halves(&mut next)?;
     n += radix4(&mut next)?;
+    n += sums(&mut next)?;
     defmt::info!("simd32 self-test: native assembly {=bool}", NATIVE);
     Ok(n)
+}
+
+/// Runs [`run`], logs the outcome and ends the program: status 0 when the assembly and the
+/// portable code agree, 1 at the first disagreement (named on stderr).
+pub fn run_and_exit() -> ! {
+    match run() {
+        Ok(n) => defmt::info!("simd32 self-test: {=u32} inputs, assembly and portable code equal", n),
+        Err(Mismatch::Dual(a, b, acc)) => {
+            defmt::error!("simd32 self-test: differs at a={=u32:#x} b={=u32:#x} acc={=i32}", a, b, acc);
+            semihosting::eprintln!("qemu-demo: simd32 self-test failed at a={a:#x} b={b:#x} acc={acc}");
+            semihosting::process::exit(1);
+        }
+        Err(Mismatch::Block { bits, round }) => {
+            defmt::error!("simd32 self-test: the {=u32}-bit lane block differs in round {=u32}", bits, round);
+            semihosting::eprintln!("qemu-demo: simd32 self-test failed: {bits}-bit lane block, round {round}");
+            semihosting::process::exit(1);
+        }
+        Err(Mismatch::Halves { bits, round }) => {
+            defmt::error!("simd32 self-test: the {=u32}-bit row pairs differ in round {=u32}", bits, round);
+            semihosting::eprintln!("qemu-demo: simd32 self-test failed: {bits}-bit row pairs, round {round}");
+            semihosting::process::exit(1);
+        }
+        Err(Mismatch::Sum { round }) => {
+            defmt::error!("simd32 self-test: the int8 sum differs in round {=u32}", round);
+            semihosting::eprintln!("qemu-demo: simd32 self-test failed: int8 sum, round {round}");
+            semihosting::process::exit(1);
+        }
+        Err(Mismatch::Radix4 { q, dif, round }) => {
+            defmt::error!(
+                "simd32 self-test: the radix-4 pass q={=u32} dif={=bool} differs in round {=u32}",
+                q,
+                dif,
+                round
+            );
+            semihosting::eprintln!("qemu-demo: simd32 self-test failed: radix-4 pass q={q} dif={dif}, round {round}");
+            semihosting::process::exit(1);
+        }
+    }
+    semihosting::process::exit(0);
 }
 
 /// Blocks of 1–4 row pairs of 1–4 packed words per row at 1, 2 and 4 bits, and one row pair on
@@ -118,6 +164,25 @@ fn halves(next: &mut impl FnMut() -> u32) -> Result<u32, Mismatch> {
         }
     }
     Ok(n)
+}
+
+/// Sums of int8 values (every fifth round all −128, every fifth all 127, the rest random), each
+/// length 0–99 from each start 0–3 (unaligned words), against the portable sum: the number
+/// checked, or the first disagreement.
+fn sums(next: &mut impl FnMut() -> u32) -> Result<u32, Mismatch> {
+    for round in 0..SUMS {
+        let x: [i8; 103] = core::array::from_fn(|_| match round % 5 {
+            0 => -128,
+            1 => 127,
+            _ => next() as i8,
+        });
+        let (start, len) = (round as usize % 4, round as usize / 4 % 100);
+        let x = x.get(start..start + len).unwrap_or(&[]);
+        if sum_i8(x) != portable::sum_i8(x) {
+            return Err(Mismatch::Sum { round });
+        }
+    }
+    Ok(SUMS)
 }
 
 /// The radix-4 passes over 256 random points (every fourth round within the FFT's ±2^30, the
