@@ -79,10 +79,11 @@ pub fn matvec_i8(
     }
 }
 
-/// `Σ x` over one input, in i32 over runs of 2^16 values (each run's sum fits), then i64.
+/// `Σ x` over one input, in i32 over runs of 2^16 values (each run's sum fits: `diffq_simd32`'s
+/// `USADA8` loop on the M4 and M7), then i64.
 #[inline(always)]
 fn input_sum(x: &[i8]) -> i64 {
-    x.chunks(1 << 16).map(|run| i64::from(run.iter().map(|&v| i32::from(v)).sum::<i32>())).sum()
+    x.chunks(1 << 16).map(|run| i64::from(diffq_simd32::sum_i8(run))).sum()
 }
 
 /// General path: `G` is the group size when known at compile time, 0 to read it from the tensor;
