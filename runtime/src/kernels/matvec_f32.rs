@@ -3,10 +3,8 @@
 
 use super::bits::{skip_groups, split_group};
 use super::dispatch::{built_width, dispatch_built_width, dispatch_fixed_width, pair_bodies_built, row_bodies_built};
-use super::dot_f32::{
-    dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_pair_any_f32, dot_pair_f32, dot_pair_table_f32, dot_rows2_f32,
-};
-use super::lanes_f32::{dot_lanes_any_f32, dot_lanes_f32};
+use super::dot_f32::{dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_rows2_f32};
+use super::pair_runs_f32::{one_group_pairs_f32, pair_dot_any_f32, pair_dot_f32};
 #[cfg(any(feature = "group-96", feature = "any-group-size"))]
 use super::shape::LONG_GROUP_SIZE;
 #[cfg(any(feature = "group-48", feature = "any-group-size"))]
@@ -204,6 +202,10 @@ fn rows_fixed_f32<const B: usize>(
 /// One level sum per bit width (index = width).
 type Sums = [f32; MAX_BITS as usize + 1];
 
+/// The group size whose row pairs can be one group each ([`one_group_pairs_f32`]): 96, one
+/// whole 48-input row of each of a pair (the 16 kHz model's GRUs).
+const LONG_GROUP: usize = super::shape::LONG_GROUP_SIZE;
+
 /// General path: each group's bit width from the table; level sums kept per width and scaled
 /// once per row. `G`: the group size when known at compile time (its widths 1..=8 get one
 /// unrolled body each), 0 to read it from the tensor (widths 1..=8 then get one body each that
@@ -254,7 +256,13 @@ pub(super) fn rows_var_f32<const G: usize>(
                 pair_rows_f32::<G, true>(seg, chunked, state, taps, in_len, sums, &finish, out)?;
             } else if lanes {
                 return Err(Error::KernelShape);
+            } else if let (true, [Some(x)]) = (G == LONG_GROUP && chunked && seg.get() == in_len, taps) {
+                // One group per pair: by runs of one width, each row finished from its group.
+                one_group_pairs_f32(x, state, (&scales, min_term), out)?;
             } else {
+                // (Those are the only unrolled bodies of row pairs in groups of 96: their other
+                // shapes, several taps or segments per row, take the any-width body.)
+                let chunked = chunked && G != LONG_GROUP;
                 pair_rows_f32::<G, false>(seg, chunked, state, taps, in_len, sums, &finish, out)?;
             }
             n_out / 2 * 2..n_out
@@ -391,17 +399,7 @@ fn add_pair_dot_f32<'d, const B: usize, const L: bool>(
     sa: &mut Sums,
     sb: &mut Sums,
 ) -> Option<&'d [u8]> {
-    let half = group_bytes(xs.len(), B as u8);
-    let (bytes, rest) = data.split_at_checked(2 * half)?;
-    let (pa, pb) = bytes.split_at_checked(half)?;
-    // At 3 bits the table body reads one byte past each row (`dot_pair_table_f32`): not at the
-    // end of the tensor's data.
-    let (a, b) = match (B, data.get(..2 * half + 1)) {
-        _ if L => dot_lanes_f32::<B>(xs, bytes),
-        (2, _) => dot_pair_table_f32::<B>(xs, pa, pb),
-        (3, Some(ext)) => dot_pair_table_f32::<B>(xs, ext.get(..half + 1)?, ext.get(half..)?),
-        _ => dot_pair_f32::<B>(xs, pa, pb),
-    };
+    let ((a, b), rest) = pair_dot_f32::<B, L>(xs, data)?;
     if let (Some(x), Some(y)) = (sa.get_mut(B), sb.get_mut(B)) {
         *x += a;
         *y += b;
@@ -418,9 +416,7 @@ fn add_pair_dot_any_f32<'d, const L: bool>(
     sa: &mut Sums,
     sb: &mut Sums,
 ) -> Option<&'d [u8]> {
-    let (bytes, rest) = split_group(data, 2 * xs.len(), b)?;
-    let (pa, pb) = bytes.split_at_checked(group_bytes(xs.len(), b))?;
-    let (a, c) = if L { dot_lanes_any_f32(xs, bytes, b) } else { dot_pair_any_f32(xs, pa, pb, b) };
+    let ((a, c), rest) = pair_dot_any_f32::<L>(xs, data, b)?;
     if let (Some(x), Some(y)) = (sa.get_mut(usize::from(b)), sb.get_mut(usize::from(b))) {
         *x += a;
         *y += c;

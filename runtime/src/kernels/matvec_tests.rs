@@ -156,3 +156,25 @@ fn f32_chunked_bodies_equal_the_any_width_body_bit_for_bit() {
         }
     }
 }
+
+/// Row pairs of one group each give the general pair loop's outputs (its any-width reference)
+/// bit for bit: runs of every width, odd row counts, and inputs of ±0 (the sign of a zero sum).
+#[test]
+fn one_group_pairs_equal_the_general_loop_bit_for_bit() {
+    let mut rng = Rng::new(96);
+    let seg = LONG_GROUP_SIZE / 2;
+    for out in [2usize, 7, 30] {
+        for widths in [[1u8, 2, 3, 4], [5, 6, 7, 8], [2, 2, 2, 3], [3, 3, 3, 3]] {
+            let t = OwnedPacked::random(&mut rng, out * seg, LONG_GROUP_SIZE, &widths, -0.7, 0.9).paired(seg);
+            let p = t.packed();
+            for x in [rng.f32s(seg, 1.0), std::vec![-0.0; seg], std::vec![0.0; seg]] {
+                let run = |fast: bool| {
+                    let mut y = std::vec![0f32; out];
+                    rows_var_f32::<LONG_GROUP_SIZE>(&p, &[Some(&x)], seg, &mut y, fast).unwrap();
+                    y.iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+                };
+                assert_eq!(run(true), run(false), "{out} rows, widths {widths:?}, inputs {:?}", x.first());
+            }
+        }
+    }
+}

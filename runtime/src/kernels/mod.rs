@@ -9,7 +9,9 @@
 //! groups' widths from the bit-width table, a group or a run at a time), `dispatch` (a
 //! run-time width as a const generic, for the widths a build has) → `dot_f32` / `dot_i8` (one
 //! group's dot product, any-width and two-row variants; `lanes_i8` / `lanes_f32` the same for
-//! lane-pair groups, FORMAT.md layout 2, dual MACs through `diffq_simd32`) → `matvec_f32` / `matvec_fixed_i8`
+//! lane-pair groups, FORMAT.md layout 2, dual MACs through `diffq_simd32`; `pair_runs_f32` a row-pair
+//! group's two f32 sums in either layout, and row pairs of one group each by runs of one width) →
+//! `matvec_f32` / `matvec_fixed_i8`
 //! (tensors of one width; `halves_fixed_i8` its 1-, 2- and 4-bit rows on inputs widened into halfword pairs; `pair_runs_i8` row pairs of one group each, by runs of one width) → `matvec_i8` (a layer frame, the integer ones finished by
 //! `finish_i8`: bias, rounding, shift, clamp) → `conv` (whole sequences); `shape` (shape checks,
 //! the fast group sizes) and `act` (element-wise ops) stand alone.
@@ -83,6 +85,7 @@ mod matvec_i8;
 #[cfg(test)]
 mod matvec_tests;
 mod pair_bytes;
+mod pair_runs_f32;
 mod pair_runs_i8;
 mod pool;
 mod requant_i8;

@@ -47,14 +47,21 @@ impl<'a, const KEEP_MASK: bool> Widths<'a, KEEP_MASK> {
     #[inline(always)]
     pub(crate) fn next_width(&mut self) -> u8 {
         self.refill_if_read();
-        let mask = if KEEP_MASK { self.mask } else { (1 << self.width) - 1 };
-        let e = self.word & mask;
+        let e = self.word & self.entry_mask();
         self.word >>= self.width;
         self.base.wrapping_add(e as u8)
     }
-}
 
-impl Widths<'_, true> {
+    /// The mask of one entry: kept, or rebuilt from the entry width (`KEEP_MASK`).
+    #[inline(always)]
+    fn entry_mask(&self) -> u32 {
+        if KEEP_MASK {
+            self.mask
+        } else {
+            (1 << self.width) - 1
+        }
+    }
+
     /// The next group's width and how many groups from it on share it (1 to `max`, at least 1):
     /// the same widths as as many [`Self::next_width`] calls; no entry after the run's is read (one
     /// that differs is looked at and left for the next call). Where the core counts zeros, a
@@ -76,12 +83,12 @@ impl Widths<'_, true> {
     #[inline(always)]
     fn next_run_by_entries(&mut self, max: usize) -> (u8, usize) {
         self.refill_if_read();
-        let e = self.word & self.mask;
+        let e = self.word & self.entry_mask();
         self.word >>= self.width;
         let mut n = 1;
         while n < max {
             self.refill_if_read();
-            if self.word & self.mask != e {
+            if self.word & self.entry_mask() != e {
                 break;
             }
             self.word >>= self.width;
@@ -96,7 +103,7 @@ impl Widths<'_, true> {
     #[inline(always)]
     fn next_run_by_words(&mut self, max: usize) -> (u8, usize) {
         self.refill_if_read();
-        let e = self.word & self.mask;
+        let e = self.word & self.entry_mask();
         let max = max.max(1);
         // Entries equal to the word's first, from it on (`width` 1, 2 or 4: `width >> 1` is its
         // log2); the entry under the marker is compared with the marker's slot (1), so a run of
@@ -110,7 +117,7 @@ impl Widths<'_, true> {
         }
         // The word's entries all in the run (the marker taken too when `word` is 0): on past it.
         let n = take - usize::from(word == 0);
-        let (n, word, table) = run_past_word(self.table, (e, self.width, self.mask), n, max);
+        let (n, word, table) = run_past_word(self.table, (e, self.width, self.entry_mask()), n, max);
         (self.word, self.table) = (word, table);
         (self.base.wrapping_add(e as u8), n)
     }
