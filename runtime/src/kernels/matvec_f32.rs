@@ -202,10 +202,6 @@ fn rows_fixed_f32<const B: usize>(
 /// One level sum per bit width (index = width).
 type Sums = [f32; MAX_BITS as usize + 1];
 
-/// The group size whose row pairs can be one group each ([`one_group_pairs_f32`]): 96, one
-/// whole 48-input row of each of a pair (the 16 kHz model's GRUs).
-const LONG_GROUP: usize = super::shape::LONG_GROUP_SIZE;
-
 /// General path: each group's bit width from the table; level sums kept per width and scaled
 /// once per row. `G`: the group size when known at compile time (its widths 1..=8 get one
 /// unrolled body each), 0 to read it from the tensor (widths 1..=8 then get one body each that
@@ -256,13 +252,15 @@ pub(super) fn rows_var_f32<const G: usize>(
                 pair_rows_f32::<G, true>(seg, chunked, state, taps, in_len, sums, &finish, out)?;
             } else if lanes {
                 return Err(Error::KernelShape);
-            } else if let (true, [Some(x)]) = (G == LONG_GROUP && chunked && seg.get() == in_len, taps) {
+            } else if let (true, [Some(x)]) =
+                (G == super::shape::LONG_GROUP_SIZE && chunked && seg.get() == in_len, taps)
+            {
                 // One group per pair: by runs of one width, each row finished from its group.
                 one_group_pairs_f32(x, state, (&scales, min_term), out)?;
             } else {
                 // (Those are the only unrolled bodies of row pairs in groups of 96: their other
                 // shapes, several taps or segments per row, take the any-width body.)
-                let chunked = chunked && G != LONG_GROUP;
+                let chunked = chunked && G != super::shape::LONG_GROUP_SIZE;
                 pair_rows_f32::<G, false>(seg, chunked, state, taps, in_len, sums, &finish, out)?;
             }
             n_out / 2 * 2..n_out

@@ -83,12 +83,13 @@ impl<'a, const KEEP_MASK: bool> Widths<'a, KEEP_MASK> {
     #[inline(always)]
     fn next_run_by_entries(&mut self, max: usize) -> (u8, usize) {
         self.refill_if_read();
-        let e = self.word & self.entry_mask();
+        let mask = self.entry_mask();
+        let e = self.word & mask;
         self.word >>= self.width;
         let mut n = 1;
         while n < max {
             self.refill_if_read();
-            if self.word & self.entry_mask() != e {
+            if self.word & mask != e {
                 break;
             }
             self.word >>= self.width;
@@ -103,7 +104,8 @@ impl<'a, const KEEP_MASK: bool> Widths<'a, KEEP_MASK> {
     #[inline(always)]
     fn next_run_by_words(&mut self, max: usize) -> (u8, usize) {
         self.refill_if_read();
-        let e = self.word & self.entry_mask();
+        let mask = self.entry_mask();
+        let e = self.word & mask;
         let max = max.max(1);
         // Entries equal to the word's first, from it on (`width` 1, 2 or 4: `width >> 1` is its
         // log2); the entry under the marker is compared with the marker's slot (1), so a run of
@@ -117,7 +119,7 @@ impl<'a, const KEEP_MASK: bool> Widths<'a, KEEP_MASK> {
         }
         // The word's entries all in the run (the marker taken too when `word` is 0): on past it.
         let n = take - usize::from(word == 0);
-        let (n, word, table) = run_past_word(self.table, (e, self.width, self.entry_mask()), n, max);
+        let (n, word, table) = run_past_word(self.table, (e, self.width, mask), n, max);
         (self.word, self.table) = (word, table);
         (self.base.wrapping_add(e as u8), n)
     }
