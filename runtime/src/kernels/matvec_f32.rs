@@ -4,6 +4,7 @@
 use super::bits::{skip_groups, split_group};
 use super::dispatch::{built_width, dispatch_built_width, dispatch_fixed_width, pair_bodies_built, row_bodies_built};
 use super::dot_f32::{dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_rows2_f32};
+use super::nibble_table_f32::{rows_tables_f32, tables_fit};
 use super::pair_runs_f32::{one_group_pairs_f32, pair_dot_any_f32, pair_dot_f32};
 #[cfg(any(feature = "group-96", feature = "any-group-size"))]
 use super::shape::LONG_GROUP_SIZE;
@@ -161,8 +162,17 @@ fn rows_fixed_f32<const B: usize>(
     let scale = scale_for_bits(p.min, p.max, B as u8);
     let min_term = p.min * sum_taps(taps);
     // Chunk lengths non-zero by type: the loops below hold no panic.
-    let tap_bytes = non_zero(group_bytes(in_len, B as u8))?.get();
-    let mut rows = p.data.chunks_exact(non_zero(tap_bytes * taps.len())?.get());
+    let tap_bytes = non_zero(group_bytes(in_len, B as u8))?;
+    let row_bytes = non_zero(tap_bytes.get() * taps.len())?;
+    if let (true, [Some(x)]) = (tables_fit::<B>(in_len, taps.len(), out.len()), taps) {
+        if p.data.len() / row_bytes < out.len() {
+            return Err(Error::KernelShape);
+        }
+        rows_tables_f32::<B>(p.data, x, row_bytes, scale, min_term, out);
+        return Ok(());
+    }
+    let tap_bytes = tap_bytes.get();
+    let mut rows = p.data.chunks_exact(row_bytes.get());
     if (5..=7).contains(&B) {
         // A chunk is a 64-bit word per row: two rows' words and the inputs do not fit the
         // registers together (kbench, fixed 6-bit linear 256x256: 8.29 instructions / 9.76 est.
