@@ -9,9 +9,9 @@
 //! groups' widths from the bit-width table, a group or a run at a time), `dispatch` (a
 //! run-time width as a const generic, for the widths a build has) → `dot_f32` / `dot_i8` (one
 //! group's dot product, any-width and two-row variants; `lanes_i8` / `lanes_f32` the same for
-//! lane-pair groups, FORMAT.md layout 2, dual MACs through `diffq_simd32`; `pair_runs_f32` a row-pair
-//! group's two f32 sums in either layout, and row pairs of one group each by runs of one width;
-//! `nibble_table_f32` many short 1- and 2-bit rows by tables of each nibble's sums) →
+//! lane-pair groups, FORMAT.md layout 2, dual MACs through `diffq_simd32`; `nibble_table_f32`
+//! short 1- and 2-bit rows by tables of each nibble's sums; `pair_runs_f32` a row-pair group's two
+//! f32 sums in either layout, and row pairs of one group each by runs of one width) →
 //! `matvec_f32` / `matvec_fixed_i8`
 //! (tensors of one width; `halves_fixed_i8` its 1-, 2- and 4-bit rows on inputs widened into halfword pairs; `pair_runs_i8` row pairs of one group each, by runs of one width) → `matvec_i8` (a layer frame, the integer ones finished by
 //! `finish_i8`: bias, rounding, shift, clamp) → `conv` (whole sequences); `shape` (shape checks,

@@ -1,45 +1,45 @@
-//! Tensors of 1- or 2-bit rows on the f32 path by tables of sums: a packed nibble holds `4/B`
-//! levels of consecutive inputs, so once per call each nibble position of a row gets the 16 sums
-//! its inputs can give, `Σ_i x_i·level_i(n)` for every nibble value `n`; each row then costs one
+//! 1- and 2-bit rows on the f32 path by tables of sums: a packed nibble holds `4/B` levels of
+//! consecutive inputs, so once per product each nibble position of a row gets the 16 sums its
+//! inputs can give, `Σ_i x_i·level_i(n)` for every nibble value `n`; each row then costs one
 //! table load and one add per nibble (`4/B` MACs) instead of a level lookup, a multiply and an
-//! add per MAC. Worth it when many rows share short inputs (a mask layer: 257 rows of 48
-//! inputs): the tables take `TABLE_NIBBLES · 64` bytes of stack and about 40 instructions per
-//! nibble position to fill.
+//! add per MAC. Worth it when many rows share short inputs (the 16 kHz model's mask layer: 257
+//! rows of 48 inputs; its GRUs' 2-bit row pairs, [`super::pair_runs_f32`]): the table takes
+//! 2 KiB of stack and about 66 instructions per nibble position to fill.
 //!
 //! The sums: an entry is `x_0·l_0 + x_1·l_1` at 2 bits and `((x_0·l_0 + x_1·l_1) + x_2·l_2) +
 //! x_3·l_3` at 1 bit (each product rounded to f32, then each sum); a row adds its even nibbles'
-//! entries into one f32 sum and its odd nibbles' into another, in order, taps in order, then the
-//! two. Host and target run this same code, so they agree bit for bit; the order differs from
-//! the level-table kernel's, which is why a tensor takes this path only on its shape.
+//! entries into one f32 sum and its odd nibbles' into another, in order, then the two. Host and
+//! target run this same code, so they agree bit for bit; the order differs from the level
+//! tables', which is why the choice depends on the tensor alone (its shape, a pair's width),
+//! never on the build.
 
 use super::bits::le_u32;
 use crate::quant::group_bytes;
 use core::num::NonZeroUsize;
 
-/// The most nibble positions a row (all its present taps) may have for the table path: 32
-/// positions of 16 sums, 2 KiB of stack.
+/// The most nibble positions a row may have for the table path: 32 positions of 16 sums, 2 KiB
+/// of stack.
 pub(super) const TABLE_NIBBLES: usize = 32;
 /// Fewer rows go the level-table way: a nibble position's 16 sums cost about what 8 rows'
 /// lookups save.
 pub(super) const TABLE_MIN_ROWS: usize = 16;
-/// Word slots of 8 positions: a row's packed word `i` (8 nibbles) reads slot `i`, a last
-/// partial word the slot after the whole ones.
+/// Word slots of 8 positions: a row's packed word `i` (8 nibbles) reads slot `i`.
 const SLOTS: usize = TABLE_NIBBLES / 8;
 
 /// `tab[n][slot][lane]`: the sum for nibble value `n` at position `8·slot + lane`. Nibble value
 /// first, so that every position of a row is an immediate offset from one address per value:
 /// one field extract, one add, one load and one add per nibble.
-type Table = [[[f32; 8]; SLOTS]; 16];
+pub(super) type Table = [[[f32; 8]; SLOTS]; 16];
 
 /// Whether a `B`-bit tensor of `rows` rows over `taps` taps of `in_len` inputs runs on tables:
-/// one tap (a linear layer; a conv's taps go the level-table way), enough rows, short rows.
+/// one tap (a linear layer; a conv's taps go the level-table way), enough rows, rows of whole
+/// packed words (16 inputs at 2 bits, 32 at 1 bit) and at most [`TABLE_NIBBLES`] nibbles.
 pub(super) fn tables_fit<const B: usize>(in_len: usize, taps: usize, rows: usize) -> bool {
-    let slots = group_bytes(in_len, B as u8).div_ceil(4);
-    (B == 1 || B == 2) && taps == 1 && rows >= TABLE_MIN_ROWS && slots <= SLOTS
+    let bytes = group_bytes(in_len, B as u8);
+    (B == 1 || B == 2) && taps == 1 && rows >= TABLE_MIN_ROWS && bytes % 4 == 0 && bytes / 4 <= SLOTS
 }
 
-/// The 16 sums of one nibble position over `xs` (its `4/B` inputs; fewer at the end of the
-/// inputs count as zeros), into `tab[n][slot][lane]`: the sums over the first `k + 1` inputs
+/// The 16 sums of one nibble position over `xs` (its `4/B` inputs), into `tab[n][slot][lane]`: the sums over the first `k + 1` inputs
 /// from those over the first `k` (the same additions in the same order as summing each entry
 /// on its own, shared between entries).
 #[inline(always)]
@@ -72,30 +72,47 @@ fn entry(tab: &Table, n: usize, slot: usize, lane: usize) -> f32 {
     tab.get(n & 15).and_then(|t| t.get(slot)).and_then(|t| t.get(lane)).copied().unwrap_or(0.0)
 }
 
-/// Adds the entries of one row's nibbles in `row` to `a` (even positions) and `b` (odd ones).
+/// Adds the entries of one row's nibbles in `row` (whole words) to `a` (even positions) and `b`
+/// (odd ones).
 #[inline(always)]
 fn add_segment(tab: &Table, row: &[u8], a: &mut f32, b: &mut f32) {
-    let words = row.chunks_exact(4);
-    let tail = words.remainder();
+    // (The range by reference: zipped with `0..SLOTS` itself, LLVM unrolls the loop in full
+    // and the rows cost about 5% more, kbench m4.)
     let mut slots = 0..SLOTS;
-    for (w, slot) in words.zip(&mut slots) {
+    for (w, slot) in row.chunks_exact(4).zip(&mut slots) {
         let w = le_u32(w) as usize;
         for j in 0..4 {
             *a += entry(tab, w >> (8 * j), slot, 2 * j);
             *b += entry(tab, w >> (8 * j + 4), slot, 2 * j + 1);
         }
     }
-    if let Some(slot) = slots.next() {
-        for (j, &byte) in tail.iter().enumerate().take(4) {
-            *a += entry(tab, usize::from(byte), slot, 2 * j);
-            *b += entry(tab, usize::from(byte >> 4), slot, 2 * j + 1);
-        }
+}
+
+/// An empty table (2 KiB).
+pub(super) const EMPTY_TABLE: Table = [[[0.0f32; 8]; SLOTS]; 16];
+
+/// Fills `tab` (empty) for the inputs `x`, in place (nibble positions past [`TABLE_NIBBLES`] left
+/// out: the callers check [`tables_fit`]). Out of line: once per call of a kernel, one copy in
+/// flash for both users.
+#[inline(never)]
+pub(super) fn fill_table<const B: usize>(x: &[f32], tab: &mut Table) {
+    for k in 0..(x.len() * B).div_ceil(4).min(TABLE_NIBBLES) {
+        fill_position::<B>(x.get(k * (4 / B)..).unwrap_or(&[]), tab, k / 8, k % 8);
     }
 }
 
-/// `out[n] = (Σ of row n's entries)·scale + min_term`, rows of `row_bytes` bytes in `data` over
-/// the inputs `x` (rows past the data's end are left as they are: the caller checks its
-/// length). The caller has checked [`tables_fit`]; nibbles past the table's end add nothing.
+/// One row's `Σ x·level` from the table: its even nibbles' entries added in order, its odd
+/// nibbles' likewise, then the two.
+#[inline(always)]
+pub(super) fn row_sum(tab: &Table, row: &[u8]) -> f32 {
+    let (mut a, mut b) = (0.0f32, 0.0f32);
+    add_segment(tab, row, &mut a, &mut b);
+    a + b
+}
+
+/// `out[n] = row_sum(row n)·scale + min_term`, rows of `row_bytes` bytes in `data` over the
+/// inputs `x` (rows past the data's end are left as they are: the caller checks its length).
+/// The caller has checked [`tables_fit`].
 pub(super) fn rows_tables_f32<const B: usize>(
     data: &[u8],
     x: &[f32],
@@ -104,13 +121,9 @@ pub(super) fn rows_tables_f32<const B: usize>(
     min_term: f32,
     out: &mut [f32],
 ) {
-    let mut tab: Table = [[[0.0f32; 8]; SLOTS]; 16];
-    for k in 0..2 * row_bytes.get() {
-        fill_position::<B>(x.get(k * (4 / B)..).unwrap_or(&[]), &mut tab, k / 8, k % 8);
-    }
+    let mut tab = EMPTY_TABLE;
+    fill_table::<B>(x, &mut tab);
     for (y, row) in out.iter_mut().zip(data.chunks_exact(row_bytes.get())) {
-        let (mut a, mut b) = (0.0f32, 0.0f32);
-        add_segment(&tab, row, &mut a, &mut b);
-        *y = (a + b) * scale + min_term;
+        *y = row_sum(&tab, row) * scale + min_term;
     }
 }

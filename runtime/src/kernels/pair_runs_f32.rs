@@ -10,11 +10,18 @@
 //! here is `(0 + (0 + a)·scale_b) + min_term`: the same f32 operations in the same order, the same
 //! bits. The width table is read a run at a time ([`Widths::next_run`]) and each width's body runs
 //! pair after pair, so the dispatch is paid once per run and no per-width array is touched.
+//!
+//! 2-bit pairs of a tensor with the shape of [`tables_fit`] (at most 64 inputs, at least
+//! `TABLE_MIN_ROWS` rows: the 16 kHz GRUs) take their sums `a` from a table of each nibble's
+//! sums instead ([`super::nibble_table_f32`], built at the first 2-bit run of a call): one load
+//! and one add per two MACs of a row. Those sums add in the table's order, not the general
+//! loop's; host and target run the same choice, so they agree bit for bit.
 
 use super::bits::split_group;
 use super::dispatch::{built_width, dispatch_built_width};
 use super::dot_f32::{dot_pair_any_f32, dot_pair_f32, dot_pair_table_f32};
 use super::lanes_f32::{dot_lanes_any_f32, dot_lanes_f32};
+use super::nibble_table_f32::{fill_table, row_sum, tables_fit, Table, EMPTY_TABLE};
 use super::widths::Widths;
 use crate::error::Error;
 use crate::quant::group_bytes;
@@ -28,6 +35,8 @@ pub(super) fn one_group_pairs_f32(
     (scales, min_term): (&[f32], f32),
     out: &mut [f32],
 ) -> Result<(), Error> {
+    let (rows, half2) = (out.len(), group_bytes(x.len(), 2));
+    let mut tab2: Option<Table> = None;
     let mut pairs = out.chunks_exact_mut(2);
     let mut left = pairs.len();
     while left > 0 {
@@ -35,7 +44,20 @@ pub(super) fn one_group_pairs_f32(
         left -= n.min(left);
         let run = pairs.by_ref().take(n);
         let finish = |a: f32| row_f32(a, scales.get(usize::from(b)).copied(), min_term);
-        let done = if built_width(b) {
+        let done = if b == 2 && tables_fit::<2>(x.len(), 1, rows) {
+            // 2-bit pairs by the table of each nibble's sums, built at the first such run.
+            if tab2.is_none() {
+                fill_table::<2>(x, tab2.insert(EMPTY_TABLE));
+            }
+            let tab = tab2.as_ref().ok_or(Error::KernelShape)?;
+            run.into_iter().try_for_each(|yy| {
+                let (bytes, rest) = data.split_at_checked(2 * half2)?;
+                let (pa, pb) = bytes.split_at_checked(half2)?;
+                *data = rest;
+                put_pair(yy, finish(row_sum(tab, pa)), finish(row_sum(tab, pb)));
+                Some(())
+            })
+        } else if built_width(b) {
             dispatch_built_width!(b, run_f32, [], None, (x, data, &finish, run))
         } else {
             run.into_iter().try_for_each(|yy| {

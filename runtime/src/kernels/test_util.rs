@@ -234,3 +234,23 @@ pub(crate) fn lane_pair_group(levels: &[[u16; 64]; 2], n: usize, b: u8) -> Vec<u
     pack_lane_blocks(&both, b, &mut bytes).unwrap();
     bytes
 }
+
+/// A row's `Σ x·level` in the order of the tables of nibble sums (`nibble_table_f32`), input by
+/// input: per nibble (`4/bits` inputs) the entry `((x₀·l₀ + x₁·l₁) + …)`, the even nibbles'
+/// entries added in order, the odd ones' likewise, then the two. `level(i)`: the row's level `i`.
+pub(crate) fn nibble_order_sum(x: &[f32], bits: u8, level: impl Fn(usize) -> u16) -> f32 {
+    let per = 4 / usize::from(bits);
+    let (mut a, mut b) = (0.0f32, 0.0f32);
+    for (c, chunk) in x.chunks(per).enumerate() {
+        let mut e = chunk[0] * f32::from(level(c * per));
+        for (i, xv) in chunk.iter().enumerate().skip(1) {
+            e += *xv * f32::from(level(c * per + i));
+        }
+        if c % 2 == 0 {
+            a += e
+        } else {
+            b += e
+        }
+    }
+    a + b
+}
