@@ -39,9 +39,9 @@ pub(super) fn tables_fit<const B: usize>(in_len: usize, taps: usize, rows: usize
     (B == 1 || B == 2) && taps == 1 && rows >= TABLE_MIN_ROWS && bytes % 4 == 0 && bytes / 4 <= SLOTS
 }
 
-/// The 16 sums of one nibble position over `xs` (its `4/B` inputs), into `tab[n][slot][lane]`: the sums over the first `k + 1` inputs
-/// from those over the first `k` (the same additions in the same order as summing each entry
-/// on its own, shared between entries).
+/// The 16 sums of one nibble position over `xs` (its `4/B` inputs), into `tab[n][slot][lane]`:
+/// the sums over the first `k + 1` inputs from those over the first `k` (the same additions in
+/// the same order as summing each entry on its own, shared between entries).
 #[inline(always)]
 fn fill_position<const B: usize>(xs: &[f32], tab: &mut Table, slot: usize, lane: usize) {
     let levels = 1usize << B;
