@@ -35,7 +35,7 @@ pub(super) fn one_group_pairs_f32(
     (scales, min_term): (&[f32], f32),
     out: &mut [f32],
 ) -> Result<(), Error> {
-    let (rows, half2) = (out.len(), group_bytes(x.len(), 2));
+    let (tables, half2) = (tables_fit::<2>(x.len(), 1, out.len()), group_bytes(x.len(), 2));
     let mut tab2: Option<Table> = None;
     let mut pairs = out.chunks_exact_mut(2);
     let mut left = pairs.len();
@@ -44,15 +44,14 @@ pub(super) fn one_group_pairs_f32(
         left -= n.min(left);
         let run = pairs.by_ref().take(n);
         let finish = |a: f32| row_f32(a, scales.get(usize::from(b)).copied(), min_term);
-        let done = if b == 2 && tables_fit::<2>(x.len(), 1, rows) {
+        let done = if b == 2 && tables {
             // 2-bit pairs by the table of each nibble's sums, built at the first such run.
             if tab2.is_none() {
                 fill_table::<2>(x, tab2.insert(EMPTY_TABLE));
             }
             let tab = tab2.as_ref().ok_or(Error::KernelShape)?;
             run.into_iter().try_for_each(|yy| {
-                let (bytes, rest) = data.split_at_checked(2 * half2)?;
-                let (pa, pb) = bytes.split_at_checked(half2)?;
+                let (_, (pa, pb), rest) = pair_rows(half2, data)?;
                 *data = rest;
                 put_pair(yy, finish(row_sum(tab, pa)), finish(row_sum(tab, pb)));
                 Some(())
@@ -115,8 +114,7 @@ pub(super) fn pair_dot_f32<'d, const B: usize, const L: bool>(
     data: &'d [u8],
 ) -> Option<((f32, f32), &'d [u8])> {
     let half = group_bytes(xs.len(), B as u8);
-    let (bytes, rest) = data.split_at_checked(2 * half)?;
-    let (pa, pb) = bytes.split_at_checked(half)?;
+    let (bytes, (pa, pb), rest) = pair_rows(half, data)?;
     // At 3 bits the table body reads one byte past each row (`dot_pair_table_f32`): not at the
     // end of the tensor's data.
     let sums = match (B, data.get(..2 * half + 1)) {
@@ -126,6 +124,16 @@ pub(super) fn pair_dot_f32<'d, const B: usize, const L: bool>(
         _ => dot_pair_f32::<B>(xs, pa, pb),
     };
     Some((sums, rest))
+}
+
+/// A row-pair group's bytes, its two rows (row A's levels, then row B's) and the bytes after it.
+type PairRows<'d> = (&'d [u8], (&'d [u8], &'d [u8]), &'d [u8]);
+
+/// One row-pair group of `half` bytes per row at the start of `data`.
+#[inline(always)]
+fn pair_rows(half: usize, data: &[u8]) -> Option<PairRows<'_>> {
+    let (bytes, rest) = data.split_at_checked(2 * half)?;
+    Some((bytes, bytes.split_at_checked(half)?, rest))
 }
 
 /// [`pair_dot_f32`] for any width `b`.
