@@ -27,24 +27,34 @@ const fn level_table<const K: usize, const N: usize>(b: u32) -> [[f32; K]; N] {
 static LEVELS2: [[f32; 2]; 16] = level_table(2);
 /// Two 3-bit levels per 6 bits (512 bytes).
 static LEVELS3: [[f32; 2]; 64] = level_table(3);
+/// Two 4-bit levels per byte (2 KiB; linked only into builds with 4-bit bodies).
+static LEVELS4: [[f32; 2]; 256] = level_table(4);
 
-/// Two consecutive `B`-bit levels (`B` = 2 or 3; `field`: their `2B` bits, LSB-first) as f32,
-/// from the tables.
+/// Two consecutive `B`-bit levels (`B` = 2, 3 or 4; `field`: their `2B` bits, LSB-first) as
+/// f32, from the tables.
 #[inline(always)]
 pub(super) fn level_pair_f32<const B: usize>(field: usize) -> [f32; 2] {
-    if B == 3 { LEVELS3.get(field) } else { LEVELS2.get(field) }.copied().unwrap_or_default()
+    match B {
+        4 => LEVELS4.get(field),
+        3 => LEVELS3.get(field),
+        _ => LEVELS2.get(field),
+    }
+    .copied()
+    .unwrap_or_default()
 }
 
-/// The 8 levels of one chunk (LSB-first in `w`, `B` = 2 or 3) as f32, from the tables: per 2
+/// The 8 levels of one chunk (LSB-first in `w`, `B` = 2, 3 or 4) as f32, from the tables: per 2
 /// levels a field extract and an address, then one FPU load per level. Chosen by estimated M4
-/// cycles: at 4 bits one lookup per level cost more cycles than `vmov` + `vcvt` (kbench fixed
-/// 4-bit linear 8.86 against 7.84 per MAC), so 4 bits and wider convert. Larger tables (4 levels
-/// per byte at 2 bits, 2 per byte at 4 bits: 6 KB more flash) measured 4.1% (8 kHz) and 5.2%
-/// (16 kHz) fewer instructions per frame of the M4 f32 demo.
+/// cycles: one lookup per level cost more cycles than `vmov` + `vcvt` at 4 bits (kbench fixed
+/// 4-bit linear 8.86 against 7.84 per MAC), two per byte fewer, so the row-pair and lane-pair
+/// bodies take 4-bit levels from the table (16 kHz M4 f32 demo frame: 459,499 → 456,400
+/// est. cycles). The row bodies ([`mac8_f32`], fixed widths) convert at 4 bits: with the table
+/// their own figures improved (fixed 4-bit 256x256: 6.85 → 6.38 est. cycles per MAC), but the
+/// 8 kHz demo, which never runs them, took 0.7% more cycles per frame (508,207 against 504,533)
+/// from the code around them. Wider levels convert.
 #[inline(always)]
 fn levels8_f32<const B: usize>(w: u32) -> [f32; 8] {
-    let field = |j: u32, bits: u32| (w >> (j * bits)) as usize & ((1 << bits) - 1);
-    let t = |j| if B == 3 { LEVELS3.get(field(j, 6)) } else { LEVELS2.get(field(j, 4)) }.copied().unwrap_or_default();
+    let t = |j: usize| level_pair_f32::<B>((w >> (j * 2 * B)) as usize & ((1 << (2 * B)) - 1));
     let ([l0, l1], [l2, l3], [l4, l5], [l6, l7]) = (t(0), t(1), t(2), t(3));
     [l0, l1, l2, l3, l4, l5, l6, l7]
 }
@@ -160,7 +170,7 @@ pub(crate) fn dot_pair_f32<const B: usize>(xs: &[f32], pa: &[u8], pb: &[u8]) -> 
     (a, b)
 }
 
-/// [`dot_pair_f32`] at 2 and 3 bits: each chunk's levels as f32 from [`levels8_f32`]'s tables,
+/// [`dot_pair_f32`] at 2, 3 and 4 bits: each chunk's levels as f32 from [`levels8_f32`]'s tables,
 /// the same values, so the same products and sums in the same order. At 3 bits each of `pa`,
 /// `pb` carries one byte more than the row's levels (from what follows them in the blob): every
 /// 3-byte chunk is read as one unaligned word load, its fourth byte unused.
@@ -229,7 +239,7 @@ mod tests {
         let (sa, sb) = dot_pair_f32::<B>(x, pa, pb);
         let (a, b) = dot_pair_any_f32(x, pa, pb, B as u8);
         assert_eq!((a.to_bits(), b.to_bits()), (sa.to_bits(), sb.to_bits()), "pair, B={B}");
-        if (2..=3).contains(&B) {
+        if (2..=4).contains(&B) {
             // At 3 bits each row's bytes are followed by one more (here random: it must not count).
             let half = pa.len();
             let (ta, tb) = if B == 3 { (&packed[..half + 1], &packed[half..2 * half + 1]) } else { (pa, pb) };

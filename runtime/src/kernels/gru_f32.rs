@@ -1,7 +1,8 @@
 //! One step of a GRU cell on the f32 path (PyTorch's gate order r, z, n).
 
 use super::act::{sigmoid, tanh};
-use super::matvec_f32::matvec_f32;
+use super::matvec_f32::matvec_f32_in;
+use super::nibble_table_f32::Tables;
 use crate::error::Error;
 use crate::format::{Bias, Weights};
 
@@ -19,12 +20,24 @@ pub fn gru_f32(
     h: &mut [f32],
     scratch: &mut [f32],
 ) -> Result<(), Error> {
+    gru_f32_in((w_x, b_x), (w_h, b_h), x, h, scratch, &mut Tables::new())
+}
+
+/// [`gru_f32`] with the room for a table of sums shared by the products of a step.
+pub(crate) fn gru_f32_in(
+    (w_x, b_x): (&Weights<'_>, Option<&Bias<'_>>),
+    (w_h, b_h): (&Weights<'_>, Option<&Bias<'_>>),
+    x: &[f32],
+    h: &mut [f32],
+    scratch: &mut [f32],
+    tables: &mut Tables,
+) -> Result<(), Error> {
     let hn = h.len();
     let g = hn.checked_mul(3).ok_or(Error::KernelShape)?;
     let (gx, rest) = scratch.split_at_mut_checked(g).ok_or(Error::KernelShape)?;
     let gh = rest.get_mut(..g).ok_or(Error::KernelShape)?;
-    matvec_f32(w_x, b_x, &[Some(x)], x.len(), gx)?;
-    matvec_f32(w_h, b_h, &[Some(h)], hn, gh)?;
+    matvec_f32_in(w_x, b_x, &[Some(x)], x.len(), gx, tables)?;
+    matvec_f32_in(w_h, b_h, &[Some(h)], hn, gh, tables)?;
     let (gx_rz, gx_n) = gx.split_at_mut(2 * hn);
     let (gh_rz, gh_n) = gh.split_at_mut(2 * hn);
     for (a, b) in gx_rz.iter_mut().zip(gh_rz.iter()) {

@@ -9,13 +9,13 @@ use crate::layout::{lane_level, LANE_BLOCK};
 
 /// The levels of columns `4q..4q+4` of a `B`-bit block (`w`: its words) as f32. Columns `4q` and
 /// `4q+1` are pairs `2q` and `2q+1` of lane 0, columns `4q+2` and `4q+3` the same pairs of lane
-/// 1: where both pairs sit in adjacent slots of one word, 2- and 3-bit levels come two at a
+/// 1: where both pairs sit in adjacent slots of one word, 2- to 4-bit levels come two at a
 /// time from the tables (as the row-pair bodies read them), else each is a field extract and a
 /// conversion.
 #[inline(always)]
 fn levels4_f32<const B: usize>(w: &[u32; B], q: usize) -> [f32; 4] {
     let (l, k) = (16 / B, 2 * q);
-    if (B == 2 || B == 3) && k + 1 < B * l && k / l == (k + 1) / l {
+    if (2..=4).contains(&B) && k + 1 < B * l && k / l == (k + 1) / l {
         let word = w.get(k / l).copied().unwrap_or(0) >> ((k % l) * B);
         let field = |h: u32| ((word >> (16 * h)) & ((1 << (2 * B)) - 1)) as usize;
         let ([a, b], [c, d]) = (level_pair_f32::<B>(field(0)), level_pair_f32::<B>(field(1)));

@@ -4,7 +4,7 @@
 use super::bits::{skip_groups, split_group};
 use super::dispatch::{built_width, dispatch_built_width, dispatch_fixed_width, pair_bodies_built, row_bodies_built};
 use super::dot_f32::{dot_chunks_f32, dot_group_any_f32, dot_group_f32, dot_rows2_f32};
-use super::nibble_table_f32::{rows_tables_f32, tables_fit};
+use super::nibble_table_f32::{rows_tables_f32, tables_fit, Tables};
 use super::pair_runs_f32::{one_group_pairs_f32, pair_dot_any_f32, pair_dot_f32};
 #[cfg(any(feature = "group-96", feature = "any-group-size"))]
 use super::shape::LONG_GROUP_SIZE;
@@ -26,6 +26,18 @@ pub fn matvec_f32(
     in_len: usize,
     out: &mut [f32],
 ) -> Result<(), Error> {
+    matvec_f32_in(w, bias, taps, in_len, out, &mut Tables::new())
+}
+
+/// [`matvec_f32`] with the room for a table of sums shared by the products of a step.
+pub(crate) fn matvec_f32_in(
+    w: &Weights<'_>,
+    bias: Option<&Bias<'_>>,
+    taps: &[Option<&[f32]>],
+    in_len: usize,
+    out: &mut [f32],
+    tables: &mut Tables,
+) -> Result<(), Error> {
     match w {
         Weights::Packed(p) => {
             check_shape(p.count, taps, in_len, out.len())?;
@@ -40,15 +52,15 @@ pub fn matvec_f32(
                 // refused (naming the feature), not run to other results.
                 (Some(b @ 1..=8), Layout::Rows) => {
                     let missing = crate::Feature::fixed(b).map_or(Error::KernelShape, Error::MissingFeature);
-                    dispatch_fixed_width!(b, rows_fixed_f32, Err(missing), (p, taps, in_len, out))?
+                    dispatch_fixed_width!(b, rows_fixed_f32, Err(missing), (p, taps, in_len, out, tables))?
                 }
                 // The fast group sizes as constants (see `matvec_i8`).
                 _ if usize::from(p.group_size) == FAST_GROUP_SIZE => {
-                    rows_var_f32::<FAST_GROUP_SIZE>(p, taps, in_len, out, true)?
+                    rows_var_f32::<FAST_GROUP_SIZE>(p, taps, in_len, out, true, tables)?
                 }
                 #[cfg(feature = "group-48")]
                 _ if usize::from(p.group_size) == SHORT_GROUP_SIZE => {
-                    rows_var_f32::<SHORT_GROUP_SIZE>(p, taps, in_len, out, true)?
+                    rows_var_f32::<SHORT_GROUP_SIZE>(p, taps, in_len, out, true, tables)?
                 }
                 #[cfg(all(feature = "any-group-size", not(feature = "group-48")))]
                 _ if usize::from(p.group_size) == SHORT_GROUP_SIZE => {
@@ -56,14 +68,14 @@ pub fn matvec_f32(
                 }
                 #[cfg(feature = "group-96")]
                 _ if usize::from(p.group_size) == LONG_GROUP_SIZE => {
-                    rows_var_f32::<LONG_GROUP_SIZE>(p, taps, in_len, out, true)?
+                    rows_var_f32::<LONG_GROUP_SIZE>(p, taps, in_len, out, true, tables)?
                 }
                 #[cfg(all(feature = "any-group-size", not(feature = "group-96")))]
                 _ if usize::from(p.group_size) == LONG_GROUP_SIZE => {
                     return Err(Error::MissingFeature(crate::Feature::Group96))
                 }
                 #[cfg(feature = "any-group-size")]
-                _ => rows_var_f32::<0>(p, taps, in_len, out, true)?,
+                _ => rows_var_f32::<0>(p, taps, in_len, out, true, tables)?,
                 #[cfg(not(feature = "any-group-size"))]
                 _ => {
                     return Err(Error::MissingFeature(
@@ -158,6 +170,7 @@ fn rows_fixed_f32<const B: usize>(
     taps: &[Option<&[f32]>],
     in_len: usize,
     out: &mut [f32],
+    tables: &mut Tables,
 ) -> Result<(), Error> {
     let scale = scale_for_bits(p.min, p.max, B as u8);
     let min_term = p.min * sum_taps(taps);
@@ -168,7 +181,7 @@ fn rows_fixed_f32<const B: usize>(
         if p.data.len() / row_bytes < out.len() {
             return Err(Error::KernelShape);
         }
-        rows_tables_f32::<B>(p.data, x, row_bytes, scale, min_term, out);
+        rows_tables_f32::<B>(p.data, x, row_bytes, scale, min_term, out, tables);
         return Ok(());
     }
     let tap_bytes = tap_bytes.get();
@@ -224,6 +237,7 @@ pub(super) fn rows_var_f32<const G: usize>(
     in_len: usize,
     out: &mut [f32],
     fast: bool,
+    tables: &mut Tables,
 ) -> Result<(), Error> {
     let mut scales = [0.0f32; MAX_BITS as usize + 1];
     for (b, s) in scales.iter_mut().enumerate().skip(1) {
@@ -266,7 +280,7 @@ pub(super) fn rows_var_f32<const G: usize>(
                 (G == super::shape::LONG_GROUP_SIZE && chunked && seg.get() == in_len, taps)
             {
                 // One group per pair: by runs of one width, each row finished from its group.
-                one_group_pairs_f32(x, state, (&scales, min_term), out)?;
+                one_group_pairs_f32(x, state, (&scales, min_term), out, tables)?;
             } else {
                 // (Those are the only unrolled bodies of row pairs in groups of 96: their other
                 // shapes, several taps or segments per row, take the any-width body.)

@@ -4,7 +4,8 @@
 //! table load and one add per nibble (`4/B` MACs) instead of a level lookup, a multiply and an
 //! add per MAC. Worth it when many rows share short inputs (the 16 kHz model's mask layer: 257
 //! rows of 48 inputs; its GRUs' 2-bit row pairs, [`super::pair_runs_f32`]): the table takes
-//! 2 KiB of stack and about 66 instructions per nibble position to fill.
+//! 2 KiB of stack and about 66 instructions per nibble position to fill. A model step keeps one
+//! table room ([`Tables`]) for all its products, so those 2 KiB are zeroed once per step.
 //!
 //! The sums: an entry is `x_0·l_0 + x_1·l_1` at 2 bits and `((x_0·l_0 + x_1·l_1) + x_2·l_2) +
 //! x_3·l_3` at 1 bit (each product rounded to f32, then each sum); a row adds its even nibbles'
@@ -89,13 +90,43 @@ fn add_segment(tab: &Table, row: &[u8], a: &mut f32, b: &mut f32) {
 }
 
 /// An empty table (2 KiB).
-pub(super) const EMPTY_TABLE: Table = [[[0.0f32; 8]; SLOTS]; 16];
+const EMPTY_TABLE: Table = [[[0.0f32; 8]; SLOTS]; 16];
 
-/// Fills `tab` (empty) for the inputs `x`, in place (nibble positions past [`TABLE_NIBBLES`] left
+/// Room for one table, shared by the products of a model step: zeroed at its first use only
+/// (2 KiB cleared once per step, not once per product). Each product fills every position its
+/// rows read (whole packed words, [`tables_fit`]); positions left from another product are
+/// never read.
+pub(crate) struct Tables(Option<Table>);
+
+impl Tables {
+    /// No table yet (nothing cleared until a product needs one).
+    pub(crate) const fn new() -> Self {
+        Self(None)
+    }
+
+    /// The table filled for the inputs `x` (the caller has checked [`tables_fit`]).
+    pub(super) fn fill<const B: usize>(&mut self, x: &[f32]) -> &Table {
+        // (Zeroed only on the way into an empty room.)
+        let tab = match &mut self.0 {
+            Some(tab) => tab,
+            empty => empty.insert(EMPTY_TABLE),
+        };
+        fill_table::<B>(x, tab);
+        tab
+    }
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Fills `tab` for the inputs `x`, in place (nibble positions past [`TABLE_NIBBLES`] left
 /// out: the callers check [`tables_fit`]). Out of line: once per call of a kernel, one copy in
 /// flash for both users.
 #[inline(never)]
-pub(super) fn fill_table<const B: usize>(x: &[f32], tab: &mut Table) {
+fn fill_table<const B: usize>(x: &[f32], tab: &mut Table) {
     for k in 0..(x.len() * B).div_ceil(4).min(TABLE_NIBBLES) {
         fill_position::<B>(x.get(k * (4 / B)..).unwrap_or(&[]), tab, k / 8, k % 8);
     }
@@ -120,10 +151,10 @@ pub(super) fn rows_tables_f32<const B: usize>(
     scale: f32,
     min_term: f32,
     out: &mut [f32],
+    tables: &mut Tables,
 ) {
-    let mut tab = EMPTY_TABLE;
-    fill_table::<B>(x, &mut tab);
+    let tab = tables.fill::<B>(x);
     for (y, row) in out.iter_mut().zip(data.chunks_exact(row_bytes.get())) {
-        *y = row_sum(&tab, row) * scale + min_term;
+        *y = row_sum(tab, row) * scale + min_term;
     }
 }

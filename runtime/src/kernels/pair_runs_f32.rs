@@ -21,7 +21,7 @@ use super::bits::split_group;
 use super::dispatch::{built_width, dispatch_built_width};
 use super::dot_f32::{dot_pair_any_f32, dot_pair_f32, dot_pair_table_f32};
 use super::lanes_f32::{dot_lanes_any_f32, dot_lanes_f32};
-use super::nibble_table_f32::{fill_table, row_sum, tables_fit, Table, EMPTY_TABLE};
+use super::nibble_table_f32::{row_sum, tables_fit, Table, Tables};
 use super::widths::Widths;
 use crate::error::Error;
 use crate::quant::group_bytes;
@@ -34,9 +34,10 @@ pub(super) fn one_group_pairs_f32(
     (bits, data): (&mut Widths<'_, false>, &mut &[u8]),
     (scales, min_term): (&[f32], f32),
     out: &mut [f32],
+    space: &mut Tables,
 ) -> Result<(), Error> {
     let (tables, half2) = (tables_fit::<2>(x.len(), 1, out.len()), group_bytes(x.len(), 2));
-    let mut tab2: Option<Table> = None;
+    let (mut space, mut tab2): (Option<&mut Tables>, Option<&Table>) = (Some(space), None);
     let mut pairs = out.chunks_exact_mut(2);
     let mut left = pairs.len();
     while left > 0 {
@@ -46,10 +47,10 @@ pub(super) fn one_group_pairs_f32(
         let finish = |a: f32| row_f32(a, scales.get(usize::from(b)).copied(), min_term);
         let done = if b == 2 && tables {
             // 2-bit pairs by the table of each nibble's sums, built at the first such run.
-            if tab2.is_none() {
-                fill_table::<2>(x, tab2.insert(EMPTY_TABLE));
+            if let (None, Some(s)) = (tab2, space.take()) {
+                tab2 = Some(s.fill::<2>(x));
             }
-            let tab = tab2.as_ref().ok_or(Error::KernelShape)?;
+            let tab = tab2.ok_or(Error::KernelShape)?;
             run.into_iter().try_for_each(|yy| {
                 let (_, (pa, pb), rest) = pair_rows(half2, data)?;
                 *data = rest;
@@ -119,7 +120,7 @@ pub(super) fn pair_dot_f32<'d, const B: usize, const L: bool>(
     // end of the tensor's data.
     let sums = match (B, data.get(..2 * half + 1)) {
         _ if L => dot_lanes_f32::<B>(xs, bytes),
-        (2, _) => dot_pair_table_f32::<B>(xs, pa, pb),
+        (2 | 4, _) => dot_pair_table_f32::<B>(xs, pa, pb),
         (3, Some(ext)) => dot_pair_table_f32::<B>(xs, ext.get(..half + 1)?, ext.get(half..)?),
         _ => dot_pair_f32::<B>(xs, pa, pb),
     };

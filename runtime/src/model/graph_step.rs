@@ -9,7 +9,7 @@ use super::Model;
 use crate::error::Error;
 use crate::feature::Feature;
 use crate::format::{Node, Op, MAX_INPUTS, MAX_KERNEL};
-use crate::kernels::{act, matvec_f32, matvec_i8};
+use crate::kernels::{act, matvec_f32_in, matvec_i8};
 
 impl Model<'_> {
     /// Runs one frame of a node graph. `need`: the arena and state lengths of the path.
@@ -176,7 +176,7 @@ impl GraphPath for F32Path {
     ) -> Result<(), Error> {
         let w = m.weights(n.weight)?;
         let bias = m.bias_of(n, i)?;
-        matvec_f32(&w, bias.as_ref(), taps, in_len, y)?;
+        matvec_f32_in(&w, bias.as_ref(), taps, in_len, y, &mut *self.tables()?)?;
         kern::fused_f32(n.act, y);
         Ok(())
     }
@@ -236,7 +236,7 @@ impl GraphPath for F32Path {
             #[cfg(feature = "grouped-conv")]
             Op::Conv1d => kern::conv1d_grouped_f32(m, n, i, x, state, y),
             #[cfg(feature = "gru")]
-            Op::Gru => kern::gru_f32(m, n, i, x, state.0, y),
+            Op::Gru => kern::gru_f32(m, n, i, x, state.0, y, &mut *self.tables()?),
             #[cfg(feature = "conv2d")]
             Op::Conv2d => kern::conv2d_f32(m, n, i, x, state, y),
             #[cfg(feature = "pool")]

@@ -106,11 +106,20 @@ fn gru_biases<'a>(m: &Model<'a>, n: &Node, i: u16) -> Result<(Option<Bias<'a>>, 
 }
 
 /// gru, f32 path: `h` in the state, `y` the output followed by `6H` of scratch.
-pub(super) fn gru_f32(m: &Model<'_>, n: &Node, i: u16, x: &[f32], h: &mut [f32], y: &mut [f32]) -> Result<(), Error> {
+/// `tables`: the step's room for a table of sums.
+pub(super) fn gru_f32(
+    m: &Model<'_>,
+    n: &Node,
+    i: u16,
+    x: &[f32],
+    h: &mut [f32],
+    y: &mut [f32],
+    tables: &mut kernels::Tables,
+) -> Result<(), Error> {
     let (w_x, w_h) = (m.weights(n.weight)?, m.weights(n.weight2)?);
     let (b_x, b_h) = gru_biases(m, n, i)?;
     let (out, scratch) = y.split_at_mut_checked(h.len()).ok_or(Error::KernelShape)?;
-    kernels::gru_f32(&w_x, b_x.as_ref(), &w_h, b_h.as_ref(), x, h, scratch)?;
+    kernels::gru_f32_in((&w_x, b_x.as_ref()), (&w_h, b_h.as_ref()), x, h, scratch, tables)?;
     out.copy_from_slice(h);
     Ok(())
 }

@@ -4,7 +4,8 @@
 use super::{Model, StateF32, StateI8};
 use crate::error::Error;
 use crate::format::{Layer, Op, MAX_KERNEL};
-use crate::kernels::{act, matvec_f32, matvec_i8};
+use crate::kernels::{act, matvec_f32_in, matvec_i8, Tables};
+use core::cell::{RefCell, RefMut};
 
 /// Told by the executor where each layer of a frame starts and where the last one ends: how a
 /// benchmark attributes a frame's cost to layers. `()` does nothing (and costs nothing).
@@ -33,9 +34,9 @@ impl Model<'_> {
     ) -> Result<(), Error> {
         let need = (self.f32_arena_len(), self.f32_state_len());
         if self.is_graph() {
-            self.run_graph(&F32Path, (state.buf, state.frame), need, arena, (input, output), &mut ())?;
+            self.run_graph(&F32Path::new(), (state.buf, state.frame), need, arena, (input, output), &mut ())?;
         } else {
-            self.run(&F32Path, (state.buf, state.frame), need, arena, (input, output), &mut ())?;
+            self.run(&F32Path::new(), (state.buf, state.frame), need, arena, (input, output), &mut ())?;
         }
         state.frame += 1;
         Ok(())
@@ -54,9 +55,9 @@ impl Model<'_> {
     ) -> Result<(), Error> {
         let need = (self.f32_arena_len(), self.f32_state_len());
         if self.is_graph() {
-            self.run_graph(&F32Path, (state.buf, state.frame), need, arena, (input, output), hook)?;
+            self.run_graph(&F32Path::new(), (state.buf, state.frame), need, arena, (input, output), hook)?;
         } else {
-            self.run(&F32Path, (state.buf, state.frame), need, arena, (input, output), hook)?;
+            self.run(&F32Path::new(), (state.buf, state.frame), need, arena, (input, output), hook)?;
         }
         state.frame += 1;
         Ok(())
@@ -196,8 +197,23 @@ pub(super) trait Path {
     ) -> Result<(), Error>;
 }
 
-/// The f32 path's kernels.
-pub(super) struct F32Path;
+/// The f32 path's kernels, with the room for a table of sums that the products of one step
+/// share (cleared once per step, at its first use).
+pub(super) struct F32Path {
+    tables: RefCell<Tables>,
+}
+
+impl F32Path {
+    pub(super) const fn new() -> Self {
+        Self { tables: RefCell::new(Tables::new()) }
+    }
+
+    /// The step's table room (one kernel at a time holds it).
+    pub(super) fn tables(&self) -> Result<RefMut<'_, Tables>, Error> {
+        self.tables.try_borrow_mut().map_err(|_| Error::KernelShape)
+    }
+}
+
 /// The integer path's kernels.
 pub(super) struct I8Path;
 
@@ -215,7 +231,7 @@ impl Path for F32Path {
     fn matvec(&self, m: &Model<'_>, l: &Layer, i: u16, taps: &[Option<&[f32]>], y: &mut [f32]) -> Result<(), Error> {
         let w = m.weights(l.weight)?;
         let bias = m.layer_bias(l, i)?;
-        matvec_f32(&w, bias.as_ref(), taps, usize::from(l.in_len), y)
+        matvec_f32_in(&w, bias.as_ref(), taps, usize::from(l.in_len), y, &mut *self.tables()?)
     }
 }
 
