@@ -116,12 +116,6 @@ impl Tables {
     }
 }
 
-impl Default for Tables {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// Fills `tab` for the inputs `x`, in place (nibble positions past [`TABLE_NIBBLES`] left
 /// out: the callers check [`tables_fit`]). Out of line: once per call of a kernel, one copy in
 /// flash for both users.
