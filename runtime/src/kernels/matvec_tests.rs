@@ -14,8 +14,7 @@ use std::vec::Vec;
 
 use super::matvec_f32::rows_var_f32;
 use super::matvec_i8::rows_var_i8;
-use super::nibble_table_f32::Tables;
-use super::nibble_table_f32::TABLE_MIN_ROWS;
+use super::nibble_table_f32::{Tables, TABLE_MIN_ROWS};
 use super::shape::{FAST_GROUP_SIZE, LONG_GROUP_SIZE, SHORT_GROUP_SIZE};
 use super::test_util::{nibble_order_sum, random_taps_f32, OwnedPacked, OwnedParams, Rng};
 use crate::quant::scale_for_bits;

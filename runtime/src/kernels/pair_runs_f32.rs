@@ -37,7 +37,8 @@ pub(super) fn one_group_pairs_f32(
     space: &mut Tables,
 ) -> Result<(), Error> {
     let (tables, half2) = (tables_fit::<2>(x.len(), 1, out.len()), group_bytes(x.len(), 2));
-    let (mut space, mut tab2): (Option<&mut Tables>, Option<&Table>) = (Some(space), None);
+    // The room until the first 2-bit run fills it, then the filled table.
+    let mut tab2: Result<&Table, &mut Tables> = Err(space);
     let mut pairs = out.chunks_exact_mut(2);
     let mut left = pairs.len();
     while left > 0 {
@@ -47,10 +48,11 @@ pub(super) fn one_group_pairs_f32(
         let finish = |a: f32| row_f32(a, scales.get(usize::from(b)).copied(), min_term);
         let done = if b == 2 && tables {
             // 2-bit pairs by the table of each nibble's sums, built at the first such run.
-            if let (None, Some(s)) = (tab2, space.take()) {
-                tab2 = Some(s.fill::<2>(x));
-            }
-            let tab = tab2.ok_or(Error::KernelShape)?;
+            let tab = match tab2 {
+                Ok(tab) => tab,
+                Err(room) => room.fill::<2>(x),
+            };
+            tab2 = Ok(tab);
             run.into_iter().try_for_each(|yy| {
                 let (_, (pa, pb), rest) = pair_rows(half2, data)?;
                 *data = rest;
